@@ -1,0 +1,41 @@
+//===- Dist.td - dist dialect definition -------------------*- tablegen -*-===//
+//
+// The dist dialect: a graph of tensor operations at the granularity that the
+// runtime executes with one kernel and the planner decides about.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_DIALECT_DIST_DIST_TD
+#define DISTOPT_DIALECT_DIST_DIST_TD
+
+include "mlir/IR/OpBase.td"
+
+def Dist_Dialect : Dialect {
+  let name = "dist";
+  let cppNamespace = "::distopt::dist";
+  let summary = "Tensor graph dialect of the dist-opt parallelizing compiler";
+  let description = [{
+    The `dist` dialect holds a model graph between import and partitioning.
+    Its operations are deliberately coarse: one op is one kernel at run time
+    and one decision for the planner (a matmul, a convolution, a layer norm,
+    an elementwise family keyed by an enum). Weights are references to bytes
+    in the model file or its external data and are never copied into the IR.
+
+    All tensors are ranked and statically shaped; the importer folds shape
+    computations once input shapes are fixed. Axes are always given as
+    non-negative dimension indices.
+
+    Every op declares a *sharding rule* (see `ShardingRuleOpInterface`): the
+    factors of its iteration space, whether each is parallel, reduced, or must
+    stay whole, and which tensor dimensions each factor indexes. The planner
+    reads only that rule; upstream MLIR's `shard` dialect partitions dist ops
+    through `ShardingInterface` external models derived from the same rule.
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
+class Dist_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Dist_Dialect, mnemonic, traits>;
+
+#endif // DISTOPT_DIALECT_DIST_DIST_TD

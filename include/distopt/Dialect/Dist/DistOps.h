@@ -1,0 +1,36 @@
+//===- DistOps.h - dist dialect operations ----------------------*- C++ -*-===//
+//
+// Declares the dist dialect's operations and op interfaces.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_DIALECT_DIST_DISTOPS_H
+#define DISTOPT_DIALECT_DIST_DISTOPS_H
+
+#include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Dialect/Dist/ShardingRule.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "distopt/Dialect/Dist/DistInterfaces.h.inc"
+
+#define GET_OP_CLASSES
+#include "distopt/Dialect/Dist/DistOps.h.inc"
+
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace distopt::dist {
+/// Attaches upstream MLIR's shard::ShardingInterface to every dist op that
+/// has a sharding rule, so that `sharding-propagation` and `shard-partition`
+/// work on dist ops. The models are derived from the ops' sharding rules.
+void registerShardingInterfaceExternalModels(mlir::DialectRegistry &registry);
+} // namespace distopt::dist
+
+#endif // DISTOPT_DIALECT_DIST_DISTOPS_H

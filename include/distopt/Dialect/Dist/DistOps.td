@@ -1,0 +1,523 @@
+//===- DistOps.td - dist dialect operations ----------------*- tablegen -*-===//
+//
+// Operations of the dist dialect. Each op carries a summary, a description
+// with an example, a declarative assembly format, and a verifier whose
+// messages say what was expected and what was found. Ops whose result type
+// follows from operands and attributes infer it (InferTypeOpAdaptor), so a
+// mismatching result type is reported with the type that was expected.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_DIALECT_DIST_DISTOPS_TD
+#define DISTOPT_DIALECT_DIST_DISTOPS_TD
+
+include "distopt/Dialect/Dist/Dist.td"
+include "distopt/Dialect/Dist/DistAttrs.td"
+include "distopt/Dialect/Dist/DistInterfaces.td"
+include "mlir/Dialect/Shard/IR/ShardBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Dist_FloatElement : AnyTypeOf<[F16, BF16, F32, F64]>;
+def Dist_Element : AnyTypeOf<[F16, BF16, F32, F64, I1, I8, I16, I32, I64]>;
+def Dist_Tensor : StaticShapeTensorOf<[Dist_Element]>;
+def Dist_FloatTensor : StaticShapeTensorOf<[Dist_FloatElement]>;
+def Dist_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
+def Dist_BoolTensor : StaticShapeTensorOf<[I1]>;
+def Dist_Tensor4D : TypeConstraint<
+    And<[Dist_FloatTensor.predicate, HasAnyRankOfPred<[4]>]>,
+    "4-D statically shaped float tensor (N x C x H x W)">;
+
+/// Ops that declare a sharding rule and have no side effects.
+class Dist_ComputeOp<string mnemonic, list<Trait> traits = []>
+    : Dist_Op<mnemonic, !listconcat(traits, [
+        Pure, DeclareOpInterfaceMethods<Dist_ShardingRuleOpInterface>])>;
+
+//===----------------------------------------------------------------------===//
+// Sources: weights and constants
+//===----------------------------------------------------------------------===//
+
+def Dist_WeightOp : Dist_ComputeOp<"weight"> {
+  let summary = "Reference to a model weight stored outside the IR";
+  let description = [{
+    Produces the tensor `name` whose bytes live at `data` (the model file or
+    its external data). The IR never holds the bytes: a 175B-parameter model
+    plans without reading them, and the runtime memory-maps and slices them.
+
+    After partitioning, a weight may hold only this device's shard. Then
+    `global_shape` is the shape of the whole weight, `grid` the device grid
+    and `split_axes` the grid axes that split each dimension (the same form as
+    `shard.sharding`); the result type is the local shard and the runtime
+    derives which slice to read from the device's position in the grid.
+
+    ```mlir
+    %w = dist.weight "fc1.weight" : tensor<32x32xf32>
+        at #dist.data<storage = external, path = "mlp.bin", offset = 0, length = 4096>
+    ```
+  }];
+  let arguments = (ins
+    StrAttr:$name,
+    Dist_DataLocationAttr:$data,
+    OptionalAttr<DenseI64ArrayAttr>:$global_shape,
+    OptionalAttr<FlatSymbolRefAttr>:$grid,
+    OptionalAttr<Shard_GridAxesArrayAttr>:$split_axes
+  );
+  let results = (outs Dist_Tensor:$result);
+  // The type comes first: an attribute followed by `: type` would take the
+  // type as its own.
+  let assemblyFormat = "$name `:` type($result) `at` qualified($data) attr-dict";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Shape of the whole weight: `global_shape` when partitioned, otherwise
+    /// the result shape.
+    ::llvm::SmallVector<int64_t> getFullShape();
+    /// True when this op refers to a shard of a larger weight.
+    bool isPartitioned() { return getGlobalShape().has_value(); }
+  }];
+}
+
+def Dist_ConstantOp : Dist_Op<"constant", [
+    ConstantLike, Pure, InferTypeOpAdaptor]> {
+  let summary = "Small constant tensor held in the IR";
+  let description = [{
+    A tensor whose elements are in the IR: scalars, masks, folded shape
+    computations. Weights use `dist.weight` instead.
+
+    ```mlir
+    %c = dist.constant dense<1.0e-05> : tensor<f32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+def Dist_MatMulOp : Dist_ComputeOp<"matmul", [InferTypeOpAdaptor]> {
+  let summary = "Batched matrix multiply with broadcasting batch dimensions";
+  let description = [{
+    `result[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n]`. Both operands
+    have rank at least 2; leading (batch) dimensions broadcast like NumPy.
+    The contracted dimension `k` is a reduction factor (sum) of the sharding
+    rule, `m`, `n` and the batch dimensions are parallel.
+
+    ```mlir
+    %y = dist.matmul %x, %w : (tensor<4x128x64xf32>, tensor<64x256xf32>)
+                            -> tensor<4x128x256xf32>
+    ```
+  }];
+  let arguments = (ins Dist_FloatTensor:$lhs, Dist_FloatTensor:$rhs);
+  let results = (outs Dist_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_GemmOp : Dist_ComputeOp<"gemm", [InferTypeOpAdaptor]> {
+  let summary = "General matrix multiply with transposes and bias";
+  let description = [{
+    `result = alpha * op(a) * op(b) + beta * c`, where `op(x)` transposes `x`
+    when `trans_a` / `trans_b` is set. `a` and `b` are 2-D; the optional bias
+    `c` broadcasts to `M x N` (a scalar, a row `N`, `1 x N`, `M x 1` or
+    `M x N`). This is ONNX Gemm and the fused linear layer.
+
+    ```mlir
+    %y = dist.gemm %x, %w, %b {trans_b} : (tensor<8x64xf32>, tensor<32x64xf32>,
+                                          tensor<32xf32>) -> tensor<8x32xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_FloatTensor:$a,
+    Dist_FloatTensor:$b,
+    Optional<Dist_FloatTensor>:$c,
+    UnitAttr:$trans_a,
+    UnitAttr:$trans_b,
+    DefaultValuedAttr<F32Attr, "1.0">:$alpha,
+    DefaultValuedAttr<F32Attr, "1.0">:$beta
+  );
+  let results = (outs Dist_FloatTensor:$result);
+  let assemblyFormat = [{
+    $a `,` $b (`,` $c^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_Conv2DOp : Dist_ComputeOp<"conv2d", [InferTypeOpAdaptor]> {
+  let summary = "2-D convolution in NCHW layout, with groups and bias";
+  let description = [{
+    Convolves `input` (N x C x H x W) with `filter` (O x C/group x KH x KW)
+    and adds the optional `bias` (O). `pads` is `[top, left, bottom, right]`
+    (ONNX order), `strides` and `dilations` are `[h, w]`.
+
+    ```mlir
+    %y = dist.conv2d %x, %w, %b {strides = array<i64: 2, 2>,
+        pads = array<i64: 1, 1, 1, 1>}
+        : (tensor<1x3x32x32xf32>, tensor<16x3x3x3xf32>, tensor<16xf32>)
+        -> tensor<1x16x16x16xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_Tensor4D:$input,
+    Dist_Tensor4D:$filter,
+    Optional<Dist_FloatTensor>:$bias,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+    DefaultValuedAttr<I64Attr, "1">:$group
+  );
+  let results = (outs Dist_Tensor4D:$result);
+  let assemblyFormat = [{
+    $input `,` $filter (`,` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+def Dist_Pool2DOp : Dist_ComputeOp<"pool2d", [InferTypeOpAdaptor]> {
+  let summary = "2-D max or average pooling in NCHW layout";
+  let description = [{
+    Pools each `kernel` window of `input` (N x C x H x W). `pads` is
+    `[top, left, bottom, right]`; `ceil_mode` rounds the output size up;
+    `count_include_pad` makes average pooling divide by the full window.
+
+    ```mlir
+    %y = dist.pool2d max %x {kernel = array<i64: 3, 3>,
+        strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>}
+        : (tensor<1x64x56x56xf32>) -> tensor<1x64x28x28xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_PoolKindAttr:$kind,
+    Dist_Tensor4D:$input,
+    DenseI64ArrayAttr:$kernel,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+    UnitAttr:$ceil_mode,
+    UnitAttr:$count_include_pad
+  );
+  let results = (outs Dist_Tensor4D:$result);
+  let assemblyFormat = [{
+    ``$kind $input attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_GlobalPoolOp : Dist_ComputeOp<"global_pool", [InferTypeOpAdaptor]> {
+  let summary = "Max or average over all spatial positions";
+  let description = [{
+    Reduces the H and W dimensions of `input` (N x C x H x W) to 1.
+
+    ```mlir
+    %y = dist.global_pool avg %x : (tensor<1x512x7x7xf32>) -> tensor<1x512x1x1xf32>
+    ```
+  }];
+  let arguments = (ins Dist_PoolKindAttr:$kind, Dist_Tensor4D:$input);
+  let results = (outs Dist_Tensor4D:$result);
+  let assemblyFormat = [{
+    ``$kind $input attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise families
+//===----------------------------------------------------------------------===//
+
+def Dist_UnaryOp : Dist_ComputeOp<"unary", [SameOperandsAndResultType]> {
+  let summary = "Elementwise unary function selected by `kind`";
+  let description = [{
+    Applies `kind` to each element. `not` takes `i1`; `neg`, `abs` and
+    `relu` take any number type; every other kind takes floats.
+    `gelu_erf` is `0.5 x (1 + erf(x / sqrt 2))` and `gelu_tanh` its tanh
+    approximation.
+
+    ```mlir
+    %y = dist.unary gelu_erf %x : tensor<8x128xf32>
+    ```
+  }];
+  let arguments = (ins Dist_UnaryKindAttr:$kind, Dist_Tensor:$input);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = "``$kind $input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Dist_BinaryOp : Dist_ComputeOp<"binary", [InferTypeOpAdaptor]> {
+  let summary = "Elementwise binary function with NumPy broadcasting";
+  let description = [{
+    Applies `kind` to each pair of elements after broadcasting `lhs` and
+    `rhs` to a common shape (NumPy rules: align trailing dimensions; a
+    dimension of size 1 stretches). Both operands have one element type.
+    `and`, `or` and `xor` take `i1`.
+
+    ```mlir
+    %y = dist.binary add %x, %b : (tensor<8x128xf32>, tensor<128xf32>) -> tensor<8x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_BinaryKindAttr:$kind, Dist_Tensor:$lhs, Dist_Tensor:$rhs);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    ``$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_CompareOp : Dist_ComputeOp<"compare", [InferTypeOpAdaptor]> {
+  let summary = "Elementwise comparison with broadcasting, producing i1";
+  let description = [{
+    ```mlir
+    %m = dist.compare lt %a, %b : (tensor<4x4xi64>, tensor<4x1xi64>) -> tensor<4x4xi1>
+    ```
+  }];
+  let arguments = (ins
+    Dist_CompareKindAttr:$kind, Dist_Tensor:$lhs, Dist_Tensor:$rhs);
+  let results = (outs Dist_BoolTensor:$result);
+  let assemblyFormat = [{
+    ``$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_SelectOp : Dist_ComputeOp<"select", [InferTypeOpAdaptor]> {
+  let summary = "Elementwise choice between two tensors (ONNX Where)";
+  let description = [{
+    `result = condition ? on_true : on_false`, all three broadcast together.
+
+    ```mlir
+    %y = dist.select %mask, %scores, %neg_inf
+        : (tensor<1x1x16x16xi1>, tensor<2x4x16x16xf32>, tensor<f32>)
+        -> tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_BoolTensor:$condition, Dist_Tensor:$on_true, Dist_Tensor:$on_false);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $on_true `,` $on_false attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Dist_CastOp : Dist_ComputeOp<"cast"> {
+  let summary = "Elementwise conversion to another element type";
+  let description = [{
+    ```mlir
+    %y = dist.cast %x : tensor<8x16xf32> to tensor<8x16xf16>
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$input);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalizations
+//===----------------------------------------------------------------------===//
+
+def Dist_ReduceOp : Dist_ComputeOp<"reduce", [InferTypeOpAdaptor]> {
+  let summary = "Reduction over a set of axes";
+  let description = [{
+    Reduces `input` over `axes` (sorted, distinct, non-negative) with `kind`.
+    With `keep_dims` the reduced dimensions stay as size 1.
+
+    ```mlir
+    %m = dist.reduce mean %x {axes = array<i64: 2>, keep_dims}
+        : (tensor<2x16x64xf32>) -> tensor<2x16x1xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_ReduceKindAttr:$kind,
+    Dist_Tensor:$input,
+    DenseI64ArrayAttr:$axes,
+    UnitAttr:$keep_dims
+  );
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    ``$kind $input attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_SoftmaxOp : Dist_ComputeOp<"softmax", [SameOperandsAndResultType]> {
+  let summary = "Softmax (or log-softmax) along one axis";
+  let description = [{
+    `exp(x - max) / sum(exp(x - max))` along `axis`; with `log`, the
+    logarithm of it.
+
+    ```mlir
+    %p = dist.softmax %s {axis = 3 : i64} : tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Dist_FloatTensor:$input, I64Attr:$axis, UnitAttr:$log);
+  let results = (outs Dist_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Dist_LayerNormOp : Dist_ComputeOp<"layer_norm", [
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "Layer normalization over the trailing dimensions";
+  let description = [{
+    Normalizes `input` over dimensions `axis ..< rank` to zero mean and unit
+    variance (variance plus `epsilon`), then multiplies by `scale` and adds
+    the optional `bias`; both have the shape of the normalized dimensions.
+
+    ```mlir
+    %y = dist.layer_norm %x, %g, %b {axis = 2 : i64, epsilon = 1.0e-05 : f32}
+        : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_FloatTensor:$input,
+    Dist_FloatTensor:$scale,
+    Optional<Dist_FloatTensor>:$bias,
+    I64Attr:$axis,
+    DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon
+  );
+  let results = (outs Dist_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Dist_GatherOp : Dist_ComputeOp<"gather", [InferTypeOpAdaptor]> {
+  let summary = "Gather slices along one axis (embedding lookup)";
+  let description = [{
+    `result = data[:axis] ++ indices ++ data[axis+1:]` in shape: every index
+    selects one slice of `data` along `axis`. An embedding is a gather on
+    axis 0 of the table.
+
+    ```mlir
+    %e = dist.gather %table, %ids {axis = 0 : i64}
+        : (tensor<50257x768xf32>, tensor<2x128xi64>) -> tensor<2x128x768xf32>
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$data, Dist_IndexTensor:$indices,
+                   I64Attr:$axis);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    $data `,` $indices attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_ReshapeOp : Dist_ComputeOp<"reshape"> {
+  let summary = "Reinterpret a tensor with another shape, same elements";
+  let description = [{
+    The result shape is the result type; the element count and type stay.
+
+    ```mlir
+    %y = dist.reshape %x : tensor<2x16x768xf32> to tensor<2x16x12x64xf32>
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$input);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Dist_BroadcastOp : Dist_ComputeOp<"broadcast"> {
+  let summary = "Broadcast to a larger shape (ONNX Expand)";
+  let description = [{
+    Stretches size-1 dimensions of `input` and prepends dimensions so that it
+    has the result shape, by NumPy rules.
+
+    ```mlir
+    %y = dist.broadcast %x : tensor<1x64xf32> to tensor<8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$input);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+def Dist_TransposeOp : Dist_ComputeOp<"transpose", [InferTypeOpAdaptor]> {
+  let summary = "Permute dimensions";
+  let description = [{
+    `result` dimension `i` is `input` dimension `perm[i]`.
+
+    ```mlir
+    %y = dist.transpose %x {perm = array<i64: 0, 2, 1, 3>}
+        : (tensor<2x16x12x64xf32>) -> tensor<2x12x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_SliceOp : Dist_ComputeOp<"slice"> {
+  let summary = "Strided slice; sizes are the result shape";
+  let description = [{
+    Takes elements `offsets[d] + i * strides[d]` for `i < result.shape[d]` in
+    every dimension `d`. `offsets` are non-negative and `strides` positive;
+    the last element taken must lie inside the input.
+
+    ```mlir
+    %q = dist.slice %qkv {offsets = array<i64: 0, 0, 0>, strides = array<i64: 1, 1, 1>}
+        : tensor<2x16x2304xf32> to tensor<2x16x768xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_Tensor:$input,
+    DenseI64ArrayAttr:$offsets,
+    DenseI64ArrayAttr:$strides
+  );
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+def Dist_ConcatOp : Dist_ComputeOp<"concat", [InferTypeOpAdaptor]> {
+  let summary = "Concatenate tensors along one axis";
+  let description = [{
+    ```mlir
+    %y = dist.concat %a, %b {axis = 1 : i64}
+        : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Dist_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_SplitOp : Dist_ComputeOp<"split"> {
+  let summary = "Split a tensor into consecutive pieces along one axis";
+  let description = [{
+    The result types give the size of each piece along `axis`; they add up to
+    the input's size there and match it elsewhere.
+
+    ```mlir
+    %q, %k, %v = dist.split %qkv {axis = 2 : i64} : (tensor<2x16x192xf32>)
+        -> (tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<2x16x64xf32>)
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$input, I64Attr:$axis);
+  let results = (outs Variadic<Dist_Tensor>:$results);
+  let assemblyFormat = [{
+    $input attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // DISTOPT_DIALECT_DIST_DISTOPS_TD

@@ -1,0 +1,105 @@
+//===- ShardingRule.h - per-op sharding rules -------------------*- C++ -*-===//
+//
+// A sharding rule describes an op's iteration space as factors and says, for
+// every operand and result dimension, which factors index it. It is the one
+// statement of how an op may be split; the planner and the ShardingInterface
+// external models both read it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_DIALECT_DIST_SHARDINGRULE_H
+#define DISTOPT_DIALECT_DIST_SHARDINGRULE_H
+
+#include "distopt/Dialect/Dist/DistDialect.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir {
+class Operation;
+} // namespace mlir
+
+namespace distopt::dist {
+
+/// How a factor of an op's iteration space may be split across devices.
+enum class FactorKind {
+  /// Splitting it splits the work with no communication inside the op.
+  Parallel,
+  /// It is contracted or reduced: splitting it leaves partial results that
+  /// are combined (all-reduce with the factor's combiner) afterwards.
+  Reduction,
+  /// It must stay whole on every device (a softmax axis, a convolution's
+  /// spatial window, a reshaped group of dimensions).
+  Whole,
+};
+
+/// One factor of an op's iteration space.
+struct ShardingFactor {
+  int64_t size = 1;
+  FactorKind kind = FactorKind::Parallel;
+  /// For reduction factors: how partial results combine.
+  ReduceKind combiner = ReduceKind::Sum;
+};
+
+/// The factors that index one tensor dimension, major to minor. Empty for a
+/// size-1 dimension that broadcasts against a larger one.
+using DimFactors = llvm::SmallVector<int64_t, 1>;
+/// The factors of every dimension of one tensor.
+using TensorFactors = llvm::SmallVector<DimFactors, 4>;
+
+/// The sharding rule of one op.
+struct ShardingRule {
+  llvm::SmallVector<ShardingFactor> factors;
+  llvm::SmallVector<TensorFactors> operands;
+  llvm::SmallVector<TensorFactors> results;
+
+  /// Appends a factor and returns its index.
+  int64_t addFactor(int64_t size, FactorKind kind,
+                    ReduceKind combiner = ReduceKind::Sum) {
+    factors.push_back({size, kind, combiner});
+    return static_cast<int64_t>(factors.size()) - 1;
+  }
+
+  /// Checks that the rule fits `op`: one entry per operand and result, one
+  /// per dimension, factor sizes multiplying to the dimension size, size-1
+  /// dimensions only without factors, and one combiner for all reductions.
+  /// Emits an error on `op` and fails otherwise.
+  mlir::LogicalResult verify(mlir::Operation *op) const;
+
+  /// Indices of factors of `kind`.
+  llvm::SmallVector<int64_t> getFactorsOfKind(FactorKind kind) const;
+
+  /// Prints the rule, for example
+  /// `factors [d0=8 parallel, d1=16 parallel, d2=4 reduction(sum)]
+  ///  operands ([d0, d2], [d2, d1]) results ([d0, d1])`.
+  void print(llvm::raw_ostream &os) const;
+};
+
+inline llvm::raw_ostream &operator<<(llvm::raw_ostream &os,
+                                     const ShardingRule &rule) {
+  rule.print(os);
+  return os;
+}
+
+/// Returns the name of `kind` as printed in rules.
+llvm::StringRef stringifyFactorKind(FactorKind kind);
+
+//===----------------------------------------------------------------------===//
+// Building blocks shared by the rules of many ops.
+//===----------------------------------------------------------------------===//
+
+/// Maps `operandShape` onto the result factors `resultFactors` by NumPy
+/// broadcasting (trailing dimensions aligned): a dimension of the same size
+/// shares the result's factors, a size-1 dimension that broadcasts has none.
+TensorFactors broadcastFactors(llvm::ArrayRef<int64_t> operandShape,
+                               llvm::ArrayRef<int64_t> resultShape,
+                               const TensorFactors &resultFactors);
+
+/// Adds one parallel factor per dimension of `shape` and returns them.
+TensorFactors addParallelFactors(ShardingRule &rule,
+                                 llvm::ArrayRef<int64_t> shape);
+
+} // namespace distopt::dist
+
+#endif // DISTOPT_DIALECT_DIST_SHARDINGRULE_H

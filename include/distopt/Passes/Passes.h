@@ -1,0 +1,25 @@
+//===- Passes.h - dist-opt pass entry points --------------------*- C++ -*-===//
+//
+// Declares the passes of dist-opt and the function that registers them and
+// the pipelines, used by the dist-opt driver and the library API alike.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_PASSES_PASSES_H
+#define DISTOPT_PASSES_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace distopt {
+
+#define GEN_PASS_DECL
+#include "distopt/Passes/Passes.h.inc"
+
+/// Registers every dist-opt pass and pipeline, and the upstream passes that
+/// dist-opt pipelines use (shard propagation and partitioning, canonicalize,
+/// CSE, ...).
+void registerDistOptPassesAndPipelines();
+
+} // namespace distopt
+
+#endif // DISTOPT_PASSES_PASSES_H

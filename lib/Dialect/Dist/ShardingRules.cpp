@@ -1,0 +1,497 @@
+//===- ShardingRules.cpp - sharding rule of every dist op -----------------===//
+//
+// The one place where each dist op states how its iteration space may be
+// split: which factors are parallel, which are reduced (and how partial
+// results combine), and which must stay whole.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/ShardingRule.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace distopt::dist;
+
+//===----------------------------------------------------------------------===//
+// ShardingRule
+//===----------------------------------------------------------------------===//
+
+StringRef distopt::dist::stringifyFactorKind(FactorKind kind) {
+  switch (kind) {
+  case FactorKind::Parallel:
+    return "parallel";
+  case FactorKind::Reduction:
+    return "reduction";
+  case FactorKind::Whole:
+    return "whole";
+  }
+  llvm_unreachable("unknown factor kind");
+}
+
+SmallVector<int64_t> ShardingRule::getFactorsOfKind(FactorKind kind) const {
+  SmallVector<int64_t> out;
+  for (auto [i, f] : llvm::enumerate(factors))
+    if (f.kind == kind)
+      out.push_back(i);
+  return out;
+}
+
+static LogicalResult verifyTensorFactors(Operation *op, const ShardingRule &rule,
+                                         StringRef what, unsigned index,
+                                         Type type, const TensorFactors &dims) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return op->emitOpError("sharding rule covers non-tensor ")
+           << what << " #" << index;
+  if (static_cast<int64_t>(dims.size()) != tensor.getRank())
+    return op->emitOpError("sharding rule gives ")
+           << dims.size() << " dims for " << what << " #" << index
+           << " of rank " << tensor.getRank();
+  for (auto [d, factors] : llvm::enumerate(dims)) {
+    int64_t product = 1;
+    for (int64_t f : factors) {
+      if (f < 0 || f >= static_cast<int64_t>(rule.factors.size()))
+        return op->emitOpError("sharding rule names unknown factor ") << f;
+      product *= rule.factors[f].size;
+    }
+    if (product != tensor.getDimSize(d))
+      return op->emitOpError("sharding rule factors of ")
+             << what << " #" << index << " dim " << d << " multiply to "
+             << product << ", expected " << tensor.getDimSize(d);
+  }
+  return success();
+}
+
+LogicalResult ShardingRule::verify(Operation *op) const {
+  if (operands.size() != op->getNumOperands() ||
+      results.size() != op->getNumResults())
+    return op->emitOpError("sharding rule covers ")
+           << operands.size() << " operands and " << results.size()
+           << " results, expected " << op->getNumOperands() << " and "
+           << op->getNumResults();
+  for (auto [i, dims] : llvm::enumerate(operands))
+    if (failed(verifyTensorFactors(op, *this, "operand", i,
+                                   op->getOperand(i).getType(), dims)))
+      return failure();
+  for (auto [i, dims] : llvm::enumerate(results))
+    if (failed(verifyTensorFactors(op, *this, "result", i,
+                                   op->getResult(i).getType(), dims)))
+      return failure();
+  std::optional<ReduceKind> combiner;
+  for (const ShardingFactor &f : factors) {
+    if (f.kind != FactorKind::Reduction)
+      continue;
+    if (combiner && *combiner != f.combiner)
+      return op->emitOpError("sharding rule mixes reduction combiners");
+    combiner = f.combiner;
+  }
+  return success();
+}
+
+void ShardingRule::print(raw_ostream &os) const {
+  os << "factors [";
+  llvm::interleaveComma(llvm::enumerate(factors), os, [&](auto it) {
+    const ShardingFactor &f = it.value();
+    os << "d" << it.index() << "=" << f.size << " "
+       << stringifyFactorKind(f.kind);
+    if (f.kind == FactorKind::Reduction)
+      os << "(" << stringifyReduceKind(f.combiner) << ")";
+  });
+  os << "]";
+  auto printTensors = [&](StringRef label, ArrayRef<TensorFactors> tensors) {
+    os << " " << label << " (";
+    llvm::interleaveComma(tensors, os, [&](const TensorFactors &dims) {
+      os << "[";
+      llvm::interleaveComma(dims, os, [&](const DimFactors &factors) {
+        if (factors.empty()) {
+          os << "_";
+          return;
+        }
+        llvm::interleave(
+            factors, os, [&](int64_t f) { os << "d" << f; }, "*");
+      });
+      os << "]";
+    });
+    os << ")";
+  };
+  printTensors("operands", operands);
+  printTensors("results", results);
+}
+
+TensorFactors distopt::dist::broadcastFactors(ArrayRef<int64_t> operandShape,
+                                              ArrayRef<int64_t> resultShape,
+                                              const TensorFactors &resultFactors) {
+  TensorFactors out(operandShape.size());
+  size_t lead = resultShape.size() - operandShape.size();
+  for (size_t i = 0; i < operandShape.size(); ++i)
+    if (operandShape[i] == resultShape[lead + i])
+      out[i] = resultFactors[lead + i];
+  return out;
+}
+
+TensorFactors distopt::dist::addParallelFactors(ShardingRule &rule,
+                                                ArrayRef<int64_t> shape) {
+  TensorFactors out;
+  for (int64_t size : shape) {
+    if (size == 1)
+      out.push_back({});
+    else
+      out.push_back({rule.addFactor(size, FactorKind::Parallel)});
+  }
+  return out;
+}
+
+/// One factor of `kind` per dimension of `shape` (size-1 dims get none).
+static TensorFactors addFactors(ShardingRule &rule, ArrayRef<int64_t> shape,
+                                FactorKind kind) {
+  TensorFactors out;
+  for (int64_t size : shape) {
+    if (size == 1)
+      out.push_back({});
+    else
+      out.push_back({rule.addFactor(size, kind)});
+  }
+  return out;
+}
+
+static ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+/// Rule of an op whose result broadcasts all its operands elementwise.
+static ShardingRule elementwiseRule(Operation *op) {
+  ShardingRule rule;
+  ArrayRef<int64_t> resultShape = shapeOf(op->getResult(0));
+  TensorFactors result = addParallelFactors(rule, resultShape);
+  for (Value operand : op->getOperands())
+    rule.operands.push_back(
+        broadcastFactors(shapeOf(operand), resultShape, result));
+  rule.results.push_back(result);
+  return rule;
+}
+
+//===----------------------------------------------------------------------===//
+// Per-op rules
+//===----------------------------------------------------------------------===//
+
+ShardingRule WeightOp::getShardingRule() {
+  ShardingRule rule;
+  rule.results.push_back(addParallelFactors(rule, shapeOf(getResult())));
+  return rule;
+}
+
+ShardingRule MatMulOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> ls = getLhs().getType().getShape();
+  ArrayRef<int64_t> rs = getRhs().getType().getShape();
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  TensorFactors batch = addParallelFactors(rule, res.drop_back(2));
+  int64_t m = ls[ls.size() - 2], n = rs.back(), k = ls.back();
+  DimFactors fm, fn, fk;
+  if (m != 1)
+    fm.push_back(rule.addFactor(m, FactorKind::Parallel));
+  if (n != 1)
+    fn.push_back(rule.addFactor(n, FactorKind::Parallel));
+  if (k != 1)
+    fk.push_back(rule.addFactor(k, FactorKind::Reduction, ReduceKind::Sum));
+  TensorFactors lhs =
+      broadcastFactors(ls.drop_back(2), res.drop_back(2), batch);
+  lhs.append({fm, fk});
+  TensorFactors rhs =
+      broadcastFactors(rs.drop_back(2), res.drop_back(2), batch);
+  rhs.append({fk, fn});
+  TensorFactors result = batch;
+  result.append({fm, fn});
+  rule.operands = {lhs, rhs};
+  rule.results = {result};
+  return rule;
+}
+
+ShardingRule GemmOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  int64_t k = getTransA() ? shapeOf(getA())[0] : shapeOf(getA())[1];
+  TensorFactors result = addParallelFactors(rule, res);
+  DimFactors fm = result[0], fn = result[1], fk;
+  if (k != 1)
+    fk.push_back(rule.addFactor(k, FactorKind::Reduction, ReduceKind::Sum));
+  TensorFactors a = getTransA() ? TensorFactors{fk, fm} : TensorFactors{fm, fk};
+  TensorFactors b = getTransB() ? TensorFactors{fn, fk} : TensorFactors{fk, fn};
+  rule.operands = {a, b};
+  if (Value c = getC())
+    rule.operands.push_back(broadcastFactors(shapeOf(c), res, result));
+  rule.results = {result};
+  return rule;
+}
+
+ShardingRule Conv2DOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  ArrayRef<int64_t> filter = shapeOf(getFilter());
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  bool grouped = getGroup() != 1;
+  // Batch and output channels split freely; input channels are contracted
+  // (only without groups); spatial dims need halos and stay whole for now.
+  auto one = [&](int64_t size, FactorKind kind) -> DimFactors {
+    if (size == 1)
+      return {};
+    return {rule.addFactor(size, kind)};
+  };
+  DimFactors n = one(res[0], FactorKind::Parallel);
+  DimFactors o = one(res[1], grouped ? FactorKind::Whole : FactorKind::Parallel);
+  DimFactors c;
+  if (in[1] != 1)
+    c.push_back(rule.addFactor(in[1], grouped ? FactorKind::Whole
+                                              : FactorKind::Reduction,
+                               ReduceKind::Sum));
+  DimFactors fc = grouped ? one(filter[1], FactorKind::Whole) : c;
+  DimFactors ih = one(in[2], FactorKind::Whole), iw = one(in[3], FactorKind::Whole);
+  DimFactors kh = one(filter[2], FactorKind::Whole),
+             kw = one(filter[3], FactorKind::Whole);
+  DimFactors oh = one(res[2], FactorKind::Whole), ow = one(res[3], FactorKind::Whole);
+  rule.operands = {{n, c, ih, iw}, {o, fc, kh, kw}};
+  if (getBias())
+    rule.operands.push_back({o});
+  rule.results = {{n, o, oh, ow}};
+  return rule;
+}
+
+ShardingRule Pool2DOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  TensorFactors nc = addParallelFactors(rule, res.take_front(2));
+  TensorFactors inSpatial = addFactors(rule, in.drop_front(2), FactorKind::Whole);
+  TensorFactors outSpatial =
+      addFactors(rule, res.drop_front(2), FactorKind::Whole);
+  rule.operands = {{nc[0], nc[1], inSpatial[0], inSpatial[1]}};
+  rule.results = {{nc[0], nc[1], outSpatial[0], outSpatial[1]}};
+  return rule;
+}
+
+ShardingRule GlobalPoolOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  TensorFactors nc = addParallelFactors(rule, in.take_front(2));
+  ReduceKind combiner =
+      getKind() == PoolKind::Max ? ReduceKind::Max : ReduceKind::Mean;
+  TensorFactors spatial;
+  for (int64_t size : in.drop_front(2)) {
+    if (size == 1)
+      spatial.push_back({});
+    else
+      spatial.push_back(
+          {rule.addFactor(size, FactorKind::Reduction, combiner)});
+  }
+  rule.operands = {{nc[0], nc[1], spatial[0], spatial[1]}};
+  rule.results = {{nc[0], nc[1], {}, {}}};
+  return rule;
+}
+
+ShardingRule UnaryOp::getShardingRule() { return elementwiseRule(*this); }
+ShardingRule BinaryOp::getShardingRule() { return elementwiseRule(*this); }
+ShardingRule CompareOp::getShardingRule() { return elementwiseRule(*this); }
+ShardingRule SelectOp::getShardingRule() { return elementwiseRule(*this); }
+ShardingRule CastOp::getShardingRule() { return elementwiseRule(*this); }
+ShardingRule BroadcastOp::getShardingRule() { return elementwiseRule(*this); }
+
+ShardingRule ReduceOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  ArrayRef<int64_t> axes = getAxes();
+  TensorFactors input, result;
+  for (auto [d, size] : llvm::enumerate(in)) {
+    bool reduced = llvm::is_contained(axes, static_cast<int64_t>(d));
+    DimFactors f;
+    if (size != 1)
+      f.push_back(reduced ? rule.addFactor(size, FactorKind::Reduction,
+                                           getKind())
+                          : rule.addFactor(size, FactorKind::Parallel));
+    input.push_back(f);
+    if (!reduced)
+      result.push_back(f);
+    else if (getKeepDims())
+      result.push_back({});
+  }
+  rule.operands = {input};
+  rule.results = {result};
+  return rule;
+}
+
+ShardingRule SoftmaxOp::getShardingRule() {
+  ShardingRule rule;
+  TensorFactors dims;
+  for (auto [d, size] : llvm::enumerate(shapeOf(getResult()))) {
+    FactorKind kind = static_cast<int64_t>(d) == getAxis() ? FactorKind::Whole
+                                                          : FactorKind::Parallel;
+    dims.push_back(size == 1 ? DimFactors{}
+                             : DimFactors{rule.addFactor(size, kind)});
+  }
+  rule.operands = {dims};
+  rule.results = {dims};
+  return rule;
+}
+
+ShardingRule LayerNormOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> shape = shapeOf(getResult());
+  int64_t axis = getAxis();
+  TensorFactors dims = addParallelFactors(rule, shape.take_front(axis));
+  TensorFactors normalized =
+      addFactors(rule, shape.drop_front(axis), FactorKind::Whole);
+  dims.append(normalized.begin(), normalized.end());
+  rule.operands = {dims, normalized};
+  if (getBias())
+    rule.operands.push_back(normalized);
+  rule.results = {dims};
+  return rule;
+}
+
+ShardingRule GatherOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> data = shapeOf(getData());
+  int64_t axis = getAxis();
+  TensorFactors outer = addParallelFactors(rule, data.take_front(axis));
+  TensorFactors gathered = addFactors(rule, data.slice(axis, 1), FactorKind::Whole);
+  TensorFactors indices = addParallelFactors(rule, shapeOf(getIndices()));
+  TensorFactors inner = addParallelFactors(rule, data.drop_front(axis + 1));
+  TensorFactors dataDims = outer;
+  dataDims.append(gathered.begin(), gathered.end());
+  dataDims.append(inner.begin(), inner.end());
+  TensorFactors result = outer;
+  result.append(indices.begin(), indices.end());
+  result.append(inner.begin(), inner.end());
+  rule.operands = {dataDims, indices};
+  rule.results = {result};
+  return rule;
+}
+
+ShardingRule ReshapeOp::getShardingRule() {
+  // Walk both shapes, ignoring size-1 dims. A dim that reappears unchanged is
+  // one parallel factor; a group of dims that merges or splits keeps each of
+  // its dims whole.
+  ShardingRule rule;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  ArrayRef<int64_t> out = shapeOf(getResult());
+  TensorFactors inDims(in.size()), outDims(out.size());
+  size_t i = 0, j = 0;
+  auto skipOnes = [](ArrayRef<int64_t> s, size_t &k) {
+    while (k < s.size() && s[k] == 1)
+      ++k;
+  };
+  skipOnes(in, i);
+  skipOnes(out, j);
+  while (i < in.size() && j < out.size()) {
+    if (in[i] == out[j]) {
+      int64_t f = rule.addFactor(in[i], FactorKind::Parallel);
+      inDims[i++] = {f};
+      outDims[j++] = {f};
+    } else {
+      int64_t pin = in[i], pout = out[j];
+      inDims[i] = {rule.addFactor(in[i], FactorKind::Whole)};
+      outDims[j] = {rule.addFactor(out[j], FactorKind::Whole)};
+      ++i;
+      ++j;
+      while (pin != pout) {
+        if (pin < pout) {
+          skipOnes(in, i);
+          pin *= in[i];
+          inDims[i] = {rule.addFactor(in[i], FactorKind::Whole)};
+          ++i;
+        } else {
+          skipOnes(out, j);
+          pout *= out[j];
+          outDims[j] = {rule.addFactor(out[j], FactorKind::Whole)};
+          ++j;
+        }
+      }
+    }
+    skipOnes(in, i);
+    skipOnes(out, j);
+  }
+  rule.operands = {inDims};
+  rule.results = {outDims};
+  return rule;
+}
+
+ShardingRule TransposeOp::getShardingRule() {
+  ShardingRule rule;
+  TensorFactors input = addParallelFactors(rule, shapeOf(getInput()));
+  TensorFactors result;
+  for (int64_t p : getPerm())
+    result.push_back(input[p]);
+  rule.operands = {input};
+  rule.results = {result};
+  return rule;
+}
+
+ShardingRule SliceOp::getShardingRule() {
+  ShardingRule rule;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  ArrayRef<int64_t> out = shapeOf(getResult());
+  TensorFactors input, result;
+  for (size_t d = 0; d < in.size(); ++d) {
+    bool untouched = in[d] == out[d] && getOffsets()[d] == 0 &&
+                     (getStrides()[d] == 1 || in[d] == 1);
+    if (untouched) {
+      DimFactors f;
+      if (in[d] != 1)
+        f.push_back(rule.addFactor(in[d], FactorKind::Parallel));
+      input.push_back(f);
+      result.push_back(f);
+      continue;
+    }
+    input.push_back(in[d] == 1 ? DimFactors{}
+                               : DimFactors{rule.addFactor(in[d],
+                                                           FactorKind::Whole)});
+    result.push_back(out[d] == 1 ? DimFactors{}
+                                 : DimFactors{rule.addFactor(
+                                       out[d], FactorKind::Whole)});
+  }
+  rule.operands = {input};
+  rule.results = {result};
+  return rule;
+}
+
+/// Rule of concat and split: every dim but `axis` is shared and parallel; the
+/// axis is whole in each tensor, with a factor of its own.
+static ShardingRule joinRule(ArrayRef<Value> pieces, Value joined,
+                             int64_t axis, bool piecesAreOperands) {
+  ShardingRule rule;
+  ArrayRef<int64_t> shape = shapeOf(joined);
+  TensorFactors shared(shape.size());
+  for (auto [d, size] : llvm::enumerate(shape))
+    if (static_cast<int64_t>(d) != axis && size != 1)
+      shared[d] = {rule.addFactor(size, FactorKind::Parallel)};
+  auto withAxis = [&](ArrayRef<int64_t> s) {
+    TensorFactors dims = shared;
+    if (s[axis] != 1)
+      dims[axis] = {rule.addFactor(s[axis], FactorKind::Whole)};
+    return dims;
+  };
+  SmallVector<TensorFactors> pieceDims;
+  for (Value p : pieces)
+    pieceDims.push_back(withAxis(shapeOf(p)));
+  TensorFactors joinedDims = withAxis(shape);
+  if (piecesAreOperands) {
+    rule.operands.assign(pieceDims.begin(), pieceDims.end());
+    rule.results = {joinedDims};
+  } else {
+    rule.operands = {joinedDims};
+    rule.results.assign(pieceDims.begin(), pieceDims.end());
+  }
+  return rule;
+}
+
+ShardingRule ConcatOp::getShardingRule() {
+  return joinRule(SmallVector<Value>(getInputs()), getResult(), getAxis(),
+                  /*piecesAreOperands=*/true);
+}
+
+ShardingRule SplitOp::getShardingRule() {
+  return joinRule(SmallVector<Value>(getResults()), getInput(), getAxis(),
+                  /*piecesAreOperands=*/false);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+#===- scripts/setup.sh - install every system package dist-opt needs ------===#
+#
+# Idempotent: packages already installed are skipped, and apt-get runs only
+# when something is missing. Runs as root, or through sudo when available.
+# Later components add their packages to the PACKAGES list below.
+#
+#===------------------------------------------------------------------------===#
+set -euo pipefail
+
+PACKAGES=(
+  # Toolchain and build.
+  build-essential cmake ninja-build git
+  # LLVM/MLIR 22, with lit and FileCheck (llvm-22-tools).
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  # Unit tests.
+  libgtest-dev
+  # lit runs on the system Python.
+  python3
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} system packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    echo "setup: missing packages (${missing[*]}) and not root; install them or rerun as root" >&2
+    exit 1
+  fi
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

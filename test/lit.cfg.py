@@ -1,0 +1,28 @@
+# -*- Python -*-
+# lit configuration of the dist-opt regression tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "DISTOPT"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.distopt_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%distopt_src_root", config.distopt_src_root))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+# Variables captured in one CHECK-LABEL block must not leak into the next.
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
+
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+tool_dirs = [config.distopt_tools_dir, config.llvm_tools_dir]
+tools = ["dist-opt"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
