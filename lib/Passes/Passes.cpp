@@ -7,7 +7,10 @@
 
 #include "distopt/Passes/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 namespace distopt {
@@ -15,8 +18,22 @@ namespace distopt {
 #include "distopt/Passes/Passes.h.inc"
 } // namespace distopt
 
+void distopt::addSpmdPartitionPipeline(mlir::OpPassManager &pm) {
+  mlir::OpPassManager &fn = pm.nest<mlir::func::FuncOp>();
+  fn.addPass(mlir::shard::createShardingPropagation());
+  fn.addPass(mlir::shard::createPartition());
+  fn.addPass(mlir::createCanonicalizerPass());
+  fn.addPass(mlir::createCSEPass());
+}
+
 void distopt::registerDistOptPassesAndPipelines() {
   registerDistOptPasses();
+  mlir::PassPipelineRegistration<>(
+      "dist-spmd-partition",
+      "Complete sharding annotations and partition every function into the "
+      "program of one device (sharding-propagation, shard-partition, "
+      "canonicalize, cse)",
+      addSpmdPartitionPipeline);
   mlir::shard::registerShardPasses();
   mlir::registerTransformsPasses();
 }

@@ -15,6 +15,13 @@ namespace distopt {
 #define GEN_PASS_DECL
 #include "distopt/Passes/Passes.h.inc"
 
+/// Appends the SPMD partitioning pipeline to `pm`: for every function,
+/// upstream `sharding-propagation` completes the sharding annotations,
+/// `shard-partition` rewrites the function into the program of one device
+/// with the collectives it needs, and canonicalize + CSE tidy the result.
+/// Registered as `dist-spmd-partition`.
+void addSpmdPartitionPipeline(mlir::OpPassManager &pm);
+
 /// Registers every dist-opt pass and pipeline, and the upstream passes that
 /// dist-opt pipelines use (shard propagation and partitioning, canonicalize,
 /// CSE, ...).

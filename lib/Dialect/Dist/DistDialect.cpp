@@ -38,6 +38,14 @@ void DistDialect::initialize() {
       >();
 }
 
+Operation *DistDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                            Type type, Location loc) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || elements.getType() != type)
+    return nullptr;
+  return ConstantOp::create(builder, loc, type, elements);
+}
+
 LogicalResult
 DataLocationAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          DataStorage storage, StringRef path, int64_t offset,

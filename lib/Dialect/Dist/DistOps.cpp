@@ -130,8 +130,49 @@ LogicalResult WeightOp::verify() {
   int64_t found = getData().getLength();
   if (found != expected)
     return emitOpError("expects data length of ")
-           << expected << " bytes for " << shapeStr(full) << "x"
-           << type.getElementType() << ", found " << found;
+           << expected << " bytes for "
+           << RankedTensorType::get(full, type.getElementType()) << ", found "
+           << found;
+  return success();
+}
+
+LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  if (!isPartitioned())
+    return success();
+  auto grid = symbolTable.lookupNearestSymbolFrom<shard::GridOp>(
+      *this, getGridAttr());
+  if (!grid)
+    return emitOpError("expects 'grid' to name a shard.grid, found ")
+           << getGridAttr();
+  ArrayRef<int64_t> gridShape = grid.getShape();
+  ArrayRef<shard::GridAxesAttr> splits = getSplitAxesAttr().getAxes();
+  if (static_cast<int64_t>(splits.size()) > getType().getRank())
+    return emitOpError("expects at most ")
+           << getType().getRank() << " split_axes entries, found "
+           << splits.size();
+  SmallVector<int64_t> full = getFullShape();
+  llvm::SmallSet<int16_t, 4> used;
+  for (int64_t d = 0; d < getType().getRank(); ++d) {
+    int64_t devices = 1;
+    if (d < static_cast<int64_t>(splits.size())) {
+      for (int16_t axis : splits[d].asArrayRef()) {
+        if (axis < 0 || axis >= static_cast<int64_t>(gridShape.size()))
+          return emitOpError("expects grid axes in [0, ")
+                 << gridShape.size() << ") for grid " << getGridAttr()
+                 << ", found " << axis;
+        if (!used.insert(axis).second)
+          return emitOpError("expects each grid axis to split at most one "
+                             "dim, found axis ")
+                 << axis << " twice";
+        devices *= gridShape[axis];
+      }
+    }
+    if (full[d] != getType().getDimSize(d) * devices)
+      return emitOpError("expects dim ")
+             << d << " split over " << devices << " devices to hold "
+             << full[d] / devices << " of " << full[d]
+             << " elements locally, found " << getType().getDimSize(d);
+  }
   return success();
 }
 
@@ -296,8 +337,10 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
     RankedTensorType bt = getRanked(bias);
     if (!bt || bt.getRank() != 1 || bt.getDimSize(0) != o ||
         bt.getElementType() != input.getElementType())
-      return emitOptionalError(loc, "expects bias of shape ", o, "x",
-                               input.getElementType());
+      return emitOptionalError(
+          loc, "expects bias of type ",
+          RankedTensorType::get({o}, input.getElementType()), ", found ",
+          bias.getType());
   }
   int64_t oh = windowOutputSize(input.getDimSize(2), filter.getDimSize(2),
                                 strides[0], pads[0], pads[2], dilations[0],
@@ -513,9 +556,9 @@ LogicalResult LayerNormOp::verify() {
     auto t = cast<RankedTensorType>(v.getType());
     if (t.getShape() != normalized || t.getElementType() != input.getElementType())
       return emitOpError("expects ")
-             << what << " of type " << shapeStr(normalized) << "x"
-             << input.getElementType() << " (the normalized dims), found "
-             << t;
+             << what << " of type "
+             << RankedTensorType::get(normalized, input.getElementType())
+             << " (the normalized dims), found " << t;
     return success();
   };
   if (failed(check(getScale(), "scale")))

@@ -169,8 +169,12 @@ LogicalResult partitionWithSplitReduction(
        llvm::zip_equal(op->getOperands(), partitionedOperands))
     local.map(orig, part);
   Operation *clone = b.clone(*op, local);
-  if (biasIndex)
+  if (biasIndex) {
     clone->eraseOperand(*biasIndex);
+    // Without a bias, beta means nothing; keep the local op plain.
+    if (auto localGemm = dyn_cast<GemmOp>(clone))
+      localGemm.setBetaAttr(b.getF32FloatAttr(1.0f));
+  }
   for (auto [result, sharding] :
        llvm::zip_equal(clone->getResults(), resultShardings))
     result.setType(shard::shardType(result.getType(), grid, sharding));

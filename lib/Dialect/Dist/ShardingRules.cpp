@@ -376,6 +376,13 @@ ShardingRule ReshapeOp::getShardingRule() {
   ShardingRule rule;
   ArrayRef<int64_t> in = shapeOf(getInput());
   ArrayRef<int64_t> out = shapeOf(getResult());
+  // Without elements there are no groups whose products can be matched (the
+  // walk below would run past the end of a shape): keep every dim whole.
+  if (getInput().getType().getNumElements() == 0) {
+    rule.operands = {addFactors(rule, in, FactorKind::Whole)};
+    rule.results = {addFactors(rule, out, FactorKind::Whole)};
+    return rule;
+  }
   TensorFactors inDims(in.size()), outDims(out.size());
   size_t i = 0, j = 0;
   auto skipOnes = [](ArrayRef<int64_t> s, size_t &k) {

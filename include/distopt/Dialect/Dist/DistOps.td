@@ -43,7 +43,8 @@ class Dist_ComputeOp<string mnemonic, list<Trait> traits = []>
 // Sources: weights and constants
 //===----------------------------------------------------------------------===//
 
-def Dist_WeightOp : Dist_ComputeOp<"weight"> {
+def Dist_WeightOp : Dist_ComputeOp<"weight", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "Reference to a model weight stored outside the IR";
   let description = [{
     Produces the tensor `name` whose bytes live at `data` (the model file or
@@ -54,7 +55,9 @@ def Dist_WeightOp : Dist_ComputeOp<"weight"> {
     `global_shape` is the shape of the whole weight, `grid` the device grid
     and `split_axes` the grid axes that split each dimension (the same form as
     `shard.sharding`); the result type is the local shard and the runtime
-    derives which slice to read from the device's position in the grid.
+    derives which slice to read from the device's position in the grid, so
+    the verifier checks that `grid` names a `shard.grid` and that each
+    dimension is split by exactly the product of its grid axes' sizes.
 
     ```mlir
     %w = dist.weight "fc1.weight" : tensor<32x32xf32>
