@@ -15,6 +15,9 @@ PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   # Unit tests.
   libgtest-dev
+  # Test models (models/): defined and exported with Debian's PyTorch, checked
+  # with the onnx package; both belong to /usr/bin/python3.
+  python3-torch python3-onnx python3-numpy
   # lit runs on the system Python.
   python3
 )
