@@ -222,6 +222,14 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> shape = *batch;
   shape.push_back(ls[ls.size() - 2]);
   shape.push_back(rs.back());
+  if (Value bias = adaptor.getBias()) {
+    RankedTensorType bt = getRanked(bias);
+    if (!bt || bt.getElementType() != lhs.getElementType() ||
+        !broadcastsTo(bt.getShape(), shape))
+      return emitOptionalError(loc, "expects a bias of element type ",
+                               lhs.getElementType(), " broadcastable to ",
+                               shapeStr(shape), ", found ", bias.getType());
+  }
   inferred.push_back(RankedTensorType::get(shape, lhs.getElementType()));
   return success();
 }

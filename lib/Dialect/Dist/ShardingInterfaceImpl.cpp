@@ -10,8 +10,8 @@
 //  * factors that must stay whole are never proposed by propagation, and
 //    partitioning refuses IR that splits them;
 //  * a split reduction factor becomes one shard.all_reduce after the local
-//    op; a mean is rescaled, and a bias (gemm, conv2d) is added once, after
-//    the reduction.
+//    op; a mean is rescaled, and a bias (gemm, conv2d, matmul) is added
+//    once, after the reduction.
 //
 //===----------------------------------------------------------------------===//
 
@@ -161,6 +161,8 @@ LogicalResult partitionWithSplitReduction(
     biasIndex = 2;
     biasScale = gemm.getBeta().convertToDouble();
   } else if (auto conv = dyn_cast<Conv2DOp>(op); conv && conv.getBias()) {
+    biasIndex = 2;
+  } else if (auto matmul = dyn_cast<MatMulOp>(op); matmul && matmul.getBias()) {
     biasIndex = 2;
   }
 

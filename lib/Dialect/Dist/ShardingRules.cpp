@@ -206,6 +206,8 @@ ShardingRule MatMulOp::getShardingRule() {
   TensorFactors result = batch;
   result.append({fm, fn});
   rule.operands = {lhs, rhs};
+  if (Value bias = getBias())
+    rule.operands.push_back(broadcastFactors(shapeOf(bias), res, result));
   rule.results = {result};
   return rule;
 }

@@ -929,3 +929,12 @@ func.func @weight_too_many_split_entries() -> tensor<32xf32> {
   %w = dist.weight "w" : tensor<32xf32> at #dist.data<storage = external, path = "m.bin", offset = 0, length = 128> {global_shape = array<i64: 32>, grid = @g, split_axes = #shard<axisarray[[], [0]]>}
   return %w : tensor<32xf32>
 }
+
+// -----
+
+func.func @matmul_bias_not_broadcastable(%x: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<8xf32>) -> tensor<2x8x16xf32> {
+  // expected-error @+2 {{expects a bias of element type 'f32' broadcastable to 2x8x16, found 'tensor<8xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = dist.matmul %x, %w, %b : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<8xf32>) -> tensor<2x8x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}

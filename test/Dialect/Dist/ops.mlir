@@ -443,3 +443,11 @@ func.func @split(%x: tensor<2x16x192xf32>)
   // CHECK: return %[[QKV]]#0, %[[QKV]]#2, %[[P]]#1
   return %q, %v, %b : tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<2x12x192xf32>
 }
+
+// CHECK-LABEL: func.func @matmul_bias
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<64x16xf32>, %[[B:.*]]: tensor<16xf32>)
+func.func @matmul_bias(%x: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  // CHECK: dist.matmul %[[X]], %[[W]], %[[B]] : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  %0 = dist.matmul %x, %w, %b : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}

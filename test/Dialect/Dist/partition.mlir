@@ -178,3 +178,41 @@ func.func @dp_tp_grid(%x: tensor<8x16xf32>, %w: tensor<16x16xf32>) -> tensor<8x1
   %ys = shard.shard %y to %sy : tensor<8x16xf32>
   return %ys : tensor<8x16xf32>
 }
+
+// -----
+
+// A row-parallel linear layer on 3-D activations (matmul with bias): the
+// bias is added once, after the all-reduce.
+shard.grid @tp(shape = 2)
+
+// CHECK-LABEL: func.func @matmul_bias_after_reduction
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8x32xf32>, %[[W:.*]]: tensor<32x16xf32>, %[[B:.*]]: tensor<16xf32>)
+func.func @matmul_bias_after_reduction(%x: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  // CHECK: %[[P:.*]] = dist.matmul %[[X]], %[[W]] : (tensor<2x8x32xf32>, tensor<32x16xf32>) -> tensor<2x8x16xf32>
+  // CHECK-NEXT: %[[R:.*]] = shard.all_reduce %[[P]] on @tp grid_axes = [0]
+  // CHECK-NEXT: %[[Y:.*]] = dist.binary add %[[R]], %[[B]] : (tensor<2x8x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  // CHECK-NEXT: return %[[Y]]
+  %s = shard.sharding @tp split_axes = [[], [], [0]] : !shard.sharding
+  %xs = shard.shard %x to %s annotate_for_users : tensor<2x8x64xf32>
+  %sw = shard.sharding @tp split_axes = [[0]] : !shard.sharding
+  %ws = shard.shard %w to %sw annotate_for_users : tensor<64x16xf32>
+  %y = dist.matmul %xs, %ws, %b : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  return %y : tensor<2x8x16xf32>
+}
+
+// -----
+
+// A column-parallel linear layer with bias: the bias is split with the
+// output columns and added locally, with no communication.
+shard.grid @tp(shape = 2)
+
+// CHECK-LABEL: func.func @matmul_bias_column_split
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<64x8xf32>, %[[B:.*]]: tensor<8xf32>)
+func.func @matmul_bias_column_split(%x: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  // CHECK: %[[Y:.*]] = dist.matmul %[[X]], %[[W]], %[[B]] : (tensor<2x8x64xf32>, tensor<64x8xf32>, tensor<8xf32>) -> tensor<2x8x8xf32>
+  // CHECK-NOT: shard.all_reduce
+  %sw = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %ws = shard.shard %w to %sw annotate_for_users : tensor<64x16xf32>
+  %y = dist.matmul %x, %ws, %b : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  return %y : tensor<2x8x16xf32>
+}

@@ -290,3 +290,12 @@ func.func @split(%x: tensor<2x16x192xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x
       : (tensor<2x16x192xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x128xf32>)
   return %0#0, %0#1 : tensor<2x16x64xf32>, tensor<2x16x128xf32>
 }
+
+// -----
+
+// A matmul's bias is indexed by the output columns only.
+func.func @matmul_bias(%x: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  // expected-remark @+1 {{factors [d0=2 parallel, d1=8 parallel, d2=16 parallel, d3=64 reduction(sum)] operands ([d0, d1, d3], [d3, d2], [d2]) results ([d0, d1, d2])}}
+  %0 = dist.matmul %x, %w, %b : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  return %0 : tensor<2x8x16xf32>
+}

@@ -107,23 +107,32 @@ def Dist_ConstantOp : Dist_Op<"constant", [
 //===----------------------------------------------------------------------===//
 
 def Dist_MatMulOp : Dist_ComputeOp<"matmul", [InferTypeOpAdaptor]> {
-  let summary = "Batched matrix multiply with broadcasting batch dimensions";
+  let summary = "Batched matrix multiply with broadcasting, optional bias";
   let description = [{
-    `result[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n]`. Both operands
-    have rank at least 2; leading (batch) dimensions broadcast like NumPy.
-    The contracted dimension `k` is a reduction factor (sum) of the sharding
-    rule, `m`, `n` and the batch dimensions are parallel.
+    `result[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n] (+ bias[..., n])`.
+    Both operands have rank at least 2; leading (batch) dimensions broadcast
+    like NumPy. The optional `bias` broadcasts to the result (typically a
+    vector of size `n`): a linear layer on activations of any rank is one
+    op. The contracted dimension `k` is a reduction factor (sum) of the
+    sharding rule; `m`, `n` and the batch dimensions are parallel.
 
     ```mlir
-    %y = dist.matmul %x, %w : (tensor<4x128x64xf32>, tensor<64x256xf32>)
-                            -> tensor<4x128x256xf32>
+    %y = dist.matmul %x, %w, %b : (tensor<4x128x64xf32>, tensor<64x256xf32>,
+                                   tensor<256xf32>) -> tensor<4x128x256xf32>
     ```
   }];
-  let arguments = (ins Dist_FloatTensor:$lhs, Dist_FloatTensor:$rhs);
+  let arguments = (ins Dist_FloatTensor:$lhs, Dist_FloatTensor:$rhs,
+                   Optional<Dist_FloatTensor>:$bias);
   let results = (outs Dist_FloatTensor:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+    $lhs `,` $rhs (`,` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
+  let builders = [
+    // Without bias; the result type is inferred.
+    OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs), [{
+      build($_builder, $_state, lhs, rhs, ::mlir::Value());
+    }]>
+  ];
 }
 
 def Dist_GemmOp : Dist_ComputeOp<"gemm", [InferTypeOpAdaptor]> {
