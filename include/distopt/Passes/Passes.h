@@ -10,10 +10,20 @@
 
 #include "mlir/Pass/Pass.h"
 
+namespace mlir {
+class RewritePatternSet;
+} // namespace mlir
+
 namespace distopt {
 
 #define GEN_PASS_DECL
 #include "distopt/Passes/Passes.h.inc"
+
+/// Adds the patterns of `dist-raise-patterns` to `patterns`: they raise the
+/// decomposed forms of layer normalization, GELU (erf and tanh) and biased
+/// linear layers (matmul or gemm followed by a bias add) that exporters emit
+/// to single dist ops; the ONNX importer can run them as part of import.
+void populateRaisePatterns(mlir::RewritePatternSet &patterns);
 
 /// Appends the SPMD partitioning pipeline to `pm`: for every function,
 /// upstream `sharding-propagation` completes the sharding annotations,

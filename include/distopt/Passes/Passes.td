@@ -25,4 +25,115 @@ def PrintShardingRulesPass : Pass<"dist-print-sharding-rules"> {
   }];
 }
 
+def RaisePatternsPass : Pass<"dist-raise-patterns"> {
+  let summary = "Raise decomposed layer norms, GELUs and biased linear layers "
+                "to single dist ops";
+  let description = [{
+    Exporters decompose several layers into chains of elementwise ops and
+    reductions; the planner and the runtime want each as one op. This pass
+    recognizes the chains and replaces each with one dist op. Constants are
+    `dist.constant` splats (rank 0 or any shape that does not broadcast the
+    other operand further) and match their expected value up to a relative
+    1e-6 (or the rounding of f16 / bf16). A chain is raised only when none of
+    its intermediate values has a user outside it and the raised op has the
+    type of the value it replaces; anything else is left exactly as it was
+    (the pass neither folds nor moves constants). The patterns are also
+    available to C++ through `populateRaisePatterns`.
+
+    **Layer normalization**, as PyTorch exports `nn.LayerNorm` up to opset
+    16: both means reduce the same trailing dims `axis ..< rank` with
+    `keep_dims`, `eps` is a splat constant, and `gamma` (and `beta`, when
+    present) have exactly the shape of the normalized dims.
+
+    ```mlir
+    %mean = dist.reduce mean %x {axes = array<i64: 2>, keep_dims} : (tensor<2x16x64xf32>) -> tensor<2x16x1xf32>
+    %d = dist.binary sub %x, %mean : (tensor<2x16x64xf32>, tensor<2x16x1xf32>) -> tensor<2x16x64xf32>
+    %sq = dist.binary pow %d, %two : (tensor<2x16x64xf32>, tensor<f32>) -> tensor<2x16x64xf32>
+    %var = dist.reduce mean %sq {axes = array<i64: 2>, keep_dims} : (tensor<2x16x64xf32>) -> tensor<2x16x1xf32>
+    %ve = dist.binary add %var, %eps : (tensor<2x16x1xf32>, tensor<f32>) -> tensor<2x16x1xf32>
+    %std = dist.unary sqrt %ve : tensor<2x16x1xf32>
+    %n = dist.binary div %d, %std : (tensor<2x16x64xf32>, tensor<2x16x1xf32>) -> tensor<2x16x64xf32>
+    %s = dist.binary mul %n, %gamma : (tensor<2x16x64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    %y = dist.binary add %s, %beta : (tensor<2x16x64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    // becomes (epsilon 1e-5 is the default, so it is not printed)
+    %y = dist.layer_norm %x, %gamma, %beta {axis = 2 : i64}
+        : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    ```
+
+    Variants: `mul %d, %d` for the square; `mul %d, %r` with `%r` one of
+    `rsqrt(%ve)`, `reciprocal(sqrt(%ve))`, `pow(%ve, -0.5)`,
+    `div 1.0, sqrt(%ve)` instead of `div %d, sqrt(%ve)`; `pow(%ve, 0.5)` for
+    `sqrt`; either operand order of every add and mul. Without the final add
+    the result is a `dist.layer_norm` without bias; without the mul by
+    `gamma` nothing is raised. A bias add after a `dist.layer_norm` without
+    bias (and no other use) is folded into it:
+
+    ```mlir
+    %n = dist.layer_norm %x, %gamma {axis = 1 : i64} : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+    %y = dist.binary add %beta, %n : (tensor<64xf32>, tensor<8x64xf32>) -> tensor<8x64xf32>
+    // becomes
+    %y = dist.layer_norm %x, %gamma, %beta {axis = 1 : i64} : (tensor<8x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+    ```
+
+    **GELU, erf form**, as PyTorch exports `nn.GELU()`:
+    `0.5 * x * (1 + erf(x / 1.4142135))`.
+
+    ```mlir
+    %a = dist.binary div %x, %sqrt2 : (tensor<8x128xf32>, tensor<f32>) -> tensor<8x128xf32>
+    %e = dist.unary erf %a : tensor<8x128xf32>
+    %b = dist.binary add %e, %one : (tensor<8x128xf32>, tensor<f32>) -> tensor<8x128xf32>
+    %c = dist.binary mul %x, %b : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    %y = dist.binary mul %c, %half : (tensor<8x128xf32>, tensor<f32>) -> tensor<8x128xf32>
+    // becomes
+    %y = dist.unary gelu_erf %x : tensor<8x128xf32>
+    ```
+
+    **GELU, tanh form**, as PyTorch exports `nn.GELU(approximate='tanh')`:
+    `0.5 * x * (1 + tanh(0.7978845608 * (x + 0.044715 * x^3)))`.
+
+    ```mlir
+    %x2 = dist.binary mul %x, %x : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    %x3 = dist.binary mul %x, %x2 : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    %a = dist.binary mul %c0044715, %x3 : (tensor<f32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    %b = dist.binary add %x, %a : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    %c = dist.binary mul %c07978846, %b : (tensor<f32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    %t = dist.unary tanh %c : tensor<8x128xf32>
+    %d = dist.binary add %one, %t : (tensor<f32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    %e = dist.binary mul %x, %d : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    %y = dist.binary mul %half, %e : (tensor<f32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    // becomes
+    %y = dist.unary gelu_tanh %x : tensor<8x128xf32>
+    ```
+
+    For both GELUs the products are read as a whole: any association and
+    operand order of the muls (`0.5` applied to `x` first or last), a
+    division by a constant as a mul by its inverse (`x / 1.4142135` or
+    `x * 0.70710678`), and `pow(x, 3.0)` or `pow(x, 2.0)` as products of `x`;
+    the adds of `1` take either operand order.
+
+    **Linear layers**: a bias add after a `dist.matmul` without bias (and no
+    other use), when the bias is a row along the result's last dim (`[N]` or
+    `[1, ..., 1, N]`, of no higher rank than the result), either operand
+    order:
+
+    ```mlir
+    %m = dist.matmul %x, %w : (tensor<4x128x64xf32>, tensor<64x256xf32>) -> tensor<4x128x256xf32>
+    %y = dist.binary add %b, %m : (tensor<256xf32>, tensor<4x128x256xf32>) -> tensor<4x128x256xf32>
+    // becomes
+    %y = dist.matmul %x, %w, %b : (tensor<4x128x64xf32>, tensor<64x256xf32>, tensor<256xf32>) -> tensor<4x128x256xf32>
+    ```
+
+    The same for a `dist.gemm` without bias and with `alpha = 1`, bias `[N]`
+    or `[1, N]`; the raised gemm has `beta = 1`:
+
+    ```mlir
+    %g = dist.gemm %x, %w {trans_b} : (tensor<8x64xf32>, tensor<32x64xf32>) -> tensor<8x32xf32>
+    %y = dist.binary add %g, %b : (tensor<8x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+    // becomes
+    %y = dist.gemm %x, %w, %b {trans_b} : (tensor<8x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+    ```
+  }];
+  let dependentDialects = ["distopt::dist::DistDialect"];
+}
+
 #endif // DISTOPT_PASSES_PASSES_TD

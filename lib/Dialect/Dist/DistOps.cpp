@@ -1,7 +1,7 @@
 //===- DistOps.cpp - dist dialect operations ------------------------------===//
 //
-// Verifiers, result-type inference and folders of the dist ops. Every error
-// names what was expected and what was found.
+// Verifiers and result-type inference of the dist ops. Every error names
+// what was expected and what was found. The folders are in Folders.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -186,8 +186,6 @@ LogicalResult ConstantOp::inferReturnTypes(
   inferred.push_back(adaptor.getValue().getType());
   return success();
 }
-
-OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 //===----------------------------------------------------------------------===//
 // MatMulOp
@@ -608,19 +606,6 @@ LogicalResult ReshapeOp::verify() {
            << in.getNumElements() << " elements, found "
            << out.getNumElements();
   return success();
-}
-
-OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
-  if (getInput().getType() == getType())
-    return getInput();
-  // reshape(reshape(x)) is one reshape of x.
-  if (auto inner = getInput().getDefiningOp<ReshapeOp>()) {
-    getInputMutable().assign(inner.getInput());
-    return getResult();
-  }
-  if (auto dense = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput()))
-    return dense.reshape(getType());
-  return {};
 }
 
 LogicalResult BroadcastOp::verify() {

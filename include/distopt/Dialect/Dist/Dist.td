@@ -32,8 +32,9 @@ def Dist_Dialect : Dialect {
     through `ShardingInterface` external models derived from the same rule.
   }];
   let useDefaultAttributePrinterParser = 1;
-  // Folders (reshape of a constant) return attributes; the canonicalizer
-  // turns them back into `dist.constant` ops through this hook.
+  // Folders (lib/Dialect/Dist/Folders.cpp) return attributes; the
+  // canonicalizer and createOrFold turn them into `dist.constant` ops
+  // through this hook.
   let hasConstantMaterializer = 1;
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }

@@ -262,6 +262,7 @@ def Dist_UnaryOp : Dist_ComputeOp<"unary", [SameOperandsAndResultType]> {
   let results = (outs Dist_Tensor:$result);
   let assemblyFormat = "``$kind $input attr-dict `:` type($input)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Dist_BinaryOp : Dist_ComputeOp<"binary", [InferTypeOpAdaptor]> {
@@ -270,7 +271,9 @@ def Dist_BinaryOp : Dist_ComputeOp<"binary", [InferTypeOpAdaptor]> {
     Applies `kind` to each pair of elements after broadcasting `lhs` and
     `rhs` to a common shape (NumPy rules: align trailing dimensions; a
     dimension of size 1 stretches). Both operands have one element type.
-    `and`, `or` and `xor` take `i1`.
+    `and`, `or` and `xor` take `i1`. Integers are signed: `div` truncates
+    toward zero (as in C++ and ONNX), `pow` multiplies repeatedly, and `add`,
+    `sub`, `mul` and `pow` wrap around on overflow.
 
     ```mlir
     %y = dist.binary add %x, %b : (tensor<8x128xf32>, tensor<128xf32>) -> tensor<8x128xf32>
@@ -282,6 +285,7 @@ def Dist_BinaryOp : Dist_ComputeOp<"binary", [InferTypeOpAdaptor]> {
   let assemblyFormat = [{
     ``$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
   }];
+  let hasFolder = 1;
 }
 
 def Dist_CompareOp : Dist_ComputeOp<"compare", [InferTypeOpAdaptor]> {
@@ -297,6 +301,7 @@ def Dist_CompareOp : Dist_ComputeOp<"compare", [InferTypeOpAdaptor]> {
   let assemblyFormat = [{
     ``$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
   }];
+  let hasFolder = 1;
 }
 
 def Dist_SelectOp : Dist_ComputeOp<"select", [InferTypeOpAdaptor]> {
@@ -317,6 +322,7 @@ def Dist_SelectOp : Dist_ComputeOp<"select", [InferTypeOpAdaptor]> {
     $condition `,` $on_true `,` $on_false attr-dict `:`
     functional-type(operands, results)
   }];
+  let hasFolder = 1;
 }
 
 def Dist_CastOp : Dist_ComputeOp<"cast"> {
@@ -330,6 +336,7 @@ def Dist_CastOp : Dist_ComputeOp<"cast"> {
   let results = (outs Dist_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -357,6 +364,7 @@ def Dist_ReduceOp : Dist_ComputeOp<"reduce", [InferTypeOpAdaptor]> {
   let assemblyFormat = [{
     ``$kind $input attr-dict `:` functional-type(operands, results)
   }];
+  let hasFolder = 1;
 }
 
 def Dist_SoftmaxOp : Dist_ComputeOp<"softmax", [SameOperandsAndResultType]> {
@@ -414,6 +422,14 @@ def Dist_GatherOp : Dist_ComputeOp<"gather", [InferTypeOpAdaptor]> {
     selects one slice of `data` along `axis`. An embedding is a gather on
     axis 0 of the table.
 
+    As in ONNX Gather, a negative index counts from the end of the axis:
+    index `i` in `[-n, 0)` selects slice `i + n`, where `n` is the size of
+    `data` along `axis`. An index outside `[-n, n)` is undefined behaviour
+    at run time. Indices are values, not types, so the verifier checks
+    neither their sign nor their range; the folder folds a gather of
+    constants only when every index is in range, and otherwise leaves the
+    op in place.
+
     ```mlir
     %e = dist.gather %table, %ids {axis = 0 : i64}
         : (tensor<50257x768xf32>, tensor<2x128xi64>) -> tensor<2x128x768xf32>
@@ -425,6 +441,7 @@ def Dist_GatherOp : Dist_ComputeOp<"gather", [InferTypeOpAdaptor]> {
   let assemblyFormat = [{
     $data `,` $indices attr-dict `:` functional-type(operands, results)
   }];
+  let hasFolder = 1;
 }
 
 def Dist_ReshapeOp : Dist_ComputeOp<"reshape"> {
@@ -457,6 +474,7 @@ def Dist_BroadcastOp : Dist_ComputeOp<"broadcast"> {
   let results = (outs Dist_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Dist_TransposeOp : Dist_ComputeOp<"transpose", [InferTypeOpAdaptor]> {
@@ -474,6 +492,7 @@ def Dist_TransposeOp : Dist_ComputeOp<"transpose", [InferTypeOpAdaptor]> {
   let assemblyFormat = [{
     $input attr-dict `:` functional-type(operands, results)
   }];
+  let hasFolder = 1;
 }
 
 def Dist_SliceOp : Dist_ComputeOp<"slice"> {
@@ -496,6 +515,7 @@ def Dist_SliceOp : Dist_ComputeOp<"slice"> {
   let results = (outs Dist_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Dist_ConcatOp : Dist_ComputeOp<"concat", [InferTypeOpAdaptor]> {
@@ -511,6 +531,7 @@ def Dist_ConcatOp : Dist_ComputeOp<"concat", [InferTypeOpAdaptor]> {
   let assemblyFormat = [{
     $inputs attr-dict `:` functional-type(operands, results)
   }];
+  let hasFolder = 1;
 }
 
 def Dist_SplitOp : Dist_ComputeOp<"split"> {
@@ -530,6 +551,7 @@ def Dist_SplitOp : Dist_ComputeOp<"split"> {
     $input attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 #endif // DISTOPT_DIALECT_DIST_DISTOPS_TD
