@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-#===- scripts/example.sh - build dist-opt and run it on the bundled example ===#
+#===- scripts/example.sh - build dist-opt and run it on the bundled examples ===#
 #
-# Installs what is missing, builds into build/, then compiles the bundled
-# example (examples/mlp-tp2.mlir, a transformer MLP block laid out for two
-# tensor-parallel devices): prints each op's sharding rule and the program
-# that one device runs, with its collectives.
+# Installs what is missing, builds into build/, then:
+#  1. exports the bundled GPT-2-style model (models/zoo.py) to ONNX with
+#     Debian's PyTorch and imports it: the dist module of the whole model;
+#  2. compiles examples/mlp-tp2.mlir, a transformer MLP block laid out for
+#     two tensor-parallel devices: each op's sharding rule, then the program
+#     that one device runs, with its collectives.
 #
 #===------------------------------------------------------------------------===#
 set -euo pipefail
@@ -14,6 +16,20 @@ EXAMPLE="$ROOT/examples/mlp-tp2.mlir"
 
 "$ROOT/scripts/build.sh"
 DISTOPT="$BUILD_DIR/bin/dist-opt"
+
+echo
+echo "== Export the bundled GPT-2-style model to ONNX (opset 17)"
+/usr/bin/python3 "$ROOT/models/export.py" --out "$BUILD_DIR/example" \
+  --models gpt2 --opsets 17
+MODEL="$BUILD_DIR/example/gpt2/opset17/model.onnx"
+
+echo
+echo "== Import $MODEL with a batch of 2 sequences of 16 tokens"
+"$DISTOPT" "$MODEL" --shape input_ids=2x16 -o "$BUILD_DIR/example/gpt2.mlir"
+echo "dist ops in the imported module:"
+grep -oE '= dist\.[a-z_0-9]+' "$BUILD_DIR/example/gpt2.mlir" | sed 's/= //' |
+  sort | uniq -c | sort -rn
+echo "(full module: $BUILD_DIR/example/gpt2.mlir)"
 
 echo
 echo "== Sharding rule of each op in $(basename "$EXAMPLE")"

@@ -13,6 +13,9 @@ PACKAGES=(
   build-essential cmake ninja-build git
   # LLVM/MLIR 22, with lit and FileCheck (llvm-22-tools).
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  # ONNX import: protobuf and the ONNX library (checker, shape inference);
+  # the ONNX backend node tests.
+  libprotobuf-dev libonnx-dev libonnx-testdata
   # Unit tests.
   libgtest-dev
   # Test models (models/): defined and exported with Debian's PyTorch, checked

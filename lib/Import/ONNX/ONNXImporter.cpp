@@ -1,0 +1,685 @@
+//===- ONNXImporter.cpp - ONNX ModelProto to the dist dialect -------------===//
+//
+// Loads a model with protobuf, validates it with the ONNX checker, fixes
+// dynamic input dimensions from the user's --shape options, runs ONNX shape
+// inference, and converts the graph node by node into one function of dist
+// ops. Weights become references to their bytes (inline in the model file or
+// in external data, whose paths must stay inside the model's folder).
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Import/ONNX.h"
+
+#include "ImportContext.h"
+#include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <climits>
+#include <map>
+
+#define DEBUG_TYPE "onnx-import"
+
+using namespace mlir;
+using namespace distopt;
+using namespace distopt::onnx_import;
+
+/// Opsets of the default domain that the importer accepts. Within them,
+/// each op's converter says from which opset on it handles that op (older
+/// ops are reported as unsupported, naming the op and opset).
+static constexpr int64_t kMinOpset = 7;
+static constexpr int64_t kMaxOpset = 18;
+
+LogicalResult distopt::parseInputShape(StringRef spec,
+                                       OnnxImportOptions &options,
+                                       std::string &error) {
+  auto [name, dims] = spec.rsplit('=');
+  if (name.empty() || dims.empty() || !spec.contains('=')) {
+    error = "expected NAME=D0xD1x..., found '" + spec.str() + "'";
+    return failure();
+  }
+  SmallVector<int64_t> shape;
+  if (dims != "scalar") {
+    SmallVector<StringRef> parts;
+    dims.split(parts, 'x');
+    for (StringRef part : parts) {
+      int64_t d;
+      if (part.getAsInteger(10, d) || d <= 0) {
+        error = "dimension '" + part.str() + "' of --shape " + spec.str() +
+                " is not a positive integer";
+        return failure();
+      }
+      shape.push_back(d);
+    }
+  }
+  if (!options.inputShapes.try_emplace(name, shape).second) {
+    error = "--shape gives input '" + name.str() + "' twice";
+    return failure();
+  }
+  return success();
+}
+
+namespace {
+
+/// Records the byte offset and length of every initializer's inline raw data
+/// within the serialized model, by walking the protobuf wire format
+/// (ModelProto.graph = 7, GraphProto.initializer = 5, TensorProto.name = 8,
+/// TensorProto.raw_data = 9). Protobuf's parsed messages do not keep offsets.
+void findInlineDataOffsets(StringRef bytes,
+                           llvm::StringMap<std::pair<int64_t, int64_t>> &out) {
+  using google::protobuf::io::CodedInputStream;
+  using WFL = google::protobuf::internal::WireFormatLite;
+  CodedInputStream in(reinterpret_cast<const uint8_t *>(bytes.data()),
+                      static_cast<int>(bytes.size()));
+  in.SetTotalBytesLimit(INT_MAX);
+  auto isMessage = [](uint32_t tag, int field) {
+    return WFL::GetTagFieldNumber(tag) == field &&
+           WFL::GetTagWireType(tag) == WFL::WIRETYPE_LENGTH_DELIMITED;
+  };
+  while (uint32_t tag = in.ReadTag()) {
+    if (!isMessage(tag, 7)) {
+      if (!WFL::SkipField(&in, tag))
+        return;
+      continue;
+    }
+    uint32_t graphLength;
+    if (!in.ReadVarint32(&graphLength))
+      return;
+    auto graphLimit = in.PushLimit(graphLength);
+    while (uint32_t gtag = in.ReadTag()) {
+      if (!isMessage(gtag, 5)) {
+        if (!WFL::SkipField(&in, gtag))
+          return;
+        continue;
+      }
+      uint32_t tensorLength;
+      if (!in.ReadVarint32(&tensorLength))
+        return;
+      auto tensorLimit = in.PushLimit(tensorLength);
+      std::string name;
+      int64_t offset = -1, length = 0;
+      while (uint32_t ttag = in.ReadTag()) {
+        if (isMessage(ttag, 8)) {
+          uint32_t n;
+          if (!in.ReadVarint32(&n) || !in.ReadString(&name, n))
+            return;
+        } else if (isMessage(ttag, 9)) {
+          uint32_t n;
+          if (!in.ReadVarint32(&n))
+            return;
+          offset = in.CurrentPosition();
+          length = n;
+          if (!in.Skip(n))
+            return;
+        } else if (!WFL::SkipField(&in, ttag)) {
+          return;
+        }
+      }
+      in.PopLimit(tensorLimit);
+      if (offset >= 0)
+        out[name] = {offset, length};
+    }
+    in.PopLimit(graphLimit);
+  }
+}
+
+/// Checks an external data location: relative, no `..`, no symbolic link on
+/// the way, and (when the file exists) the byte range inside the file.
+LogicalResult checkExternalLocation(StringRef modelDir, StringRef location,
+                                    int64_t offset, int64_t length,
+                                    StringRef tensorName, Location loc) {
+  auto fail = [&](const Twine &why) {
+    return emitError(loc) << "external data of tensor '" << tensorName
+                          << "' at '" << location << "' " << why;
+  };
+  if (location.empty())
+    return fail("has no location");
+  if (llvm::sys::path::is_absolute(location) || location.starts_with("/") ||
+      location.starts_with("\\"))
+    return fail("is an absolute path; external data must lie in the "
+                "model's folder");
+  for (StringRef component : llvm::make_range(
+           llvm::sys::path::begin(location), llvm::sys::path::end(location)))
+    if (component == "..")
+      return fail("leaves the model's folder through '..'");
+  // No symbolic link anywhere below the model's folder on the way.
+  SmallString<256> path(modelDir);
+  for (StringRef component : llvm::make_range(
+           llvm::sys::path::begin(location), llvm::sys::path::end(location))) {
+    llvm::sys::path::append(path, component);
+    llvm::sys::fs::file_status status;
+    if (llvm::sys::fs::status(path, status, /*follow=*/false))
+      return success(); // Absent: allowed for shape-only models.
+    if (llvm::sys::fs::is_symlink_file(status))
+      return fail("goes through the symbolic link '" + path +
+                  "'; external data must be regular files in the model's "
+                  "folder");
+  }
+  uint64_t size = 0;
+  if (!llvm::sys::fs::file_size(path, size) &&
+      static_cast<uint64_t>(offset + length) > size)
+    return fail("asks for bytes " + Twine(offset) + ".." +
+                Twine(offset + length) + " of a file of " + Twine(size) +
+                " bytes");
+  return success();
+}
+
+/// Builds the MLIR type of a graph input or output, or explains why not.
+FailureOr<RankedTensorType> convertValueType(const onnx::ValueInfoProto &info,
+                                             MLIRContext *ctx, Location loc,
+                                             StringRef role) {
+  if (!info.type().has_tensor_type())
+    return emitError(loc) << role << " '" << info.name()
+                          << "' is not a tensor";
+  const onnx::TypeProto::Tensor &t = info.type().tensor_type();
+  Type element = convertElementType(ctx, t.elem_type());
+  if (!element)
+    return emitError(loc) << role << " '" << info.name()
+                          << "' has unsupported element type "
+                          << onnxElementTypeName(t.elem_type());
+  if (!t.has_shape())
+    return emitError(loc) << role << " '" << info.name()
+                          << "' has no shape; give one with --shape "
+                          << info.name() << "=D0xD1x...";
+  SmallVector<int64_t> shape;
+  int64_t elements = 1;
+  for (auto [i, dim] : llvm::enumerate(t.shape().dim())) {
+    if (!dim.has_dim_value() || dim.dim_value() <= 0) {
+      InFlightDiagnostic diag = emitError(loc);
+      diag << role << " '" << info.name() << "' dim " << i;
+      if (dim.has_dim_param())
+        diag << " ('" << dim.dim_param() << "')";
+      diag << " is dynamic; fix it with --shape " << info.name() << "=";
+      for (auto [j, d] : llvm::enumerate(t.shape().dim()))
+        diag << (j ? "x" : "")
+             << (d.has_dim_value() && d.dim_value() > 0
+                     ? std::to_string(d.dim_value())
+                     : std::string("N"));
+      return diag;
+    }
+    if (__builtin_mul_overflow(elements, dim.dim_value(), &elements))
+      return emitError(loc) << role << " '" << info.name()
+                            << "' has more elements than fit in 64 bits";
+    shape.push_back(dim.dim_value());
+  }
+  return RankedTensorType::get(shape, element);
+}
+
+class OnnxImporter {
+public:
+  OnnxImporter(MLIRContext *ctx, StringRef path,
+               const OnnxImportOptions &options)
+      : ctx(ctx), path(path.str()), options(options),
+        fileLoc(FileLineColLoc::get(ctx, path, 0, 0)) {
+    SmallString<256> dir(path);
+    llvm::sys::path::remove_filename(dir);
+    modelDir = dir.empty() ? "." : std::string(dir);
+  }
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  LogicalResult load();
+  LogicalResult fixInputShapes();
+  LogicalResult validate();
+  LogicalResult checkSupported();
+  LogicalResult collectInitializers(ImportContext &ic);
+  OwningOpRef<ModuleOp> convert();
+
+  MLIRContext *ctx;
+  std::string path;
+  std::string modelDir;
+  const OnnxImportOptions &options;
+  Location fileLoc;
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  onnx::ModelProto model;
+  int64_t opset = 0;
+  llvm::StringMap<std::pair<int64_t, int64_t>> inlineOffsets;
+};
+
+} // namespace
+
+LogicalResult OnnxImporter::load() {
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!file)
+    return emitError(fileLoc) << "cannot open ONNX model '" << path
+                              << "': " << file.getError().message();
+  buffer = std::move(*file);
+  StringRef bytes = buffer->getBuffer();
+  if (bytes.size() > static_cast<size_t>(INT_MAX))
+    return emitError(fileLoc)
+           << "is larger than 2 GB; store the weights as external data";
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t *>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  in.SetTotalBytesLimit(INT_MAX);
+  if (!model.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())
+    return emitError(fileLoc)
+           << "is not an ONNX model: the protobuf does not parse "
+              "(the file is truncated or of another format)";
+  if (model.ir_version() <= 0 || !model.has_graph())
+    return emitError(fileLoc)
+           << "is not an ONNX model: it has no "
+           << (model.ir_version() <= 0 ? "IR version" : "graph");
+
+  for (const onnx::OperatorSetIdProto &id : model.opset_import())
+    if (id.domain().empty() || id.domain() == "ai.onnx")
+      opset = id.version();
+  // A model of other domains only (training ops, vendor ops) goes on to
+  // the unsupported-operator report, which names its ops.
+  if (opset != 0 && (opset < kMinOpset || opset > kMaxOpset))
+    return emitError(fileLoc)
+           << "uses opset " << opset << "; dist-opt supports opsets "
+           << kMinOpset << " through " << kMaxOpset
+           << " (re-export with an opset in that range)";
+  findInlineDataOffsets(bytes, inlineOffsets);
+  return success();
+}
+
+LogicalResult OnnxImporter::fixInputShapes() {
+  llvm::StringSet<> initializerNames;
+  for (const onnx::TensorProto &t : model.graph().initializer())
+    initializerNames.insert(t.name());
+  llvm::StringSet<> seen;
+  for (onnx::ValueInfoProto &input : *model.mutable_graph()->mutable_input()) {
+    auto it = options.inputShapes.find(input.name());
+    if (it == options.inputShapes.end())
+      continue;
+    seen.insert(input.name());
+    ArrayRef<int64_t> given = it->second;
+    if (!input.type().has_tensor_type())
+      return emitError(fileLoc) << "--shape names input '" << input.name()
+                                << "', which is not a tensor";
+    onnx::TypeProto::Tensor *t = input.mutable_type()->mutable_tensor_type();
+    if (t->has_shape() &&
+        t->shape().dim_size() != static_cast<int>(given.size()))
+      return emitError(fileLoc)
+             << "--shape gives input '" << input.name() << "' rank "
+             << given.size() << ", but the model declares rank "
+             << t->shape().dim_size();
+    if (t->has_shape()) {
+      for (auto [i, dim] : llvm::enumerate(t->shape().dim()))
+        if (dim.has_dim_value() && dim.dim_value() > 0 &&
+            dim.dim_value() != given[i])
+          return emitError(fileLoc)
+                 << "--shape gives input '" << input.name() << "' dim " << i
+                 << " = " << given[i] << ", but the model fixes it to "
+                 << dim.dim_value();
+    }
+    onnx::TensorShapeProto *shape = t->mutable_shape();
+    shape->clear_dim();
+    for (int64_t d : given)
+      shape->add_dim()->set_dim_value(d);
+  }
+  for (const auto &entry : options.inputShapes) {
+    if (seen.contains(entry.getKey()))
+      continue;
+    InFlightDiagnostic diag = emitError(fileLoc);
+    diag << "--shape names '" << entry.getKey()
+         << "', which is not an input of the graph; its inputs are";
+    for (const onnx::ValueInfoProto &input : model.graph().input())
+      if (!initializerNames.contains(input.name()))
+        diag << " '" << input.name() << "'";
+    return diag;
+  }
+  return success();
+}
+
+/// ONNX's messages span several lines; diagnostics here are one line.
+static std::string oneLine(const char *what) {
+  SmallVector<StringRef> words;
+  StringRef(what).split(words, ' ', -1, /*KeepEmpty=*/false);
+  std::string out;
+  for (StringRef w : words) {
+    SmallVector<StringRef> parts;
+    w.split(parts, '\n', -1, /*KeepEmpty=*/false);
+    for (StringRef part : parts) {
+      part = part.trim();
+      if (part.empty())
+        continue;
+      if (!out.empty())
+        out += ' ';
+      out += part.str();
+    }
+  }
+  return out;
+}
+
+LogicalResult OnnxImporter::validate() {
+  // The in-memory checker resolves external data files against the current
+  // directory, not the model's folder, and insists that they exist, which
+  // shape-only models (weights never written) do not. It is therefore given
+  // a copy whose external locations name the model file itself; the real
+  // locations are checked, more strictly, by checkExternalLocation.
+  const onnx::ModelProto *toCheck = &model;
+  onnx::ModelProto copy;
+  bool hasExternal = llvm::any_of(model.graph().initializer(),
+                                  [](const onnx::TensorProto &t) {
+                                    return t.data_location() ==
+                                           onnx::TensorProto::EXTERNAL;
+                                  });
+  if (hasExternal) {
+    SmallString<256> absolute(path);
+    llvm::sys::fs::make_absolute(absolute);
+    copy = model;
+    for (onnx::TensorProto &t : *copy.mutable_graph()->mutable_initializer())
+      for (onnx::StringStringEntryProto &e : *t.mutable_external_data())
+        if (e.key() == "location")
+          e.set_value(std::string(absolute));
+    toCheck = &copy;
+  }
+  try {
+    onnx::checker::check_model(*toCheck);
+  } catch (const std::exception &e) {
+    return emitError(fileLoc) << "fails the ONNX checker: " << oneLine(e.what());
+  }
+  try {
+    onnx::ShapeInferenceOptions inference(/*check_type=*/true,
+                                          /*strict_mode=*/1,
+                                          /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(
+        model, onnx::OpSchemaRegistry::Instance(), inference);
+  } catch (const std::exception &e) {
+    return emitError(fileLoc)
+           << "fails ONNX shape inference: " << oneLine(e.what());
+  }
+  return success();
+}
+
+LogicalResult OnnxImporter::checkSupported() {
+  llvm::StringMap<int> latest;
+  for (const OpConverter &c : getOpConverters()) {
+    if (c.sinceVersion > opset)
+      continue;
+    latest[c.opType] = std::max(latest.lookup(c.opType), c.sinceVersion);
+  }
+  // Unsupported op types (with domain and opset), in order of first use,
+  // with the nodes that use them.
+  std::vector<std::pair<std::string, SmallVector<std::string>>> unsupported;
+  llvm::StringMap<size_t> unsupportedIndex;
+  llvm::StringMap<int64_t> domainOpsets;
+  for (const onnx::OperatorSetIdProto &id : model.opset_import())
+    domainOpsets[id.domain()] = id.version();
+  for (auto [i, node] : llvm::enumerate(model.graph().node())) {
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (defaultDomain && latest.count(node.op_type()))
+      continue;
+    std::string domain = defaultDomain ? "ai.onnx" : node.domain();
+    int64_t version = domainOpsets.lookup(defaultDomain ? "" : node.domain());
+    if (defaultDomain && !version)
+      version = opset;
+    std::string key = node.op_type() + " (" + domain + ", opset " +
+                      std::to_string(version) + ")";
+    auto [it, inserted] = unsupportedIndex.try_emplace(key, unsupported.size());
+    if (inserted)
+      unsupported.push_back({key, {}});
+    unsupported[it->second].second.push_back(
+        node.name().empty() ? "#" + std::to_string(i) : "'" + node.name() + "'");
+  }
+  if (unsupported.empty())
+    return success();
+  InFlightDiagnostic diag = emitError(fileLoc);
+  diag << "unsupported ONNX operator" << (unsupported.size() > 1 ? "s" : "")
+       << ": ";
+  bool first = true;
+  for (auto &[op, nodes] : unsupported) {
+    diag << (first ? "" : "; ") << op << " in node"
+         << (nodes.size() > 1 ? "s " : " ") << llvm::join(nodes, ", ");
+    first = false;
+  }
+  return diag;
+}
+
+LogicalResult OnnxImporter::collectInitializers(ImportContext &ic) {
+  StringRef modelFile = llvm::sys::path::filename(path);
+  for (const onnx::TensorProto &t : model.graph().initializer()) {
+    Initializer init;
+    init.proto = &t;
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      init.storage = dist::DataStorage::External;
+      init.offset = 0;
+      int64_t declaredLength = -1;
+      for (const onnx::StringStringEntryProto &e : t.external_data()) {
+        int64_t v = 0;
+        if (e.key() == "location")
+          init.path = e.value();
+        else if ((e.key() == "offset" || e.key() == "length") &&
+                 StringRef(e.value()).getAsInteger(10, v))
+          return emitError(fileLoc)
+                 << "external data of tensor '" << t.name() << "' has "
+                 << e.key() << " '" << e.value() << "', not an integer";
+        else if (e.key() == "offset")
+          init.offset = v;
+        else if (e.key() == "length")
+          declaredLength = v;
+      }
+      Type element = convertElementType(ctx, t.data_type());
+      int64_t elements = 1;
+      for (int64_t d : t.dims())
+        if (__builtin_mul_overflow(elements, d, &elements))
+          return emitError(fileLoc) << "tensor '" << t.name()
+                                    << "' has more elements than fit in "
+                                       "64 bits";
+      int64_t bytes =
+          element ? elements * ((element.getIntOrFloatBitWidth() + 7) / 8) : 0;
+      init.length = declaredLength >= 0 ? declaredLength : bytes;
+      if (element && declaredLength >= 0 && declaredLength != bytes)
+        return emitError(fileLoc)
+               << "external data of tensor '" << t.name() << "' has length "
+               << declaredLength << ", but its shape and type need " << bytes
+               << " bytes";
+      if (failed(checkExternalLocation(modelDir, init.path, init.offset,
+                                       init.length, t.name(), fileLoc)))
+        return failure();
+    } else {
+      init.storage = dist::DataStorage::Inline;
+      init.path = modelFile.str();
+      auto it = inlineOffsets.find(t.name());
+      if (it != inlineOffsets.end()) {
+        init.offset = it->second.first;
+        init.length = it->second.second;
+      }
+    }
+    ic.initializers[t.name()] = init;
+  }
+  return success();
+}
+
+OwningOpRef<ModuleOp> OnnxImporter::convert() {
+  ctx->loadDialect<dist::DistDialect, func::FuncDialect>();
+  OpBuilder builder(ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  module->getOperation()->setAttr("dist.onnx.opset",
+                                  builder.getI64IntegerAttr(opset));
+  module->getOperation()->setAttr("dist.onnx.ir_version",
+                                  builder.getI64IntegerAttr(model.ir_version()));
+  if (!model.producer_name().empty())
+    module->getOperation()->setAttr(
+        "dist.onnx.producer",
+        builder.getStringAttr(
+            model.producer_version().empty()
+                ? model.producer_name()
+                : model.producer_name() + " " + model.producer_version()));
+
+  const onnx::GraphProto &graph = model.graph();
+  llvm::StringSet<> initializerNames;
+  for (const onnx::TensorProto &t : graph.initializer())
+    initializerNames.insert(t.name());
+
+  SmallVector<const onnx::ValueInfoProto *> inputs;
+  SmallVector<Type> argTypes;
+  for (const onnx::ValueInfoProto &input : graph.input()) {
+    if (initializerNames.contains(input.name()))
+      continue; // Old exporters list initializers as inputs too.
+    FailureOr<RankedTensorType> type =
+        convertValueType(input, ctx, fileLoc, "input");
+    if (failed(type))
+      return nullptr;
+    inputs.push_back(&input);
+    argTypes.push_back(*type);
+  }
+
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, fileLoc, "main",
+                                   builder.getFunctionType(argTypes, {}));
+  Block *body = func.addEntryBlock();
+  builder.setInsertionPointToEnd(body);
+  ImportContext ic(builder, opset, path, modelDir);
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    ic.values[input->name()] = body->getArgument(i);
+    func.setArgAttr(i, "dist.name", builder.getStringAttr(input->name()));
+  }
+  if (failed(collectInitializers(ic)))
+    return nullptr;
+
+  // Converters of this opset, by op type.
+  llvm::StringMap<const OpConverter *> converters;
+  for (const OpConverter &c : getOpConverters()) {
+    if (c.sinceVersion > opset)
+      continue;
+    const OpConverter *&slot = converters[c.opType];
+    if (!slot || slot->sinceVersion < c.sinceVersion)
+      slot = &c;
+  }
+  for (const onnx::NodeProto &node : graph.node()) {
+    const OpConverter *converter = converters.lookup(node.op_type());
+    if (failed(converter->convert(ic, node)))
+      return nullptr;
+    for (int i = 0; i < node.output_size(); ++i)
+      if (!node.output(i).empty() && !ic.values.count(node.output(i)))
+        // Optional outputs that nobody reads are fine; a read reports it.
+        LLVM_DEBUG(llvm::dbgs() << "output " << node.output(i)
+                                << " of " << node.name() << " unbound\n");
+  }
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const onnx::ValueInfoProto &output : graph.output()) {
+    auto it = ic.values.find(output.name());
+    Value value;
+    if (it != ic.values.end()) {
+      value = it->second;
+    } else {
+      // An output that is an initializer or a graph input passed through.
+      onnx::NodeProto identity;
+      identity.set_op_type("Identity");
+      identity.set_name("output " + output.name());
+      identity.add_input(output.name());
+      FailureOr<Value> v = ic.getInput(identity, 0);
+      if (failed(v))
+        return nullptr;
+      value = *v;
+    }
+    // Keep the declared type when ONNX knows it statically: a difference is
+    // an importer bug, reported rather than hidden.
+    if (output.type().has_tensor_type() &&
+        output.type().tensor_type().has_shape()) {
+      FailureOr<RankedTensorType> declared = [&]() {
+        ScopedDiagnosticHandler quiet(ctx,
+                                      [](Diagnostic &) { return success(); });
+        return convertValueType(output, ctx, fileLoc, "output");
+      }();
+      if (succeeded(declared) && *declared != value.getType()) {
+        emitError(fileLoc) << "output '" << output.name()
+                           << "': the importer computed " << value.getType()
+                           << ", ONNX shape inference " << *declared;
+        return nullptr;
+      }
+    }
+    results.push_back(value);
+    resultTypes.push_back(value.getType());
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "dist.name", builder.getStringAttr(output.name()));
+  return module;
+}
+
+OwningOpRef<ModuleOp> OnnxImporter::run() {
+  if (failed(load()) || failed(fixInputShapes()) || failed(validate()) ||
+      failed(checkSupported()))
+    return nullptr;
+  OwningOpRef<ModuleOp> module = convert();
+  if (!module || failed(verify(*module)))
+    return nullptr;
+
+  // Tidy: drop what folding left unused, raise decomposed patterns.
+  PassManager pm(ctx);
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  if (options.raisePatterns)
+    pm.addNestedPass<func::FuncOp>(createRaisePatternsPass());
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
+  if (failed(pm.run(*module)))
+    return nullptr;
+  return module;
+}
+
+OwningOpRef<ModuleOp> distopt::importOnnxFile(StringRef path,
+                                              MLIRContext *context,
+                                              const OnnxImportOptions &options) {
+  OnnxImporter importer(context, path, options);
+  return importer.run();
+}
+
+void distopt::printOnnxOperatorTable(llvm::raw_ostream &os) {
+  // For each op type: the first opset any converter serves, and the limits
+  // of every converter.
+  struct Support {
+    int since = INT_MAX;
+    std::vector<std::string> limits;
+  };
+  llvm::StringMap<Support> supported;
+  for (const OpConverter &c : getOpConverters()) {
+    Support &s = supported[c.opType];
+    s.since = std::min(s.since, c.sinceVersion);
+    if (*c.limits && !llvm::is_contained(s.limits, c.limits))
+      s.limits.push_back(c.limits);
+  }
+  // Every op of the default domain that the ONNX library knows, by name.
+  std::map<std::string, int> all;
+  for (const onnx::OpSchema &schema :
+       onnx::OpSchemaRegistry::get_all_schemas_with_history()) {
+    if (!schema.domain().empty() || schema.Deprecated())
+      continue;
+    auto [it, inserted] = all.try_emplace(schema.Name(), schema.since_version());
+    if (!inserted)
+      it->second = std::min(it->second, schema.since_version());
+  }
+  unsigned count = 0;
+  for (const auto &entry : all)
+    count += supported.count(entry.first);
+  os << "| ONNX operator | introduced in opset | converted since opset | "
+        "not handled |\n|---|---|---|---|\n";
+  for (const auto &[name, introduced] : all) {
+    auto it = supported.find(name);
+    os << "| " << name << " | " << introduced << " | ";
+    if (it == supported.end()) {
+      os << "no | |\n";
+      continue;
+    }
+    os << std::max<int>(it->second.since, kMinOpset) << " | "
+       << llvm::join(it->second.limits, "; ") << " |\n";
+  }
+  os << "\n" << count << " of " << all.size()
+     << " operators of the default domain are converted (opsets " << kMinOpset
+     << " through " << kMaxOpset << ").\n";
+}

@@ -1,0 +1,1031 @@
+//===- OpConversions.cpp - one converter per ONNX operator ----------------===//
+//
+// Each converter turns one ONNX node into dist ops. Ops are created with
+// createOrFold, so that shape computations on known shapes fold into
+// constants while the graph is imported. Converters are keyed by the opset in
+// which the operator took the form they handle (inputs that used to be
+// attributes, changed defaults), as in torch-mlir's ONNX importer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ImportContext.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <limits>
+#include <numeric>
+
+using namespace mlir;
+using namespace distopt;
+using namespace distopt::dist;
+using namespace distopt::onnx_import;
+using Node = onnx::NodeProto;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+int64_t product(ArrayRef<int64_t> dims) {
+  return std::accumulate(dims.begin(), dims.end(), int64_t{1},
+                         std::multiplies<int64_t>());
+}
+
+Value reshape(ImportContext &ic, Location loc, Value v,
+              ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, typeOf(v).getElementType());
+  return ic.builder.createOrFold<ReshapeOp>(loc, type, v);
+}
+
+/// Converter of an elementwise unary op.
+ConvertFn unary(UnaryKind kind) {
+  return [kind](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    ic.setOutput(node, 0,
+                 ic.builder.createOrFold<UnaryOp>(ic.getLoc(node),
+                                                  x->getType(), kind, *x));
+    return success();
+  };
+}
+
+/// Converter of an elementwise binary op; variadic ops (Max, Min, Sum) fold
+/// their inputs from the left.
+ConvertFn binary(BinaryKind kind) {
+  return [kind](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> acc = ic.getInput(node, 0);
+    if (failed(acc))
+      return failure();
+    Location loc = ic.getLoc(node);
+    for (int i = 1, e = ic.numInputs(node); i < e; ++i) {
+      FailureOr<Value> rhs = ic.getInput(node, i);
+      if (failed(rhs))
+        return failure();
+      Value r = *rhs;
+      // Pow may take an exponent of another type: bring it to the base's.
+      Type element = typeOf(*acc).getElementType();
+      if (typeOf(r).getElementType() != element)
+        r = ic.builder.createOrFold<CastOp>(
+            loc, RankedTensorType::get(typeOf(r).getShape(), element), r);
+      Value result = ic.builder.createOrFold<BinaryOp>(loc, kind, *acc, r);
+      if (!result)
+        return ic.emitError(node) << "operands do not broadcast";
+      acc = result;
+    }
+    ic.setOutput(node, 0, *acc);
+    return success();
+  };
+}
+
+ConvertFn compare(CompareKind kind) {
+  return [kind](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> lhs = ic.getInput(node, 0), rhs = ic.getInput(node, 1);
+    if (failed(lhs) || failed(rhs))
+      return failure();
+    ic.setOutput(node, 0,
+                 ic.builder.createOrFold<CompareOp>(ic.getLoc(node), kind,
+                                                    *lhs, *rhs));
+    return success();
+  };
+}
+
+LogicalResult convertIdentity(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  ic.setOutput(node, 0, *x);
+  return success();
+}
+
+LogicalResult convertDropout(ImportContext &ic, const Node &node) {
+  // Inference: the identity, and a mask that keeps everything. Training
+  // mode (opset 12's third input) drops at random and is not supported.
+  if (ic.numInputs(node) > 2) {
+    std::optional<DenseElementsAttr> training = ic.getConstantInput(node, 2);
+    if (!training || training->getSplatValue<bool>())
+      return ic.emitError(node) << "training mode is not supported";
+  }
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  ic.setOutput(node, 0, *x);
+  if (node.output_size() > 1 && !node.output(1).empty()) {
+    auto maskType =
+        RankedTensorType::get(typeOf(*x).getShape(), ic.builder.getI1Type());
+    ic.setOutput(node, 1,
+                 ic.createConstant(ic.getLoc(node),
+                                   DenseElementsAttr::get(maskType, true)));
+  }
+  return success();
+}
+
+LogicalResult convertCast(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  int64_t to = ic.getIntAttr(node, "to", 0);
+  Type element = convertElementType(ic.builder.getContext(), to);
+  if (!element)
+    return ic.emitError(node) << "cast to unsupported element type "
+                              << onnxElementTypeName(to);
+  auto type = RankedTensorType::get(typeOf(*x).getShape(), element);
+  ic.setOutput(node, 0,
+               ic.builder.createOrFold<CastOp>(ic.getLoc(node), type, *x));
+  return success();
+}
+
+LogicalResult convertWhere(ImportContext &ic, const Node &node) {
+  FailureOr<Value> c = ic.getInput(node, 0), t = ic.getInput(node, 1),
+                   f = ic.getInput(node, 2);
+  if (failed(c) || failed(t) || failed(f))
+    return failure();
+  ic.setOutput(node, 0,
+               ic.builder.createOrFold<SelectOp>(ic.getLoc(node), *c, *t, *f));
+  return success();
+}
+
+LogicalResult convertMatMul(ImportContext &ic, const Node &node) {
+  FailureOr<Value> a = ic.getInput(node, 0), b = ic.getInput(node, 1);
+  if (failed(a) || failed(b))
+    return failure();
+  Location loc = ic.getLoc(node);
+  // 1-D operands are promoted to matrices, and the added dim removed again.
+  Value lhs = *a, rhs = *b;
+  bool lhsVector = typeOf(lhs).getRank() == 1;
+  bool rhsVector = typeOf(rhs).getRank() == 1;
+  if (lhsVector)
+    lhs = reshape(ic, loc, lhs, {1, typeOf(lhs).getDimSize(0)});
+  if (rhsVector)
+    rhs = reshape(ic, loc, rhs, {typeOf(rhs).getDimSize(0), 1});
+  Value result = ic.builder.createOrFold<MatMulOp>(loc, lhs, rhs);
+  SmallVector<int64_t> shape(typeOf(result).getShape());
+  if (lhsVector)
+    shape.erase(shape.end() - 2);
+  if (rhsVector)
+    shape.pop_back();
+  if (lhsVector || rhsVector)
+    result = reshape(ic, loc, result, shape);
+  ic.setOutput(node, 0, result);
+  return success();
+}
+
+LogicalResult convertGemm(ImportContext &ic, const Node &node) {
+  FailureOr<Value> a = ic.getInput(node, 0), b = ic.getInput(node, 1);
+  if (failed(a) || failed(b))
+    return failure();
+  Value c = ic.getOptionalInput(node, 2);
+  Location loc = ic.getLoc(node);
+  auto gemm = GemmOp::create(
+      ic.builder, loc, *a, *b, c, ic.getIntAttr(node, "transA", 0) != 0,
+      ic.getIntAttr(node, "transB", 0) != 0,
+      APFloat(ic.getFloatAttr(node, "alpha", 1.0f)),
+      APFloat(ic.getFloatAttr(node, "beta", 1.0f)));
+  ic.setOutput(node, 0, gemm);
+  return success();
+}
+
+/// Pads of a 2-D window from ONNX's `pads` or `auto_pad`.
+FailureOr<SmallVector<int64_t>>
+windowPads(ImportContext &ic, const Node &node, ArrayRef<int64_t> inputHW,
+           ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+           ArrayRef<int64_t> dilations) {
+  std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    SmallVector<int64_t> pads =
+        ic.getIntsAttr(node, "pads").value_or(SmallVector<int64_t>{0, 0, 0, 0});
+    if (pads.size() != 4)
+      return ic.emitError(node) << "expects 4 pads, found " << pads.size();
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return SmallVector<int64_t>{0, 0, 0, 0};
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
+  SmallVector<int64_t> pads(4, 0);
+  for (int d = 0; d < 2; ++d) {
+    int64_t out = (inputHW[d] + strides[d] - 1) / strides[d];
+    int64_t span = (kernel[d] - 1) * dilations[d] + 1;
+    int64_t total =
+        std::max<int64_t>(0, (out - 1) * strides[d] + span - inputHW[d]);
+    int64_t small = total / 2, large = total - small;
+    pads[d] = autoPad == "SAME_UPPER" ? small : large;
+    pads[d + 2] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+LogicalResult convertConv(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0), w = ic.getInput(node, 1);
+  if (failed(x) || failed(w))
+    return failure();
+  Value bias = ic.getOptionalInput(node, 2);
+  if (typeOf(*x).getRank() != 4)
+    return ic.emitError(node)
+           << "only 2-D convolutions (4-D input) are supported, found rank "
+           << typeOf(*x).getRank();
+  ArrayRef<int64_t> wShape = typeOf(*w).getShape();
+  SmallVector<int64_t> kernel =
+      ic.getIntsAttr(node, "kernel_shape")
+          .value_or(SmallVector<int64_t>{wShape[2], wShape[3]});
+  SmallVector<int64_t> strides =
+      ic.getIntsAttr(node, "strides").value_or(SmallVector<int64_t>{1, 1});
+  SmallVector<int64_t> dilations =
+      ic.getIntsAttr(node, "dilations").value_or(SmallVector<int64_t>{1, 1});
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPads(ic, node, typeOf(*x).getShape().drop_front(2), kernel,
+                 strides, dilations);
+  if (failed(pads))
+    return failure();
+  Builder &b = ic.builder;
+  auto conv = Conv2DOp::create(
+      ic.builder, ic.getLoc(node), *x, *w, bias,
+      b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
+      b.getDenseI64ArrayAttr(dilations),
+      b.getI64IntegerAttr(ic.getIntAttr(node, "group", 1)));
+  ic.setOutput(node, 0, conv);
+  return success();
+}
+
+ConvertFn pool(PoolKind kind) {
+  return [kind](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getRank() != 4)
+      return ic.emitError(node) << "only 2-D pooling (4-D input) is "
+                                   "supported, found rank "
+                                << typeOf(*x).getRank();
+    if (node.output_size() > 1 && !node.output(1).empty())
+      return ic.emitError(node) << "the Indices output is not supported";
+    std::optional<SmallVector<int64_t>> kernel =
+        ic.getIntsAttr(node, "kernel_shape");
+    if (!kernel || kernel->size() != 2)
+      return ic.emitError(node) << "expects a 2-D kernel_shape";
+    SmallVector<int64_t> strides =
+        ic.getIntsAttr(node, "strides").value_or(SmallVector<int64_t>{1, 1});
+    SmallVector<int64_t> dilations =
+        ic.getIntsAttr(node, "dilations").value_or(SmallVector<int64_t>{1, 1});
+    FailureOr<SmallVector<int64_t>> pads =
+        windowPads(ic, node, typeOf(*x).getShape().drop_front(2), *kernel,
+                   strides, dilations);
+    if (failed(pads))
+      return failure();
+    Builder &b = ic.builder;
+    auto op = Pool2DOp::create(
+        ic.builder, ic.getLoc(node), kind, *x, b.getDenseI64ArrayAttr(*kernel),
+        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
+        b.getDenseI64ArrayAttr(dilations),
+        ic.getIntAttr(node, "ceil_mode", 0) != 0,
+        ic.getIntAttr(node, "count_include_pad", 0) != 0);
+    ic.setOutput(node, 0, op);
+    return success();
+  };
+}
+
+ConvertFn globalPool(PoolKind kind) {
+  return [kind](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getRank() != 4)
+      return ic.emitError(node) << "only 4-D inputs are supported, found rank "
+                                << typeOf(*x).getRank();
+    ic.setOutput(node, 0,
+                 GlobalPoolOp::create(ic.builder, ic.getLoc(node), kind, *x));
+    return success();
+  };
+}
+
+LogicalResult convertBatchNorm(ImportContext &ic, const Node &node) {
+  // Inference form: y = (x - mean) / sqrt(var + eps) * scale + bias, with the
+  // per-channel vectors broadcast over N x C x ...
+  if (ic.getIntAttr(node, "training_mode", 0) != 0)
+    return ic.emitError(node) << "training mode is not supported";
+  FailureOr<Value> x = ic.getInput(node, 0), scale = ic.getInput(node, 1),
+                   bias = ic.getInput(node, 2), mean = ic.getInput(node, 3),
+                   var = ic.getInput(node, 4);
+  if (failed(x) || failed(scale) || failed(bias) || failed(mean) ||
+      failed(var))
+    return failure();
+  Location loc = ic.getLoc(node);
+  RankedTensorType xt = typeOf(*x);
+  if (xt.getRank() < 2)
+    return ic.emitError(node) << "expects an input of rank >= 2";
+  SmallVector<int64_t> channelShape(xt.getRank() - 1, 1);
+  channelShape[0] = xt.getDimSize(1);
+  auto channel = [&](Value v) { return reshape(ic, loc, v, channelShape); };
+  OpBuilder &b = ic.builder;
+  Type element = xt.getElementType();
+  auto eps = DenseElementsAttr::get(
+      RankedTensorType::get({}, element),
+      b.getFloatAttr(element, ic.getFloatAttr(node, "epsilon", 1e-5f)));
+  Value varEps = b.createOrFold<BinaryOp>(loc, BinaryKind::Add, channel(*var),
+                                          ic.createConstant(loc, eps));
+  Value inv = b.createOrFold<UnaryOp>(loc, varEps.getType(), UnaryKind::Rsqrt,
+                                      varEps);
+  Value factor = b.createOrFold<BinaryOp>(loc, BinaryKind::Mul, inv,
+                                          channel(*scale));
+  Value centered =
+      b.createOrFold<BinaryOp>(loc, BinaryKind::Sub, *x, channel(*mean));
+  Value scaled = b.createOrFold<BinaryOp>(loc, BinaryKind::Mul, centered, factor);
+  ic.setOutput(node, 0,
+               b.createOrFold<BinaryOp>(loc, BinaryKind::Add, scaled,
+                                        channel(*bias)));
+  return success();
+}
+
+LogicalResult convertFlatten(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  int64_t rank = shape.size();
+  int64_t axis = ic.getIntAttr(node, "axis", 1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis > rank)
+    return ic.emitError(node) << "axis " << axis << " out of range";
+  ic.setOutput(node, 0,
+               reshape(ic, ic.getLoc(node), *x,
+                       {product(shape.take_front(axis)),
+                        product(shape.drop_front(axis))}));
+  return success();
+}
+
+LogicalResult convertReshape(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  FailureOr<SmallVector<int64_t>> target =
+      ic.requireIntsInput(node, 1, "the target shape");
+  if (failed(x) || failed(target))
+    return failure();
+  ArrayRef<int64_t> in = typeOf(*x).getShape();
+  bool allowZero = ic.getIntAttr(node, "allowzero", 0) != 0;
+  SmallVector<int64_t> shape;
+  int inferred = -1;
+  for (auto [i, d] : llvm::enumerate(*target)) {
+    if (d == 0 && !allowZero) {
+      if (i >= in.size())
+        return ic.emitError(node) << "shape dim " << i
+                                  << " copies a dim the input does not have";
+      d = in[i];
+    } else if (d == -1) {
+      if (inferred >= 0)
+        return ic.emitError(node) << "the target shape has two -1 dims";
+      inferred = i;
+      d = 1;
+    } else if (d < 0) {
+      return ic.emitError(node) << "invalid target dim " << d;
+    }
+    shape.push_back(d);
+  }
+  int64_t known = product(shape), total = product(in);
+  if (inferred >= 0) {
+    if (known == 0 || total % known != 0)
+      return ic.emitError(node) << "cannot infer the -1 dim of the target "
+                                   "shape for "
+                                << total << " elements";
+    shape[inferred] = total / known;
+  }
+  if (product(shape) != total)
+    return ic.emitError(node) << "the target shape holds " << product(shape)
+                              << " elements, the input " << total;
+  ic.setOutput(node, 0, reshape(ic, ic.getLoc(node), *x, shape));
+  return success();
+}
+
+/// Squeeze and Unsqueeze: axes from the attribute (before opset 13) or from
+/// the second input.
+FailureOr<SmallVector<int64_t>> squeezeAxes(ImportContext &ic, const Node &node,
+                                            bool fromInput) {
+  if (fromInput) {
+    if (ic.numInputs(node) < 2)
+      return SmallVector<int64_t>{};
+    return ic.requireIntsInput(node, 1, "the axes");
+  }
+  return ic.getIntsAttr(node, "axes").value_or(SmallVector<int64_t>{});
+}
+
+ConvertFn squeeze(bool axesFromInput) {
+  return [axesFromInput](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    FailureOr<SmallVector<int64_t>> axes = squeezeAxes(ic, node, axesFromInput);
+    if (failed(x) || failed(axes))
+      return failure();
+    ArrayRef<int64_t> in = typeOf(*x).getShape();
+    SmallVector<bool> drop(in.size(), false);
+    if (axes->empty()) {
+      for (auto [i, d] : llvm::enumerate(in))
+        drop[i] = d == 1;
+    }
+    for (int64_t axis : *axes) {
+      FailureOr<int64_t> a = ic.normalizeAxis(node, axis, in.size());
+      if (failed(a))
+        return failure();
+      if (in[*a] != 1)
+        return ic.emitError(node) << "cannot squeeze dim " << *a << " of size "
+                                  << in[*a];
+      drop[*a] = true;
+    }
+    SmallVector<int64_t> shape;
+    for (auto [i, d] : llvm::enumerate(in))
+      if (!drop[i])
+        shape.push_back(d);
+    ic.setOutput(node, 0, reshape(ic, ic.getLoc(node), *x, shape));
+    return success();
+  };
+}
+
+ConvertFn unsqueeze(bool axesFromInput) {
+  return [axesFromInput](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    FailureOr<SmallVector<int64_t>> axes = squeezeAxes(ic, node, axesFromInput);
+    if (failed(x) || failed(axes))
+      return failure();
+    ArrayRef<int64_t> in = typeOf(*x).getShape();
+    int64_t rank = in.size() + axes->size();
+    SmallVector<bool> inserted(rank, false);
+    for (int64_t axis : *axes) {
+      FailureOr<int64_t> a = ic.normalizeAxis(node, axis, rank);
+      if (failed(a))
+        return failure();
+      if (inserted[*a])
+        return ic.emitError(node) << "axis " << axis << " given twice";
+      inserted[*a] = true;
+    }
+    SmallVector<int64_t> shape;
+    size_t next = 0;
+    for (int64_t i = 0; i < rank; ++i)
+      shape.push_back(inserted[i] ? 1 : in[next++]);
+    ic.setOutput(node, 0, reshape(ic, ic.getLoc(node), *x, shape));
+    return success();
+  };
+}
+
+LogicalResult convertTranspose(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  int64_t rank = typeOf(*x).getRank();
+  SmallVector<int64_t> perm;
+  if (std::optional<SmallVector<int64_t>> p = ic.getIntsAttr(node, "perm"))
+    perm = *p;
+  else
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i);
+  ic.setOutput(node, 0,
+               ic.builder.createOrFold<TransposeOp>(
+                   ic.getLoc(node), *x, ic.builder.getDenseI64ArrayAttr(perm)));
+  return success();
+}
+
+LogicalResult convertConcat(ImportContext &ic, const Node &node) {
+  SmallVector<Value> inputs;
+  for (int i = 0, e = ic.numInputs(node); i < e; ++i) {
+    FailureOr<Value> v = ic.getInput(node, i);
+    if (failed(v))
+      return failure();
+    // ONNX allows empty pieces; they contribute nothing.
+    if (typeOf(*v).getNumElements() == 0 && e > 1)
+      continue;
+    inputs.push_back(*v);
+  }
+  if (inputs.empty())
+    return ic.emitError(node) << "expects at least one input";
+  FailureOr<int64_t> axis = ic.normalizeAxis(node, ic.getIntAttr(node, "axis", 0),
+                                             typeOf(inputs[0]).getRank());
+  if (failed(axis))
+    return failure();
+  ic.setOutput(node, 0,
+               ic.builder.createOrFold<ConcatOp>(
+                   ic.getLoc(node), inputs,
+                   ic.builder.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+LogicalResult convertSplit(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  FailureOr<int64_t> axis =
+      ic.normalizeAxis(node, ic.getIntAttr(node, "axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t size = type.getDimSize(*axis);
+  int outputs = node.output_size();
+  SmallVector<int64_t> sizes;
+  if (ic.opset >= 13 && ic.numInputs(node) > 1) {
+    FailureOr<SmallVector<int64_t>> s =
+        ic.requireIntsInput(node, 1, "the split sizes");
+    if (failed(s))
+      return failure();
+    sizes = *s;
+  } else if (std::optional<SmallVector<int64_t>> s =
+                 ic.getIntsAttr(node, "split")) {
+    sizes = *s;
+  } else {
+    // Equal pieces; with opset 18's num_outputs the last may be smaller.
+    int64_t piece = (size + outputs - 1) / outputs;
+    for (int i = 0; i < outputs; ++i)
+      sizes.push_back(std::min(piece, size - piece * i));
+  }
+  if (static_cast<int>(sizes.size()) != outputs ||
+      std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != size ||
+      llvm::any_of(sizes, [](int64_t s) { return s < 0; }))
+    return ic.emitError(node) << "the split sizes do not add up to dim "
+                              << *axis << " of size " << size << " over "
+                              << outputs << " outputs";
+  SmallVector<Type> types;
+  for (int64_t s : sizes) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[*axis] = s;
+    types.push_back(RankedTensorType::get(shape, type.getElementType()));
+  }
+  SmallVector<Value> results;
+  ic.builder.createOrFold<SplitOp>(results, ic.getLoc(node), types, *x,
+                                   ic.builder.getI64IntegerAttr(*axis));
+  for (auto [i, r] : llvm::enumerate(results))
+    ic.setOutput(node, i, r);
+  return success();
+}
+
+LogicalResult convertSlice(ImportContext &ic, const Node &node) {
+  // Required inputs are checked one at a time: one error per node.
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  FailureOr<SmallVector<int64_t>> starts =
+      ic.requireIntsInput(node, 1, "the starts");
+  if (failed(starts))
+    return failure();
+  FailureOr<SmallVector<int64_t>> ends = ic.requireIntsInput(node, 2, "the ends");
+  if (failed(ends))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> axes, steps;
+  if (ic.numInputs(node) > 3) {
+    FailureOr<SmallVector<int64_t>> a = ic.requireIntsInput(node, 3, "the axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    for (size_t i = 0; i < starts->size(); ++i)
+      axes.push_back(i);
+  }
+  if (ic.numInputs(node) > 4) {
+    FailureOr<SmallVector<int64_t>> s = ic.requireIntsInput(node, 4, "the steps");
+    if (failed(s))
+      return failure();
+    steps = *s;
+  } else {
+    steps.assign(starts->size(), 1);
+  }
+  if (ends->size() != starts->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return ic.emitError(node) << "starts, ends, axes and steps differ in "
+                                 "length";
+  SmallVector<int64_t> offsets(rank, 0), strides(rank, 1);
+  SmallVector<int64_t> shape(type.getShape());
+  for (size_t i = 0; i < axes.size(); ++i) {
+    FailureOr<int64_t> axis = ic.normalizeAxis(node, axes[i], rank);
+    if (failed(axis))
+      return failure();
+    int64_t dim = type.getDimSize(*axis), step = steps[i];
+    if (step <= 0)
+      return ic.emitError(node) << "only positive steps are supported, found "
+                                << step;
+    auto clamp = [&](int64_t v) {
+      if (v < 0)
+        v += dim;
+      return std::clamp<int64_t>(v, 0, dim);
+    };
+    int64_t start = clamp((*starts)[i]), end = clamp((*ends)[i]);
+    offsets[*axis] = start;
+    strides[*axis] = step;
+    shape[*axis] = end > start ? (end - start + step - 1) / step : 0;
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  // An empty range takes nothing; any offset inside the dim is valid then.
+  for (int64_t d = 0; d < rank; ++d)
+    if (shape[d] == 0)
+      offsets[d] = 0;
+  ic.setOutput(node, 0,
+               ic.builder.createOrFold<SliceOp>(
+                   ic.getLoc(node), resultType, *x,
+                   ic.builder.getDenseI64ArrayAttr(offsets),
+                   ic.builder.getDenseI64ArrayAttr(strides)));
+  return success();
+}
+
+LogicalResult convertGather(ImportContext &ic, const Node &node) {
+  FailureOr<Value> data = ic.getInput(node, 0), indices = ic.getInput(node, 1);
+  if (failed(data) || failed(indices))
+    return failure();
+  FailureOr<int64_t> axis = ic.normalizeAxis(
+      node, ic.getIntAttr(node, "axis", 0), typeOf(*data).getRank());
+  if (failed(axis))
+    return failure();
+  ic.setOutput(node, 0,
+               ic.builder.createOrFold<GatherOp>(
+                   ic.getLoc(node), *data, *indices,
+                   ic.builder.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+LogicalResult convertShape(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  int64_t rank = shape.size();
+  int64_t start = ic.getIntAttr(node, "start", 0);
+  int64_t end = ic.getIntAttr(node, "end", rank);
+  auto clamp = [&](int64_t v) {
+    return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank);
+  };
+  start = clamp(start);
+  end = std::max(clamp(end), start);
+  SmallVector<int64_t> dims(shape.slice(start, end - start));
+  auto type = RankedTensorType::get({static_cast<int64_t>(dims.size())},
+                                    ic.builder.getI64Type());
+  ic.setOutput(node, 0,
+               ic.createConstant(ic.getLoc(node),
+                                 DenseElementsAttr::get(type, ArrayRef(dims))));
+  return success();
+}
+
+LogicalResult convertSize(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  auto type = RankedTensorType::get({}, ic.builder.getI64Type());
+  ic.setOutput(node, 0,
+               ic.createConstant(ic.getLoc(node),
+                                 DenseElementsAttr::get(
+                                     type, typeOf(*x).getNumElements())));
+  return success();
+}
+
+LogicalResult convertConstant(ImportContext &ic, const Node &node) {
+  Location loc = ic.getLoc(node);
+  OpBuilder &b = ic.builder;
+  DenseElementsAttr value;
+  if (const onnx::AttributeProto *a = ic.findAttr(node, "value")) {
+    FailureOr<DenseElementsAttr> v = ic.readTensor(a->t(), loc);
+    if (failed(v))
+      return failure();
+    value = *v;
+  } else if (const onnx::AttributeProto *a = ic.findAttr(node, "value_float")) {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                   a->f());
+  } else if (const onnx::AttributeProto *a = ic.findAttr(node, "value_floats")) {
+    SmallVector<float> v(a->floats().begin(), a->floats().end());
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({static_cast<int64_t>(v.size())}, b.getF32Type()),
+        ArrayRef(v));
+  } else if (const onnx::AttributeProto *a = ic.findAttr(node, "value_int")) {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                   static_cast<int64_t>(a->i()));
+  } else if (const onnx::AttributeProto *a = ic.findAttr(node, "value_ints")) {
+    SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({static_cast<int64_t>(v.size())}, b.getI64Type()),
+        ArrayRef(v));
+  } else {
+    return ic.emitError(node) << "only tensor, float(s) and int(s) values "
+                                 "are supported";
+  }
+  ic.setOutput(node, 0, ic.createConstant(loc, value));
+  return success();
+}
+
+LogicalResult convertConstantOfShape(ImportContext &ic, const Node &node) {
+  FailureOr<SmallVector<int64_t>> shape =
+      ic.requireIntsInput(node, 0, "the shape");
+  if (failed(shape))
+    return failure();
+  Location loc = ic.getLoc(node);
+  Attribute element = ic.builder.getF32FloatAttr(0.0f);
+  Type elementType = ic.builder.getF32Type();
+  if (const onnx::AttributeProto *a = ic.findAttr(node, "value")) {
+    FailureOr<DenseElementsAttr> v = ic.readTensor(a->t(), loc);
+    if (failed(v))
+      return failure();
+    if (v->getNumElements() != 1)
+      return ic.emitError(node) << "expects a one-element value";
+    elementType = v->getElementType();
+    element = *v->value_begin<Attribute>();
+  }
+  auto type = RankedTensorType::get(*shape, elementType);
+  ic.setOutput(node, 0,
+               ic.createConstant(loc, DenseElementsAttr::get(type, element)));
+  return success();
+}
+
+LogicalResult convertRange(ImportContext &ic, const Node &node) {
+  FailureOr<DenseElementsAttr> start = ic.requireConstantInput(node, 0, "start");
+  if (failed(start))
+    return failure();
+  FailureOr<DenseElementsAttr> limit = ic.requireConstantInput(node, 1, "limit");
+  if (failed(limit))
+    return failure();
+  FailureOr<DenseElementsAttr> delta = ic.requireConstantInput(node, 2, "delta");
+  if (failed(delta))
+    return failure();
+  Type element = start->getElementType();
+  Location loc = ic.getLoc(node);
+  if (element.isInteger()) {
+    int64_t s = start->getSplatValue<APInt>().getSExtValue();
+    int64_t l = limit->getSplatValue<APInt>().getSExtValue();
+    int64_t d = delta->getSplatValue<APInt>().getSExtValue();
+    if (d == 0)
+      return ic.emitError(node) << "delta is zero";
+    int64_t n = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
+    SmallVector<APInt> v;
+    for (int64_t i = 0; i < n; ++i)
+      v.push_back(APInt(element.getIntOrFloatBitWidth(), s + i * d, true));
+    ic.setOutput(node, 0,
+                 ic.createConstant(loc, DenseElementsAttr::get(
+                                            RankedTensorType::get({n}, element),
+                                            v)));
+    return success();
+  }
+  double s = start->getSplatValue<APFloat>().convertToDouble();
+  double l = limit->getSplatValue<APFloat>().convertToDouble();
+  double d = delta->getSplatValue<APFloat>().convertToDouble();
+  if (d == 0)
+    return ic.emitError(node) << "delta is zero";
+  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+  SmallVector<Attribute> v;
+  for (int64_t i = 0; i < n; ++i)
+    v.push_back(ic.builder.getFloatAttr(element, s + i * d));
+  ic.setOutput(node, 0,
+               ic.createConstant(loc, DenseElementsAttr::get(
+                                          RankedTensorType::get({n}, element),
+                                          v)));
+  return success();
+}
+
+LogicalResult convertExpand(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  FailureOr<SmallVector<int64_t>> target =
+      ic.requireIntsInput(node, 1, "the shape");
+  if (failed(x) || failed(target))
+    return failure();
+  // Expand broadcasts both ways: the result is broadcast(input, shape).
+  ArrayRef<int64_t> in = typeOf(*x).getShape();
+  size_t rank = std::max(in.size(), target->size());
+  SmallVector<int64_t> shape(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t a = i < rank - in.size() ? 1 : in[i - (rank - in.size())];
+    int64_t b = i < rank - target->size() ? 1
+                                          : (*target)[i - (rank - target->size())];
+    if (a != b && a != 1 && b != 1)
+      return ic.emitError(node) << "shape does not broadcast with the input";
+    shape[i] = a == 1 ? b : a;
+  }
+  auto type = RankedTensorType::get(shape, typeOf(*x).getElementType());
+  ic.setOutput(node, 0,
+               ic.builder.createOrFold<BroadcastOp>(ic.getLoc(node), type, *x));
+  return success();
+}
+
+ConvertFn softmax(bool log, bool singleAxis) {
+  return [log, singleAxis](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    int64_t rank = type.getRank();
+    FailureOr<int64_t> axis = ic.normalizeAxis(
+        node, ic.getIntAttr(node, "axis", singleAxis ? -1 : 1), rank);
+    if (failed(axis))
+      return failure();
+    Location loc = ic.getLoc(node);
+    OpBuilder &b = ic.builder;
+    if (singleAxis || *axis == rank - 1) {
+      ic.setOutput(node, 0,
+                   SoftmaxOp::create(b, loc, type, *x, *axis, log));
+      return success();
+    }
+    // Before opset 13, softmax runs over the flattened dims axis..rank-1.
+    ArrayRef<int64_t> shape = type.getShape();
+    Value flat = reshape(ic, loc, *x,
+                         {product(shape.take_front(*axis)),
+                          product(shape.drop_front(*axis))});
+    Value sm = SoftmaxOp::create(b, loc, flat.getType(), flat, 1, log);
+    ic.setOutput(node, 0, reshape(ic, loc, sm, shape));
+    return success();
+  };
+}
+
+LogicalResult convertLayerNorm(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0), scale = ic.getInput(node, 1);
+  if (failed(x) || failed(scale))
+    return failure();
+  Value bias = ic.getOptionalInput(node, 2);
+  FailureOr<int64_t> axis = ic.normalizeAxis(
+      node, ic.getIntAttr(node, "axis", -1), typeOf(*x).getRank());
+  if (failed(axis))
+    return failure();
+  float epsilon = ic.getFloatAttr(node, "epsilon", 1e-5f);
+  bool wantsStats = (node.output_size() > 1 && !node.output(1).empty()) ||
+                    (node.output_size() > 2 && !node.output(2).empty());
+  if (wantsStats) {
+    // The optional Mean and InvStdDev outputs, over the normalized dims,
+    // kept as size-1 dims.
+    Location loc = ic.getLoc(node);
+    OpBuilder &b = ic.builder;
+    int64_t rank = typeOf(*x).getRank();
+    SmallVector<int64_t> axes;
+    for (int64_t d = *axis; d < rank; ++d)
+      axes.push_back(d);
+    auto axesAttr = b.getDenseI64ArrayAttr(axes);
+    Value mean = b.createOrFold<ReduceOp>(loc, ReduceKind::Mean, *x, axesAttr,
+                                          /*keep_dims=*/true);
+    Value centered = b.createOrFold<BinaryOp>(loc, BinaryKind::Sub, *x, mean);
+    Value squared =
+        b.createOrFold<BinaryOp>(loc, BinaryKind::Mul, centered, centered);
+    Value var = b.createOrFold<ReduceOp>(loc, ReduceKind::Mean, squared,
+                                         axesAttr, /*keep_dims=*/true);
+    Type element = typeOf(*x).getElementType();
+    auto eps = DenseElementsAttr::get(RankedTensorType::get({}, element),
+                                      b.getFloatAttr(element, epsilon));
+    Value varEps = b.createOrFold<BinaryOp>(loc, BinaryKind::Add, var,
+                                            ic.createConstant(loc, eps));
+    ic.setOutput(node, 1, mean);
+    ic.setOutput(node, 2,
+                 b.createOrFold<UnaryOp>(loc, varEps.getType(),
+                                         UnaryKind::Rsqrt, varEps));
+  }
+  // Scale and bias broadcast to the normalized dims; give them that shape.
+  ArrayRef<int64_t> normalized = typeOf(*x).getShape().drop_front(*axis);
+  Location loc = ic.getLoc(node);
+  auto fit = [&](Value v) -> Value {
+    if (typeOf(v).getShape() == normalized)
+      return v;
+    auto type = RankedTensorType::get(normalized, typeOf(v).getElementType());
+    return ic.builder.createOrFold<BroadcastOp>(
+        loc, type, typeOf(v).getRank() > static_cast<int64_t>(normalized.size())
+                       ? reshape(ic, loc, v, normalized)
+                       : v);
+  };
+  auto op = LayerNormOp::create(
+      ic.builder, loc, typeOf(*x), *x, fit(*scale), bias ? fit(bias) : Value(),
+      ic.builder.getI64IntegerAttr(*axis), ic.builder.getF32FloatAttr(epsilon));
+  ic.setOutput(node, 0, op);
+  return success();
+}
+
+/// Reductions: axes from the attribute, or (ReduceSum since 13, the others
+/// since 18) from the second input.
+ConvertFn reduce(ReduceKind kind, bool axesFromInput) {
+  return [kind, axesFromInput](ImportContext &ic,
+                               const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    int64_t rank = typeOf(*x).getRank();
+    SmallVector<int64_t> axes;
+    if (axesFromInput) {
+      if (ic.numInputs(node) > 1) {
+        FailureOr<SmallVector<int64_t>> a =
+            ic.requireIntsInput(node, 1, "the axes");
+        if (failed(a))
+          return failure();
+        axes = *a;
+      }
+    } else {
+      axes = ic.getIntsAttr(node, "axes").value_or(SmallVector<int64_t>{});
+    }
+    if (axes.empty()) {
+      if (ic.getIntAttr(node, "noop_with_empty_axes", 0)) {
+        ic.setOutput(node, 0, *x);
+        return success();
+      }
+      for (int64_t i = 0; i < rank; ++i)
+        axes.push_back(i);
+    }
+    for (int64_t &a : axes) {
+      FailureOr<int64_t> n = ic.normalizeAxis(node, a, rank);
+      if (failed(n))
+        return failure();
+      a = *n;
+    }
+    llvm::sort(axes);
+    axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+    if (rank == 0) {
+      ic.setOutput(node, 0, *x);
+      return success();
+    }
+    ic.setOutput(node, 0,
+                 ic.builder.createOrFold<ReduceOp>(
+                     ic.getLoc(node), kind, *x,
+                     ic.builder.getDenseI64ArrayAttr(axes),
+                     ic.getIntAttr(node, "keepdims", 1) != 0));
+    return success();
+  };
+}
+
+LogicalResult convertClip(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  Value result = *x;
+  Location loc = ic.getLoc(node);
+  if (Value lo = ic.getOptionalInput(node, 1))
+    result = ic.builder.createOrFold<BinaryOp>(loc, BinaryKind::Max, result, lo);
+  if (Value hi = ic.getOptionalInput(node, 2))
+    result = ic.builder.createOrFold<BinaryOp>(loc, BinaryKind::Min, result, hi);
+  ic.setOutput(node, 0, result);
+  return success();
+}
+
+} // namespace
+
+ArrayRef<OpConverter> onnx_import::getOpConverters() {
+  static const OpConverter converters[] = {
+      // Elementwise.
+      {"Relu", 6, unary(UnaryKind::Relu)},
+      {"Tanh", 6, unary(UnaryKind::Tanh)},
+      {"Exp", 6, unary(UnaryKind::Exp)},
+      {"Log", 6, unary(UnaryKind::Log)},
+      {"Sqrt", 6, unary(UnaryKind::Sqrt)},
+      {"Erf", 9, unary(UnaryKind::Erf)},
+      {"Neg", 6, unary(UnaryKind::Neg)},
+      {"Reciprocal", 6, unary(UnaryKind::Reciprocal)},
+      {"Sigmoid", 6, unary(UnaryKind::Sigmoid)},
+      {"Abs", 6, unary(UnaryKind::Abs)},
+      {"Floor", 6, unary(UnaryKind::Floor)},
+      {"Ceil", 6, unary(UnaryKind::Ceil)},
+      {"Sin", 7, unary(UnaryKind::Sin)},
+      {"Cos", 7, unary(UnaryKind::Cos)},
+      {"Not", 1, unary(UnaryKind::Not)},
+      {"Add", 7, binary(BinaryKind::Add)},
+      {"Sub", 7, binary(BinaryKind::Sub)},
+      {"Mul", 7, binary(BinaryKind::Mul)},
+      {"Div", 7, binary(BinaryKind::Div)},
+      {"Pow", 7, binary(BinaryKind::Pow)},
+      {"Max", 8, binary(BinaryKind::Max)},
+      {"Min", 8, binary(BinaryKind::Min)},
+      {"Sum", 8, binary(BinaryKind::Add)},
+      {"And", 7, binary(BinaryKind::And)},
+      {"Or", 7, binary(BinaryKind::Or)},
+      {"Xor", 7, binary(BinaryKind::Xor)},
+      {"Equal", 7, compare(CompareKind::Eq)},
+      {"Less", 9, compare(CompareKind::Lt)},
+      {"LessOrEqual", 12, compare(CompareKind::Le)},
+      {"Greater", 9, compare(CompareKind::Gt)},
+      {"GreaterOrEqual", 12, compare(CompareKind::Ge)},
+      {"Where", 9, convertWhere},
+      {"Cast", 6, convertCast, "strings and unsigned types"},
+      {"Clip", 11, convertClip},
+      {"Identity", 1, convertIdentity},
+      {"Dropout", 7, convertDropout, "training mode"},
+      // Contractions, convolution, pooling, normalization.
+      {"MatMul", 1, convertMatMul},
+      {"Gemm", 7, convertGemm},
+      {"Conv", 1, convertConv, "other than 2-D (4-D input)"},
+      {"MaxPool", 1, pool(PoolKind::Max), "other than 2-D; the Indices output"},
+      {"AveragePool", 7, pool(PoolKind::Avg), "other than 2-D"},
+      {"GlobalAveragePool", 1, globalPool(PoolKind::Avg), "other than 4-D input"},
+      {"GlobalMaxPool", 1, globalPool(PoolKind::Max), "other than 4-D input"},
+      {"BatchNormalization", 9, convertBatchNorm, "training mode"},
+      {"Softmax", 1, softmax(/*log=*/false, /*singleAxis=*/false)},
+      {"Softmax", 13, softmax(/*log=*/false, /*singleAxis=*/true)},
+      {"LogSoftmax", 1, softmax(/*log=*/true, /*singleAxis=*/false)},
+      {"LogSoftmax", 13, softmax(/*log=*/true, /*singleAxis=*/true)},
+      {"LayerNormalization", 17, convertLayerNorm},
+      {"ReduceMean", 1, reduce(ReduceKind::Mean, false)},
+      {"ReduceMean", 18, reduce(ReduceKind::Mean, true), "axes not known at compile time"},
+      {"ReduceSum", 1, reduce(ReduceKind::Sum, false)},
+      {"ReduceSum", 13, reduce(ReduceKind::Sum, true), "axes not known at compile time"},
+      {"ReduceMax", 1, reduce(ReduceKind::Max, false)},
+      {"ReduceMax", 18, reduce(ReduceKind::Max, true), "axes not known at compile time"},
+      {"ReduceMin", 1, reduce(ReduceKind::Min, false)},
+      {"ReduceMin", 18, reduce(ReduceKind::Min, true), "axes not known at compile time"},
+      {"ReduceProd", 1, reduce(ReduceKind::Prod, false)},
+      {"ReduceProd", 18, reduce(ReduceKind::Prod, true), "axes not known at compile time"},
+      // Data movement and shapes.
+      {"Gather", 1, convertGather},
+      {"Reshape", 5, convertReshape, "a shape not known at compile time"},
+      {"Flatten", 1, convertFlatten},
+      {"Squeeze", 1, squeeze(/*axesFromInput=*/false)},
+      {"Squeeze", 13, squeeze(/*axesFromInput=*/true), "axes not known at compile time"},
+      {"Unsqueeze", 1, unsqueeze(/*axesFromInput=*/false)},
+      {"Unsqueeze", 13, unsqueeze(/*axesFromInput=*/true), "axes not known at compile time"},
+      {"Transpose", 1, convertTranspose},
+      {"Concat", 4, convertConcat},
+      {"Split", 2, convertSplit, "split sizes not known at compile time"},
+      {"Slice", 10, convertSlice, "negative steps; starts, ends, axes or steps not known at compile time"},
+      {"Expand", 8, convertExpand, "a shape not known at compile time"},
+      {"Shape", 1, convertShape},
+      {"Size", 1, convertSize},
+      {"Constant", 1, convertConstant, "sparse and string values"},
+      {"ConstantOfShape", 9, convertConstantOfShape, "a shape not known at compile time"},
+      {"Range", 11, convertRange, "inputs not known at compile time"},
+  };
+  return converters;
+}
