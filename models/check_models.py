@@ -53,9 +53,12 @@ EXPECTED_OPS = {
     "vit": {"Conv", "Concat", "MatMul", "Softmax", "Transpose", "Reshape", "Erf"},
     "resnet": {"Conv", "Relu", "MaxPool", "Add", "GlobalAveragePool", "Flatten", "Gemm"},
     "mixer": {"Conv", "Transpose", "MatMul", "Erf", "ReduceMean"},
+    # T5: RMS norm (Pow, ReduceMean, Sqrt), bucketed relative positions (Log,
+    # Where), ReLU feed-forward, no LayerNormalization at any opset.
+    "t5": {"Gather", "MatMul", "Softmax", "Pow", "ReduceMean", "Sqrt", "Log", "Where", "Relu"},
 }
 # GELU flavour: exact GELU exports as Erf; tanh approximation as Tanh (no Erf).
-NO_OPS = {"gpt2": {"Erf"}}
+NO_OPS = {"gpt2": {"Erf"}, "t5": {"LayerNormalization"}}
 TRANSFORMERS = ("gpt2", "bert", "vit", "mixer")  # models with nn.LayerNorm
 
 

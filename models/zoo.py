@@ -324,6 +324,72 @@ class Mixer(nn.Module):
 # Registry
 # --------------------------------------------------------------------------- #
 
+class T5RMSNorm(nn.Module):
+    """T5's layer norm: scale only, no mean subtraction, no bias."""
+
+    def __init__(self, d: int, eps: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        var = x.pow(2).mean(-1, keepdim=True)
+        return self.weight * (x * torch.rsqrt(var + self.eps))
+
+
+class T5Encoder(nn.Module):
+    """T5-style encoder: RMS norms, bias-free linears, bucketed relative
+    position bias shared by all layers (computed with log/min/where on
+    positions, so it folds once shapes are fixed), ReLU feed-forward, no
+    attention scaling, padding mask."""
+
+    def __init__(self, vocab=256, d=64, heads=4, layers=2, ff=128, buckets=8,
+                 max_distance=32):
+        super().__init__()
+        self.heads, self.buckets, self.max_distance = heads, buckets, max_distance
+        self.embed = nn.Embedding(vocab, d)
+        self.rel_bias = nn.Embedding(buckets, heads)
+        self.layers = nn.ModuleList()
+        for _ in range(layers):
+            self.layers.append(nn.ModuleDict(dict(
+                norm1=T5RMSNorm(d), q=nn.Linear(d, d, bias=False), k=nn.Linear(d, d, bias=False),
+                v=nn.Linear(d, d, bias=False), o=nn.Linear(d, d, bias=False),
+                norm2=T5RMSNorm(d), wi=nn.Linear(d, ff, bias=False),
+                wo=nn.Linear(ff, d, bias=False))))
+        self.final_norm = T5RMSNorm(d)
+        self.drop = nn.Dropout(0.1)
+
+    def bucket(self, relative):
+        """Bidirectional bucketing of relative positions, as in T5."""
+        half = self.buckets // 2
+        ret = (relative > 0).long() * half
+        n = relative.abs()
+        max_exact = half // 2
+        large = max_exact + (torch.log(n.float().clamp(min=1) / max_exact)
+                             / math.log(self.max_distance / max_exact)
+                             * (half - max_exact)).long()
+        large = torch.min(large, torch.full_like(large, half - 1))
+        return ret + torch.where(n < max_exact, n, large)
+
+    def forward(self, input_ids, attention_mask):
+        b, t = input_ids.shape
+        pos = torch.arange(t, device=input_ids.device)
+        bias = self.rel_bias(self.bucket(pos[None, :] - pos[:, None]))   # [t, t, h]
+        bias = bias.permute(2, 0, 1).unsqueeze(0)                        # [1, h, t, t]
+        pad = (1.0 - attention_mask[:, None, None, :].float()) * -1e9    # [b, 1, 1, t]
+        x = self.drop(self.embed(input_ids))
+        hd = x.shape[-1] // self.heads
+        for layer in self.layers:
+            h = layer["norm1"](x)
+            q, k, v = (layer[n](h).reshape(b, t, self.heads, hd).transpose(1, 2)
+                       for n in ("q", "k", "v"))
+            scores = q @ k.transpose(-1, -2) + bias + pad
+            a = torch.softmax(scores, dim=-1) @ v
+            x = x + self.drop(layer["o"](a.transpose(1, 2).reshape(b, t, -1)))
+            x = x + self.drop(layer["wo"](F.relu(layer["wi"](layer["norm2"](x)))))
+        return self.final_norm(x)
+
+
 @dataclass
 class ModelSpec:
     name: str
@@ -368,6 +434,13 @@ def _bert_inputs(g, seq=16):
     return ids, types, mask
 
 
+def _t5_inputs(g, seq=16):
+    ids = _tokens(g, seq=seq)
+    mask = torch.ones(BATCH, seq, dtype=torch.int64)
+    mask[0, seq - 3:] = 0                                 # padding in the 1st sequence
+    return ids, mask
+
+
 def _image(g, size=32):
     return (torch.randn(BATCH, 3, size, size, generator=g),)
 
@@ -394,6 +467,10 @@ MODELS: Dict[str, ModelSpec] = {s.name: s for s in [
               "with 1x1 downsample), global average pool, linear", ResNet,
               _image, ["pixel_values"], ["logits"],
               _batch_axes(["pixel_values", "logits"]), seed=5),
+    ModelSpec("t5", "T5 encoder: 2 blocks, d=64, 4 heads, RMS norms, bias-free linears, "
+              "bucketed relative position bias, ReLU feed-forward, padding mask, dropout",
+              T5Encoder, _t5_inputs, ["input_ids", "attention_mask"], ["last_hidden_state"],
+              _batch_axes(["input_ids", "attention_mask", "last_hidden_state"]), seed=7),
     ModelSpec("mixer", "MLP-Mixer: 8x8 conv patches, 2 mixer blocks (token + channel MLPs), "
               "LayerNorm, mean pool, dropout", Mixer,
               _image, ["pixel_values"], ["logits"],
