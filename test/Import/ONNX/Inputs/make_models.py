@@ -117,6 +117,12 @@ def main(out):
     save(external("link.bin"), p("external-symlink.onnx"), check=False)
     save(external("weights.bin", offset=128), p("external-short.onnx"), check=False)
     save(external("never-written.bin"), p("external-absent.onnx"), check=False)
+    # Weights beyond 2 GB: the tensor sits at byte 3 GiB of a sparse file
+    # (no disk is used), so offsets must be 64-bit all the way.
+    huge_offset = 3 << 30
+    with open(p("huge.bin"), "wb") as f:
+        f.truncate(huge_offset + 128)
+    save(external("huge.bin", offset=huge_offset), p("external-huge.onnx"), check=False)
 
 
 if __name__ == "__main__":
