@@ -10,7 +10,7 @@
 
 shard.grid @tp(shape = 2)
 
-func.func @mlp(%x: tensor<16x256xf32>) -> tensor<16x256xf32> {
+func.func @mlp(%x: tensor<16x256xf32> {dist.name = "x"}) -> (tensor<16x256xf32> {dist.name = "y"}) {
   %w1 = dist.weight "fc1.weight" : tensor<256x1024xf32>
       at #dist.data<storage = external, path = "mlp.bin", offset = 0, length = 1048576>
   %b1 = dist.weight "fc1.bias" : tensor<1024xf32>

@@ -16,14 +16,33 @@ PACKAGES=(
   # ONNX import: protobuf and the ONNX library (checker, shape inference);
   # the ONNX backend node tests.
   libprotobuf-dev libonnx-dev libonnx-testdata
+  # Runtime: collectives and point-to-point transfers between ranks.
+  libopenmpi-dev openmpi-bin
+  # Chrome traces (JSON) written by dist-run.
+  nlohmann-json3-dev
   # Unit tests.
   libgtest-dev
+  # CPU kernels of the runtime (runtime/cpu): cblas_sgemm / dgemm.
+  libopenblas-dev
   # Test models (models/): defined and exported with Debian's PyTorch, checked
   # with the onnx package; both belong to /usr/bin/python3.
   python3-torch python3-onnx python3-numpy
   # lit runs on the system Python.
   python3
 )
+# Test-only ONNX Runtime oracle (test/oracle/): npm's onnxruntime-node needs
+# Node.js >= 18 and npm. Debian's only when no node/npm is installed: another
+# nodejs package (e.g. NodeSource's, which bundles npm) conflicts with them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+
+# Installs test/oracle/node_modules (npm ci --ignore-scripts); a no-op when up to date.
+setup_oracle() {
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    "$(dirname "${BASH_SOURCE[0]}")/../test/oracle/install.sh"
+  fi
+}
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -34,6 +53,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} system packages present"
+  setup_oracle
   exit 0
 fi
 
@@ -51,3 +71,4 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+setup_oracle

@@ -19,6 +19,11 @@ config.substitutions.append(("%distopt_src_root", config.distopt_src_root))
 # Test models are exported at test time by Debian's PyTorch, which belongs to
 # the system Python.
 config.substitutions.append(("%python", "/usr/bin/python3"))
+# Multi-rank tests run under OpenMPI; as root it needs to be told it may,
+# and --oversubscribe starts more ranks than the machine has cores.
+config.substitutions.append(("%mpirun", "mpirun --oversubscribe"))
+config.environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
 config.substitutions.append(
     ("%models", os.path.join(config.distopt_src_root, "models")))
 
@@ -29,5 +34,5 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.distopt_tools_dir, config.llvm_tools_dir]
-tools = ["dist-opt"]
+tools = ["dist-opt", "dist-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "distopt/Artifact/Artifact.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Import/ONNX.h"
 #include "distopt/Passes/Passes.h"
@@ -15,7 +16,11 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -23,7 +28,7 @@
 
 namespace cl = llvm::cl;
 
-static cl::OptionCategory onnxCategory("ONNX input options");
+static cl::OptionCategory onnxCategory("dist-opt options");
 
 static cl::list<std::string>
     inputShapes("shape",
@@ -36,15 +41,21 @@ static cl::opt<bool> printOnnxOperators(
     cl::desc("Print which ONNX operators the importer converts, and exit"),
     cl::init(false), cl::cat(onnxCategory));
 
+static cl::opt<int> devices(
+    "devices",
+    cl::desc("Compile for this many devices and write the runtime artifact "
+             "(MLIR bytecode) to -o; dist-run executes it"),
+    cl::init(0), cl::cat(onnxCategory));
+
 static cl::opt<bool> noRaise(
     "onnx-no-raise",
     cl::desc("Keep decomposed patterns (layer norm, GELU, linear layers) "
              "as the ONNX graph spells them"),
     cl::init(false), cl::cat(onnxCategory));
 
-/// Imports an ONNX model and runs the regular mlir-opt processing on it.
-static int runOnOnnx(llvm::StringRef inputFilename,
-                     llvm::StringRef outputFilename,
+/// Imports an ONNX model and runs the regular mlir-opt processing on it,
+/// printing the result to `output`.
+static int runOnOnnx(llvm::StringRef inputFilename, llvm::raw_ostream &output,
                      mlir::DialectRegistry &registry) {
   auto reportError = [&](const llvm::Twine &message) {
     llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
@@ -93,19 +104,72 @@ static int runOnOnnx(llvm::StringRef inputFilename,
   mlir::OpPrintingFlags flags;
   flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
   module->print(os, flags);
-  std::string errorMessage;
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      mlir::openOutputFile(outputFilename, &errorMessage);
-  if (!output)
-    return reportError(errorMessage);
   auto config = mlir::MlirOptMainConfig::createFromCLOptions();
   if (failed(mlir::MlirOptMain(
-          output->os(),
-          llvm::MemoryBuffer::getMemBufferCopy(text, inputFilename), registry,
-          config)))
+          output, llvm::MemoryBuffer::getMemBufferCopy(text, inputFilename),
+          registry, config)))
     return 1;
-  output->keep();
   return 0;
+}
+
+/// Runs the regular processing of `inputFilename` (.onnx or .mlir) into
+/// memory, then writes the result as the runtime artifact `outputFilename`
+/// for `devices` devices.
+static int compileArtifact(llvm::StringRef inputFilename,
+                           llvm::StringRef outputFilename,
+                           mlir::DialectRegistry &registry) {
+  auto reportError = [&](const llvm::Twine &message) {
+    llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
+    return 1;
+  };
+  if (outputFilename == "-")
+    return reportError("--devices writes a compiled artifact; name it with -o");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (inputFilename.ends_with(".onnx")) {
+    if (int rc = runOnOnnx(inputFilename, os, registry))
+      return rc;
+  } else {
+    std::string errorMessage;
+    auto input = mlir::openInputFile(inputFilename, &errorMessage);
+    if (!input)
+      return reportError(errorMessage);
+    auto config = mlir::MlirOptMainConfig::createFromCLOptions();
+    if (failed(mlir::MlirOptMain(os, std::move(input), registry, config)))
+      return 1;
+  }
+
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+  if (!module)
+    return 1;
+  // The program's device count is its grid's.
+  int64_t programDevices = 1;
+  for (auto grid : module->getOps<mlir::shard::GridOp>())
+    for (int64_t d : grid.getShape())
+      programDevices *= d;
+  if (programDevices != devices) {
+    if (devices > 1 && programDevices == 1)
+      return reportError(
+          "compiling for " + llvm::Twine(devices.getValue()) +
+          " devices needs the automatic planner, which does not exist yet; "
+          "use --devices 1, or partition a .mlir module by hand "
+          "(--dist-spmd-partition)");
+    return reportError("the program runs on " + llvm::Twine(programDevices) +
+                       " devices (its shard.grid), not --devices " +
+                       llvm::Twine(devices.getValue()));
+  }
+  // Weights of hand-written programs are found beside their source file.
+  if (!(*module)->hasAttr("dist.model_dir")) {
+    llvm::SmallString<256> dir(inputFilename);
+    llvm::sys::fs::make_absolute(dir);
+    llvm::sys::path::remove_filename(dir);
+    llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
+    (*module)->setAttr("dist.model_dir",
+                       mlir::StringAttr::get(&context, dir));
+  }
+  return distopt::writeArtifact(*module, outputFilename) ? 0 : 1;
 }
 
 int main(int argc, char **argv) {
@@ -121,8 +185,25 @@ int main(int argc, char **argv) {
     distopt::printOnnxOperatorTable(llvm::outs());
     return 0;
   }
-  if (llvm::StringRef(inputFilename).ends_with(".onnx"))
-    return runOnOnnx(inputFilename, outputFilename, registry);
+  if (devices < 0) {
+    llvm::WithColor::error() << "--devices must be positive\n";
+    return 1;
+  }
+  if (devices > 0)
+    return compileArtifact(inputFilename, outputFilename, registry);
+  if (llvm::StringRef(inputFilename).ends_with(".onnx")) {
+    std::string errorMessage;
+    std::unique_ptr<llvm::ToolOutputFile> output =
+        mlir::openOutputFile(outputFilename, &errorMessage);
+    if (!output) {
+      llvm::WithColor::error() << errorMessage << "\n";
+      return 1;
+    }
+    if (int rc = runOnOnnx(inputFilename, output->os(), registry))
+      return rc;
+    output->keep();
+    return 0;
+  }
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
 }

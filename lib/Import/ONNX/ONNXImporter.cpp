@@ -511,6 +511,13 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
                                   builder.getI64IntegerAttr(opset));
   module->getOperation()->setAttr("dist.onnx.ir_version",
                                   builder.getI64IntegerAttr(model.ir_version()));
+  // Weight paths are relative to the model's folder; the runtime finds the
+  // bytes there, wherever the compiled artifact is moved.
+  SmallString<256> absoluteDir(modelDir);
+  llvm::sys::fs::make_absolute(absoluteDir);
+  llvm::sys::path::remove_dots(absoluteDir, /*remove_dot_dot=*/true);
+  module->getOperation()->setAttr("dist.model_dir",
+                                  builder.getStringAttr(absoluteDir));
   if (!model.producer_name().empty())
     module->getOperation()->setAttr(
         "dist.onnx.producer",

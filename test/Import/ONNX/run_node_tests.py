@@ -17,9 +17,21 @@ from the first test data set. Each model ends as one of:
   failed       anything else: a crash, or an error for a model that fails
                for no stated reason. These are bugs.
 
+With --dist-run, every imported model is also compiled for one device and
+run by dist-run on each of its test data sets, and its outputs are compared
+with the expected ones at the ONNX backend runner's tolerance (rtol 1e-3,
+atol 1e-7). An imported model then ends as:
+
+  ran          every data set's outputs matched;
+  bad data     a test data file's element type contradicts the model's
+               declaration (ONNX 1.12 stores bfloat16 test data as UINT16),
+               so the test cannot be run as written; listed by name;
+  mismatched   dist-run ran it, but an output differs (a bug);
+  failed       dist-opt or dist-run failed on it (a bug).
+
 Prints the counts and, with -v, every model's outcome; the last line is
-`N passed, M failed` (passed = imported + unsupported + rejected) and the
-exit code is 1 when any model failed.
+`N passed, M failed` (failed = failed + mismatched) and the exit code is 1
+when any model failed.
 """
 import argparse
 import collections
@@ -29,7 +41,13 @@ import os
 import subprocess
 import sys
 
+import tempfile
+
+import numpy as np
 import onnx
+from onnx import numpy_helper
+
+RTOL, ATOL = 1e-3, 1e-7
 
 
 def input_shapes(folder):
@@ -60,7 +78,63 @@ def input_shapes(folder):
     return args
 
 
-def run_one(dist_opt, folder):
+def execute(dist_opt, dist_run, folder, args):
+    """Compiles and runs an imported model on each test data set."""
+    model = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    in_values = [i for i in model.graph.input if i.name not in inits]
+    in_names = [i.name for i in in_values]
+    out_names = [o.name for o in model.graph.output]
+    # Test data whose element type contradicts the model cannot be run.
+    for data in sorted(glob.glob(os.path.join(folder, "test_data_set_*"))):
+        for kind, values in (("input", in_values), ("output", model.graph.output)):
+            for k, v in enumerate(values):
+                path = os.path.join(data, f"{kind}_{k}.pb")
+                if not os.path.exists(path):
+                    continue
+                t = onnx.TensorProto()
+                with open(path, "rb") as f:
+                    t.ParseFromString(f.read())
+                declared = v.type.tensor_type.elem_type
+                if t.data_type != declared:
+                    return "bad data", (
+                        f"{os.path.basename(data)}/{kind}_{k}.pb holds "
+                        f"{onnx.TensorProto.DataType.Name(t.data_type)}, the model "
+                        f"declares {onnx.TensorProto.DataType.Name(declared)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        artifact = os.path.join(tmp, "model.dist")
+        proc = subprocess.run([dist_opt, os.path.join(folder, "model.onnx"), *args,
+                               "--devices=1", "-o", artifact],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            return "failed", "compile: " + proc.stderr.strip()[-300:]
+        for data in sorted(glob.glob(os.path.join(folder, "test_data_set_*"))):
+            inputs = [f"--input={n}={os.path.join(data, f'input_{k}.pb')}"
+                      for k, n in enumerate(in_names)]
+            out = os.path.join(tmp, os.path.basename(data))
+            proc = subprocess.run([dist_run, artifact, *inputs, "--output-dir", out,
+                                   "--threads=1"], capture_output=True, text=True)
+            if proc.returncode != 0:
+                return "failed", "run: " + proc.stderr.strip()[-300:]
+            for k, n in enumerate(out_names):
+                want = onnx.TensorProto()
+                with open(os.path.join(data, f"output_{k}.pb"), "rb") as f:
+                    want.ParseFromString(f.read())
+                want = numpy_helper.to_array(want)
+                got = np.load(os.path.join(out, n + ".npy"))
+                if got.shape != want.shape:
+                    return "mismatched", f"{n}: shape {got.shape}, expected {want.shape}"
+                if want.dtype == np.bool_ or np.issubdtype(want.dtype, np.integer):
+                    ok = np.array_equal(got, want)
+                else:
+                    ok = np.allclose(got, want, rtol=RTOL, atol=ATOL, equal_nan=True)
+                if not ok:
+                    diff = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))
+                    return "mismatched", f"{n}: max abs difference {diff:.3g}"
+    return "ran", ""
+
+
+def run_one(dist_opt, dist_run, folder):
     name = os.path.basename(folder)
     try:
         args = input_shapes(folder)
@@ -71,6 +145,9 @@ def run_one(dist_opt, folder):
     err = proc.stderr.strip()
     errors = [line for line in err.splitlines() if ": error: " in line]
     if proc.returncode == 0:
+        if dist_run:
+            kind, message = execute(dist_opt, dist_run, folder, args)
+            return name, kind, message
         return name, "imported", ""
     if proc.returncode != 1 or len(errors) != 1 or "Stack dump" in err:
         return name, "failed", err.splitlines()[0] if err else f"exit {proc.returncode}"
@@ -85,6 +162,8 @@ def main():
     parser.add_argument("dist_opt")
     parser.add_argument("--data", default="/usr/share/libonnx-testdata/data/node")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--dist-run", default="",
+                        help="also run imported models with this dist-run")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     folders = sorted(d for d in glob.glob(os.path.join(args.data, "*"))
@@ -92,7 +171,8 @@ def main():
     if not folders:
         sys.exit(f"error: no node tests under {args.data}; install libonnx-testdata")
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda f: run_one(args.dist_opt, f), folders))
+        results = list(pool.map(lambda f: run_one(args.dist_opt, args.dist_run, f),
+                                folders))
 
     counts = collections.Counter(kind for _, kind, _ in results)
     by_message = collections.defaultdict(list)
@@ -103,18 +183,28 @@ def main():
             # Group by the message without names of nodes and tensors.
             key = message.split("): ", 1)[-1]
             by_message[key].append(name)
-    print(f"node tests: {len(results)} models: {counts['imported']} imported, "
-          f"{counts['unsupported']} unsupported (clear error), "
-          f"{counts['rejected']} rejected (clear error), {counts['failed']} failed")
+    if args.dist_run:
+        print(f"node tests: {len(results)} models: {counts['ran']} imported and ran "
+              f"matching the expected outputs, {counts['bad data']} with "
+              f"inconsistent test data, {counts['mismatched']} mismatched, "
+              f"{counts['unsupported']} unsupported (clear error), "
+              f"{counts['rejected']} rejected (clear error), {counts['failed']} failed")
+    else:
+        print(f"node tests: {len(results)} models: {counts['imported']} imported, "
+              f"{counts['unsupported']} unsupported (clear error), "
+              f"{counts['rejected']} rejected (clear error), {counts['failed']} failed")
     for message, names in sorted(by_message.items(), key=lambda kv: -len(kv[1])):
         print(f"  rejected x{len(names)}: {message}  [{', '.join(names[:3])}"
               f"{', ...' if len(names) > 3 else ''}]")
     for name, kind, message in results:
-        if kind == "failed":
-            print(f"FAILED {name}: {message}")
-    passed = len(results) - counts["failed"]
-    print(f"{passed} passed, {counts['failed']} failed")
-    return 1 if counts["failed"] else 0
+        if kind == "bad data":
+            print(f"  bad test data: {name}: {message}")
+    for name, kind, message in results:
+        if kind in ("failed", "mismatched"):
+            print(f"{kind.upper()} {name}: {message}")
+    bad = counts["failed"] + counts["mismatched"]
+    print(f"{len(results) - bad} passed, {bad} failed")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

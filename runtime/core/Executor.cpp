@@ -1,0 +1,603 @@
+//===- Executor.cpp - run a compiled dist program on CPU ranks ------------===//
+//
+// Building the program, once:
+//  1. every SSA value gets a slot (dtype, shape, bytes); a reshape's result
+//     shares its operand's bytes;
+//  2. weights are mapped from their files (a shard reads only its slice),
+//     constants are laid out from their attributes;
+//  3. the other values get offsets in one arena: values are placed, first
+//     fit, when produced and freed after their last use;
+//  4. every op becomes a closure over fixed tensor views.
+// Running is then a loop over the closures.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/core/Executor.h"
+#include "runtime/comm/Communicator.h"
+
+#include "distopt/Dialect/Dist/DistOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <map>
+
+using namespace mlir;
+using namespace distopt;
+using namespace distopt::rt;
+
+Executor::~Executor() = default;
+
+namespace distopt::rt {
+
+/// Builds an Executor from a module; see the file comment.
+class ProgramBuilder {
+public:
+  ProgramBuilder(Executor &ex, Communicator &comm, std::string &error)
+      : ex(ex), comm(comm), error(error) {}
+
+  bool build(ModuleOp module);
+
+private:
+  struct Slot {
+    DType dtype;
+    std::vector<int64_t> shape;
+    size_t bytes = 0;
+    int root = -1;          // the slot whose bytes this one uses
+    bool arena = false;     // placed in the arena (else owned or mapped)
+    void *ptr = nullptr;    // for slots outside the arena
+    int64_t offset = -1;    // arena offset
+    int lastUse = -1;       // index of the last op reading it
+  };
+
+  bool fail(Operation *op, const std::string &message) {
+    std::string where;
+    if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+      where = " at '" + name.getName().str() + "'";
+    error = "'" + op->getName().getStringRef().str() + "'" + where + ": " +
+            message;
+    return false;
+  }
+  bool slotFor(Value v, Operation *user = nullptr);
+  bool loadWeight(dist::WeightOp op, Slot &slot);
+  bool loadConstant(DenseElementsAttr attr, Slot &slot);
+  void plan(ArrayRef<Operation *> ops);
+  Tensor view(Value v) {
+    Slot &s = slots[slotOf.lookup(v)];
+    Slot &r = slots[s.root];
+    void *ptr = r.arena ? ex.arena_.data() + r.offset : r.ptr;
+    return Tensor{ptr, s.dtype, s.shape};
+  }
+  bool emit(Operation *op);
+
+  Executor &ex;
+  Communicator &comm;
+  std::string &error;
+  std::string modelDir;
+  std::vector<Slot> slots;
+  llvm::DenseMap<Value, int> slotOf;
+};
+
+} // namespace distopt::rt
+
+static bool toDType(Type t, DType &out) {
+  if (t.isF32()) out = DType::F32;
+  else if (t.isF64()) out = DType::F64;
+  else if (t.isF16()) out = DType::F16;
+  else if (t.isBF16()) out = DType::BF16;
+  else if (t.isInteger(1)) out = DType::I1;
+  else if (t.isInteger(8)) out = DType::I8;
+  else if (t.isInteger(16)) out = DType::I16;
+  else if (t.isInteger(32)) out = DType::I32;
+  else if (t.isInteger(64)) out = DType::I64;
+  else return false;
+  return true;
+}
+
+bool ProgramBuilder::slotFor(Value v, Operation *user) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  Operation *where = user ? user : v.getDefiningOp();
+  if (!type || !type.hasStaticShape())
+    return fail(where, "the runtime needs statically shaped tensors");
+  Slot s;
+  if (!toDType(type.getElementType(), s.dtype))
+    return fail(where, "unsupported element type");
+  s.shape.assign(type.getShape().begin(), type.getShape().end());
+  s.bytes = type.getNumElements() * byteWidth(s.dtype);
+  s.root = slots.size();
+  slotOf[v] = slots.size();
+  slots.push_back(std::move(s));
+  return true;
+}
+
+bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot) {
+  dist::DataLocationAttr data = op.getData();
+  llvm::SmallString<256> path(modelDir);
+  llvm::sys::path::append(path, data.getPath());
+  SmallVector<int64_t> full = op.getFullShape();
+  size_t width = byteWidth(slot.dtype);
+
+  // The slice this rank owns: per dim, the shard index along its grid axes.
+  std::vector<int64_t> begin(full.size(), 0);
+  if (op.isPartitioned()) {
+    ArrayRef<shard::GridAxesAttr> splits = op.getSplitAxesAttr().getAxes();
+    for (size_t d = 0; d < splits.size(); ++d) {
+      std::vector<int64_t> axes(splits[d].asArrayRef().begin(),
+                                splits[d].asArrayRef().end());
+      if (!axes.empty())
+        begin[d] = comm.linearIndex(axes) * slot.shape[d];
+    }
+  }
+  auto buffer = llvm::MemoryBuffer::getFileSlice(path, data.getLength(),
+                                                 data.getOffset(),
+                                                 /*IsVolatile=*/false);
+  if (!buffer)
+    return fail(op, "cannot read weight '" + op.getName().str() + "' from '" +
+                        std::string(path) + "': " +
+                        buffer.getError().message());
+  if ((*buffer)->getBufferSize() != size_t(data.getLength()))
+    return fail(op, "weight file '" + std::string(path) +
+                        "' ends before the bytes of '" + op.getName().str() +
+                        "'");
+  const uint8_t *src =
+      reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart());
+  bool whole = !op.isPartitioned();
+  if (whole && reinterpret_cast<uintptr_t>(src) % width == 0) {
+    // Use the mapping as it is.
+    slot.ptr = const_cast<uint8_t *>(src);
+    ex.mappings_.push_back(std::move(*buffer));
+    ex.weightBytes_ += slot.bytes;
+    return true;
+  }
+  // A shard (or unaligned bytes): copy this rank's slice, row by row of the
+  // innermost dim.
+  std::vector<uint8_t> &dst = ex.owned_.emplace_back(slot.bytes);
+  int64_t rank = full.size();
+  int64_t rows = 1;
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    rows *= slot.shape[d];
+  int64_t rowElems = rank ? slot.shape[rank - 1] : 1;
+  std::vector<int64_t> idx(rank > 0 ? rank - 1 : 0, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t srcOffset = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t i = d + 1 < rank ? idx[d] : 0;
+      srcOffset = srcOffset * full[d] + begin[d] + i;
+    }
+    std::memcpy(dst.data() + r * rowElems * width, src + srcOffset * width,
+                rowElems * width);
+    for (int64_t d = rank - 2; d >= 0; --d) {
+      if (++idx[d] < slot.shape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  slot.ptr = dst.data();
+  ex.weightBytes_ += slot.bytes;
+  return true;
+}
+
+bool ProgramBuilder::loadConstant(DenseElementsAttr attr, Slot &slot) {
+  std::vector<uint8_t> &dst = ex.owned_.emplace_back(slot.bytes);
+  size_t width = byteWidth(slot.dtype);
+  int64_t i = 0;
+  if (isa<FloatType>(attr.getElementType())) {
+    for (const APFloat &f : attr.getValues<APFloat>()) {
+      if (slot.dtype == DType::F32) {
+        float v = f.convertToFloat();
+        std::memcpy(&dst[i * 4], &v, 4);
+      } else if (slot.dtype == DType::F64) {
+        double v = f.convertToDouble();
+        std::memcpy(&dst[i * 8], &v, 8);
+      } else {
+        uint16_t bits = f.bitcastToAPInt().getZExtValue();
+        std::memcpy(&dst[i * 2], &bits, 2);
+      }
+      ++i;
+    }
+  } else {
+    for (const APInt &v : attr.getValues<APInt>()) {
+      int64_t x = slot.dtype == DType::I1 ? v.getZExtValue() : v.getSExtValue();
+      std::memcpy(&dst[i * width], &x, width); // little-endian low bytes
+      ++i;
+    }
+  }
+  slot.ptr = dst.data();
+  return true;
+}
+
+void ProgramBuilder::plan(ArrayRef<Operation *> ops) {
+  // Live arena blocks by offset; first fit from offset 0.
+  std::map<int64_t, int64_t> live; // offset -> size
+  int64_t top = 0;
+  auto allocate = [&](int64_t size) {
+    size = (size + 63) / 64 * 64;
+    int64_t at = 0;
+    for (auto [offset, used] : live) {
+      if (offset - at >= size)
+        break;
+      at = std::max(at, offset + used);
+    }
+    live[at] = size;
+    top = std::max(top, at + size);
+    return at;
+  };
+  // Slots freed after each op.
+  std::vector<std::vector<int>> frees(ops.size());
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (slots[i].arena && slots[i].root == int(i) && slots[i].lastUse >= 0 &&
+        slots[i].lastUse < int(ops.size()))
+      frees[slots[i].lastUse].push_back(i);
+  llvm::DenseMap<Operation *, int> index;
+  for (auto [i, op] : llvm::enumerate(ops))
+    index[op] = i;
+  for (auto [i, op] : llvm::enumerate(ops)) {
+    for (Value r : op->getResults()) {
+      auto it = slotOf.find(r);
+      if (it == slotOf.end())
+        continue;
+      Slot &s = slots[it->second];
+      if (s.arena && s.root == it->second)
+        s.offset = allocate(s.bytes);
+    }
+    for (int f : frees[i])
+      live.erase(slots[f].offset);
+  }
+  ex.arena_.assign(top, 0);
+}
+
+bool ProgramBuilder::build(ModuleOp module) {
+  if (auto dir = module->getAttrOfType<StringAttr>("dist.model_dir"))
+    modelDir = dir.str();
+  func::FuncOp func = module.lookupSymbol<func::FuncOp>("main");
+  if (!func) {
+    auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
+    if (funcs.size() != 1) {
+      error = "the program has no function @main";
+      return false;
+    }
+    func = funcs.front();
+  }
+  // The device grid, if the program was partitioned.
+  auto grids = llvm::to_vector(module.getOps<shard::GridOp>());
+  if (grids.size() > 1) {
+    error = "the program uses " + std::to_string(grids.size()) +
+            " device grids; the runtime runs programs of one grid";
+    return false;
+  }
+  std::vector<int64_t> gridShape;
+  if (!grids.empty())
+    gridShape.assign(grids[0].getShape().begin(), grids[0].getShape().end());
+  if (!comm.setGrid(gridShape, error))
+    return false;
+
+  Block &body = func.getBody().front();
+  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+    if (!slotFor(arg, func))
+      return false;
+    Slot &s = slots.back();
+    s.ptr = ex.owned_.emplace_back(s.bytes).data();
+    auto name = func.getArgAttrOfType<StringAttr>(i, "dist.name");
+    ex.inputs_.push_back({name ? name.str() : "arg" + std::to_string(i),
+                          s.dtype, s.shape});
+    ex.inputTensors_.push_back(Tensor{s.ptr, s.dtype, s.shape});
+  }
+
+  SmallVector<Operation *> ops;
+  for (Operation &op : body)
+    ops.push_back(&op);
+  for (auto [i, op] : llvm::enumerate(ops)) {
+    for (Value operand : op->getOperands()) {
+      auto it = slotOf.find(operand);
+      if (it == slotOf.end())
+        return fail(op, "reads a value the runtime did not produce");
+      Slot &root = slots[slots[it->second].root];
+      root.lastUse = isa<func::ReturnOp>(op) ? INT32_MAX : int(i);
+    }
+    if (isa<func::ReturnOp>(op))
+      continue;
+    for (Value r : op->getResults()) {
+      if (!slotFor(r))
+        return false;
+    }
+    if (op->getNumResults() == 0)
+      continue;
+    Slot &s = slots[slotOf.lookup(op->getResult(0))];
+    if (auto weight = dyn_cast<dist::WeightOp>(op)) {
+      if (!loadWeight(weight, s))
+        return false;
+    } else if (auto constant = dyn_cast<dist::ConstantOp>(op)) {
+      auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+      if (!dense)
+        return fail(op, "only dense constants are supported");
+      if (!loadConstant(dense, s))
+        return false;
+    } else if (isa<dist::ReshapeOp>(op)) {
+      s.root = slots[slotOf.lookup(op->getOperand(0))].root;
+    } else {
+      for (Value r : op->getResults())
+        slots[slotOf.lookup(r)].arena = true;
+    }
+  }
+  plan(ops);
+
+  for (Operation *op : ops) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        Tensor t = view(v);
+        auto name = func.getResultAttrOfType<StringAttr>(i, "dist.name");
+        ex.outputs_.push_back({name ? name.str() : "out" + std::to_string(i),
+                               t.dtype, t.shape});
+        ex.outputTensors_.push_back(t);
+      }
+      continue;
+    }
+    if (!emit(op))
+      return false;
+  }
+  return true;
+}
+
+/// Reads the grid axes attribute of a collective as a vector.
+template <typename OpT> static std::vector<int64_t> gridAxes(OpT op) {
+  ArrayRef<int16_t> axes = op.getGridAxes();
+  return std::vector<int64_t>(axes.begin(), axes.end());
+}
+
+static std::vector<int64_t> vec(ArrayRef<int64_t> a) {
+  return std::vector<int64_t>(a.begin(), a.end());
+}
+
+template <size_t N> static std::array<int64_t, N> arr(ArrayRef<int64_t> a) {
+  std::array<int64_t, N> out{};
+  std::copy_n(a.begin(), N, out.begin());
+  return out;
+}
+
+bool ProgramBuilder::emit(Operation *op) {
+  std::string name = op->getName().getStringRef().str();
+  if (auto loc = dyn_cast<NameLoc>(op->getLoc()))
+    name += " " + loc.getName().str();
+  auto add = [&](std::function<void()> fn, bool isComm = false) {
+    ex.steps_.push_back({name, isComm, std::move(fn)});
+    return true;
+  };
+  auto optional = [&](Value v) -> std::optional<Tensor> {
+    if (!v)
+      return std::nullopt;
+    return view(v);
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](dist::WeightOp) { return true; })
+      .Case([&](dist::ConstantOp) { return true; })
+      .Case([&](dist::ReshapeOp) { return true; })
+      .Case([&](dist::MatMulOp o) {
+        Tensor a = view(o.getLhs()), b = view(o.getRhs()), out = view(o.getResult());
+        std::optional<Tensor> bias = optional(o.getBias());
+        return add([=]() mutable { matmul(a, b, bias ? &*bias : nullptr, out); });
+      })
+      .Case([&](dist::GemmOp o) {
+        Tensor a = view(o.getA()), b = view(o.getB()), out = view(o.getResult());
+        std::optional<Tensor> c = optional(o.getC());
+        bool ta = o.getTransA(), tb = o.getTransB();
+        float alpha = o.getAlpha().convertToFloat(), beta = o.getBeta().convertToFloat();
+        return add([=]() mutable {
+          gemm(a, b, c ? &*c : nullptr, out, ta, tb, alpha, beta);
+        });
+      })
+      .Case([&](dist::Conv2DOp o) {
+        Tensor in = view(o.getInput()), w = view(o.getFilter()), out = view(o.getResult());
+        std::optional<Tensor> bias = optional(o.getBias());
+        auto strides = arr<2>(o.getStrides()), dilations = arr<2>(o.getDilations());
+        auto pads = arr<4>(o.getPads());
+        int64_t group = o.getGroup();
+        return add([=]() mutable {
+          conv2d(in, w, bias ? &*bias : nullptr, out, strides, pads, dilations, group);
+        });
+      })
+      .Case([&](dist::Pool2DOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto kind = static_cast<PoolKind>(o.getKind());
+        auto kernel = arr<2>(o.getKernel()), strides = arr<2>(o.getStrides()),
+             dilations = arr<2>(o.getDilations());
+        auto pads = arr<4>(o.getPads());
+        bool ceil = o.getCeilMode(), countPad = o.getCountIncludePad();
+        return add([=]() mutable {
+          pool2d(kind, in, out, kernel, strides, pads, dilations, ceil, countPad);
+        });
+      })
+      .Case([&](dist::GlobalPoolOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto kind = static_cast<PoolKind>(o.getKind());
+        return add([=]() mutable { globalPool(kind, in, out); });
+      })
+      .Case([&](dist::UnaryOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto kind = static_cast<UnaryKind>(o.getKind());
+        return add([=]() mutable { unary(kind, in, out); });
+      })
+      .Case([&](dist::BinaryOp o) {
+        Tensor a = view(o.getLhs()), b = view(o.getRhs()), out = view(o.getResult());
+        auto kind = static_cast<BinaryKind>(o.getKind());
+        return add([=]() mutable { binary(kind, a, b, out); });
+      })
+      .Case([&](dist::CompareOp o) {
+        Tensor a = view(o.getLhs()), b = view(o.getRhs()), out = view(o.getResult());
+        auto kind = static_cast<CompareKind>(o.getKind());
+        return add([=]() mutable { compare(kind, a, b, out); });
+      })
+      .Case([&](dist::SelectOp o) {
+        Tensor c = view(o.getCondition()), a = view(o.getOnTrue()),
+               b = view(o.getOnFalse()), out = view(o.getResult());
+        return add([=]() mutable { select(c, a, b, out); });
+      })
+      .Case([&](dist::CastOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        return add([=]() mutable { cast(in, out); });
+      })
+      .Case([&](dist::ReduceOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto kind = static_cast<ReduceKind>(o.getKind());
+        auto axes = vec(o.getAxes());
+        bool keep = o.getKeepDims();
+        return add([=]() mutable { reduce(kind, in, out, axes, keep); });
+      })
+      .Case([&](dist::SoftmaxOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        int64_t axis = o.getAxis();
+        bool log = o.getLog();
+        return add([=]() mutable { softmax(in, out, axis, log); });
+      })
+      .Case([&](dist::LayerNormOp o) {
+        Tensor in = view(o.getInput()), scale = view(o.getScale()),
+               out = view(o.getResult());
+        std::optional<Tensor> bias = optional(o.getBias());
+        int64_t axis = o.getAxis();
+        float eps = o.getEpsilon().convertToFloat();
+        return add([=]() mutable {
+          layerNorm(in, scale, bias ? &*bias : nullptr, out, axis, eps);
+        });
+      })
+      .Case([&](dist::GatherOp o) {
+        Tensor d = view(o.getData()), idx = view(o.getIndices()), out = view(o.getResult());
+        int64_t axis = o.getAxis();
+        return add([=]() mutable { gather(d, idx, out, axis); });
+      })
+      .Case([&](dist::TransposeOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto perm = vec(o.getPerm());
+        return add([=]() mutable { transpose(in, out, perm); });
+      })
+      .Case([&](dist::SliceOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto offsets = vec(o.getOffsets()), strides = vec(o.getStrides());
+        return add([=]() mutable { slice(in, out, offsets, strides); });
+      })
+      .Case([&](dist::ConcatOp o) {
+        std::vector<Tensor> ins;
+        for (Value v : o.getInputs())
+          ins.push_back(view(v));
+        Tensor out = view(o.getResult());
+        int64_t axis = o.getAxis();
+        return add([=]() mutable {
+          std::vector<const Tensor *> ptrs;
+          for (const Tensor &t : ins)
+            ptrs.push_back(&t);
+          concat(ptrs, out, axis);
+        });
+      })
+      .Case([&](dist::SplitOp o) {
+        Tensor in = view(o.getInput());
+        std::vector<Tensor> outs;
+        for (Value v : o.getResults())
+          outs.push_back(view(v));
+        int64_t axis = o.getAxis();
+        return add([=]() mutable {
+          std::vector<Tensor *> ptrs;
+          for (Tensor &t : outs)
+            ptrs.push_back(&t);
+          split(in, ptrs, axis);
+        });
+      })
+      .Case([&](dist::BroadcastOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        return add([=]() mutable { broadcast(in, out); });
+      })
+      .Case([&](shard::AllReduceOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto axes = gridAxes(o);
+        int kind = 0;
+        switch (o.getReduction()) {
+        case shard::ReductionKind::Sum: kind = 0; break;
+        case shard::ReductionKind::Max: kind = 1; break;
+        case shard::ReductionKind::Min: kind = 2; break;
+        case shard::ReductionKind::Product: kind = 3; break;
+        default:
+          return fail(op, "unsupported reduction kind");
+        }
+        Communicator *c = &comm;
+        size_t bytes = in.numElements() * byteWidth(in.dtype);
+        return add([=]() mutable {
+          if (out.data != in.data)
+            std::memcpy(out.data, in.data, bytes);
+          c->allReduce(out, axes, kind);
+        }, /*isComm=*/true);
+      })
+      .Case([&](shard::AllGatherOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto axes = gridAxes(o);
+        int64_t axis = o.getGatherAxis().getSExtValue();
+        Communicator *c = &comm;
+        return add([=]() mutable { c->allGather(in, out, axes, axis); }, true);
+      })
+      .Case([&](shard::ReduceScatterOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto axes = gridAxes(o);
+        int64_t axis = o.getScatterAxis().getSExtValue();
+        Communicator *c = &comm;
+        return add([=]() mutable { c->reduceScatter(in, out, axes, axis); }, true);
+      })
+      .Case([&](shard::AllSliceOp o) {
+        // Keep this process's piece: a local slice, no communication.
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto axes = gridAxes(o);
+        int64_t axis = o.getSliceAxis().getSExtValue();
+        std::vector<int64_t> offsets(in.shape.size(), 0),
+            strides(in.shape.size(), 1);
+        offsets[axis] = comm.linearIndex(axes) * out.shape[axis];
+        return add([=]() mutable { slice(in, out, offsets, strides); });
+      })
+      .Default([&](Operation *) {
+        return fail(op, "the CPU runtime has no kernel for this op");
+      });
+}
+
+std::unique_ptr<Executor> Executor::create(ModuleOp module, Communicator &comm,
+                                           std::string &error) {
+  std::unique_ptr<Executor> ex(new Executor());
+  ProgramBuilder builder(*ex, comm, error);
+  if (!builder.build(module))
+    return nullptr;
+  return ex;
+}
+
+void Executor::run(const std::vector<HostTensor> &inputs,
+                   std::vector<HostTensor> &outputs,
+                   std::vector<TraceEvent> *trace) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    std::memcpy(inputTensors_[i].data, inputs[i].bytes.data(),
+                inputs[i].bytes.size());
+  using Clock = std::chrono::steady_clock;
+  auto origin = Clock::now();
+  for (Step &step : steps_) {
+    if (!trace) {
+      step.fn();
+      continue;
+    }
+    auto start = Clock::now();
+    step.fn();
+    auto end = Clock::now();
+    trace->push_back(
+        {step.name, step.comm ? "comm" : "kernel",
+         std::chrono::duration<double, std::micro>(start - origin).count(),
+         std::chrono::duration<double, std::micro>(end - start).count()});
+  }
+  outputs.clear();
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    HostTensor t;
+    t.dtype = outputs_[i].dtype;
+    t.shape = outputs_[i].shape;
+    const auto *src = static_cast<const uint8_t *>(outputTensors_[i].data);
+    t.bytes.assign(src, src + outputTensors_[i].numElements() *
+                                   byteWidth(t.dtype));
+    outputs.push_back(std::move(t));
+  }
+}

@@ -1,0 +1,155 @@
+//===- DataMovement.cpp - gather, transpose, slice, concat, split, ... ----===//
+//
+// Data movement copies bit patterns, so every kernel here works for every
+// element type and depends only on the element width. All but gather and
+// copy are strided copies (KernelSupport.h): the source and destination
+// strides say where each element comes from and goes to.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/KernelSupport.h"
+
+#include <cstring>
+
+using namespace distopt::rt;
+using namespace distopt::rt::detail;
+
+void distopt::rt::gather(const Tensor &data, const Tensor &indices, Tensor &out,
+                         int64_t axis, int threads) {
+  assert(data.dtype == out.dtype && axis >= 0 && axis < data.rank() &&
+         out.rank() == data.rank() - 1 + indices.rank() &&
+         "gather result shape is data[:axis] ++ indices ++ data[axis+1:]");
+  assert((indices.dtype == DType::I32 || indices.dtype == DType::I64) &&
+         "gather expects i32 or i64 indices");
+  int64_t outer = product(data.shape.data(), data.shape.data() + axis);
+  int64_t axisSize = data.shape[axis];
+  int64_t inner = product(data.shape.data() + axis + 1,
+                          data.shape.data() + data.shape.size());
+  int64_t count = indices.numElements();
+  size_t sliceBytes = static_cast<size_t>(inner) * byteWidth(data.dtype);
+  const char *src = static_cast<const char *>(data.data);
+  char *dst = static_cast<char *>(out.data);
+  auto indexAt = [&](int64_t i) -> int64_t {
+    if (indices.dtype == DType::I32)
+      return dataAs<const int32_t>(indices)[i];
+    return dataAs<const int64_t>(indices)[i];
+  };
+  parallelFor(outer * count, inner, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      int64_t o = item / count;
+      int64_t index = indexAt(item % count);
+      // A negative index counts from the end of the axis (ONNX).
+      if (index < 0)
+        index += axisSize;
+      char *target = dst + item * sliceBytes;
+      if (index < 0 || index >= axisSize) {
+        std::memset(target, 0, sliceBytes);
+        continue;
+      }
+      std::memcpy(target, src + (o * axisSize + index) * sliceBytes,
+                  sliceBytes);
+    }
+  });
+}
+
+void distopt::rt::transpose(const Tensor &in, Tensor &out,
+                            const std::vector<int64_t> &perm, int threads) {
+  assert(in.dtype == out.dtype && perm.size() == in.shape.size() &&
+         out.shape.size() == in.shape.size() && "transpose keeps the rank");
+  std::vector<int64_t> inStrides = rowMajorStrides(in.shape);
+  std::vector<int64_t> srcStrides;
+  for (size_t i = 0; i < perm.size(); ++i) {
+    assert(out.shape[i] == in.shape[perm[i]] && "transpose result shape");
+    srcStrides.push_back(inStrides[perm[i]]);
+  }
+  stridedCopy(byteWidth(in.dtype), in.data, srcStrides, out.data,
+              rowMajorStrides(out.shape), out.shape, threads);
+}
+
+void distopt::rt::slice(const Tensor &in, Tensor &out,
+                        const std::vector<int64_t> &offsets,
+                        const std::vector<int64_t> &strides, int threads) {
+  assert(in.dtype == out.dtype && offsets.size() == in.shape.size() &&
+         strides.size() == in.shape.size() &&
+         out.shape.size() == in.shape.size() && "slice keeps the rank");
+  std::vector<int64_t> inStrides = rowMajorStrides(in.shape);
+  std::vector<int64_t> srcStrides;
+  int64_t base = 0;
+  for (size_t d = 0; d < in.shape.size(); ++d) {
+    assert((out.shape[d] == 0 ||
+            offsets[d] + (out.shape[d] - 1) * strides[d] < in.shape[d]) &&
+           "slice reads past the input");
+    base += offsets[d] * inStrides[d];
+    srcStrides.push_back(strides[d] * inStrides[d]);
+  }
+  if (out.numElements() == 0)
+    return;
+  size_t width = byteWidth(in.dtype);
+  stridedCopy(width, static_cast<const char *>(in.data) + base * width,
+              srcStrides, out.data, rowMajorStrides(out.shape), out.shape,
+              threads);
+}
+
+void distopt::rt::concat(const std::vector<const Tensor *> &inputs, Tensor &out,
+                         int64_t axis, int threads) {
+  assert(axis >= 0 && axis < out.rank() && "concat axis out of range");
+  size_t width = byteWidth(out.dtype);
+  std::vector<int64_t> outStrides = rowMajorStrides(out.shape);
+  int64_t offset = 0;
+  for (const Tensor *input : inputs) {
+    assert(input->dtype == out.dtype && input->rank() == out.rank() &&
+           "concat inputs have the result's type and rank");
+    stridedCopy(width, input->data, rowMajorStrides(input->shape),
+                static_cast<char *>(out.data) +
+                    offset * outStrides[axis] * static_cast<int64_t>(width),
+                outStrides, input->shape, threads);
+    offset += input->shape[axis];
+  }
+  assert(offset == out.shape[axis] && "concat sizes do not add up");
+}
+
+void distopt::rt::split(const Tensor &in, const std::vector<Tensor *> &outs,
+                        int64_t axis, int threads) {
+  assert(axis >= 0 && axis < in.rank() && "split axis out of range");
+  size_t width = byteWidth(in.dtype);
+  std::vector<int64_t> inStrides = rowMajorStrides(in.shape);
+  int64_t offset = 0;
+  for (Tensor *piece : outs) {
+    assert(piece->dtype == in.dtype && piece->rank() == in.rank() &&
+           "split results have the input's type and rank");
+    stridedCopy(width,
+                static_cast<const char *>(in.data) +
+                    offset * inStrides[axis] * static_cast<int64_t>(width),
+                inStrides, piece->data, rowMajorStrides(piece->shape),
+                piece->shape, threads);
+    offset += piece->shape[axis];
+  }
+  assert(offset == in.shape[axis] && "split sizes do not add up");
+}
+
+void distopt::rt::broadcast(const Tensor &in, Tensor &out, int threads) {
+  assert(in.dtype == out.dtype && "broadcast keeps the element type");
+  broadcastInto(byteWidth(in.dtype), in.data, in.shape, out.data, out.shape,
+                threads);
+}
+
+void distopt::rt::copy(const Tensor &in, Tensor &out, int threads) {
+  assert(in.dtype == out.dtype && in.numElements() == out.numElements() &&
+         "copy keeps the element type and count");
+  if (in.data == out.data)
+    return;
+  size_t total = static_cast<size_t>(out.numElements()) * byteWidth(out.dtype);
+  constexpr size_t kBlockBytes = size_t(1) << 20;
+  int64_t blocks =
+      static_cast<int64_t>((total + kBlockBytes - 1) / kBlockBytes);
+  const char *src = static_cast<const char *>(in.data);
+  char *dst = static_cast<char *>(out.data);
+  // Parallel only for several megabytes: one thread nearly saturates memory
+  // bandwidth below that.
+  parallelFor(
+      blocks, kParallelThreshold / 4, threads, [&](int64_t begin, int64_t end) {
+        size_t first = static_cast<size_t>(begin) * kBlockBytes;
+        size_t last = std::min(total, static_cast<size_t>(end) * kBlockBytes);
+        std::memcpy(dst + first, src + first, last - first);
+      });
+}

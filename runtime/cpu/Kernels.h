@@ -1,0 +1,259 @@
+//===- Kernels.h - CPU kernels of the dist-opt runtime ----------*- C++ -*-===//
+//
+// One kernel per dist op, on plain row-major buffers. The runtime turns a
+// partitioned module into a flat list of calls to these functions; the
+// compiler knows every shape, so kernels never allocate their outputs: the
+// caller passes output tensors of the right shape and element type.
+//
+// This library depends on the C++ standard library, OpenBLAS (cblas) and
+// OpenMP only: no MLIR, no LLVM. The enums mirror the dist dialect's enums
+// case for case, so `static_cast` maps one to the other.
+//
+// Element semantics are those of the dialect's folders
+// (lib/Dialect/Dist/Folders.cpp, docs/dialect.md): integers are signed and
+// wrap, `div` truncates toward zero, integer `pow` multiplies repeatedly, NaN
+// propagates through max / min / reductions, comparisons follow IEEE, casts
+// round to nearest even into floats and truncate toward zero into integers.
+// f16 and bf16 are storage types: kernels compute in f32 and round once into
+// the element type. Where the folders leave a value undefined (integer
+// division by zero, a float cast to an integer type it does not fit, a gather
+// index out of range), the kernels still produce a value and never trap; see
+// each function.
+//
+// Preconditions (shapes and element types as the dialect's verifiers accept
+// them) are checked with `assert` only: a combination the verifier rejects
+// leaves `out` unspecified.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_RUNTIME_CPU_KERNELS_H
+#define DISTOPT_RUNTIME_CPU_KERNELS_H
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace distopt::rt {
+
+//===----------------------------------------------------------------------===//
+// Tensors
+//===----------------------------------------------------------------------===//
+
+/// Element types of dist tensors. f16 and bf16 are stored as their 16-bit
+/// patterns (see Float16.h); i1 is one byte per element holding 0 or 1.
+enum class DType { F32, F64, F16, BF16, I1, I8, I16, I32, I64 };
+
+/// Bytes per element of `dtype` (1 for i1).
+size_t byteWidth(DType dtype);
+
+/// True for f16, bf16, f32 and f64.
+bool isFloat(DType dtype);
+
+/// A view of a contiguous row-major buffer. Kernels read inputs through a
+/// const view and write outputs through a view the caller allocated.
+struct Tensor {
+  void *data = nullptr;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+
+  /// The product of the dimensions (1 for a rank-0 tensor).
+  int64_t numElements() const;
+  int64_t rank() const { return static_cast<int64_t>(shape.size()); }
+};
+
+//===----------------------------------------------------------------------===//
+// Threads
+//===----------------------------------------------------------------------===//
+
+/// Sets the number of threads kernels use when called with `threads = 0`,
+/// and the number of OpenBLAS threads (openblas_set_num_threads). Values
+/// below 1 mean 1. The initial setting is OpenMP's default
+/// (`OMP_NUM_THREADS`, else the number of cores).
+void setNumThreads(int threads);
+int getNumThreads();
+
+// Every kernel takes `int threads`: 0 means the global setting above. Loops
+// over fewer than about 32K elements run on the calling thread.
+
+//===----------------------------------------------------------------------===//
+// Kinds, mirroring the dist dialect's enums (same cases, same order)
+//===----------------------------------------------------------------------===//
+
+enum class UnaryKind {
+  Relu,
+  GeluErf,
+  GeluTanh,
+  Tanh,
+  Exp,
+  Log,
+  Sqrt,
+  Rsqrt,
+  Erf,
+  Neg,
+  Reciprocal,
+  Sigmoid,
+  Abs,
+  Floor,
+  Ceil,
+  Sin,
+  Cos,
+  Silu,
+  Not
+};
+enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, And, Or, Xor };
+enum class CompareKind { Eq, Ne, Lt, Le, Gt, Ge };
+enum class ReduceKind { Sum, Mean, Max, Min, Prod };
+enum class PoolKind { Max, Avg };
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+/// `out[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n] (+ bias)`. Both
+/// operands have rank >= 2 and one float element type; their batch
+/// dimensions broadcast (NumPy) to those of `out`; `bias` (may be null)
+/// broadcasts to `out`. f32 runs on cblas_sgemm, f64 on cblas_dgemm, f16 and
+/// bf16 are converted to f32 and rounded once into `out`.
+void matmul(const Tensor &lhs, const Tensor &rhs, const Tensor *bias,
+            Tensor &out, int threads = 0);
+
+/// ONNX Gemm: `out = alpha * op(a) * op(b) + beta * c`, with `op(x)` the
+/// transpose of the 2-D `x` when `transA` / `transB` is set. `c` (may be
+/// null) broadcasts unidirectionally to `out` (M x N): a scalar, `N`, `1 x N`,
+/// `M x 1` or `M x N`; `beta = 0` ignores `c` (as BLAS and ONNX Runtime do,
+/// so an infinite or NaN `c` does not turn into NaN).
+void gemm(const Tensor &a, const Tensor &b, const Tensor *c, Tensor &out,
+          bool transA, bool transB, float alpha = 1.0f, float beta = 1.0f,
+          int threads = 0);
+
+/// 2-D convolution: `input` N x C x H x W, `filter` O x C/group x KH x KW,
+/// `bias` (may be null) O, `out` N x O x OH x OW. `pads` is [top, left,
+/// bottom, right]; `strides` and `dilations` are [h, w]. im2col + GEMM.
+void conv2d(const Tensor &input, const Tensor &filter, const Tensor *bias,
+            Tensor &out, const std::array<int64_t, 2> &strides,
+            const std::array<int64_t, 4> &pads,
+            const std::array<int64_t, 2> &dilations, int64_t group,
+            int threads = 0);
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+/// 2-D pooling of `in` (N x C x H x W) into `out` (N x C x OH x OW) with ONNX
+/// semantics: window `(oh, ow)` covers rows `oh * strides[0] - pads[0] +
+/// kh * dilations[0]` for `kh < kernel[0]` (columns alike). Max ignores
+/// padding; average divides by the number of window positions inside the
+/// input, or, with `countIncludePad`, inside the padded input. `out`'s shape
+/// already reflects `ceilMode` (the compiler computed it); windows that run
+/// past the padded input in ceil mode are clipped to it.
+void pool2d(PoolKind kind, const Tensor &in, Tensor &out,
+            const std::array<int64_t, 2> &kernel,
+            const std::array<int64_t, 2> &strides,
+            const std::array<int64_t, 4> &pads,
+            const std::array<int64_t, 2> &dilations, bool ceilMode,
+            bool countIncludePad, int threads = 0);
+
+/// Max or average over H and W: `in` N x C x H x W, `out` N x C x 1 x 1.
+void globalPool(PoolKind kind, const Tensor &in, Tensor &out, int threads = 0);
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+/// `out = kind(in)`, same shape and element type. `not` takes i1; `relu`,
+/// `neg` and `abs` take any number type (integers wrap: `neg` and `abs` of
+/// the minimum stay the minimum); every other kind takes floats.
+/// `gelu_erf(x) = 0.5 x (1 + erf(x / sqrt 2))`, `gelu_tanh(x) = 0.5 x (1 +
+/// tanh(0.7978845608 (x + 0.044715 x^3)))`, `silu(x) = x sigmoid(x)`.
+void unary(UnaryKind kind, const Tensor &in, Tensor &out, int threads = 0);
+
+/// `out = lhs kind rhs` with NumPy broadcasting; operands and `out` have one
+/// element type. `and`, `or`, `xor` take i1, the other kinds numbers.
+/// Integers: `add`, `sub`, `mul`, `pow` wrap; `div` truncates toward zero,
+/// `x / 0` is 0 and `INT_MIN / -1` wraps to `INT_MIN`; `pow` with a negative
+/// exponent is `1 / b^-e` truncated (1 for b = 1, +-1 for b = -1, 0 for other
+/// b, including b = 0). Floats: `max` and `min` propagate NaN.
+void binary(BinaryKind kind, const Tensor &lhs, const Tensor &rhs, Tensor &out,
+            int threads = 0);
+
+/// `out = lhs kind rhs` (i1) with NumPy broadcasting. Integers compare
+/// signed, i1 as false < true, floats by IEEE rules (a NaN is unequal to
+/// everything: `ne` is true, every other kind false).
+void compare(CompareKind kind, const Tensor &lhs, const Tensor &rhs,
+             Tensor &out, int threads = 0);
+
+/// `out = cond ? onTrue : onFalse` (ONNX Where), all three broadcast to
+/// `out`; `cond` is i1.
+void select(const Tensor &cond, const Tensor &onTrue, const Tensor &onFalse,
+            Tensor &out, int threads = 0);
+
+/// Converts every element of `in` to `out`'s element type (same shape):
+/// integers sign-extend or truncate; into floats, round to nearest even
+/// (once, also from f64 and i64 into f16 / bf16); floats into integers
+/// truncate toward zero, saturating at the type's limits, NaN giving 0;
+/// anything into i1 is `x != 0` (NaN is true); i1 into anything is 0 / 1.
+void cast(const Tensor &in, Tensor &out, int threads = 0);
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalizations
+//===----------------------------------------------------------------------===//
+
+/// Reduces `in` over `axes` (sorted, distinct) into `out`; with `keepDims`
+/// the reduced dimensions are size 1 in `out`, otherwise absent (the data
+/// layout is the same). Floats accumulate sums and products in f64 (f32, f16,
+/// bf16) and round once; NaN propagates through max and min. Integers: sum and
+/// prod wrap, mean truncates the exact mean toward zero. Over nothing: sum 0,
+/// prod 1, max -inf / INT_MIN, min +inf / INT_MAX, mean NaN (floats) or 0.
+void reduce(ReduceKind kind, const Tensor &in, Tensor &out,
+            const std::vector<int64_t> &axes, bool keepDims, int threads = 0);
+
+/// `exp(x - max) / sum(exp(x - max))` along `axis`, or with `log` its
+/// logarithm `x - max - log(sum)`. Float types; sums accumulate in f64.
+void softmax(const Tensor &in, Tensor &out, int64_t axis, bool log,
+             int threads = 0);
+
+/// Normalizes `in` over dimensions `axis ..< rank`:
+/// `(x - mean) / sqrt(var + epsilon) * scale + bias`, with `scale` and
+/// `bias` (may be null) of the normalized shape (or broadcastable to it).
+/// Mean and (biased) variance are two-pass, in f64.
+void layerNorm(const Tensor &in, const Tensor &scale, const Tensor *bias,
+               Tensor &out, int64_t axis, float epsilon, int threads = 0);
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+/// `out = data[:axis] ++ indices ++ data[axis+1:]`: every index (i32 or i64)
+/// selects a slice of `data` along `axis`; an index in [-n, 0) selects
+/// slice `index + n` (ONNX). A slice for an index outside [-n, n) is zeros.
+void gather(const Tensor &data, const Tensor &indices, Tensor &out,
+            int64_t axis, int threads = 0);
+
+/// `out` dimension `i` is `in` dimension `perm[i]`.
+void transpose(const Tensor &in, Tensor &out, const std::vector<int64_t> &perm,
+               int threads = 0);
+
+/// `out[i...] = in[offsets + i * strides]` elementwise over `out`'s shape.
+void slice(const Tensor &in, Tensor &out, const std::vector<int64_t> &offsets,
+           const std::vector<int64_t> &strides, int threads = 0);
+
+/// Concatenates `inputs` along `axis` into `out`.
+void concat(const std::vector<const Tensor *> &inputs, Tensor &out,
+            int64_t axis, int threads = 0);
+
+/// Splits `in` along `axis` into consecutive pieces `outs` (their sizes
+/// along `axis` add up to `in`'s).
+void split(const Tensor &in, const std::vector<Tensor *> &outs, int64_t axis,
+           int threads = 0);
+
+/// Broadcasts `in` to `out`'s shape by NumPy rules (ONNX Expand).
+void broadcast(const Tensor &in, Tensor &out, int threads = 0);
+
+/// Copies the elements of `in` into `out` (same element count and type):
+/// `dist.reshape` when it cannot alias its input.
+void copy(const Tensor &in, Tensor &out, int threads = 0);
+
+} // namespace distopt::rt
+
+#endif // DISTOPT_RUNTIME_CPU_KERNELS_H
