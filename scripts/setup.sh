@@ -22,8 +22,9 @@ PACKAGES=(
   nlohmann-json3-dev
   # Unit tests.
   libgtest-dev
-  # CPU kernels of the runtime (runtime/cpu): cblas_sgemm / dgemm.
-  libopenblas-dev
+  # CPU kernels of the runtime (runtime/cpu): cblas_sgemm / dgemm, in the
+  # OpenMP build so that BLAS and the kernels share one thread pool.
+  libopenblas-openmp-dev
   # Test models (models/): defined and exported with Debian's PyTorch, checked
   # with the onnx package; both belong to /usr/bin/python3.
   python3-torch python3-onnx python3-numpy

@@ -14,11 +14,14 @@
 // wrap, `div` truncates toward zero, integer `pow` multiplies repeatedly, NaN
 // propagates through max / min / reductions, comparisons follow IEEE, casts
 // round to nearest even into floats and truncate toward zero into integers.
-// f16 and bf16 are storage types: kernels compute in f32 and round once into
-// the element type. Where the folders leave a value undefined (integer
-// division by zero, a float cast to an integer type it does not fit, a gather
-// index out of range), the kernels still produce a value and never trap; see
-// each function.
+// f16 and bf16 are storage types: kernels compute in f32 and round the result
+// to nearest even into the element type (for + - * / that equals rounding the
+// exact result once, as the folders do). Transcendental functions run in the
+// compute type (f32 for f32, f16, bf16; f64 for f64) where the folders use
+// f64, so f32 results may differ from folded ones in the last bit. Where the
+// folders leave a value undefined (integer division by zero, a float cast to
+// an integer type it does not fit, a gather index out of range), the kernels
+// still produce a value and never trap; see each function.
 //
 // Preconditions (shapes and element types as the dialect's verifiers accept
 // them) are checked with `assert` only: a combination the verifier rejects
@@ -74,7 +77,9 @@ void setNumThreads(int threads);
 int getNumThreads();
 
 // Every kernel takes `int threads`: 0 means the global setting above. Loops
-// over fewer than about 32K elements run on the calling thread.
+// over fewer than about 32K elements run on the calling thread. Contractions
+// set the (process-wide) OpenBLAS thread count to their `threads` when it
+// differs from the last one set.
 
 //===----------------------------------------------------------------------===//
 // Kinds, mirroring the dist dialect's enums (same cases, same order)

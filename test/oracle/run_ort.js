@@ -358,4 +358,9 @@ async function main() {
   if (typeof session.release === 'function') await session.release();
 }
 
-main().catch((e) => fail(e && e.stack ? e.stack : String(e), 1));
+if (require.main === module) {
+  main().catch((e) => fail(e && e.stack ? e.stack : String(e), 1));
+}
+
+// The benchmarks (bench/ort_latency.js) reuse the oracle's loading code.
+module.exports = { loadDeps, readNpy };
