@@ -245,8 +245,10 @@ void ProgramBuilder::plan(ArrayRef<Operation *> ops) {
       if (it == slotOf.end())
         continue;
       Slot &s = slots[it->second];
-      if (s.arena && s.root == it->second)
+      if (s.arena && s.root == it->second) {
         s.offset = allocate(s.bytes);
+        ex.arenaValueBytes_ += s.bytes;
+      }
     }
     for (int f : frees[i])
       live.erase(slots[f].offset);

@@ -54,8 +54,10 @@ public:
 
   const std::vector<IOInfo> &inputs() const { return inputs_; }
   const std::vector<IOInfo> &outputs() const { return outputs_; }
-  /// Bytes of the activation arena, and of the mapped or loaded weights.
+  /// Bytes of the activation arena; of all the values placed in it (more,
+  /// when liveness lets values share space); and of the weights.
   size_t arenaBytes() const { return arena_.size(); }
+  size_t arenaValueBytes() const { return arenaValueBytes_; }
   size_t weightBytes() const { return weightBytes_; }
 
   /// Runs once on `inputs` (in the order of inputs(), checked by the
@@ -80,6 +82,7 @@ private:
   std::vector<std::vector<uint8_t>> owned_; // constants, inputs, weight copies
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> mappings_;
   size_t weightBytes_ = 0;
+  size_t arenaValueBytes_ = 0;
 };
 
 } // namespace distopt::rt

@@ -277,6 +277,9 @@ int main(int argc, char **argv) {
                 "each)\n",
                 times[times.size() / 2], int(times.size()), comm.size(),
                 nthreads);
+    std::printf("memory: arena %zu bytes for %zu bytes of values; weights "
+                "%zu bytes\n",
+                ex->arenaBytes(), ex->arenaValueBytes(), ex->weightBytes());
   }
   if (!tracePath.empty())
     writeTrace(comm, events, tracePath);
