@@ -485,10 +485,12 @@ public:
   }
 };
 
-/// `layer_norm(x, gamma) + beta` (either order) -> `layer_norm(x, gamma,
-/// beta)` when the layer norm has no bias and no other use and `beta` has
-/// the shape of the normalized dims.
-class FoldLayerNormBias : public OpRewritePattern<BinaryOp> {
+/// `producer(...) + b` (either order) -> the producer with `b` as its bias,
+/// when the producer has no bias and no other use, has the add's type, and
+/// `Derived::accepts(producer, b)` holds; `Derived::withBias` builds the new
+/// producer and `Derived::getBias` reads the old one's bias.
+template <typename Derived, typename ProducerOp>
+class FoldBiasPattern : public OpRewritePattern<BinaryOp> {
 public:
   using OpRewritePattern<BinaryOp>::OpRewritePattern;
 
@@ -496,23 +498,39 @@ public:
                                 PatternRewriter &rewriter) const override {
     if (root.getKind() != BinaryKind::Add)
       return rewriter.notifyMatchFailure(root, "not an add");
-    for (auto [v, beta] : {std::pair(root.getLhs(), root.getRhs()),
+    for (auto [v, bias] : {std::pair(root.getLhs(), root.getRhs()),
                            std::pair(root.getRhs(), root.getLhs())}) {
-      auto norm = v.getDefiningOp<dist::LayerNormOp>();
-      if (!norm || norm.getBias() || !v.hasOneUse() ||
-          beta.getType() != norm.getScale().getType() ||
-          root.getType() != norm.getType())
+      auto producer = v.template getDefiningOp<ProducerOp>();
+      if (!producer || Derived::getBias(producer) || !v.hasOneUse() ||
+          root.getType() != producer.getType() ||
+          !Derived::accepts(producer, bias))
         continue;
-      LLVM_DEBUG(llvm::dbgs() << DEBUG_TYPE << ": adding bias to layer_norm at "
-                              << norm.getLoc() << "\n");
-      Value layerNorm = dist::LayerNormOp::create(
-          rewriter, rewriter.getFusedLoc({norm.getLoc(), root.getLoc()}),
-          norm.getInput(), norm.getScale(), beta, norm.getAxisAttr(),
-          norm.getEpsilonAttr());
-      rewriter.replaceOp(root, layerNorm);
+      LLVM_DEBUG(llvm::dbgs() << DEBUG_TYPE << ": adding bias to "
+                              << ProducerOp::getOperationName() << " at "
+                              << producer.getLoc() << "\n");
+      Location loc = rewriter.getFusedLoc({producer.getLoc(), root.getLoc()});
+      rewriter.replaceOp(root, Derived::withBias(rewriter, loc, producer, bias));
       return success();
     }
-    return rewriter.notifyMatchFailure(root, "not layer_norm + bias");
+    return rewriter.notifyMatchFailure(root, "not a bias added to a producer "
+                                             "that can take it");
+  }
+};
+
+/// `layer_norm(x, gamma) + beta` (either order) -> `layer_norm(x, gamma,
+/// beta)` when `beta` has the shape of the normalized dims.
+struct FoldLayerNormBias
+    : FoldBiasPattern<FoldLayerNormBias, dist::LayerNormOp> {
+  using FoldBiasPattern::FoldBiasPattern;
+  static Value getBias(dist::LayerNormOp op) { return op.getBias(); }
+  static bool accepts(dist::LayerNormOp norm, Value beta) {
+    return beta.getType() == norm.getScale().getType();
+  }
+  static Value withBias(PatternRewriter &rewriter, Location loc,
+                        dist::LayerNormOp norm, Value beta) {
+    return dist::LayerNormOp::create(rewriter, loc, norm.getInput(),
+                                     norm.getScale(), beta, norm.getAxisAttr(),
+                                     norm.getEpsilonAttr());
   }
 };
 
@@ -535,62 +553,35 @@ static bool isRowBias(Value bias, RankedTensorType result) {
 }
 
 namespace {
-/// `matmul(x, w) + b` (either order) -> `matmul(x, w, b)`.
-class FoldMatMulBias : public OpRewritePattern<BinaryOp> {
-public:
-  using OpRewritePattern<BinaryOp>::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(BinaryOp root,
-                                PatternRewriter &rewriter) const override {
-    if (root.getKind() != BinaryKind::Add)
-      return rewriter.notifyMatchFailure(root, "not an add");
-    for (auto [v, bias] : {std::pair(root.getLhs(), root.getRhs()),
-                           std::pair(root.getRhs(), root.getLhs())}) {
-      auto matmul = v.getDefiningOp<dist::MatMulOp>();
-      if (!matmul || matmul.getBias() || !v.hasOneUse() ||
-          root.getType() != matmul.getType() ||
-          !isRowBias(bias, matmul.getType()))
-        continue;
-      LLVM_DEBUG(llvm::dbgs() << DEBUG_TYPE << ": adding bias to matmul at "
-                              << matmul.getLoc() << "\n");
-      Value linear = dist::MatMulOp::create(
-          rewriter, rewriter.getFusedLoc({matmul.getLoc(), root.getLoc()}),
-          matmul.getLhs(), matmul.getRhs(), bias);
-      rewriter.replaceOp(root, linear);
-      return success();
-    }
-    return rewriter.notifyMatchFailure(root, "not matmul + row bias");
+/// `matmul(x, w) + b` (either order) -> `matmul(x, w, b)` for a row bias.
+struct FoldMatMulBias : FoldBiasPattern<FoldMatMulBias, dist::MatMulOp> {
+  using FoldBiasPattern::FoldBiasPattern;
+  static Value getBias(dist::MatMulOp op) { return op.getBias(); }
+  static bool accepts(dist::MatMulOp matmul, Value bias) {
+    return isRowBias(bias, matmul.getType());
+  }
+  static Value withBias(PatternRewriter &rewriter, Location loc,
+                        dist::MatMulOp matmul, Value bias) {
+    return dist::MatMulOp::create(rewriter, loc, matmul.getLhs(),
+                                  matmul.getRhs(), bias);
   }
 };
 
 /// `gemm(a, b) + c` (either order, `alpha = 1`) -> `gemm(a, b, c)` with
-/// `beta = 1`.
-class FoldGemmBias : public OpRewritePattern<BinaryOp> {
-public:
-  using OpRewritePattern<BinaryOp>::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(BinaryOp root,
-                                PatternRewriter &rewriter) const override {
-    if (root.getKind() != BinaryKind::Add)
-      return rewriter.notifyMatchFailure(root, "not an add");
-    for (auto [v, bias] : {std::pair(root.getLhs(), root.getRhs()),
-                           std::pair(root.getRhs(), root.getLhs())}) {
-      auto gemm = v.getDefiningOp<dist::GemmOp>();
-      if (!gemm || gemm.getC() || !v.hasOneUse() ||
-          !gemm.getAlpha().isExactlyValue(1.0) ||
-          root.getType() != gemm.getType() || !isRowBias(bias, gemm.getType()))
-        continue;
-      LLVM_DEBUG(llvm::dbgs() << DEBUG_TYPE << ": adding bias to gemm at "
-                              << gemm.getLoc() << "\n");
-      Value linear = dist::GemmOp::create(
-          rewriter, rewriter.getFusedLoc({gemm.getLoc(), root.getLoc()}),
-          gemm.getA(), gemm.getB(), bias, gemm.getTransAAttr(),
-          gemm.getTransBAttr(), gemm.getAlphaAttr(),
-          rewriter.getF32FloatAttr(1.0));
-      rewriter.replaceOp(root, linear);
-      return success();
-    }
-    return rewriter.notifyMatchFailure(root, "not gemm + row bias");
+/// `beta = 1`, for a row bias.
+struct FoldGemmBias : FoldBiasPattern<FoldGemmBias, dist::GemmOp> {
+  using FoldBiasPattern::FoldBiasPattern;
+  static Value getBias(dist::GemmOp op) { return op.getC(); }
+  static bool accepts(dist::GemmOp gemm, Value bias) {
+    return gemm.getAlpha().isExactlyValue(1.0) &&
+           isRowBias(bias, cast<RankedTensorType>(gemm.getType()));
+  }
+  static Value withBias(PatternRewriter &rewriter, Location loc,
+                        dist::GemmOp gemm, Value bias) {
+    return dist::GemmOp::create(rewriter, loc, gemm.getA(), gemm.getB(), bias,
+                                gemm.getTransAAttr(), gemm.getTransBAttr(),
+                                gemm.getAlphaAttr(),
+                                rewriter.getF32FloatAttr(1.0));
   }
 };
 
