@@ -20,6 +20,8 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   # Chrome traces (JSON) written by dist-run.
   nlohmann-json3-dev
+  # Cluster files (YAML, with line/column marks) of the cost model.
+  libyaml-cpp-dev
   # Unit tests.
   libgtest-dev
   # CPU kernels of the runtime (runtime/cpu): cblas_sgemm / dgemm, in the

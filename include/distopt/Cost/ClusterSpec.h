@@ -1,0 +1,126 @@
+//===- ClusterSpec.h - Devices, nodes, links and sites of a cluster -*- C++
+//-*-===//
+//
+// A cluster as the cost model sees it: device types (peak FLOP/s, memory,
+// memory bandwidth), nodes of devices joined by an intra-node link, nodes
+// joined by an inter-node link (one port per device), and sites joined by
+// wide-area links. Built from a preset name or from a YAML cluster file
+// (format in docs/cluster.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_COST_CLUSTERSPEC_H
+#define DISTOPT_COST_CLUSTERSPEC_H
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace distopt::cost {
+
+/// One kind of accelerator (or CPU rank).
+struct DeviceType {
+  std::string name;
+  /// Dense bf16/fp16 peak, in FLOP/s.
+  double peakFlops = 0;
+  /// Device memory, in bytes.
+  uint64_t memoryBytes = 0;
+  /// Device memory bandwidth, in bytes/s.
+  double memoryBandwidth = 0;
+};
+
+/// One link level: bandwidth per direction (bytes/s) and latency (seconds).
+struct LinkSpec {
+  double bandwidth = 0;
+  double latency = 0;
+};
+
+/// One node: `numDevices` devices of one type and the links it uses.
+struct NodeSpec {
+  std::string name;
+  /// Index into ClusterSpec::deviceTypes.
+  unsigned deviceType = 0;
+  unsigned numDevices = 0;
+  /// Memory a device of this node may use, if lower than the device's own.
+  std::optional<uint64_t> memoryLimitBytes;
+  /// Link between devices of this node.
+  LinkSpec intraNode;
+  /// Link from each device of this node to other nodes of the same site
+  /// (one port per device, e.g. InfiniBand).
+  LinkSpec interNode;
+  /// Index into ClusterSpec::sites.
+  unsigned site = 0;
+};
+
+/// A wide-area link between two sites. Its bandwidth is shared by every
+/// device of the site that sends across it.
+struct WanLinkSpec {
+  unsigned siteA = 0, siteB = 0;
+  LinkSpec link;
+};
+
+/// Where one device (rank) sits.
+struct DeviceLocation {
+  unsigned node = 0;
+  unsigned site = 0;
+  /// Index of the device inside its node.
+  unsigned localIndex = 0;
+};
+
+/// A whole cluster. Ranks are numbered by filling nodes in order.
+struct ClusterSpec {
+  std::string name;
+  llvm::SmallVector<DeviceType> deviceTypes;
+  llvm::SmallVector<NodeSpec> nodes;
+  llvm::SmallVector<std::string> sites;
+  llvm::SmallVector<WanLinkSpec> wanLinks;
+  /// True when the figures are placeholders, not measured or published
+  /// (the `cpu` preset until calibration exists).
+  bool usesDefaultFigures = false;
+
+  /// Total number of devices over all nodes.
+  unsigned getNumDevices() const;
+  /// Node, site and local index of `rank`; `rank` < getNumDevices().
+  DeviceLocation getLocation(unsigned rank) const;
+  /// The device type of `rank`.
+  const DeviceType &getDeviceType(unsigned rank) const;
+  /// Memory usable by `rank`: the node's limit if set, else the device's.
+  uint64_t getDeviceMemory(unsigned rank) const;
+  /// The WAN link between two different sites, or null if none.
+  const LinkSpec *getWanLink(unsigned siteA, unsigned siteB) const;
+};
+
+/// Names of the presets: dgx-a100-80g, dgx-a100-40g, dgx-h100, cpu.
+llvm::ArrayRef<llvm::StringRef> getClusterPresetNames();
+
+/// Builds preset `name` with `numDevices` devices (8 per DGX node; the `cpu`
+/// preset puts every rank on one node). Fails for an unknown name.
+llvm::Expected<ClusterSpec> getClusterPreset(llvm::StringRef name,
+                                             unsigned numDevices);
+
+/// Parses a YAML cluster description. `bufferName` is used in messages
+/// (`bufferName:line:column: ...`).
+llvm::Expected<ClusterSpec> parseClusterYAML(llvm::StringRef text,
+                                             llvm::StringRef bufferName);
+
+/// Reads and parses the YAML cluster file at `path`.
+llvm::Expected<ClusterSpec> parseClusterFile(llvm::StringRef path);
+
+/// Keeps the first `numDevices` devices of `spec`, filling nodes in order
+/// (the last node used may be partial; unused nodes are dropped, sites
+/// and WAN links are kept).
+/// Fails if `spec` has fewer devices.
+llvm::Expected<ClusterSpec> takeDevices(const ClusterSpec &spec,
+                                        unsigned numDevices);
+
+/// A preset name or a cluster file, with `numDevices` devices.
+llvm::Expected<ClusterSpec> getClusterSpec(llvm::StringRef nameOrFile,
+                                           unsigned numDevices);
+
+} // namespace distopt::cost
+
+#endif // DISTOPT_COST_CLUSTERSPEC_H

@@ -1,0 +1,81 @@
+//===- MemoryModel.h - Per-device memory and pipeline bubbles --*- C++ -*-===//
+//
+// Memory per device of model states (mixed-precision Adam under ZeRO
+// stages), activations of transformer layers (plain, tensor parallel,
+// tensor + sequence parallel, full recompute), micro-batches in flight per
+// pipeline schedule, and the pipeline bubble fraction. Formulas from
+// /work/shared/ANCHORS.md (ZeRO paper; Korthikanti et al. 2022; Narayanan
+// et al. 2021).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_COST_MEMORYMODEL_H
+#define DISTOPT_COST_MEMORYMODEL_H
+
+#include "llvm/Support/Error.h"
+
+namespace distopt::cost {
+
+enum class ZeroStage { Zero0 = 0, Zero1 = 1, Zero2 = 2, Zero3 = 3 };
+
+/// Bytes per device of the model states.
+struct ModelStateMemory {
+  /// fp16/bf16 parameters (2 bytes per parameter before sharding).
+  double parameters = 0;
+  /// fp16/bf16 gradients (2 bytes per parameter before sharding).
+  double gradients = 0;
+  /// fp32 master weights, Adam momentum and variance (12 bytes per param).
+  double optimizerStates = 0;
+  double total() const { return parameters + gradients + optimizerStates; }
+};
+
+/// Model states of `numParams` parameters trained with mixed-precision Adam
+/// (16 bytes per parameter) under `stage` with data-parallel degree
+/// `dataParallel`: ZeRO-0 16P, ZeRO-1 4P + 12P/N, ZeRO-2 2P + 14P/N,
+/// ZeRO-3 16P/N.
+ModelStateMemory getAdamModelStateMemory(double numParams, ZeroStage stage,
+                                         unsigned dataParallel);
+
+/// Shape of one transformer layer's activations.
+struct TransformerLayerShape {
+  double seqLength = 0;  ///< s
+  double microBatch = 0; ///< b
+  double hidden = 0;     ///< h
+  double heads = 0;      ///< a
+};
+
+enum class ActivationPolicy {
+  /// Everything kept, 16-bit activations: s b h (34 + 5 a s / h).
+  KeepAll,
+  /// Tensor parallel t: s b h (10 + 24/t + 5 a s / (h t)).
+  TensorParallel,
+  /// Tensor + sequence parallel t: s b h (34 + 5 a s / h) / t.
+  TensorSequenceParallel,
+  /// Full recompute: only the layer input, 2 s b h.
+  FullRecompute,
+};
+
+/// Activation bytes of one transformer layer kept for backward, per device.
+/// `tensorParallel` is used by the tensor-parallel policies.
+double getTransformerLayerActivationBytes(const TransformerLayerShape &shape,
+                                          ActivationPolicy policy,
+                                          unsigned tensorParallel = 1);
+
+enum class PipelineScheduleKind { GPipe, OneFOneB, Interleaved1F1B };
+
+/// Micro-batches whose activations the first stage holds at once: GPipe m,
+/// 1F1B and interleaved 1F1B min(p, m).
+unsigned getInFlightMicroBatches(PipelineScheduleKind kind, unsigned stages,
+                                 unsigned microBatches);
+
+/// Bubble fraction (idle time over ideal time): (p-1)/m for GPipe and 1F1B,
+/// (p-1)/(v m) for interleaved 1F1B with v chunks per device. Fails for
+/// zero stages, micro-batches or chunks.
+llvm::Expected<double> getPipelineBubbleFraction(PipelineScheduleKind kind,
+                                                 unsigned stages,
+                                                 unsigned microBatches,
+                                                 unsigned chunks = 1);
+
+} // namespace distopt::cost
+
+#endif // DISTOPT_COST_MEMORYMODEL_H

@@ -1,0 +1,491 @@
+//===- ClusterSpec.cpp - Cluster presets and YAML cluster files -----------===//
+//
+// Presets with the figures of docs/cluster.md, and the reader of YAML
+// cluster files: every key is checked, unknown keys get a suggestion, and
+// every message carries file:line:column.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Cost/ClusterSpec.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cassert>
+#include <thread>
+#include <unistd.h>
+
+using namespace distopt::cost;
+using llvm::StringRef;
+
+//===----------------------------------------------------------------------===//
+// ClusterSpec
+//===----------------------------------------------------------------------===//
+
+unsigned ClusterSpec::getNumDevices() const {
+  unsigned total = 0;
+  for (const NodeSpec &node : nodes)
+    total += node.numDevices;
+  return total;
+}
+
+DeviceLocation ClusterSpec::getLocation(unsigned rank) const {
+  unsigned first = 0;
+  for (auto [index, node] : llvm::enumerate(nodes)) {
+    if (rank < first + node.numDevices)
+      return {static_cast<unsigned>(index), node.site, rank - first};
+    first += node.numDevices;
+  }
+  assert(false && "rank out of range");
+  return {};
+}
+
+const DeviceType &ClusterSpec::getDeviceType(unsigned rank) const {
+  return deviceTypes[nodes[getLocation(rank).node].deviceType];
+}
+
+uint64_t ClusterSpec::getDeviceMemory(unsigned rank) const {
+  const NodeSpec &node = nodes[getLocation(rank).node];
+  uint64_t memory = deviceTypes[node.deviceType].memoryBytes;
+  if (node.memoryLimitBytes)
+    return std::min(memory, *node.memoryLimitBytes);
+  return memory;
+}
+
+const LinkSpec *ClusterSpec::getWanLink(unsigned siteA, unsigned siteB) const {
+  for (const WanLinkSpec &wan : wanLinks)
+    if ((wan.siteA == siteA && wan.siteB == siteB) ||
+        (wan.siteA == siteB && wan.siteB == siteA))
+      return &wan.link;
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Presets
+//===----------------------------------------------------------------------===//
+
+static constexpr double kGB = 1e9;
+static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+static constexpr double kMicrosecond = 1e-6;
+
+llvm::ArrayRef<StringRef> distopt::cost::getClusterPresetNames() {
+  static const StringRef names[] = {"dgx-a100-80g", "dgx-a100-40g", "dgx-h100",
+                                    "cpu"};
+  return names;
+}
+
+/// A DGX-style cluster: `numDevices` devices, 8 per node, one site.
+static ClusterSpec makeDgx(StringRef name, DeviceType device, LinkSpec nvlink,
+                           LinkSpec infiniband, unsigned numDevices) {
+  ClusterSpec spec;
+  spec.name = name.str();
+  spec.deviceTypes.push_back(std::move(device));
+  spec.sites.push_back("site0");
+  for (unsigned first = 0; first < numDevices; first += 8) {
+    NodeSpec node;
+    node.name = llvm::formatv("node{0}", first / 8).str();
+    node.numDevices = std::min(8u, numDevices - first);
+    node.intraNode = nvlink;
+    node.interNode = infiniband;
+    spec.nodes.push_back(std::move(node));
+  }
+  return spec;
+}
+
+llvm::Expected<ClusterSpec>
+distopt::cost::getClusterPreset(StringRef name, unsigned numDevices) {
+  // NVLink: 600 / 900 GB/s both directions = 300 / 450 GB/s per direction.
+  // InfiniBand: one port per GPU; HDR 200 Gb/s = 25 GB/s per direction on
+  // DGX A100, NDR 400 Gb/s = 50 GB/s on DGX H100. Latencies are assumed
+  // typical values (docs/cluster.md).
+  LinkSpec nvlinkA100{300 * kGB, 2 * kMicrosecond};
+  LinkSpec nvlinkH100{450 * kGB, 2 * kMicrosecond};
+  LinkSpec hdr{25 * kGB, 5 * kMicrosecond};
+  LinkSpec ndr{50 * kGB, 5 * kMicrosecond};
+  unsigned dgxDevices = numDevices ? numDevices : 8;
+  if (name == "dgx-a100-80g")
+    return makeDgx(name,
+                   {"A100-SXM4-80GB", 312e12, uint64_t(80 * kGiB), 2039 * kGB},
+                   nvlinkA100, hdr, dgxDevices);
+  if (name == "dgx-a100-40g")
+    return makeDgx(name,
+                   {"A100-SXM4-40GB", 312e12, uint64_t(40 * kGiB), 1555 * kGB},
+                   nvlinkA100, hdr, dgxDevices);
+  if (name == "dgx-h100")
+    return makeDgx(name, {"H100-SXM5", 989e12, uint64_t(80 * kGiB), 3350 * kGB},
+                   nvlinkH100, ndr, dgxDevices);
+  if (name == "cpu") {
+    // This machine's cores as ranks on one node, MPI over shared memory.
+    // DEFAULT FIGURES, not measured: replace by calibration when it exists.
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    unsigned ranks = numDevices ? numDevices : cores;
+    double physical = double(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+    ClusterSpec spec;
+    spec.name = "cpu";
+    spec.usesDefaultFigures = true;
+    spec.deviceTypes.push_back({"cpu-core", /*peakFlops=*/50e9,
+                                uint64_t(std::max(physical, kGiB) / ranks),
+                                /*memoryBandwidth=*/10 * kGB});
+    spec.sites.push_back("site0");
+    NodeSpec node;
+    node.name = "localhost";
+    node.numDevices = ranks;
+    node.intraNode = {5 * kGB, 1 * kMicrosecond};
+    node.interNode = node.intraNode;
+    spec.nodes.push_back(std::move(node));
+    return spec;
+  }
+  return llvm::createStringError(
+      llvm::formatv("unknown cluster preset '{0}' (known: {1})", name,
+                    llvm::join(getClusterPresetNames(), ", "))
+          .str());
+}
+
+//===----------------------------------------------------------------------===//
+// YAML cluster files
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Reads one YAML document into a ClusterSpec; the first problem found is
+/// kept in `error` and stops the reading.
+class ClusterFileReader {
+public:
+  explicit ClusterFileReader(StringRef bufferName) : bufferName(bufferName) {}
+
+  llvm::Expected<ClusterSpec> read(const YAML::Node &root);
+
+private:
+  /// Records an error at `mark` and returns false.
+  bool fail(const YAML::Mark &mark, const llvm::Twine &message) {
+    if (!error.empty())
+      return false;
+    error = llvm::formatv("{0}:{1}:{2}: {3}", bufferName, mark.line + 1,
+                          mark.column + 1, message.str())
+                .str();
+    return false;
+  }
+
+  /// Checks that `node` is a map whose keys are all in `allowed` and that
+  /// every key of `required` is present.
+  bool checkMap(const YAML::Node &node, StringRef context,
+                llvm::ArrayRef<StringRef> allowed,
+                llvm::ArrayRef<StringRef> required);
+  bool checkSequence(const YAML::Node &node, StringRef what);
+
+  bool readNumber(const YAML::Node &map, StringRef key, double &out,
+                  bool positive = true);
+  bool readCount(const YAML::Node &map, StringRef key, unsigned &out);
+  bool readString(const YAML::Node &map, StringRef key, std::string &out);
+  bool readLink(const YAML::Node &map, StringRef key, LinkSpec &out);
+
+  StringRef bufferName;
+  std::string error;
+};
+} // namespace
+
+bool ClusterFileReader::checkMap(const YAML::Node &node, StringRef context,
+                                 llvm::ArrayRef<StringRef> allowed,
+                                 llvm::ArrayRef<StringRef> required) {
+  if (!node.IsMap())
+    return fail(node.Mark(), llvm::formatv("expected a map for {0}", context));
+  for (const auto &entry : node) {
+    std::string key = entry.first.Scalar();
+    if (llvm::is_contained(allowed, key))
+      continue;
+    // Suggest the closest allowed key when it is a plausible typo.
+    StringRef best;
+    unsigned bestDistance = ~0u;
+    for (StringRef candidate : allowed) {
+      unsigned distance = StringRef(key).edit_distance(candidate);
+      if (distance < bestDistance) {
+        bestDistance = distance;
+        best = candidate;
+      }
+    }
+    std::string message =
+        llvm::formatv("unknown key '{0}' in {1}", key, context).str();
+    if (!best.empty() && bestDistance <= std::max<size_t>(2, key.size() / 3))
+      message += llvm::formatv(" (did you mean '{0}'?)", best).str();
+    return fail(entry.first.Mark(), message);
+  }
+  for (StringRef key : required)
+    if (!node[key.str()])
+      return fail(
+          node.Mark(),
+          llvm::formatv("missing required key '{0}' in {1}", key, context));
+  return true;
+}
+
+bool ClusterFileReader::checkSequence(const YAML::Node &node, StringRef what) {
+  if (!node.IsSequence() || node.size() == 0)
+    return fail(node.Mark(),
+                llvm::formatv("'{0}' must be a non-empty list", what));
+  return true;
+}
+
+bool ClusterFileReader::readNumber(const YAML::Node &map, StringRef key,
+                                   double &out, bool positive) {
+  YAML::Node value = map[key.str()];
+  if (!value.IsScalar() || !YAML::convert<double>::decode(value, out))
+    return fail(value.Mark(), llvm::formatv("'{0}' must be a number", key));
+  if (positive ? !(out > 0) : !(out >= 0))
+    return fail(value.Mark(),
+                llvm::formatv("'{0}' must be {1} (got {2})", key,
+                              positive ? "positive" : "non-negative",
+                              value.Scalar()));
+  return true;
+}
+
+bool ClusterFileReader::readCount(const YAML::Node &map, StringRef key,
+                                  unsigned &out) {
+  double value;
+  if (!readNumber(map, key, value))
+    return false;
+  if (value != double(unsigned(value)))
+    return fail(map[key.str()].Mark(),
+                llvm::formatv("'{0}' must be a positive integer", key));
+  out = unsigned(value);
+  return true;
+}
+
+bool ClusterFileReader::readString(const YAML::Node &map, StringRef key,
+                                   std::string &out) {
+  YAML::Node value = map[key.str()];
+  if (!value.IsScalar() || value.Scalar().empty())
+    return fail(value.Mark(),
+                llvm::formatv("'{0}' must be a non-empty string", key));
+  out = value.Scalar();
+  return true;
+}
+
+bool ClusterFileReader::readLink(const YAML::Node &map, StringRef key,
+                                 LinkSpec &out) {
+  YAML::Node link = map[key.str()];
+  if (!checkMap(link, "link", {"bandwidth", "latency"},
+                {"bandwidth", "latency"}))
+    return false;
+  double bandwidth, latency;
+  if (!readNumber(link, "bandwidth", bandwidth) ||
+      !readNumber(link, "latency", latency, /*positive=*/false))
+    return false;
+  out = {bandwidth * kGB, latency * kMicrosecond};
+  return true;
+}
+
+llvm::Expected<ClusterSpec> ClusterFileReader::read(const YAML::Node &root) {
+  ClusterSpec spec;
+  auto failed = [&]() -> llvm::Expected<ClusterSpec> {
+    return llvm::createStringError(error);
+  };
+  if (!root || root.IsNull())
+    return llvm::createStringError(
+        llvm::formatv("{0}: empty cluster file", bufferName).str());
+  if (!checkMap(root, "cluster", {"name", "device_types", "sites", "wan_links"},
+                {"device_types", "sites"}))
+    return failed();
+  spec.name = bufferName.str();
+  if (root["name"] && !readString(root, "name", spec.name))
+    return failed();
+
+  // Device types.
+  llvm::StringMap<unsigned> deviceIndex;
+  YAML::Node devices = root["device_types"];
+  if (!checkSequence(devices, "device_types"))
+    return failed();
+  for (const YAML::Node &entry : devices) {
+    if (!checkMap(entry, "device type",
+                  {"name", "peak_tflops", "memory_gib", "memory_bandwidth"},
+                  {"name", "peak_tflops", "memory_gib", "memory_bandwidth"}))
+      return failed();
+    DeviceType device;
+    double tflops, memory, bandwidth;
+    if (!readString(entry, "name", device.name) ||
+        !readNumber(entry, "peak_tflops", tflops) ||
+        !readNumber(entry, "memory_gib", memory) ||
+        !readNumber(entry, "memory_bandwidth", bandwidth))
+      return failed();
+    if (!deviceIndex.try_emplace(device.name, spec.deviceTypes.size()).second) {
+      fail(entry["name"].Mark(),
+           llvm::formatv("duplicate device type '{0}'", device.name));
+      return failed();
+    }
+    device.peakFlops = tflops * 1e12;
+    device.memoryBytes = uint64_t(memory * kGiB);
+    device.memoryBandwidth = bandwidth * kGB;
+    spec.deviceTypes.push_back(std::move(device));
+  }
+
+  // Sites and their nodes.
+  llvm::StringMap<unsigned> siteIndex;
+  YAML::Node sites = root["sites"];
+  if (!checkSequence(sites, "sites"))
+    return failed();
+  for (const YAML::Node &site : sites) {
+    if (!checkMap(site, "site", {"name", "nodes"}, {"name", "nodes"}))
+      return failed();
+    std::string siteName;
+    if (!readString(site, "name", siteName))
+      return failed();
+    unsigned siteId = spec.sites.size();
+    if (!siteIndex.try_emplace(siteName, siteId).second) {
+      fail(site["name"].Mark(),
+           llvm::formatv("duplicate site '{0}'", siteName));
+      return failed();
+    }
+    spec.sites.push_back(siteName);
+    YAML::Node nodes = site["nodes"];
+    if (!checkSequence(nodes, "nodes"))
+      return failed();
+    for (const YAML::Node &group : nodes) {
+      if (!checkMap(group, "node",
+                    {"name", "device", "count", "devices_per_node",
+                     "memory_limit_gib", "intra_node", "inter_node"},
+                    {"device", "devices_per_node", "intra_node", "inter_node"}))
+        return failed();
+      NodeSpec node;
+      node.site = siteId;
+      std::string groupName, deviceName;
+      unsigned count = 1;
+      if (!readString(group, "device", deviceName) ||
+          !readCount(group, "devices_per_node", node.numDevices) ||
+          (group["count"] && !readCount(group, "count", count)) ||
+          (group["name"] && !readString(group, "name", groupName)) ||
+          !readLink(group, "intra_node", node.intraNode) ||
+          !readLink(group, "inter_node", node.interNode))
+        return failed();
+      auto device = deviceIndex.find(deviceName);
+      if (device == deviceIndex.end()) {
+        fail(group["device"].Mark(),
+             llvm::formatv("unknown device type '{0}'", deviceName));
+        return failed();
+      }
+      node.deviceType = device->second;
+      if (group["memory_limit_gib"]) {
+        double limit;
+        if (!readNumber(group, "memory_limit_gib", limit))
+          return failed();
+        node.memoryLimitBytes = uint64_t(limit * kGiB);
+      }
+      if (groupName.empty())
+        groupName = siteName + "-node";
+      for (unsigned i = 0; i < count; ++i) {
+        node.name = count == 1 ? groupName
+                               : llvm::formatv("{0}{1}", groupName, i).str();
+        spec.nodes.push_back(node);
+      }
+    }
+  }
+
+  // Wide-area links: every pair of sites needs one.
+  if (YAML::Node wans = root["wan_links"]) {
+    if (!wans.IsSequence()) {
+      fail(wans.Mark(), "'wan_links' must be a list");
+      return failed();
+    }
+    for (const YAML::Node &wan : wans) {
+      if (!checkMap(wan, "wan link", {"sites", "bandwidth", "latency"},
+                    {"sites", "bandwidth", "latency"}))
+        return failed();
+      YAML::Node ends = wan["sites"];
+      if (!ends.IsSequence() || ends.size() != 2) {
+        fail(ends.Mark(), "'sites' must list two site names");
+        return failed();
+      }
+      WanLinkSpec link;
+      unsigned *ids[] = {&link.siteA, &link.siteB};
+      for (unsigned i = 0; i < 2; ++i) {
+        auto it = siteIndex.find(ends[i].Scalar());
+        if (!ends[i].IsScalar() || it == siteIndex.end()) {
+          fail(ends[i].Mark(),
+               llvm::formatv("unknown site '{0}'", ends[i].Scalar()));
+          return failed();
+        }
+        *ids[i] = it->second;
+      }
+      if (link.siteA == link.siteB) {
+        fail(ends.Mark(), "a WAN link joins two different sites");
+        return failed();
+      }
+      if (spec.getWanLink(link.siteA, link.siteB)) {
+        fail(ends.Mark(), "duplicate WAN link between these sites");
+        return failed();
+      }
+      double bandwidth, latency;
+      if (!readNumber(wan, "bandwidth", bandwidth) ||
+          !readNumber(wan, "latency", latency, /*positive=*/false))
+        return failed();
+      link.link = {bandwidth * kGB, latency * kMicrosecond};
+      spec.wanLinks.push_back(link);
+    }
+  }
+  for (unsigned a = 0; a < spec.sites.size(); ++a)
+    for (unsigned b = a + 1; b < spec.sites.size(); ++b)
+      if (!spec.getWanLink(a, b)) {
+        fail(root.Mark(),
+             llvm::formatv("no entry in 'wan_links' joins sites '{0}' and "
+                           "'{1}'",
+                           spec.sites[a], spec.sites[b]));
+        return failed();
+      }
+  return spec;
+}
+
+llvm::Expected<ClusterSpec>
+distopt::cost::parseClusterYAML(StringRef text, StringRef bufferName) {
+  try {
+    YAML::Node root = YAML::Load(text.str());
+    return ClusterFileReader(bufferName).read(root);
+  } catch (const YAML::Exception &e) {
+    return llvm::createStringError(llvm::formatv("{0}:{1}:{2}: {3}", bufferName,
+                                                 e.mark.line + 1,
+                                                 e.mark.column + 1, e.msg)
+                                       .str());
+  }
+}
+
+llvm::Expected<ClusterSpec> distopt::cost::parseClusterFile(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createStringError(
+        buffer.getError(), llvm::formatv("cannot read cluster file '{0}': {1}",
+                                         path, buffer.getError().message())
+                               .str());
+  return parseClusterYAML((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<ClusterSpec> distopt::cost::takeDevices(const ClusterSpec &spec,
+                                                       unsigned numDevices) {
+  unsigned available = spec.getNumDevices();
+  if (numDevices > available)
+    return llvm::createStringError(
+        llvm::formatv("cluster '{0}' describes {1} devices, but {2} were "
+                      "requested",
+                      spec.name, available, numDevices)
+            .str());
+  ClusterSpec result = spec;
+  result.nodes.clear();
+  unsigned left = numDevices;
+  for (const NodeSpec &node : spec.nodes) {
+    if (left == 0)
+      break;
+    result.nodes.push_back(node);
+    result.nodes.back().numDevices = std::min(left, node.numDevices);
+    left -= result.nodes.back().numDevices;
+  }
+  return result;
+}
+
+llvm::Expected<ClusterSpec> distopt::cost::getClusterSpec(StringRef nameOrFile,
+                                                          unsigned numDevices) {
+  if (llvm::is_contained(getClusterPresetNames(), nameOrFile))
+    return getClusterPreset(nameOrFile, numDevices);
+  auto spec = parseClusterFile(nameOrFile);
+  if (!spec || numDevices == 0)
+    return spec;
+  return takeDevices(*spec, numDevices);
+}

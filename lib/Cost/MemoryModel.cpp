@@ -1,0 +1,69 @@
+//===- MemoryModel.cpp - Per-device memory and pipeline bubbles -----------===//
+//
+// Implements the formulas listed in MemoryModel.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Cost/MemoryModel.h"
+
+#include <algorithm>
+
+using namespace distopt::cost;
+
+ModelStateMemory distopt::cost::getAdamModelStateMemory(double numParams,
+                                                        ZeroStage stage,
+                                                        unsigned dataParallel) {
+  double n = std::max(1u, dataParallel);
+  ModelStateMemory mem;
+  mem.parameters = 2 * numParams;
+  mem.gradients = 2 * numParams;
+  mem.optimizerStates = 12 * numParams;
+  if (stage >= ZeroStage::Zero1)
+    mem.optimizerStates /= n;
+  if (stage >= ZeroStage::Zero2)
+    mem.gradients /= n;
+  if (stage >= ZeroStage::Zero3)
+    mem.parameters /= n;
+  return mem;
+}
+
+double distopt::cost::getTransformerLayerActivationBytes(
+    const TransformerLayerShape &shape, ActivationPolicy policy,
+    unsigned tensorParallel) {
+  double s = shape.seqLength, b = shape.microBatch, h = shape.hidden,
+         a = shape.heads;
+  double t = std::max(1u, tensorParallel);
+  double sbh = s * b * h;
+  switch (policy) {
+  case ActivationPolicy::KeepAll:
+    return sbh * (34 + 5 * a * s / h);
+  case ActivationPolicy::TensorParallel:
+    return sbh * (10 + 24 / t + 5 * a * s / (h * t));
+  case ActivationPolicy::TensorSequenceParallel:
+    return sbh * (34 + 5 * a * s / h) / t;
+  case ActivationPolicy::FullRecompute:
+    return 2 * sbh;
+  }
+  return 0;
+}
+
+unsigned distopt::cost::getInFlightMicroBatches(PipelineScheduleKind kind,
+                                                unsigned stages,
+                                                unsigned microBatches) {
+  if (kind == PipelineScheduleKind::GPipe)
+    return microBatches;
+  return std::min(stages, microBatches);
+}
+
+llvm::Expected<double>
+distopt::cost::getPipelineBubbleFraction(PipelineScheduleKind kind,
+                                         unsigned stages, unsigned microBatches,
+                                         unsigned chunks) {
+  if (stages == 0 || microBatches == 0 || chunks == 0)
+    return llvm::createStringError(
+        "pipeline bubble needs at least one stage, micro-batch and chunk "
+        "(got p=%u, m=%u, v=%u)",
+        stages, microBatches, chunks);
+  double v = kind == PipelineScheduleKind::Interleaved1F1B ? chunks : 1;
+  return double(stages - 1) / (v * microBatches);
+}

@@ -1,0 +1,179 @@
+//===- ClusterSpecTest.cpp - unit tests of presets and cluster files ------===//
+//
+// Presets and their figures, the two-site example file, and the messages
+// for typos, missing keys and too many devices.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Cost/ClusterSpec.h"
+
+#include "ErrorHelpers.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <gtest/gtest.h>
+
+using namespace distopt::cost;
+using namespace distopt::cost::testing;
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+const char *const kExample = DISTOPT_COST_TEST_INPUTS "/two-site.yaml";
+
+TEST(CostClusterSpecTest, DgxPresetsFillNodesInOrder) {
+  auto h100 = getClusterSpec("dgx-h100", 20);
+  ASSERT_EQ(succeeded(h100), "");
+  // 20 devices: nodes of 8, 8 and 4.
+  ASSERT_EQ(h100->nodes.size(), 3u);
+  EXPECT_EQ(h100->nodes[2].numDevices, 4u);
+  EXPECT_EQ(h100->getNumDevices(), 20u);
+  EXPECT_EQ(h100->getLocation(17).node, 2u);
+  EXPECT_EQ(h100->getLocation(17).localIndex, 1u);
+  EXPECT_DOUBLE_EQ(h100->getDeviceType(0).peakFlops, 989e12);
+  EXPECT_DOUBLE_EQ(h100->nodes[0].intraNode.bandwidth, 450e9);
+  EXPECT_DOUBLE_EQ(h100->nodes[0].interNode.bandwidth, 50e9);
+  EXPECT_FALSE(h100->usesDefaultFigures);
+
+  auto a100 = getClusterSpec("dgx-a100-40g", 8);
+  ASSERT_EQ(succeeded(a100), "");
+  EXPECT_EQ(a100->getDeviceMemory(0), uint64_t(40 * kGiB));
+  EXPECT_DOUBLE_EQ(a100->getDeviceType(0).memoryBandwidth, 1555e9);
+  EXPECT_DOUBLE_EQ(a100->nodes[0].intraNode.bandwidth, 300e9);
+  EXPECT_DOUBLE_EQ(a100->nodes[0].interNode.bandwidth, 25e9);
+
+  auto cpu = getClusterSpec("cpu", 4);
+  ASSERT_EQ(succeeded(cpu), "");
+  EXPECT_TRUE(cpu->usesDefaultFigures);
+  EXPECT_EQ(cpu->getNumDevices(), 4u);
+}
+
+TEST(CostClusterSpecTest, UnknownPresetOrFile) {
+  EXPECT_EQ(getErrorMessage(getClusterPreset("dgx-a100", 8)),
+            "unknown cluster preset 'dgx-a100' (known: "
+            "dgx-a100-80g, dgx-a100-40g, dgx-h100, cpu)");
+  EXPECT_NE(getErrorMessage(getClusterSpec("/nonexistent/cluster.yaml", 8)),
+            "<success>");
+}
+
+TEST(CostClusterSpecTest, ExampleTwoSiteFile) {
+  auto spec = parseClusterFile(kExample);
+  ASSERT_EQ(succeeded(spec), "");
+  EXPECT_EQ(spec->name, "two-site-example");
+  ASSERT_EQ(spec->deviceTypes.size(), 2u);
+  ASSERT_EQ(spec->sites.size(), 2u);
+  EXPECT_EQ(spec->sites[1], "west");
+  // count: 2 expands into dgx0 and dgx1.
+  ASSERT_EQ(spec->nodes.size(), 3u);
+  EXPECT_EQ(spec->nodes[0].name, "dgx0");
+  EXPECT_EQ(spec->nodes[1].name, "dgx1");
+  EXPECT_EQ(spec->nodes[2].name, "v100");
+  EXPECT_EQ(spec->getNumDevices(), 20u);
+  // Rank 17 is the second V100 at the west site.
+  DeviceLocation loc = spec->getLocation(17);
+  EXPECT_EQ(loc.node, 2u);
+  EXPECT_EQ(loc.site, 1u);
+  EXPECT_EQ(loc.localIndex, 1u);
+  EXPECT_EQ(spec->getDeviceType(17).name, "V100-32GB");
+  EXPECT_DOUBLE_EQ(spec->getDeviceType(17).peakFlops, 125e12);
+  // The 30 GiB limit applies on the V100 node only.
+  EXPECT_EQ(spec->getDeviceMemory(17), uint64_t(30 * kGiB));
+  EXPECT_EQ(spec->getDeviceMemory(0), uint64_t(80 * kGiB));
+  EXPECT_DOUBLE_EQ(spec->nodes[2].interNode.bandwidth, 12.5e9);
+  EXPECT_DOUBLE_EQ(spec->nodes[0].intraNode.latency, 2e-6);
+  const LinkSpec *wan = spec->getWanLink(1, 0);
+  ASSERT_NE(wan, nullptr);
+  EXPECT_DOUBLE_EQ(wan->bandwidth, 1.25e9);
+  EXPECT_DOUBLE_EQ(wan->latency, 0.02);
+}
+
+TEST(CostClusterSpecTest, DocumentedExampleIsTheTestInput) {
+  // docs/cluster.md shows the example file; keep the two identical.
+  auto doc = llvm::MemoryBuffer::getFile(DISTOPT_COST_TEST_INPUTS
+                                         "/../../../docs/cluster.md");
+  auto input = llvm::MemoryBuffer::getFile(kExample);
+  ASSERT_TRUE(doc && input);
+  llvm::StringRef text = (*doc)->getBuffer();
+  size_t begin = text.find("```yaml\n");
+  ASSERT_NE(begin, llvm::StringRef::npos);
+  begin += 8;
+  size_t end = text.find("```", begin);
+  ASSERT_NE(end, llvm::StringRef::npos);
+  EXPECT_EQ(text.slice(begin, end).str(), (*input)->getBuffer().str());
+}
+
+TEST(CostClusterSpecTest, FileDevicesFillNodesInOrder) {
+  auto ten = getClusterSpec(kExample, 10);
+  ASSERT_EQ(succeeded(ten), "");
+  ASSERT_EQ(ten->nodes.size(), 2u);
+  EXPECT_EQ(ten->nodes[1].numDevices, 2u);
+  EXPECT_EQ(getErrorMessage(getClusterSpec(kExample, 21)),
+            "cluster 'two-site-example' describes 20 "
+            "devices, but 21 were requested");
+}
+
+/// A small valid file; tests break one line of it.
+const char *const kSmall = R"(device_types:
+  - name: A100
+    peak_tflops: 312
+    memory_gib: 80
+    memory_bandwidth: 2039
+sites:
+  - name: here
+    nodes:
+      - device: A100
+        devices_per_node: 8
+        intra_node:
+          bandwidth: 300
+          latency: 2
+        inter_node: {bandwidth: 25, latency: 5}
+)";
+
+TEST(CostClusterSpecTest, TypoNamesKeyPositionAndSuggestion) {
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(kSmall, "cluster.yaml")),
+            "<success>");
+  std::string typo = kSmall;
+  typo.replace(typo.find("bandwidth: 300"), 9, "bandwith");
+  // Line 12, column 11: the key under intra_node.
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(typo, "cluster.yaml")),
+            "cluster.yaml:12:11: unknown key 'bandwith' in "
+            "link (did you mean 'bandwidth'?)");
+  // A key far from every allowed one gets no suggestion.
+  std::string unrelated = kSmall;
+  unrelated.replace(unrelated.find("memory_gib"), 10, "colour");
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(unrelated, "cluster.yaml")),
+            "cluster.yaml:4:5: unknown key 'colour' in device type");
+}
+
+TEST(CostClusterSpecTest, MissingAndMalformedFields) {
+  std::string missing = kSmall;
+  missing.erase(missing.find("        devices_per_node: 8\n"), 28);
+  // The message points at the node's map (line 9, column 9).
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(missing, "cluster.yaml")),
+            "cluster.yaml:9:9: missing required key "
+            "'devices_per_node' in node");
+  std::string notNumber = kSmall;
+  notNumber.replace(notNumber.find("312"), 3, "fast");
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(notNumber, "cluster.yaml")),
+            "cluster.yaml:3:18: 'peak_tflops' must be a "
+            "number");
+  std::string unknownDevice = kSmall;
+  unknownDevice.replace(unknownDevice.find("device: A100"), 12, "device: H100");
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(unknownDevice, "cluster.yaml")),
+            "cluster.yaml:9:17: unknown device type 'H100'");
+  // Two sites with no WAN link between them.
+  std::string twoSites = std::string(kSmall) + R"(  - name: there
+    nodes:
+      - device: A100
+        devices_per_node: 4
+        intra_node: {bandwidth: 300, latency: 2}
+        inter_node: {bandwidth: 25, latency: 5}
+)";
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(twoSites, "cluster.yaml")),
+            "cluster.yaml:1:1: no entry in 'wan_links' joins "
+            "sites 'here' and 'there'");
+  EXPECT_NE(getErrorMessage(parseClusterYAML("sites: [", "cluster.yaml")),
+            "<success>");
+}
+
+} // namespace
