@@ -309,6 +309,8 @@ bool ProgramBuilder::build(ModuleOp module) {
     for (Value r : op->getResults()) {
       if (!slotFor(r))
         return false;
+      // A value nobody reads dies where it is produced.
+      slots.back().lastUse = int(i);
     }
     if (op->getNumResults() == 0)
       continue;
