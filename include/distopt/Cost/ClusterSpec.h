@@ -22,6 +22,26 @@
 
 namespace distopt::cost {
 
+/// How close kernels of each class come to a device's peaks. One set per
+/// device type; the `cpu` preset takes it from calibration, the GPU presets
+/// from published end-to-end results (docs/cluster.md).
+struct ComputeEfficiency {
+  /// Fraction of `peakFlops` that large GEMMs and convolutions reach.
+  double gemmEfficiency = 0.8;
+  /// FLOPs of a GEMM that reaches half of `gemmEfficiency`: a GEMM of `f`
+  /// FLOPs runs at gemmEfficiency * f / (f + gemmHalfFlops) of peak, so
+  /// small GEMMs run far below peak.
+  double gemmHalfFlops = 1e8;
+  /// Fraction of `memoryBandwidth` that elementwise, reduction and data
+  /// movement kernels reach.
+  double memoryEfficiency = 0.8;
+  /// Arithmetic rate (FLOP/s) of non-GEMM kernels (exp, erf, division),
+  /// which do not use matrix units.
+  double vectorFlops = 0;
+  /// Fixed time per kernel (launch, dispatch), in seconds.
+  double opOverhead = 5e-6;
+};
+
 /// One kind of accelerator (or CPU rank).
 struct DeviceType {
   std::string name;
@@ -31,6 +51,8 @@ struct DeviceType {
   uint64_t memoryBytes = 0;
   /// Device memory bandwidth, in bytes/s.
   double memoryBandwidth = 0;
+  /// Kernel efficiencies against the peaks above.
+  ComputeEfficiency efficiency;
 };
 
 /// One link level: bandwidth per direction (bytes/s) and latency (seconds).

@@ -1,0 +1,74 @@
+//===- OpCost.h - Compute time of dist ops -----------------------*- C++ -*-===//
+//
+// FLOPs and bytes moved by each dist op, whole or with the factors of its
+// sharding rule split across devices, and the roofline time of that work
+// on a device type with its efficiency factors. The backward work of an op
+// is derived from its forward work, so training cost exists before the
+// training step exists as code.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_COST_OPCOST_H
+#define DISTOPT_COST_OPCOST_H
+
+#include "distopt/Cost/ClusterSpec.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+namespace mlir {
+class Operation;
+} // namespace mlir
+
+namespace distopt::dist {
+struct ShardingRule;
+} // namespace distopt::dist
+
+namespace distopt::cost {
+
+/// Which efficiency factor and which peak bound an op's time.
+enum class OpClass {
+  /// Matrix products and convolutions: peakFlops with the GEMM curve.
+  Gemm,
+  /// Elementwise, reductions, normalizations, softmax, gathers and copies:
+  /// memory bandwidth, or vectorFlops where the arithmetic dominates.
+  Memory,
+  /// No kernel runs (weights, constants, views): no time.
+  Free,
+};
+
+llvm::StringRef stringifyOpClass(OpClass opClass);
+
+/// Work of one op on one device.
+struct OpWork {
+  OpClass opClass = OpClass::Free;
+  /// Arithmetic operations (a multiply-add counts 2).
+  double flops = 0;
+  /// Bytes read and written (operands and results, each once).
+  double bytes = 0;
+};
+
+/// Forward work of `op` on the types it has (global shapes before
+/// partitioning, local shapes after). Non-dist ops are Free.
+OpWork getOpWork(mlir::Operation *op);
+
+/// Forward work of `op` on one device when factor `i` of its sharding rule
+/// `rule` is split into `factorSplits[i]` pieces (1 = whole): FLOPs divide
+/// by the product of the splits, bytes are the local operand and result
+/// sizes. `factorSplits` has one entry per factor of `rule`.
+OpWork getShardedOpWork(mlir::Operation *op, const dist::ShardingRule &rule,
+                        llvm::ArrayRef<int64_t> factorSplits);
+
+/// Work of the backward pass of an op whose forward work is `forward`:
+/// gradients of the inputs and of the weights. A GEMM costs two forward
+/// GEMMs; a memory-bound op reads its saved inputs and the output gradient
+/// and writes the input gradients (twice the forward bytes).
+OpWork getBackwardWork(const OpWork &forward);
+
+/// Time in seconds of `work` on `device`: a roofline with efficiency
+/// factors, plus the per-kernel overhead (none for Free work).
+double getComputeTime(const DeviceType &device, const OpWork &work);
+
+} // namespace distopt::cost
+
+#endif // DISTOPT_COST_OPCOST_H
