@@ -116,18 +116,35 @@ TEST_F(ShardingRuleTest, SoftmaxAxisStaysWhole) {
   EXPECT_EQ(rule.getFactorsOfKind(FactorKind::Parallel).size(), 2u);
 }
 
-TEST_F(ShardingRuleTest, ReshapeKeepsUnchangedDimsParallel) {
+TEST_F(ShardingRuleTest, ReshapeSplitsADimIntoCompoundFactors) {
   Location loc = builder.getUnknownLoc();
   Value x = weight({2, 16, 768});
   auto rs = ReshapeOp::create(builder, loc, f32({2, 16, 12, 64}), x);
   ShardingRule rule = rs.getShardingRule();
   ASSERT_TRUE(succeeded(rule.verify(rs)));
-  // Batch and sequence carry over; 768 -> 12 x 64 stays whole for now.
+  // Batch and sequence carry over; 768 is indexed by the heads factor (12,
+  // major) and the head-size factor (64), both parallel.
   EXPECT_EQ(rule.operands[0][0], rule.results[0][0]);
   EXPECT_EQ(rule.operands[0][1], rule.results[0][1]);
-  EXPECT_EQ(rule.factors[rule.operands[0][2].front()].kind, FactorKind::Whole);
-  EXPECT_EQ(rule.factors[rule.results[0][2].front()].kind, FactorKind::Whole);
-  EXPECT_EQ(rule.factors[rule.results[0][3].front()].kind, FactorKind::Whole);
+  ASSERT_EQ(rule.operands[0][2].size(), 2u);
+  EXPECT_EQ(rule.operands[0][2][0], rule.results[0][2].front());
+  EXPECT_EQ(rule.operands[0][2][1], rule.results[0][3].front());
+  EXPECT_EQ(rule.factors[rule.results[0][2].front()].size, 12);
+  EXPECT_EQ(rule.factors[rule.results[0][2].front()].kind,
+            FactorKind::Parallel);
+  EXPECT_EQ(rule.factors[rule.results[0][3].front()].kind,
+            FactorKind::Parallel);
+}
+
+TEST_F(ShardingRuleTest, ReshapeKeepsRegroupedDimsWhole) {
+  Location loc = builder.getUnknownLoc();
+  Value x = weight({6, 4});
+  auto rs = ReshapeOp::create(builder, loc, f32({4, 6}), x);
+  ShardingRule rule = rs.getShardingRule();
+  ASSERT_TRUE(succeeded(rule.verify(rs)));
+  // 6x4 -> 4x6 is neither a split nor a merge of one dim: all whole.
+  EXPECT_TRUE(rule.getFactorsOfKind(FactorKind::Parallel).empty());
+  EXPECT_EQ(rule.getFactorsOfKind(FactorKind::Whole).size(), 4u);
 }
 
 TEST_F(ShardingRuleTest, ReduceMeanCombinesWithMean) {

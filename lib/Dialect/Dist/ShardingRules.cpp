@@ -373,8 +373,11 @@ ShardingRule GatherOp::getShardingRule() {
 
 ShardingRule ReshapeOp::getShardingRule() {
   // Walk both shapes, ignoring size-1 dims. A dim that reappears unchanged is
-  // one parallel factor; a group of dims that merges or splits keeps each of
-  // its dims whole.
+  // one parallel factor. A dim that splits into several (or several that
+  // merge into one) is indexed by one parallel factor per dim of the finer
+  // side, major to minor: [b, s, h] -> [b, s, a, d] gives h the factors
+  // [a, d], so splitting `a` splits `h` into contiguous blocks (attention
+  // heads). Any other regrouping keeps its dims whole.
   ShardingRule rule;
   ArrayRef<int64_t> in = shapeOf(getInput());
   ArrayRef<int64_t> out = shapeOf(getResult());
@@ -394,29 +397,38 @@ ShardingRule ReshapeOp::getShardingRule() {
   skipOnes(in, i);
   skipOnes(out, j);
   while (i < in.size() && j < out.size()) {
-    if (in[i] == out[j]) {
-      int64_t f = rule.addFactor(in[i], FactorKind::Parallel);
-      inDims[i++] = {f};
-      outDims[j++] = {f};
-    } else {
-      int64_t pin = in[i], pout = out[j];
-      inDims[i] = {rule.addFactor(in[i], FactorKind::Whole)};
-      outDims[j] = {rule.addFactor(out[j], FactorKind::Whole)};
-      ++i;
-      ++j;
-      while (pin != pout) {
-        if (pin < pout) {
-          skipOnes(in, i);
-          pin *= in[i];
-          inDims[i] = {rule.addFactor(in[i], FactorKind::Whole)};
-          ++i;
-        } else {
-          skipOnes(out, j);
-          pout *= out[j];
-          outDims[j] = {rule.addFactor(out[j], FactorKind::Whole)};
-          ++j;
-        }
+    // Collect the smallest groups of dims with equal products.
+    SmallVector<size_t> inGroup{i}, outGroup{j};
+    int64_t pin = in[i++], pout = out[j++];
+    while (pin != pout) {
+      if (pin < pout) {
+        skipOnes(in, i);
+        inGroup.push_back(i);
+        pin *= in[i++];
+      } else {
+        skipOnes(out, j);
+        outGroup.push_back(j);
+        pout *= out[j++];
       }
+    }
+    if (inGroup.size() == 1 || outGroup.size() == 1) {
+      // One dim on one side: the other side's dims are its factors.
+      bool splits = inGroup.size() == 1;
+      ArrayRef<size_t> fine = splits ? outGroup : inGroup;
+      ArrayRef<int64_t> fineShape = splits ? out : in;
+      TensorFactors &fineDims = splits ? outDims : inDims;
+      DimFactors coarse;
+      for (size_t k : fine) {
+        int64_t f = rule.addFactor(fineShape[k], FactorKind::Parallel);
+        fineDims[k] = {f};
+        coarse.push_back(f);
+      }
+      (splits ? inDims[inGroup.front()] : outDims[outGroup.front()]) = coarse;
+    } else {
+      for (size_t k : inGroup)
+        inDims[k] = {rule.addFactor(in[k], FactorKind::Whole)};
+      for (size_t k : outGroup)
+        outDims[k] = {rule.addFactor(out[k], FactorKind::Whole)};
     }
     skipOnes(in, i);
     skipOnes(out, j);

@@ -218,21 +218,32 @@ func.func @gather(%t: tensor<50257x768xf32>, %ids: tensor<2x128xi64>) -> tensor<
 
 // -----
 
-// Dims that reappear unchanged are shared; the group 768 -> 12x64 is whole.
+// Dims that reappear unchanged are shared; 768 -> 12x64 indexes 768 by the
+// factors of 12 (major) and 64.
 func.func @reshape(%x: tensor<2x16x768xf32>) -> tensor<2x16x12x64xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=16 parallel, d2=768 whole, d3=12 whole, d4=64 whole] operands ([d0, d1, d2]) results ([d0, d1, d3, d4])}}
+  // expected-remark @+1 {{factors [d0=2 parallel, d1=16 parallel, d2=12 parallel, d3=64 parallel] operands ([d0, d1, d2*d3]) results ([d0, d1, d2, d3])}}
   %0 = dist.reshape %x : tensor<2x16x768xf32> to tensor<2x16x12x64xf32>
   return %0 : tensor<2x16x12x64xf32>
 }
 
 // -----
 
-// Size-1 dims are skipped when matching; a merge (2x3 -> 6) is whole and the
-// dim after it is shared again.
+// Size-1 dims are skipped when matching; a merge (2x3 -> 6) indexes 6 by the
+// factors of 2 and 3, and the dim after it is shared again.
 func.func @reshape_groups(%x: tensor<2x1x3x4xf32>) -> tensor<6x4x1xf32> {
-  // expected-remark @+1 {{factors [d0=2 whole, d1=6 whole, d2=3 whole, d3=4 parallel] operands ([d0, _, d2, d3]) results ([d1, d3, _])}}
+  // expected-remark @+1 {{factors [d0=2 parallel, d1=3 parallel, d2=4 parallel] operands ([d0, _, d1, d2]) results ([d0*d1, d2, _])}}
   %0 = dist.reshape %x : tensor<2x1x3x4xf32> to tensor<6x4x1xf32>
   return %0 : tensor<6x4x1xf32>
+}
+
+// -----
+
+// A regrouping that is neither a split nor a merge of one dim (6x4 -> 4x6)
+// keeps every dim of the group whole.
+func.func @reshape_regroup(%x: tensor<6x4xf32>) -> tensor<4x6xf32> {
+  // expected-remark @+1 {{factors [d0=6 whole, d1=4 whole, d2=4 whole, d3=6 whole] operands ([d0, d1]) results ([d2, d3])}}
+  %0 = dist.reshape %x : tensor<6x4xf32> to tensor<4x6xf32>
+  return %0 : tensor<4x6xf32>
 }
 
 // -----
