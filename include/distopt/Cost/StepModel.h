@@ -15,11 +15,15 @@
 #include "distopt/Cost/CollectiveCost.h"
 #include "distopt/Cost/MemoryModel.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace distopt::cost {
 
@@ -65,6 +69,12 @@ struct SegmentCost {
   /// Largest set of values alive at once inside the segment in the forward
   /// pass (the working set beyond what is kept), in bytes.
   double peakTemporaryBytes = 0;
+  /// True for a layer even when `repeat` is 1 (a one-layer model). A
+  /// segment is a layer when `repeat > 1 || isLayer`: layers are what
+  /// pipeline stages divide and what full recompute recomputes; the other
+  /// segments (embedding, head, loss) stay on the first or last stage and
+  /// keep their activations.
+  bool isLayer = false;
 };
 
 enum class StepMode { Inference, Training };
@@ -72,6 +82,8 @@ enum class RecomputePolicy { None, Full };
 
 /// The plan a step is composed for. The grid is dp x tp x pp.
 struct StepPlan {
+  /// Inference: forward only. Training: forward, backward, gradient
+  /// synchronization and a mixed-precision Adam step.
   StepMode mode = StepMode::Inference;
   unsigned dataParallel = 1;
   unsigned tensorParallel = 1;
@@ -80,10 +92,221 @@ struct StepPlan {
   int64_t microBatch = 1;
   /// Samples per step over all replicas.
   int64_t globalBatch = 1;
+  /// Full: layers keep only their input and run forward again before
+  /// their backward.
+  RecomputePolicy recompute = RecomputePolicy::None;
+  /// Sharding of the Adam model states over the data-parallel replicas.
+  ZeroStage zero = ZeroStage::Zero0;
+  /// GPipe and 1F1B are composed; Interleaved1F1B is rejected.
+  PipelineScheduleKind schedule = PipelineScheduleKind::OneFOneB;
+};
+
+llvm::StringRef stringifyStepMode(StepMode mode);
+llvm::StringRef stringifyRecomputePolicy(RecomputePolicy policy);
+llvm::StringRef stringifyPipelineScheduleKind(PipelineScheduleKind kind);
+
+//===----------------------------------------------------------------------===//
+// Step report
+//===----------------------------------------------------------------------===//
+
+/// Where a collective of the step comes from.
+enum class CommunicationPhase {
+  /// Collectives inside the segments (tensor parallel all-reduces, ...),
+  /// forward, backward and recompute: on the critical path.
+  Layer,
+  /// Point-to-point activation and gradient transfers between stages.
+  Pipeline,
+  /// Data-parallel gradient synchronization after the last backward
+  /// (partly hidden behind backward compute), and ZeRO parameter gathers
+  /// after the optimizer step (not hidden).
+  Gradient,
+};
+
+llvm::StringRef stringifyCommunicationPhase(CommunicationPhase phase);
+
+/// Time of the collectives of one kind and phase on the device the step
+/// time is composed for, over one whole step.
+struct CommunicationTime {
+  CollectiveKind kind = CollectiveKind::AllReduce;
+  CommunicationPhase phase = CommunicationPhase::Layer;
+  /// Time the collectives take, in seconds.
+  double totalSeconds = 0;
+  /// The part of it that compute does not hide, in seconds.
+  double exposedSeconds = 0;
+};
+
+/// Memory of one device, in bytes.
+struct StepMemory {
+  /// Pipeline stage of the device these figures are for.
+  unsigned stage = 0;
+  /// 16-bit parameters in training (ZeRO-3 shards them), the parameter
+  /// bytes as stored in inference.
+  double parameters = 0;
+  /// 16-bit gradients (ZeRO-2 and 3 shard them); 0 in inference.
+  double gradients = 0;
+  /// fp32 master weights, Adam momentum and variance (ZeRO-1 and later
+  /// shard them); 0 in inference.
+  double optimizerStates = 0;
+  /// Activations kept for backward over all micro-batches in flight.
+  double activations = 0;
+  /// Largest working set of one segment.
+  double temporaries = 0;
+  /// Receive buffers of the pipeline transfers and the largest collective
+  /// buffer of the stage.
+  double communicationBuffers = 0;
+  /// Memory the device may use (ClusterSpec::getDeviceMemory).
+  double deviceMemory = 0;
+  double total() const {
+    return parameters + gradients + optimizerStates + activations +
+           temporaries + communicationBuffers;
+  }
+  bool fits() const { return total() <= deviceMemory; }
+};
+
+/// One pipeline stage: what it holds and its time per micro-batch.
+struct StageReport {
+  /// Number of layer copies the stage holds.
+  unsigned layers = 0;
+  /// Names of the segments with at least one copy on the stage, in order.
+  llvm::SmallVector<std::string> segments;
+  /// Forward compute, forward collectives; backward compute, backward
+  /// collectives; recompute (compute and collectives); point-to-point
+  /// transfers the stage sends. Seconds per micro-batch.
+  double forwardSeconds = 0;
+  double backwardSeconds = 0;
+  double recomputeSeconds = 0;
+  double pipelineTransferSeconds = 0;
+  /// Sum of the four above.
+  double microBatchSeconds = 0;
+  /// Data-parallel gradient synchronization not hidden behind the drain
+  /// of the pipeline and the backward of earlier layers, and the optimizer
+  /// step, once per step.
+  double exposedGradientSeconds = 0;
+  double optimizerSeconds = 0;
+  /// Parameters (elements) held by one device of the stage.
+  double parameters = 0;
+  /// Its memory.
+  StepMemory memory;
+};
+
+/// The composed time and memory of one step of `StepPlan` on one device.
+///
+/// stepSeconds = forwardComputeSeconds + backwardComputeSeconds
+///             + recomputeSeconds + sum(communication[i].exposedSeconds)
+///             + pipelineBubbleSeconds + optimizerSeconds.
+/// The compute, layer and pipeline terms are those of the slowest stage
+/// (`criticalStage`) over m micro-batches, the bubble is (p - 1) of its
+/// micro-batch times, and the gradient and optimizer terms are those of the
+/// stage that finishes last (`tailStage`).
+struct StepReport {
+  StepPlan plan;
+  /// Micro-batches per step per replica: globalBatch / (dp * microBatch).
+  unsigned microBatches = 0;
+  double stepSeconds = 0;
+
+  double forwardComputeSeconds = 0;
+  double backwardComputeSeconds = 0;
+  double recomputeSeconds = 0;
+  /// One entry per (phase, kind) that occurs, Layer, Pipeline, Gradient.
+  llvm::SmallVector<CommunicationTime> communication;
+  double pipelineBubbleSeconds = 0;
+  double optimizerSeconds = 0;
+  unsigned criticalStage = 0;
+  unsigned tailStage = 0;
+
+  /// FLOPs per device per step averaged over the devices: model FLOPs
+  /// count forward once and backward twice (3x forward in training, 1x in
+  /// inference); hardware FLOPs add the recomputed forward.
+  double modelFlopsPerDevice = 0;
+  double hardwareFlopsPerDevice = 0;
+  /// The above over stepSeconds, and over the device peak.
+  double modelFlopsPerSecond = 0;
+  double hardwareFlopsPerSecond = 0;
+  /// Mean dense peak of the devices the plan uses, FLOP/s.
+  double peakFlopsPerSecond = 0;
+  double modelFlopsUtilization = 0;
+  double hardwareFlopsUtilization = 0;
+
+  /// The device with the least headroom (device memory minus total).
+  StepMemory memory;
+  /// True when every stage fits.
+  bool fits = false;
+
+  std::vector<StageReport> stages;
+
+  /// Sum of the exposed communication over all kinds and phases.
+  double getExposedCommunicationSeconds() const;
+};
+
+/// Bytes Adam reads and writes per parameter it updates in mixed precision:
+/// reads the fp32 master weight, momentum and variance (12) and the 16-bit
+/// gradient (2), writes the master weight, momentum and variance (12) and
+/// the 16-bit parameter (2).
+inline constexpr double kAdamBytesPerParameter = 28;
+
+/// Composes one step of `plan` on `cluster` from `segments`.
+///
+/// `segments` describe the whole model in program order, as one device of
+/// a tensor-parallel group holds it (so FLOPs, bytes and parameters are
+/// already divided by tp, and the collectives are those of that group for
+/// one micro-batch of `plan.microBatch` samples).
+///
+/// Stages: the layer copies (segments with repeat > 1 or isLayer) in
+/// program order are cut into pp equal runs (an error if pp does not divide
+/// their number); a segment that is not a layer goes with the layer before
+/// it, or with the first stage if no layer precedes it.
+///
+/// Ranks: tp is innermost, then dp, then pp:
+/// rank = (stage * dp + replica) * tp + tpIndex; the cluster must have
+/// dp * tp * pp devices. Point-to-point transfers between stages send the
+/// `inputBytes` of the next stage's first segment from rank r to
+/// rank r + dp * tp, forward (activations) and backward (their gradients),
+/// and composeStep costs them with getCollectiveTime.
+///
+/// Fails when a degree, microBatch or globalBatch is 0, when globalBatch is
+/// not a multiple of dp * microBatch, when pp does not divide the layers,
+/// or when the cluster has too few devices. docs/cluster.md gives the
+/// formulas.
+llvm::Expected<StepReport> composeStep(llvm::ArrayRef<SegmentCost> segments,
+                                       const StepPlan &plan,
+                                       const ClusterSpec &cluster);
+
+/// Writes `report` for people: plan, step time and its breakdown, FLOP/s,
+/// memory, and one line per stage.
+void printStepReport(const StepReport &report, llvm::raw_ostream &os);
+
+/// The report as a JSON object the caller embeds in its own report (keys
+/// in docs/cluster.md). Called by llvm::json::Value's constructor.
+llvm::json::Value toJSON(const StepReport &report);
+
+/// Writes toJSON(report) as one value of `os`.
+void writeStepReportJSON(const StepReport &report, llvm::json::OStream &os);
+
+//===----------------------------------------------------------------------===//
+// --plan option
+//===----------------------------------------------------------------------===//
+
+/// What `--plan` fixes. Degrees left unset are the planner's choice.
+struct PlanSpec {
+  std::optional<unsigned> dataParallel;
+  std::optional<unsigned> tensorParallel;
+  std::optional<unsigned> pipelineParallel;
+  int64_t microBatch = 1;
   RecomputePolicy recompute = RecomputePolicy::None;
   ZeroStage zero = ZeroStage::Zero0;
   PipelineScheduleKind schedule = PipelineScheduleKind::OneFOneB;
 };
+
+/// Parses `key=value` items separated by commas:
+///
+///   dp=32,tp=8,pp=4,microbatch=1,recompute=full,zero=1,schedule=1f1b
+///
+/// dp, tp, pp, microbatch: positive integers; recompute: none | full;
+/// zero: 0 | 1 | 2 | 3; schedule: 1f1b | gpipe. Every key at most once.
+/// Unknown keys are errors that suggest the closest key; missing values,
+/// non-integers and out-of-range values are errors that name the key.
+/// The empty string fixes nothing.
+llvm::Expected<PlanSpec> parsePlanSpec(llvm::StringRef text);
 
 } // namespace distopt::cost
 

@@ -1,0 +1,789 @@
+//===- StepModel.cpp - Time and memory of one step of a plan --------------===//
+//
+// Composes segment costs into the time, FLOPs and memory of one inference
+// or training step under data, tensor and pipeline parallelism (formulas in
+// docs/cluster.md, "Step composition"), prints and serializes the report,
+// and parses the `--plan` option.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Cost/StepModel.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Debug.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#define DEBUG_TYPE "dist-step-model"
+
+using namespace distopt::cost;
+using llvm::StringRef;
+
+//===----------------------------------------------------------------------===//
+// Names
+//===----------------------------------------------------------------------===//
+
+StringRef distopt::cost::stringifyStepMode(StepMode mode) {
+  return mode == StepMode::Training ? "training" : "inference";
+}
+
+StringRef distopt::cost::stringifyRecomputePolicy(RecomputePolicy policy) {
+  return policy == RecomputePolicy::Full ? "full" : "none";
+}
+
+StringRef distopt::cost::stringifyPipelineScheduleKind(PipelineScheduleKind kind) {
+  switch (kind) {
+  case PipelineScheduleKind::GPipe:
+    return "gpipe";
+  case PipelineScheduleKind::OneFOneB:
+    return "1f1b";
+  case PipelineScheduleKind::Interleaved1F1B:
+    return "interleaved-1f1b";
+  }
+  return "unknown";
+}
+
+StringRef distopt::cost::stringifyCommunicationPhase(CommunicationPhase phase) {
+  switch (phase) {
+  case CommunicationPhase::Layer:
+    return "layer";
+  case CommunicationPhase::Pipeline:
+    return "pipeline";
+  case CommunicationPhase::Gradient:
+    return "gradient";
+  }
+  return "unknown";
+}
+
+double StepReport::getExposedCommunicationSeconds() const {
+  double sum = 0;
+  for (const CommunicationTime &comm : communication)
+    sum += comm.exposedSeconds;
+  return sum;
+}
+
+//===----------------------------------------------------------------------===//
+// Composition
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+constexpr unsigned kNumCollectiveKinds =
+    unsigned(CollectiveKind::SendRecv) + 1;
+
+/// Seconds per collective kind.
+using KindSeconds = std::array<double, kNumCollectiveKinds>;
+
+/// One copy of a segment, in program order.
+struct SegmentCopy {
+  const SegmentCost *segment;
+  bool isLayer;
+};
+
+/// What composeStep accumulates per stage before it fills StageReport.
+struct StageWork {
+  llvm::SmallVector<SegmentCopy> copies;
+  double forwardCompute = 0, backwardCompute = 0, recomputeCompute = 0;
+  KindSeconds layerCollectives{};
+  double forwardCollectives = 0, backwardCollectives = 0,
+         recomputeCollectives = 0;
+  double forwardTransfer = 0, backwardTransfer = 0;
+  double forwardFlops = 0, recomputeFlops = 0;
+  /// Backward of one micro-batch with its recompute, collectives and the
+  /// gradient it sends to the previous stage.
+  double backwardPart = 0;
+  KindSeconds gradientTotal{}, gradientExposed{};
+};
+
+} // namespace
+
+static bool isLayerSegment(const SegmentCost &segment) {
+  return segment.repeat > 1 || segment.isLayer;
+}
+
+static double sumSeconds(llvm::ArrayRef<CollectiveUse> uses) {
+  double sum = 0;
+  for (const CollectiveUse &use : uses)
+    sum += use.seconds;
+  return sum;
+}
+
+static void addSeconds(KindSeconds &into, llvm::ArrayRef<CollectiveUse> uses,
+                       double scale = 1) {
+  for (const CollectiveUse &use : uses)
+    into[unsigned(use.kind)] += scale * use.seconds;
+}
+
+/// The rank of tensor-parallel index `tpIndex` of replica `replica` in
+/// stage `stage`: tp innermost, then dp, then pp.
+static unsigned getRank(const StepPlan &plan, unsigned stage, unsigned replica,
+                        unsigned tpIndex) {
+  return (stage * plan.dataParallel + replica) * plan.tensorParallel + tpIndex;
+}
+
+/// Slowest point-to-point transfer of `bytes` from every device of stage
+/// `from` to its peer in stage `to`.
+static double getStageTransferTime(const ClusterSpec &cluster,
+                                   const StepPlan &plan, unsigned from,
+                                   unsigned to, double bytes) {
+  if (bytes <= 0)
+    return 0;
+  double slowest = 0;
+  for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
+    for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex) {
+      unsigned ranks[] = {getRank(plan, from, replica, tpIndex),
+                          getRank(plan, to, replica, tpIndex)};
+      slowest = std::max(slowest,
+                         getCollectiveTime(cluster, CollectiveKind::SendRecv,
+                                           CollectiveAlgorithm::Ring, bytes,
+                                           ranks));
+    }
+  return slowest;
+}
+
+/// Exposed time of the gradient synchronization of one stage.
+///
+/// The last micro-batch's backward runs the stage's copies in reverse
+/// program order; the gradient collectives of a copy start when its
+/// backward ends and the previous collective is done (one communication
+/// stream). Whatever runs past `hiddenUntil` (the end of the stage's
+/// backward plus the drain of the earlier stages) is exposed. All-gathers
+/// are ZeRO parameter gathers after the optimizer step and fully exposed.
+static void composeGradientSync(StageWork &stage, bool recomputes,
+                                double hiddenUntil) {
+  double computeEnd = 0, streamEnd = 0;
+  for (const SegmentCopy &copy : llvm::reverse(stage.copies)) {
+    const SegmentCost &segment = *copy.segment;
+    computeEnd += segment.backwardSeconds +
+                  sumSeconds(segment.backwardCollectives);
+    if (recomputes && copy.isLayer)
+      computeEnd +=
+          segment.forwardSeconds + sumSeconds(segment.forwardCollectives);
+    for (const CollectiveUse &use : segment.gradientCollectives) {
+      unsigned kind = unsigned(use.kind);
+      stage.gradientTotal[kind] += use.seconds;
+      if (use.kind == CollectiveKind::AllGather) {
+        stage.gradientExposed[kind] += use.seconds;
+        continue;
+      }
+      double start = std::max(streamEnd, computeEnd);
+      streamEnd = start + use.seconds;
+      stage.gradientExposed[kind] +=
+          std::max(0.0, streamEnd - std::max(start, hiddenUntil));
+    }
+  }
+}
+
+llvm::Expected<StepReport>
+distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
+                           const StepPlan &plan, const ClusterSpec &cluster) {
+  // Check the plan.
+  if (plan.dataParallel == 0 || plan.tensorParallel == 0 ||
+      plan.pipelineParallel == 0)
+    return llvm::createStringError(
+        "parallel degrees must be at least 1 (got dp=%u, tp=%u, pp=%u)",
+        plan.dataParallel, plan.tensorParallel, plan.pipelineParallel);
+  if (plan.microBatch < 1 || plan.globalBatch < 1)
+    return llvm::createStringError(
+        "micro-batch and global batch must be at least 1 (got micro-batch "
+        "%lld, global batch %lld)",
+        (long long)plan.microBatch, (long long)plan.globalBatch);
+  if (plan.schedule == PipelineScheduleKind::Interleaved1F1B)
+    return llvm::createStringError(
+        "the interleaved 1F1B schedule is not composed yet; use 1f1b or gpipe");
+  if (segments.empty())
+    return llvm::createStringError("a step needs at least one segment");
+
+  int64_t perStep = int64_t(plan.dataParallel) * plan.microBatch;
+  if (plan.globalBatch < perStep)
+    return llvm::createStringError(
+        "global batch %lld is smaller than dp * micro-batch = %u * %lld = "
+        "%lld: no micro-batch per replica",
+        (long long)plan.globalBatch, plan.dataParallel,
+        (long long)plan.microBatch, (long long)perStep);
+  if (plan.globalBatch % perStep != 0)
+    return llvm::createStringError(
+        "global batch %lld is not a multiple of dp * micro-batch = %u * %lld "
+        "= %lld, so the number of micro-batches is not an integer",
+        (long long)plan.globalBatch, plan.dataParallel,
+        (long long)plan.microBatch, (long long)perStep);
+  int64_t microBatches64 = plan.globalBatch / perStep;
+  if (microBatches64 > std::numeric_limits<unsigned>::max())
+    return llvm::createStringError("%lld micro-batches are too many",
+                                   (long long)microBatches64);
+  unsigned m = unsigned(microBatches64);
+
+  uint64_t devices = uint64_t(plan.dataParallel) * plan.tensorParallel *
+                     plan.pipelineParallel;
+  if (devices > cluster.getNumDevices())
+    return llvm::createStringError(
+        "plan dp=%u x tp=%u x pp=%u needs %llu devices, but cluster '%s' has "
+        "%u",
+        plan.dataParallel, plan.tensorParallel, plan.pipelineParallel,
+        (unsigned long long)devices, cluster.name.c_str(),
+        cluster.getNumDevices());
+
+  // Expand the segments into copies and cut the layers into stages.
+  unsigned p = plan.pipelineParallel;
+  uint64_t numLayers = 0;
+  std::string layerList;
+  for (const SegmentCost &segment : segments) {
+    if (segment.repeat == 0)
+      return llvm::createStringError("segment '%s' is repeated 0 times",
+                                     segment.name.c_str());
+    if (!isLayerSegment(segment))
+      continue;
+    numLayers += segment.repeat;
+    if (!layerList.empty())
+      layerList += ", ";
+    layerList += llvm::formatv("'{0}' x {1}", segment.name, segment.repeat);
+  }
+  if (p > 1 && numLayers == 0)
+    return llvm::createStringError(
+        "pp = %u stages need layers to divide among them, but no segment is a "
+        "layer (repeat > 1)",
+        p);
+  if (numLayers % p != 0)
+    return llvm::createStringError(
+        "the %llu layers (%s) do not divide evenly into pp = %u stages: layers "
+        "per stage = layers / pp must be an integer",
+        (unsigned long long)numLayers, layerList.c_str(), p);
+  uint64_t layersPerStage = std::max<uint64_t>(1, numLayers / p);
+
+  bool training = plan.mode == StepMode::Training;
+  bool recomputes = training && plan.recompute == RecomputePolicy::Full;
+  std::vector<StageWork> stages(p);
+  uint64_t layerIndex = 0;
+  unsigned currentStage = 0;
+  for (const SegmentCost &segment : segments) {
+    bool isLayer = isLayerSegment(segment);
+    for (unsigned copy = 0; copy < segment.repeat; ++copy) {
+      if (isLayer)
+        currentStage = unsigned(std::min<uint64_t>(layerIndex++ / layersPerStage,
+                                                   p - 1));
+      stages[currentStage].copies.push_back({&segment, isLayer});
+    }
+  }
+
+  // Time per micro-batch of each stage.
+  for (unsigned s = 0; s < p; ++s) {
+    StageWork &stage = stages[s];
+    for (const SegmentCopy &copy : stage.copies) {
+      const SegmentCost &segment = *copy.segment;
+      stage.forwardCompute += segment.forwardSeconds;
+      stage.forwardCollectives += sumSeconds(segment.forwardCollectives);
+      stage.forwardFlops += segment.forwardFlops;
+      addSeconds(stage.layerCollectives, segment.forwardCollectives);
+      if (!training)
+        continue;
+      stage.backwardCompute += segment.backwardSeconds;
+      stage.backwardCollectives += sumSeconds(segment.backwardCollectives);
+      addSeconds(stage.layerCollectives, segment.backwardCollectives);
+      if (recomputes && copy.isLayer) {
+        stage.recomputeCompute += segment.forwardSeconds;
+        stage.recomputeCollectives += sumSeconds(segment.forwardCollectives);
+        stage.recomputeFlops += segment.forwardFlops;
+        addSeconds(stage.layerCollectives, segment.forwardCollectives);
+      }
+    }
+    // Activations go to the next stage; in training their gradients come
+    // back. The bytes are the input of the receiving stage's first copy.
+    if (s + 1 < p && !stages[s + 1].copies.empty())
+      stage.forwardTransfer = getStageTransferTime(
+          cluster, plan, s, s + 1, stages[s + 1].copies.front().segment->inputBytes);
+    if (training && s > 0 && !stage.copies.empty())
+      stage.backwardTransfer = getStageTransferTime(
+          cluster, plan, s, s - 1, stage.copies.front().segment->inputBytes);
+    stage.backwardPart = stage.backwardCompute + stage.backwardCollectives +
+                         stage.recomputeCompute + stage.recomputeCollectives +
+                         stage.backwardTransfer;
+  }
+
+  StepReport report;
+  report.plan = plan;
+  report.microBatches = m;
+  report.stages.resize(p);
+  for (unsigned s = 0; s < p; ++s) {
+    const StageWork &work = stages[s];
+    StageReport &out = report.stages[s];
+    for (const SegmentCopy &copy : work.copies) {
+      if (copy.isLayer)
+        ++out.layers;
+      out.parameters += copy.segment->parameters;
+      if (out.segments.empty() || out.segments.back() != copy.segment->name)
+        out.segments.push_back(copy.segment->name);
+    }
+    out.forwardSeconds = work.forwardCompute + work.forwardCollectives;
+    out.backwardSeconds = work.backwardCompute + work.backwardCollectives;
+    out.recomputeSeconds = work.recomputeCompute + work.recomputeCollectives;
+    out.pipelineTransferSeconds = work.forwardTransfer + work.backwardTransfer;
+    out.microBatchSeconds = out.forwardSeconds + out.backwardSeconds +
+                            out.recomputeSeconds + out.pipelineTransferSeconds;
+    if (out.microBatchSeconds >
+        report.stages[report.criticalStage].microBatchSeconds)
+      report.criticalStage = s;
+  }
+
+  // The pipeline: (m + p - 1) micro-batch times of the slowest stage.
+  const StageWork &critical = stages[report.criticalStage];
+  double stageSeconds = report.stages[report.criticalStage].microBatchSeconds;
+  report.forwardComputeSeconds = m * critical.forwardCompute;
+  report.backwardComputeSeconds = m * critical.backwardCompute;
+  report.recomputeSeconds = m * critical.recomputeCompute;
+  report.pipelineBubbleSeconds = (p - 1) * stageSeconds;
+  for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind) {
+    double seconds = m * critical.layerCollectives[kind];
+    if (seconds > 0)
+      report.communication.push_back({CollectiveKind(kind),
+                                      CommunicationPhase::Layer, seconds,
+                                      seconds});
+  }
+  double transfer = m * (critical.forwardTransfer + critical.backwardTransfer);
+  if (transfer > 0)
+    report.communication.push_back({CollectiveKind::SendRecv,
+                                    CommunicationPhase::Pipeline, transfer,
+                                    transfer});
+
+  // After the pipeline: gradient synchronization and the optimizer step,
+  // per stage; the stage that finishes last decides.
+  double tailSeconds = 0;
+  if (training) {
+    double drain = 0;
+    for (unsigned s = 0; s < p; ++s) {
+      StageWork &stage = stages[s];
+      StageReport &out = report.stages[s];
+      // Stages 0..s-1 still run their last backward after stage s is done.
+      composeGradientSync(stage, recomputes, stage.backwardPart -
+                                                 stage.backwardTransfer +
+                                                 drain);
+      drain += stage.backwardPart;
+      for (double seconds : stage.gradientExposed)
+        out.exposedGradientSeconds += seconds;
+      double updated = plan.zero >= ZeroStage::Zero1
+                           ? out.parameters / plan.dataParallel
+                           : out.parameters;
+      double slowestRate = std::numeric_limits<double>::infinity();
+      for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
+        for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex) {
+          const DeviceType &device =
+              cluster.getDeviceType(getRank(plan, s, replica, tpIndex));
+          slowestRate =
+              std::min(slowestRate, device.memoryBandwidth *
+                                        device.efficiency.memoryEfficiency);
+        }
+      out.optimizerSeconds =
+          slowestRate > 0 ? kAdamBytesPerParameter * updated / slowestRate : 0;
+      double tail = out.exposedGradientSeconds + out.optimizerSeconds;
+      if (tail > tailSeconds) {
+        tailSeconds = tail;
+        report.tailStage = s;
+      }
+    }
+    const StageWork &tail = stages[report.tailStage];
+    report.optimizerSeconds = report.stages[report.tailStage].optimizerSeconds;
+    for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind)
+      if (tail.gradientTotal[kind] > 0)
+        report.communication.push_back(
+            {CollectiveKind(kind), CommunicationPhase::Gradient,
+             tail.gradientTotal[kind], tail.gradientExposed[kind]});
+  }
+  report.stepSeconds = (m + p - 1) * stageSeconds + tailSeconds;
+
+  // FLOPs, averaged over the devices of the plan.
+  double forwardFlops = 0, recomputeFlops = 0, peak = 0;
+  for (const StageWork &stage : stages) {
+    forwardFlops += stage.forwardFlops;
+    recomputeFlops += stage.recomputeFlops;
+  }
+  for (unsigned rank = 0; rank < devices; ++rank)
+    peak += cluster.getDeviceType(rank).peakFlops;
+  report.peakFlopsPerSecond = peak / devices;
+  double passes = training ? 3 : 1;
+  report.modelFlopsPerDevice = passes * m * forwardFlops / p;
+  report.hardwareFlopsPerDevice =
+      report.modelFlopsPerDevice + double(m) * recomputeFlops / p;
+  if (report.stepSeconds > 0) {
+    report.modelFlopsPerSecond = report.modelFlopsPerDevice / report.stepSeconds;
+    report.hardwareFlopsPerSecond =
+        report.hardwareFlopsPerDevice / report.stepSeconds;
+  }
+  if (report.peakFlopsPerSecond > 0) {
+    report.modelFlopsUtilization =
+        report.modelFlopsPerSecond / report.peakFlopsPerSecond;
+    report.hardwareFlopsUtilization =
+        report.hardwareFlopsPerSecond / report.peakFlopsPerSecond;
+  }
+
+  // Memory per device of each stage.
+  report.fits = true;
+  double leastHeadroom = std::numeric_limits<double>::infinity();
+  for (unsigned s = 0; s < p; ++s) {
+    const StageWork &stage = stages[s];
+    StepMemory &memory = report.stages[s].memory;
+    memory.stage = s;
+    double parameterBytes = 0, activationBytes = 0, layerInputBytes = 0,
+           largestLayerActivations = 0, largestCollective = 0;
+    for (const SegmentCopy &copy : stage.copies) {
+      const SegmentCost &segment = *copy.segment;
+      parameterBytes += segment.parameterBytes;
+      memory.temporaries =
+          std::max(memory.temporaries, segment.peakTemporaryBytes);
+      for (const CollectiveUse &use : segment.forwardCollectives)
+        largestCollective = std::max(largestCollective, use.bytes);
+      if (training)
+        for (const CollectiveUse &use : segment.backwardCollectives)
+          largestCollective = std::max(largestCollective, use.bytes);
+      if (recomputes && copy.isLayer) {
+        layerInputBytes += segment.inputBytes;
+        largestLayerActivations =
+            std::max(largestLayerActivations, segment.activationBytes);
+      } else {
+        activationBytes += segment.activationBytes;
+      }
+    }
+    // Receive buffers: the activation from the previous stage and, in
+    // training, the gradient from the next one.
+    double receiveBytes = 0;
+    if (s > 0 && !stage.copies.empty())
+      receiveBytes += stage.copies.front().segment->inputBytes;
+    if (training && s + 1 < p && !stages[s + 1].copies.empty())
+      receiveBytes += stages[s + 1].copies.front().segment->inputBytes;
+    memory.communicationBuffers = receiveBytes + largestCollective;
+    if (training) {
+      ModelStateMemory states = getAdamModelStateMemory(
+          report.stages[s].parameters, plan.zero, plan.dataParallel);
+      memory.parameters = states.parameters;
+      memory.gradients = states.gradients;
+      memory.optimizerStates = states.optimizerStates;
+      unsigned inFlight = getInFlightMicroBatches(plan.schedule, p - s, m);
+      memory.activations =
+          inFlight * (activationBytes + layerInputBytes) +
+          largestLayerActivations;
+    } else {
+      memory.parameters = parameterBytes;
+    }
+    memory.deviceMemory = std::numeric_limits<double>::infinity();
+    for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
+      for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex)
+        memory.deviceMemory = std::min(
+            memory.deviceMemory,
+            double(cluster.getDeviceMemory(getRank(plan, s, replica, tpIndex))));
+    report.fits &= memory.fits();
+    double headroom = memory.deviceMemory - memory.total();
+    if (headroom < leastHeadroom) {
+      leastHeadroom = headroom;
+      report.memory = memory;
+    }
+  }
+
+  LLVM_DEBUG(llvm::dbgs() << "composed step: " << report.stepSeconds
+                          << " s, critical stage " << report.criticalStage
+                          << ", tail stage " << report.tailStage << "\n");
+  return report;
+}
+
+//===----------------------------------------------------------------------===//
+// Printing
+//===----------------------------------------------------------------------===//
+
+static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+static std::string formatSeconds(double seconds) {
+  if (seconds >= 1)
+    return llvm::formatv("{0:f3} s", seconds).str();
+  if (seconds >= 1e-3)
+    return llvm::formatv("{0:f3} ms", seconds * 1e3).str();
+  return llvm::formatv("{0:f3} us", seconds * 1e6).str();
+}
+
+static std::string formatGiB(double bytes) {
+  return llvm::formatv("{0:f2} GiB", bytes / kGiB).str();
+}
+
+void distopt::cost::printStepReport(const StepReport &report,
+                                    llvm::raw_ostream &os) {
+  const StepPlan &plan = report.plan;
+  bool training = plan.mode == StepMode::Training;
+  os << llvm::formatv("{0} step: dp={1} tp={2} pp={3}, {4} micro-batches of "
+                      "{5} per replica (global batch {6}), {7}",
+                      stringifyStepMode(plan.mode), plan.dataParallel,
+                      plan.tensorParallel, plan.pipelineParallel,
+                      report.microBatches, plan.microBatch, plan.globalBatch,
+                      stringifyPipelineScheduleKind(plan.schedule));
+  if (training)
+    os << llvm::formatv(", recompute {0}, ZeRO-{1}",
+                        stringifyRecomputePolicy(plan.recompute),
+                        unsigned(plan.zero));
+  os << "\n";
+  os << "  step time                   " << formatSeconds(report.stepSeconds)
+     << "\n";
+  auto line = [&](StringRef what, double seconds) {
+    double share = report.stepSeconds > 0 ? seconds / report.stepSeconds : 0;
+    os << llvm::formatv("    {0,-26}{1,12}  {2,5:f1}%\n", what,
+                        formatSeconds(seconds), 100 * share);
+  };
+  line("forward compute", report.forwardComputeSeconds);
+  if (training) {
+    line("backward compute", report.backwardComputeSeconds);
+    line("recompute", report.recomputeSeconds);
+  }
+  for (const CommunicationTime &comm : report.communication) {
+    std::string what =
+        llvm::formatv("{0} ({1})", stringifyCollectiveKind(comm.kind),
+                      stringifyCommunicationPhase(comm.phase))
+            .str();
+    line(what, comm.exposedSeconds);
+    if (comm.exposedSeconds != comm.totalSeconds)
+      os << llvm::formatv("      exposed part of {0}\n",
+                          formatSeconds(comm.totalSeconds));
+  }
+  line("pipeline bubble", report.pipelineBubbleSeconds);
+  if (training)
+    line("optimizer step", report.optimizerSeconds);
+  os << llvm::formatv("  FLOP/s per device: model {0:f1} TFLOP/s ({1:f1}% of "
+                      "peak {2:f1} TFLOP/s), hardware {3:f1} TFLOP/s "
+                      "({4:f1}%)\n",
+                      report.modelFlopsPerSecond / 1e12,
+                      100 * report.modelFlopsUtilization,
+                      report.peakFlopsPerSecond / 1e12,
+                      report.hardwareFlopsPerSecond / 1e12,
+                      100 * report.hardwareFlopsUtilization);
+  const StepMemory &memory = report.memory;
+  os << llvm::formatv("  memory per device (stage {0}): {1} of {2}, {3}\n",
+                      memory.stage, formatGiB(memory.total()),
+                      formatGiB(memory.deviceMemory),
+                      report.fits ? "fits" : "DOES NOT FIT");
+  os << llvm::formatv("    parameters {0}, gradients {1}, optimizer states "
+                      "{2}, activations {3}, temporaries {4}, communication "
+                      "buffers {5}\n",
+                      formatGiB(memory.parameters), formatGiB(memory.gradients),
+                      formatGiB(memory.optimizerStates),
+                      formatGiB(memory.activations),
+                      formatGiB(memory.temporaries),
+                      formatGiB(memory.communicationBuffers));
+  for (auto [index, stage] : llvm::enumerate(report.stages))
+    os << llvm::formatv("  stage {0}: {1} layers ({2}); {3} per micro-batch; "
+                        "memory {4}\n",
+                        index, stage.layers, llvm::join(stage.segments, ", "),
+                        formatSeconds(stage.microBatchSeconds),
+                        formatGiB(stage.memory.total()));
+}
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+static llvm::json::Object getMemoryJSON(const StepMemory &memory) {
+  return llvm::json::Object{
+      {"stage", memory.stage},
+      {"parametersBytes", memory.parameters},
+      {"gradientsBytes", memory.gradients},
+      {"optimizerStatesBytes", memory.optimizerStates},
+      {"activationsBytes", memory.activations},
+      {"temporariesBytes", memory.temporaries},
+      {"communicationBuffersBytes", memory.communicationBuffers},
+      {"totalBytes", memory.total()},
+      {"deviceMemoryBytes", memory.deviceMemory},
+      {"fits", memory.fits()},
+  };
+}
+
+llvm::json::Value distopt::cost::toJSON(const StepReport &report) {
+  const StepPlan &plan = report.plan;
+  llvm::json::Array communication;
+  for (const CommunicationTime &comm : report.communication)
+    communication.push_back(llvm::json::Object{
+        {"kind", stringifyCollectiveKind(comm.kind)},
+        {"phase", stringifyCommunicationPhase(comm.phase)},
+        {"totalSeconds", comm.totalSeconds},
+        {"exposedSeconds", comm.exposedSeconds},
+    });
+  llvm::json::Array stages;
+  for (auto [index, stage] : llvm::enumerate(report.stages)) {
+    llvm::json::Array names;
+    for (const std::string &name : stage.segments)
+      names.push_back(name);
+    stages.push_back(llvm::json::Object{
+        {"stage", index},
+        {"layers", stage.layers},
+        {"segments", std::move(names)},
+        {"parameters", stage.parameters},
+        {"forwardSeconds", stage.forwardSeconds},
+        {"backwardSeconds", stage.backwardSeconds},
+        {"recomputeSeconds", stage.recomputeSeconds},
+        {"pipelineTransferSeconds", stage.pipelineTransferSeconds},
+        {"microBatchSeconds", stage.microBatchSeconds},
+        {"exposedGradientSeconds", stage.exposedGradientSeconds},
+        {"optimizerSeconds", stage.optimizerSeconds},
+        {"memory", getMemoryJSON(stage.memory)},
+    });
+  }
+  return llvm::json::Object{
+      {"mode", stringifyStepMode(plan.mode)},
+      {"plan",
+       llvm::json::Object{
+           {"dp", plan.dataParallel},
+           {"tp", plan.tensorParallel},
+           {"pp", plan.pipelineParallel},
+           {"microBatch", plan.microBatch},
+           {"globalBatch", plan.globalBatch},
+           {"microBatches", report.microBatches},
+           {"schedule", stringifyPipelineScheduleKind(plan.schedule)},
+           {"recompute", stringifyRecomputePolicy(plan.recompute)},
+           {"zero", unsigned(plan.zero)},
+       }},
+      {"stepSeconds", report.stepSeconds},
+      {"breakdown",
+       llvm::json::Object{
+           {"forwardComputeSeconds", report.forwardComputeSeconds},
+           {"backwardComputeSeconds", report.backwardComputeSeconds},
+           {"recomputeSeconds", report.recomputeSeconds},
+           {"exposedCommunicationSeconds",
+            report.getExposedCommunicationSeconds()},
+           {"pipelineBubbleSeconds", report.pipelineBubbleSeconds},
+           {"optimizerSeconds", report.optimizerSeconds},
+           {"criticalStage", report.criticalStage},
+           {"tailStage", report.tailStage},
+       }},
+      {"communication", std::move(communication)},
+      {"flops",
+       llvm::json::Object{
+           {"modelFlopsPerDevice", report.modelFlopsPerDevice},
+           {"hardwareFlopsPerDevice", report.hardwareFlopsPerDevice},
+           {"modelFlopsPerSecond", report.modelFlopsPerSecond},
+           {"hardwareFlopsPerSecond", report.hardwareFlopsPerSecond},
+           {"peakFlopsPerSecond", report.peakFlopsPerSecond},
+           {"modelFlopsUtilization", report.modelFlopsUtilization},
+           {"hardwareFlopsUtilization", report.hardwareFlopsUtilization},
+       }},
+      {"memory", getMemoryJSON(report.memory)},
+      {"fits", report.fits},
+      {"stages", std::move(stages)},
+  };
+}
+
+void distopt::cost::writeStepReportJSON(const StepReport &report,
+                                        llvm::json::OStream &os) {
+  os.value(toJSON(report));
+}
+
+//===----------------------------------------------------------------------===//
+// --plan
+//===----------------------------------------------------------------------===//
+
+static constexpr StringRef kPlanKeys[] = {"dp",        "tp",   "pp",
+                                          "microbatch", "recompute", "zero",
+                                          "schedule"};
+
+/// The key of kPlanKeys closest to `key`, if close enough to be a typo.
+static std::optional<StringRef> getClosestPlanKey(StringRef key) {
+  // Short keys allow one edit, longer ones one per three characters.
+  std::string lower = key.lower();
+  unsigned bestDistance = lower.size() < 3 ? 2 : lower.size() / 3 + 2;
+  std::optional<StringRef> best;
+  for (StringRef candidate : kPlanKeys) {
+    unsigned distance = candidate.edit_distance(lower, true, bestDistance);
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+static llvm::Expected<int64_t> parsePositive(StringRef key, StringRef value) {
+  int64_t number;
+  if (value.getAsInteger(10, number))
+    return llvm::createStringError(
+        "--plan: '%s' must be a positive integer, got '%s'", key.str().c_str(),
+        value.str().c_str());
+  if (number < 1)
+    return llvm::createStringError("--plan: '%s' must be at least 1, got %lld",
+                                   key.str().c_str(), (long long)number);
+  return number;
+}
+
+llvm::Expected<PlanSpec> distopt::cost::parsePlanSpec(StringRef text) {
+  PlanSpec spec;
+  text = text.trim();
+  if (text.empty())
+    return spec;
+  llvm::StringSet<> seen;
+  llvm::SmallVector<StringRef> items;
+  text.split(items, ',');
+  for (StringRef item : items) {
+    item = item.trim();
+    if (item.empty())
+      return llvm::createStringError(
+          "--plan: empty item in '%s' (items are key=value separated by "
+          "commas)",
+          text.str().c_str());
+    auto [key, value] = item.split('=');
+    key = key.trim();
+    value = value.trim();
+    if (!llvm::is_contained(kPlanKeys, key)) {
+      std::string message =
+          llvm::formatv("--plan: unknown key '{0}'", key).str();
+      if (std::optional<StringRef> closest = getClosestPlanKey(key))
+        message += llvm::formatv(" (did you mean '{0}'?)", *closest).str();
+      message += "; keys are dp, tp, pp, microbatch, recompute, zero, schedule";
+      return llvm::createStringError(message);
+    }
+    if (!item.contains('=') || value.empty())
+      return llvm::createStringError("--plan: key '%s' needs a value (%s=...)",
+                                     key.str().c_str(), key.str().c_str());
+    if (!seen.insert(key).second)
+      return llvm::createStringError("--plan: key '%s' is given twice",
+                                     key.str().c_str());
+
+    if (key == "dp" || key == "tp" || key == "pp") {
+      llvm::Expected<int64_t> degree = parsePositive(key, value);
+      if (!degree)
+        return degree.takeError();
+      if (*degree > std::numeric_limits<unsigned>::max())
+        return llvm::createStringError("--plan: '%s' = %lld is too large",
+                                       key.str().c_str(), (long long)*degree);
+      std::optional<unsigned> &slot = key == "dp"   ? spec.dataParallel
+                                      : key == "tp" ? spec.tensorParallel
+                                                    : spec.pipelineParallel;
+      slot = unsigned(*degree);
+    } else if (key == "microbatch") {
+      llvm::Expected<int64_t> size = parsePositive(key, value);
+      if (!size)
+        return size.takeError();
+      spec.microBatch = *size;
+    } else if (key == "recompute") {
+      if (value == "none")
+        spec.recompute = RecomputePolicy::None;
+      else if (value == "full")
+        spec.recompute = RecomputePolicy::Full;
+      else
+        return llvm::createStringError(
+            "--plan: 'recompute' must be none or full, got '%s'",
+            value.str().c_str());
+    } else if (key == "zero") {
+      unsigned stage;
+      if (value.getAsInteger(10, stage) || stage > 3)
+        return llvm::createStringError(
+            "--plan: 'zero' must be 0, 1, 2 or 3, got '%s'",
+            value.str().c_str());
+      spec.zero = ZeroStage(stage);
+    } else {
+      std::string lower = value.lower();
+      if (lower == "1f1b")
+        spec.schedule = PipelineScheduleKind::OneFOneB;
+      else if (lower == "gpipe")
+        spec.schedule = PipelineScheduleKind::GPipe;
+      else
+        return llvm::createStringError(
+            "--plan: 'schedule' must be 1f1b or gpipe, got '%s'",
+            value.str().c_str());
+    }
+  }
+  return spec;
+}

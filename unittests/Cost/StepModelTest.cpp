@@ -1,0 +1,468 @@
+//===- StepModelTest.cpp - unit tests of the step composition -------------===//
+//
+// composeStep against step times, FLOPs and memory computed by hand from
+// the formulas of docs/cluster.md ("Step composition"), and the --plan
+// parser's answers and errors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Cost/StepModel.h"
+
+#include "ErrorHelpers.h"
+
+#include "llvm/Support/JSON.h"
+
+#include <gtest/gtest.h>
+
+using namespace distopt::cost;
+using namespace distopt::cost::testing;
+
+namespace {
+
+constexpr double kMs = 1e-3;
+
+ClusterSpec getDgxA100(unsigned devices) {
+  llvm::Expected<ClusterSpec> cluster =
+      getClusterPreset("dgx-a100-80g", devices);
+  EXPECT_EQ(succeeded(cluster), "");
+  return *cluster;
+}
+
+SegmentCost makeSegment(llvm::StringRef name, unsigned repeat, double forward,
+                        double backward) {
+  SegmentCost segment;
+  segment.name = name.str();
+  segment.repeat = repeat;
+  segment.forwardSeconds = forward;
+  segment.backwardSeconds = backward;
+  return segment;
+}
+
+CollectiveUse makeUse(CollectiveKind kind, double seconds) {
+  CollectiveUse use;
+  use.kind = kind;
+  use.seconds = seconds;
+  return use;
+}
+
+StepPlan makeTrainingPlan(unsigned dp, unsigned tp, unsigned pp,
+                          int64_t globalBatch) {
+  StepPlan plan;
+  plan.mode = StepMode::Training;
+  plan.dataParallel = dp;
+  plan.tensorParallel = tp;
+  plan.pipelineParallel = pp;
+  plan.microBatch = 1;
+  plan.globalBatch = globalBatch;
+  return plan;
+}
+
+double getCommunication(const StepReport &report, CollectiveKind kind,
+                        CommunicationPhase phase, bool exposed = true) {
+  for (const CommunicationTime &comm : report.communication)
+    if (comm.kind == kind && comm.phase == phase)
+      return exposed ? comm.exposedSeconds : comm.totalSeconds;
+  return 0;
+}
+
+/// embed (1 ms / 2 ms), 8 layers (10 ms / 20 ms), head (3 ms / 6 ms);
+/// the layer input is 3 MB.
+std::vector<SegmentCost> makeEightLayerModel() {
+  SegmentCost embed = makeSegment("embed", 1, 1 * kMs, 2 * kMs);
+  embed.activationBytes = 0.5e9;
+  SegmentCost layer = makeSegment("layer", 8, 10 * kMs, 20 * kMs);
+  layer.activationBytes = 1e9;
+  layer.inputBytes = 3e6;
+  SegmentCost head = makeSegment("head", 1, 3 * kMs, 6 * kMs);
+  head.activationBytes = 2e9;
+  return {embed, layer, head};
+}
+
+TEST(StepModelTest, OneFOneBFourStagesEightMicroBatches) {
+  // p = 4 stages of 2 layers on one DGX node, m = 8 micro-batches.
+  StepPlan plan = makeTrainingPlan(1, 1, 4, 8);
+  llvm::Expected<StepReport> report =
+      composeStep(makeEightLayerModel(), plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_EQ(report->microBatches, 8u);
+  ASSERT_EQ(report->stages.size(), 4u);
+  EXPECT_EQ(report->stages[0].layers, 2u);
+  EXPECT_EQ(report->stages[3].layers, 2u);
+  EXPECT_EQ(report->stages[0].segments.front(), "embed");
+  EXPECT_EQ(report->stages[3].segments.back(), "head");
+  // A 3 MB transfer over NVLink: 2 us + 3e6 / 300e9 s = 12 us.
+  const double transfer = 12e-6;
+  // Stage 0: embed + 2 layers = 21 + 42 ms, sends forward only.
+  EXPECT_NEAR(report->stages[0].microBatchSeconds, 63 * kMs + transfer, 1e-9);
+  // Stages 1, 2: 60 ms, forward and backward transfers.
+  EXPECT_NEAR(report->stages[1].microBatchSeconds, 60 * kMs + 2 * transfer,
+              1e-9);
+  // Stage 3: 2 layers + head = 23 + 46 ms, sends backward only: slowest.
+  double stage3 = 69 * kMs + transfer;
+  EXPECT_NEAR(report->stages[3].microBatchSeconds, stage3, 1e-9);
+  EXPECT_EQ(report->criticalStage, 3u);
+  // (m + p - 1) = 11 slowest micro-batch times; bubble (p - 1) of them.
+  EXPECT_NEAR(report->stepSeconds, 11 * stage3, 1e-9);
+  EXPECT_NEAR(report->pipelineBubbleSeconds, 3 * stage3, 1e-9);
+  EXPECT_NEAR(report->forwardComputeSeconds, 8 * 23 * kMs, 1e-9);
+  EXPECT_NEAR(report->backwardComputeSeconds, 8 * 46 * kMs, 1e-9);
+  EXPECT_NEAR(getCommunication(*report, CollectiveKind::SendRecv,
+                               CommunicationPhase::Pipeline),
+              8 * transfer, 1e-12);
+  // The breakdown adds up to the step.
+  EXPECT_NEAR(report->forwardComputeSeconds + report->backwardComputeSeconds +
+                  report->recomputeSeconds +
+                  report->getExposedCommunicationSeconds() +
+                  report->pipelineBubbleSeconds + report->optimizerSeconds,
+              report->stepSeconds, 1e-9);
+  // 1F1B: stage 0 holds min(p, m) = 4 micro-batches of embed + 2 layers,
+  // stage 3 holds 1 of 2 layers + head.
+  EXPECT_DOUBLE_EQ(report->stages[0].memory.activations, 4 * 2.5e9);
+  EXPECT_DOUBLE_EQ(report->stages[3].memory.activations, 1 * 4e9);
+}
+
+TEST(StepModelTest, GPipeKeepsEveryMicroBatch) {
+  StepPlan plan = makeTrainingPlan(1, 1, 4, 8);
+  plan.schedule = PipelineScheduleKind::GPipe;
+  llvm::Expected<StepReport> report =
+      composeStep(makeEightLayerModel(), plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  // Same time formula as 1F1B; stage 0 holds all m = 8 micro-batches.
+  EXPECT_NEAR(report->stepSeconds, 11 * (69 * kMs + 12e-6), 1e-9);
+  EXPECT_DOUBLE_EQ(report->stages[0].memory.activations, 8 * 2.5e9);
+  EXPECT_DOUBLE_EQ(report->stages[3].memory.activations, 8 * 4e9);
+}
+
+/// 4 layers (10 ms forward + a 1 ms all-reduce, 20 ms backward + a 1 ms
+/// all-reduce, 1e12 forward FLOPs) and a head (3 ms / 6 ms, 1e11 FLOPs).
+std::vector<SegmentCost> makeRecomputeModel() {
+  SegmentCost layer = makeSegment("layer", 4, 10 * kMs, 20 * kMs);
+  layer.forwardCollectives.push_back(makeUse(CollectiveKind::AllReduce, kMs));
+  layer.backwardCollectives.push_back(makeUse(CollectiveKind::AllReduce, kMs));
+  layer.forwardFlops = 1e12;
+  layer.activationBytes = 1e9;
+  layer.inputBytes = 1e8;
+  SegmentCost head = makeSegment("head", 1, 3 * kMs, 6 * kMs);
+  head.forwardFlops = 1e11;
+  head.activationBytes = 5e8;
+  return {layer, head};
+}
+
+TEST(StepModelTest, FullRecomputeAddsTheLayersForward) {
+  StepPlan plan = makeTrainingPlan(1, 1, 1, 2);
+  llvm::Expected<StepReport> keep =
+      composeStep(makeRecomputeModel(), plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(keep), "");
+  // Per micro-batch: 4 (10 + 1 + 20 + 1) + 3 + 6 = 137 ms; m = 2.
+  EXPECT_NEAR(keep->stepSeconds, 2 * 137 * kMs, 1e-9);
+  EXPECT_DOUBLE_EQ(keep->recomputeSeconds, 0);
+  // Everything kept: 4 layers + head, one micro-batch in flight.
+  EXPECT_DOUBLE_EQ(keep->memory.activations, 4e9 + 5e8);
+
+  plan.recompute = RecomputePolicy::Full;
+  llvm::Expected<StepReport> full =
+      composeStep(makeRecomputeModel(), plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(full), "");
+  // The layers (not the head) run forward again with their all-reduce:
+  // + 4 (10 + 1) = 181 ms per micro-batch.
+  EXPECT_NEAR(full->stepSeconds, 2 * 181 * kMs, 1e-9);
+  EXPECT_NEAR(full->recomputeSeconds, 2 * 40 * kMs, 1e-9);
+  EXPECT_NEAR(getCommunication(*full, CollectiveKind::AllReduce,
+                               CommunicationPhase::Layer),
+              2 * 4 * 3 * kMs, 1e-9);
+  // Model FLOPs 3 x forward; hardware FLOPs add the recomputed layers.
+  EXPECT_DOUBLE_EQ(full->modelFlopsPerDevice, 3 * 2 * 4.1e12);
+  EXPECT_DOUBLE_EQ(full->hardwareFlopsPerDevice, 3 * 2 * 4.1e12 + 2 * 4e12);
+  EXPECT_DOUBLE_EQ(keep->hardwareFlopsPerDevice, keep->modelFlopsPerDevice);
+  // Full recompute keeps the 4 layer inputs and the head, plus one
+  // layer's activations while it is recomputed.
+  EXPECT_DOUBLE_EQ(full->memory.activations, 4e8 + 5e8 + 1e9);
+}
+
+TEST(StepModelTest, ZeroOneShardsOptimizerStatesAndUpdates) {
+  // 10 layers of 1e8 parameters = 1e9 parameters, dp = 8.
+  SegmentCost layer = makeSegment("layer", 10, kMs, 2 * kMs);
+  layer.parameters = 1e8;
+  layer.parameterBytes = 2e8;
+  StepPlan plan = makeTrainingPlan(8, 1, 1, 8);
+  plan.zero = ZeroStage::Zero1;
+  ClusterSpec cluster = getDgxA100(8);
+  cluster.deviceTypes[0].efficiency.memoryEfficiency = 0.5;
+  llvm::Expected<StepReport> report = composeStep(layer, plan, cluster);
+  ASSERT_EQ(succeeded(report), "");
+  // ZeRO-1: 2 psi + 2 psi + 12 psi / 8.
+  EXPECT_DOUBLE_EQ(report->memory.parameters, 2e9);
+  EXPECT_DOUBLE_EQ(report->memory.gradients, 2e9);
+  EXPECT_DOUBLE_EQ(report->memory.optimizerStates, 1.5e9);
+  EXPECT_TRUE(report->fits);
+  // Adam updates 1e9 / 8 parameters, 28 bytes each, at half of 2039 GB/s.
+  double optimizer = 1.25e8 * 28 / (0.5 * 2039e9);
+  EXPECT_NEAR(report->optimizerSeconds, optimizer, 1e-12);
+  EXPECT_NEAR(report->stepSeconds, 30 * kMs + optimizer, 1e-12);
+
+  // ZeRO-0 updates all of them and keeps 12 bytes of states each.
+  plan.zero = ZeroStage::Zero0;
+  llvm::Expected<StepReport> zero0 = composeStep(layer, plan, cluster);
+  ASSERT_EQ(succeeded(zero0), "");
+  EXPECT_DOUBLE_EQ(zero0->memory.optimizerStates, 12e9);
+  EXPECT_NEAR(zero0->optimizerSeconds, 8 * optimizer, 1e-12);
+}
+
+TEST(StepModelTest, MemoryLimitDecidesFits) {
+  SegmentCost layer = makeSegment("layer", 10, kMs, 2 * kMs);
+  layer.parameters = 1e9; // 10e9 parameters: 160 GB of Adam states.
+  StepPlan plan = makeTrainingPlan(1, 1, 1, 1);
+  llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_DOUBLE_EQ(report->memory.total(), 160e9);
+  EXPECT_DOUBLE_EQ(report->memory.deviceMemory, 80.0 * (1ull << 30));
+  EXPECT_FALSE(report->fits);
+  // Two pipeline stages hold 80e9 bytes each, under 80 GiB = 85.9e9.
+  plan.pipelineParallel = 2;
+  llvm::Expected<StepReport> split = composeStep(layer, plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(split), "");
+  EXPECT_DOUBLE_EQ(split->memory.total(), 80e9);
+  EXPECT_TRUE(split->fits);
+}
+
+/// embed, 3 layers and head with a gradient collective each; backward
+/// 2, 10, 1 ms. `layerSync` is the time of a layer's gradient all-reduce.
+std::vector<SegmentCost> makeGradientModel(double layerSync) {
+  SegmentCost embed = makeSegment("embed", 1, kMs, 2 * kMs);
+  embed.gradientCollectives.push_back(
+      makeUse(CollectiveKind::AllReduce, 5 * kMs));
+  SegmentCost layer = makeSegment("layer", 3, 5 * kMs, 10 * kMs);
+  layer.gradientCollectives.push_back(
+      makeUse(CollectiveKind::AllReduce, layerSync));
+  SegmentCost head = makeSegment("head", 1, kMs, kMs);
+  head.gradientCollectives.push_back(
+      makeUse(CollectiveKind::AllReduce, 3 * kMs));
+  return {embed, layer, head};
+}
+
+TEST(StepModelTest, GradientAllReduceHidesBehindEarlierBackward) {
+  StepPlan plan = makeTrainingPlan(2, 1, 1, 2);
+  // Backward in reverse order: head ends at 1 ms, layers at 11, 21, 31,
+  // embed at 33. Collectives: head [1, 4], layers [11, 15], [21, 25],
+  // [31, 35], embed [35, 40]: 40 - 33 = 7 ms exposed of 20 ms.
+  llvm::Expected<StepReport> fast =
+      composeStep(makeGradientModel(4 * kMs), plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(fast), "");
+  double compute = 3 + 3 * 15 + 2; // ms of forward + backward
+  EXPECT_NEAR(fast->stepSeconds, (compute + 7) * kMs, 1e-12);
+  EXPECT_NEAR(getCommunication(*fast, CollectiveKind::AllReduce,
+                               CommunicationPhase::Gradient),
+              7 * kMs, 1e-12);
+  EXPECT_NEAR(getCommunication(*fast, CollectiveKind::AllReduce,
+                               CommunicationPhase::Gradient,
+                               /*exposed=*/false),
+              20 * kMs, 1e-12);
+
+  // Slow layer all-reduces queue up: head [1, 4], layers [11, 26],
+  // [26, 41], [41, 56], embed [56, 61]: 61 - 33 = 28 ms exposed.
+  llvm::Expected<StepReport> slow =
+      composeStep(makeGradientModel(15 * kMs), plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(slow), "");
+  EXPECT_NEAR(slow->stepSeconds, (compute + 28) * kMs, 1e-12);
+  EXPECT_NEAR(slow->stages[0].exposedGradientSeconds, 28 * kMs, 1e-12);
+}
+
+TEST(StepModelTest, ZeroParameterGatherIsExposed) {
+  // ZeRO-1: reduce-scatter of the gradients hides like the all-reduce,
+  // the all-gather of the updated parameters runs after the optimizer.
+  SegmentCost layer = makeSegment("layer", 2, kMs, 10 * kMs);
+  layer.gradientCollectives.push_back(
+      makeUse(CollectiveKind::ReduceScatter, 2 * kMs));
+  layer.gradientCollectives.push_back(
+      makeUse(CollectiveKind::AllGather, 2 * kMs));
+  StepPlan plan = makeTrainingPlan(2, 1, 1, 2);
+  llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  // Layer 2's reduce-scatter [10, 12] hides behind layer 1's backward;
+  // layer 1's [20, 22] is exposed; both all-gathers are.
+  EXPECT_NEAR(getCommunication(*report, CollectiveKind::ReduceScatter,
+                               CommunicationPhase::Gradient),
+              2 * kMs, 1e-12);
+  EXPECT_NEAR(getCommunication(*report, CollectiveKind::AllGather,
+                               CommunicationPhase::Gradient),
+              4 * kMs, 1e-12);
+  EXPECT_NEAR(report->stepSeconds, (22 + 6) * kMs, 1e-12);
+}
+
+TEST(StepModelTest, PipelineRanksPutTensorParallelInsideANode) {
+  // tp = 4, dp = 2, pp = 2 on two DGX nodes: stage 0 is ranks 0-7 (node 0),
+  // stage 1 ranks 8-15, so activations cross InfiniBand (5 us + S / 25 GB/s).
+  SegmentCost layer = makeSegment("layer", 2, 10 * kMs, 0);
+  layer.inputBytes = 1e8;
+  StepPlan plan;
+  plan.dataParallel = 2;
+  plan.tensorParallel = 4;
+  plan.pipelineParallel = 2;
+  plan.globalBatch = 2;
+  llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(16));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_NEAR(report->stages[0].pipelineTransferSeconds, 5e-6 + 1e8 / 25e9,
+              1e-12);
+  // Inference: no backward transfer from the last stage.
+  EXPECT_DOUBLE_EQ(report->stages[1].pipelineTransferSeconds, 0);
+  // Too few devices for the grid.
+  llvm::Expected<StepReport> small = composeStep(layer, plan, getDgxA100(8));
+  EXPECT_NE(getErrorMessage(std::move(small)).find("needs 16 devices"),
+            std::string::npos);
+}
+
+TEST(StepModelTest, InferenceHoldsParametersOnly) {
+  SegmentCost layer = makeSegment("layer", 2, 10 * kMs, 20 * kMs);
+  layer.parameters = 1e9;
+  layer.parameterBytes = 4e9; // fp32 as stored
+  layer.activationBytes = 1e9;
+  layer.peakTemporaryBytes = 3e8;
+  StepPlan plan;
+  plan.globalBatch = 4;
+  llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_NEAR(report->stepSeconds, 4 * 20 * kMs, 1e-12);
+  EXPECT_DOUBLE_EQ(report->backwardComputeSeconds, 0);
+  EXPECT_DOUBLE_EQ(report->optimizerSeconds, 0);
+  EXPECT_DOUBLE_EQ(report->memory.parameters, 8e9);
+  EXPECT_DOUBLE_EQ(report->memory.gradients, 0);
+  EXPECT_DOUBLE_EQ(report->memory.optimizerStates, 0);
+  EXPECT_DOUBLE_EQ(report->memory.activations, 0);
+  EXPECT_DOUBLE_EQ(report->memory.temporaries, 3e8);
+}
+
+TEST(StepModelTest, FlopsAgainstPeak) {
+  // One A100 (312 TFLOP/s): a 1 s forward of 156 TFLOPs is half of peak.
+  SegmentCost segment = makeSegment("layer", 1, 1, 2);
+  segment.forwardFlops = 156e12;
+  StepPlan inference;
+  llvm::Expected<StepReport> report =
+      composeStep(segment, inference, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_DOUBLE_EQ(report->peakFlopsPerSecond, 312e12);
+  EXPECT_DOUBLE_EQ(report->modelFlopsPerSecond, 156e12);
+  EXPECT_DOUBLE_EQ(report->modelFlopsUtilization, 0.5);
+  // Training: 3 x 156 TFLOPs in 1 + 2 s is also half of peak.
+  StepPlan training = makeTrainingPlan(1, 1, 1, 1);
+  report = composeStep(segment, training, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_DOUBLE_EQ(report->modelFlopsPerDevice, 468e12);
+  EXPECT_DOUBLE_EQ(report->modelFlopsUtilization, 0.5);
+  // Two stages of 1 s each, one micro-batch: 2 s for 312 TFLOPs on two
+  // devices is a quarter of peak.
+  segment.repeat = 2;
+  inference.pipelineParallel = 2;
+  report = composeStep(segment, inference, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_DOUBLE_EQ(report->stepSeconds, 2);
+  EXPECT_DOUBLE_EQ(report->modelFlopsUtilization, 0.25);
+}
+
+TEST(StepModelTest, MicroBatchesMustBeIntegral) {
+  SegmentCost layer = makeSegment("layer", 4, kMs, kMs);
+  StepPlan plan = makeTrainingPlan(8, 1, 1, 100);
+  std::string message =
+      getErrorMessage(composeStep(layer, plan, getDgxA100(8)));
+  EXPECT_NE(message.find("global batch 100 is not a multiple of dp * "
+                         "micro-batch = 8 * 1 = 8"),
+            std::string::npos)
+      << message;
+  plan.globalBatch = 4;
+  message = getErrorMessage(composeStep(layer, plan, getDgxA100(8)));
+  EXPECT_NE(message.find("smaller than dp * micro-batch"), std::string::npos)
+      << message;
+}
+
+TEST(StepModelTest, PipelineStagesMustDivideLayers) {
+  SegmentCost layer = makeSegment("block", 30, kMs, kMs);
+  StepPlan plan = makeTrainingPlan(1, 1, 4, 8);
+  std::string message =
+      getErrorMessage(composeStep(layer, plan, getDgxA100(8)));
+  EXPECT_NE(message.find("the 30 layers ('block' x 30) do not divide evenly "
+                         "into pp = 4 stages"),
+            std::string::npos)
+      << message;
+  plan.pipelineParallel = 3;
+  EXPECT_EQ(getErrorMessage(composeStep(layer, plan, getDgxA100(8))),
+            "<success>");
+}
+
+TEST(StepModelTest, ReportAsJSONAndText) {
+  StepPlan plan = makeTrainingPlan(1, 1, 4, 8);
+  llvm::Expected<StepReport> report =
+      composeStep(makeEightLayerModel(), plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  llvm::json::Value value = toJSON(*report);
+  const llvm::json::Object *object = value.getAsObject();
+  ASSERT_TRUE(object);
+  EXPECT_EQ(object->getNumber("stepSeconds"), report->stepSeconds);
+  const llvm::json::Object *breakdown = object->getObject("breakdown");
+  ASSERT_TRUE(breakdown);
+  EXPECT_EQ(breakdown->getNumber("pipelineBubbleSeconds"),
+            report->pipelineBubbleSeconds);
+  EXPECT_EQ(object->getObject("plan")->getInteger("microBatches"), 8);
+  EXPECT_EQ(object->getArray("stages")->size(), 4u);
+  EXPECT_EQ(object->getObject("memory")->getBoolean("fits"), true);
+  const llvm::json::Array *communication = object->getArray("communication");
+  ASSERT_TRUE(communication && !communication->empty());
+  EXPECT_EQ((*communication)[0].getAsObject()->getString("kind"), "send-recv");
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printStepReport(*report, os);
+  EXPECT_NE(text.find("pipeline bubble"), std::string::npos) << text;
+  EXPECT_NE(text.find("stage 3: 2 layers (layer, head)"), std::string::npos)
+      << text;
+}
+
+TEST(StepModelTest, PlanSpecParses) {
+  llvm::Expected<PlanSpec> spec = parsePlanSpec(
+      "dp=32,tp=8,pp=4,microbatch=2,recompute=full,zero=1,schedule=gpipe");
+  ASSERT_EQ(succeeded(spec), "");
+  EXPECT_EQ(spec->dataParallel, 32u);
+  EXPECT_EQ(spec->tensorParallel, 8u);
+  EXPECT_EQ(spec->pipelineParallel, 4u);
+  EXPECT_EQ(spec->microBatch, 2);
+  EXPECT_EQ(spec->recompute, RecomputePolicy::Full);
+  EXPECT_EQ(spec->zero, ZeroStage::Zero1);
+  EXPECT_EQ(spec->schedule, PipelineScheduleKind::GPipe);
+
+  // Absent degrees are the planner's choice; the rest take defaults.
+  spec = parsePlanSpec("tp=2");
+  ASSERT_EQ(succeeded(spec), "");
+  EXPECT_FALSE(spec->dataParallel.has_value());
+  EXPECT_EQ(spec->tensorParallel, 2u);
+  EXPECT_FALSE(spec->pipelineParallel.has_value());
+  EXPECT_EQ(spec->microBatch, 1);
+  EXPECT_EQ(spec->recompute, RecomputePolicy::None);
+  EXPECT_EQ(spec->schedule, PipelineScheduleKind::OneFOneB);
+  EXPECT_EQ(getErrorMessage(parsePlanSpec("")), "<success>");
+}
+
+TEST(StepModelTest, PlanSpecErrors) {
+  auto error = [](llvm::StringRef text) {
+    return getErrorMessage(parsePlanSpec(text));
+  };
+  EXPECT_EQ(error("dp=8,micro_batch=2"),
+            "--plan: unknown key 'micro_batch' (did you mean 'microbatch'?); "
+            "keys are dp, tp, pp, microbatch, recompute, zero, schedule");
+  EXPECT_NE(error("shedule=1f1b").find("did you mean 'schedule'"),
+            std::string::npos);
+  EXPECT_EQ(error("foo=1").find("did you mean"), std::string::npos);
+  EXPECT_EQ(error("dp=8,tp"), "--plan: key 'tp' needs a value (tp=...)");
+  EXPECT_EQ(error("dp="), "--plan: key 'dp' needs a value (dp=...)");
+  EXPECT_EQ(error("dp=eight"),
+            "--plan: 'dp' must be a positive integer, got 'eight'");
+  EXPECT_EQ(error("pp=0"), "--plan: 'pp' must be at least 1, got 0");
+  EXPECT_EQ(error("microbatch=1.5"),
+            "--plan: 'microbatch' must be a positive integer, got '1.5'");
+  EXPECT_EQ(error("zero=4"), "--plan: 'zero' must be 0, 1, 2 or 3, got '4'");
+  EXPECT_EQ(error("recompute=some"),
+            "--plan: 'recompute' must be none or full, got 'some'");
+  EXPECT_EQ(error("schedule=interleaved"),
+            "--plan: 'schedule' must be 1f1b or gpipe, got 'interleaved'");
+  EXPECT_EQ(error("dp=2,dp=4"), "--plan: key 'dp' is given twice");
+  EXPECT_NE(error("dp=2,,tp=2").find("empty item"), std::string::npos);
+}
+
+} // namespace
