@@ -494,6 +494,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
 static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 static std::string formatSeconds(double seconds) {
+  if (seconds == 0)
+    return "0 s";
   if (seconds >= 1)
     return llvm::formatv("{0:f3} s", seconds).str();
   if (seconds >= 1e-3)
@@ -539,7 +541,8 @@ void distopt::cost::printStepReport(const StepReport &report,
             .str();
     line(what, comm.exposedSeconds);
     if (comm.exposedSeconds != comm.totalSeconds)
-      os << llvm::formatv("      exposed part of {0}\n",
+      os << llvm::formatv("      ({0} in all, the rest hidden behind "
+                          "backward compute)\n",
                           formatSeconds(comm.totalSeconds));
   }
   line("pipeline bubble", report.pipelineBubbleSeconds);
