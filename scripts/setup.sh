@@ -22,6 +22,8 @@ PACKAGES=(
   nlohmann-json3-dev
   # Cluster files (YAML, with line/column marks) of the cost model.
   libyaml-cpp-dev
+  # The planner's exact strategy choice: an ILP solved with COIN-OR CBC.
+  coinor-libcbc-dev pkg-config
   # Unit tests.
   libgtest-dev
   # CPU kernels of the runtime (runtime/cpu): cblas_sgemm / dgemm, in the

@@ -11,6 +11,7 @@
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Import/ONNX.h"
 #include "distopt/Passes/Passes.h"
+#include "distopt/Plan/Planner.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -18,10 +19,13 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -52,6 +56,128 @@ static cl::opt<bool> noRaise(
     cl::desc("Keep decomposed patterns (layer norm, GELU, linear layers) "
              "as the ONNX graph spells them"),
     cl::init(false), cl::cat(onnxCategory));
+
+static cl::OptionCategory planCategory("dist-opt planner options");
+
+static cl::opt<std::string> clusterName(
+    "cluster",
+    cl::desc("Plan for this cluster: a preset (dgx-a100-80g, dgx-a100-40g, "
+             "dgx-h100, cpu) or a cluster file (.yaml, .json); with "
+             "--devices. Without -o, prints the plan report"),
+    cl::value_desc("NAME|FILE"), cl::init(""), cl::cat(planCategory));
+
+static cl::opt<std::string> planText(
+    "plan",
+    cl::desc("Fix parts of the plan, e.g. dp=32,tp=8,pp=4,microbatch=1,"
+             "recompute=full,zero=1,schedule=1f1b; the rest is chosen"),
+    cl::value_desc("KEY=VALUE,..."), cl::init(""), cl::cat(planCategory));
+
+static cl::opt<std::string> modeText(
+    "mode", cl::desc("Plan for inference (infer) or training (train)"),
+    cl::value_desc("infer|train"), cl::init("infer"), cl::cat(planCategory));
+
+static cl::opt<int64_t> globalBatch(
+    "batch",
+    cl::desc("Global batch of a training step (--mode train); the model's "
+             "batch dimension is one micro-batch"),
+    cl::init(0), cl::cat(planCategory));
+
+static cl::opt<bool> printReport(
+    "report", cl::desc("Print the plan report (grid, shardings, collectives, "
+                       "step time and memory)"),
+    cl::init(false), cl::cat(planCategory));
+
+static cl::opt<std::string> reportJson(
+    "report-json", cl::desc("Write the plan report as JSON to this file"),
+    cl::value_desc("FILE"), cl::init(""), cl::cat(planCategory));
+
+/// Writes `text` to `path` through a temporary file in the same folder, so
+/// that nothing partial is ever left at `path`.
+static bool writeFileAtomically(llvm::StringRef path, llvm::StringRef text) {
+  llvm::SmallString<256> tmp;
+  int fd;
+  llvm::SmallString<256> model(path);
+  model += ".tmp-%%%%%%";
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, tmp)) {
+    llvm::WithColor::error(llvm::errs(), path)
+        << "cannot write: " << ec.message() << "\n";
+    return false;
+  }
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << text;
+    os.close();
+    if (os.has_error()) {
+      llvm::sys::fs::remove(tmp);
+      llvm::WithColor::error(llvm::errs(), path) << "cannot write\n";
+      return false;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+    llvm::sys::fs::remove(tmp);
+    llvm::WithColor::error(llvm::errs(), path)
+        << "cannot write: " << ec.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+/// Runs the planner on `module` for the command line's cluster and plan,
+/// prints and writes the report as asked. With `forArtifact`, the plan must
+/// run on the CPU runtime (no pipeline stages) and is written into the
+/// module and partitioned.
+static int planAndPartition(mlir::ModuleOp module, llvm::StringRef inputFilename,
+                            bool forArtifact) {
+  auto reportError = [&](const llvm::Twine &message) {
+    llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
+    return 1;
+  };
+  if (devices <= 0 && llvm::StringRef(clusterName).ends_with(".yaml") == false &&
+      llvm::StringRef(clusterName).ends_with(".json") == false)
+    return reportError("--cluster needs --devices N");
+  llvm::Expected<distopt::cost::ClusterSpec> spec =
+      distopt::cost::getClusterSpec(clusterName.empty() ? std::string("cpu") : clusterName.getValue(),
+                                    devices);
+  if (!spec)
+    return reportError(llvm::toString(spec.takeError()));
+  std::optional<int64_t> batch;
+  if (globalBatch.getNumOccurrences()) {
+    if (globalBatch <= 0)
+      return reportError("--batch must be positive");
+    batch = globalBatch;
+  }
+  llvm::Expected<distopt::plan::PlannerOptions> options =
+      distopt::plan::makePlannerOptions(*spec, planText, modeText, batch);
+  if (!options)
+    return reportError(llvm::toString(options.takeError()));
+  options->searchPipeline = !forArtifact;
+  if (forArtifact && options->pipelineParallel.value_or(1) > 1)
+    return reportError("the CPU runtime runs no pipeline stages yet; drop "
+                       "pp from --plan, or plan without -o to see the report");
+  llvm::Expected<distopt::plan::Plan> plan =
+      distopt::plan::planModule(module, *options);
+  if (!plan)
+    return reportError(llvm::toString(plan.takeError()));
+  if (printReport || !forArtifact)
+    distopt::plan::printPlanReport(*plan, llvm::outs());
+  if (!reportJson.empty()) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::formatv("{0:2}", distopt::plan::planReportToJSON(*plan))
+       << "\n";
+    if (!writeFileAtomically(reportJson, text))
+      return 1;
+  }
+  if (!forArtifact)
+    return 0;
+  distopt::plan::annotateModule(module, *plan);
+  mlir::PassManager pm(module->getContext());
+  if (failed(mlir::parsePassPipeline("builtin.module(dist-partition)", pm)))
+    return reportError("the dist-partition pass is not registered");
+  if (failed(pm.run(module)))
+    return 1;
+  return 0;
+}
 
 /// Imports an ONNX model and runs the regular mlir-opt processing on it,
 /// printing the result to `output`.
@@ -144,18 +270,16 @@ static int compileArtifact(llvm::StringRef inputFilename,
       mlir::parseSourceString<mlir::ModuleOp>(text, &context);
   if (!module)
     return 1;
+  bool hasGrid = !module->getOps<mlir::shard::GridOp>().empty();
+  if (!hasGrid && (devices > 1 || !clusterName.empty()))
+    if (int rc = planAndPartition(*module, inputFilename, /*forArtifact=*/true))
+      return rc;
   // The program's device count is its grid's.
   int64_t programDevices = 1;
   for (auto grid : module->getOps<mlir::shard::GridOp>())
     for (int64_t d : grid.getShape())
       programDevices *= d;
   if (programDevices != devices) {
-    if (devices > 1 && programDevices == 1)
-      return reportError(
-          "compiling for " + llvm::Twine(devices.getValue()) +
-          " devices needs the automatic planner, which does not exist yet; "
-          "use --devices 1, or partition a .mlir module by hand "
-          "(--dist-spmd-partition)");
     return reportError("the program runs on " + llvm::Twine(programDevices) +
                        " devices (its shard.grid), not --devices " +
                        llvm::Twine(devices.getValue()));
@@ -176,6 +300,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   distopt::registerAllDialects(registry);
   distopt::registerDistOptPassesAndPipelines();
+  distopt::plan::registerPlanPasses();
   auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
       argc, argv,
       "dist-opt: auto-parallelizing compiler for model graphs\n\n"
@@ -188,6 +313,33 @@ int main(int argc, char **argv) {
   if (devices < 0) {
     llvm::WithColor::error() << "--devices must be positive\n";
     return 1;
+  }
+  if (!clusterName.empty() && outputFilename == "-") {
+    // Plan and report only: nothing is compiled or written but the report.
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    mlir::DialectRegistry &reg = registry;
+    if (llvm::StringRef(inputFilename).ends_with(".onnx")) {
+      if (int rc = runOnOnnx(inputFilename, os, reg))
+        return rc;
+    } else {
+      std::string errorMessage;
+      auto input = mlir::openInputFile(inputFilename, &errorMessage);
+      if (!input) {
+        llvm::WithColor::error(llvm::errs(), inputFilename)
+            << errorMessage << "\n";
+        return 1;
+      }
+      auto config = mlir::MlirOptMainConfig::createFromCLOptions();
+      if (failed(mlir::MlirOptMain(os, std::move(input), reg, config)))
+        return 1;
+    }
+    mlir::MLIRContext context(reg);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+    if (!module)
+      return 1;
+    return planAndPartition(*module, inputFilename, /*forArtifact=*/false);
   }
   if (devices > 0)
     return compileArtifact(inputFilename, outputFilename, registry);

@@ -1,0 +1,69 @@
+//===- StrategyProblem.h - Choose one strategy per node, exactly -*- C++ -*-===//
+//
+// The combinatorial core of the planner, free of MLIR: nodes (ops) each
+// choose one of their strategies; a node's strategy has a cost and a memory
+// footprint; an edge between two nodes costs what converting the producer's
+// choice into the consumer's choice costs. Minimize the total cost subject
+// to a memory limit. Solved exactly as an integer linear program with
+// COIN-OR CBC; a brute-force enumerator exists for tests.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_PLAN_STRATEGYPROBLEM_H
+#define DISTOPT_PLAN_STRATEGYPROBLEM_H
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <limits>
+#include <vector>
+
+namespace distopt::plan {
+
+struct StrategyProblem {
+  struct Node {
+    /// Cost of each strategy (already multiplied by how often it counts).
+    llvm::SmallVector<double> cost;
+    /// Memory of each strategy on one device, in bytes.
+    llvm::SmallVector<double> memory;
+  };
+  /// An edge: the cost depends on the class of the source's strategy (how
+  /// it leaves the value) and the class of the destination's strategy (how
+  /// it needs the value). Classes group strategies that agree on the value,
+  /// which keeps the program small.
+  struct Edge {
+    unsigned src = 0, dst = 0;
+    /// Class of each strategy of src (indexed by strategy), and of dst.
+    llvm::SmallVector<unsigned> srcClass, dstClass;
+    unsigned numSrcClasses = 0, numDstClasses = 0;
+    /// Cost of each (src class, dst class) pair, row-major.
+    std::vector<double> cost;
+  };
+  std::vector<Node> nodes;
+  std::vector<Edge> edges;
+  double memoryLimit = std::numeric_limits<double>::infinity();
+
+  /// Objective and memory of one choice per node.
+  double evaluateCost(llvm::ArrayRef<unsigned> choice) const;
+  double evaluateMemory(llvm::ArrayRef<unsigned> choice) const;
+};
+
+struct StrategySolution {
+  llvm::SmallVector<unsigned> choice;
+  double cost = 0;
+  double memory = 0;
+};
+
+/// The optimal choice under the memory limit, through CBC. Fails with a
+/// message when no choice fits (`infeasible` is set then) or the solver
+/// gives up.
+llvm::Expected<StrategySolution> solveStrategyProblem(const StrategyProblem &p,
+                                                      bool *infeasible = nullptr);
+
+/// The same by enumerating every choice; for tests on small problems.
+/// Returns an empty choice when nothing fits.
+StrategySolution solveByEnumeration(const StrategyProblem &p);
+
+} // namespace distopt::plan
+
+#endif // DISTOPT_PLAN_STRATEGYPROBLEM_H

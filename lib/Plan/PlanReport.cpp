@@ -1,0 +1,87 @@
+//===- PlanReport.cpp - The plan, for people and as JSON ------------------===//
+
+#include "distopt/Plan/Planner.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace distopt;
+using namespace distopt::plan;
+using llvm::formatv;
+
+static std::string gridString(const Plan &plan) {
+  return formatv("dp={0} tp={1} pp={2}", plan.dataParallel,
+                 plan.tensorParallel, plan.pipelineParallel)
+      .str();
+}
+
+static std::string bytesString(double bytes) {
+  if (bytes >= (1ull << 30))
+    return formatv("{0:f2} GiB", bytes / (1ull << 30)).str();
+  if (bytes >= (1ull << 20))
+    return formatv("{0:f2} MiB", bytes / (1ull << 20)).str();
+  if (bytes >= 1024)
+    return formatv("{0:f1} KiB", bytes / 1024).str();
+  return formatv("{0} B", static_cast<int64_t>(bytes)).str();
+}
+
+void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
+  os << "plan: grid " << gridString(plan) << " ("
+     << plan.dataParallel * plan.tensorParallel * plan.pipelineParallel
+     << " devices)";
+  if (plan.layerCount)
+    os << "; " << plan.layerCount << " identical layers of " << plan.layerOps
+       << " ops, solved once";
+  os << formatv("; planned in {0:f3} s\n", plan.planningSeconds);
+  os << "grids considered:\n";
+  for (const auto &[grid, outcome] : plan.candidates)
+    os << "  " << grid << ": " << outcome << "\n";
+  os << "shardings:\n";
+  if (plan.summary.empty())
+    os << "  everything replicated\n";
+  for (const std::string &line : plan.summary)
+    os << "  " << line << "\n";
+  os << "collectives per forward pass:\n";
+  if (plan.collectives.empty())
+    os << "  none\n";
+  for (const PlannedCollective &c : plan.collectives)
+    os << formatv("  {0,-14} {1,10} over {2} ranks, {3:f3} ms", c.kind,
+                  bytesString(c.bytes), c.groupSize, c.seconds * 1e3)
+       << (c.count > 1 ? formatv(" x{0}", c.count).str() : std::string())
+       << "  " << c.where << "\n";
+  cost::printStepReport(plan.step, os);
+}
+
+llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
+  llvm::json::Array candidates;
+  for (const auto &[grid, outcome] : plan.candidates)
+    candidates.push_back(llvm::json::Object{{"grid", grid},
+                                            {"outcome", outcome}});
+  llvm::json::Array summary;
+  for (const std::string &line : plan.summary)
+    summary.push_back(line);
+  llvm::json::Array collectives;
+  for (const PlannedCollective &c : plan.collectives)
+    collectives.push_back(llvm::json::Object{{"kind", c.kind},
+                                             {"where", c.where},
+                                             {"bytes", c.bytes},
+                                             {"group_size", c.groupSize},
+                                             {"seconds", c.seconds},
+                                             {"count", c.count}});
+  llvm::json::Array axes;
+  for (auto [name, size] : llvm::zip(plan.axisNames, plan.gridShape))
+    axes.push_back(llvm::json::Object{{"name", name}, {"size", size}});
+  return llvm::json::Object{
+      {"grid", llvm::json::Object{{"dp", plan.dataParallel},
+                                  {"tp", plan.tensorParallel},
+                                  {"pp", plan.pipelineParallel},
+                                  {"axes", std::move(axes)}}},
+      {"layers", llvm::json::Object{{"count", plan.layerCount},
+                                    {"ops_per_layer", plan.layerOps}}},
+      {"candidates", std::move(candidates)},
+      {"shardings", std::move(summary)},
+      {"collectives", std::move(collectives)},
+      {"solver_objective_seconds", plan.objective},
+      {"planning_seconds", plan.planningSeconds},
+      {"step", cost::toJSON(plan.step)},
+  };
+}
