@@ -108,16 +108,36 @@ distopt::cost::getClusterPreset(StringRef name, unsigned numDevices) {
   LinkSpec hdr{25 * kGB, 5 * kMicrosecond};
   LinkSpec ndr{50 * kGB, 5 * kMicrosecond};
   unsigned dgxDevices = numDevices ? numDevices : 8;
+  // Kernel efficiencies (docs/cluster.md, "GPU efficiency factors"). A100:
+  // the one set that puts the four GPT rows of Megatron-LM's Table 1
+  // within 15% (unittests/Cost/MegatronTableTest.cpp). H100: the same
+  // reasoning, not checked against a published table.
+  ComputeEfficiency a100Efficiency;
+  a100Efficiency.gemmEfficiency = 0.70;
+  a100Efficiency.gemmHalfFlops = 1e9;
+  a100Efficiency.memoryEfficiency = 0.80;
+  a100Efficiency.vectorFlops = 15e12;
+  a100Efficiency.opOverhead = 5 * kMicrosecond;
+  ComputeEfficiency h100Efficiency;
+  h100Efficiency.gemmEfficiency = 0.65;
+  h100Efficiency.gemmHalfFlops = 3e9;
+  h100Efficiency.memoryEfficiency = 0.80;
+  h100Efficiency.vectorFlops = 50e12;
+  h100Efficiency.opOverhead = 5 * kMicrosecond;
   if (name == "dgx-a100-80g")
     return makeDgx(name,
-                   {"A100-SXM4-80GB", 312e12, uint64_t(80 * kGiB), 2039 * kGB},
+                   {"A100-SXM4-80GB", 312e12, uint64_t(80 * kGiB), 2039 * kGB,
+                    a100Efficiency},
                    nvlinkA100, hdr, dgxDevices);
   if (name == "dgx-a100-40g")
     return makeDgx(name,
-                   {"A100-SXM4-40GB", 312e12, uint64_t(40 * kGiB), 1555 * kGB},
+                   {"A100-SXM4-40GB", 312e12, uint64_t(40 * kGiB), 1555 * kGB,
+                    a100Efficiency},
                    nvlinkA100, hdr, dgxDevices);
   if (name == "dgx-h100")
-    return makeDgx(name, {"H100-SXM5", 989e12, uint64_t(80 * kGiB), 3350 * kGB},
+    return makeDgx(name,
+                   {"H100-SXM5", 989e12, uint64_t(80 * kGiB), 3350 * kGB,
+                    h100Efficiency},
                    nvlinkH100, ndr, dgxDevices);
   if (name == "cpu") {
     // This machine's cores as ranks on one node, MPI over shared memory.
