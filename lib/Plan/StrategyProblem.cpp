@@ -71,14 +71,16 @@ distopt::plan::solveStrategyProblem(const StrategyProblem &p,
         nodeCost[e.src][s] += edgeCost(e, s, s);
       continue;
     }
+    // With one strategy (or one class) on a side, the cost depends on the
+    // other side only.
     if (ns == 1 || e.numSrcClasses == 1) {
       for (unsigned t = 0; t < nd; ++t)
-        nodeCost[e.dst][t] += e.cost[e.dstClass[t]];
+        nodeCost[e.dst][t] += edgeCost(e, 0, t);
       continue;
     }
     if (nd == 1 || e.numDstClasses == 1) {
       for (unsigned s = 0; s < ns; ++s)
-        nodeCost[e.src][s] += e.cost[e.srcClass[s] * e.numDstClasses];
+        nodeCost[e.src][s] += edgeCost(e, s, 0);
       continue;
     }
     pairEdges.push_back(&e);
