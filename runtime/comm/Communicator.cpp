@@ -4,7 +4,9 @@
 // coordinates agree on every other axis; MPI_Comm_split with that agreement
 // as color and the linear index over A as key orders them as the shard
 // dialect does. Gathers along a tensor axis other than the outermost are
-// reordered locally after MPI_Allgather.
+// reordered locally after MPI_Allgather; all-to-all packs the pieces it
+// sends contiguously before MPI_Alltoall and reorders what it receives the
+// same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -160,6 +162,34 @@ void Communicator::reduceScatter(const Tensor &in, Tensor &out,
     std::memcpy(dst + o * piece * inner * width,
                 sum.data() + (o * in.shape[axis] + index * piece) * inner * width,
                 piece * inner * width);
+}
+
+void Communicator::allToAll(const Tensor &in, Tensor &out,
+                            const std::vector<int64_t> &axes,
+                            int64_t splitAxis, int64_t concatAxis) {
+  int64_t n = groupSize(axes);
+  size_t width = byteWidth(in.dtype);
+  // Pack: piece k is block k of `in` along `splitAxis`, made contiguous.
+  std::vector<int64_t> pieceShape = in.shape;
+  pieceShape[splitAxis] /= n;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < splitAxis; ++d)
+    outer *= in.shape[d];
+  for (size_t d = splitAxis; d < pieceShape.size(); ++d)
+    inner *= pieceShape[d];
+  size_t rowBytes = inner * width, pieceBytes = outer * rowBytes;
+  std::vector<uint8_t> send(n * pieceBytes), recv(n * pieceBytes);
+  const auto *src = static_cast<const uint8_t *>(in.data);
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(send.data() + k * pieceBytes + o * rowBytes,
+                  src + (o * n + k) * rowBytes, rowBytes);
+  MPI_Alltoall(send.data(), int(pieceBytes), MPI_BYTE, recv.data(),
+               int(pieceBytes), MPI_BYTE, groupFor(axes));
+  // Unpack: the piece from process k is block k of `out` along
+  // `concatAxis`.
+  Tensor piece{nullptr, in.dtype, pieceShape};
+  interleave(recv.data(), n, piece, out, concatAxis);
 }
 
 void Communicator::abortAll(const std::string &message, int code) {

@@ -52,6 +52,14 @@ public:
   void reduceScatter(const Tensor &in, Tensor &out,
                      const std::vector<int64_t> &axes, int64_t axis);
 
+  /// Splits `in` along `splitAxis` into one piece per process along `axes`,
+  /// sends piece k to the process of linear index k, and concatenates the
+  /// pieces received along `concatAxis` (in the order of the senders'
+  /// linear index) into `out`.
+  void allToAll(const Tensor &in, Tensor &out,
+                const std::vector<int64_t> &axes, int64_t splitAxis,
+                int64_t concatAxis);
+
   /// Stops every rank of the job with `code` after printing `message`.
   [[noreturn]] void abortAll(const std::string &message, int code = 1);
 

@@ -549,6 +549,16 @@ bool ProgramBuilder::emit(Operation *op) {
         Communicator *c = &comm;
         return add([=]() mutable { c->reduceScatter(in, out, axes, axis); }, true);
       })
+      .Case([&](shard::AllToAllOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto axes = gridAxes(o);
+        int64_t splitAxis = o.getSplitAxis().getSExtValue();
+        int64_t concatAxis = o.getConcatAxis().getSExtValue();
+        Communicator *c = &comm;
+        return add([=]() mutable {
+          c->allToAll(in, out, axes, splitAxis, concatAxis);
+        }, true);
+      })
       .Case([&](shard::AllSliceOp o) {
         // Keep this process's piece: a local slice, no communication.
         Tensor in = view(o.getInput()), out = view(o.getResult());

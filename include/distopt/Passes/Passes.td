@@ -136,4 +136,53 @@ def RaisePatternsPass : Pass<"dist-raise-patterns"> {
   let dependentDialects = ["distopt::dist::DistDialect"];
 }
 
+def PartitionPass : Pass<"dist-partition", "mlir::ModuleOp"> {
+  let summary = "Partition every function into the program of one device, "
+                "from per-op factor assignments";
+  let description = [{
+    Rewrites each function of a module with one `shard.grid` into the
+    program that every device of the grid runs (SPMD), following the grid
+    axes that the planner assigned to the factors of each op's sharding rule.
+    The contract, the resharding table and the reasons for not using
+    upstream `shard-partition` are in docs/partition.md.
+
+    An op chooses its split with the discardable attribute
+    `dist.factor_axes`: one `array<i16: ...>` per factor of the op's
+    sharding rule (in the order of the rule's factors), listing the grid
+    axes that split that factor, major to minor; `array<i16>` leaves it
+    whole. An op without the attribute runs whole on every device.
+    Function arguments and results are whole on every device.
+
+    ```mlir
+    shard.grid @tp(shape = 2)
+    // factors [d0=8 parallel, d1=64 parallel, d2=16 reduction(sum)]
+    %h = dist.matmul %x, %w1 {dist.factor_axes = [array<i16>, array<i16: 0>, array<i16>]}
+        : (tensor<8x16xf32>, tensor<16x64xf32>) -> tensor<8x64xf32>
+    ```
+
+    Every value gets a distributed state: per dimension the grid axes that
+    split it, plus the grid axes over which it holds partial results (from a
+    split reduction factor of its producer) and how they combine. Before
+    each op, every operand is resharded from its state to the one that the
+    op's assignment requires: `shard.all_reduce` (partial to whole),
+    `shard.reduce_scatter` (partial sums to split), `shard.all_gather`
+    (split to whole), `shard.all_slice` (whole to split, a local slice), and
+    `shard.all_to_all` (split on one dimension to split on another over the
+    same axes). A value needed twice in one state is resharded once. The op
+    then gets its local types; a split weight becomes a shard
+    (`global_shape`, `grid`, `split_axes`) that the runtime reads as a
+    slice. A split `mean` reduction sums locally and divides by the global
+    count; a bias after a split contraction is added once, after the
+    all-reduce. Function results are resharded to whole. The
+    `dist.factor_axes` attributes are removed.
+
+    An invalid assignment (unknown or reused grid axis, a whole factor
+    split, a size not divisible by its axes, a split factor that is not the
+    major-most of its dimension, the attribute on an op without a sharding
+    rule) is an error at the op, and the pass fails.
+  }];
+  let dependentDialects = ["distopt::dist::DistDialect",
+                           "mlir::shard::ShardDialect"];
+}
+
 #endif // DISTOPT_PASSES_PASSES_TD
