@@ -36,7 +36,8 @@ StringRef distopt::cost::stringifyRecomputePolicy(RecomputePolicy policy) {
   return policy == RecomputePolicy::Full ? "full" : "none";
 }
 
-StringRef distopt::cost::stringifyPipelineScheduleKind(PipelineScheduleKind kind) {
+StringRef
+distopt::cost::stringifyPipelineScheduleKind(PipelineScheduleKind kind) {
   switch (kind) {
   case PipelineScheduleKind::GPipe:
     return "gpipe";
@@ -73,8 +74,7 @@ double StepReport::getExposedCommunicationSeconds() const {
 
 namespace {
 
-constexpr unsigned kNumCollectiveKinds =
-    unsigned(CollectiveKind::SendRecv) + 1;
+constexpr unsigned kNumCollectiveKinds = unsigned(CollectiveKind::SendRecv) + 1;
 
 /// Seconds per collective kind.
 using KindSeconds = std::array<double, kNumCollectiveKinds>;
@@ -138,10 +138,9 @@ static double getStageTransferTime(const ClusterSpec &cluster,
     for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex) {
       unsigned ranks[] = {getRank(plan, from, replica, tpIndex),
                           getRank(plan, to, replica, tpIndex)};
-      slowest = std::max(slowest,
-                         getCollectiveTime(cluster, CollectiveKind::SendRecv,
-                                           CollectiveAlgorithm::Ring, bytes,
-                                           ranks));
+      slowest = std::max(
+          slowest, getCollectiveTime(cluster, CollectiveKind::SendRecv,
+                                     CollectiveAlgorithm::Ring, bytes, ranks));
     }
   return slowest;
 }
@@ -159,8 +158,8 @@ static void composeGradientSync(StageWork &stage, bool recomputes,
   double computeEnd = 0, streamEnd = 0;
   for (const SegmentCopy &copy : llvm::reverse(stage.copies)) {
     const SegmentCost &segment = *copy.segment;
-    computeEnd += segment.backwardSeconds +
-                  sumSeconds(segment.backwardCollectives);
+    computeEnd +=
+        segment.backwardSeconds + sumSeconds(segment.backwardCollectives);
     if (recomputes && copy.isLayer)
       computeEnd +=
           segment.forwardSeconds + sumSeconds(segment.forwardCollectives);
@@ -218,8 +217,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
                                    (long long)microBatches64);
   unsigned m = unsigned(microBatches64);
 
-  uint64_t devices = uint64_t(plan.dataParallel) * plan.tensorParallel *
-                     plan.pipelineParallel;
+  uint64_t devices =
+      uint64_t(plan.dataParallel) * plan.tensorParallel * plan.pipelineParallel;
   if (devices > cluster.getNumDevices())
     return llvm::createStringError(
         "plan dp=%u x tp=%u x pp=%u needs %llu devices, but cluster '%s' has "
@@ -264,8 +263,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
     bool isLayer = isLayerSegment(segment);
     for (unsigned copy = 0; copy < segment.repeat; ++copy) {
       if (isLayer)
-        currentStage = unsigned(std::min<uint64_t>(layerIndex++ / layersPerStage,
-                                                   p - 1));
+        currentStage =
+            unsigned(std::min<uint64_t>(layerIndex++ / layersPerStage, p - 1));
       stages[currentStage].copies.push_back({&segment, isLayer});
     }
   }
@@ -295,7 +294,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
     // back. The bytes are the input of the receiving stage's first copy.
     if (s + 1 < p && !stages[s + 1].copies.empty())
       stage.forwardTransfer = getStageTransferTime(
-          cluster, plan, s, s + 1, stages[s + 1].copies.front().segment->inputBytes);
+          cluster, plan, s, s + 1,
+          stages[s + 1].copies.front().segment->inputBytes);
     if (training && s > 0 && !stage.copies.empty())
       stage.backwardTransfer = getStageTransferTime(
           cluster, plan, s, s - 1, stage.copies.front().segment->inputBytes);
@@ -339,9 +339,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind) {
     double seconds = m * critical.layerCollectives[kind];
     if (seconds > 0)
-      report.communication.push_back({CollectiveKind(kind),
-                                      CommunicationPhase::Layer, seconds,
-                                      seconds});
+      report.communication.push_back(
+          {CollectiveKind(kind), CommunicationPhase::Layer, seconds, seconds});
   }
   double transfer = m * (critical.forwardTransfer + critical.backwardTransfer);
   if (transfer > 0)
@@ -358,9 +357,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
       StageWork &stage = stages[s];
       StageReport &out = report.stages[s];
       // Stages 0..s-1 still run their last backward after stage s is done.
-      composeGradientSync(stage, recomputes, stage.backwardPart -
-                                                 stage.backwardTransfer +
-                                                 drain);
+      composeGradientSync(stage, recomputes,
+                          stage.backwardPart - stage.backwardTransfer + drain);
       drain += stage.backwardPart;
       for (double seconds : stage.gradientExposed)
         out.exposedGradientSeconds += seconds;
@@ -408,7 +406,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   report.hardwareFlopsPerDevice =
       report.modelFlopsPerDevice + double(m) * recomputeFlops / p;
   if (report.stepSeconds > 0) {
-    report.modelFlopsPerSecond = report.modelFlopsPerDevice / report.stepSeconds;
+    report.modelFlopsPerSecond =
+        report.modelFlopsPerDevice / report.stepSeconds;
     report.hardwareFlopsPerSecond =
         report.hardwareFlopsPerDevice / report.stepSeconds;
   }
@@ -461,9 +460,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
       memory.gradients = states.gradients;
       memory.optimizerStates = states.optimizerStates;
       unsigned inFlight = getInFlightMicroBatches(plan.schedule, p - s, m);
-      memory.activations =
-          inFlight * (activationBytes + layerInputBytes) +
-          largestLayerActivations;
+      memory.activations = inFlight * (activationBytes + layerInputBytes) +
+                           largestLayerActivations;
     } else {
       memory.parameters = parameterBytes;
     }
@@ -471,8 +469,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
     for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
       for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex)
         memory.deviceMemory = std::min(
-            memory.deviceMemory,
-            double(cluster.getDeviceMemory(getRank(plan, s, replica, tpIndex))));
+            memory.deviceMemory, double(cluster.getDeviceMemory(
+                                     getRank(plan, s, replica, tpIndex))));
     report.fits &= memory.fits();
     double headroom = memory.deviceMemory - memory.total();
     if (headroom < leastHeadroom) {
@@ -503,8 +501,12 @@ static std::string formatSeconds(double seconds) {
   return llvm::formatv("{0:f3} us", seconds * 1e6).str();
 }
 
-static std::string formatGiB(double bytes) {
-  return llvm::formatv("{0:f2} GiB", bytes / kGiB).str();
+static std::string formatBytes(double bytes) {
+  if (bytes >= 0.1 * kGiB || bytes == 0)
+    return llvm::formatv("{0:f2} GiB", bytes / kGiB).str();
+  if (bytes >= 1024 * 1024)
+    return llvm::formatv("{0:f2} MiB", bytes / (1024 * 1024)).str();
+  return llvm::formatv("{0:f2} KiB", bytes / 1024).str();
 }
 
 void distopt::cost::printStepReport(const StepReport &report,
@@ -548,33 +550,32 @@ void distopt::cost::printStepReport(const StepReport &report,
   line("pipeline bubble", report.pipelineBubbleSeconds);
   if (training)
     line("optimizer step", report.optimizerSeconds);
-  os << llvm::formatv("  FLOP/s per device: model {0:f1} TFLOP/s ({1:f1}% of "
-                      "peak {2:f1} TFLOP/s), hardware {3:f1} TFLOP/s "
-                      "({4:f1}%)\n",
-                      report.modelFlopsPerSecond / 1e12,
-                      100 * report.modelFlopsUtilization,
-                      report.peakFlopsPerSecond / 1e12,
-                      report.hardwareFlopsPerSecond / 1e12,
-                      100 * report.hardwareFlopsUtilization);
+  os << llvm::formatv(
+      "  FLOP/s per device: model {0:f1} TFLOP/s ({1:f1}% of "
+      "peak {2:f1} TFLOP/s), hardware {3:f1} TFLOP/s "
+      "({4:f1}%)\n",
+      report.modelFlopsPerSecond / 1e12, 100 * report.modelFlopsUtilization,
+      report.peakFlopsPerSecond / 1e12, report.hardwareFlopsPerSecond / 1e12,
+      100 * report.hardwareFlopsUtilization);
   const StepMemory &memory = report.memory;
   os << llvm::formatv("  memory per device (stage {0}): {1} of {2}, {3}\n",
-                      memory.stage, formatGiB(memory.total()),
-                      formatGiB(memory.deviceMemory),
+                      memory.stage, formatBytes(memory.total()),
+                      formatBytes(memory.deviceMemory),
                       report.fits ? "fits" : "DOES NOT FIT");
-  os << llvm::formatv("    parameters {0}, gradients {1}, optimizer states "
-                      "{2}, activations {3}, temporaries {4}, communication "
-                      "buffers {5}\n",
-                      formatGiB(memory.parameters), formatGiB(memory.gradients),
-                      formatGiB(memory.optimizerStates),
-                      formatGiB(memory.activations),
-                      formatGiB(memory.temporaries),
-                      formatGiB(memory.communicationBuffers));
+  os << llvm::formatv(
+      "    parameters {0}, gradients {1}, optimizer states "
+      "{2}, activations {3}, temporaries {4}, communication "
+      "buffers {5}\n",
+      formatBytes(memory.parameters), formatBytes(memory.gradients),
+      formatBytes(memory.optimizerStates), formatBytes(memory.activations),
+      formatBytes(memory.temporaries),
+      formatBytes(memory.communicationBuffers));
   for (auto [index, stage] : llvm::enumerate(report.stages))
     os << llvm::formatv("  stage {0}: {1} layers ({2}); {3} per micro-batch; "
                         "memory {4}\n",
                         index, stage.layers, llvm::join(stage.segments, ", "),
                         formatSeconds(stage.microBatchSeconds),
-                        formatGiB(stage.memory.total()));
+                        formatBytes(stage.memory.total()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -679,9 +680,8 @@ void distopt::cost::writeStepReportJSON(const StepReport &report,
 // --plan
 //===----------------------------------------------------------------------===//
 
-static constexpr StringRef kPlanKeys[] = {"dp",        "tp",   "pp",
-                                          "microbatch", "recompute", "zero",
-                                          "schedule"};
+static constexpr StringRef kPlanKeys[] = {
+    "dp", "tp", "pp", "microbatch", "recompute", "zero", "schedule"};
 
 /// The key of kPlanKeys closest to `key`, if close enough to be a typo.
 static std::optional<StringRef> getClosestPlanKey(StringRef key) {

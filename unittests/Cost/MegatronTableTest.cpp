@@ -110,8 +110,8 @@ CollectiveUse makeAllReduce(const ClusterSpec &cluster,
 std::vector<SegmentCost> buildGptSegments(const GptRow &row,
                                           const ClusterSpec &cluster) {
   const DeviceType &device = cluster.deviceTypes.front();
-  double s = kSeqLength, b = 1, h = row.hidden, a = row.heads,
-         v = kVocab, t = row.tensorParallel;
+  double s = kSeqLength, b = 1, h = row.hidden, a = row.heads, v = kVocab,
+         t = row.tensorParallel;
   double sbh = s * b * h, scores = a * s * s * b / t;
   unsigned dp = row.gpus / (row.tensorParallel * row.pipelineParallel);
   std::vector<unsigned> tensorGroup = getTensorGroup(row.tensorParallel);
@@ -132,12 +132,11 @@ std::vector<SegmentCost> buildGptSegments(const GptRow &row,
         cluster, tensorGroup, kHalf * sbh, "vocabulary-parallel embedding"));
   embedding.parameters = v * h / t + s * h;
   embedding.parameterBytes = kHalf * embedding.parameters;
-  embedding.activationBytes = sbh; // dropout mask
+  embedding.activationBytes = sbh;  // dropout mask
   embedding.inputBytes = 8 * s * b; // token ids
   embedding.peakTemporaryBytes = kHalf * 2 * sbh;
-  embedding.gradientCollectives.push_back(
-      makeAllReduce(cluster, dataGroup, kHalf * embedding.parameters,
-                    "embedding gradients"));
+  embedding.gradientCollectives.push_back(makeAllReduce(
+      cluster, dataGroup, kHalf * embedding.parameters, "embedding gradients"));
 
   // A transformer layer: Megatron's column- then row-parallel attention and
   // MLP, with the unfused attention of the paper's code.
@@ -147,20 +146,20 @@ std::vector<SegmentCost> buildGptSegments(const GptRow &row,
   std::vector<OpWork> layerOps = {
       memoryOp(kHalf * 2 * sbh), // layer norm
       gemm(2 * sbh * 3 * h / t,
-           kHalf * (sbh + 3 * h * h / t + 3 * sbh / t)), // QKV
+           kHalf * (sbh + 3 * h * h / t + 3 * sbh / t)),     // QKV
       gemm(2 * s * sbh / t, kHalf * (2 * sbh / t + scores)), // Q K^T
-      memoryOp(kHalf * 2 * scores),              // scale, mask, softmax
-      memoryOp(kHalf * 2 * scores + scores),     // attention dropout
-      gemm(2 * s * sbh / t, kHalf * (scores + 2 * sbh / t)), // scores V
+      memoryOp(kHalf * 2 * scores),          // scale, mask, softmax
+      memoryOp(kHalf * 2 * scores + scores), // attention dropout
+      gemm(2 * s * sbh / t, kHalf * (scores + 2 * sbh / t)),      // scores V
       gemm(2 * sbh * h / t, kHalf * (sbh / t + h * h / t + sbh)), // proj
-      memoryOp(kHalf * 3 * sbh + sbh),           // bias, dropout, residual
-      memoryOp(kHalf * 2 * sbh),                 // layer norm
+      memoryOp(kHalf * 3 * sbh + sbh), // bias, dropout, residual
+      memoryOp(kHalf * 2 * sbh),       // layer norm
       gemm(2 * sbh * 4 * h / t,
            kHalf * (sbh + 4 * h * h / t + 4 * sbh / t)), // MLP up
-      memoryOp(kHalf * 2 * 4 * sbh / t),         // bias, GeLU
+      memoryOp(kHalf * 2 * 4 * sbh / t),                 // bias, GeLU
       gemm(2 * sbh * 4 * h / t,
            kHalf * (4 * sbh / t + 4 * h * h / t + sbh)), // MLP down
-      memoryOp(kHalf * 3 * sbh + sbh),           // bias, dropout, residual
+      memoryOp(kHalf * 3 * sbh + sbh), // bias, dropout, residual
   };
   layer.forwardSeconds = getForwardTime(device, layerOps);
   layer.backwardSeconds = getBackwardTime(device, layerOps);
@@ -198,8 +197,8 @@ std::vector<SegmentCost> buildGptSegments(const GptRow &row,
   head.backwardSeconds = getBackwardTime(device, headOps);
   head.forwardFlops = getForwardFlops(headOps);
   if (splitTensors)
-    head.backwardCollectives.push_back(
-        makeAllReduce(cluster, tensorGroup, kHalf * sbh, "logits input gradient"));
+    head.backwardCollectives.push_back(makeAllReduce(
+        cluster, tensorGroup, kHalf * sbh, "logits input gradient"));
   head.parameters = row.pipelineParallel > 1 ? v * h / t : 0;
   head.parameterBytes = kHalf * head.parameters;
   head.activationBytes = 4 * logits + kHalf * sbh;
@@ -216,8 +215,7 @@ StepPlan getPlan(const GptRow &row) {
   plan.mode = StepMode::Training;
   plan.tensorParallel = row.tensorParallel;
   plan.pipelineParallel = row.pipelineParallel;
-  plan.dataParallel =
-      row.gpus / (row.tensorParallel * row.pipelineParallel);
+  plan.dataParallel = row.gpus / (row.tensorParallel * row.pipelineParallel);
   plan.microBatch = 1;
   plan.globalBatch = row.globalBatch;
   plan.recompute = RecomputePolicy::Full;
@@ -261,13 +259,11 @@ TEST(MegatronTableTest, PredictsPublishedThroughputWithinFifteenPercent) {
     llvm::outs() << llvm::formatv(
         "{0,8} {1,4} {2,4} {3,5} {4,4} {5,11:f3} {6,10:f1} {7,7:f0} "
         "{8,8:f1}% {9,8}\n",
-        row.name, plan.tensorParallel, plan.pipelineParallel,
-        plan.dataParallel, report->microBatches, report->stepSeconds,
-        predicted, row.paperTflops, 100 * error,
-        report->fits ? "yes" : "no");
-    EXPECT_LT(std::abs(error), 0.15)
-        << row.name << ": predicted " << predicted << " TFLOP/s, paper "
-        << row.paperTflops;
+        row.name, plan.tensorParallel, plan.pipelineParallel, plan.dataParallel,
+        report->microBatches, report->stepSeconds, predicted, row.paperTflops,
+        100 * error, report->fits ? "yes" : "no");
+    EXPECT_LT(std::abs(error), 0.15) << row.name << ": predicted " << predicted
+                                     << " TFLOP/s, paper " << row.paperTflops;
     // The paper trained every row, so every plan fits in 80 GB.
     EXPECT_TRUE(report->fits) << row.name;
     reports.push_back(std::move(*report));
