@@ -1,5 +1,4 @@
-//===- StepModel.h - Time and memory of one step of a plan -------*- C++
-//-*-===//
+//===- StepModel.h - Time and memory of one step of a plan ------*- C++ -*-===//
 //
 // Composes the cost of a whole inference or training step from the cost of
 // the program's segments (a repeated layer, the ops before and after the
