@@ -14,9 +14,15 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cassert>
+#include <cstdlib>
+#include <iterator>
+#include <regex>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -97,6 +103,36 @@ static ClusterSpec makeDgx(StringRef name, DeviceType device, LinkSpec nvlink,
   return spec;
 }
 
+/// The calibration profile compiled in from lib/Cost/profiles/cpu.yaml.
+static const char kBuiltinCpuProfile[] =
+#include "CpuProfile.inc"
+    ;
+
+StringRef distopt::cost::getBuiltinCpuProfile() {
+  return StringRef(kBuiltinCpuProfile).trim().empty() ? StringRef()
+                                                      : kBuiltinCpuProfile;
+}
+
+llvm::Expected<std::optional<ClusterSpec>> distopt::cost::getCpuProfile() {
+  const char *path = std::getenv("DISTOPT_CPU_PROFILE");
+  if (path && *path) {
+    auto profile = parseClusterFile(path);
+    if (!profile)
+      return llvm::createStringError(
+          llvm::formatv("DISTOPT_CPU_PROFILE: {0}",
+                        llvm::toString(profile.takeError()))
+              .str());
+    return std::optional<ClusterSpec>(std::move(*profile));
+  }
+  if (getBuiltinCpuProfile().empty())
+    return std::nullopt;
+  auto profile = parseClusterYAML(getBuiltinCpuProfile(),
+                                  "lib/Cost/profiles/cpu.yaml (built in)");
+  if (!profile)
+    return profile.takeError();
+  return std::optional<ClusterSpec>(std::move(*profile));
+}
+
 llvm::Expected<ClusterSpec>
 distopt::cost::getClusterPreset(StringRef name, unsigned numDevices) {
   // NVLink: 600 / 900 GB/s both directions = 300 / 450 GB/s per direction.
@@ -141,7 +177,8 @@ distopt::cost::getClusterPreset(StringRef name, unsigned numDevices) {
                    nvlinkH100, ndr, dgxDevices);
   if (name == "cpu") {
     // This machine's cores as ranks on one node, MPI over shared memory.
-    // DEFAULT FIGURES, not measured: replace by calibration when it exists.
+    // The figures come from the calibration profile (getCpuProfile); the
+    // defaults below only when there is none.
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     unsigned ranks = numDevices ? numDevices : cores;
     double physical = double(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
@@ -157,6 +194,21 @@ distopt::cost::getClusterPreset(StringRef name, unsigned numDevices) {
     node.numDevices = ranks;
     node.intraNode = {5 * kGB, 1 * kMicrosecond};
     node.interNode = node.intraNode;
+    auto profile = getCpuProfile();
+    if (!profile)
+      return profile.takeError();
+    if (*profile) {
+      // The profile's device figures and link; the memory of a rank stays
+      // this machine's memory shared by the ranks.
+      const NodeSpec &measured = (*profile)->nodes.front();
+      DeviceType &device = spec.deviceTypes.front();
+      uint64_t memory = device.memoryBytes;
+      device = (*profile)->deviceTypes[measured.deviceType];
+      device.memoryBytes = memory;
+      node.intraNode = measured.intraNode;
+      node.interNode = measured.intraNode;
+      spec.usesDefaultFigures = false;
+    }
     spec.nodes.push_back(std::move(node));
     return spec;
   }
@@ -202,6 +254,9 @@ private:
   bool readCount(const YAML::Node &map, StringRef key, unsigned &out);
   bool readString(const YAML::Node &map, StringRef key, std::string &out);
   bool readLink(const YAML::Node &map, StringRef key, LinkSpec &out);
+  /// Reads the optional efficiency keys of a device type; absent keys keep
+  /// the defaults of ComputeEfficiency.
+  bool readEfficiency(const YAML::Node &map, ComputeEfficiency &out);
 
   StringRef bufferName;
   std::string error;
@@ -297,6 +352,52 @@ bool ClusterFileReader::readLink(const YAML::Node &map, StringRef key,
   return true;
 }
 
+bool ClusterFileReader::readEfficiency(const YAML::Node &map,
+                                       ComputeEfficiency &out) {
+  // Key, unit (the file's unit in SI), must it be positive, field.
+  struct Key {
+    StringRef name;
+    double unit;
+    bool positive;
+    double *field;
+  } keys[] = {
+      {"gemm_efficiency", 1, true, &out.gemmEfficiency},
+      {"gemm_half_gflop", 1e9, false, &out.gemmHalfFlops},
+      {"memory_efficiency", 1, true, &out.memoryEfficiency},
+      {"vector_tflops", 1e12, false, &out.vectorFlops},
+      {"op_overhead_us", kMicrosecond, false, &out.opOverhead},
+  };
+  for (const Key &key : keys) {
+    if (!map[key.name.str()])
+      continue;
+    double value;
+    if (!readNumber(map, key.name, value, key.positive))
+      return false;
+    *key.field = value * key.unit;
+  }
+  // bandwidth_curve: [[MB moved, GB/s], ...], ascending in MB.
+  YAML::Node curve = map["bandwidth_curve"];
+  if (!curve)
+    return true;
+  if (!checkSequence(curve, "bandwidth_curve"))
+    return false;
+  for (const YAML::Node &point : curve) {
+    double bytes, bandwidth;
+    if (!point.IsSequence() || point.size() != 2 || !point[0].IsScalar() ||
+        !point[1].IsScalar() ||
+        !YAML::convert<double>::decode(point[0], bytes) ||
+        !YAML::convert<double>::decode(point[1], bandwidth) || !(bytes > 0) ||
+        !(bandwidth > 0))
+      return fail(point.Mark(), "a 'bandwidth_curve' point must be [MB, GB/s] "
+                                "with two positive numbers");
+    if (!out.bandwidthCurve.empty() &&
+        !(bytes * 1e6 > out.bandwidthCurve.back().bytes))
+      return fail(point.Mark(), "'bandwidth_curve' must ascend in MB");
+    out.bandwidthCurve.push_back({bytes * 1e6, bandwidth * kGB});
+  }
+  return true;
+}
+
 llvm::Expected<ClusterSpec> ClusterFileReader::read(const YAML::Node &root) {
   ClusterSpec spec;
   auto failed = [&]() -> llvm::Expected<ClusterSpec> {
@@ -319,7 +420,9 @@ llvm::Expected<ClusterSpec> ClusterFileReader::read(const YAML::Node &root) {
     return failed();
   for (const YAML::Node &entry : devices) {
     if (!checkMap(entry, "device type",
-                  {"name", "peak_tflops", "memory_gib", "memory_bandwidth"},
+                  {"name", "peak_tflops", "memory_gib", "memory_bandwidth",
+                   "gemm_efficiency", "gemm_half_gflop", "memory_efficiency",
+                   "vector_tflops", "op_overhead_us", "bandwidth_curve"},
                   {"name", "peak_tflops", "memory_gib", "memory_bandwidth"}))
       return failed();
     DeviceType device;
@@ -337,6 +440,8 @@ llvm::Expected<ClusterSpec> ClusterFileReader::read(const YAML::Node &root) {
     device.peakFlops = tflops * 1e12;
     device.memoryBytes = uint64_t(memory * kGiB);
     device.memoryBandwidth = bandwidth * kGB;
+    if (!readEfficiency(entry, device.efficiency))
+      return failed();
     spec.deviceTypes.push_back(std::move(device));
   }
 
@@ -468,6 +573,150 @@ distopt::cost::parseClusterYAML(StringRef text, StringRef bufferName) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// JSON cluster files
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// An input iterator over a buffer that publishes how far the JSON lexer
+/// has read, so that SAX events can be placed in the text.
+class TrackingIterator {
+public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char *;
+  using reference = const char &;
+
+  TrackingIterator(const char *at, const char **cursor)
+      : at(at), cursor(cursor) {}
+  reference operator*() const { return *at; }
+  TrackingIterator &operator++() {
+    *cursor = ++at;
+    return *this;
+  }
+  TrackingIterator operator++(int) {
+    TrackingIterator old = *this;
+    ++*this;
+    return old;
+  }
+  bool operator==(const TrackingIterator &other) const {
+    return at == other.at;
+  }
+  bool operator!=(const TrackingIterator &other) const {
+    return at != other.at;
+  }
+
+private:
+  const char *at;
+  const char **cursor;
+};
+
+/// Strict JSON syntax (nlohmann-json's SAX parser), plus what YAML would
+/// accept silently: a key given twice in one object.
+class JsonSyntaxChecker : public nlohmann::json_sax<nlohmann::json> {
+public:
+  JsonSyntaxChecker(StringRef text, const char **cursor)
+      : text(text), cursor(cursor) {}
+
+  /// The first problem as `line:column: message`, or empty.
+  std::string error;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t &) override { return true; }
+  bool string(string_t &) override { return true; }
+  bool binary(binary_t &) override { return true; }
+  bool start_object(std::size_t) override {
+    keys.emplace_back();
+    return true;
+  }
+  bool key(string_t &name) override {
+    if (keys.back().insert(name).second)
+      return true;
+    // The lexer stands just past the key's closing quote: find its opening
+    // quote (one not escaped by an odd number of backslashes).
+    size_t end = *cursor - text.data();
+    size_t start = end >= 2 ? end - 2 : 0;
+    while (start > 0) {
+      if (text[start] == '"') {
+        size_t slashes = 0;
+        while (start > slashes && text[start - slashes - 1] == '\\')
+          ++slashes;
+        if (slashes % 2 == 0)
+          break;
+      }
+      --start;
+    }
+    error = llvm::formatv("{0}: duplicate key '{1}'", getPosition(start), name)
+                .str();
+    return false;
+  }
+  bool end_object() override {
+    keys.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string &,
+                   const nlohmann::detail::exception &e) override {
+    // nlohmann-json says "[json.exception.parse_error.101] parse error at
+    // line L, column C: <what>"; keep `L:C: <what>`.
+    std::string what = e.what();
+    std::smatch match;
+    static const std::regex located("line ([0-9]+), column ([0-9]+): (.*)");
+    if (std::regex_search(what, match, located))
+      error = match[1].str() + ":" + match[2].str() + ": " + match[3].str();
+    else
+      error = "1:1: " + what;
+    return false;
+  }
+
+private:
+  /// `line:column` (1-based) of byte `offset`.
+  std::string getPosition(size_t offset) const {
+    StringRef before = text.take_front(offset);
+    size_t line = before.count('\n') + 1;
+    size_t lineStart = before.rfind('\n');
+    size_t column = lineStart == StringRef::npos ? offset + 1
+                                                 : offset - lineStart;
+    return llvm::formatv("{0}:{1}", line, column).str();
+  }
+
+  StringRef text;
+  const char **cursor;
+  llvm::SmallVector<std::set<std::string>> keys;
+};
+} // namespace
+
+llvm::Expected<ClusterSpec>
+distopt::cost::parseClusterJSON(StringRef text, StringRef bufferName) {
+  // Strict JSON first: YAML-only syntax (comments, unquoted strings, block
+  // style) is an error in a JSON file.
+  const char *cursor = text.data();
+  JsonSyntaxChecker checker(text, &cursor);
+  try {
+    nlohmann::json::sax_parse(TrackingIterator(text.data(), &cursor),
+                              TrackingIterator(text.data() + text.size(),
+                                               &cursor),
+                              &checker);
+  } catch (const nlohmann::json::exception &e) {
+    checker.error = std::string("1:1: ") + e.what();
+  }
+  if (!checker.error.empty())
+    return llvm::createStringError(
+        llvm::formatv("{0}:{1}", bufferName, checker.error).str());
+  // JSON is YAML 1.2 in flow style: the same reader checks the keys and
+  // values, with positions in this text. Tabs, which JSON allows between
+  // tokens and never inside strings, become spaces (same columns), as YAML
+  // refuses some of them.
+  std::string yaml = text.str();
+  std::replace(yaml.begin(), yaml.end(), '\t', ' ');
+  return parseClusterYAML(yaml, bufferName);
+}
+
 llvm::Expected<ClusterSpec> distopt::cost::parseClusterFile(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
@@ -475,6 +724,8 @@ llvm::Expected<ClusterSpec> distopt::cost::parseClusterFile(StringRef path) {
         buffer.getError(), llvm::formatv("cannot read cluster file '{0}': {1}",
                                          path, buffer.getError().message())
                                .str());
+  if (path.ends_with_insensitive(".json"))
+    return parseClusterJSON((*buffer)->getBuffer(), path);
   return parseClusterYAML((*buffer)->getBuffer(), path);
 }
 

@@ -22,6 +22,14 @@
 
 namespace distopt::cost {
 
+/// One point of a measured bandwidth curve.
+struct BandwidthPoint {
+  /// Bytes a kernel reads and writes.
+  double bytes = 0;
+  /// Bytes/s it reaches.
+  double bandwidth = 0;
+};
+
 /// How close kernels of each class come to a device's peaks. One set per
 /// device type; the `cpu` preset takes it from calibration, the GPU presets
 /// from published end-to-end results (docs/cluster.md).
@@ -40,6 +48,12 @@ struct ComputeEfficiency {
   double vectorFlops = 0;
   /// Fixed time per kernel (launch, dispatch), in seconds.
   double opOverhead = 5e-6;
+  /// Measured bandwidth (bytes/s) of memory-bound kernels by the bytes
+  /// they move, ascending in bytes: small working sets run from the caches.
+  /// Between points the bandwidth is interpolated in log(bytes); beyond the
+  /// ends it is the nearest point's. Empty (GPU presets): every size runs
+  /// at `memoryBandwidth * memoryEfficiency`.
+  llvm::SmallVector<BandwidthPoint, 0> bandwidthCurve;
 };
 
 /// One kind of accelerator (or CPU rank).
@@ -129,8 +143,23 @@ llvm::Expected<ClusterSpec> getClusterPreset(llvm::StringRef name,
 llvm::Expected<ClusterSpec> parseClusterYAML(llvm::StringRef text,
                                              llvm::StringRef bufferName);
 
-/// Reads and parses the YAML cluster file at `path`.
+/// Parses a JSON cluster description: the keys and checks of the YAML
+/// format, with strict JSON syntax (nlohmann-json) and a duplicate key an
+/// error. Messages are `bufferName:line:column: ...`.
+llvm::Expected<ClusterSpec> parseClusterJSON(llvm::StringRef text,
+                                             llvm::StringRef bufferName);
+
+/// Reads and parses the cluster file at `path`: JSON when the name ends in
+/// `.json`, YAML otherwise.
 llvm::Expected<ClusterSpec> parseClusterFile(llvm::StringRef path);
+
+/// The calibration profile of the `cpu` preset: the file named by
+/// $DISTOPT_CPU_PROFILE when set (an error if it does not parse), else the
+/// profile compiled in from lib/Cost/profiles/cpu.yaml, else none.
+llvm::Expected<std::optional<ClusterSpec>> getCpuProfile();
+
+/// The text of lib/Cost/profiles/cpu.yaml as compiled in (empty if none).
+llvm::StringRef getBuiltinCpuProfile();
 
 /// Keeps the first `numDevices` devices of `spec`, filling nodes in order
 /// (the last node used may be partial; unused nodes are dropped, sites

@@ -66,8 +66,20 @@ OpWork getShardedOpWork(mlir::Operation *op, const dist::ShardingRule &rule,
 OpWork getBackwardWork(const OpWork &forward);
 
 /// Time in seconds of `work` on `device`: a roofline with efficiency
-/// factors, plus the per-kernel overhead (none for Free work).
+/// factors, plus the per-kernel overhead (none for Free work):
+/// `opOverhead + max(bytes / getMemoryRate, flops / rate)` where the rate is
+/// getGemmRate for Gemm work and `vectorFlops` for Memory work (no
+/// arithmetic bound when `vectorFlops` is 0).
 double getComputeTime(const DeviceType &device, const OpWork &work);
+
+/// FLOP/s that a GEMM of `flops` FLOPs reaches on `device`:
+/// `peakFlops * gemmEfficiency * flops / (flops + gemmHalfFlops)`.
+double getGemmRate(const DeviceType &device, double flops);
+
+/// Bytes/s that a memory-bound kernel moving `bytes` reaches on `device`:
+/// the device's bandwidth curve at `bytes` when it has one, else
+/// `memoryBandwidth * memoryEfficiency`.
+double getMemoryRate(const DeviceType &device, double bytes);
 
 } // namespace distopt::cost
 

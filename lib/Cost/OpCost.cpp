@@ -1,0 +1,316 @@
+//===- OpCost.cpp - FLOPs, bytes and roofline time of dist ops ------------===//
+//
+// Work counts per dist op (docs/cluster.md, "Op compute cost"): FLOPs with
+// a multiply-add counted as 2 and a transcendental function counted as the
+// FLOP-equivalents of its usual polynomial evaluation; bytes as every
+// operand read once and every result written once. Sharded work takes the
+// local sizes from the op's sharding rule. The time is a roofline with the
+// device type's efficiency factors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Cost/OpCost.h"
+
+#include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/ShardingRule.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+using namespace mlir;
+using namespace distopt;
+using namespace distopt::cost;
+
+llvm::StringRef distopt::cost::stringifyOpClass(OpClass opClass) {
+  switch (opClass) {
+  case OpClass::Gemm:
+    return "gemm";
+  case OpClass::Memory:
+    return "memory";
+  case OpClass::Free:
+    return "free";
+  }
+  llvm_unreachable("unknown op class");
+}
+
+//===----------------------------------------------------------------------===//
+// Sizes
+//===----------------------------------------------------------------------===//
+
+/// Bytes per element as the runtime stores it (i1 takes one byte).
+static double getElementBytes(Type type) {
+  auto tensor = cast<ShapedType>(type);
+  unsigned bits = tensor.getElementTypeBitWidth();
+  return std::max(1u, (bits + 7) / 8);
+}
+
+static double getNumElements(Value value) {
+  auto tensor = dyn_cast<RankedTensorType>(value.getType());
+  if (!tensor || !tensor.hasStaticShape())
+    return 0;
+  return double(tensor.getNumElements());
+}
+
+static double getBytes(Value value) {
+  double elements = getNumElements(value);
+  return elements ? elements * getElementBytes(value.getType()) : 0;
+}
+
+/// Bytes of every operand and result of `op`, each once.
+static double getOperandAndResultBytes(Operation *op) {
+  double bytes = 0;
+  for (Value operand : op->getOperands())
+    bytes += getBytes(operand);
+  for (Value result : op->getResults())
+    bytes += getBytes(result);
+  return bytes;
+}
+
+//===----------------------------------------------------------------------===//
+// FLOPs per op
+//===----------------------------------------------------------------------===//
+
+/// FLOP-equivalents of one exp or log (see getUnaryFlopsPerElement).
+static constexpr double kTranscendentalFlops = 15;
+
+/// FLOP-equivalents per element of a unary kind, in units of one
+/// vectorized arithmetic operation. Functions of the C library run scalar
+/// and cost tens of those: the weights are their relative costs on the
+/// machine of docs/performance.md (glibc's float exp, erf, tanh; sigmoid
+/// adds a division and a data-dependent branch), so that one `vectorFlops`
+/// rate prices all of them. Devices that evaluate them in hardware set
+/// `vectorFlops` to 0 and stay memory-bound.
+static double getUnaryFlopsPerElement(dist::UnaryKind kind) {
+  using dist::UnaryKind;
+  switch (kind) {
+  case UnaryKind::Relu:
+  case UnaryKind::Neg:
+  case UnaryKind::Abs:
+  case UnaryKind::Floor:
+  case UnaryKind::Ceil:
+  case UnaryKind::Not:
+    return 1;
+  case UnaryKind::Sqrt:
+  case UnaryKind::Reciprocal:
+    return 4;
+  case UnaryKind::Rsqrt:
+    return 8;
+  case UnaryKind::Exp:
+  case UnaryKind::Log:
+  case UnaryKind::Sin:
+  case UnaryKind::Cos:
+    return kTranscendentalFlops;
+  case UnaryKind::Erf:
+    return 24;
+  case UnaryKind::GeluErf:
+    return 27;
+  case UnaryKind::Tanh:
+    return 110;
+  case UnaryKind::GeluTanh:
+    return 115;
+  case UnaryKind::Sigmoid:
+    return 55;
+  case UnaryKind::Silu:
+    return 57;
+  }
+  llvm_unreachable("unknown unary kind");
+}
+
+/// FLOPs of `m x k` times `k x n`, `batch` times.
+static double getContractionFlops(double batch, double m, double n,
+                                  double k) {
+  return 2.0 * batch * m * n * k;
+}
+
+static OpWork getMatMulWork(dist::MatMulOp op) {
+  auto lhs = cast<RankedTensorType>(op.getLhs().getType());
+  double k = double(lhs.getShape().back());
+  double outputs = getNumElements(op.getResult());
+  // outputs = batch * m * n; each output is a k-long dot product.
+  double flops = getContractionFlops(1, outputs, 1, k);
+  if (op.getBias())
+    flops += outputs;
+  return {OpClass::Gemm, flops, getOperandAndResultBytes(op)};
+}
+
+static OpWork getGemmWork(dist::GemmOp op) {
+  auto a = cast<RankedTensorType>(op.getA().getType());
+  double k = double(op.getTransA() ? a.getDimSize(0) : a.getDimSize(1));
+  double outputs = getNumElements(op.getResult());
+  double flops = getContractionFlops(1, outputs, 1, k);
+  // alpha * (a b) + beta * c: a scale and a multiply-add per output.
+  if (op.getC())
+    flops += 2 * outputs;
+  return {OpClass::Gemm, flops, getOperandAndResultBytes(op)};
+}
+
+static OpWork getConv2DWork(dist::Conv2DOp op) {
+  auto filter = cast<RankedTensorType>(op.getFilter().getType());
+  double outputs = getNumElements(op.getResult());
+  // Each output sums C/group x KH x KW products.
+  double window = double(filter.getDimSize(1) * filter.getDimSize(2) *
+                         filter.getDimSize(3));
+  double flops = 2.0 * outputs * window;
+  if (op.getBias())
+    flops += outputs;
+  return {OpClass::Gemm, flops, getOperandAndResultBytes(op)};
+}
+
+OpWork distopt::cost::getOpWork(Operation *op) {
+  double bytes = getOperandAndResultBytes(op);
+  auto memory = [&](double flops) {
+    return OpWork{OpClass::Memory, flops, bytes};
+  };
+  auto outputs = [&]() {
+    double n = 0;
+    for (Value result : op->getResults())
+      n += getNumElements(result);
+    return n;
+  };
+  return llvm::TypeSwitch<Operation *, OpWork>(op)
+      .Case<dist::WeightOp, dist::ConstantOp, dist::ReshapeOp>(
+          [](Operation *) { return OpWork{}; })
+      .Case([](dist::MatMulOp op) { return getMatMulWork(op); })
+      .Case([](dist::GemmOp op) { return getGemmWork(op); })
+      .Case([](dist::Conv2DOp op) { return getConv2DWork(op); })
+      .Case([&](dist::Pool2DOp op) {
+        ArrayRef<int64_t> kernel = op.getKernel();
+        return memory(outputs() * double(kernel[0] * kernel[1]));
+      })
+      .Case([&](dist::GlobalPoolOp op) {
+        return memory(getNumElements(op.getInput()));
+      })
+      .Case([&](dist::UnaryOp op) {
+        return memory(outputs() * getUnaryFlopsPerElement(op.getKind()));
+      })
+      .Case<dist::BinaryOp, dist::CompareOp, dist::SelectOp>(
+          [&](Operation *) { return memory(outputs()); })
+      .Case([&](dist::ReduceOp op) {
+        double flops = getNumElements(op.getInput());
+        if (op.getKind() == dist::ReduceKind::Mean)
+          flops += outputs();
+        return memory(flops);
+      })
+      .Case([&](dist::SoftmaxOp op) {
+        // Per element: max, subtract, exp and a sum in f64; then a division
+        // in f64 (23 units together), or for log-softmax a subtraction.
+        return memory(outputs() *
+                      (kTranscendentalFlops + (op.getLog() ? 4 : 23)));
+      })
+      .Case([&](dist::LayerNormOp op) {
+        // Per element: mean (1), variance (3), normalize, scale and shift
+        // (4 with a bias, 3 without).
+        return memory(outputs() * (op.getBias() ? 8 : 7));
+      })
+      // Data movement: bytes only.
+      .Case<dist::CastOp, dist::BroadcastOp, dist::GatherOp,
+            dist::TransposeOp, dist::SliceOp, dist::ConcatOp, dist::SplitOp>(
+          [&](Operation *) { return memory(0); })
+      .Default([](Operation *) { return OpWork{}; });
+}
+
+//===----------------------------------------------------------------------===//
+// Sharded work
+//===----------------------------------------------------------------------===//
+
+/// Local bytes of a tensor of `type` indexed by `dims` when factor `i` is
+/// split `splits[i]` ways (a dimension's local size is the product over its
+/// factors of ceil(size / split)).
+static double getLocalBytes(Type type, const dist::TensorFactors &dims,
+                            const dist::ShardingRule &rule,
+                            ArrayRef<int64_t> splits) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return 0;
+  double elements = 1;
+  for (const dist::DimFactors &factors : dims) {
+    double size = 1;
+    for (int64_t f : factors) {
+      int64_t split = std::max<int64_t>(1, splits[f]);
+      size *= double((rule.factors[f].size + split - 1) / split);
+    }
+    elements *= size;
+  }
+  return elements * getElementBytes(type);
+}
+
+OpWork distopt::cost::getShardedOpWork(Operation *op,
+                                       const dist::ShardingRule &rule,
+                                       ArrayRef<int64_t> factorSplits) {
+  assert(factorSplits.size() == rule.factors.size() &&
+         "one split per factor of the rule");
+  OpWork work = getOpWork(op);
+  if (work.opClass == OpClass::Free)
+    return work;
+  double pieces = 1;
+  for (int64_t split : factorSplits)
+    pieces *= double(std::max<int64_t>(1, split));
+  work.flops /= pieces;
+  double bytes = 0;
+  for (auto [i, dims] : llvm::enumerate(rule.operands))
+    if (i < op->getNumOperands())
+      bytes += getLocalBytes(op->getOperand(i).getType(), dims, rule,
+                             factorSplits);
+  for (auto [i, dims] : llvm::enumerate(rule.results))
+    if (i < op->getNumResults())
+      bytes += getLocalBytes(op->getResult(i).getType(), dims, rule,
+                             factorSplits);
+  work.bytes = bytes;
+  return work;
+}
+
+//===----------------------------------------------------------------------===//
+// Backward work and time
+//===----------------------------------------------------------------------===//
+
+OpWork distopt::cost::getBackwardWork(const OpWork &forward) {
+  OpWork backward = forward;
+  backward.flops = 2 * forward.flops;
+  backward.bytes = 2 * forward.bytes;
+  return backward;
+}
+
+double distopt::cost::getGemmRate(const DeviceType &device, double flops) {
+  const ComputeEfficiency &eff = device.efficiency;
+  double rate = device.peakFlops * eff.gemmEfficiency;
+  if (eff.gemmHalfFlops > 0)
+    rate *= flops / (flops + eff.gemmHalfFlops);
+  return rate;
+}
+
+double distopt::cost::getMemoryRate(const DeviceType &device, double bytes) {
+  llvm::ArrayRef<BandwidthPoint> curve = device.efficiency.bandwidthCurve;
+  if (curve.empty())
+    return device.memoryBandwidth * device.efficiency.memoryEfficiency;
+  if (bytes <= curve.front().bytes)
+    return curve.front().bandwidth;
+  if (bytes >= curve.back().bytes)
+    return curve.back().bandwidth;
+  auto above = llvm::find_if(
+      curve, [&](const BandwidthPoint &p) { return p.bytes >= bytes; });
+  const BandwidthPoint &lo = above[-1], &hi = *above;
+  double t = std::log(bytes / lo.bytes) / std::log(hi.bytes / lo.bytes);
+  return lo.bandwidth + t * (hi.bandwidth - lo.bandwidth);
+}
+
+double distopt::cost::getComputeTime(const DeviceType &device,
+                                     const OpWork &work) {
+  if (work.opClass == OpClass::Free)
+    return 0;
+  const ComputeEfficiency &eff = device.efficiency;
+  double memoryRate = getMemoryRate(device, work.bytes);
+  double memoryTime = memoryRate > 0 ? work.bytes / memoryRate : 0;
+  double computeTime = 0;
+  if (work.opClass == OpClass::Gemm) {
+    double rate = getGemmRate(device, work.flops);
+    computeTime = rate > 0 ? work.flops / rate : 0;
+  } else if (eff.vectorFlops > 0) {
+    computeTime = work.flops / eff.vectorFlops;
+  }
+  return eff.opOverhead + std::max(memoryTime, computeTime);
+}
