@@ -858,6 +858,7 @@ llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
   std::string smallestGrid;
   SmallVector<std::pair<std::string, std::string>> candidates;
   std::string lastError;
+  bool anyFitError = false;
   for (auto [dp, tp, pp] : grids) {
     std::string name = formatv("dp={0},tp={1},pp={2}", dp, tp, pp).str();
     double minMemory = 0;
@@ -871,8 +872,7 @@ llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
     if (!plan) {
       lastError = llvm::toString(plan.takeError());
       candidates.push_back({name, noFit ? "does not fit" : lastError});
-      if (!noFit)
-        return llvm::createStringError(name + ": " + lastError);
+      anyFitError |= noFit;
       continue;
     }
     cost::StepPlan stepPlan;
@@ -907,6 +907,16 @@ llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
       best = std::move(*plan);
       bestTime = time;
     }
+  }
+  if (!best && !anyFitError &&
+      llvm::none_of(candidates, [](const auto &c) {
+        return StringRef(c.second).contains("does not fit");
+      })) {
+    std::string reasons;
+    for (const auto &[grid, outcome] : candidates)
+      reasons += "\n  " + grid + ": " + outcome;
+    return llvm::createStringError("no candidate grid can run this model:" +
+                                   reasons);
   }
   if (!best) {
     uint64_t limit = options.cluster.getDeviceMemory(0);
