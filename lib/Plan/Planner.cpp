@@ -382,6 +382,14 @@ LogicalResult Planner::collectOps(std::string &error) {
   return success();
 }
 
+std::string formatBytes(double bytes) {
+  if (bytes >= (1ull << 30))
+    return formatv("{0:f2} GiB", bytes / (1ull << 30)).str();
+  if (bytes >= (1ull << 20))
+    return formatv("{0:f2} MiB", bytes / (1ull << 20)).str();
+  return formatv("{0:f1} KiB", bytes / 1024).str();
+}
+
 std::string axisName(int16_t a) { return a == 0 ? "dp" : "tp"; }
 
 std::string describeAxes(const AxisList &axes) {
@@ -900,7 +908,17 @@ llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
     double time = step->stepSeconds;
     candidates.push_back({name, formatv("{0:f3} ms", time * 1e3).str()});
     if (!step->fits) {
-      candidates.back().second += " (does not fit)";
+      candidates.back().second += formatv(" (does not fit: needs {0} per "
+                                          "device)",
+                                          formatBytes(step->memory.total()))
+                                      .str();
+      anyFitError = true;
+      // The step model counts more than the solver's constraint did
+      // (temporaries, communication buffers).
+      if (step->memory.total() < smallestMemory || smallestGrid == name) {
+        smallestMemory = step->memory.total();
+        smallestGrid = name;
+      }
       continue;
     }
     if (!best || time < bestTime) {
@@ -921,8 +939,9 @@ llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
   if (!best) {
     uint64_t limit = options.cluster.getDeviceMemory(0);
     std::string advice;
-    unsigned needDevices = static_cast<unsigned>(
-        std::ceil(devices * smallestMemory / double(limit)));
+    unsigned needDevices = std::max<unsigned>(
+        devices + 1, static_cast<unsigned>(
+                         std::ceil(devices * smallestMemory / double(limit))));
     advice += formatv("use more devices (at least about {0})", needDevices);
     if (!training)
       advice += "";
@@ -933,10 +952,10 @@ llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
         advice += ", activation recompute (--plan recompute=full)";
     }
     return llvm::createStringError(
-        formatv("no plan fits in memory: the best plan needs {0:f2} GiB per "
-                "device ({1}) and a device has {2:f2} GiB; {3}",
-                smallestMemory / (1ull << 30), smallestGrid,
-                double(limit) / (1ull << 30), advice)
+        formatv("no plan fits in memory: the best plan needs {0} per "
+                "device ({1}) and a device has {2}; {3}",
+                formatBytes(smallestMemory), smallestGrid,
+                formatBytes(double(limit)), advice)
             .str());
   }
   best->candidates = candidates;
