@@ -338,8 +338,8 @@ LogicalResult Partitioner::checkContiguous(const OpPlan &plan) {
 ///  2. per dim, the axes past the common prefix with the target are undone:
 ///     an all_to_all when another dim needs exactly those axes appended,
 ///     otherwise an all_gather;
-///  3. per dim, the missing axes are added with an all_slice (for a splat
-///     constant, a smaller splat instead).
+///  3. per dim, the missing axes are added with an all_slice (a splat
+///     constant becomes one smaller splat instead).
 FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
                                       const DistState &target,
                                       Operation *user) {
@@ -433,7 +433,15 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
     step(out, next);
   }
 
-  // 3. Add the splits the target has and the value lacks.
+  // 3. Add the splits the target has and the value lacks. A splat constant
+  // becomes one smaller splat.
+  if (auto constant = val.getDefiningOp<ConstantOp>()) {
+    if (auto splat = dyn_cast<SplatElementsAttr>(constant.getValue())) {
+      Value out = ConstantOp::create(
+          b, loc, splat.resizeSplat(localType(global, target)));
+      step(out, target);
+    }
+  }
   for (size_t d = 0; d < cur.dims.size(); ++d) {
     if (cur.dims[d].size() == target.dims[d].size())
       continue;
@@ -441,15 +449,8 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
                    target.dims[d].end());
     DistState next = cur;
     next.dims[d] = target.dims[d];
-    RankedTensorType type = localType(global, next);
-    Value out;
-    SplatElementsAttr splat;
-    if (auto constant = val.getDefiningOp<ConstantOp>())
-      splat = dyn_cast<SplatElementsAttr>(constant.getValue());
-    if (splat)
-      out = ConstantOp::create(b, loc, splat.resizeSplat(type));
-    else
-      out = shard::AllSliceOp::create(b, loc, type, val, gridName, extra, d);
+    Value out = shard::AllSliceOp::create(b, loc, localType(global, next),
+                                          val, gridName, extra, d);
     step(out, next);
   }
 
