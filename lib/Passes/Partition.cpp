@@ -241,8 +241,8 @@ FailureOr<OpPlan> Partitioner::readPlan(Operation *op) {
   if (list.size() != rule.factors.size())
     return op->emitOpError("'")
            << kFactorAxesAttr << "' lists " << list.size()
-           << " factors, but the op's sharding rule has "
-           << rule.factors.size() << ": " << ruleText(rule);
+           << " factors, but the op's sharding rule has " << rule.factors.size()
+           << ": " << ruleText(rule);
   SmallVector<int64_t> owner(gridShape.size(), -1);
   for (auto [f, entry] : llvm::enumerate(list)) {
     auto axes = dyn_cast<DenseI16ArrayAttr>(entry);
@@ -255,8 +255,7 @@ FailureOr<OpPlan> Partitioner::readPlan(Operation *op) {
       if (a < 0 || a >= static_cast<int64_t>(gridShape.size()))
         return op->emitOpError("factor d")
                << f << " names grid axis " << a << ", but grid @"
-               << grid.getSymName() << " has " << gridShape.size()
-               << " axes";
+               << grid.getSymName() << " has " << gridShape.size() << " axes";
       if (owner[a] >= 0) {
         InFlightDiagnostic diag = op->emitOpError("grid axis ")
                                   << a << " splits ";
@@ -276,8 +275,8 @@ FailureOr<OpPlan> Partitioner::readPlan(Operation *op) {
     if (factor.kind == FactorKind::Whole) {
       InFlightDiagnostic diag = op->emitOpError("factor d")
                                 << f << " (size " << factor.size
-                                << ") must stay whole, but '"
-                                << kFactorAxesAttr << "' splits it over grid axes ";
+                                << ") must stay whole, but '" << kFactorAxesAttr
+                                << "' splits it over grid axes ";
       printAxes(diag, plan.factorAxes[f]);
       return diag;
     }
@@ -396,8 +395,8 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
       val = it->second;
       cur = next;
     } else {
-      Value out = shard::AllReduceOp::create(b, loc, val, gridName,
-                                             cur.partial, *kind);
+      Value out =
+          shard::AllReduceOp::create(b, loc, val, gridName, cur.partial, *kind);
       step(out, next);
     }
   }
@@ -423,9 +422,8 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
     Value out;
     if (to) {
       next.dims[*to] = target.dims[*to];
-      out = shard::AllToAllOp::create(b, loc, localType(global, next),
-                                      gridName, moved, val, APInt(64, *to),
-                                      APInt(64, d));
+      out = shard::AllToAllOp::create(b, loc, localType(global, next), gridName,
+                                      moved, val, APInt(64, *to), APInt(64, d));
     } else {
       out = shard::AllGatherOp::create(b, loc, localType(global, next),
                                        gridName, moved, val, APInt(64, d));
@@ -449,8 +447,8 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
                    target.dims[d].end());
     DistState next = cur;
     next.dims[d] = target.dims[d];
-    Value out = shard::AllSliceOp::create(b, loc, localType(global, next),
-                                          val, gridName, extra, d);
+    Value out = shard::AllSliceOp::create(b, loc, localType(global, next), val,
+                                          gridName, extra, d);
     step(out, next);
   }
 
@@ -474,7 +472,8 @@ static Value scalar(OpBuilder &b, Location loc, Type elementType,
 
 /// The index of the bias operand that is added after the reduction of a
 /// split contraction, with the factor it is scaled by.
-static std::optional<std::pair<unsigned, double>> biasAfterReduction(Operation *op) {
+static std::optional<std::pair<unsigned, double>>
+biasAfterReduction(Operation *op) {
   if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getC())
     return std::make_pair(2u, gemm.getBeta().convertToDouble());
   if (auto conv = dyn_cast<Conv2DOp>(op); conv && conv.getBias())
@@ -494,10 +493,9 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
       auto type = dyn_cast<RankedTensorType>(operand.get().getType());
       if (!type)
         continue;
-      FailureOr<Value> whole =
-          reshard(b, loc, operand.get(),
-                  DistState::whole(info.lookup(operand.get()).global.getRank()),
-                  op);
+      FailureOr<Value> whole = reshard(
+          b, loc, operand.get(),
+          DistState::whole(info.lookup(operand.get()).global.getRank()), op);
       if (failed(whole))
         return failure();
       operand.set(*whole);
@@ -616,9 +614,8 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
     gemm.setBetaAttr(b.getF32FloatAttr(1.0f));
   b.setInsertionPointAfter(op);
   Type element = globalResult.getElementType();
-  auto reduced = shard::AllReduceOp::create(b, loc, result, grid.getSymName(),
-                                            state.partial,
-                                            *toUpstream(*combiner));
+  auto reduced = shard::AllReduceOp::create(
+      b, loc, result, grid.getSymName(), state.partial, *toUpstream(*combiner));
   DistState whole = state;
   whole.partial.clear();
   record(reduced, globalResult, whole);
@@ -678,8 +675,7 @@ LogicalResult Partitioner::partition(func::FuncOp func) {
 }
 
 namespace {
-struct PartitionPass
-    : public distopt::impl::PartitionPassBase<PartitionPass> {
+struct PartitionPass : public distopt::impl::PartitionPassBase<PartitionPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto grids = llvm::to_vector(module.getOps<shard::GridOp>());
