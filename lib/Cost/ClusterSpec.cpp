@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstdlib>
 #include <iterator>
 #include <regex>
@@ -69,6 +70,25 @@ const LinkSpec *ClusterSpec::getWanLink(unsigned siteA, unsigned siteB) const {
         (wan.siteA == siteB && wan.siteB == siteA))
       return &wan.link;
   return nullptr;
+}
+
+double distopt::cost::interpolateBandwidth(
+    llvm::ArrayRef<BandwidthPoint> curve, double bytes) {
+  assert(!curve.empty() && "a curve has points");
+  if (bytes <= curve.front().bytes)
+    return curve.front().bandwidth;
+  if (bytes >= curve.back().bytes)
+    return curve.back().bandwidth;
+  auto above = llvm::find_if(
+      curve, [&](const BandwidthPoint &p) { return p.bytes >= bytes; });
+  const BandwidthPoint &lo = above[-1], &hi = *above;
+  double t = std::log(bytes / lo.bytes) / std::log(hi.bytes / lo.bytes);
+  return lo.bandwidth + t * (hi.bandwidth - lo.bandwidth);
+}
+
+double LinkSpec::getBandwidth(double bytes) const {
+  return bandwidthCurve.empty() ? bandwidth
+                                : interpolateBandwidth(bandwidthCurve, bytes);
 }
 
 //===----------------------------------------------------------------------===//
@@ -206,7 +226,17 @@ distopt::cost::getClusterPreset(StringRef name, unsigned numDevices) {
       device = (*profile)->deviceTypes[measured.deviceType];
       device.memoryBytes = memory;
       node.intraNode = measured.intraNode;
-      node.interNode = measured.intraNode;
+      // Ranks beyond the cores take turns on them: MPI over shared memory
+      // copies with the CPU, so each rank gets cores / ranks of its speed.
+      if (ranks > cores) {
+        double share = double(cores) / ranks;
+        LinkSpec &link = node.intraNode;
+        link.bandwidth *= share;
+        link.latency /= share;
+        for (BandwidthPoint &point : link.bandwidthCurve)
+          point.bandwidth *= share;
+      }
+      node.interNode = node.intraNode;
       spec.usesDefaultFigures = false;
     }
     spec.nodes.push_back(std::move(node));
@@ -257,6 +287,9 @@ private:
   /// Reads the optional efficiency keys of a device type; absent keys keep
   /// the defaults of ComputeEfficiency.
   bool readEfficiency(const YAML::Node &map, ComputeEfficiency &out);
+  /// Reads the optional `bandwidth_curve` of `map`.
+  bool readCurve(const YAML::Node &map,
+                 llvm::SmallVectorImpl<BandwidthPoint> &out);
 
   StringRef bufferName;
   std::string error;
@@ -341,15 +374,25 @@ bool ClusterFileReader::readString(const YAML::Node &map, StringRef key,
 bool ClusterFileReader::readLink(const YAML::Node &map, StringRef key,
                                  LinkSpec &out) {
   YAML::Node link = map[key.str()];
-  if (!checkMap(link, "link", {"bandwidth", "latency"},
+  if (!checkMap(link, "link",
+                {"bandwidth", "latency", "bandwidth_curve",
+                 "all_gather_efficiency", "reduce_scatter_efficiency"},
                 {"bandwidth", "latency"}))
     return false;
   double bandwidth, latency;
   if (!readNumber(link, "bandwidth", bandwidth) ||
       !readNumber(link, "latency", latency, /*positive=*/false))
     return false;
-  out = {bandwidth * kGB, latency * kMicrosecond};
-  return true;
+  out = LinkSpec();
+  out.bandwidth = bandwidth * kGB;
+  out.latency = latency * kMicrosecond;
+  if ((link["all_gather_efficiency"] &&
+       !readNumber(link, "all_gather_efficiency", out.allGatherEfficiency)) ||
+      (link["reduce_scatter_efficiency"] &&
+       !readNumber(link, "reduce_scatter_efficiency",
+                   out.reduceScatterEfficiency)))
+    return false;
+  return readCurve(link, out.bandwidthCurve);
 }
 
 bool ClusterFileReader::readEfficiency(const YAML::Node &map,
@@ -375,7 +418,12 @@ bool ClusterFileReader::readEfficiency(const YAML::Node &map,
       return false;
     *key.field = value * key.unit;
   }
-  // bandwidth_curve: [[MB moved, GB/s], ...], ascending in MB.
+  return readCurve(map, out.bandwidthCurve);
+}
+
+bool ClusterFileReader::readCurve(const YAML::Node &map,
+                                  llvm::SmallVectorImpl<BandwidthPoint> &out) {
+  // bandwidth_curve: [[MB, GB/s], ...], ascending in MB.
   YAML::Node curve = map["bandwidth_curve"];
   if (!curve)
     return true;
@@ -390,10 +438,9 @@ bool ClusterFileReader::readEfficiency(const YAML::Node &map,
         !(bandwidth > 0))
       return fail(point.Mark(), "a 'bandwidth_curve' point must be [MB, GB/s] "
                                 "with two positive numbers");
-    if (!out.bandwidthCurve.empty() &&
-        !(bytes * 1e6 > out.bandwidthCurve.back().bytes))
+    if (!out.empty() && !(bytes * 1e6 > out.back().bytes))
       return fail(point.Mark(), "'bandwidth_curve' must ascend in MB");
-    out.bandwidthCurve.push_back({bytes * 1e6, bandwidth * kGB});
+    out.push_back({bytes * 1e6, bandwidth * kGB});
   }
   return true;
 }

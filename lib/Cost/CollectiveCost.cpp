@@ -67,7 +67,11 @@ double distopt::cost::getFlatCollectiveTime(CollectiveKind kind,
                                             unsigned sharing) {
   if (n <= 1 || bytes <= 0)
     return 0;
-  double bandwidth = link.bandwidth / std::max(1u, sharing);
+  double bandwidth = link.getBandwidth(bytes) / std::max(1u, sharing);
+  if (kind == CollectiveKind::AllGather)
+    bandwidth *= link.allGatherEfficiency;
+  else if (kind == CollectiveKind::ReduceScatter)
+    bandwidth *= link.reduceScatterEfficiency;
   if (kind == CollectiveKind::SendRecv)
     return link.latency + bytes / bandwidth;
   if (algo == CollectiveAlgorithm::Tree && hasTreeAlgorithm(kind)) {
@@ -94,7 +98,10 @@ struct GroupShape {
 } // namespace
 
 static LinkSpec slowerOf(const LinkSpec &a, const LinkSpec &b) {
-  return {std::min(a.bandwidth, b.bandwidth), std::max(a.latency, b.latency)};
+  // The slower link's measured curve and efficiencies go with its bandwidth.
+  LinkSpec slower = a.bandwidth <= b.bandwidth ? a : b;
+  slower.latency = std::max(a.latency, b.latency);
+  return slower;
 }
 
 static GroupShape getGroupShape(const ClusterSpec &cluster,

@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cmath>
 
 using namespace mlir;
 using namespace distopt;
@@ -287,15 +286,7 @@ double distopt::cost::getMemoryRate(const DeviceType &device, double bytes) {
   llvm::ArrayRef<BandwidthPoint> curve = device.efficiency.bandwidthCurve;
   if (curve.empty())
     return device.memoryBandwidth * device.efficiency.memoryEfficiency;
-  if (bytes <= curve.front().bytes)
-    return curve.front().bandwidth;
-  if (bytes >= curve.back().bytes)
-    return curve.back().bandwidth;
-  auto above = llvm::find_if(
-      curve, [&](const BandwidthPoint &p) { return p.bytes >= bytes; });
-  const BandwidthPoint &lo = above[-1], &hi = *above;
-  double t = std::log(bytes / lo.bytes) / std::log(hi.bytes / lo.bytes);
-  return lo.bandwidth + t * (hi.bandwidth - lo.bandwidth);
+  return interpolateBandwidth(curve, bytes);
 }
 
 double distopt::cost::getComputeTime(const DeviceType &device,

@@ -42,9 +42,11 @@ TEST(CostClusterSpecTest, DgxPresetsFillNodesInOrder) {
   EXPECT_DOUBLE_EQ(a100->nodes[0].intraNode.bandwidth, 300e9);
   EXPECT_DOUBLE_EQ(a100->nodes[0].interNode.bandwidth, 25e9);
 
+  // The cpu preset's figures come from its calibration profile
+  // (lib/Cost/profiles/cpu.yaml; ClusterJSONTest.cpp tests the profile).
   auto cpu = getClusterSpec("cpu", 4);
   ASSERT_EQ(succeeded(cpu), "");
-  EXPECT_TRUE(cpu->usesDefaultFigures);
+  EXPECT_FALSE(cpu->usesDefaultFigures);
   EXPECT_EQ(cpu->getNumDevices(), 4u);
 }
 

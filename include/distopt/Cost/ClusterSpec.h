@@ -30,6 +30,12 @@ struct BandwidthPoint {
   double bandwidth = 0;
 };
 
+/// The bandwidth of `curve` (ascending in bytes, non-empty) at `bytes`:
+/// interpolated linearly in log(bytes) between points, the nearest end's
+/// beyond them.
+double interpolateBandwidth(llvm::ArrayRef<BandwidthPoint> curve,
+                            double bytes);
+
 /// How close kernels of each class come to a device's peaks. One set per
 /// device type; the `cpu` preset takes it from calibration, the GPU presets
 /// from published end-to-end results (docs/cluster.md).
@@ -73,6 +79,19 @@ struct DeviceType {
 struct LinkSpec {
   double bandwidth = 0;
   double latency = 0;
+  /// Measured bus bandwidth of all-reduce by buffer size (bytes), for links
+  /// whose speed depends on the size (MPI over shared memory copies through
+  /// the caches). Interpolated in log(bytes) like the device's curve; empty:
+  /// `bandwidth` at every size.
+  llvm::SmallVector<BandwidthPoint, 0> bandwidthCurve;
+  /// Bus bandwidth of all-gather and of reduce-scatter relative to
+  /// all-reduce's on this link, where the collective library implements
+  /// them differently (1: the same).
+  double allGatherEfficiency = 1;
+  double reduceScatterEfficiency = 1;
+
+  /// Bus bandwidth at a buffer of `bytes`: the curve's, else `bandwidth`.
+  double getBandwidth(double bytes) const;
 };
 
 /// One node: `numDevices` devices of one type and the links it uses.

@@ -1,0 +1,304 @@
+//===- OpCostTest.cpp - unit tests of op work, roofline and memory --------===//
+//
+// FLOPs and bytes of dist ops computed by hand, sharded work from sharding
+// rules, the roofline regimes of getComputeTime, and the liveness walk of
+// estimateProgramMemory.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Cost/MemoryEstimate.h"
+#include "distopt/Cost/OpCost.h"
+#include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/ShardingRule.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+using namespace mlir;
+using namespace distopt;
+using namespace distopt::cost;
+
+namespace {
+
+class OpCostTest : public ::testing::Test {
+protected:
+  OpCostTest() : context(makeRegistry()) { context.loadAllAvailableDialects(); }
+
+  static DialectRegistry makeRegistry() {
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    return registry;
+  }
+
+  /// Parses `body` as the body of `func.func @main(args)` and returns its
+  /// first op.
+  Operation *parseOp(llvm::StringRef args, llvm::StringRef body) {
+    std::string text = ("func.func @main(" + args + ") {\n" + body +
+                        "\n  return\n}\n")
+                           .str();
+    module = parseSourceString<ModuleOp>(text, &context);
+    EXPECT_TRUE(module) << text;
+    if (!module)
+      return nullptr;
+    auto func = *module->getOps<func::FuncOp>().begin();
+    return &func.getBody().front().front();
+  }
+
+  /// Parses a whole module and returns the body of its first function.
+  Block *parseFunc(llvm::StringRef text) {
+    module = parseSourceString<ModuleOp>(text, &context);
+    EXPECT_TRUE(module) << text.str();
+    if (!module)
+      return nullptr;
+    return &(*module->getOps<func::FuncOp>().begin()).getBody().front();
+  }
+
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module;
+};
+
+TEST_F(OpCostTest, MatMulWithBiasAndBatch) {
+  Operation *op = parseOp(
+      "%x: tensor<4x128x64xf32>, %w: tensor<64x256xf32>, %b: tensor<256xf32>",
+      "  %y = dist.matmul %x, %w, %b : (tensor<4x128x64xf32>, "
+      "tensor<64x256xf32>, tensor<256xf32>) -> tensor<4x128x256xf32>");
+  ASSERT_TRUE(op);
+  OpWork work = getOpWork(op);
+  EXPECT_EQ(work.opClass, OpClass::Gemm);
+  // 4*128*256 outputs, each a 64-long dot product (2 FLOPs per term), plus
+  // one bias add.
+  EXPECT_DOUBLE_EQ(work.flops, 2.0 * 4 * 128 * 256 * 64 + 4 * 128 * 256);
+  EXPECT_DOUBLE_EQ(work.bytes,
+                   4.0 * (4 * 128 * 64 + 64 * 256 + 256 + 4 * 128 * 256));
+}
+
+TEST_F(OpCostTest, GemmWithTransposeAndBias) {
+  Operation *op = parseOp(
+      "%a: tensor<8x64xf32>, %b: tensor<32x64xf32>, %c: tensor<32xf32>",
+      "  %y = dist.gemm %a, %b, %c {trans_b} : (tensor<8x64xf32>, "
+      "tensor<32x64xf32>, tensor<32xf32>) -> tensor<8x32xf32>");
+  ASSERT_TRUE(op);
+  OpWork work = getOpWork(op);
+  EXPECT_EQ(work.opClass, OpClass::Gemm);
+  // M=8, N=32, K=64; alpha * ab + beta * c: 2 FLOPs per output.
+  EXPECT_DOUBLE_EQ(work.flops, 2.0 * 8 * 32 * 64 + 2.0 * 8 * 32);
+  EXPECT_DOUBLE_EQ(work.bytes, 4.0 * (8 * 64 + 32 * 64 + 32 + 8 * 32));
+}
+
+TEST_F(OpCostTest, Conv2DWithStrideAndBias) {
+  Operation *op = parseOp(
+      "%x: tensor<1x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, "
+      "%b: tensor<16xf32>",
+      "  %y = dist.conv2d %x, %w, %b {strides = array<i64: 2, 2>, pads = "
+      "array<i64: 1, 1, 1, 1>} : (tensor<1x3x32x32xf32>, "
+      "tensor<16x3x3x3xf32>, tensor<16xf32>) -> tensor<1x16x16x16xf32>");
+  ASSERT_TRUE(op);
+  OpWork work = getOpWork(op);
+  EXPECT_EQ(work.opClass, OpClass::Gemm);
+  // 16*16*16 outputs, each a 3x3x3 window.
+  EXPECT_DOUBLE_EQ(work.flops, 2.0 * 4096 * 27 + 4096);
+  EXPECT_DOUBLE_EQ(work.bytes, 4.0 * (3072 + 432 + 16 + 4096));
+}
+
+TEST_F(OpCostTest, SoftmaxAndLayerNormAreMemoryClass) {
+  Operation *softmax = parseOp(
+      "%s: tensor<2x4x16x16xf32>",
+      "  %p = dist.softmax %s {axis = 3 : i64} : tensor<2x4x16x16xf32>");
+  ASSERT_TRUE(softmax);
+  OpWork work = getOpWork(softmax);
+  EXPECT_EQ(work.opClass, OpClass::Memory);
+  // An exp (15 units) and max, subtract, sum, divide (23) per element.
+  EXPECT_DOUBLE_EQ(work.flops, 2048.0 * (15 + 23));
+  EXPECT_DOUBLE_EQ(work.bytes, 2.0 * 2048 * 4);
+
+  Operation *norm = parseOp(
+      "%x: tensor<2x16x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>",
+      "  %y = dist.layer_norm %x, %g, %b {axis = 2 : i64, epsilon = 1.0e-05 "
+      ": f32} : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> "
+      "tensor<2x16x64xf32>");
+  ASSERT_TRUE(norm);
+  work = getOpWork(norm);
+  EXPECT_EQ(work.opClass, OpClass::Memory);
+  EXPECT_DOUBLE_EQ(work.flops, 2048.0 * 8);
+  EXPECT_DOUBLE_EQ(work.bytes, 4.0 * (2048 + 64 + 64 + 2048));
+}
+
+TEST_F(OpCostTest, ElementwiseCountsBytesOfBroadcastOperands) {
+  Operation *add = parseOp(
+      "%x: tensor<8x128xf16>, %b: tensor<128xf16>",
+      "  %y = dist.binary add %x, %b : (tensor<8x128xf16>, tensor<128xf16>) "
+      "-> tensor<8x128xf16>");
+  ASSERT_TRUE(add);
+  OpWork work = getOpWork(add);
+  EXPECT_EQ(work.opClass, OpClass::Memory);
+  EXPECT_DOUBLE_EQ(work.flops, 1024);
+  EXPECT_DOUBLE_EQ(work.bytes, 2.0 * (1024 + 128 + 1024));
+  // A transcendental costs more than a compare-and-select.
+  Operation *relu = parseOp("%x: tensor<1024xf32>",
+                            "  %y = dist.unary relu %x : tensor<1024xf32>");
+  double reluFlops = getOpWork(relu).flops;
+  Operation *tanh = parseOp("%x: tensor<1024xf32>",
+                            "  %y = dist.unary tanh %x : tensor<1024xf32>");
+  EXPECT_DOUBLE_EQ(reluFlops, 1024);
+  EXPECT_GT(getOpWork(tanh).flops, 10 * reluFlops);
+}
+
+TEST_F(OpCostTest, SourcesAndViewsAreFree) {
+  Operation *reshape = parseOp(
+      "%x: tensor<2x16xf32>",
+      "  %y = dist.reshape %x : tensor<2x16xf32> to tensor<32xf32>");
+  ASSERT_TRUE(reshape);
+  OpWork work = getOpWork(reshape);
+  EXPECT_EQ(work.opClass, OpClass::Free);
+  EXPECT_EQ(work.flops, 0);
+  DeviceType device{"d", 1e12, 1 << 30, 1e11};
+  EXPECT_EQ(getComputeTime(device, work), 0);
+  EXPECT_EQ(stringifyOpClass(OpClass::Free), "free");
+}
+
+TEST_F(OpCostTest, ShardedMatMulTakesLocalSizesFromTheRule) {
+  Operation *op =
+      parseOp("%x: tensor<6x16xf32>, %w: tensor<16x32xf32>",
+              "  %y = dist.matmul %x, %w : (tensor<6x16xf32>, "
+              "tensor<16x32xf32>) -> tensor<6x32xf32>");
+  ASSERT_TRUE(op);
+  auto ruleOp = cast<dist::ShardingRuleOpInterface>(op);
+  dist::ShardingRule rule = ruleOp.getShardingRule();
+  // Factors in the rule's order: m = 6, n = 32, k = 16.
+  ASSERT_EQ(rule.factors.size(), 3u);
+  ASSERT_EQ(rule.factors[0].size, 6);
+  ASSERT_EQ(rule.factors[2].kind, dist::FactorKind::Reduction);
+  // Whole: the op's own work.
+  OpWork whole = getShardedOpWork(op, rule, {1, 1, 1});
+  EXPECT_DOUBLE_EQ(whole.flops, getOpWork(op).flops);
+  EXPECT_DOUBLE_EQ(whole.bytes, getOpWork(op).bytes);
+  // m split 4 ways (6 rows: the largest piece has 2), k split 2 ways.
+  OpWork work = getShardedOpWork(op, rule, {4, 1, 2});
+  EXPECT_DOUBLE_EQ(work.flops, 2.0 * 6 * 32 * 16 / 8);
+  // lhs 2x8, rhs 8x32, result 2x32.
+  EXPECT_DOUBLE_EQ(work.bytes, 4.0 * (2 * 8 + 8 * 32 + 2 * 32));
+  EXPECT_EQ(work.opClass, OpClass::Gemm);
+}
+
+TEST_F(OpCostTest, BackwardIsTwiceTheForward) {
+  OpWork forward{OpClass::Gemm, 1e9, 1e6};
+  OpWork backward = getBackwardWork(forward);
+  EXPECT_EQ(backward.opClass, OpClass::Gemm);
+  EXPECT_DOUBLE_EQ(backward.flops, 2e9);
+  EXPECT_DOUBLE_EQ(backward.bytes, 2e6);
+}
+
+TEST(OpCostRooflineTest, RegimesOfTheRoofline) {
+  DeviceType device{"d", /*peakFlops=*/100e12, 1ull << 34,
+                    /*memoryBandwidth=*/1e12};
+  ComputeEfficiency &eff = device.efficiency;
+  eff.gemmEfficiency = 0.5;
+  eff.gemmHalfFlops = 1e9;
+  eff.memoryEfficiency = 0.8;
+  eff.vectorFlops = 0;
+  eff.opOverhead = 2e-6;
+
+  // A large GEMM is compute-bound near gemmEfficiency * peak.
+  OpWork big{OpClass::Gemm, 1e12, 1e6};
+  double rate = 50e12 * 1e12 / (1e12 + 1e9);
+  EXPECT_DOUBLE_EQ(getGemmRate(device, 1e12), rate);
+  EXPECT_DOUBLE_EQ(getComputeTime(device, big), 2e-6 + 1e12 / rate);
+  // A GEMM of gemmHalfFlops runs at half of that.
+  EXPECT_DOUBLE_EQ(getGemmRate(device, 1e9), 25e12);
+  // A GEMM that moves much and computes little is memory-bound.
+  OpWork skinny{OpClass::Gemm, 1e6, 8e9};
+  EXPECT_DOUBLE_EQ(getComputeTime(device, skinny), 2e-6 + 8e9 / 0.8e12);
+
+  // Elementwise work is memory-bound without a vector rate...
+  OpWork elementwise{OpClass::Memory, 2e10, 8e6};
+  EXPECT_DOUBLE_EQ(getComputeTime(device, elementwise), 2e-6 + 8e6 / 0.8e12);
+  // ...and arithmetic-bound when the vector rate is low enough.
+  eff.vectorFlops = 1e12;
+  EXPECT_DOUBLE_EQ(getComputeTime(device, elementwise), 2e-6 + 2e10 / 1e12);
+  // Free work takes no time, not even the overhead.
+  EXPECT_EQ(getComputeTime(device, OpWork{}), 0);
+}
+
+TEST(OpCostRooflineTest, BandwidthCurveIsInterpolatedInLogBytes) {
+  DeviceType device{"d", 1e12, 1ull << 34, /*memoryBandwidth=*/5e9};
+  device.efficiency.bandwidthCurve = {{1e3, 100e9}, {1e6, 10e9}};
+  EXPECT_DOUBLE_EQ(getMemoryRate(device, 10), 100e9);
+  EXPECT_DOUBLE_EQ(getMemoryRate(device, 1e3), 100e9);
+  // Halfway in log(bytes): halfway in bandwidth.
+  EXPECT_NEAR(getMemoryRate(device, std::sqrt(1e3 * 1e6)), 55e9, 1e3);
+  EXPECT_DOUBLE_EQ(getMemoryRate(device, 1e9), 10e9);
+  device.efficiency.bandwidthCurve.clear();
+  device.efficiency.memoryEfficiency = 0.5;
+  EXPECT_DOUBLE_EQ(getMemoryRate(device, 1e9), 2.5e9);
+}
+
+//===----------------------------------------------------------------------===//
+// estimateProgramMemory
+//===----------------------------------------------------------------------===//
+
+constexpr const char *kChain = R"mlir(
+func.func @main(%x: tensor<4x8xf32>) -> tensor<32xf32> {
+  %w = dist.weight "w" : tensor<8x8xf32>
+      at #dist.data<storage = external, path = "w.bin", offset = 0, length = 256>
+  %c = dist.constant dense<1.0> : tensor<32xf32>
+  %unread = dist.unary neg %x : tensor<4x8xf32>
+  %a = dist.matmul %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %b = dist.unary relu %a : tensor<4x8xf32>
+  %r = dist.reshape %b : tensor<4x8xf32> to tensor<32xf32>
+  %e = dist.unary exp %r : tensor<32xf32>
+  %d = dist.binary add %e, %c : (tensor<32xf32>, tensor<32xf32>) -> tensor<32xf32>
+  return %d : tensor<32xf32>
+}
+)mlir";
+
+TEST_F(OpCostTest, MemoryPeakOfLiveValues) {
+  Block *body = parseFunc(kChain);
+  ASSERT_TRUE(body);
+  ProgramMemory memory = estimateProgramMemory(*body, /*alignment=*/1);
+  EXPECT_EQ(memory.weightBytes, 256u);
+  EXPECT_EQ(memory.constantBytes, 128u);
+  EXPECT_EQ(memory.inputBytes, 128u);
+  // Every computed value is 128 bytes. %unread dies at once; %a lives
+  // until relu; %b (through the reshape) until exp; %e until add; %d to the
+  // end. At most two are live at once.
+  EXPECT_EQ(memory.peakActivationBytes, 256u);
+  // The first op where two are live: relu (index 4) reads %a.
+  EXPECT_EQ(memory.peakOpIndex, 4u);
+  EXPECT_EQ(memory.getTotalBytes(), 256u + 128 + 128 + 256);
+}
+
+TEST_F(OpCostTest, MemoryRoundsEachValueToTheAlignment) {
+  Block *body = parseFunc(kChain);
+  ASSERT_TRUE(body);
+  ProgramMemory memory = estimateProgramMemory(*body, /*alignment=*/512);
+  EXPECT_EQ(memory.peakActivationBytes, 1024u);
+  EXPECT_EQ(memory.weightBytes, 256u);
+}
+
+TEST_F(OpCostTest, MemoryKeepsReshapedValuesAliveThroughTheirViews) {
+  // %a is read only through the reshape %v, by the last op: it stays live
+  // while %b and %c are produced.
+  Block *body = parseFunc(R"mlir(
+func.func @main(%x: tensor<16xf32>) -> tensor<16xf32> {
+  %a = dist.unary exp %x : tensor<16xf32>
+  %v = dist.reshape %a : tensor<16xf32> to tensor<4x4xf32>
+  %b = dist.unary neg %x : tensor<16xf32>
+  %c = dist.unary abs %b : tensor<16xf32>
+  %w = dist.reshape %v : tensor<4x4xf32> to tensor<16xf32>
+  %d = dist.binary add %w, %c : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+  return %d : tensor<16xf32>
+}
+)mlir");
+  ASSERT_TRUE(body);
+  ProgramMemory memory = estimateProgramMemory(*body, /*alignment=*/1);
+  // At abs: %a, %b and %c (64 bytes each); at add: %a, %c and %d.
+  EXPECT_EQ(memory.peakActivationBytes, 192u);
+}
+
+} // namespace
