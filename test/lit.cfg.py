@@ -34,5 +34,5 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.distopt_tools_dir, config.llvm_tools_dir]
-tools = ["dist-opt", "dist-run"]
+tools = ["dist-opt", "dist-run", "dist-calibrate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -233,8 +233,10 @@ distopt::cost::getClusterPreset(StringRef name, unsigned numDevices) {
         LinkSpec &link = node.intraNode;
         link.bandwidth *= share;
         link.latency /= share;
-        for (BandwidthPoint &point : link.bandwidthCurve)
-          point.bandwidth *= share;
+        for (auto *curve : {&link.bandwidthCurve, &link.allGatherCurve,
+                            &link.reduceScatterCurve})
+          for (BandwidthPoint &point : *curve)
+            point.bandwidth *= share;
       }
       node.interNode = node.intraNode;
       spec.usesDefaultFigures = false;
@@ -287,8 +289,8 @@ private:
   /// Reads the optional efficiency keys of a device type; absent keys keep
   /// the defaults of ComputeEfficiency.
   bool readEfficiency(const YAML::Node &map, ComputeEfficiency &out);
-  /// Reads the optional `bandwidth_curve` of `map`.
-  bool readCurve(const YAML::Node &map,
+  /// Reads the optional curve `key` of `map` ([[MB, GB/s], ...]).
+  bool readCurve(const YAML::Node &map, StringRef key,
                  llvm::SmallVectorImpl<BandwidthPoint> &out);
 
   StringRef bufferName;
@@ -376,7 +378,8 @@ bool ClusterFileReader::readLink(const YAML::Node &map, StringRef key,
   YAML::Node link = map[key.str()];
   if (!checkMap(link, "link",
                 {"bandwidth", "latency", "bandwidth_curve",
-                 "all_gather_efficiency", "reduce_scatter_efficiency"},
+                 "all_gather_efficiency", "reduce_scatter_efficiency",
+                 "all_gather_curve", "reduce_scatter_curve"},
                 {"bandwidth", "latency"}))
     return false;
   double bandwidth, latency;
@@ -392,7 +395,9 @@ bool ClusterFileReader::readLink(const YAML::Node &map, StringRef key,
        !readNumber(link, "reduce_scatter_efficiency",
                    out.reduceScatterEfficiency)))
     return false;
-  return readCurve(link, out.bandwidthCurve);
+  return readCurve(link, "bandwidth_curve", out.bandwidthCurve) &&
+         readCurve(link, "all_gather_curve", out.allGatherCurve) &&
+         readCurve(link, "reduce_scatter_curve", out.reduceScatterCurve);
 }
 
 bool ClusterFileReader::readEfficiency(const YAML::Node &map,
@@ -418,16 +423,16 @@ bool ClusterFileReader::readEfficiency(const YAML::Node &map,
       return false;
     *key.field = value * key.unit;
   }
-  return readCurve(map, out.bandwidthCurve);
+  return readCurve(map, "bandwidth_curve", out.bandwidthCurve);
 }
 
-bool ClusterFileReader::readCurve(const YAML::Node &map,
+bool ClusterFileReader::readCurve(const YAML::Node &map, StringRef key,
                                   llvm::SmallVectorImpl<BandwidthPoint> &out) {
-  // bandwidth_curve: [[MB, GB/s], ...], ascending in MB.
-  YAML::Node curve = map["bandwidth_curve"];
+  // [[MB, GB/s], ...], ascending in MB.
+  YAML::Node curve = map[key.str()];
   if (!curve)
     return true;
-  if (!checkSequence(curve, "bandwidth_curve"))
+  if (!checkSequence(curve, key))
     return false;
   for (const YAML::Node &point : curve) {
     double bytes, bandwidth;
@@ -436,10 +441,12 @@ bool ClusterFileReader::readCurve(const YAML::Node &map,
         !YAML::convert<double>::decode(point[0], bytes) ||
         !YAML::convert<double>::decode(point[1], bandwidth) || !(bytes > 0) ||
         !(bandwidth > 0))
-      return fail(point.Mark(), "a 'bandwidth_curve' point must be [MB, GB/s] "
-                                "with two positive numbers");
+      return fail(point.Mark(),
+                  llvm::formatv("each point of '{0}' must be [MB, GB/s], "
+                                "two positive numbers",
+                                key));
     if (!out.empty() && !(bytes * 1e6 > out.back().bytes))
-      return fail(point.Mark(), "'bandwidth_curve' must ascend in MB");
+      return fail(point.Mark(), llvm::formatv("'{0}' must ascend in MB", key));
     out.push_back({bytes * 1e6, bandwidth * kGB});
   }
   return true;

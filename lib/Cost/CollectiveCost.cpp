@@ -69,9 +69,15 @@ double distopt::cost::getFlatCollectiveTime(CollectiveKind kind,
     return 0;
   double bandwidth = link.getBandwidth(bytes) / std::max(1u, sharing);
   if (kind == CollectiveKind::AllGather)
-    bandwidth *= link.allGatherEfficiency;
+    bandwidth = link.allGatherCurve.empty()
+                    ? bandwidth * link.allGatherEfficiency
+                    : interpolateBandwidth(link.allGatherCurve, bytes) /
+                          std::max(1u, sharing);
   else if (kind == CollectiveKind::ReduceScatter)
-    bandwidth *= link.reduceScatterEfficiency;
+    bandwidth = link.reduceScatterCurve.empty()
+                    ? bandwidth * link.reduceScatterEfficiency
+                    : interpolateBandwidth(link.reduceScatterCurve, bytes) /
+                          std::max(1u, sharing);
   if (kind == CollectiveKind::SendRecv)
     return link.latency + bytes / bandwidth;
   if (algo == CollectiveAlgorithm::Tree && hasTreeAlgorithm(kind)) {

@@ -121,8 +121,7 @@ static double getUnaryFlopsPerElement(dist::UnaryKind kind) {
 }
 
 /// FLOPs of `m x k` times `k x n`, `batch` times.
-static double getContractionFlops(double batch, double m, double n,
-                                  double k) {
+static double getContractionFlops(double batch, double m, double n, double k) {
   return 2.0 * batch * m * n * k;
 }
 
@@ -207,8 +206,8 @@ OpWork distopt::cost::getOpWork(Operation *op) {
         return memory(outputs() * (op.getBias() ? 8 : 7));
       })
       // Data movement: bytes only.
-      .Case<dist::CastOp, dist::BroadcastOp, dist::GatherOp,
-            dist::TransposeOp, dist::SliceOp, dist::ConcatOp, dist::SplitOp>(
+      .Case<dist::CastOp, dist::BroadcastOp, dist::GatherOp, dist::TransposeOp,
+            dist::SliceOp, dist::ConcatOp, dist::SplitOp>(
           [&](Operation *) { return memory(0); })
       .Default([](Operation *) { return OpWork{}; });
 }
@@ -253,12 +252,12 @@ OpWork distopt::cost::getShardedOpWork(Operation *op,
   double bytes = 0;
   for (auto [i, dims] : llvm::enumerate(rule.operands))
     if (i < op->getNumOperands())
-      bytes += getLocalBytes(op->getOperand(i).getType(), dims, rule,
-                             factorSplits);
+      bytes +=
+          getLocalBytes(op->getOperand(i).getType(), dims, rule, factorSplits);
   for (auto [i, dims] : llvm::enumerate(rule.results))
     if (i < op->getNumResults())
-      bytes += getLocalBytes(op->getResult(i).getType(), dims, rule,
-                             factorSplits);
+      bytes +=
+          getLocalBytes(op->getResult(i).getType(), dims, rule, factorSplits);
   work.bytes = bytes;
   return work;
 }

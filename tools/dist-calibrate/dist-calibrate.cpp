@@ -8,8 +8,8 @@
 //
 // Calibration times the runtime's own kernels (runtime/cpu/Kernels.h, on
 // one-op dist programs whose work getOpWork counts) on rank 0 while the
-// other ranks sleep, then MPI collectives of 1 KiB to 64 MiB on the first 2, 4, ...
-// ranks. It fits the device figures and the link's alpha-beta by relative
+// other ranks sleep, then MPI collectives of 1 KiB to 64 MiB on the first 2, 4,
+// ... ranks. It fits the device figures and the link's alpha-beta by relative
 // least squares and rank 0 writes a cluster file (docs/cluster.md) with the
 // efficiency keys, atomically. --compare measures a different set of ops
 // and the same collectives and prints them against the cost model's
@@ -23,8 +23,8 @@
 #include "distopt/Cost/MemoryEstimate.h"
 #include "distopt/Cost/OpCost.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
-#include "runtime/comm/Communicator.h"
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "runtime/comm/Communicator.h"
 #include "runtime/cpu/Kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -46,8 +46,8 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <thread>
@@ -71,11 +71,11 @@ static cl::opt<std::string>
     verifyPath("verify",
                cl::desc("Parse a cluster file (YAML or .json) and print it"),
                cl::value_desc("file"));
-static cl::opt<std::string> memoryPath(
-    "estimate-memory",
-    cl::desc("Print the cost model's memory estimate of a program "
-             "(artifact, or .mlir)"),
-    cl::value_desc("file"));
+static cl::opt<std::string>
+    memoryPath("estimate-memory",
+               cl::desc("Print the cost model's memory estimate of a program "
+                        "(artifact, or .mlir)"),
+               cl::value_desc("file"));
 static cl::opt<bool> quick("quick",
                            cl::desc("Few, small measurements (for tests)"));
 static cl::opt<int> threadsOpt(
@@ -153,9 +153,8 @@ static std::string tensorType(llvm::ArrayRef<int64_t> shape) {
 }
 
 static std::string shapeLabel(llvm::ArrayRef<int64_t> shape) {
-  return llvm::join(llvm::map_range(shape,
-                                    [](int64_t d) { return std::to_string(d); }),
-                    "x");
+  return llvm::join(
+      llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), "x");
 }
 
 /// `func.func @main(args) { %0 = <body> ; return %0 }`.
@@ -179,9 +178,9 @@ static OpCase matmulCase(int64_t batch, int64_t m, int64_t k, int64_t n) {
     o.insert(o.begin(), batch);
   }
   std::string lt = tensorType(l), rt = tensorType(r), ot = tensorType(o);
-  std::string label = llvm::formatv("matmul {0}{1}x{2}x{3}",
-                                    batch > 1 ? std::to_string(batch) + "*" : "",
-                                    m, k, n);
+  std::string label =
+      llvm::formatv("matmul {0}{1}x{2}x{3}",
+                    batch > 1 ? std::to_string(batch) + "*" : "", m, k, n);
   return {label,
           oneOpProgram({lt, rt},
                        llvm::formatv("dist.matmul %a0, %a1 : ({0}, {1}) -> {2}",
@@ -189,8 +188,7 @@ static OpCase matmulCase(int64_t batch, int64_t m, int64_t k, int64_t n) {
                        ot)};
 }
 
-static OpCase binaryCase(llvm::StringRef kind,
-                         llvm::ArrayRef<int64_t> shape) {
+static OpCase binaryCase(llvm::StringRef kind, llvm::ArrayRef<int64_t> shape) {
   std::string t = tensorType(shape);
   return {llvm::formatv("{0} {1}", kind, shapeLabel(shape)),
           oneOpProgram({t, t},
@@ -202,9 +200,9 @@ static OpCase binaryCase(llvm::StringRef kind,
 
 static OpCase unaryCase(llvm::StringRef kind, llvm::ArrayRef<int64_t> shape) {
   std::string t = tensorType(shape);
-  return {llvm::formatv("{0} {1}", kind, shapeLabel(shape)),
-          oneOpProgram({t}, llvm::formatv("dist.unary {0} %a0 : {1}", kind, t),
-                       t)};
+  return {
+      llvm::formatv("{0} {1}", kind, shapeLabel(shape)),
+      oneOpProgram({t}, llvm::formatv("dist.unary {0} %a0 : {1}", kind, t), t)};
 }
 
 static OpCase softmaxCase(llvm::ArrayRef<int64_t> shape) {
@@ -254,9 +252,9 @@ static OwnedTensor makeTensor(mlir::Type type, uint32_t &state) {
     state = state * 1664525u + 1013904223u;
     v = float(state >> 8) / float(1 << 24) * 2.0f - 1.0f;
   }
-  t.view = {t.storage.data(), rt::DType::F32,
-            std::vector<int64_t>(tensor.getShape().begin(),
-                                 tensor.getShape().end())};
+  t.view = {
+      t.storage.data(), rt::DType::F32,
+      std::vector<int64_t>(tensor.getShape().begin(), tensor.getShape().end())};
   return t;
 }
 
@@ -345,8 +343,7 @@ static bool measureOp(mlir::MLIRContext &context, const OpCase &c,
 /// time, and keeps the fastest median of each: other processes on the
 /// machine (even on the other hardware thread of the core) only ever slow
 /// a measurement down.
-static bool measureOps(mlir::MLIRContext &context,
-                       llvm::ArrayRef<OpCase> cases,
+static bool measureOps(mlir::MLIRContext &context, llvm::ArrayRef<OpCase> cases,
                        std::vector<OpMeasurement> &out, std::string &error) {
   double minSeconds = quick ? 0.002 : 0.1;
   int minRuns = quick ? 2 : 5;
@@ -391,8 +388,8 @@ static double timeCollective(MPI_Comm comm, CollectiveKind kind, size_t bytes) {
   auto once = [&] {
     switch (kind) {
     case CollectiveKind::AllReduce:
-      MPI_Allreduce(MPI_IN_PLACE, buffer.data(), int(count), MPI_FLOAT,
-                    MPI_SUM, comm);
+      MPI_Allreduce(MPI_IN_PLACE, buffer.data(), int(count), MPI_FLOAT, MPI_SUM,
+                    comm);
       break;
     case CollectiveKind::AllGather:
       MPI_Allgather(buffer.data(), int(piece), MPI_FLOAT, other.data(),
@@ -486,19 +483,20 @@ measureCollectives(int rank, int size, llvm::ArrayRef<size_t> sizes) {
   return best;
 }
 
-/// Buffer sizes of the calibration: 1 KiB, 4 KiB, ... 64 MiB.
+/// Buffer sizes of the calibration: 1 KiB, 2 KiB, 4 KiB, ... 64 MiB.
 static std::vector<size_t> getCalibrationSizes() {
   std::vector<size_t> sizes;
-  for (size_t bytes = 1024; bytes <= (quick ? 65536u : 64u << 20); bytes *= 4)
+  for (size_t bytes = 1024; bytes <= (quick ? 65536u : 64u << 20);
+       bytes *= quick ? 8 : 2)
     sizes.push_back(bytes);
   return sizes;
 }
 
-/// Buffer sizes of the check: 2 KiB, 8 KiB, ... 32 MiB, between those of
+/// Buffer sizes of the check: 3 KiB, 12 KiB, ... 48 MiB, between those of
 /// the calibration.
 static std::vector<size_t> getCheckSizes() {
   std::vector<size_t> sizes;
-  for (size_t bytes = 2048; bytes <= (quick ? 32768u : 32u << 20); bytes *= 4)
+  for (size_t bytes = 3072; bytes <= (quick ? 49152u : 48u << 20); bytes *= 4)
     sizes.push_back(bytes);
   return sizes;
 }
@@ -569,18 +567,19 @@ static bool fitCompute(const OpMeasurement &tiny,
   // curve point each, t = overhead + bytes / bandwidth(bytes).
   eff.memoryEfficiency = 1.0;
   eff.bandwidthCurve.clear();
+  // A point whose time is within the overhead's own noise says nothing
+  // about bandwidth: it is left out (the curve's first point then holds
+  // for smaller sizes).
   for (const OpMeasurement &m : streaming) {
     double seconds = m.seconds - eff.opOverhead;
-    if (!(seconds > 0)) {
-      error = "'" + m.label + "' took no longer than the kernel overhead";
-      return false;
-    }
+    if (!(seconds > 0.5 * m.seconds))
+      continue;
     if (eff.bandwidthCurve.empty() ||
         m.work.bytes > eff.bandwidthCurve.back().bytes)
       eff.bandwidthCurve.push_back({m.work.bytes, m.work.bytes / seconds});
   }
   if (eff.bandwidthCurve.empty()) {
-    error = "no streaming kernel was measured";
+    error = "no streaming kernel took clearly longer than the overhead";
     return false;
   }
   profile.device.memoryBandwidth = eff.bandwidthCurve.back().bandwidth;
@@ -647,40 +646,30 @@ static bool fitLink(llvm::ArrayRef<CollectiveMeasurement> measured,
   link = LinkSpec();
   link.latency = std::max(0.0, p[0]);
   link.bandwidth = 1.0 / p[1];
-  // 2. All-reduce's bus bandwidth at each size.
-  std::map<double, std::pair<std::vector<double>, std::vector<double>>> bySize;
-  for (const CollectiveMeasurement &m : measured)
-    if (m.kind == CollectiveKind::AllReduce) {
-      auto &[xs, ts] = bySize[m.bytes];
-      xs.push_back(busBytes(m));
-      ts.push_back(m.seconds - steps(m) * link.latency / share(m.ranks));
+  // 2. Each collective's bus bandwidth at each size, with that latency.
+  for (auto [kind, curve] :
+       {std::pair(CollectiveKind::AllReduce, &link.bandwidthCurve),
+        std::pair(CollectiveKind::AllGather, &link.allGatherCurve),
+        std::pair(CollectiveKind::ReduceScatter, &link.reduceScatterCurve)}) {
+    std::map<double, std::pair<std::vector<double>, std::vector<double>>>
+        bySize;
+    for (const CollectiveMeasurement &m : measured)
+      if (m.kind == kind) {
+        auto &[xs, ts] = bySize[m.bytes];
+        xs.push_back(busBytes(m));
+        ts.push_back(m.seconds - steps(m) * link.latency / share(m.ranks));
+      }
+    for (auto &[bytes, points] : bySize) {
+      // Relative least squares of `ts ~ xs / bandwidth`, one parameter.
+      double num = 0, den = 0;
+      for (auto [xi, ti] : llvm::zip(points.first, points.second)) {
+        double w = 1.0 / (ti * ti);
+        num += w * xi * ti;
+        den += w * xi * xi;
+      }
+      if (num > 0)
+        curve->push_back({bytes, den / num});
     }
-  for (auto &[bytes, points] : bySize) {
-    // Relative least squares of `ts ~ xs / bandwidth`, one parameter.
-    double num = 0, den = 0;
-    for (auto [xi, ti] : llvm::zip(points.first, points.second)) {
-      double w = 1.0 / (ti * ti);
-      num += w * xi * ti;
-      den += w * xi * xi;
-    }
-    if (num > 0)
-      link.bandwidthCurve.push_back({bytes, den / num});
-  }
-  // 3. All-gather and reduce-scatter against the curve: the median ratio of
-  // their bus bandwidth to all-reduce's at the same size.
-  for (auto [kind, field] :
-       {std::pair(CollectiveKind::AllGather, &link.allGatherEfficiency),
-        std::pair(CollectiveKind::ReduceScatter,
-                  &link.reduceScatterEfficiency)}) {
-    std::vector<double> ratios;
-    for (const CollectiveMeasurement &m : measured) {
-      double transfer = m.seconds - steps(m) * link.latency / share(m.ranks);
-      if (m.kind == kind && transfer > 0 && !link.bandwidthCurve.empty())
-        ratios.push_back(busBytes(m) / transfer /
-                         link.getBandwidth(m.bytes));
-    }
-    if (!ratios.empty())
-      *field = median(ratios);
   }
   profile.linkMeasured = true;
   return true;
@@ -699,11 +688,11 @@ static void getCalibrationCases(std::vector<OpCase> &tiny,
   // An add of 256 .. 16M elements (3 KB .. 200 MB moved): the bandwidth
   // curve from the caches to memory.
   int64_t largest = quick ? 1 << 14 : 1 << 24;
-  for (int64_t n = 256; n <= largest; n *= 4)
+  for (int64_t n = 256; n <= largest; n *= quick ? 4 : 2)
     streaming.push_back(binaryCase("add", {n / 256, 256}));
-  for (int64_t n : quick ? std::vector<int64_t>{32, 64}
-                         : std::vector<int64_t>{32, 64, 128, 256, 512, 1024,
-                                                2048})
+  for (int64_t n :
+       quick ? std::vector<int64_t>{32, 64}
+             : std::vector<int64_t>{32, 64, 128, 256, 512, 1024, 2048})
     gemms.push_back(matmulCase(1, n, n, n));
   if (quick) {
     vector.push_back(unaryCase("exp", {64, 256}));
@@ -782,8 +771,10 @@ static std::string formatProfile(const Profile &profile, llvm::StringRef name,
     os << "# The link was not measured (one rank): its figures are defaults.\n";
   else
     os << "# The link: MPI all-reduce, all-gather and reduce-scatter of 1 KiB "
-          "to 64 MiB on\n# 2.." << profile.ranks
-       << " ranks, fitted to the ring formula (docs/cluster.md).\n";
+          "to 64 MiB on\n# 2.."
+       << profile.ranks
+       << " ranks, fitted to the ring formula, a bus bandwidth curve per "
+          "collective\n# (docs/cluster.md).\n";
   os << llvm::formatv("name: {0}\n", name);
   os << "device_types:\n";
   os << llvm::formatv("  - name: cpu-rank\n"
@@ -819,13 +810,15 @@ static std::string formatProfile(const Profile &profile, llvm::StringRef name,
                       profile.ranks, num(link.bandwidth / 1e9),
                       num(link.latency / 1e-6));
   if (profile.linkMeasured) {
-    os << "          all_gather_efficiency: " << num(link.allGatherEfficiency)
-       << "\n          reduce_scatter_efficiency: "
-       << num(link.reduceScatterEfficiency) << "\n";
-    os << "          bandwidth_curve:  # all-reduce [MB, GB/s]\n";
-    for (const BandwidthPoint &point : link.bandwidthCurve)
-      os << "            - [" << num(point.bytes / 1e6) << ", "
-         << num(point.bandwidth / 1e9) << "]\n";
+    for (auto [key, curve] :
+         {std::pair("bandwidth_curve:  # all-reduce", &link.bandwidthCurve),
+          std::pair("all_gather_curve:  #", &link.allGatherCurve),
+          std::pair("reduce_scatter_curve:  #", &link.reduceScatterCurve)}) {
+      os << "          " << key << " [MB, GB/s] bus bandwidth\n";
+      for (const BandwidthPoint &point : *curve)
+        os << "            - [" << num(point.bytes / 1e6) << ", "
+           << num(point.bandwidth / 1e9) << "]\n";
+    }
   }
   os << "        inter_node: *shared_memory\n";
   return s;
@@ -854,8 +847,8 @@ static bool writeAtomically(llvm::StringRef path, llvm::StringRef text,
   }
   if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
     llvm::sys::fs::remove(temp);
-    error = "cannot rename '" + temp + "' to '" + path.str() +
-            "': " + ec.message();
+    error =
+        "cannot rename '" + temp + "' to '" + path.str() + "': " + ec.message();
     return false;
   }
   return true;
@@ -900,13 +893,14 @@ static int calibrate(mlir::MLIRContext &context, rt::Communicator &comm,
   if (!collectives.empty() && !fitLink(collectives, profile, error))
     fatal(comm, error);
   std::string text = formatProfile(profile, profileName, command);
+  // The profile must read back with the cluster reader before it replaces
+  // anything.
+  auto spec = parseClusterYAML(text, outputPath);
+  if (!spec)
+    fatal(comm, "the profile does not parse, nothing was written: " +
+                    llvm::toString(spec.takeError()));
   if (!writeAtomically(outputPath, text, error))
     fatal(comm, error);
-  // The profile must read back with the cluster reader.
-  auto spec = parseClusterFile(outputPath);
-  if (!spec)
-    fatal(comm, "the written profile does not parse: " +
-                  llvm::toString(spec.takeError()));
   llvm::outs() << text;
   return 0;
 }
@@ -928,9 +922,8 @@ static int compare(mlir::MLIRContext &context, rt::Communicator &comm) {
     if (!measureOps(context, getCheckCases(), measured, error))
       fatal(comm, error);
     std::vector<double> errors;
-    llvm::outs() << llvm::formatv("{0,-28} {1,-6} {2,12} {3,12} {4,8}\n",
-                                  "op", "class", "predicted", "measured",
-                                  "error");
+    llvm::outs() << llvm::formatv("{0,-28} {1,-6} {2,12} {3,12} {4,8}\n", "op",
+                                  "class", "predicted", "measured", "error");
     for (const OpMeasurement &m : measured) {
       double predicted = getComputeTime(device, m.work);
       errors.push_back(relativeError(predicted, m.seconds));
@@ -967,9 +960,8 @@ static int compare(mlir::MLIRContext &context, rt::Communicator &comm) {
       llvm::SmallVector<unsigned> ranks;
       for (unsigned r = 0; r < m.ranks; ++r)
         ranks.push_back(r);
-      double predicted = getCollectiveTime(*cluster, m.kind,
-                                           CollectiveAlgorithm::Ring, m.bytes,
-                                           ranks);
+      double predicted = getCollectiveTime(
+          *cluster, m.kind, CollectiveAlgorithm::Ring, m.bytes, ranks);
       errors.push_back(relativeError(predicted, m.seconds));
       llvm::outs() << llvm::formatv(
           "{0,-14} {1,5} {2,10} {3,9:f1} us {4,9:f1} us {5,7:f1}%\n",
@@ -997,8 +989,8 @@ static int compare(mlir::MLIRContext &context, rt::Communicator &comm) {
 static int verify() {
   auto spec = parseClusterFile(verifyPath);
   if (!spec) {
-    llvm::errs() << "dist-calibrate: error: " << llvm::toString(spec.takeError())
-                 << "\n";
+    llvm::errs() << "dist-calibrate: error: "
+                 << llvm::toString(spec.takeError()) << "\n";
     return 1;
   }
   llvm::outs() << llvm::formatv("cluster '{0}': {1} devices, {2} nodes, {3} "
@@ -1060,12 +1052,13 @@ int main(int argc, char **argv) {
       "  dist-calibrate --compare CLUSTER    predicted vs measured\n"
       "  dist-calibrate --verify FILE        parse a cluster file\n"
       "  dist-calibrate --estimate-memory P  memory estimate of a program\n");
-  int modes = !outputPath.empty() + !comparePath.empty() +
-              !verifyPath.empty() + !memoryPath.empty();
+  int modes = !outputPath.empty() + !comparePath.empty() + !verifyPath.empty() +
+              !memoryPath.empty();
   if (modes != 1)
-    fatal(comm, "give exactly one of -o, --compare, --verify, "
-                  "--estimate-memory (see --help)",
-                  2);
+    fatal(comm,
+          "give exactly one of -o, --compare, --verify, "
+          "--estimate-memory (see --help)",
+          2);
   if (threadsOpt < 1)
     fatal(comm, "--kernel-threads must be positive", 2);
   if (!verifyPath.empty())

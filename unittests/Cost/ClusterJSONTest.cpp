@@ -1,4 +1,5 @@
-//===- ClusterJSONTest.cpp - unit tests of JSON cluster files and profiles -===//
+//===- ClusterJSONTest.cpp - unit tests of JSON cluster files and profiles
+//-===//
 //
 // JSON cluster files (the YAML format's keys and messages, strict JSON
 // syntax), the efficiency keys of device types and links in both formats,
@@ -108,7 +109,8 @@ TEST(CostClusterJSONTest, WrongValuesAreReportedWhereTheyAre) {
   EXPECT_EQ(getErrorMessage(parseClusterJSON(text, "c.json")),
             "c.json:5:51: 'gemm_efficiency' must be a number");
   text = kSmallJSON;
-  text.replace(text.find("[[1, 900], [100, 1500]]"), 23, "[[100, 900], [1, 1]]");
+  text.replace(text.find("[[1, 900], [100, 1500]]"), 23,
+               "[[100, 900], [1, 1]]");
   EXPECT_EQ(getErrorMessage(parseClusterJSON(text, "c.json")),
             "c.json:8:38: 'bandwidth_curve' must ascend in MB");
 }
@@ -127,9 +129,9 @@ TEST(CostClusterJSONTest, SyntaxErrorsHaveLineAndColumn) {
   message = getErrorMessage(
       parseClusterJSON("# a comment\n{\"sites\": []}\n", "c.json"));
   EXPECT_EQ(message.rfind("c.json:1:1: syntax error", 0), 0u) << message;
-  EXPECT_EQ(getErrorMessage(parseClusterJSON("", "c.json")).rfind(
-                "c.json:1:1: ", 0),
-            0u);
+  EXPECT_EQ(
+      getErrorMessage(parseClusterJSON("", "c.json")).rfind("c.json:1:1: ", 0),
+      0u);
 }
 
 TEST(CostClusterJSONTest, DuplicateKeyIsAnError) {
@@ -159,8 +161,7 @@ TEST(CostClusterJSONTest, TabsAndCompactJSONReadLikeYAML) {
 
 TEST(CostClusterJSONTest, FilesAreReadByTheirSuffix) {
   llvm::SmallString<128> path;
-  ASSERT_FALSE(
-      llvm::sys::fs::createTemporaryFile("cluster", "json", path));
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("cluster", "json", path));
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(path, ec);
@@ -193,6 +194,22 @@ TEST(CostClusterJSONTest, LinkCurveAndEfficienciesReachTheCollectiveCost) {
                                        CollectiveAlgorithm::Ring, 1e9, {0, 1});
   EXPECT_DOUBLE_EQ(allReduce, 1e9 / 200e9);
   EXPECT_DOUBLE_EQ(allGather, 0.5e9 / 100e9);
+
+  // A measured curve of its own replaces the efficiency.
+  text.replace(text.find("\"bandwidth_curve\": [[1, 100]"), 0,
+               "\"all_gather_curve\": [[1, 10], [1000, 20]], ");
+  auto curves = parseClusterJSON(text, "c.json");
+  ASSERT_EQ(succeeded(curves), "");
+  ASSERT_EQ(curves->nodes[0].intraNode.allGatherCurve.size(), 2u);
+  allGather = getCollectiveTime(*curves, CollectiveKind::AllGather,
+                                CollectiveAlgorithm::Ring, 1e9, {0, 1});
+  EXPECT_DOUBLE_EQ(allGather, 0.5e9 / 20e9);
+  // Its points are checked like the others.
+  text.replace(text.find("[1000, 20]"), 10, "[1000, -2]");
+  EXPECT_EQ(
+      getErrorMessage(parseClusterJSON(text, "c.json")),
+      "c.json:13:115: each point of 'all_gather_curve' must be [MB, GB/s], "
+      "two positive numbers");
 }
 
 //===----------------------------------------------------------------------===//

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "distopt/Cost/MemoryEstimate.h"
 #include "distopt/Cost/OpCost.h"
+#include "distopt/Cost/MemoryEstimate.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
@@ -39,9 +39,8 @@ protected:
   /// Parses `body` as the body of `func.func @main(args)` and returns its
   /// first op.
   Operation *parseOp(llvm::StringRef args, llvm::StringRef body) {
-    std::string text = ("func.func @main(" + args + ") {\n" + body +
-                        "\n  return\n}\n")
-                           .str();
+    std::string text =
+        ("func.func @main(" + args + ") {\n" + body + "\n  return\n}\n").str();
     module = parseSourceString<ModuleOp>(text, &context);
     EXPECT_TRUE(module) << text;
     if (!module)
@@ -79,10 +78,10 @@ TEST_F(OpCostTest, MatMulWithBiasAndBatch) {
 }
 
 TEST_F(OpCostTest, GemmWithTransposeAndBias) {
-  Operation *op = parseOp(
-      "%a: tensor<8x64xf32>, %b: tensor<32x64xf32>, %c: tensor<32xf32>",
-      "  %y = dist.gemm %a, %b, %c {trans_b} : (tensor<8x64xf32>, "
-      "tensor<32x64xf32>, tensor<32xf32>) -> tensor<8x32xf32>");
+  Operation *op =
+      parseOp("%a: tensor<8x64xf32>, %b: tensor<32x64xf32>, %c: tensor<32xf32>",
+              "  %y = dist.gemm %a, %b, %c {trans_b} : (tensor<8x64xf32>, "
+              "tensor<32x64xf32>, tensor<32xf32>) -> tensor<8x32xf32>");
   ASSERT_TRUE(op);
   OpWork work = getOpWork(op);
   EXPECT_EQ(work.opClass, OpClass::Gemm);
@@ -150,9 +149,9 @@ TEST_F(OpCostTest, ElementwiseCountsBytesOfBroadcastOperands) {
 }
 
 TEST_F(OpCostTest, SourcesAndViewsAreFree) {
-  Operation *reshape = parseOp(
-      "%x: tensor<2x16xf32>",
-      "  %y = dist.reshape %x : tensor<2x16xf32> to tensor<32xf32>");
+  Operation *reshape =
+      parseOp("%x: tensor<2x16xf32>",
+              "  %y = dist.reshape %x : tensor<2x16xf32> to tensor<32xf32>");
   ASSERT_TRUE(reshape);
   OpWork work = getOpWork(reshape);
   EXPECT_EQ(work.opClass, OpClass::Free);
@@ -163,10 +162,9 @@ TEST_F(OpCostTest, SourcesAndViewsAreFree) {
 }
 
 TEST_F(OpCostTest, ShardedMatMulTakesLocalSizesFromTheRule) {
-  Operation *op =
-      parseOp("%x: tensor<6x16xf32>, %w: tensor<16x32xf32>",
-              "  %y = dist.matmul %x, %w : (tensor<6x16xf32>, "
-              "tensor<16x32xf32>) -> tensor<6x32xf32>");
+  Operation *op = parseOp("%x: tensor<6x16xf32>, %w: tensor<16x32xf32>",
+                          "  %y = dist.matmul %x, %w : (tensor<6x16xf32>, "
+                          "tensor<16x32xf32>) -> tensor<6x32xf32>");
   ASSERT_TRUE(op);
   auto ruleOp = cast<dist::ShardingRuleOpInterface>(op);
   dist::ShardingRule rule = ruleOp.getShardingRule();

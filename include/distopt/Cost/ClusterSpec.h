@@ -33,8 +33,7 @@ struct BandwidthPoint {
 /// The bandwidth of `curve` (ascending in bytes, non-empty) at `bytes`:
 /// interpolated linearly in log(bytes) between points, the nearest end's
 /// beyond them.
-double interpolateBandwidth(llvm::ArrayRef<BandwidthPoint> curve,
-                            double bytes);
+double interpolateBandwidth(llvm::ArrayRef<BandwidthPoint> curve, double bytes);
 
 /// How close kernels of each class come to a device's peaks. One set per
 /// device type; the `cpu` preset takes it from calibration, the GPU presets
@@ -89,6 +88,11 @@ struct LinkSpec {
   /// them differently (1: the same).
   double allGatherEfficiency = 1;
   double reduceScatterEfficiency = 1;
+  /// Measured bus bandwidth of all-gather and of reduce-scatter by buffer
+  /// size; when present they replace the all-reduce curve times the
+  /// efficiency above.
+  llvm::SmallVector<BandwidthPoint, 0> allGatherCurve;
+  llvm::SmallVector<BandwidthPoint, 0> reduceScatterCurve;
 
   /// Bus bandwidth at a buffer of `bytes`: the curve's, else `bandwidth`.
   double getBandwidth(double bytes) const;

@@ -1,4 +1,5 @@
-//===- OpCost.h - Compute time of dist ops -----------------------*- C++ -*-===//
+//===- OpCost.h - Compute time of dist ops -----------------------*- C++
+//-*-===//
 //
 // FLOPs and bytes moved by each dist op, whole or with the factors of its
 // sharding rule split across devices, and the roofline time of that work
