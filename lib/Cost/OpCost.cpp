@@ -60,14 +60,34 @@ static double getBytes(Value value) {
   return elements ? elements * getElementBytes(value.getType()) : 0;
 }
 
-/// Bytes of every operand and result of `op`, each once.
+/// Bytes `op` moves, from the bytes of its operands and results (whole or
+/// local): each operand read once and each result written once, except
+/// where a kernel reads only part of an operand. A gather reads the
+/// selected slices of its table (as many bytes as it writes) and its
+/// indices; a slice reads as many bytes as it writes.
+static double combineBytes(Operation *op, ArrayRef<double> operandBytes,
+                           ArrayRef<double> resultBytes) {
+  double written = 0;
+  for (double bytes : resultBytes)
+    written += bytes;
+  if (isa<dist::GatherOp>(op) && operandBytes.size() == 2)
+    return operandBytes[1] + 2 * written;
+  if (isa<dist::SliceOp>(op))
+    return 2 * written;
+  double read = 0;
+  for (double bytes : operandBytes)
+    read += bytes;
+  return read + written;
+}
+
+/// Bytes `op` moves on its own types.
 static double getOperandAndResultBytes(Operation *op) {
-  double bytes = 0;
+  SmallVector<double> operands, results;
   for (Value operand : op->getOperands())
-    bytes += getBytes(operand);
+    operands.push_back(getBytes(operand));
   for (Value result : op->getResults())
-    bytes += getBytes(result);
-  return bytes;
+    results.push_back(getBytes(result));
+  return combineBytes(op, operands, results);
 }
 
 //===----------------------------------------------------------------------===//
@@ -209,7 +229,11 @@ OpWork distopt::cost::getOpWork(Operation *op) {
       .Case<dist::CastOp, dist::BroadcastOp, dist::GatherOp, dist::TransposeOp,
             dist::SliceOp, dist::ConcatOp, dist::SplitOp>(
           [&](Operation *) { return memory(0); })
-      .Default([](Operation *) { return OpWork{}; });
+      // A dist op without a count of its own (a new op) is still a kernel
+      // that moves its bytes; only other dialects' ops are free.
+      .Default([&](Operation *op) {
+        return isa<dist::DistDialect>(op->getDialect()) ? memory(0) : OpWork{};
+      });
 }
 
 //===----------------------------------------------------------------------===//
@@ -249,16 +273,16 @@ OpWork distopt::cost::getShardedOpWork(Operation *op,
   for (int64_t split : factorSplits)
     pieces *= double(std::max<int64_t>(1, split));
   work.flops /= pieces;
-  double bytes = 0;
+  SmallVector<double> operands, results;
   for (auto [i, dims] : llvm::enumerate(rule.operands))
     if (i < op->getNumOperands())
-      bytes +=
-          getLocalBytes(op->getOperand(i).getType(), dims, rule, factorSplits);
+      operands.push_back(
+          getLocalBytes(op->getOperand(i).getType(), dims, rule, factorSplits));
   for (auto [i, dims] : llvm::enumerate(rule.results))
     if (i < op->getNumResults())
-      bytes +=
-          getLocalBytes(op->getResult(i).getType(), dims, rule, factorSplits);
-  work.bytes = bytes;
+      results.push_back(
+          getLocalBytes(op->getResult(i).getType(), dims, rule, factorSplits));
+  work.bytes = combineBytes(op, operands, results);
   return work;
 }
 
