@@ -57,41 +57,47 @@ using namespace distopt;
 using namespace distopt::cost;
 namespace cl = llvm::cl;
 
+static cl::OptionCategory calibrateCategory("dist-calibrate options");
+
 static cl::opt<std::string> outputPath("o", cl::desc("Write the profile here"),
-                                       cl::value_desc("file"));
+                                       cl::value_desc("file"),
+                                       cl::cat(calibrateCategory));
 static cl::opt<std::string>
     comparePath("compare",
                 cl::desc("Measure the check set and compare it with the "
                          "prediction from this cluster file or preset"),
-                cl::value_desc("cluster"));
+                cl::value_desc("cluster"), cl::cat(calibrateCategory));
 static cl::opt<std::string>
     jsonPath("json", cl::desc("With --compare: also write the rows as JSON"),
-             cl::value_desc("file"));
+             cl::value_desc("file"), cl::cat(calibrateCategory));
 static cl::opt<std::string>
     verifyPath("verify",
                cl::desc("Parse a cluster file (YAML or .json) and print it"),
-               cl::value_desc("file"));
+               cl::value_desc("file"), cl::cat(calibrateCategory));
 static cl::opt<std::string>
     memoryPath("estimate-memory",
                cl::desc("Print the cost model's memory estimate of a program "
                         "(artifact, or .mlir)"),
-               cl::value_desc("file"));
+               cl::value_desc("file"), cl::cat(calibrateCategory));
 static cl::opt<bool> quick("quick",
-                           cl::desc("Few, small measurements (for tests)"));
+                           cl::desc("Few, small measurements (for tests)"),
+                           cl::cat(calibrateCategory));
 static cl::opt<int> threadsOpt(
     "kernel-threads",
     cl::desc("Threads of the kernels (default 1: the cpu preset's rank is "
              "one core)"),
-    cl::init(1));
+    cl::init(1), cl::cat(calibrateCategory));
 static cl::opt<std::string> profileName("name",
                                         cl::desc("Name of the written cluster"),
-                                        cl::init("cpu-calibrated"));
-static cl::opt<int> sweeps(
-    "sweeps",
-    cl::desc("Measure every collective this many times, at different "
-             "moments, and keep the fastest (default 3; 1 with --quick)"),
-    cl::init(0));
-static cl::opt<bool> verbose("verbose", cl::desc("Print every measurement"));
+                                        cl::init("cpu-calibrated"),
+                                        cl::cat(calibrateCategory));
+static cl::opt<int>
+    sweeps("sweeps",
+           cl::desc("Measure everything this many times, at different moments, "
+                    "and keep the fastest (default 3; 1 with --quick)"),
+           cl::init(0), cl::cat(calibrateCategory));
+static cl::opt<bool> verbose("verbose", cl::desc("Print every measurement"),
+                             cl::cat(calibrateCategory));
 
 //===----------------------------------------------------------------------===//
 // Idle waiting: ranks that do not measure must not spin on a core.
@@ -1045,6 +1051,7 @@ static int estimateMemory(mlir::MLIRContext &context) {
 
 int main(int argc, char **argv) {
   rt::Communicator comm(&argc, &argv);
+  cl::HideUnrelatedOptions(calibrateCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dist-calibrate: measure this machine for the cost model\n\n"
