@@ -7,10 +7,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Cost/ClusterSpec.h"
+#include "distopt/Support/Suggest.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -308,19 +310,11 @@ bool ClusterFileReader::checkMap(const YAML::Node &node, StringRef context,
     if (llvm::is_contained(allowed, key))
       continue;
     // Suggest the closest allowed key when it is a plausible typo.
-    StringRef best;
-    unsigned bestDistance = ~0u;
-    for (StringRef candidate : allowed) {
-      unsigned distance = StringRef(key).edit_distance(candidate);
-      if (distance < bestDistance) {
-        bestDistance = distance;
-        best = candidate;
-      }
-    }
     std::string message =
         llvm::formatv("unknown key '{0}' in {1}", key, context).str();
-    if (!best.empty() && bestDistance <= std::max<size_t>(2, key.size() / 3))
-      message += llvm::formatv(" (did you mean '{0}'?)", best).str();
+    if (std::optional<StringRef> best = distopt::getClosestName(
+            key, allowed, std::max<size_t>(2, key.size() / 3)))
+      message += llvm::formatv(" (did you mean '{0}'?)", *best).str();
     return fail(entry.first.Mark(), message);
   }
   for (StringRef key : required)
@@ -809,6 +803,19 @@ llvm::Expected<ClusterSpec> distopt::cost::getClusterSpec(StringRef nameOrFile,
                                                           unsigned numDevices) {
   if (llvm::is_contained(getClusterPresetNames(), nameOrFile))
     return getClusterPreset(nameOrFile, numDevices);
+  // A name that is neither a preset nor a file is most likely a mistyped
+  // preset.
+  if (!llvm::sys::fs::exists(nameOrFile)) {
+    std::string message =
+        llvm::formatv("'{0}' is neither a cluster preset nor a file", nameOrFile)
+            .str();
+    if (std::optional<StringRef> best = distopt::getClosestName(
+            nameOrFile, getClusterPresetNames(),
+            std::max<size_t>(2, nameOrFile.size() / 3)))
+      message += llvm::formatv(" (did you mean '{0}'?)", *best).str();
+    message += "; presets are " + llvm::join(getClusterPresetNames(), ", ");
+    return llvm::createStringError(message);
+  }
   auto spec = parseClusterFile(nameOrFile);
   if (!spec || numDevices == 0)
     return spec;

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Cost/StepModel.h"
+#include "distopt/Support/Suggest.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -687,16 +688,8 @@ static constexpr StringRef kPlanKeys[] = {
 static std::optional<StringRef> getClosestPlanKey(StringRef key) {
   // Short keys allow one edit, longer ones one per three characters.
   std::string lower = key.lower();
-  unsigned bestDistance = lower.size() < 3 ? 2 : lower.size() / 3 + 2;
-  std::optional<StringRef> best;
-  for (StringRef candidate : kPlanKeys) {
-    unsigned distance = candidate.edit_distance(lower, true, bestDistance);
-    if (distance < bestDistance) {
-      bestDistance = distance;
-      best = candidate;
-    }
-  }
-  return best;
+  return distopt::getClosestName(
+      lower, kPlanKeys, lower.size() < 3 ? 1 : lower.size() / 3 + 1);
 }
 
 static llvm::Expected<int64_t> parsePositive(StringRef key, StringRef value) {

@@ -48,6 +48,13 @@ struct Sharding {
   AxisList partial;
   dist::ReduceKind partialKind = dist::ReduceKind::Sum;
 
+  /// Whole on every device.
+  static Sharding replicated(RankedTensorType type) {
+    Sharding s;
+    s.dims.resize(type.getRank());
+    return s;
+  }
+
   std::string key() const {
     std::string s;
     llvm::raw_string_ostream os(s);
@@ -114,6 +121,18 @@ public:
     return n;
   }
 
+  /// Elements and bytes one device holds of a tensor of `type` in state
+  /// `sharding` (partial results are full-sized).
+  double localElements(RankedTensorType type, const Sharding &sharding) const {
+    double elems = type.getNumElements();
+    for (const AxisList &d : sharding.dims)
+      elems /= size(d);
+    return elems;
+  }
+  double localBytes(RankedTensorType type, const Sharding &sharding) const {
+    return localElements(type, sharding) * elementBytes(type);
+  }
+
   /// Ranks of the group along `axes` that contains rank 0 (tp innermost).
   SmallVector<unsigned> group(ArrayRef<int16_t> axes) const {
     SmallVector<unsigned> ranks{0};
@@ -150,9 +169,7 @@ public:
   SmallVector<CommStep> reshard(const Sharding &from, const Sharding &to,
                                 RankedTensorType type) {
     SmallVector<CommStep> steps;
-    double bytes = type.getNumElements() * elementBytes(type);
-    for (const AxisList &d : from.dims)
-      bytes /= size(d);
+    double bytes = localBytes(type, from);
     // Where each axis sits in `to`.
     auto dimOf = [](const Sharding &s, int16_t a) {
       for (auto [d, axes] : llvm::enumerate(s.dims))
@@ -486,7 +503,6 @@ llvm::Expected<Plan> Planner::planForGrid(unsigned dp, unsigned tp,
   SmallVector<unsigned> multiplicity(nodes.size(), 0);
   for (const OpNode &node : nodes)
     ++multiplicity[node.rep];
-  double bytesPerParam = 0;
   for (auto [i, node] : llvm::enumerate(nodes)) {
     if (node.rep != static_cast<int>(i))
       continue;
@@ -497,9 +513,7 @@ llvm::Expected<Plan> Planner::planForGrid(unsigned dp, unsigned tp,
     auto weight = dyn_cast<dist::WeightOp>(node.op);
     for (const Strategy &s : node.strategies) {
       auto type = cast<RankedTensorType>(node.op->getResult(0).getType());
-      double localElems = type.getNumElements();
-      for (const AxisList &d : s.results[0].dims)
-        localElems /= grid.size(d);
+      double localElems = grid.localElements(type, s.results[0]);
       double c = 0, mem = 0;
       if (weight) {
         if (training) {
@@ -518,14 +532,9 @@ llvm::Expected<Plan> Planner::planForGrid(unsigned dp, unsigned tp,
             (s.forwardSeconds + (training ? s.backwardSeconds : 0));
         if (training) {
           double kept = 0;
-          for (Value r : node.op->getResults()) {
-            auto rt = cast<RankedTensorType>(r.getType());
-            double e = rt.getNumElements() * elementBytes(rt);
-            for (const AxisList &d :
-                 s.results[cast<OpResult>(r).getResultNumber()].dims)
-              e /= grid.size(d);
-            kept += e;
-          }
+          for (OpResult r : node.op->getResults())
+            kept += grid.localBytes(cast<RankedTensorType>(r.getType()),
+                                    s.results[r.getResultNumber()]);
           bool recomputed = node.segment == 1 &&
                             options.recompute == cost::RecomputePolicy::Full;
           mem = kept * (recomputed ? 1.0 / count : inFlight);
@@ -545,21 +554,19 @@ llvm::Expected<Plan> Planner::planForGrid(unsigned dp, unsigned tp,
                 llvm::append_range(axes, fa);
             if (axes.empty())
               continue;
-            auto ot = cast<RankedTensorType>(operand.getType());
-            double e = ot.getNumElements() * elementBytes(ot);
-            for (const AxisList &d : s.operands[o].dims)
-              e /= grid.size(d);
-            c += grid.collective(CollectiveKind::AllReduce, e, axes);
+            c += grid.collective(
+                CollectiveKind::AllReduce,
+                grid.localBytes(cast<RankedTensorType>(operand.getType()),
+                                s.operands[o]),
+                axes);
           }
         // Results the function returns end up whole on every device.
         for (OpOperand &use : node.op->getUses())
           if (isa<func::ReturnOp>(use.getOwner())) {
             auto r = cast<OpResult>(use.get());
-            c += grid.reshardSeconds(
-                s.results[r.getResultNumber()],
-                Sharding{SmallVector<AxisList, 4>(
-                    cast<RankedTensorType>(r.getType()).getRank())},
-                cast<RankedTensorType>(r.getType()));
+            auto rt = cast<RankedTensorType>(r.getType());
+            c += grid.reshardSeconds(s.results[r.getResultNumber()],
+                                     Sharding::replicated(rt), rt);
           }
       }
       // Among plans of equal time, prefer the one that needs less memory
@@ -569,7 +576,6 @@ llvm::Expected<Plan> Planner::planForGrid(unsigned dp, unsigned tp,
     }
     problem.nodes.push_back(std::move(n));
   }
-  (void)bytesPerParam;
 
   // Edges, summed over the copies they stand for.
   std::map<std::tuple<unsigned, unsigned, unsigned, unsigned>, unsigned>
@@ -667,14 +673,10 @@ llvm::Expected<Plan> Planner::planForGrid(unsigned dp, unsigned tp,
       continue;
     cost::SegmentCost &seg = segs[node.segment];
     if (auto weight = dyn_cast<dist::WeightOp>(node.op)) {
-      auto type = weight.getType();
-      double elems = type.getNumElements();
-      for (const AxisList &d : s.results[0].dims)
-        elems /= grid.size(d);
-      seg.parameters += elems;
-      seg.parameterBytes += elems * elementBytes(type);
+      seg.parameters += grid.localElements(weight.getType(), s.results[0]);
+      double bytes = grid.localBytes(weight.getType(), s.results[0]);
+      seg.parameterBytes += bytes;
       if (training && dp > 1) {
-        double bytes = elems * elementBytes(type);
         seg.gradientCollectives.push_back(
             {CollectiveKind::AllReduce, bytes, dp,
              grid.collective(CollectiveKind::AllReduce, bytes, {0}),
@@ -685,14 +687,25 @@ llvm::Expected<Plan> Planner::planForGrid(unsigned dp, unsigned tp,
     seg.forwardSeconds += s.forwardSeconds;
     seg.backwardSeconds += s.backwardSeconds;
     seg.forwardFlops += s.work.flops;
-    for (auto [r, result] : llvm::enumerate(node.op->getResults())) {
-      auto rt = cast<RankedTensorType>(result.getType());
-      double e = rt.getNumElements() * elementBytes(rt);
-      for (const AxisList &d : s.results[r].dims)
-        e /= grid.size(d);
+    for (OpResult result : node.op->getResults()) {
+      double e = grid.localBytes(cast<RankedTensorType>(result.getType()),
+                                 s.results[result.getResultNumber()]);
       seg.activationBytes += e;
       seg.peakTemporaryBytes = std::max(seg.peakTemporaryBytes, e);
     }
+    // The collectives of a resharding, in the segment and in the report.
+    auto record = [&](const CommStep &c, const std::string &what,
+                      unsigned count) {
+      cost::CollectiveUse use{c.kind, c.bytes,
+                              static_cast<unsigned>(grid.size(c.axes)),
+                              c.seconds, what};
+      seg.forwardCollectives.push_back(use);
+      if (training)
+        seg.backwardCollectives.push_back(use);
+      plan.collectives.push_back({cost::stringifyCollectiveKind(c.kind).str(),
+                                  what, c.bytes, use.groupSize, c.seconds,
+                                  count});
+    };
     // Resharding of the operands.
     for (OpOperand &operand : node.op->getOpOperands()) {
       Operation *def = operand.get().getDefiningOp();
@@ -700,50 +713,30 @@ llvm::Expected<Plan> Planner::planForGrid(unsigned dp, unsigned tp,
         continue;
       unsigned di = nodeOf[def];
       auto result = cast<OpResult>(operand.get());
-      if (isLayer && nodes[di].segment != 1) {
-        // Counted as an input of the layer.
-      }
+      // A value from the previous layer copy is an input of the layer
+      // (counted whole).
       if (isLayer && nodes[di].segment == 1 && nodes[di].layer != node.layer &&
           !isa<dist::WeightOp>(def)) {
         auto rt = cast<RankedTensorType>(result.getType());
-        seg.inputBytes += rt.getNumElements() * elementBytes(rt) /
-                          std::max<int64_t>(1, 1);
+        seg.inputBytes += rt.getNumElements() * elementBytes(rt);
       }
       SmallVector<CommStep> steps = grid.reshard(
           strategyOf(di).results[result.getResultNumber()],
           s.operands[operand.getOperandNumber()],
           cast<RankedTensorType>(result.getType()));
-      for (const CommStep &c : steps) {
-        std::string what = describeOp(node.op) + " operand " +
-                           std::to_string(operand.getOperandNumber());
-        cost::CollectiveUse use{c.kind, c.bytes,
-                                static_cast<unsigned>(grid.size(c.axes)),
-                                c.seconds, what};
-        seg.forwardCollectives.push_back(use);
-        if (training)
-          seg.backwardCollectives.push_back(use);
-        plan.collectives.push_back(
-            {cost::stringifyCollectiveKind(c.kind).str(), what, c.bytes,
-             static_cast<unsigned>(grid.size(c.axes)), c.seconds,
-             isLayer ? layers.count : 1u});
-      }
+      for (const CommStep &c : steps)
+        record(c,
+               describeOp(node.op) + " operand " +
+                   std::to_string(operand.getOperandNumber()),
+               isLayer ? layers.count : 1u);
     }
     for (OpOperand &use : node.op->getUses())
       if (isa<func::ReturnOp>(use.getOwner())) {
         auto r = cast<OpResult>(use.get());
         auto rt = cast<RankedTensorType>(r.getType());
-        for (const CommStep &c :
-             grid.reshard(s.results[r.getResultNumber()],
-                          Sharding{SmallVector<AxisList, 4>(rt.getRank())},
-                          rt)) {
-          std::string what = "result " + std::to_string(use.getOperandNumber());
-          seg.forwardCollectives.push_back(
-              {c.kind, c.bytes, static_cast<unsigned>(grid.size(c.axes)),
-               c.seconds, what});
-          plan.collectives.push_back(
-              {cost::stringifyCollectiveKind(c.kind).str(), what, c.bytes,
-               static_cast<unsigned>(grid.size(c.axes)), c.seconds, 1});
-        }
+        for (const CommStep &c : grid.reshard(s.results[r.getResultNumber()],
+                                              Sharding::replicated(rt), rt))
+          record(c, "result " + std::to_string(use.getOperandNumber()), 1);
       }
   }
   for (cost::SegmentCost &seg : segs)
@@ -943,9 +936,7 @@ llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
         devices + 1, static_cast<unsigned>(
                          std::ceil(devices * smallestMemory / double(limit))));
     advice += formatv("use more devices (at least about {0})", needDevices);
-    if (!training)
-      advice += "";
-    else {
+    if (training) {
       if (!options.searchPipeline && !options.pipelineParallel)
         advice += ", pipeline stages (--plan pp=N)";
       if (options.recompute == cost::RecomputePolicy::None)

@@ -91,37 +91,6 @@ static cl::opt<std::string> reportJson(
     "report-json", cl::desc("Write the plan report as JSON to this file"),
     cl::value_desc("FILE"), cl::init(""), cl::cat(planCategory));
 
-/// Writes `text` to `path` through a temporary file in the same folder, so
-/// that nothing partial is ever left at `path`.
-static bool writeFileAtomically(llvm::StringRef path, llvm::StringRef text) {
-  llvm::SmallString<256> tmp;
-  int fd;
-  llvm::SmallString<256> model(path);
-  model += ".tmp-%%%%%%";
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, tmp)) {
-    llvm::WithColor::error(llvm::errs(), path)
-        << "cannot write: " << ec.message() << "\n";
-    return false;
-  }
-  {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << text;
-    os.close();
-    if (os.has_error()) {
-      llvm::sys::fs::remove(tmp);
-      llvm::WithColor::error(llvm::errs(), path) << "cannot write\n";
-      return false;
-    }
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
-    llvm::sys::fs::remove(tmp);
-    llvm::WithColor::error(llvm::errs(), path)
-        << "cannot write: " << ec.message() << "\n";
-    return false;
-  }
-  return true;
-}
-
 /// Runs the planner on `module` for the command line's cluster and plan,
 /// prints and writes the report as asked. With `forArtifact`, the plan must
 /// run on the CPU runtime (no pipeline stages) and is written into the
@@ -132,12 +101,13 @@ static int planAndPartition(mlir::ModuleOp module, llvm::StringRef inputFilename
     llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
     return 1;
   };
-  if (devices <= 0 && llvm::StringRef(clusterName).ends_with(".yaml") == false &&
-      llvm::StringRef(clusterName).ends_with(".json") == false)
-    return reportError("--cluster needs --devices N");
+  std::string cluster = clusterName.empty() ? "cpu" : clusterName.getValue();
+  // A cluster file may say how many devices it has; a preset may not.
+  if (devices <= 0 &&
+      llvm::is_contained(distopt::cost::getClusterPresetNames(), cluster))
+    return reportError("--cluster " + cluster + " needs --devices N");
   llvm::Expected<distopt::cost::ClusterSpec> spec =
-      distopt::cost::getClusterSpec(clusterName.empty() ? std::string("cpu") : clusterName.getValue(),
-                                    devices);
+      distopt::cost::getClusterSpec(cluster, devices);
   if (!spec)
     return reportError(llvm::toString(spec.takeError()));
   std::optional<int64_t> batch;
@@ -161,12 +131,16 @@ static int planAndPartition(mlir::ModuleOp module, llvm::StringRef inputFilename
   if (printReport || !forArtifact)
     distopt::plan::printPlanReport(*plan, llvm::outs());
   if (!reportJson.empty()) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    os << llvm::formatv("{0:2}", distopt::plan::planReportToJSON(*plan))
-       << "\n";
-    if (!writeFileAtomically(reportJson, text))
-      return 1;
+    // Through a temporary file: nothing partial is left at the path.
+    if (llvm::Error error = llvm::writeToOutput(
+            reportJson, [&](llvm::raw_ostream &os) {
+              os << llvm::formatv("{0:2}",
+                                  distopt::plan::planReportToJSON(*plan))
+                 << "\n";
+              return llvm::Error::success();
+            }))
+      return reportError("cannot write the report: " +
+                         llvm::toString(std::move(error)));
   }
   if (!forArtifact)
     return 0;
@@ -238,6 +212,31 @@ static int runOnOnnx(llvm::StringRef inputFilename, llvm::raw_ostream &output,
   return 0;
 }
 
+/// Runs the regular processing of `inputFilename` (.onnx or .mlir) and
+/// parses the result into `context`. Errors are reported; returns null then.
+static mlir::OwningOpRef<mlir::ModuleOp>
+loadModule(llvm::StringRef inputFilename, mlir::DialectRegistry &registry,
+           mlir::MLIRContext &context) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (inputFilename.ends_with(".onnx")) {
+    if (runOnOnnx(inputFilename, os, registry))
+      return nullptr;
+  } else {
+    std::string errorMessage;
+    auto input = mlir::openInputFile(inputFilename, &errorMessage);
+    if (!input) {
+      llvm::WithColor::error(llvm::errs(), inputFilename)
+          << errorMessage << "\n";
+      return nullptr;
+    }
+    auto config = mlir::MlirOptMainConfig::createFromCLOptions();
+    if (failed(mlir::MlirOptMain(os, std::move(input), registry, config)))
+      return nullptr;
+  }
+  return mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+}
+
 /// Runs the regular processing of `inputFilename` (.onnx or .mlir) into
 /// memory, then writes the result as the runtime artifact `outputFilename`
 /// for `devices` devices.
@@ -250,24 +249,9 @@ static int compileArtifact(llvm::StringRef inputFilename,
   };
   if (outputFilename == "-")
     return reportError("--devices writes a compiled artifact; name it with -o");
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  if (inputFilename.ends_with(".onnx")) {
-    if (int rc = runOnOnnx(inputFilename, os, registry))
-      return rc;
-  } else {
-    std::string errorMessage;
-    auto input = mlir::openInputFile(inputFilename, &errorMessage);
-    if (!input)
-      return reportError(errorMessage);
-    auto config = mlir::MlirOptMainConfig::createFromCLOptions();
-    if (failed(mlir::MlirOptMain(os, std::move(input), registry, config)))
-      return 1;
-  }
-
   mlir::MLIRContext context(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+      loadModule(inputFilename, registry, context);
   if (!module)
     return 1;
   bool hasGrid = !module->getOps<mlir::shard::GridOp>().empty();
@@ -316,27 +300,9 @@ int main(int argc, char **argv) {
   }
   if (!clusterName.empty() && outputFilename == "-") {
     // Plan and report only: nothing is compiled or written but the report.
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    mlir::DialectRegistry &reg = registry;
-    if (llvm::StringRef(inputFilename).ends_with(".onnx")) {
-      if (int rc = runOnOnnx(inputFilename, os, reg))
-        return rc;
-    } else {
-      std::string errorMessage;
-      auto input = mlir::openInputFile(inputFilename, &errorMessage);
-      if (!input) {
-        llvm::WithColor::error(llvm::errs(), inputFilename)
-            << errorMessage << "\n";
-        return 1;
-      }
-      auto config = mlir::MlirOptMainConfig::createFromCLOptions();
-      if (failed(mlir::MlirOptMain(os, std::move(input), reg, config)))
-        return 1;
-    }
-    mlir::MLIRContext context(reg);
+    mlir::MLIRContext context(registry);
     mlir::OwningOpRef<mlir::ModuleOp> module =
-        mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+        loadModule(inputFilename, registry, context);
     if (!module)
       return 1;
     return planAndPartition(*module, inputFilename, /*forArtifact=*/false);
