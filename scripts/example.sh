@@ -49,6 +49,19 @@ print(f"logits {got.shape}: largest difference from PyTorch {np.abs(got - want).
 sys.exit(0 if np.allclose(got, want, rtol=1e-4, atol=1e-5) else 1)
 PY
 
+if [ "$(id -u)" -eq 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+echo
+echo "== Plan it for 4 CPU ranks (no hints), partition, run under mpirun, compare with 1 rank"
+"$DISTOPT" "$MODEL" --shape input_ids=2x16 --cluster cpu --devices 4 --report \
+  -o "$OUT/gpt2-4.dist"
+/usr/bin/python3 "$ROOT/test/Runtime/compare_ranks.py" \
+  --dist-run "$BUILD_DIR/bin/dist-run" --one "$OUT/gpt2.dist" \
+  --many "$OUT/gpt2-4.dist" -n 4 \
+  --input input_ids="$OUT/gpt2/opset17/input_0_input_ids.npy"
+
 echo
 echo "== Sharding rule of each op in $(basename "$EXAMPLE")"
 "$DISTOPT" "$EXAMPLE" --dist-print-sharding-rules -o /dev/null 2>&1 |
@@ -67,9 +80,6 @@ cp "$EXAMPLE" "$ROOT/test/Runtime/Inputs/mlp.mlir" "$MLP/"
 "$DISTOPT" "$MLP/mlp.mlir" --devices 1 -o "$MLP/mlp-1.dist"
 "$DISTOPT" "$MLP/mlp-tp2.mlir" --dist-spmd-partition --devices 2 -o "$MLP/mlp-2.dist"
 "$BUILD_DIR/bin/dist-run" "$MLP/mlp-1.dist" --input x="$MLP/x.npy" --output-dir "$MLP/one"
-if [ "$(id -u)" -eq 0 ]; then
-  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
 mpirun --oversubscribe -np 2 "$BUILD_DIR/bin/dist-run" "$MLP/mlp-2.dist" \
   --input x="$MLP/x.npy" --output-dir "$MLP/two" --trace "$MLP/trace.json"
 /usr/bin/python3 - "$MLP" <<'PY'
