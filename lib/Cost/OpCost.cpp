@@ -61,18 +61,23 @@ static double getBytes(Value value) {
 }
 
 /// Bytes `op` moves, from the bytes of its operands and results (whole or
-/// local): each operand read once and each result written once, as OpWork
-/// defines them. (A gather reads only the rows it takes and a slice only
-/// the elements it takes; counting the whole operand over-estimates them,
-/// but the planner's choices are tuned to this definition.)
-static double combineBytes(ArrayRef<double> operandBytes,
+/// local): each operand read once and each result written once, except
+/// where a kernel reads only part of an operand. A gather reads the
+/// selected slices of its table (as many bytes as it writes) and its
+/// indices; a slice reads as many bytes as it writes.
+static double combineBytes(Operation *op, ArrayRef<double> operandBytes,
                            ArrayRef<double> resultBytes) {
-  double bytes = 0;
-  for (double b : operandBytes)
-    bytes += b;
-  for (double b : resultBytes)
-    bytes += b;
-  return bytes;
+  double written = 0;
+  for (double bytes : resultBytes)
+    written += bytes;
+  if (isa<dist::GatherOp>(op) && operandBytes.size() == 2)
+    return operandBytes[1] + 2 * written;
+  if (isa<dist::SliceOp>(op))
+    return 2 * written;
+  double read = 0;
+  for (double bytes : operandBytes)
+    read += bytes;
+  return read + written;
 }
 
 /// Bytes `op` moves on its own types.
@@ -82,7 +87,7 @@ static double getOperandAndResultBytes(Operation *op) {
     operands.push_back(getBytes(operand));
   for (Value result : op->getResults())
     results.push_back(getBytes(result));
-  return combineBytes(operands, results);
+  return combineBytes(op, operands, results);
 }
 
 //===----------------------------------------------------------------------===//
@@ -277,7 +282,7 @@ OpWork distopt::cost::getShardedOpWork(Operation *op,
     if (i < op->getNumResults())
       results.push_back(
           getLocalBytes(op->getResult(i).getType(), dims, rule, factorSplits));
-  work.bytes = combineBytes(operands, results);
+  work.bytes = combineBytes(op, operands, results);
   return work;
 }
 

@@ -94,10 +94,27 @@ struct DistState {
   }
 };
 
+/// The bias of a split contraction, added once when the partial results
+/// are combined (after the all-reduce or the reduce-scatter, on the
+/// combined piece).
+struct PendingBias {
+  /// The bias operand, in the state the op's assignment gave it.
+  Value bias;
+  /// Multiplies the bias (a gemm's beta).
+  double scale = 1.0;
+  /// Result dim of each bias dim (right-aligned broadcast; a convolution's
+  /// bias of shape O indexes dim 1 of N x O x H x W).
+  SmallVector<int64_t> resultDims;
+  /// A convolution's bias is reshaped to O x 1 x 1 before the add.
+  bool convolution = false;
+};
+
 /// What the pass knows of a value: its whole type and its state.
 struct ValueInfo {
   RankedTensorType global;
   DistState state;
+  /// Set on partial results whose bias is still to be added.
+  std::optional<PendingBias> bias;
 };
 
 /// An op's rule and assignment, read before any type changes.
@@ -164,6 +181,9 @@ private:
   LogicalResult rewrite(OpPlan &plan);
   FailureOr<Value> reshard(OpBuilder &b, Location loc, Value value,
                            const DistState &target, Operation *user);
+  FailureOr<Value> addPendingBias(OpBuilder &b, Location loc, Value combined,
+                                  const PendingBias &pending,
+                                  const DistState &state, Operation *user);
 
   /// Grid axes of the factors indexing each dim of `tensor`.
   DistState stateOf(const TensorFactors &tensor, const OpPlan &plan) const {
@@ -343,6 +363,8 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
                                       const DistState &target,
                                       Operation *user) {
   ValueInfo src = info.lookup(value);
+  // Targets are never partial (a rule's operands are whole or split), so a
+  // value with a pending bias never passes through unchanged.
   if (src.state == target)
     return value;
   auto keyOf = [&](const DistState &s) {
@@ -385,19 +407,31 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
           scatterDim = d;
           break;
         }
+    // The bias of a split contraction is added to the combined piece.
+    auto withBias = [&](Value combined) -> FailureOr<Value> {
+      if (!src.bias)
+        return combined;
+      return addPendingBias(b, loc, combined, *src.bias, next, user);
+    };
     if (scatterDim) {
       next.dims[*scatterDim] = target.dims[*scatterDim];
       Value out = shard::ReduceScatterOp::create(
           b, loc, localType(global, next), gridName, cur.partial, val,
           shard::ReductionKind::Sum, APInt(64, *scatterDim));
-      step(out, next);
+      FailureOr<Value> biased = withBias(out);
+      if (failed(biased))
+        return failure();
+      step(*biased, next);
     } else if (auto it = cache.find(keyOf(next)); it != cache.end()) {
       val = it->second;
       cur = next;
     } else {
       Value out =
           shard::AllReduceOp::create(b, loc, val, gridName, cur.partial, *kind);
-      step(out, next);
+      FailureOr<Value> biased = withBias(out);
+      if (failed(biased))
+        return failure();
+      step(*biased, next);
     }
   }
 
@@ -468,6 +502,37 @@ static Value scalar(OpBuilder &b, Location loc, Type elementType,
   auto type = RankedTensorType::get({}, elementType);
   return ConstantOp::create(
       b, loc, DenseElementsAttr::get(type, b.getFloatAttr(elementType, value)));
+}
+
+/// Adds `pending`'s bias to `combined`, the combined results in `state`:
+/// the bias is brought to the matching pieces, scaled and added.
+FailureOr<Value> Partitioner::addPendingBias(OpBuilder &b, Location loc,
+                                             Value combined,
+                                             const PendingBias &pending,
+                                             const DistState &state,
+                                             Operation *user) {
+  const ValueInfo &biasInfo = info.find(pending.bias)->second;
+  DistState biasState = DistState::whole(biasInfo.global.getRank());
+  for (auto [d, resultDim] : llvm::enumerate(pending.resultDims))
+    if (biasInfo.global.getDimSize(d) != 1)
+      biasState.dims[d] = state.dims[resultDim];
+  FailureOr<Value> bias = reshard(b, loc, pending.bias, biasState, user);
+  if (failed(bias))
+    return failure();
+  Value local = *bias;
+  Type element = biasInfo.global.getElementType();
+  if (pending.scale != 1.0)
+    local = BinaryOp::create(b, loc, BinaryKind::Mul, local,
+                             scalar(b, loc, element, pending.scale));
+  if (pending.convolution) {
+    // Bias of shape O becomes O x 1 x 1 to broadcast over N x O x H x W.
+    auto type = cast<RankedTensorType>(local.getType());
+    local = ReshapeOp::create(
+        b, loc, RankedTensorType::get({type.getDimSize(0), 1, 1}, element),
+        local);
+  }
+  return BinaryOp::create(b, loc, BinaryKind::Add, combined, local)
+      .getResult();
 }
 
 /// The index of the bias operand that is added after the reduction of a
@@ -612,26 +677,18 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
   op->eraseOperand(biasIndex);
   if (auto gemm = dyn_cast<GemmOp>(op))
     gemm.setBetaAttr(b.getF32FloatAttr(1.0f));
-  b.setInsertionPointAfter(op);
-  Type element = globalResult.getElementType();
-  auto reduced = shard::AllReduceOp::create(
-      b, loc, result, grid.getSymName(), state.partial, *toUpstream(*combiner));
-  DistState whole = state;
-  whole.partial.clear();
-  record(reduced, globalResult, whole);
-  if (biasScale != 1.0)
-    localBias = BinaryOp::create(b, loc, BinaryKind::Mul, localBias,
-                                 scalar(b, loc, element, biasScale));
-  if (isa<Conv2DOp>(op)) {
-    // Bias of shape O becomes O x 1 x 1 to broadcast over N x O x H x W.
-    auto biasType = cast<RankedTensorType>(localBias.getType());
-    localBias = ReshapeOp::create(
-        b, loc, RankedTensorType::get({biasType.getDimSize(0), 1, 1}, element),
-        localBias);
-  }
-  Value sum = BinaryOp::create(b, loc, BinaryKind::Add, reduced, localBias);
-  result.replaceAllUsesExcept(sum, reduced);
-  record(sum, globalResult, whole);
+  // The result stays partial and the bias is added where the partial
+  // results are combined (reshard), so that a consumer that wants the
+  // result split gets one reduce-scatter, as the planner priced it.
+  PendingBias pending;
+  pending.bias = localBias;
+  pending.scale = biasScale;
+  pending.convolution = isa<Conv2DOp>(op);
+  int64_t biasRank = cast<RankedTensorType>(localBias.getType()).getRank();
+  for (int64_t d = 0; d < biasRank; ++d)
+    pending.resultDims.push_back(
+        pending.convolution ? 1 : globalResult.getRank() - biasRank + d);
+  info[result].bias = std::move(pending);
   return success();
 }
 

@@ -166,8 +166,11 @@ public:
   }
 
   /// The collectives that turn `from` into `to` for a tensor of `type`.
+  /// Local slices are no collective, but each is a copy kernel on the
+  /// device: its time is added to `*sliceSeconds` when given.
   SmallVector<CommStep> reshard(const Sharding &from, const Sharding &to,
-                                RankedTensorType type) {
+                                RankedTensorType type,
+                                double *sliceSeconds = nullptr) {
     SmallVector<CommStep> steps;
     double bytes = localBytes(type, from);
     // Where each axis sits in `to`.
@@ -197,6 +200,7 @@ public:
       steps.push_back({CollectiveKind::AllReduce, bytes, reduce,
                        collective(CollectiveKind::AllReduce, bytes, reduce)});
     // Axis by axis: gather, move or slice.
+    bool sliced = false;
     for (int16_t a = 0; a < static_cast<int16_t>(shape.size()); ++a) {
       if (shape[a] <= 1 || llvm::is_contained(scatter, a))
         continue;
@@ -213,7 +217,14 @@ public:
                          collective(CollectiveKind::AllToAll, bytes, {a})});
       } else {
         bytes /= shape[a]; // a local slice
+        sliced = true;
       }
+    }
+    if (sliced && sliceSeconds) {
+      // Reads and writes the piece it keeps.
+      cost::OpWork copy{cost::OpClass::Memory, 0, 2 * bytes};
+      *sliceSeconds +=
+          cost::getComputeTime(options.cluster.getDeviceType(0), copy);
     }
     return steps;
   }
@@ -221,7 +232,7 @@ public:
   double reshardSeconds(const Sharding &from, const Sharding &to,
                         RankedTensorType type) {
     double t = 0;
-    for (const CommStep &s : reshard(from, to, type))
+    for (const CommStep &s : reshard(from, to, type, &t))
       t += s.seconds;
     return t;
   }

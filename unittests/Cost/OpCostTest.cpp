@@ -148,19 +148,17 @@ TEST_F(OpCostTest, ElementwiseCountsBytesOfBroadcastOperands) {
   EXPECT_GT(getOpWork(tanh).flops, 10 * reluFlops);
 }
 
-TEST_F(OpCostTest, GatherCountsItsOperandsWhole) {
-  // Operands and results each once, as OpWork defines bytes: the whole
-  // table, the indices, the result.
+TEST_F(OpCostTest, GatherAndSliceReadOnlyWhatTheyTake) {
+  // An embedding lookup reads 2x16 rows of the table, not the whole table.
   Operation *gather = parseOp(
-      "%t: tensor<1024x64xf32>, %ids: tensor<2x16xi64>",
-      "  %e = dist.gather %t, %ids {axis = 0 : i64} : (tensor<1024x64xf32>, "
+      "%t: tensor<50257x64xf32>, %ids: tensor<2x16xi64>",
+      "  %e = dist.gather %t, %ids {axis = 0 : i64} : (tensor<50257x64xf32>, "
       "tensor<2x16xi64>) -> tensor<2x16x64xf32>");
   ASSERT_TRUE(gather);
   OpWork work = getOpWork(gather);
   EXPECT_EQ(work.opClass, OpClass::Memory);
-  EXPECT_DOUBLE_EQ(work.bytes, 1024 * 64 * 4 + 2 * 16 * 8 + 2 * 16 * 64 * 4);
-  // Split along the indices' first dim: the indices and the result halve,
-  // the table stays whole on every device.
+  EXPECT_DOUBLE_EQ(work.bytes, 2 * 16 * 8 + 2.0 * (2 * 16 * 64 * 4));
+  // Split along the indices' first dim: half of everything.
   dist::ShardingRule rule =
       cast<dist::ShardingRuleOpInterface>(gather).getShardingRule();
   SmallVector<int64_t> splits(rule.factors.size(), 1);
@@ -168,7 +166,14 @@ TEST_F(OpCostTest, GatherCountsItsOperandsWhole) {
     if (factor.size == 2)
       splits[i] = 2;
   EXPECT_DOUBLE_EQ(getShardedOpWork(gather, rule, splits).bytes,
-                   1024 * 64 * 4 + 16 * 8 + 16 * 64 * 4);
+                   work.bytes / 2);
+
+  Operation *slice = parseOp(
+      "%x: tensor<2x16x96xf32>",
+      "  %q = dist.slice %x {offsets = array<i64: 0, 0, 0>, strides = "
+      "array<i64: 1, 1, 1>} : tensor<2x16x96xf32> to tensor<2x16x32xf32>");
+  ASSERT_TRUE(slice);
+  EXPECT_DOUBLE_EQ(getOpWork(slice).bytes, 2.0 * (2 * 16 * 32 * 4));
 }
 
 TEST_F(OpCostTest, SourcesAndViewsAreFree) {

@@ -61,3 +61,48 @@ func.func @megatron_matmul(%x: tensor<2x8x16xf32>, %w1: tensor<16x64xf32>, %w2: 
   %y = dist.matmul %a, %w2, %b2 {dist.factor_axes = [array<i16>, array<i16>, array<i16>, array<i16: 0>]} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
   return %y : tensor<2x8x16xf32>
 }
+
+// -----
+
+// A row-split matmul with a bias whose consumer wants the result split by
+// tokens (Megatron's sequence parallelism): the partial results are combined
+// by one reduce-scatter, never an all-reduce, and the bias is added once, to
+// the local piece.
+shard.grid @tp(shape = 2)
+
+// CHECK-LABEL: func.func @bias_after_reduce_scatter
+// CHECK-SAME: (%[[A:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<64x16xf32>, %[[B:.*]]: tensor<16xf32>)
+// CHECK-NOT: shard.all_reduce
+// CHECK: %[[P:.*]] = dist.matmul %{{.*}}, %{{.*}} : (tensor<2x8x32xf32>, tensor<32x16xf32>) -> tensor<2x8x16xf32>
+// CHECK-NEXT: %[[S:.*]] = shard.reduce_scatter %[[P]] on @tp grid_axes = [0] scatter_axis = 1 : tensor<2x8x16xf32> -> tensor<2x4x16xf32>
+// CHECK-NEXT: %[[Y:.*]] = dist.binary add %[[S]], %[[B]] : (tensor<2x4x16xf32>, tensor<16xf32>) -> tensor<2x4x16xf32>
+// CHECK-NEXT: %[[R:.*]] = dist.unary relu %[[Y]] : tensor<2x4x16xf32>
+// CHECK-NEXT: %[[G:.*]] = shard.all_gather %[[R]] on @tp grid_axes = [0] gather_axis = 1 : tensor<2x4x16xf32> -> tensor<2x8x16xf32>
+// CHECK-NOT: shard.all_reduce
+// CHECK: return %[[G]]
+func.func @bias_after_reduce_scatter(%a: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  // factors [d0=2 parallel, d1=8 parallel, d2=16 parallel, d3=64 reduction(sum)]
+  %y = dist.matmul %a, %w, %b {dist.factor_axes = [array<i16>, array<i16>, array<i16>, array<i16: 0>]} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  %r = dist.unary relu %y {dist.factor_axes = [array<i16>, array<i16: 0>, array<i16>]} : tensor<2x8x16xf32>
+  return %r : tensor<2x8x16xf32>
+}
+
+// -----
+
+// The same with the consumer split along the bias's dim: the bias is sliced
+// like the reduce-scattered piece before it is added.
+shard.grid @tp(shape = 2)
+
+// CHECK-LABEL: func.func @bias_sliced_after_reduce_scatter
+// CHECK-SAME: (%[[A:.*]]: tensor<2x8x64xf32>, %[[W:.*]]: tensor<64x16xf32>, %[[B:.*]]: tensor<16xf32>)
+// CHECK: %[[P:.*]] = dist.matmul %{{.*}}, %{{.*}} : (tensor<2x8x32xf32>, tensor<32x16xf32>) -> tensor<2x8x16xf32>
+// CHECK-NEXT: %[[S:.*]] = shard.reduce_scatter %[[P]] on @tp grid_axes = [0] scatter_axis = 2 : tensor<2x8x16xf32> -> tensor<2x8x8xf32>
+// CHECK-NEXT: %[[BS:.*]] = shard.all_slice %[[B]] on @tp grid_axes = [0] slice_axis = 0 : tensor<16xf32> -> tensor<8xf32>
+// CHECK-NEXT: %[[Y:.*]] = dist.binary add %[[S]], %[[BS]] : (tensor<2x8x8xf32>, tensor<8xf32>) -> tensor<2x8x8xf32>
+// CHECK-NEXT: dist.unary relu %[[Y]] : tensor<2x8x8xf32>
+// CHECK-NOT: shard.all_reduce
+func.func @bias_sliced_after_reduce_scatter(%a: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  %y = dist.matmul %a, %w, %b {dist.factor_axes = [array<i16>, array<i16>, array<i16>, array<i16: 0>]} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  %r = dist.unary relu %y {dist.factor_axes = [array<i16>, array<i16>, array<i16: 0>]} : tensor<2x8x16xf32>
+  return %r : tensor<2x8x16xf32>
+}

@@ -107,13 +107,15 @@ func.func @gather(%table: tensor<16x8xf32>, %ids: tensor<4x6xi64>) -> tensor<4x6
 shard.grid @g(shape = 2x2)
 
 // conv2d: batch and output channels split (no communication), and with the
-// input channels split, the bias is added once after the all-reduce.
+// input channels split, the result stays partial until the return needs it
+// whole, and the bias is added once after the all-reduce.
 // CHECK-LABEL: func.func @conv
 // CHECK-SAME: (%[[X:.*]]: tensor<2x4x8x8xf32>, %[[W:.*]]: tensor<8x4x3x3xf32>, %[[B:.*]]: tensor<8xf32>)
 // CHECK: %[[BS:.*]] = shard.all_slice %[[B]] on @g grid_axes = [1] slice_axis = 0 : tensor<8xf32> -> tensor<4xf32>
 // CHECK-NEXT: %[[O:.*]] = dist.conv2d %{{.*}}, %{{.*}}, %[[BS]] : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>, tensor<4xf32>) -> tensor<1x4x6x6xf32>
 // CHECK: %[[C:.*]] = dist.conv2d %{{.*}}, %{{.*}} : (tensor<2x2x8x8xf32>, tensor<8x2x3x3xf32>) -> tensor<2x8x6x6xf32>
-// CHECK-NEXT: %[[R:.*]] = shard.all_reduce %[[C]] on @g grid_axes = [1] : tensor<2x8x6x6xf32>
+// CHECK-NOT: dist.binary
+// CHECK: %[[R:.*]] = shard.all_reduce %[[C]] on @g grid_axes = [1] : tensor<2x8x6x6xf32>
 // CHECK-NEXT: %[[B3:.*]] = dist.reshape %[[B]] : tensor<8xf32> to tensor<8x1x1xf32>
 // CHECK-NEXT: %[[Y:.*]] = dist.binary add %[[R]], %[[B3]] : (tensor<2x8x6x6xf32>, tensor<8x1x1xf32>) -> tensor<2x8x6x6xf32>
 // CHECK: return %{{.*}}, %[[Y]]
