@@ -228,23 +228,14 @@ distopt::cost::getClusterPreset(StringRef name, unsigned numDevices) {
       device = (*profile)->deviceTypes[measured.deviceType];
       device.memoryBytes = memory;
       node.intraNode = measured.intraNode;
-      // Ranks beyond the cores take turns on them: MPI over shared memory
-      // copies with the CPU, so each rank gets cores / ranks of its speed.
-      if (ranks > cores) {
-        double share = double(cores) / ranks;
-        LinkSpec &link = node.intraNode;
-        link.bandwidth *= share;
-        link.latency /= share;
-        for (auto *curve : {&link.bandwidthCurve, &link.allGatherCurve,
-                            &link.reduceScatterCurve})
-          for (BandwidthPoint &point : *curve)
-            point.bandwidth *= share;
-      }
       node.interNode = node.intraNode;
       spec.usesDefaultFigures = false;
     }
+    // The ranks share this machine's cores: ranks beyond the cores take
+    // turns on them, kernels and MPI copies alike (shareCores).
+    node.cores = cores;
     spec.nodes.push_back(std::move(node));
-    return spec;
+    return shareCores(std::move(spec));
   }
   return llvm::createStringError(
       llvm::formatv("unknown cluster preset '{0}' (known: {1})", name,
@@ -516,7 +507,7 @@ llvm::Expected<ClusterSpec> ClusterFileReader::read(const YAML::Node &root) {
       return failed();
     for (const YAML::Node &group : nodes) {
       if (!checkMap(group, "node",
-                    {"name", "device", "count", "devices_per_node",
+                    {"name", "device", "count", "devices_per_node", "cores",
                      "memory_limit_gib", "intra_node", "inter_node"},
                     {"device", "devices_per_node", "intra_node", "inter_node"}))
         return failed();
@@ -527,6 +518,7 @@ llvm::Expected<ClusterSpec> ClusterFileReader::read(const YAML::Node &root) {
       if (!readString(group, "device", deviceName) ||
           !readCount(group, "devices_per_node", node.numDevices) ||
           (group["count"] && !readCount(group, "count", count)) ||
+          (group["cores"] && !readCount(group, "cores", node.cores)) ||
           (group["name"] && !readString(group, "name", groupName)) ||
           !readLink(group, "intra_node", node.intraNode) ||
           !readLink(group, "inter_node", node.interNode))
@@ -799,6 +791,49 @@ llvm::Expected<ClusterSpec> distopt::cost::takeDevices(const ClusterSpec &spec,
   return result;
 }
 
+/// Slows `link` down to `share` of its speed.
+static void scaleLink(LinkSpec &link, double share) {
+  link.bandwidth *= share;
+  link.latency /= share;
+  for (auto *curve :
+       {&link.bandwidthCurve, &link.allGatherCurve, &link.reduceScatterCurve})
+    for (BandwidthPoint &point : *curve)
+      point.bandwidth *= share;
+}
+
+ClusterSpec distopt::cost::shareCores(ClusterSpec spec) {
+  for (NodeSpec &node : spec.nodes) {
+    if (node.cores == 0 || node.numDevices <= node.cores ||
+        node.coreShare != 1)
+      continue;
+    double share = double(node.cores) / node.numDevices;
+    // The device type, in place unless another node uses it too.
+    bool shared = llvm::any_of(spec.nodes, [&](const NodeSpec &other) {
+      return &other != &node && other.deviceType == node.deviceType;
+    });
+    if (shared) {
+      DeviceType copy = spec.deviceTypes[node.deviceType];
+      copy.name = llvm::formatv("{0} ({1} on {2} cores)", copy.name,
+                                node.numDevices, node.cores)
+                      .str();
+      spec.deviceTypes.push_back(std::move(copy));
+      node.deviceType = spec.deviceTypes.size() - 1;
+    }
+    DeviceType &device = spec.deviceTypes[node.deviceType];
+    device.peakFlops *= share;
+    device.memoryBandwidth *= share;
+    ComputeEfficiency &efficiency = device.efficiency;
+    efficiency.vectorFlops *= share;
+    efficiency.opOverhead /= share;
+    for (BandwidthPoint &point : efficiency.bandwidthCurve)
+      point.bandwidth *= share;
+    scaleLink(node.intraNode, share);
+    scaleLink(node.interNode, share);
+    node.coreShare = share;
+  }
+  return spec;
+}
+
 llvm::Expected<ClusterSpec> distopt::cost::getClusterSpec(StringRef nameOrFile,
                                                           unsigned numDevices) {
   if (llvm::is_contained(getClusterPresetNames(), nameOrFile))
@@ -817,7 +852,12 @@ llvm::Expected<ClusterSpec> distopt::cost::getClusterSpec(StringRef nameOrFile,
     return llvm::createStringError(message);
   }
   auto spec = parseClusterFile(nameOrFile);
-  if (!spec || numDevices == 0)
+  if (!spec)
     return spec;
-  return takeDevices(*spec, numDevices);
+  if (numDevices == 0)
+    return shareCores(std::move(*spec));
+  auto taken = takeDevices(*spec, numDevices);
+  if (!taken)
+    return taken;
+  return shareCores(std::move(*taken));
 }

@@ -1,17 +1,22 @@
 //===- ClusterSpecTest.cpp - unit tests of presets and cluster files ------===//
 //
-// Presets and their figures, the two-site example file, and the messages
-// for typos, missing keys and too many devices.
+// Presets and their figures, the two-site example file, the messages for
+// typos, missing keys and too many devices, and devices that share cores.
 //
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Cost/ClusterSpec.h"
+#include "distopt/Cost/OpCost.h"
 
 #include "ErrorHelpers.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
+
+#include <thread>
 
 using namespace distopt::cost;
 using namespace distopt::cost::testing;
@@ -176,6 +181,143 @@ TEST(CostClusterSpecTest, MissingAndMalformedFields) {
             "sites 'here' and 'there'");
   EXPECT_NE(getErrorMessage(parseClusterYAML("sites: [", "cluster.yaml")),
             "<success>");
+}
+
+/// Four CPU ranks on a node of two cores, and a second group of nodes of
+/// the same device type with a core per rank.
+const char *const kSharedCores = R"(device_types:
+  - name: cpu-rank
+    peak_tflops: 0.1
+    memory_gib: 4
+    memory_bandwidth: 20
+    vector_tflops: 0.01
+    op_overhead_us: 1
+    bandwidth_curve: [[1, 100], [100, 10]]
+sites:
+  - name: here
+    nodes:
+      - name: small
+        device: cpu-rank
+        devices_per_node: 4
+        cores: 2
+        intra_node: {bandwidth: 6, latency: 1, bandwidth_curve: [[1, 8]]}
+        inter_node: {bandwidth: 1, latency: 10}
+)";
+
+const char *const kSecondGroup = R"(      - name: roomy
+        device: cpu-rank
+        devices_per_node: 4
+        cores: 8
+        intra_node: {bandwidth: 6, latency: 1}
+        inter_node: {bandwidth: 1, latency: 10}
+)";
+
+/// A GEMM, a memory-bound kernel and one bound by its arithmetic.
+const OpWork kWorks[] = {{OpClass::Gemm, 1e9, 1e6},
+                         {OpClass::Memory, 0, 3e7},
+                         {OpClass::Memory, 1e8, 1e6}};
+
+TEST(CostClusterSpecTest, DevicesBeyondTheCoresShareThem) {
+  auto raw = parseClusterYAML(kSharedCores, "cluster.yaml");
+  ASSERT_EQ(succeeded(raw), "");
+  // As written: the file's figures, nothing shared yet.
+  EXPECT_EQ(raw->nodes[0].cores, 2u);
+  EXPECT_EQ(raw->nodes[0].coreShare, 1.0);
+  EXPECT_DOUBLE_EQ(raw->getDeviceType(0).peakFlops, 0.1e12);
+
+  // Four ranks on two cores: each at half its speed, every kernel and
+  // every collective step twice as long.
+  ClusterSpec shared = shareCores(*raw);
+  EXPECT_EQ(shared.nodes[0].coreShare, 0.5);
+  ASSERT_EQ(shared.deviceTypes.size(), 1u);
+  const DeviceType &device = shared.getDeviceType(0);
+  EXPECT_DOUBLE_EQ(device.peakFlops, 0.05e12);
+  EXPECT_DOUBLE_EQ(device.memoryBandwidth, 10e9);
+  EXPECT_DOUBLE_EQ(device.efficiency.vectorFlops, 0.005e12);
+  EXPECT_DOUBLE_EQ(device.efficiency.opOverhead, 2e-6);
+  EXPECT_DOUBLE_EQ(device.efficiency.bandwidthCurve[1].bandwidth, 5e9);
+  EXPECT_EQ(device.memoryBytes, raw->getDeviceType(0).memoryBytes);
+  for (const OpWork &work : kWorks)
+    EXPECT_DOUBLE_EQ(getComputeTime(device, work),
+                     2 * getComputeTime(raw->getDeviceType(0), work));
+  const LinkSpec &link = shared.nodes[0].intraNode;
+  EXPECT_DOUBLE_EQ(link.bandwidth, 3e9);
+  EXPECT_DOUBLE_EQ(link.latency, 2e-6);
+  EXPECT_DOUBLE_EQ(link.getBandwidth(1e6), 4e9);
+  EXPECT_DOUBLE_EQ(shared.nodes[0].interNode.bandwidth, 0.5e9);
+
+  // Applying it again changes nothing.
+  ClusterSpec twice = shareCores(shared);
+  EXPECT_DOUBLE_EQ(twice.getDeviceType(0).peakFlops, 0.05e12);
+  EXPECT_DOUBLE_EQ(twice.nodes[0].intraNode.latency, 2e-6);
+
+  // Two of the four ranks have a core each: nothing is shared.
+  auto two = takeDevices(*raw, 2);
+  ASSERT_EQ(succeeded(two), "");
+  ClusterSpec roomy = shareCores(*two);
+  EXPECT_EQ(roomy.nodes[0].coreShare, 1.0);
+  EXPECT_DOUBLE_EQ(roomy.getDeviceType(0).peakFlops, 0.1e12);
+  EXPECT_DOUBLE_EQ(roomy.nodes[0].intraNode.bandwidth, 6e9);
+}
+
+TEST(CostClusterSpecTest, SharedCoresCopyADeviceTypeOtherNodesUse) {
+  auto raw = parseClusterYAML(std::string(kSharedCores) + kSecondGroup,
+                              "cluster.yaml");
+  ASSERT_EQ(succeeded(raw), "");
+  ClusterSpec shared = shareCores(*raw);
+  // The crowded node gets its own, slower copy of the type; the node with
+  // a core per rank keeps the type as written.
+  ASSERT_EQ(shared.deviceTypes.size(), 2u);
+  EXPECT_EQ(shared.getDeviceType(0).name, "cpu-rank (4 on 2 cores)");
+  EXPECT_DOUBLE_EQ(shared.getDeviceType(0).peakFlops, 0.05e12);
+  EXPECT_EQ(shared.getDeviceType(4).name, "cpu-rank");
+  EXPECT_DOUBLE_EQ(shared.getDeviceType(4).peakFlops, 0.1e12);
+  EXPECT_EQ(shared.nodes[1].coreShare, 1.0);
+  EXPECT_DOUBLE_EQ(shared.nodes[1].intraNode.bandwidth, 6e9);
+}
+
+TEST(CostClusterSpecTest, GetClusterSpecSharesTheCoresOfTheDevicesUsed) {
+  llvm::SmallString<128> path;
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("cores", "yaml", path));
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    ASSERT_FALSE(ec);
+    os << kSharedCores;
+  }
+  auto four = getClusterSpec(path, 4);
+  auto all = getClusterSpec(path, 0);
+  auto two = getClusterSpec(path, 2);
+  ASSERT_EQ(succeeded(four), "");
+  ASSERT_EQ(succeeded(all), "");
+  ASSERT_EQ(succeeded(two), "");
+  EXPECT_DOUBLE_EQ(four->getDeviceType(0).peakFlops, 0.05e12);
+  EXPECT_DOUBLE_EQ(all->getDeviceType(0).peakFlops, 0.05e12);
+  EXPECT_DOUBLE_EQ(two->getDeviceType(0).peakFlops, 0.1e12);
+  llvm::sys::fs::remove(path);
+
+  std::string zero = kSharedCores;
+  zero.replace(zero.find("cores: 2"), 8, "cores: 0");
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(zero, "cluster.yaml")),
+            "cluster.yaml:15:16: 'cores' must be positive (got 0)");
+}
+
+TEST(CostClusterSpecTest, CpuPresetRanksShareThisMachinesCores) {
+  // The cpu preset's node has this machine's cores; twice as many ranks
+  // run every kernel at half the speed of one rank per core.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  auto own = getClusterSpec("cpu", cores);
+  auto crowded = getClusterSpec("cpu", 2 * cores);
+  ASSERT_EQ(succeeded(own), "");
+  ASSERT_EQ(succeeded(crowded), "");
+  EXPECT_EQ(own->nodes[0].cores, cores);
+  EXPECT_EQ(own->nodes[0].coreShare, 1.0);
+  EXPECT_EQ(crowded->nodes[0].coreShare, 0.5);
+  for (const OpWork &work : kWorks)
+    EXPECT_DOUBLE_EQ(getComputeTime(crowded->getDeviceType(0), work),
+                     2 * getComputeTime(own->getDeviceType(0), work));
+  EXPECT_DOUBLE_EQ(crowded->nodes[0].intraNode.latency,
+                   2 * own->nodes[0].intraNode.latency);
 }
 
 } // namespace

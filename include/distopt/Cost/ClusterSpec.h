@@ -113,6 +113,15 @@ struct NodeSpec {
   LinkSpec interNode;
   /// Index into ClusterSpec::sites.
   unsigned site = 0;
+  /// Cores (hardware threads) that the devices of this node share, for
+  /// devices that compute on the CPU; 0: every device has its own (GPUs).
+  /// When the node has more devices than cores, they take turns on the
+  /// cores: shareCores() slows its device type and links down.
+  unsigned cores = 0;
+  /// Fraction of its own speed each device of this node runs at, set by
+  /// shareCores(): cores / devices when the devices outnumber the cores,
+  /// else 1. The node's device type and links already include it.
+  double coreShare = 1;
 };
 
 /// A wide-area link between two sites. Its bandwidth is shared by every
@@ -191,7 +200,21 @@ llvm::StringRef getBuiltinCpuProfile();
 llvm::Expected<ClusterSpec> takeDevices(const ClusterSpec &spec,
                                         unsigned numDevices);
 
-/// A preset name or a cluster file, with `numDevices` devices.
+/// `spec` with the devices of every node that has more devices than
+/// `cores` slowed down to share = cores / devices of their speed: peak
+/// FLOP/s, vector FLOP/s, memory bandwidth (and curve) times share, the
+/// fixed time per kernel divided by it, so that every kernel takes 1 /
+/// share as long; the node's links likewise (bandwidth and curves times
+/// share, latency divided by it: MPI over shared memory copies with the
+/// CPU). The device type is scaled in place when no other node uses it,
+/// else copied for this node. Sets `coreShare`; nodes already scaled
+/// (coreShare != 1) are left as they are, so applying it twice is applying
+/// it once. getClusterSpec applies it; parseClusterFile and takeDevices
+/// give the figures as written.
+ClusterSpec shareCores(ClusterSpec spec);
+
+/// A preset name or a cluster file, with `numDevices` devices, with
+/// shareCores applied to the devices used.
 llvm::Expected<ClusterSpec> getClusterSpec(llvm::StringRef nameOrFile,
                                            unsigned numDevices);
 
