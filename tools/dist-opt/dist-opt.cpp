@@ -145,9 +145,11 @@ static int planAndPartition(mlir::ModuleOp module, llvm::StringRef inputFilename
   if (!forArtifact)
     return 0;
   distopt::plan::annotateModule(module, *plan);
-  mlir::PassManager pm(module->getContext());
-  if (failed(mlir::parsePassPipeline("builtin.module(dist-partition)", pm)))
-    return reportError("the dist-partition pass is not registered");
+  // Anchored on the module itself: a pass manager on "any" would nest the
+  // pipeline one module deeper and run nothing.
+  mlir::PassManager pm(module->getContext(),
+                       mlir::ModuleOp::getOperationName());
+  pm.addPass(distopt::createPartitionPass());
   if (failed(pm.run(module)))
     return 1;
   return 0;
