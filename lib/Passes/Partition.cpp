@@ -407,31 +407,29 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
           scatterDim = d;
           break;
         }
-    // The bias of a split contraction is added to the combined piece.
-    auto withBias = [&](Value combined) -> FailureOr<Value> {
-      if (!src.bias)
-        return combined;
-      return addPendingBias(b, loc, combined, *src.bias, next, user);
-    };
+    Value combined;
     if (scatterDim) {
       next.dims[*scatterDim] = target.dims[*scatterDim];
-      Value out = shard::ReduceScatterOp::create(
+      combined = shard::ReduceScatterOp::create(
           b, loc, localType(global, next), gridName, cur.partial, val,
           shard::ReductionKind::Sum, APInt(64, *scatterDim));
-      FailureOr<Value> biased = withBias(out);
-      if (failed(biased))
-        return failure();
-      step(*biased, next);
     } else if (auto it = cache.find(keyOf(next)); it != cache.end()) {
       val = it->second;
       cur = next;
     } else {
-      Value out =
+      combined =
           shard::AllReduceOp::create(b, loc, val, gridName, cur.partial, *kind);
-      FailureOr<Value> biased = withBias(out);
-      if (failed(biased))
-        return failure();
-      step(*biased, next);
+    }
+    if (combined) {
+      // The bias of a split contraction is added to the combined piece.
+      if (src.bias) {
+        FailureOr<Value> biased =
+            addPendingBias(b, loc, combined, *src.bias, next, user);
+        if (failed(biased))
+          return failure();
+        combined = *biased;
+      }
+      step(combined, next);
     }
   }
 
@@ -511,7 +509,7 @@ FailureOr<Value> Partitioner::addPendingBias(OpBuilder &b, Location loc,
                                              const PendingBias &pending,
                                              const DistState &state,
                                              Operation *user) {
-  const ValueInfo &biasInfo = info.find(pending.bias)->second;
+  ValueInfo biasInfo = info.lookup(pending.bias);
   DistState biasState = DistState::whole(biasInfo.global.getRank());
   for (auto [d, resultDim] : llvm::enumerate(pending.resultDims))
     if (biasInfo.global.getDimSize(d) != 1)
