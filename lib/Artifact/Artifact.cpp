@@ -10,6 +10,7 @@
 
 #include "mlir/Bytecode/BytecodeReader.h"
 #include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
@@ -21,6 +22,14 @@
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
+
+int64_t distopt::getProgramDeviceCount(ModuleOp module) {
+  int64_t devices = 1;
+  for (auto grid : module.getOps<shard::GridOp>())
+    for (int64_t size : grid.getShape())
+      devices *= size;
+  return devices;
+}
 
 bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
   Location loc = module.getLoc();

@@ -7,9 +7,7 @@
 
 #include "distopt/Passes/Passes.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/Transforms/Passes.h"
-#include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -17,14 +15,6 @@ namespace distopt {
 #define GEN_PASS_REGISTRATION
 #include "distopt/Passes/Passes.h.inc"
 } // namespace distopt
-
-void distopt::addSpmdPartitionPipeline(mlir::OpPassManager &pm) {
-  mlir::OpPassManager &fn = pm.nest<mlir::func::FuncOp>();
-  fn.addPass(mlir::shard::createShardingPropagation());
-  fn.addPass(mlir::shard::createPartition());
-  fn.addPass(mlir::createCanonicalizerPass());
-  fn.addPass(mlir::createCSEPass());
-}
 
 void distopt::registerDistOptPassesAndPipelines() {
   registerDistOptPasses();

@@ -1,80 +1,132 @@
 //===- AutoPlanPass.cpp - The planner as a pass ---------------------------===//
 //
 // `dist-auto-plan` runs the planner on a module and writes its choice
-// (shard.grid + dist.factor_axes), for `dist-partition` to apply. The
-// dist-opt options --cluster/--devices/--plan/--mode/--batch drive the same
-// planner; the pass form serves lit tests and pipelines.
+// (shard.grid + dist.factor_axes), for `dist-partition` to apply. Its
+// options are declared in Passes.td; dist-opt's --cluster/--devices/--plan/
+// --mode/--batch/--report/--report-json set them, and `dist-compile` runs it
+// with `runnable`.
 //
 //===----------------------------------------------------------------------===//
 
+#include "distopt/Passes/Passes.h"
 #include "distopt/Plan/Planner.h"
 
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Pass/Pass.h"
-#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace distopt {
+#define GEN_PASS_DEF_AUTOPLANPASS
+#include "distopt/Passes/Passes.h.inc"
+} // namespace distopt
 
 using namespace mlir;
 using namespace distopt;
 
 namespace {
-struct AutoPlanPass
-    : public PassWrapper<AutoPlanPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(AutoPlanPass)
+struct AutoPlanPass : public distopt::impl::AutoPlanPassBase<AutoPlanPass> {
+  using Base::Base;
+  AutoPlanPass(const AutoPlanPassOptions &options,
+               llvm::raw_ostream &reportStream)
+      : Base(options), reportStream(&reportStream) {}
 
-  AutoPlanPass() = default;
-  AutoPlanPass(const AutoPlanPass &other) : PassWrapper(other) {}
+  void runOnOperation() override;
 
-  StringRef getArgument() const override { return "dist-auto-plan"; }
-  StringRef getDescription() const override {
-    return "Choose a device grid and a sharding for every op with the cost "
-           "model (shard.grid + dist.factor_axes, for dist-partition)";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<shard::ShardDialect>();
-  }
+private:
+  /// The planner's options from the pass options; errors at `module`.
+  FailureOr<plan::PlannerOptions> getPlannerOptions(ModuleOp module);
+  /// Prints and writes the report as the options ask.
+  LogicalResult reportPlan(const plan::Plan &plan, ModuleOp module);
 
-  Option<std::string> cluster{*this, "cluster",
-                              llvm::cl::desc("Cluster preset or file"),
-                              llvm::cl::init("cpu")};
-  Option<unsigned> devices{*this, "devices",
-                           llvm::cl::desc("Number of devices"),
-                           llvm::cl::init(1)};
-  Option<std::string> planSpec{
-      *this, "plan", llvm::cl::desc("Fixed parts of the plan, e.g. tp=2"),
-      llvm::cl::init("")};
-  Option<std::string> mode{*this, "mode",
-                           llvm::cl::desc("infer or train"),
-                           llvm::cl::init("infer")};
-  Option<bool> report{*this, "report",
-                      llvm::cl::desc("Print the plan report to stderr"),
-                      llvm::cl::init(false)};
-
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    auto fail = [&](const llvm::Twine &message) {
-      module.emitError(message);
-      signalPassFailure();
-    };
-    llvm::Expected<cost::ClusterSpec> spec =
-        cost::getClusterSpec(cluster, devices);
-    if (!spec)
-      return fail(llvm::toString(spec.takeError()));
-    llvm::Expected<plan::PlannerOptions> options =
-        plan::makePlannerOptions(*spec, planSpec, mode, std::nullopt);
-    if (!options)
-      return fail(llvm::toString(options.takeError()));
-    llvm::Expected<plan::Plan> result = plan::planModule(module, *options);
-    if (!result)
-      return fail(llvm::toString(result.takeError()));
-    if (report)
-      plan::printPlanReport(*result, llvm::errs());
-    plan::annotateModule(module, *result);
-  }
+  /// Where `report` prints: stderr, unless a C++ caller says otherwise.
+  llvm::raw_ostream *reportStream = &llvm::errs();
 };
 } // namespace
 
-void distopt::plan::registerPlanPasses() { PassRegistration<AutoPlanPass>(); }
+FailureOr<plan::PlannerOptions>
+AutoPlanPass::getPlannerOptions(ModuleOp module) {
+  // A cluster file may say how many devices it has; a preset may not.
+  if (devices == 0 &&
+      llvm::is_contained(cost::getClusterPresetNames(), cluster.getValue()))
+    return module.emitError("the cluster preset '")
+           << cluster << "' needs a device count";
+  llvm::Expected<cost::ClusterSpec> spec =
+      cost::getClusterSpec(cluster, devices);
+  if (!spec)
+    return module.emitError(llvm::toString(spec.takeError()));
+  if (batch < 0)
+    return module.emitError("the global batch must be positive, not ") << batch;
+  std::optional<int64_t> globalBatch;
+  if (batch > 0)
+    globalBatch = batch;
+  llvm::Expected<plan::PlannerOptions> options =
+      plan::makePlannerOptions(*spec, planSpec, mode, globalBatch);
+  if (!options)
+    return module.emitError(llvm::toString(options.takeError()));
+  // Reports may show pipeline plans; a plan that is written into the module
+  // has none unless the plan fixes pp.
+  options->searchPipeline = reportOnly;
+  if (!runnable)
+    return *options;
+  if (options->mode == cost::StepMode::Training)
+    return module.emitError(
+        "a training plan cannot be compiled yet: dist-run runs inference "
+        "only; plan it without compiling to see the report");
+  if (options->pipelineParallel.value_or(1) > 1)
+    return module.emitError(
+        "the CPU runtime runs no pipeline stages yet; plan without pp, or "
+        "plan without compiling to see the report");
+  return *options;
+}
+
+LogicalResult AutoPlanPass::reportPlan(const plan::Plan &plan,
+                                       ModuleOp module) {
+  if (report)
+    plan::printPlanReport(plan, *reportStream);
+  if (reportJson.empty())
+    return success();
+  // Through a temporary file: nothing partial is left at the path.
+  if (llvm::Error error =
+          llvm::writeToOutput(reportJson, [&](llvm::raw_ostream &os) {
+            os << llvm::formatv("{0:2}", plan::planReportToJSON(plan)) << "\n";
+            return llvm::Error::success();
+          }))
+    return module.emitError("cannot write the report: ")
+           << llvm::toString(std::move(error));
+  return success();
+}
+
+void AutoPlanPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  // Planned already (by this pass, or partitioned by hand): left as it is.
+  if (!reportOnly && !module.getOps<shard::GridOp>().empty())
+    return markAllAnalysesPreserved();
+  FailureOr<plan::PlannerOptions> options = getPlannerOptions(module);
+  if (failed(options))
+    return signalPassFailure();
+  llvm::Expected<plan::Plan> result = plan::planModule(module, *options);
+  if (!result) {
+    module.emitError(llvm::toString(result.takeError()));
+    return signalPassFailure();
+  }
+  if (failed(reportPlan(*result, module)))
+    return signalPassFailure();
+  if (reportOnly)
+    return markAllAnalysesPreserved();
+  plan::annotateModule(module, *result);
+}
+
+std::unique_ptr<Pass>
+distopt::createAutoPlanPass(const AutoPlanPassOptions &options,
+                            llvm::raw_ostream &reportStream) {
+  return std::make_unique<AutoPlanPass>(options, reportStream);
+}
+
+void distopt::plan::registerPlanPasses() {
+  registerPass([] { return createAutoPlanPass(); });
+}
 
 llvm::Expected<distopt::plan::PlannerOptions>
 distopt::plan::makePlannerOptions(const cost::ClusterSpec &cluster,

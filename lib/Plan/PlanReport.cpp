@@ -14,6 +14,19 @@ static std::string gridString(const Plan &plan) {
       .str();
 }
 
+/// The step as the report shows it: on the plan's grid. In inference the
+/// planner gives the step model the dp x tp devices as one replica of dp * tp
+/// tensor-parallel devices (the segments already hold the per-device costs
+/// of the whole grid, and dp splits whatever the solver chose, not only the
+/// batch); that is how they are costed, not the grid that runs.
+static cost::StepReport getReportedStep(const Plan &plan) {
+  cost::StepReport step = plan.step;
+  step.plan.dataParallel = plan.dataParallel;
+  step.plan.tensorParallel = plan.tensorParallel;
+  step.plan.pipelineParallel = plan.pipelineParallel;
+  return step;
+}
+
 static std::string bytesString(double bytes) {
   if (bytes >= (1ull << 30))
     return formatv("{0:f2} GiB", bytes / (1ull << 30)).str();
@@ -48,7 +61,7 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
                   bytesString(c.bytes), c.groupSize, c.seconds * 1e3)
        << (c.count > 1 ? formatv(" x{0}", c.count).str() : std::string())
        << "  " << c.where << "\n";
-  cost::printStepReport(plan.step, os);
+  cost::printStepReport(getReportedStep(plan), os);
 }
 
 llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
@@ -82,6 +95,6 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
       {"collectives", std::move(collectives)},
       {"solver_objective_seconds", plan.objective},
       {"planning_seconds", plan.planningSeconds},
-      {"step", cost::toJSON(plan.step)},
+      {"step", cost::toJSON(getReportedStep(plan))},
   };
 }

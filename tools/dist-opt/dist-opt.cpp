@@ -1,32 +1,36 @@
 //===- dist-opt.cpp - the dist-opt compiler driver ------------------------===//
 //
-// An mlir-opt style driver. It reads `.mlir` files, and ONNX models (`.onnx`):
-// those are imported into the dist dialect first, with `--shape` fixing
-// dynamic input dimensions, and then go through the same passes, flags and
-// printing as `.mlir` input.
+// An mlir-opt style driver. It reads `.mlir` files and ONNX models (`.onnx`,
+// imported into the dist dialect in memory, with `--shape` fixing dynamic
+// input dimensions), runs the command line's passes on the module, and then
+// prints it, prints the plan report (`--cluster` without `-o`), or compiles
+// it with the `dist-compile` pipeline and writes the runtime artifact
+// (`--devices`/`--cluster` with `-o`). `.mlir` input that is only printed
+// goes through MlirOptMain itself, with all of its options.
 //
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Artifact/Artifact.h"
+#include "distopt/Cost/ClusterSpec.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Import/ONNX.h"
 #include "distopt/Passes/Passes.h"
-#include "distopt/Plan/Planner.h"
 
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Support/FileUtilities.h"
-#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
@@ -62,8 +66,9 @@ static cl::OptionCategory planCategory("dist-opt planner options");
 static cl::opt<std::string> clusterName(
     "cluster",
     cl::desc("Plan for this cluster: a preset (dgx-a100-80g, dgx-a100-40g, "
-             "dgx-h100, cpu) or a cluster file (.yaml, .json); with "
-             "--devices. Without -o, prints the plan report"),
+             "dgx-h100, cpu) with --devices, or a cluster file (.yaml, "
+             ".json; all its devices unless --devices). With -o, compiles "
+             "the plan; without, prints the plan report"),
     cl::value_desc("NAME|FILE"), cl::init(""), cl::cat(planCategory));
 
 static cl::opt<std::string> planText(
@@ -73,7 +78,9 @@ static cl::opt<std::string> planText(
     cl::value_desc("KEY=VALUE,..."), cl::init(""), cl::cat(planCategory));
 
 static cl::opt<std::string> modeText(
-    "mode", cl::desc("Plan for inference (infer) or training (train)"),
+    "mode",
+    cl::desc("Plan for inference (infer) or training (train; report only "
+             "until the runtime trains)"),
     cl::value_desc("infer|train"), cl::init("infer"), cl::cat(planCategory));
 
 static cl::opt<int64_t> globalBatch(
@@ -82,211 +89,273 @@ static cl::opt<int64_t> globalBatch(
              "batch dimension is one micro-batch"),
     cl::init(0), cl::cat(planCategory));
 
-static cl::opt<bool> printReport(
-    "report", cl::desc("Print the plan report (grid, shardings, collectives, "
-                       "step time and memory)"),
-    cl::init(false), cl::cat(planCategory));
+static cl::opt<bool>
+    printReport("report",
+                cl::desc("Print the plan report (grid, shardings, collectives, "
+                         "step time and memory)"),
+                cl::init(false), cl::cat(planCategory));
 
-static cl::opt<std::string> reportJson(
-    "report-json", cl::desc("Write the plan report as JSON to this file"),
-    cl::value_desc("FILE"), cl::init(""), cl::cat(planCategory));
+static cl::opt<std::string>
+    reportJson("report-json",
+               cl::desc("Write the plan report as JSON to this file"),
+               cl::value_desc("FILE"), cl::init(""), cl::cat(planCategory));
 
-/// Runs the planner on `module` for the command line's cluster and plan,
-/// prints and writes the report as asked. With `forArtifact`, the plan must
-/// run on the CPU runtime (no pipeline stages) and is written into the
-/// module and partitioned.
-static int planAndPartition(mlir::ModuleOp module, llvm::StringRef inputFilename,
-                            bool forArtifact) {
-  auto reportError = [&](const llvm::Twine &message) {
-    llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
-    return 1;
-  };
-  std::string cluster = clusterName.empty() ? "cpu" : clusterName.getValue();
-  // A cluster file may say how many devices it has; a preset may not.
-  if (devices <= 0 &&
-      llvm::is_contained(distopt::cost::getClusterPresetNames(), cluster))
-    return reportError("--cluster " + cluster + " needs --devices N");
-  llvm::Expected<distopt::cost::ClusterSpec> spec =
-      distopt::cost::getClusterSpec(cluster, devices);
-  if (!spec)
-    return reportError(llvm::toString(spec.takeError()));
-  std::optional<int64_t> batch;
-  if (globalBatch.getNumOccurrences()) {
-    if (globalBatch <= 0)
-      return reportError("--batch must be positive");
-    batch = globalBatch;
-  }
-  llvm::Expected<distopt::plan::PlannerOptions> options =
-      distopt::plan::makePlannerOptions(*spec, planText, modeText, batch);
-  if (!options)
-    return reportError(llvm::toString(options.takeError()));
-  options->searchPipeline = !forArtifact;
-  if (forArtifact && options->pipelineParallel.value_or(1) > 1)
-    return reportError("the CPU runtime runs no pipeline stages yet; drop "
-                       "pp from --plan, or plan without -o to see the report");
-  llvm::Expected<distopt::plan::Plan> plan =
-      distopt::plan::planModule(module, *options);
-  if (!plan)
-    return reportError(llvm::toString(plan.takeError()));
-  if (printReport || !forArtifact)
-    distopt::plan::printPlanReport(*plan, llvm::outs());
-  if (!reportJson.empty()) {
-    // Through a temporary file: nothing partial is left at the path.
-    if (llvm::Error error = llvm::writeToOutput(
-            reportJson, [&](llvm::raw_ostream &os) {
-              os << llvm::formatv("{0:2}",
-                                  distopt::plan::planReportToJSON(*plan))
-                 << "\n";
-              return llvm::Error::success();
-            }))
-      return reportError("cannot write the report: " +
-                         llvm::toString(std::move(error)));
-  }
-  if (!forArtifact)
-    return 0;
-  distopt::plan::annotateModule(module, *plan);
-  // Anchored on the module itself: a pass manager on "any" would nest the
-  // pipeline one module deeper and run nothing.
-  mlir::PassManager pm(module->getContext(),
-                       mlir::ModuleOp::getOperationName());
-  pm.addPass(distopt::createPartitionPass());
-  if (failed(pm.run(module)))
-    return 1;
-  return 0;
+namespace {
+/// What the command line asks for, beyond running its passes.
+enum class DriverAction { Print, ReportPlan, Compile };
+} // namespace
+
+/// Reports a command-line problem about `inputFilename`; returns 1.
+static int reportError(llvm::StringRef inputFilename,
+                       const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
+  return 1;
 }
 
-/// Imports an ONNX model and runs the regular mlir-opt processing on it,
-/// printing the result to `output`.
-static int runOnOnnx(llvm::StringRef inputFilename, llvm::raw_ostream &output,
-                     mlir::DialectRegistry &registry) {
-  auto reportError = [&](const llvm::Twine &message) {
-    llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
-    return 1;
+/// Checks the planner and compile flags against each other and picks the
+/// action. Fails with a message that names the flags.
+static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
+                                             llvm::StringRef outputFilename) {
+  auto fail = [&](const llvm::Twine &message) {
+    reportError(inputFilename, message);
+    return std::nullopt;
   };
+  if (devices < 0)
+    return fail("--devices must be positive");
+  if (globalBatch.getNumOccurrences() && globalBatch <= 0)
+    return fail("--batch must be positive");
+  bool planning = devices > 0 || !clusterName.empty();
+  const cl::Option *planFlags[] = {&planText, &modeText, &globalBatch,
+                                   &printReport, &reportJson};
+  for (const cl::Option *flag : planFlags)
+    if (flag->getNumOccurrences() && !planning)
+      return fail("--" + flag->ArgStr + " plans: give --cluster or --devices");
+  // A cluster file may say how many devices it has; a preset may not.
+  if (devices == 0 && llvm::is_contained(distopt::cost::getClusterPresetNames(),
+                                         clusterName.getValue()))
+    return fail("--cluster " + clusterName + " needs --devices N");
+  if (!planning)
+    return DriverAction::Print;
+  if (outputFilename != "-")
+    return DriverAction::Compile;
+  if (clusterName.empty())
+    return fail("--devices writes a compiled artifact; name it with -o");
+  return DriverAction::ReportPlan;
+}
+
+/// Prints a diagnostic of the ONNX importer (or of a pass on an imported
+/// module): a protobuf file has no lines and columns, so the message names
+/// the file; node problems name the node themselves.
+static void printOnnxDiagnostic(llvm::StringRef inputFilename,
+                                mlir::Diagnostic &diag) {
+  auto print = [&](mlir::Diagnostic &d) {
+    switch (d.getSeverity()) {
+    case mlir::DiagnosticSeverity::Error:
+      llvm::WithColor::error(llvm::errs(), inputFilename);
+      break;
+    case mlir::DiagnosticSeverity::Warning:
+      llvm::WithColor::warning(llvm::errs(), inputFilename);
+      break;
+    case mlir::DiagnosticSeverity::Remark:
+      llvm::WithColor::remark(llvm::errs(), inputFilename);
+      break;
+    default:
+      llvm::WithColor::note(llvm::errs(), inputFilename);
+      break;
+    }
+    llvm::errs() << d.str() << "\n";
+  };
+  print(diag);
+  for (mlir::Diagnostic &note : diag.getNotes())
+    print(note);
+}
+
+/// Imports the ONNX model `inputFilename` with the command line's import
+/// options. Problems are reported; returns null then.
+static mlir::OwningOpRef<mlir::ModuleOp>
+importOnnx(llvm::StringRef inputFilename, mlir::MLIRContext &context) {
   distopt::OnnxImportOptions options;
   options.raisePatterns = !noRaise;
   for (const std::string &spec : inputShapes) {
     std::string error;
-    if (failed(distopt::parseInputShape(spec, options, error)))
-      return reportError(error);
+    if (failed(distopt::parseInputShape(spec, options, error))) {
+      reportError(inputFilename, error);
+      return nullptr;
+    }
   }
+  return distopt::importOnnxFile(inputFilename, &context, options);
+}
 
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  // Importer diagnostics name the file and, for node problems, the node: a
-  // line and column do not exist in a protobuf file.
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    auto print = [&](mlir::Diagnostic &d) {
-      switch (d.getSeverity()) {
-      case mlir::DiagnosticSeverity::Error:
-        llvm::WithColor::error(llvm::errs(), inputFilename);
-        break;
-      case mlir::DiagnosticSeverity::Warning:
-        llvm::WithColor::warning(llvm::errs(), inputFilename);
-        break;
-      default:
-        llvm::WithColor::note(llvm::errs(), inputFilename);
-        break;
-      }
-      llvm::errs() << d.str() << "\n";
-    };
-    print(diag);
-    for (mlir::Diagnostic &note : diag.getNotes())
-      print(note);
-    return mlir::success();
-  });
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      distopt::importOnnxFile(inputFilename, &context, options);
-  if (!module)
-    return 1;
+/// Parses the `.mlir` (or bytecode) file `inputFilename` into `context`,
+/// whose diagnostics `sourceMgr` locates.
+static mlir::OwningOpRef<mlir::ModuleOp>
+parseMlir(llvm::StringRef inputFilename, llvm::SourceMgr &sourceMgr,
+          mlir::MLIRContext &context) {
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      mlir::openInputFile(inputFilename, &errorMessage);
+  if (!input) {
+    reportError(inputFilename, errorMessage);
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  return mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+}
 
-  // Hand the module to the regular driver as text with its locations.
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  mlir::OpPrintingFlags flags;
-  flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
-  module->print(os, flags);
-  auto config = mlir::MlirOptMainConfig::createFromCLOptions();
-  if (failed(mlir::MlirOptMain(
-          output, llvm::MemoryBuffer::getMemBufferCopy(text, inputFilename),
-          registry, config)))
-    return 1;
+/// Runs `pm` on `module` with the command line's pass manager options
+/// (--mlir-print-ir-after-all, --mlir-timing, --verify-each, ...).
+static mlir::LogicalResult
+runWithCommandLineOptions(mlir::PassManager &pm, mlir::ModuleOp module,
+                          const mlir::MlirOptMainConfig &config) {
+  pm.enableVerifier(config.shouldVerifyPasses());
+  if (failed(mlir::applyPassManagerCLOptions(pm)))
+    return mlir::failure();
+  mlir::applyDefaultTimingPassManagerCLOptions(pm);
+  return pm.run(module);
+}
+
+/// Prints `module` to `outputFilename` as text, or as bytecode with
+/// --emit-bytecode.
+static int printModule(mlir::ModuleOp module, llvm::StringRef outputFilename,
+                       const mlir::MlirOptMainConfig &config) {
+  std::string errorMessage;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output)
+    return reportError(outputFilename, errorMessage);
+  if (config.shouldEmitBytecode()) {
+    mlir::BytecodeWriterConfig writerConfig;
+    if (std::optional<int64_t> version = config.bytecodeVersionToEmit())
+      writerConfig.setDesiredBytecodeVersion(*version);
+    if (failed(mlir::writeBytecodeToFile(module, output->os(), writerConfig)))
+      return 1;
+  } else {
+    module.print(output->os());
+    output->os() << "\n";
+  }
+  output->keep();
   return 0;
 }
 
-/// Runs the regular processing of `inputFilename` (.onnx or .mlir) and
-/// parses the result into `context`. Errors are reported; returns null then.
-static mlir::OwningOpRef<mlir::ModuleOp>
-loadModule(llvm::StringRef inputFilename, mlir::DialectRegistry &registry,
-           mlir::MLIRContext &context) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  if (inputFilename.ends_with(".onnx")) {
-    if (runOnOnnx(inputFilename, os, registry))
-      return nullptr;
-  } else {
-    std::string errorMessage;
-    auto input = mlir::openInputFile(inputFilename, &errorMessage);
-    if (!input) {
-      llvm::WithColor::error(llvm::errs(), inputFilename)
-          << errorMessage << "\n";
-      return nullptr;
-    }
-    auto config = mlir::MlirOptMainConfig::createFromCLOptions();
-    if (failed(mlir::MlirOptMain(os, std::move(input), registry, config)))
-      return nullptr;
-  }
-  return mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+/// The command line's compile options; weights of a hand-written program
+/// are found beside its source file.
+static distopt::CompileOptions getCompileOptions(llvm::StringRef inputFile) {
+  distopt::CompileOptions options;
+  options.cluster = clusterName;
+  options.devices = devices;
+  options.planSpec = planText;
+  options.mode = modeText;
+  options.batch = globalBatch;
+  options.report = printReport;
+  options.reportJson = reportJson;
+  llvm::SmallString<256> dir(inputFile);
+  llvm::sys::path::remove_filename(dir);
+  options.modelDir = dir.empty() ? "." : dir.str().str();
+  return options;
 }
 
-/// Runs the regular processing of `inputFilename` (.onnx or .mlir) into
-/// memory, then writes the result as the runtime artifact `outputFilename`
-/// for `devices` devices.
-static int compileArtifact(llvm::StringRef inputFilename,
-                           llvm::StringRef outputFilename,
-                           mlir::DialectRegistry &registry) {
-  auto reportError = [&](const llvm::Twine &message) {
-    llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
+/// Plans `module` for the command line's cluster and prints the report
+/// (and writes it as JSON when asked); the module is left as it is.
+static int reportPlan(mlir::ModuleOp module,
+                      const mlir::MlirOptMainConfig &config) {
+  distopt::AutoPlanPassOptions options;
+  options.cluster = clusterName;
+  options.devices = devices;
+  options.planSpec = planText;
+  options.mode = modeText;
+  options.batch = globalBatch;
+  options.report = true;
+  options.reportJson = reportJson;
+  options.reportOnly = true;
+  mlir::PassManager pm(module.getContext(), module.getOperationName());
+  pm.addPass(distopt::createAutoPlanPass(options, llvm::outs()));
+  return failed(runWithCommandLineOptions(pm, module, config)) ? 1 : 0;
+}
+
+/// Compiles `module` with the dist-compile pipeline and writes the artifact
+/// to `outputFilename`; nothing is written when any step fails.
+static int compile(mlir::ModuleOp module, llvm::StringRef inputFilename,
+                   llvm::StringRef outputFilename,
+                   const mlir::MlirOptMainConfig &config) {
+  // A program laid out by hand already says its device count.
+  if (!module.getOps<mlir::shard::GridOp>().empty() && devices > 0 &&
+      distopt::getProgramDeviceCount(module) != devices)
+    return reportError(inputFilename,
+                       "the program runs on " +
+                           llvm::Twine(distopt::getProgramDeviceCount(module)) +
+                           " devices (its shard.grid), not --devices " +
+                           llvm::Twine(devices.getValue()));
+  mlir::PassManager pm(module.getContext(), module.getOperationName());
+  pm.addPass(distopt::createCompilePass(getCompileOptions(inputFilename),
+                                        llvm::outs()));
+  if (failed(runWithCommandLineOptions(pm, module, config)))
     return 1;
-  };
-  if (outputFilename == "-")
-    return reportError("--devices writes a compiled artifact; name it with -o");
+  return distopt::writeArtifact(module, outputFilename) ? 0 : 1;
+}
+
+/// Loads `inputFilename` (.onnx or .mlir) into memory, runs the command
+/// line's passes on it, then does `action`.
+static int runInMemory(llvm::StringRef inputFilename,
+                       llvm::StringRef outputFilename, DriverAction action,
+                       mlir::DialectRegistry &registry) {
+  mlir::MlirOptMainConfig config =
+      mlir::MlirOptMainConfig::createFromCLOptions();
   mlir::MLIRContext context(registry);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      loadModule(inputFilename, registry, context);
+  context.allowUnregisteredDialects(config.shouldAllowUnregisteredDialects());
+  // Errors of the import and of the compile flow are at the module or at
+  // an op of a model nobody wrote as text: printing the op would print the
+  // model. --mlir-print-op-on-diagnostic still asks for it.
+  cl::Option *printOp =
+      cl::getRegisteredOptions().lookup("mlir-print-op-on-diagnostic");
+  if (!printOp || !printOp->getNumOccurrences())
+    context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::optional<mlir::SourceMgrDiagnosticHandler> mlirHandler;
+  std::optional<mlir::ScopedDiagnosticHandler> onnxHandler;
+  if (inputFilename.ends_with(".onnx")) {
+    onnxHandler.emplace(&context, [&](mlir::Diagnostic &diag) {
+      printOnnxDiagnostic(inputFilename, diag);
+      return mlir::success();
+    });
+    module = importOnnx(inputFilename, context);
+  } else {
+    mlirHandler.emplace(sourceMgr, &context);
+    module = parseMlir(inputFilename, sourceMgr, context);
+  }
   if (!module)
     return 1;
-  bool hasGrid = !module->getOps<mlir::shard::GridOp>().empty();
-  if (!hasGrid && (devices > 1 || !clusterName.empty()))
-    if (int rc = planAndPartition(*module, inputFilename, /*forArtifact=*/true))
-      return rc;
-  // The program's device count is its grid's.
-  int64_t programDevices = 1;
-  for (auto grid : module->getOps<mlir::shard::GridOp>())
-    for (int64_t d : grid.getShape())
-      programDevices *= d;
-  if (programDevices != devices) {
-    return reportError("the program runs on " + llvm::Twine(programDevices) +
-                       " devices (its shard.grid), not --devices " +
-                       llvm::Twine(devices.getValue()));
+
+  mlir::PassManager pm(&context, module->getOperationName(),
+                       mlir::OpPassManager::Nesting::Implicit);
+  if (failed(config.setupPassPipeline(pm)) ||
+      failed(runWithCommandLineOptions(pm, *module, config)))
+    return 1;
+  switch (action) {
+  case DriverAction::Print:
+    return printModule(*module, outputFilename, config);
+  case DriverAction::ReportPlan:
+    return reportPlan(*module, config);
+  case DriverAction::Compile:
+    return compile(*module, inputFilename, outputFilename, config);
   }
-  // Weights of hand-written programs are found beside their source file.
-  if (!(*module)->hasAttr("dist.model_dir")) {
-    llvm::SmallString<256> dir(inputFilename);
-    llvm::sys::fs::make_absolute(dir);
-    llvm::sys::path::remove_filename(dir);
-    llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
-    (*module)->setAttr("dist.model_dir",
-                       mlir::StringAttr::get(&context, dir));
-  }
-  return distopt::writeArtifact(*module, outputFilename) ? 0 : 1;
+  return 1;
+}
+
+static void printVersion(llvm::raw_ostream &os) {
+  os << "dist-opt " DISTOPT_VERSION
+        "\n  built with LLVM and MLIR " LLVM_VERSION_STRING "\n";
 }
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   distopt::registerAllDialects(registry);
   distopt::registerDistOptPassesAndPipelines();
-  distopt::plan::registerPlanPasses();
+  // The LLVM libraries' own flags (code generation, ...) are registered by
+  // now and say nothing about dist-opt: hide them from --help. MLIR's driver
+  // flags, the passes and the pipelines are registered after this, and show.
+  cl::HideUnrelatedOptions({&onnxCategory, &planCategory});
+  cl::SetVersionPrinter(printVersion);
   auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
       argc, argv,
       "dist-opt: auto-parallelizing compiler for model graphs\n\n"
@@ -296,34 +365,14 @@ int main(int argc, char **argv) {
     distopt::printOnnxOperatorTable(llvm::outs());
     return 0;
   }
-  if (devices < 0) {
-    llvm::WithColor::error() << "--devices must be positive\n";
+  std::optional<DriverAction> action = getAction(inputFilename, outputFilename);
+  if (!action)
     return 1;
-  }
-  if (!clusterName.empty() && outputFilename == "-") {
-    // Plan and report only: nothing is compiled or written but the report.
-    mlir::MLIRContext context(registry);
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        loadModule(inputFilename, registry, context);
-    if (!module)
-      return 1;
-    return planAndPartition(*module, inputFilename, /*forArtifact=*/false);
-  }
-  if (devices > 0)
-    return compileArtifact(inputFilename, outputFilename, registry);
-  if (llvm::StringRef(inputFilename).ends_with(".onnx")) {
-    std::string errorMessage;
-    std::unique_ptr<llvm::ToolOutputFile> output =
-        mlir::openOutputFile(outputFilename, &errorMessage);
-    if (!output) {
-      llvm::WithColor::error() << errorMessage << "\n";
-      return 1;
-    }
-    if (int rc = runOnOnnx(inputFilename, output->os(), registry))
-      return rc;
-    output->keep();
-    return 0;
-  }
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
+  // `.mlir` input that is only printed gets everything mlir-opt offers
+  // (--split-input-file, --verify-diagnostics, ...).
+  if (*action == DriverAction::Print &&
+      !llvm::StringRef(inputFilename).ends_with(".onnx"))
+    return mlir::asMainReturnCode(
+        mlir::MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
+  return runInMemory(inputFilename, outputFilename, *action, registry);
 }

@@ -23,6 +23,10 @@ namespace distopt {
 /// The artifact format version, stored as `dist.artifact_version`.
 constexpr int64_t kArtifactVersion = 1;
 
+/// The number of devices `module` runs on: the size of its `shard.grid`, 1
+/// without one.
+int64_t getProgramDeviceCount(mlir::ModuleOp module);
+
 /// Verifies `module` and writes it as an artifact to `path`. Reports errors
 /// as diagnostics and returns false; nothing is left at `path` then.
 bool writeArtifact(mlir::ModuleOp module, llvm::StringRef path);

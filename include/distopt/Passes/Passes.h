@@ -10,7 +10,12 @@
 
 #include "mlir/Pass/Pass.h"
 
+namespace llvm {
+class raw_ostream;
+} // namespace llvm
+
 namespace mlir {
+class OpPassManager;
 class RewritePatternSet;
 } // namespace mlir
 
@@ -31,6 +36,34 @@ void populateRaisePatterns(mlir::RewritePatternSet &patterns);
 /// with the collectives it needs, and canonicalize + CSE tidy the result.
 /// Registered as `dist-spmd-partition`.
 void addSpmdPartitionPipeline(mlir::OpPassManager &pm);
+
+/// `dist-auto-plan` with `options`, printing the report (option `report`) to
+/// `reportStream` instead of stderr.
+std::unique_ptr<mlir::Pass>
+createAutoPlanPass(const AutoPlanPassOptions &options,
+                   llvm::raw_ostream &reportStream);
+
+/// Options of the compile flow; declared in Passes.td as the options of the
+/// `dist-compile` pass, so that the command line, the docs and the C++ API
+/// share them.
+using CompileOptions = CompilePassOptions;
+
+/// Appends the compile flow to `pm`, a pass manager on `builtin.module`: when
+/// `options` ask for a plan (more than one device, a cluster, a plan, a mode
+/// or a report), `dist-auto-plan` restricted to plans that `dist-run` runs
+/// today, then `dist-partition`; then `dist-finish-artifact` (the weights'
+/// folder, the device count, the weights' bytes). The plan report, when asked
+/// for, goes to `reportStream`. `dist-compile` runs the same pipeline;
+/// `writeArtifact` (distopt/Artifact/Artifact.h) writes its result.
+void addCompilePipeline(mlir::OpPassManager &pm, const CompileOptions &options,
+                        llvm::raw_ostream &reportStream);
+void addCompilePipeline(mlir::OpPassManager &pm, const CompileOptions &options);
+
+/// `dist-compile` with `options`, printing the plan report to `reportStream`:
+/// `addCompilePipeline` run on the module, except that a module laid out or
+/// partitioned by hand through upstream shard ops is only finished.
+std::unique_ptr<mlir::Pass> createCompilePass(const CompileOptions &options,
+                                              llvm::raw_ostream &reportStream);
 
 /// Registers every dist-opt pass and pipeline, and the upstream passes that
 /// dist-opt pipelines use (shard propagation and partitioning, canonicalize,

@@ -185,4 +185,132 @@ def PartitionPass : Pass<"dist-partition", "mlir::ModuleOp"> {
                            "mlir::shard::ShardDialect"];
 }
 
+def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {
+  let summary = "Choose a device grid and a sharding for every op with the "
+                "cost model (shard.grid + dist.factor_axes, for dist-partition)";
+  let description = [{
+    Runs the planner (docs/planner.md) on the module's public function for
+    a cluster and a device count, and writes its choice: a
+    `shard.grid @grid` and, on every op that splits something, the
+    `dist.factor_axes` attribute that `dist-partition` applies. Every
+    candidate grid dp x tp (x pp when the plan fixes pipeline stages) of the
+    device count is solved exactly against the cost model; the fastest plan
+    that fits in memory wins. The fixed parts of the plan (`plan`) use the
+    keys of `dist-opt --plan`: `dp`, `tp`, `pp`, `microbatch`, `recompute`,
+    `zero`, `schedule`.
+
+    ```
+    dist-opt model.onnx --dist-auto-plan="cluster=cpu devices=4 plan=tp=2 report=1" --dist-partition
+    ```
+
+    A module that already has a `shard.grid` was planned (or partitioned
+    by hand) already and is left as it is. An unknown cluster, a bad plan
+    or mode, no grid of the device count, an op without a sharding rule,
+    or no plan that fits in memory is an error at the module, and the pass
+    fails. With `runnable`, plans that `dist-run` cannot run yet are errors
+    too: training, and pipeline stages fixed by the plan. Pipeline stages
+    are searched only with `report-only`, which prints or writes the report
+    and leaves the module as it is (`dist-opt --cluster` without `-o`).
+  }];
+  let options = [
+    Option<"cluster", "cluster", "std::string", /*default=*/"\"cpu\"",
+           "Cluster preset (dgx-a100-80g, dgx-a100-40g, dgx-h100, cpu) or "
+           "cluster file (.yaml, .json)">,
+    Option<"devices", "devices", "unsigned", /*default=*/"1",
+           "Number of devices to plan for; 0 takes every device of the "
+           "cluster file">,
+    Option<"planSpec", "plan", "std::string", /*default=*/"\"\"",
+           "Fixed parts of the plan, e.g. dp=2,tp=4; the rest is chosen">,
+    Option<"mode", "mode", "std::string", /*default=*/"\"infer\"",
+           "Plan for inference (infer) or training (train)">,
+    Option<"batch", "batch", "int64_t", /*default=*/"0",
+           "Global batch of a training step; 0 is one micro-batch (the "
+           "model's batch dimension) per data-parallel replica">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print the plan report (to stderr on the command line)">,
+    Option<"reportJson", "report-json", "std::string", /*default=*/"\"\"",
+           "Write the plan report as JSON to this file">,
+    Option<"runnable", "runnable", "bool", /*default=*/"false",
+           "Accept only plans that dist-run runs today: inference without "
+           "pipeline stages">,
+    Option<"reportOnly", "report-only", "bool", /*default=*/"false",
+           "Only report the plan: pipeline stages are searched too, and the "
+           "module is left as it is">,
+  ];
+  let dependentDialects = ["mlir::shard::ShardDialect"];
+}
+
+def FinishArtifactPass : Pass<"dist-finish-artifact", "mlir::ModuleOp"> {
+  let summary = "Check a compiled program against what dist-run needs and "
+                "record where its weights are";
+  let description = [{
+    The last step of `dist-compile`. Sets `dist.model_dir`, the folder
+    where the weights' paths start, on a module that does not name one
+    yet (an imported ONNX model names its own folder): `model-dir`, or else
+    the folder of the module's source file. Then checks that the program
+    can run: its device count (the size of its `shard.grid`, 1 without
+    one) is `devices` (unless 0), and every weight's bytes exist (the data
+    file is there and holds the weight's byte range). A shape-only model,
+    whose data file was never written, can be planned and printed but not
+    compiled. Each problem is an error at the module or the weight.
+  }];
+  let options = [
+    Option<"devices", "devices", "unsigned", /*default=*/"0",
+           "Device count the program must run on; 0 accepts any">,
+    Option<"modelDir", "model-dir", "std::string", /*default=*/"\"\"",
+           "Folder of the weights' paths for a module without "
+           "dist.model_dir; default: the folder of its source file">,
+  ];
+}
+
+def CompilePass : Pass<"dist-compile", "mlir::ModuleOp"> {
+  let summary = "Compile a model into the program dist-run executes: plan, "
+                "partition, finish the artifact";
+  let description = [{
+    The compile flow as one pass, with the same options as the C++ function
+    `addCompilePipeline(pm, options)` that builds it and that `dist-opt -o`
+    runs. It runs, as a nested pipeline:
+
+    1. `dist-auto-plan` with `runnable` (training and pipeline stages are
+       refused until the runtime runs them), then `dist-partition`, when
+       the options ask for a plan: more than one device, a cluster, a plan,
+       a mode or a report. A one-device program without them is compiled as
+       it is, and a module that already has a `shard.grid` is not planned
+       again.
+    2. `dist-finish-artifact`: `dist.model_dir`, the device count, the
+       weights' bytes.
+
+    ```
+    dist-opt model.onnx --dist-compile="cluster=cpu devices=4"
+    ```
+
+    prints the program that each of the 4 devices runs; `dist-opt
+    model.onnx --cluster cpu --devices 4 -o model.dist` writes it as the
+    artifact. Errors of any step stop the pass at that step.
+  }];
+  let options = [
+    Option<"cluster", "cluster", "std::string", /*default=*/"\"\"",
+           "Cluster preset or file to plan for; empty: the cpu preset">,
+    Option<"devices", "devices", "unsigned", /*default=*/"1",
+           "Number of devices; 0 takes every device of the cluster file">,
+    Option<"planSpec", "plan", "std::string", /*default=*/"\"\"",
+           "Fixed parts of the plan, e.g. dp=2,tp=4; the rest is chosen">,
+    Option<"mode", "mode", "std::string", /*default=*/"\"infer\"",
+           "Plan for inference (infer); training (train) is refused until "
+           "the runtime runs it">,
+    Option<"batch", "batch", "int64_t", /*default=*/"0",
+           "Global batch of a training step; 0 is one micro-batch per "
+           "data-parallel replica">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print the plan report (to stderr on the command line)">,
+    Option<"reportJson", "report-json", "std::string", /*default=*/"\"\"",
+           "Write the plan report as JSON to this file">,
+    Option<"modelDir", "model-dir", "std::string", /*default=*/"\"\"",
+           "Folder of the weights' paths for a module without "
+           "dist.model_dir; default: the folder of its source file">,
+  ];
+  let dependentDialects = ["distopt::dist::DistDialect",
+                           "mlir::shard::ShardDialect"];
+}
+
 #endif // DISTOPT_PASSES_PASSES_TD

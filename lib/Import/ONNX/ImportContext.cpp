@@ -103,16 +103,14 @@ FailureOr<Value> ImportContext::materialize(StringRef name, Location loc) {
   // Small tensors, and tensors whose bytes have no place in a file (typed
   // fields instead of raw bytes), are held in the IR.
   bool noFileBytes = init.offset < 0;
-  if (small || noFileBytes) {
+  // A small tensor whose data file is absent (shape-only models) stays a
+  // weight reference, like a large one.
+  if ((small && !init.dataAbsent) || noFileBytes) {
     FailureOr<DenseElementsAttr> value = readTensor(tensor, loc);
-    if (succeeded(value)) {
-      init.value = createConstant(loc, *value);
-      return init.value;
-    }
-    if (noFileBytes)
+    if (failed(value))
       return failure();
-    // A small external tensor whose file is absent (shape-only models) is
-    // still a valid weight reference.
+    init.value = createConstant(loc, *value);
+    return init.value;
   }
   auto data = dist::DataLocationAttr::get(builder.getContext(), init.storage,
                                           init.path, init.offset, init.length);
@@ -164,6 +162,8 @@ ImportContext::getConstantInput(const onnx::NodeProto &node, int index) {
       return std::nullopt;
     if (init->second.value) {
       it = values.try_emplace(name, init->second.value).first;
+    } else if (init->second.dataAbsent) {
+      return std::nullopt;
     } else {
       // Errors reading it are not this caller's: it only asked.
       ScopedDiagnosticHandler quiet(builder.getContext(),

@@ -36,6 +36,9 @@ struct Initializer {
   std::string path;
   int64_t offset = -1;
   int64_t length = 0;
+  /// The external data file does not exist (a shape-only model): the weight
+  /// is a reference only, and its bytes are never read.
+  bool dataAbsent = false;
   mlir::Value value;
 };
 

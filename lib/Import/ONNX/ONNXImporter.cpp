@@ -141,10 +141,13 @@ void findInlineDataOffsets(StringRef bytes,
 }
 
 /// Checks an external data location: relative, no `..`, no symbolic link on
-/// the way, and (when the file exists) the byte range inside the file.
+/// the way, and (when the file exists) the byte range inside the file. Sets
+/// `absent` when the file does not exist (a shape-only model).
 LogicalResult checkExternalLocation(StringRef modelDir, StringRef location,
                                     int64_t offset, int64_t length,
-                                    StringRef tensorName, Location loc) {
+                                    StringRef tensorName, Location loc,
+                                    bool &absent) {
+  absent = false;
   auto fail = [&](const Twine &why) {
     return emitError(loc) << "external data of tensor '" << tensorName
                           << "' at '" << location << "' " << why;
@@ -165,8 +168,10 @@ LogicalResult checkExternalLocation(StringRef modelDir, StringRef location,
            llvm::sys::path::begin(location), llvm::sys::path::end(location))) {
     llvm::sys::path::append(path, component);
     llvm::sys::fs::file_status status;
-    if (llvm::sys::fs::status(path, status, /*follow=*/false))
-      return success(); // Absent: allowed for shape-only models.
+    if (llvm::sys::fs::status(path, status, /*follow=*/false)) {
+      absent = true; // Allowed for shape-only models.
+      return success();
+    }
     if (llvm::sys::fs::is_symlink_file(status))
       return fail("goes through the symbolic link '" + path +
                   "'; external data must be regular files in the model's "
@@ -450,6 +455,8 @@ LogicalResult OnnxImporter::checkSupported() {
 
 LogicalResult OnnxImporter::collectInitializers(ImportContext &ic) {
   StringRef modelFile = llvm::sys::path::filename(path);
+  // External data files that do not exist, each reported once.
+  llvm::StringSet<> absentFiles;
   for (const onnx::TensorProto &t : model.graph().initializer()) {
     Initializer init;
     init.proto = &t;
@@ -487,8 +494,15 @@ LogicalResult OnnxImporter::collectInitializers(ImportContext &ic) {
                << declaredLength << ", but its shape and type need " << bytes
                << " bytes";
       if (failed(checkExternalLocation(modelDir, init.path, init.offset,
-                                       init.length, t.name(), fileLoc)))
+                                       init.length, t.name(), fileLoc,
+                                       init.dataAbsent)))
         return failure();
+      if (init.dataAbsent && absentFiles.insert(init.path).second)
+        emitWarning(fileLoc)
+            << "external data file '" << init.path
+            << "' does not exist: its weights are references only (a "
+               "shape-only model, which can be printed and planned but not "
+               "compiled)";
     } else {
       init.storage = dist::DataStorage::Inline;
       init.path = modelFile.str();

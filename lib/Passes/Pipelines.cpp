@@ -1,0 +1,127 @@
+//===- Pipelines.cpp - the compile flow and the SPMD pipeline -------------===//
+//
+// `addCompilePipeline` is the compile flow as a pass pipeline: plan
+// (`dist-auto-plan`), partition (`dist-partition`), finish the artifact
+// (`dist-finish-artifact`). The `dist-compile` pass runs it with the options
+// declared for it in Passes.td, so that `dist-opt -o`, the pass on the
+// command line and C++ callers compile the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Shard/Transforms/Passes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace distopt {
+#define GEN_PASS_DEF_COMPILEPASS
+#include "distopt/Passes/Passes.h.inc"
+} // namespace distopt
+
+using namespace mlir;
+using namespace distopt;
+
+void distopt::addSpmdPartitionPipeline(OpPassManager &pm) {
+  OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(shard::createShardingPropagation());
+  fn.addPass(shard::createPartition());
+  fn.addPass(createCanonicalizerPass());
+  fn.addPass(createCSEPass());
+}
+
+/// Whether `options` ask for a plan: a one-device program without planning
+/// options is compiled as it is.
+static bool asksForPlan(const CompileOptions &options) {
+  return options.devices != 1 || !options.cluster.empty() ||
+         !options.planSpec.empty() || options.mode != "infer" ||
+         options.batch != 0 || options.report || !options.reportJson.empty();
+}
+
+/// The last stage: what the artifact needs.
+static void addFinishArtifactStage(OpPassManager &pm,
+                                   const CompileOptions &options) {
+  FinishArtifactPassOptions finish;
+  finish.devices = options.devices;
+  finish.modelDir = options.modelDir;
+  pm.addPass(createFinishArtifactPass(finish));
+}
+
+void distopt::addCompilePipeline(OpPassManager &pm,
+                                 const CompileOptions &options,
+                                 llvm::raw_ostream &reportStream) {
+  if (asksForPlan(options)) {
+    AutoPlanPassOptions plan;
+    plan.cluster = options.cluster.empty() ? "cpu" : options.cluster;
+    plan.devices = options.devices;
+    plan.planSpec = options.planSpec;
+    plan.mode = options.mode;
+    plan.batch = options.batch;
+    plan.report = options.report;
+    plan.reportJson = options.reportJson;
+    plan.runnable = true;
+    pm.addPass(createAutoPlanPass(plan, reportStream));
+    pm.addPass(createPartitionPass());
+  }
+  addFinishArtifactStage(pm, options);
+}
+
+void distopt::addCompilePipeline(OpPassManager &pm,
+                                 const CompileOptions &options) {
+  addCompilePipeline(pm, options, llvm::errs());
+}
+
+/// Whether `module` holds upstream shard annotations or collectives: a
+/// program laid out or partitioned by hand (e.g. through
+/// `dist-spmd-partition`), which is not planned or partitioned again.
+static bool isLaidOutByHand(ModuleOp module) {
+  WalkResult result = module.walk([](Operation *op) {
+    if (isa<shard::ShardDialect>(op->getDialect()) && !isa<shard::GridOp>(op))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+namespace {
+struct CompilePass : public distopt::impl::CompilePassBase<CompilePass> {
+  using Base::Base;
+  CompilePass(const CompileOptions &options, llvm::raw_ostream &reportStream)
+      : Base(options), reportStream(&reportStream) {}
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    CompileOptions options;
+    options.cluster = cluster;
+    options.devices = devices;
+    options.planSpec = planSpec;
+    options.mode = mode;
+    options.batch = batch;
+    options.report = report;
+    options.reportJson = reportJson;
+    options.modelDir = modelDir;
+    OpPassManager pm(ModuleOp::getOperationName());
+    if (isLaidOutByHand(module))
+      addFinishArtifactStage(pm, options);
+    else
+      addCompilePipeline(pm, options, *reportStream);
+    if (failed(runPipeline(pm, module)))
+      signalPassFailure();
+  }
+
+  /// Where `report` prints: stderr, unless a C++ caller says otherwise.
+  llvm::raw_ostream *reportStream = &llvm::errs();
+};
+} // namespace
+
+std::unique_ptr<Pass>
+distopt::createCompilePass(const CompileOptions &options,
+                           llvm::raw_ostream &reportStream) {
+  return std::make_unique<CompilePass>(options, reportStream);
+}
