@@ -3,7 +3,7 @@
 // Composes segment costs into the time, FLOPs and memory of one inference
 // or training step under data, tensor and pipeline parallelism (formulas in
 // docs/cluster.md, "Step composition"), prints and serializes the report,
-// and parses the `--plan` option.
+// and parses plan specifications (`dp=2,tp=4,...`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -127,6 +127,12 @@ static unsigned getRank(const StepPlan &plan, unsigned stage, unsigned replica,
   return (stage * plan.dataParallel + replica) * plan.tensorParallel + tpIndex;
 }
 
+/// Devices the plan uses: dp * tp * pp.
+static uint64_t getNumPlanDevices(const StepPlan &plan) {
+  return uint64_t(plan.dataParallel) * plan.tensorParallel *
+         plan.pipelineParallel;
+}
+
 /// Slowest point-to-point transfer of `bytes` from every device of stage
 /// `from` to its peer in stage `to`.
 static double getStageTransferTime(const ClusterSpec &cluster,
@@ -179,10 +185,11 @@ static void composeGradientSync(StageWork &stage, bool recomputes,
   }
 }
 
-llvm::Expected<StepReport>
-distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
-                           const StepPlan &plan, const ClusterSpec &cluster) {
-  // Check the plan.
+/// Checks the degrees, batches and device count of `plan`; returns the
+/// number of micro-batches per replica.
+static llvm::Expected<unsigned> checkPlan(const StepPlan &plan,
+                                          size_t numSegments,
+                                          const ClusterSpec &cluster) {
   if (plan.dataParallel == 0 || plan.tensorParallel == 0 ||
       plan.pipelineParallel == 0)
     return llvm::createStringError(
@@ -196,7 +203,7 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   if (plan.schedule == PipelineScheduleKind::Interleaved1F1B)
     return llvm::createStringError(
         "the interleaved 1F1B schedule is not composed yet; use 1f1b or gpipe");
-  if (segments.empty())
+  if (numSegments == 0)
     return llvm::createStringError("a step needs at least one segment");
 
   int64_t perStep = int64_t(plan.dataParallel) * plan.microBatch;
@@ -212,14 +219,12 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
         "= %lld, so the number of micro-batches is not an integer",
         (long long)plan.globalBatch, plan.dataParallel,
         (long long)plan.microBatch, (long long)perStep);
-  int64_t microBatches64 = plan.globalBatch / perStep;
-  if (microBatches64 > std::numeric_limits<unsigned>::max())
+  int64_t microBatches = plan.globalBatch / perStep;
+  if (microBatches > std::numeric_limits<unsigned>::max())
     return llvm::createStringError("%lld micro-batches are too many",
-                                   (long long)microBatches64);
-  unsigned m = unsigned(microBatches64);
+                                   (long long)microBatches);
 
-  uint64_t devices =
-      uint64_t(plan.dataParallel) * plan.tensorParallel * plan.pipelineParallel;
+  uint64_t devices = getNumPlanDevices(plan);
   if (devices > cluster.getNumDevices())
     return llvm::createStringError(
         "plan dp=%u x tp=%u x pp=%u needs %llu devices, but cluster '%s' has "
@@ -227,9 +232,14 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
         plan.dataParallel, plan.tensorParallel, plan.pipelineParallel,
         (unsigned long long)devices, cluster.name.c_str(),
         cluster.getNumDevices());
+  return unsigned(microBatches);
+}
 
-  // Expand the segments into copies and cut the layers into stages.
-  unsigned p = plan.pipelineParallel;
+/// Expands `segments` into copies and cuts the layer copies into
+/// `numStages` equal runs; a segment that is not a layer goes with the
+/// layer before it (the first stage when none precedes it).
+static llvm::Expected<std::vector<StageWork>>
+assignStages(llvm::ArrayRef<SegmentCost> segments, unsigned numStages) {
   uint64_t numLayers = 0;
   std::string layerList;
   for (const SegmentCost &segment : segments) {
@@ -243,54 +253,67 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
       layerList += ", ";
     layerList += llvm::formatv("'{0}' x {1}", segment.name, segment.repeat);
   }
-  if (p > 1 && numLayers == 0)
+  if (numStages > 1 && numLayers == 0)
     return llvm::createStringError(
         "pp = %u stages need layers to divide among them, but no segment is a "
         "layer (repeat > 1)",
-        p);
-  if (numLayers % p != 0)
+        numStages);
+  if (numLayers % numStages != 0)
     return llvm::createStringError(
         "the %llu layers (%s) do not divide evenly into pp = %u stages: layers "
         "per stage = layers / pp must be an integer",
-        (unsigned long long)numLayers, layerList.c_str(), p);
-  uint64_t layersPerStage = std::max<uint64_t>(1, numLayers / p);
+        (unsigned long long)numLayers, layerList.c_str(), numStages);
+  uint64_t layersPerStage = std::max<uint64_t>(1, numLayers / numStages);
 
-  bool training = plan.mode == StepMode::Training;
-  bool recomputes = training && plan.recompute == RecomputePolicy::Full;
-  std::vector<StageWork> stages(p);
+  std::vector<StageWork> stages(numStages);
   uint64_t layerIndex = 0;
   unsigned currentStage = 0;
   for (const SegmentCost &segment : segments) {
     bool isLayer = isLayerSegment(segment);
     for (unsigned copy = 0; copy < segment.repeat; ++copy) {
       if (isLayer)
-        currentStage =
-            unsigned(std::min<uint64_t>(layerIndex++ / layersPerStage, p - 1));
+        currentStage = unsigned(
+            std::min<uint64_t>(layerIndex++ / layersPerStage, numStages - 1));
       stages[currentStage].copies.push_back({&segment, isLayer});
     }
   }
+  return stages;
+}
 
-  // Time per micro-batch of each stage.
+/// Adds the compute and collectives of one micro-batch of `stage`'s
+/// copies: forward; in training backward, and the forward again of the
+/// layers that are recomputed.
+static void addStageCompute(StageWork &stage, bool training, bool recomputes) {
+  for (const SegmentCopy &copy : stage.copies) {
+    const SegmentCost &segment = *copy.segment;
+    stage.forwardCompute += segment.forwardSeconds;
+    stage.forwardCollectives += sumSeconds(segment.forwardCollectives);
+    stage.forwardFlops += segment.forwardFlops;
+    addSeconds(stage.layerCollectives, segment.forwardCollectives);
+    if (!training)
+      continue;
+    stage.backwardCompute += segment.backwardSeconds;
+    stage.backwardCollectives += sumSeconds(segment.backwardCollectives);
+    addSeconds(stage.layerCollectives, segment.backwardCollectives);
+    if (recomputes && copy.isLayer) {
+      stage.recomputeCompute += segment.forwardSeconds;
+      stage.recomputeCollectives += sumSeconds(segment.forwardCollectives);
+      stage.recomputeFlops += segment.forwardFlops;
+      addSeconds(stage.layerCollectives, segment.forwardCollectives);
+    }
+  }
+}
+
+/// Fills the time per micro-batch of every stage: its compute and
+/// collectives and the point-to-point transfers it sends.
+static void addStageTimes(std::vector<StageWork> &stages, const StepPlan &plan,
+                          const ClusterSpec &cluster) {
+  bool training = plan.mode == StepMode::Training;
+  bool recomputes = training && plan.recompute == RecomputePolicy::Full;
+  unsigned p = stages.size();
   for (unsigned s = 0; s < p; ++s) {
     StageWork &stage = stages[s];
-    for (const SegmentCopy &copy : stage.copies) {
-      const SegmentCost &segment = *copy.segment;
-      stage.forwardCompute += segment.forwardSeconds;
-      stage.forwardCollectives += sumSeconds(segment.forwardCollectives);
-      stage.forwardFlops += segment.forwardFlops;
-      addSeconds(stage.layerCollectives, segment.forwardCollectives);
-      if (!training)
-        continue;
-      stage.backwardCompute += segment.backwardSeconds;
-      stage.backwardCollectives += sumSeconds(segment.backwardCollectives);
-      addSeconds(stage.layerCollectives, segment.backwardCollectives);
-      if (recomputes && copy.isLayer) {
-        stage.recomputeCompute += segment.forwardSeconds;
-        stage.recomputeCollectives += sumSeconds(segment.forwardCollectives);
-        stage.recomputeFlops += segment.forwardFlops;
-        addSeconds(stage.layerCollectives, segment.forwardCollectives);
-      }
-    }
+    addStageCompute(stage, training, recomputes);
     // Activations go to the next stage; in training their gradients come
     // back. The bytes are the input of the receiving stage's first copy.
     if (s + 1 < p && !stages[s + 1].copies.empty())
@@ -304,13 +327,13 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
                          stage.recomputeCompute + stage.recomputeCollectives +
                          stage.backwardTransfer;
   }
+}
 
-  StepReport report;
-  report.plan = plan;
-  report.microBatches = m;
-  report.stages.resize(p);
-  for (unsigned s = 0; s < p; ++s) {
-    const StageWork &work = stages[s];
+/// Fills what each stage holds and its time per micro-batch into
+/// `report.stages`, and picks the critical (slowest) stage.
+static void reportStages(llvm::ArrayRef<StageWork> stages, StepReport &report) {
+  report.stages.resize(stages.size());
+  for (auto [s, work] : llvm::enumerate(stages)) {
     StageReport &out = report.stages[s];
     for (const SegmentCopy &copy : work.copies) {
       if (copy.isLayer)
@@ -329,8 +352,13 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
         report.stages[report.criticalStage].microBatchSeconds)
       report.criticalStage = s;
   }
+}
 
-  // The pipeline: (m + p - 1) micro-batch times of the slowest stage.
+/// The pipeline: m micro-batches of the critical stage, its layer
+/// collectives and transfers, and the bubble of (p - 1) micro-batch times.
+static void composePipeline(llvm::ArrayRef<StageWork> stages,
+                            StepReport &report) {
+  unsigned m = report.microBatches, p = stages.size();
   const StageWork &critical = stages[report.criticalStage];
   double stageSeconds = report.stages[report.criticalStage].microBatchSeconds;
   report.forwardComputeSeconds = m * critical.forwardCompute;
@@ -348,52 +376,68 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
     report.communication.push_back({CollectiveKind::SendRecv,
                                     CommunicationPhase::Pipeline, transfer,
                                     transfer});
+}
 
-  // After the pipeline: gradient synchronization and the optimizer step,
-  // per stage; the stage that finishes last decides.
-  double tailSeconds = 0;
-  if (training) {
-    double drain = 0;
-    for (unsigned s = 0; s < p; ++s) {
-      StageWork &stage = stages[s];
-      StageReport &out = report.stages[s];
-      // Stages 0..s-1 still run their last backward after stage s is done.
-      composeGradientSync(stage, recomputes,
-                          stage.backwardPart - stage.backwardTransfer + drain);
-      drain += stage.backwardPart;
-      for (double seconds : stage.gradientExposed)
-        out.exposedGradientSeconds += seconds;
-      double updated = plan.zero >= ZeroStage::Zero1
-                           ? out.parameters / plan.dataParallel
-                           : out.parameters;
-      double slowestRate = std::numeric_limits<double>::infinity();
-      for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
-        for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex) {
-          const DeviceType &device =
-              cluster.getDeviceType(getRank(plan, s, replica, tpIndex));
-          slowestRate =
-              std::min(slowestRate, device.memoryBandwidth *
-                                        device.efficiency.memoryEfficiency);
-        }
-      out.optimizerSeconds =
-          slowestRate > 0 ? kAdamBytesPerParameter * updated / slowestRate : 0;
-      double tail = out.exposedGradientSeconds + out.optimizerSeconds;
-      if (tail > tailSeconds) {
-        tailSeconds = tail;
-        report.tailStage = s;
-      }
+/// Seconds of the mixed-precision Adam step of stage `stage`, which holds
+/// `parameters` per device, at the slowest memory rate of its devices.
+static double getOptimizerSeconds(const StepPlan &plan,
+                                  const ClusterSpec &cluster, unsigned stage,
+                                  double parameters) {
+  double updated = plan.zero >= ZeroStage::Zero1
+                       ? parameters / plan.dataParallel
+                       : parameters;
+  double slowestRate = std::numeric_limits<double>::infinity();
+  for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
+    for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex) {
+      const DeviceType &device =
+          cluster.getDeviceType(getRank(plan, stage, replica, tpIndex));
+      slowestRate =
+          std::min(slowestRate,
+                   device.memoryBandwidth * device.efficiency.memoryEfficiency);
     }
-    const StageWork &tail = stages[report.tailStage];
-    report.optimizerSeconds = report.stages[report.tailStage].optimizerSeconds;
-    for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind)
-      if (tail.gradientTotal[kind] > 0)
-        report.communication.push_back(
-            {CollectiveKind(kind), CommunicationPhase::Gradient,
-             tail.gradientTotal[kind], tail.gradientExposed[kind]});
-  }
-  report.stepSeconds = (m + p - 1) * stageSeconds + tailSeconds;
+  return slowestRate > 0 ? kAdamBytesPerParameter * updated / slowestRate : 0;
+}
 
-  // FLOPs, averaged over the devices of the plan.
+/// After the pipeline, in training: gradient synchronization and the
+/// optimizer step of every stage; the stage that finishes last (the tail
+/// stage) decides. Returns the tail's seconds.
+static double composeTail(std::vector<StageWork> &stages, const StepPlan &plan,
+                          const ClusterSpec &cluster, StepReport &report) {
+  bool recomputes = plan.recompute == RecomputePolicy::Full;
+  double tailSeconds = 0, drain = 0;
+  for (unsigned s = 0; s < stages.size(); ++s) {
+    StageWork &stage = stages[s];
+    StageReport &out = report.stages[s];
+    // Stages 0..s-1 still run their last backward after stage s is done.
+    composeGradientSync(stage, recomputes,
+                        stage.backwardPart - stage.backwardTransfer + drain);
+    drain += stage.backwardPart;
+    for (double seconds : stage.gradientExposed)
+      out.exposedGradientSeconds += seconds;
+    out.optimizerSeconds =
+        getOptimizerSeconds(plan, cluster, s, out.parameters);
+    double tail = out.exposedGradientSeconds + out.optimizerSeconds;
+    if (tail > tailSeconds) {
+      tailSeconds = tail;
+      report.tailStage = s;
+    }
+  }
+  const StageWork &tail = stages[report.tailStage];
+  report.optimizerSeconds = report.stages[report.tailStage].optimizerSeconds;
+  for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind)
+    if (tail.gradientTotal[kind] > 0)
+      report.communication.push_back(
+          {CollectiveKind(kind), CommunicationPhase::Gradient,
+           tail.gradientTotal[kind], tail.gradientExposed[kind]});
+  return tailSeconds;
+}
+
+/// FLOPs per device and per second, averaged over the devices of the plan.
+static void composeFlops(llvm::ArrayRef<StageWork> stages,
+                         const ClusterSpec &cluster, StepReport &report) {
+  const StepPlan &plan = report.plan;
+  unsigned m = report.microBatches, p = stages.size();
+  uint64_t devices = getNumPlanDevices(plan);
   double forwardFlops = 0, recomputeFlops = 0, peak = 0;
   for (const StageWork &stage : stages) {
     forwardFlops += stage.forwardFlops;
@@ -402,7 +446,7 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   for (unsigned rank = 0; rank < devices; ++rank)
     peak += cluster.getDeviceType(rank).peakFlops;
   report.peakFlopsPerSecond = peak / devices;
-  double passes = training ? 3 : 1;
+  double passes = plan.mode == StepMode::Training ? 3 : 1;
   report.modelFlopsPerDevice = passes * m * forwardFlops / p;
   report.hardwareFlopsPerDevice =
       report.modelFlopsPerDevice + double(m) * recomputeFlops / p;
@@ -418,60 +462,80 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
     report.hardwareFlopsUtilization =
         report.hardwareFlopsPerSecond / report.peakFlopsPerSecond;
   }
+}
 
-  // Memory per device of each stage.
+/// The memory of one device of stage `s`: parameters (and in training
+/// gradients and optimizer states), activations of the micro-batches in
+/// flight, the largest working set and the communication buffers.
+static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
+                                 const StepReport &report,
+                                 const ClusterSpec &cluster) {
+  const StepPlan &plan = report.plan;
+  bool training = plan.mode == StepMode::Training;
+  bool recomputes = training && plan.recompute == RecomputePolicy::Full;
+  unsigned p = stages.size();
+  const StageWork &stage = stages[s];
+  StepMemory memory;
+  memory.stage = s;
+  double parameterBytes = 0, activationBytes = 0, layerInputBytes = 0,
+         largestLayerActivations = 0, largestCollective = 0;
+  for (const SegmentCopy &copy : stage.copies) {
+    const SegmentCost &segment = *copy.segment;
+    parameterBytes += segment.parameterBytes;
+    memory.temporaries =
+        std::max(memory.temporaries, segment.peakTemporaryBytes);
+    for (const CollectiveUse &use : segment.forwardCollectives)
+      largestCollective = std::max(largestCollective, use.bytes);
+    if (training)
+      for (const CollectiveUse &use : segment.backwardCollectives)
+        largestCollective = std::max(largestCollective, use.bytes);
+    if (recomputes && copy.isLayer) {
+      layerInputBytes += segment.inputBytes;
+      largestLayerActivations =
+          std::max(largestLayerActivations, segment.activationBytes);
+    } else {
+      activationBytes += segment.activationBytes;
+    }
+  }
+  // Receive buffers: the activation from the previous stage and, in
+  // training, the gradient from the next one.
+  double receiveBytes = 0;
+  if (s > 0 && !stage.copies.empty())
+    receiveBytes += stage.copies.front().segment->inputBytes;
+  if (training && s + 1 < p && !stages[s + 1].copies.empty())
+    receiveBytes += stages[s + 1].copies.front().segment->inputBytes;
+  memory.communicationBuffers = receiveBytes + largestCollective;
+  if (training) {
+    ModelStateMemory states = getAdamModelStateMemory(
+        report.stages[s].parameters, plan.zero, plan.dataParallel);
+    memory.parameters = states.parameters;
+    memory.gradients = states.gradients;
+    memory.optimizerStates = states.optimizerStates;
+    unsigned inFlight =
+        getInFlightMicroBatches(plan.schedule, p - s, report.microBatches);
+    memory.activations = inFlight * (activationBytes + layerInputBytes) +
+                         largestLayerActivations;
+  } else {
+    memory.parameters = parameterBytes;
+  }
+  memory.deviceMemory = std::numeric_limits<double>::infinity();
+  for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
+    for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex)
+      memory.deviceMemory = std::min(
+          memory.deviceMemory,
+          double(cluster.getDeviceMemory(getRank(plan, s, replica, tpIndex))));
+  return memory;
+}
+
+/// Memory per device of each stage; the report's memory is the stage with
+/// the least headroom.
+static void composeMemory(llvm::ArrayRef<StageWork> stages,
+                          const ClusterSpec &cluster, StepReport &report) {
   report.fits = true;
   double leastHeadroom = std::numeric_limits<double>::infinity();
-  for (unsigned s = 0; s < p; ++s) {
-    const StageWork &stage = stages[s];
+  for (unsigned s = 0; s < stages.size(); ++s) {
     StepMemory &memory = report.stages[s].memory;
-    memory.stage = s;
-    double parameterBytes = 0, activationBytes = 0, layerInputBytes = 0,
-           largestLayerActivations = 0, largestCollective = 0;
-    for (const SegmentCopy &copy : stage.copies) {
-      const SegmentCost &segment = *copy.segment;
-      parameterBytes += segment.parameterBytes;
-      memory.temporaries =
-          std::max(memory.temporaries, segment.peakTemporaryBytes);
-      for (const CollectiveUse &use : segment.forwardCollectives)
-        largestCollective = std::max(largestCollective, use.bytes);
-      if (training)
-        for (const CollectiveUse &use : segment.backwardCollectives)
-          largestCollective = std::max(largestCollective, use.bytes);
-      if (recomputes && copy.isLayer) {
-        layerInputBytes += segment.inputBytes;
-        largestLayerActivations =
-            std::max(largestLayerActivations, segment.activationBytes);
-      } else {
-        activationBytes += segment.activationBytes;
-      }
-    }
-    // Receive buffers: the activation from the previous stage and, in
-    // training, the gradient from the next one.
-    double receiveBytes = 0;
-    if (s > 0 && !stage.copies.empty())
-      receiveBytes += stage.copies.front().segment->inputBytes;
-    if (training && s + 1 < p && !stages[s + 1].copies.empty())
-      receiveBytes += stages[s + 1].copies.front().segment->inputBytes;
-    memory.communicationBuffers = receiveBytes + largestCollective;
-    if (training) {
-      ModelStateMemory states = getAdamModelStateMemory(
-          report.stages[s].parameters, plan.zero, plan.dataParallel);
-      memory.parameters = states.parameters;
-      memory.gradients = states.gradients;
-      memory.optimizerStates = states.optimizerStates;
-      unsigned inFlight = getInFlightMicroBatches(plan.schedule, p - s, m);
-      memory.activations = inFlight * (activationBytes + layerInputBytes) +
-                           largestLayerActivations;
-    } else {
-      memory.parameters = parameterBytes;
-    }
-    memory.deviceMemory = std::numeric_limits<double>::infinity();
-    for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
-      for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex)
-        memory.deviceMemory = std::min(
-            memory.deviceMemory, double(cluster.getDeviceMemory(
-                                     getRank(plan, s, replica, tpIndex))));
+    memory = getStageMemory(stages, s, report, cluster);
     report.fits &= memory.fits();
     double headroom = memory.deviceMemory - memory.total();
     if (headroom < leastHeadroom) {
@@ -479,6 +543,35 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
       report.memory = memory;
     }
   }
+}
+
+llvm::Expected<StepReport>
+distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
+                           const StepPlan &plan, const ClusterSpec &cluster) {
+  llvm::Expected<unsigned> microBatches =
+      checkPlan(plan, segments.size(), cluster);
+  if (!microBatches)
+    return microBatches.takeError();
+  llvm::Expected<std::vector<StageWork>> stages =
+      assignStages(segments, plan.pipelineParallel);
+  if (!stages)
+    return stages.takeError();
+  addStageTimes(*stages, plan, cluster);
+
+  StepReport report;
+  report.plan = plan;
+  report.microBatches = *microBatches;
+  reportStages(*stages, report);
+  composePipeline(*stages, report);
+  double tailSeconds = plan.mode == StepMode::Training
+                           ? composeTail(*stages, plan, cluster, report)
+                           : 0;
+  unsigned m = report.microBatches, p = plan.pipelineParallel;
+  report.stepSeconds =
+      (m + p - 1) * report.stages[report.criticalStage].microBatchSeconds +
+      tailSeconds;
+  composeFlops(*stages, cluster, report);
+  composeMemory(*stages, cluster, report);
 
   LLVM_DEBUG(llvm::dbgs() << "composed step: " << report.stepSeconds
                           << " s, critical stage " << report.criticalStage
@@ -678,8 +771,11 @@ void distopt::cost::writeStepReportJSON(const StepReport &report,
 }
 
 //===----------------------------------------------------------------------===//
-// --plan
+// Plan specifications
 //===----------------------------------------------------------------------===//
+
+// The messages name the plan key, never a command-line flag: the driver
+// that reads the text from its command line says where it came from.
 
 static constexpr StringRef kPlanKeys[] = {
     "dp", "tp", "pp", "microbatch", "recompute", "zero", "schedule"};
@@ -696,12 +792,67 @@ static llvm::Expected<int64_t> parsePositive(StringRef key, StringRef value) {
   int64_t number;
   if (value.getAsInteger(10, number))
     return llvm::createStringError(
-        "--plan: '%s' must be a positive integer, got '%s'", key.str().c_str(),
+        "plan key '%s' must be a positive integer, got '%s'", key.str().c_str(),
         value.str().c_str());
   if (number < 1)
-    return llvm::createStringError("--plan: '%s' must be at least 1, got %lld",
+    return llvm::createStringError("plan key '%s' must be at least 1, got %lld",
                                    key.str().c_str(), (long long)number);
   return number;
+}
+
+/// Sets the field of `spec` that `key` (one of kPlanKeys) names from
+/// `value`.
+static llvm::Error setPlanKey(PlanSpec &spec, StringRef key, StringRef value) {
+  if (key == "dp" || key == "tp" || key == "pp") {
+    llvm::Expected<int64_t> degree = parsePositive(key, value);
+    if (!degree)
+      return degree.takeError();
+    if (*degree > std::numeric_limits<unsigned>::max())
+      return llvm::createStringError("plan key '%s' = %lld is too large",
+                                     key.str().c_str(), (long long)*degree);
+    std::optional<unsigned> &slot = key == "dp"   ? spec.dataParallel
+                                    : key == "tp" ? spec.tensorParallel
+                                                  : spec.pipelineParallel;
+    slot = unsigned(*degree);
+    return llvm::Error::success();
+  }
+  if (key == "microbatch") {
+    llvm::Expected<int64_t> size = parsePositive(key, value);
+    if (!size)
+      return size.takeError();
+    spec.microBatch = *size;
+    return llvm::Error::success();
+  }
+  if (key == "recompute") {
+    if (value == "none")
+      spec.recompute = RecomputePolicy::None;
+    else if (value == "full")
+      spec.recompute = RecomputePolicy::Full;
+    else
+      return llvm::createStringError(
+          "plan key 'recompute' must be none or full, got '%s'",
+          value.str().c_str());
+    return llvm::Error::success();
+  }
+  if (key == "zero") {
+    unsigned stage;
+    if (value.getAsInteger(10, stage) || stage > 3)
+      return llvm::createStringError(
+          "plan key 'zero' must be 0, 1, 2 or 3, got '%s'",
+          value.str().c_str());
+    spec.zero = ZeroStage(stage);
+    return llvm::Error::success();
+  }
+  std::string lower = value.lower();
+  if (lower == "1f1b")
+    spec.schedule = PipelineScheduleKind::OneFOneB;
+  else if (lower == "gpipe")
+    spec.schedule = PipelineScheduleKind::GPipe;
+  else
+    return llvm::createStringError(
+        "plan key 'schedule' must be 1f1b or gpipe, got '%s'",
+        value.str().c_str());
+  return llvm::Error::success();
 }
 
 llvm::Expected<PlanSpec> distopt::cost::parsePlanSpec(StringRef text) {
@@ -716,70 +867,26 @@ llvm::Expected<PlanSpec> distopt::cost::parsePlanSpec(StringRef text) {
     item = item.trim();
     if (item.empty())
       return llvm::createStringError(
-          "--plan: empty item in '%s' (items are key=value separated by "
-          "commas)",
+          "empty item in plan '%s' (items are key=value separated by commas)",
           text.str().c_str());
     auto [key, value] = item.split('=');
     key = key.trim();
     value = value.trim();
     if (!llvm::is_contained(kPlanKeys, key)) {
-      std::string message =
-          llvm::formatv("--plan: unknown key '{0}'", key).str();
+      std::string message = llvm::formatv("unknown plan key '{0}'", key).str();
       if (std::optional<StringRef> closest = getClosestPlanKey(key))
         message += llvm::formatv(" (did you mean '{0}'?)", *closest).str();
       message += "; keys are dp, tp, pp, microbatch, recompute, zero, schedule";
       return llvm::createStringError(message);
     }
     if (!item.contains('=') || value.empty())
-      return llvm::createStringError("--plan: key '%s' needs a value (%s=...)",
+      return llvm::createStringError("plan key '%s' needs a value (%s=...)",
                                      key.str().c_str(), key.str().c_str());
     if (!seen.insert(key).second)
-      return llvm::createStringError("--plan: key '%s' is given twice",
+      return llvm::createStringError("plan key '%s' is given twice",
                                      key.str().c_str());
-
-    if (key == "dp" || key == "tp" || key == "pp") {
-      llvm::Expected<int64_t> degree = parsePositive(key, value);
-      if (!degree)
-        return degree.takeError();
-      if (*degree > std::numeric_limits<unsigned>::max())
-        return llvm::createStringError("--plan: '%s' = %lld is too large",
-                                       key.str().c_str(), (long long)*degree);
-      std::optional<unsigned> &slot = key == "dp"   ? spec.dataParallel
-                                      : key == "tp" ? spec.tensorParallel
-                                                    : spec.pipelineParallel;
-      slot = unsigned(*degree);
-    } else if (key == "microbatch") {
-      llvm::Expected<int64_t> size = parsePositive(key, value);
-      if (!size)
-        return size.takeError();
-      spec.microBatch = *size;
-    } else if (key == "recompute") {
-      if (value == "none")
-        spec.recompute = RecomputePolicy::None;
-      else if (value == "full")
-        spec.recompute = RecomputePolicy::Full;
-      else
-        return llvm::createStringError(
-            "--plan: 'recompute' must be none or full, got '%s'",
-            value.str().c_str());
-    } else if (key == "zero") {
-      unsigned stage;
-      if (value.getAsInteger(10, stage) || stage > 3)
-        return llvm::createStringError(
-            "--plan: 'zero' must be 0, 1, 2 or 3, got '%s'",
-            value.str().c_str());
-      spec.zero = ZeroStage(stage);
-    } else {
-      std::string lower = value.lower();
-      if (lower == "1f1b")
-        spec.schedule = PipelineScheduleKind::OneFOneB;
-      else if (lower == "gpipe")
-        spec.schedule = PipelineScheduleKind::GPipe;
-      else
-        return llvm::createStringError(
-            "--plan: 'schedule' must be 1f1b or gpipe, got '%s'",
-            value.str().c_str());
-    }
+    if (llvm::Error error = setPlanKey(spec, key, value))
+      return std::move(error);
   }
   return spec;
 }

@@ -443,26 +443,30 @@ TEST(StepModelTest, PlanSpecErrors) {
   auto error = [](llvm::StringRef text) {
     return getErrorMessage(parsePlanSpec(text));
   };
+  // The messages name the plan key and never a command-line flag.
   EXPECT_EQ(error("dp=8,micro_batch=2"),
-            "--plan: unknown key 'micro_batch' (did you mean 'microbatch'?); "
+            "unknown plan key 'micro_batch' (did you mean 'microbatch'?); "
             "keys are dp, tp, pp, microbatch, recompute, zero, schedule");
   EXPECT_NE(error("shedule=1f1b").find("did you mean 'schedule'"),
             std::string::npos);
   EXPECT_EQ(error("foo=1").find("did you mean"), std::string::npos);
-  EXPECT_EQ(error("dp=8,tp"), "--plan: key 'tp' needs a value (tp=...)");
-  EXPECT_EQ(error("dp="), "--plan: key 'dp' needs a value (dp=...)");
+  EXPECT_EQ(error("dp=8,tp"), "plan key 'tp' needs a value (tp=...)");
+  EXPECT_EQ(error("dp="), "plan key 'dp' needs a value (dp=...)");
   EXPECT_EQ(error("dp=eight"),
-            "--plan: 'dp' must be a positive integer, got 'eight'");
-  EXPECT_EQ(error("pp=0"), "--plan: 'pp' must be at least 1, got 0");
+            "plan key 'dp' must be a positive integer, got 'eight'");
+  EXPECT_EQ(error("pp=0"), "plan key 'pp' must be at least 1, got 0");
+  EXPECT_EQ(error("tp=99999999999"),
+            "plan key 'tp' = 99999999999 is too large");
   EXPECT_EQ(error("microbatch=1.5"),
-            "--plan: 'microbatch' must be a positive integer, got '1.5'");
-  EXPECT_EQ(error("zero=4"), "--plan: 'zero' must be 0, 1, 2 or 3, got '4'");
+            "plan key 'microbatch' must be a positive integer, got '1.5'");
+  EXPECT_EQ(error("zero=4"), "plan key 'zero' must be 0, 1, 2 or 3, got '4'");
   EXPECT_EQ(error("recompute=some"),
-            "--plan: 'recompute' must be none or full, got 'some'");
+            "plan key 'recompute' must be none or full, got 'some'");
   EXPECT_EQ(error("schedule=interleaved"),
-            "--plan: 'schedule' must be 1f1b or gpipe, got 'interleaved'");
-  EXPECT_EQ(error("dp=2,dp=4"), "--plan: key 'dp' is given twice");
-  EXPECT_NE(error("dp=2,,tp=2").find("empty item"), std::string::npos);
+            "plan key 'schedule' must be 1f1b or gpipe, got 'interleaved'");
+  EXPECT_EQ(error("dp=2,dp=4"), "plan key 'dp' is given twice");
+  EXPECT_EQ(error("dp=2,,tp=2"), "empty item in plan 'dp=2,,tp=2' (items are "
+                                 "key=value separated by commas)");
 }
 
 } // namespace

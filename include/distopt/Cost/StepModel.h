@@ -283,10 +283,11 @@ llvm::json::Value toJSON(const StepReport &report);
 void writeStepReportJSON(const StepReport &report, llvm::json::OStream &os);
 
 //===----------------------------------------------------------------------===//
-// --plan option
+// Plan specification (the text of dist-opt's `--plan`)
 //===----------------------------------------------------------------------===//
 
-/// What `--plan` fixes. Degrees left unset are the planner's choice.
+/// What a plan specification fixes. Degrees left unset are the planner's
+/// choice.
 struct PlanSpec {
   std::optional<unsigned> dataParallel;
   std::optional<unsigned> tensorParallel;
@@ -304,8 +305,10 @@ struct PlanSpec {
 /// dp, tp, pp, microbatch: positive integers; recompute: none | full;
 /// zero: 0 | 1 | 2 | 3; schedule: 1f1b | gpipe. Every key at most once.
 /// Unknown keys are errors that suggest the closest key; missing values,
-/// non-integers and out-of-range values are errors that name the key.
-/// The empty string fixes nothing.
+/// non-integers and out-of-range values are errors that name the key
+/// ("plan key 'dp' must be ..."). The messages do not name the command-line
+/// flag the text came from; the driver adds that. The empty string fixes
+/// nothing.
 llvm::Expected<PlanSpec> parsePlanSpec(llvm::StringRef text);
 
 } // namespace distopt::cost
