@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <unistd.h>
 
 using namespace distopt::rt;
 
@@ -190,6 +191,17 @@ void Communicator::allToAll(const Tensor &in, Tensor &out,
   // `concatAxis`.
   Tensor piece{nullptr, in.dtype, pieceShape};
   interleave(recv.data(), n, piece, out, concatAxis);
+}
+
+void Communicator::waitForAll() {
+  MPI_Request request;
+  MPI_Ibarrier(MPI_COMM_WORLD, &request);
+  int done = 0;
+  while (!done) {
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (!done)
+      usleep(2000);
+  }
 }
 
 void Communicator::abortAll(const std::string &message, int code) {

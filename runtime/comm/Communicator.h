@@ -60,6 +60,11 @@ public:
                 const std::vector<int64_t> &axes, int64_t splitAxis,
                 int64_t concatAxis);
 
+  /// Waits until every rank of the job has called it, sleeping between
+  /// polls, so that a waiting rank leaves its core to the ranks that still
+  /// compute (dist-calibrate measures one rank while the others wait).
+  void waitForAll();
+
   /// Stops every rank of the job with `code` after printing `message`.
   [[noreturn]] void abortAll(const std::string &message, int code = 1);
 

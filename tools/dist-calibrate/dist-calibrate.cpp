@@ -8,16 +8,17 @@
 //
 // Calibration times the runtime's own kernels (runtime/cpu/Kernels.h, on
 // one-op dist programs whose work getOpWork counts) on rank 0 while the
-// other ranks sleep, then MPI collectives of 1 KiB to 64 MiB on the first 2, 4,
-// ... ranks. It fits the device figures and the link's alpha-beta by relative
-// least squares and rank 0 writes a cluster file (docs/cluster.md) with the
-// efficiency keys, atomically. --compare measures a different set of ops
-// and the same collectives and prints them against the cost model's
-// prediction from a cluster file.
+// other ranks sleep, then the runtime's own collectives (rt::Communicator,
+// as dist-run calls them) of 1 KiB to 64 MiB on the first 2, 4, ... ranks.
+// The library fits the figures (distopt/Cost/Calibration.h) and writes the
+// cluster file (writeClusterFile); this tool only measures. --compare
+// measures a different set of ops and the same collectives and prints them
+// against the cost model's prediction from a cluster file.
 //
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Artifact/Artifact.h"
+#include "distopt/Cost/Calibration.h"
 #include "distopt/Cost/ClusterSpec.h"
 #include "distopt/Cost/CollectiveCost.h"
 #include "distopt/Cost/MemoryEstimate.h"
@@ -36,11 +37,10 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -49,6 +49,7 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <limits>
 #include <map>
 #include <thread>
 #include <unistd.h>
@@ -100,19 +101,8 @@ static cl::opt<bool> verbose("verbose", cl::desc("Print every measurement"),
                              cl::cat(calibrateCategory));
 
 //===----------------------------------------------------------------------===//
-// Idle waiting: ranks that do not measure must not spin on a core.
+// Errors
 //===----------------------------------------------------------------------===//
-
-static void sleepingBarrier(MPI_Comm comm) {
-  MPI_Request request;
-  MPI_Ibarrier(comm, &request);
-  int done = 0;
-  while (!done) {
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    if (!done)
-      usleep(2000);
-  }
-}
 
 /// Prints `message` as this tool's error and ends every rank with `code`.
 [[noreturn]] static void fatal(rt::Communicator &comm,
@@ -142,13 +132,6 @@ struct OpCase {
   std::string program;
 };
 
-/// A measured op: its work as the cost model counts it and its median
-/// kernel time.
-struct OpMeasurement {
-  std::string label;
-  OpWork work;
-  double seconds = 0;
-};
 } // namespace
 
 static std::string tensorType(llvm::ArrayRef<int64_t> shape) {
@@ -264,58 +247,42 @@ static OwnedTensor makeTensor(mlir::Type type, uint32_t &state) {
   return t;
 }
 
-/// Runs the op of `c` through the runtime's kernel, called as the
-/// executor calls it (runtime/core/Executor.cpp), until `minSeconds` and
-/// `minRuns` have passed; records the median time of a call. The programs
-/// are one-op programs, so that the work is counted by getOpWork on the
-/// real op. (The executor itself cannot run here: it requires the job's
-/// rank count to equal the program's devices.)
-static bool measureOp(mlir::MLIRContext &context, const OpCase &c,
-                      double minSeconds, int minRuns, OpMeasurement &out,
-                      std::string &error) {
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(c.program, &context);
-  if (!module) {
-    error = "cannot parse the program of '" + c.label + "'";
-    return false;
-  }
-  auto func = *module->getOps<mlir::func::FuncOp>().begin();
-  mlir::Operation *op = &func.getBody().front().front();
-  out.label = c.label;
-  out.work = getOpWork(op);
-
-  uint32_t state = 12345;
-  std::vector<OwnedTensor> operands;
-  for (mlir::Value operand : op->getOperands())
-    operands.push_back(makeTensor(operand.getType(), state));
-  OwnedTensor result = makeTensor(op->getResult(0).getType(), state);
-  auto in = [&](unsigned i) -> const rt::Tensor & { return operands[i].view; };
+/// The runtime's kernel for `op`, called as the executor calls it
+/// (runtime/core/Executor.cpp), on `operands` into `result`; empty for an
+/// op the calibration does not measure.
+static std::function<void()> getKernelCall(mlir::Operation *op,
+                                           std::vector<OwnedTensor> &operands,
+                                           OwnedTensor &result) {
+  auto in = [&operands](unsigned i) -> const rt::Tensor & {
+    return operands[i].view;
+  };
   rt::Tensor &res = result.view;
-  std::function<void()> call;
-  if (auto matmul = mlir::dyn_cast<dist::MatMulOp>(op))
-    call = [&] { rt::matmul(in(0), in(1), nullptr, res); };
-  else if (auto binary = mlir::dyn_cast<dist::BinaryOp>(op))
-    call = [&, kind = static_cast<rt::BinaryKind>(binary.getKind())] {
+  if (mlir::isa<dist::MatMulOp>(op))
+    return [=, &res] { rt::matmul(in(0), in(1), nullptr, res); };
+  if (auto binary = mlir::dyn_cast<dist::BinaryOp>(op))
+    return [=, &res, kind = static_cast<rt::BinaryKind>(binary.getKind())] {
       rt::binary(kind, in(0), in(1), res);
     };
-  else if (auto unary = mlir::dyn_cast<dist::UnaryOp>(op))
-    call = [&, kind = static_cast<rt::UnaryKind>(unary.getKind())] {
+  if (auto unary = mlir::dyn_cast<dist::UnaryOp>(op))
+    return [=, &res, kind = static_cast<rt::UnaryKind>(unary.getKind())] {
       rt::unary(kind, in(0), res);
     };
-  else if (auto softmax = mlir::dyn_cast<dist::SoftmaxOp>(op))
-    call = [&, axis = softmax.getAxis(), log = softmax.getLog()] {
+  if (auto softmax = mlir::dyn_cast<dist::SoftmaxOp>(op))
+    return [=, &res, axis = softmax.getAxis(), log = softmax.getLog()] {
       rt::softmax(in(0), res, axis, log);
     };
-  else if (auto norm = mlir::dyn_cast<dist::LayerNormOp>(op))
-    call = [&, axis = norm.getAxis(),
+  if (auto norm = mlir::dyn_cast<dist::LayerNormOp>(op))
+    return [=, &res, axis = norm.getAxis(),
             eps = norm.getEpsilon().convertToFloat()] {
       rt::layerNorm(in(0), in(1), &in(2), res, axis, eps);
     };
-  else {
-    error = "no kernel call for '" + c.label + "'";
-    return false;
-  }
+  return {};
+}
 
+/// Calls `call` until `minSeconds` and `minRuns` have passed; the median
+/// time of a call.
+static double timeCalls(const std::function<void()> &call, double minSeconds,
+                        int minRuns) {
   call(); // warm-up
   call();
   std::vector<double> times;
@@ -336,7 +303,39 @@ static bool measureOp(mlir::MLIRContext &context, const OpCase &c,
     times.push_back(seconds);
     total += seconds;
   }
-  out.seconds = median(times);
+  return median(times);
+}
+
+/// Runs the op of `c` through the runtime's kernel until `minSeconds` and
+/// `minRuns` have passed; records the median time of a call. The programs
+/// are one-op programs, so that the work is counted by getOpWork on the
+/// real op. (The executor itself cannot run here: it requires the job's
+/// rank count to equal the program's devices.)
+static bool measureOp(mlir::MLIRContext &context, const OpCase &c,
+                      double minSeconds, int minRuns, KernelTiming &out,
+                      std::string &error) {
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(c.program, &context);
+  if (!module) {
+    error = "cannot parse the program of '" + c.label + "'";
+    return false;
+  }
+  auto func = *module->getOps<mlir::func::FuncOp>().begin();
+  mlir::Operation *op = &func.getBody().front().front();
+  out.label = c.label;
+  out.work = getOpWork(op);
+
+  uint32_t state = 12345;
+  std::vector<OwnedTensor> operands;
+  for (mlir::Value operand : op->getOperands())
+    operands.push_back(makeTensor(operand.getType(), state));
+  OwnedTensor result = makeTensor(op->getResult(0).getType(), state);
+  std::function<void()> call = getKernelCall(op, operands, result);
+  if (!call) {
+    error = "no kernel call for '" + c.label + "'";
+    return false;
+  }
+  out.seconds = timeCalls(call, minSeconds, minRuns);
   if (verbose)
     llvm::errs() << llvm::formatv("  {0,-32} {1,10:e} s  {2,10:e} FLOP  "
                                   "{3,10:e} B\n",
@@ -350,14 +349,14 @@ static bool measureOp(mlir::MLIRContext &context, const OpCase &c,
 /// machine (even on the other hardware thread of the core) only ever slow
 /// a measurement down.
 static bool measureOps(mlir::MLIRContext &context, llvm::ArrayRef<OpCase> cases,
-                       std::vector<OpMeasurement> &out, std::string &error) {
+                       std::vector<KernelTiming> &out, std::string &error) {
   double minSeconds = quick ? 0.002 : 0.1;
   int minRuns = quick ? 2 : 5;
   int rounds = sweeps > 0 ? int(sweeps) : quick ? 1 : 3;
   size_t first = out.size();
   for (int round = 0; round < rounds; ++round)
     for (auto [i, c] : llvm::enumerate(cases)) {
-      OpMeasurement m;
+      KernelTiming m;
       if (!measureOp(context, c, minSeconds, minRuns, m, error))
         return false;
       if (round == 0)
@@ -369,102 +368,108 @@ static bool measureOps(mlir::MLIRContext &context, llvm::ArrayRef<OpCase> cases,
 }
 
 //===----------------------------------------------------------------------===//
-// Collectives
+// Collectives, through the runtime's Communicator
 //===----------------------------------------------------------------------===//
 
-namespace {
-struct CollectiveMeasurement {
-  CollectiveKind kind;
-  unsigned ranks;
-  double bytes;
-  double seconds;
-};
-} // namespace
-
-/// Times `kind` on `comm` with the buffer size the cost model uses for
-/// `bytes` (the all-reduce buffer, the all-gather output, the
-/// reduce-scatter input): the slowest rank's mean over a batch of calls,
-/// the fastest of several batches.
-static double timeCollective(MPI_Comm comm, CollectiveKind kind, size_t bytes) {
-  int n;
-  MPI_Comm_size(comm, &n);
-  size_t count = bytes / sizeof(float);
-  std::vector<float> buffer(count, 1.0f), other(count, 0.0f);
-  size_t piece = count / n;
+/// Times `kind` through `grid` over its axis 1 (a group of consecutive
+/// ranks) with the buffer size the cost model uses for `bytes` (the
+/// all-reduce buffer, the all-gather output, the reduce-scatter input),
+/// rounded down to whole float pieces per rank: the slowest rank's mean
+/// over a batch of calls, the fastest of several batches. Returns the
+/// seconds and sets `bytes` to the size timed.
+static double timeCollective(rt::Communicator &grid, CollectiveKind kind,
+                             size_t &bytes) {
+  const std::vector<int64_t> axes = {1};
+  int64_t n = grid.groupSize(axes);
+  int64_t count = int64_t(bytes / sizeof(float)) / n * n;
+  bytes = count * sizeof(float);
+  std::vector<float> whole(count, 1.0f), piece(count / n, 1.0f);
+  rt::Tensor wholeTensor{whole.data(), rt::DType::F32, {count}};
+  rt::Tensor pieceTensor{piece.data(), rt::DType::F32, {count / n}};
+  // The calls dist-run's executor makes for these collectives.
   auto once = [&] {
-    switch (kind) {
-    case CollectiveKind::AllReduce:
-      MPI_Allreduce(MPI_IN_PLACE, buffer.data(), int(count), MPI_FLOAT, MPI_SUM,
-                    comm);
-      break;
-    case CollectiveKind::AllGather:
-      MPI_Allgather(buffer.data(), int(piece), MPI_FLOAT, other.data(),
-                    int(piece), MPI_FLOAT, comm);
-      break;
-    case CollectiveKind::ReduceScatter:
-      MPI_Reduce_scatter_block(buffer.data(), other.data(), int(piece),
-                               MPI_FLOAT, MPI_SUM, comm);
-      break;
-    default:
-      break;
-    }
+    if (kind == CollectiveKind::AllGather)
+      grid.allGather(pieceTensor, wholeTensor, axes, /*axis=*/0);
+    else if (kind == CollectiveKind::ReduceScatter)
+      grid.reduceScatter(wholeTensor, pieceTensor, axes, /*axis=*/0);
+    else
+      grid.allReduce(wholeTensor, axes, /*kind=*/0);
+  };
+  // The slowest rank's time (an all-reduce of one double, max).
+  auto slowest = [&](double seconds) {
+    rt::Tensor value{&seconds, rt::DType::F64, {1}};
+    grid.allReduce(value, axes, /*kind=*/1);
+    return seconds;
   };
   using Clock = std::chrono::steady_clock;
   once();
-  MPI_Barrier(comm);
+  slowest(0); // lines the ranks up
   auto start = Clock::now();
   once();
-  double first = std::chrono::duration<double>(Clock::now() - start).count();
-  MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_DOUBLE, MPI_MAX, comm);
+  double first =
+      slowest(std::chrono::duration<double>(Clock::now() - start).count());
   double target = quick ? 0.001 : 0.01;
   int calls = int(std::clamp(target / std::max(first, 1e-7), 1.0, 1000.0));
   int batches = quick ? 3 : 15;
-  std::vector<double> samples;
+  double fastest = std::numeric_limits<double>::infinity();
   for (int b = 0; b < batches; ++b) {
-    MPI_Barrier(comm);
+    slowest(0);
     start = Clock::now();
     for (int i = 0; i < calls; ++i)
       once();
     double mean =
         std::chrono::duration<double>(Clock::now() - start).count() / calls;
-    MPI_Allreduce(MPI_IN_PLACE, &mean, 1, MPI_DOUBLE, MPI_MAX, comm);
-    samples.push_back(mean);
+    // The fastest batch: other processes on the machine only ever slow a
+    // batch down, so the minimum is the collective's own time.
+    fastest = std::min(fastest, slowest(mean));
   }
-  // The fastest batch: other processes on the machine only ever slow a
-  // batch down, so the minimum is the collective's own time.
-  return *std::min_element(samples.begin(), samples.end());
+  return fastest;
 }
 
-/// Measures the collectives on the first 2, 4, ... ranks and on all of
-/// them; ranks outside the group sleep. Rank 0 gets the results.
-static std::vector<CollectiveMeasurement>
-measureCollectivesOnce(int rank, int size, llvm::ArrayRef<size_t> sizes) {
-  std::vector<CollectiveMeasurement> out;
+/// Group sizes of the calibration: 2, 4, ... that divide the job, and the
+/// whole job.
+static std::vector<int> getGroupSizes(int size) {
   std::vector<int> groups;
   for (int g = 2; g < size; g *= 2)
-    groups.push_back(g);
+    if (size % g == 0)
+      groups.push_back(g);
   if (size >= 2)
     groups.push_back(size);
+  return groups;
+}
+
+/// Measures the collectives on the first g ranks for every group size g;
+/// the other ranks sleep. Rank 0 gets the results.
+static std::vector<CollectiveTiming>
+measureCollectivesOnce(rt::Communicator &comm, llvm::ArrayRef<size_t> sizes) {
+  std::vector<CollectiveTiming> out;
   const CollectiveKind kinds[] = {CollectiveKind::AllReduce,
                                   CollectiveKind::AllGather,
                                   CollectiveKind::ReduceScatter};
-  for (int g : groups) {
-    MPI_Comm group;
-    MPI_Comm_split(MPI_COMM_WORLD, rank < g ? 0 : MPI_UNDEFINED, rank, &group);
-    if (rank < g) {
+  for (int g : getGroupSizes(comm.size())) {
+    // The job as a grid of groups of g consecutive ranks; the first group
+    // measures. Every rank runs one collective in its own group, which
+    // creates the groups' communicators (a split over the whole job).
+    rt::Communicator grid(nullptr, nullptr);
+    std::string error;
+    if (!grid.setGrid({comm.size() / g, g}, error))
+      fatal(comm, error);
+    double ready = 0;
+    rt::Tensor readyTensor{&ready, rt::DType::F64, {1}};
+    grid.allReduce(readyTensor, {1}, /*kind=*/0);
+    if (comm.rank() < g) {
       for (CollectiveKind kind : kinds)
         for (size_t bytes : sizes) {
-          double seconds = timeCollective(group, kind, bytes);
+          double seconds = timeCollective(grid, kind, bytes);
           out.push_back({kind, unsigned(g), double(bytes), seconds});
-          if (verbose && rank == 0)
+          if (verbose && comm.rank() == 0)
             llvm::errs() << llvm::formatv("  {0,-14} {1} ranks {2,10} B "
                                           "{3,10:e} s\n",
                                           stringifyCollectiveKind(kind), g,
                                           bytes, seconds);
         }
-      MPI_Comm_free(&group);
     }
-    sleepingBarrier(MPI_COMM_WORLD);
+    comm.waitForAll();
   }
   return out;
 }
@@ -472,13 +477,12 @@ measureCollectivesOnce(int rank, int size, llvm::ArrayRef<size_t> sizes) {
 /// Measures the collectives `sweeps` times over and keeps the fastest time
 /// of each: the machine may be shared, and other processes only ever slow
 /// a measurement down.
-static std::vector<CollectiveMeasurement>
-measureCollectives(int rank, int size, llvm::ArrayRef<size_t> sizes) {
+static std::vector<CollectiveTiming>
+measureCollectives(rt::Communicator &comm, llvm::ArrayRef<size_t> sizes) {
   int count = sweeps > 0 ? int(sweeps) : quick ? 1 : 3;
-  std::vector<CollectiveMeasurement> best;
+  std::vector<CollectiveTiming> best;
   for (int sweep = 0; sweep < count; ++sweep) {
-    std::vector<CollectiveMeasurement> next =
-        measureCollectivesOnce(rank, size, sizes);
+    std::vector<CollectiveTiming> next = measureCollectivesOnce(comm, sizes);
     if (best.empty()) {
       best = std::move(next);
       continue;
@@ -487,6 +491,11 @@ measureCollectives(int rank, int size, llvm::ArrayRef<size_t> sizes) {
       b.seconds = std::min(b.seconds, n.seconds);
   }
   return best;
+}
+
+/// Cores of this machine, over which the ranks of a job are spread.
+static unsigned getNumCores() {
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 /// Buffer sizes of the calibration: 1 KiB, 2 KiB, 4 KiB, ... 64 MiB.
@@ -505,180 +514,6 @@ static std::vector<size_t> getCheckSizes() {
   for (size_t bytes = 3072; bytes <= (quick ? 49152u : 48u << 20); bytes *= 4)
     sizes.push_back(bytes);
   return sizes;
-}
-
-/// Cores of this machine, over which the ranks of a job are spread.
-static unsigned getNumCores() {
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
-//===----------------------------------------------------------------------===//
-// Fits
-//===----------------------------------------------------------------------===//
-
-/// Least squares of `t ~ x . p` with two parameters, weighted by `1 / t^2`
-/// so that every point counts by its relative error (the times span six
-/// orders of magnitude). Returns false if the system is singular.
-static bool fitRelative(llvm::ArrayRef<std::array<double, 2>> x,
-                        llvm::ArrayRef<double> t, std::array<double, 2> &p) {
-  double a00 = 0, a01 = 0, a11 = 0, b0 = 0, b1 = 0;
-  for (auto [xi, ti] : llvm::zip(x, t)) {
-    double w = 1.0 / (ti * ti);
-    a00 += w * xi[0] * xi[0];
-    a01 += w * xi[0] * xi[1];
-    a11 += w * xi[1] * xi[1];
-    b0 += w * xi[0] * ti;
-    b1 += w * xi[1] * ti;
-  }
-  double det = a00 * a11 - a01 * a01;
-  if (!(std::fabs(det) > 1e-300))
-    return false;
-  p = {(a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det};
-  return true;
-}
-
-/// The fitted figures of the profile.
-namespace {
-struct Profile {
-  DeviceType device;
-  LinkSpec link{5e9, 1e-6};
-  bool linkMeasured = false;
-  unsigned ranks = 1;
-  int threads = 1;
-};
-} // namespace
-
-/// Relative least squares with one parameter: `t - offset ~ x * p`.
-static double fitScale(llvm::ArrayRef<double> x, llvm::ArrayRef<double> t,
-                       double offset) {
-  double num = 0, den = 0;
-  for (auto [xi, ti] : llvm::zip(x, t)) {
-    double w = 1.0 / (ti * ti);
-    num += w * xi * (ti - offset);
-    den += w * xi * xi;
-  }
-  return den > 0 ? num / den : 0;
-}
-
-static bool fitCompute(const OpMeasurement &tiny,
-                       llvm::ArrayRef<OpMeasurement> streaming,
-                       llvm::ArrayRef<OpMeasurement> gemms,
-                       llvm::ArrayRef<OpMeasurement> vector, Profile &profile,
-                       std::string &error) {
-  ComputeEfficiency &eff = profile.device.efficiency;
-  // The fixed cost of a kernel: an add of a few elements.
-  eff.opOverhead = tiny.seconds;
-
-  // Streaming kernels from in-cache to past the caches: one bandwidth
-  // curve point each, t = overhead + bytes / bandwidth(bytes).
-  eff.memoryEfficiency = 1.0;
-  eff.bandwidthCurve.clear();
-  // A point whose time is within the overhead's own noise says nothing
-  // about bandwidth: it is left out (the curve's first point then holds
-  // for smaller sizes).
-  for (const OpMeasurement &m : streaming) {
-    double seconds = m.seconds - eff.opOverhead;
-    if (!(seconds > 0.5 * m.seconds))
-      continue;
-    if (eff.bandwidthCurve.empty() ||
-        m.work.bytes > eff.bandwidthCurve.back().bytes)
-      eff.bandwidthCurve.push_back({m.work.bytes, m.work.bytes / seconds});
-  }
-  if (eff.bandwidthCurve.empty()) {
-    error = "no streaming kernel took clearly longer than the overhead";
-    return false;
-  }
-  profile.device.memoryBandwidth = eff.bandwidthCurve.back().bandwidth;
-
-  // GEMMs: t = overhead + (flops + half) / rate, i.e. intercept
-  // overhead + half / rate and slope 1 / rate.
-  std::vector<std::array<double, 2>> x;
-  std::vector<double> t;
-  for (const OpMeasurement &m : gemms) {
-    x.push_back({1.0, m.work.flops});
-    t.push_back(m.seconds);
-  }
-  std::array<double, 2> p;
-  if (!fitRelative(x, t, p) || p[1] <= 0) {
-    error = "cannot fit the GEMM rate to the GEMM timings";
-    return false;
-  }
-  // On a CPU the peak is the fitted asymptotic rate of sgemm: efficiency 1.
-  profile.device.peakFlops = 1.0 / p[1];
-  eff.gemmEfficiency = 1.0;
-  eff.gemmHalfFlops = std::max(0.0, (p[0] - eff.opOverhead) / p[1]);
-
-  // Arithmetic-bound kernels: t = overhead + flops / vectorFlops.
-  std::vector<double> flops, times;
-  for (const OpMeasurement &m : vector) {
-    flops.push_back(m.work.flops);
-    times.push_back(m.seconds);
-  }
-  double inverse = fitScale(flops, times, eff.opOverhead);
-  eff.vectorFlops = inverse > 0 ? 1.0 / inverse : 0;
-  return true;
-}
-
-static bool fitLink(llvm::ArrayRef<CollectiveMeasurement> measured,
-                    Profile &profile, std::string &error) {
-  // The ring formula of getFlatCollectiveTime, with ranks beyond the cores
-  // sharing them as the cpu preset models it (bandwidth * share, latency /
-  // share): t = steps * latency / share + bytes * f / (bandwidth * share).
-  unsigned cores = getNumCores();
-  auto share = [&](unsigned ranks) {
-    return std::min(1.0, double(cores) / ranks);
-  };
-  auto steps = [](const CollectiveMeasurement &m) {
-    return m.kind == CollectiveKind::AllReduce ? 2.0 * (m.ranks - 1)
-                                               : m.ranks - 1.0;
-  };
-  auto busBytes = [&](const CollectiveMeasurement &m) {
-    return m.bytes * getBusBandwidthFactor(m.kind, m.ranks) / share(m.ranks);
-  };
-  // 1. Latency and one bandwidth for every size, from all-reduce.
-  std::vector<std::array<double, 2>> x;
-  std::vector<double> t;
-  for (const CollectiveMeasurement &m : measured)
-    if (m.kind == CollectiveKind::AllReduce) {
-      x.push_back({steps(m) / share(m.ranks), busBytes(m)});
-      t.push_back(m.seconds);
-    }
-  std::array<double, 2> p;
-  if (!fitRelative(x, t, p) || p[1] <= 0) {
-    error = "cannot fit the link's bandwidth to the all-reduce timings";
-    return false;
-  }
-  LinkSpec &link = profile.link;
-  link = LinkSpec();
-  link.latency = std::max(0.0, p[0]);
-  link.bandwidth = 1.0 / p[1];
-  // 2. Each collective's bus bandwidth at each size, with that latency.
-  for (auto [kind, curve] :
-       {std::pair(CollectiveKind::AllReduce, &link.bandwidthCurve),
-        std::pair(CollectiveKind::AllGather, &link.allGatherCurve),
-        std::pair(CollectiveKind::ReduceScatter, &link.reduceScatterCurve)}) {
-    std::map<double, std::pair<std::vector<double>, std::vector<double>>>
-        bySize;
-    for (const CollectiveMeasurement &m : measured)
-      if (m.kind == kind) {
-        auto &[xs, ts] = bySize[m.bytes];
-        xs.push_back(busBytes(m));
-        ts.push_back(m.seconds - steps(m) * link.latency / share(m.ranks));
-      }
-    for (auto &[bytes, points] : bySize) {
-      // Relative least squares of `ts ~ xs / bandwidth`, one parameter.
-      double num = 0, den = 0;
-      for (auto [xi, ti] : llvm::zip(points.first, points.second)) {
-        double w = 1.0 / (ti * ti);
-        num += w * xi * ti;
-        den += w * xi * xi;
-      }
-      if (num > 0)
-        curve->push_back({bytes, den / num});
-    }
-  }
-  profile.linkMeasured = true;
-  return true;
 }
 
 //===----------------------------------------------------------------------===//
@@ -746,121 +581,6 @@ static std::vector<OpCase> getCheckCases() {
 }
 
 //===----------------------------------------------------------------------===//
-// Writing the profile
-//===----------------------------------------------------------------------===//
-
-/// `value` with 4 significant digits, as YAML reads it back.
-static std::string num(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.4g", value);
-  return text;
-}
-
-static std::string formatProfile(const Profile &profile, llvm::StringRef name,
-                                 llvm::StringRef command) {
-  const DeviceType &d = profile.device;
-  const ComputeEfficiency &e = d.efficiency;
-  std::time_t now = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << "# Calibration profile written by dist-calibrate on " << date << ":\n"
-     << "#   " << command << "\n"
-     << "# A rank is " << profile.threads << " kernel thread(s). peak_tflops: "
-     << "the fitted asymptotic sgemm rate\n"
-     << "# (gemm_efficiency 1); bandwidth_curve: adds of 3 KB to 200 MB; "
-     << "vector_tflops:\n"
-     << "# fitted to exp, erf, tanh, sigmoid, softmax and layer norm "
-     << "(docs/cluster.md).\n";
-  if (!profile.linkMeasured)
-    os << "# The link was not measured (one rank): its figures are defaults.\n";
-  else
-    os << "# The link: MPI all-reduce, all-gather and reduce-scatter of 1 KiB "
-          "to 64 MiB on\n# 2.."
-       << profile.ranks
-       << " ranks, fitted to the ring formula, a bus bandwidth curve per "
-          "collective\n# (docs/cluster.md).\n";
-  os << llvm::formatv("name: {0}\n", name);
-  os << "device_types:\n";
-  os << llvm::formatv("  - name: cpu-rank\n"
-                      "    peak_tflops: {0}\n"
-                      "    memory_gib: {1}\n"
-                      "    memory_bandwidth: {2}\n"
-                      "    gemm_efficiency: {3}\n"
-                      "    gemm_half_gflop: {4}\n"
-                      "    memory_efficiency: {5}\n"
-                      "    vector_tflops: {6}\n"
-                      "    op_overhead_us: {7}\n",
-                      num(d.peakFlops / 1e12),
-                      num(double(d.memoryBytes) / (1 << 30)),
-                      num(d.memoryBandwidth / 1e9), num(e.gemmEfficiency),
-                      num(e.gemmHalfFlops / 1e9), num(e.memoryEfficiency),
-                      num(e.vectorFlops / 1e12), num(e.opOverhead / 1e-6));
-  if (!e.bandwidthCurve.empty()) {
-    os << "    bandwidth_curve:  # [MB moved, GB/s]\n";
-    for (const BandwidthPoint &point : e.bandwidthCurve)
-      os << "      - [" << num(point.bytes / 1e6) << ", "
-         << num(point.bandwidth / 1e9) << "]\n";
-  }
-  const LinkSpec &link = profile.link;
-  os << llvm::formatv("sites:\n"
-                      "  - name: localhost\n"
-                      "    nodes:\n"
-                      "      - name: localhost\n"
-                      "        device: cpu-rank\n"
-                      "        devices_per_node: {0}\n"
-                      "        intra_node: &shared_memory\n"
-                      "          bandwidth: {1}\n"
-                      "          latency: {2}\n",
-                      profile.ranks, num(link.bandwidth / 1e9),
-                      num(link.latency / 1e-6));
-  if (profile.linkMeasured) {
-    for (auto [key, curve] :
-         {std::pair("bandwidth_curve:  # all-reduce", &link.bandwidthCurve),
-          std::pair("all_gather_curve:  #", &link.allGatherCurve),
-          std::pair("reduce_scatter_curve:  #", &link.reduceScatterCurve)}) {
-      os << "          " << key << " [MB, GB/s] bus bandwidth\n";
-      for (const BandwidthPoint &point : *curve)
-        os << "            - [" << num(point.bytes / 1e6) << ", "
-           << num(point.bandwidth / 1e9) << "]\n";
-    }
-  }
-  os << "        inter_node: *shared_memory\n";
-  return s;
-}
-
-/// Writes `text` to `path` through a temporary file in the same folder and
-/// a rename, so that a reader never sees a partial profile.
-static bool writeAtomically(llvm::StringRef path, llvm::StringRef text,
-                            std::string &error) {
-  std::string temp = (path + ".tmp" + std::to_string(getpid())).str();
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(temp, ec);
-    if (ec) {
-      error = "cannot write '" + temp + "': " + ec.message();
-      return false;
-    }
-    os << text;
-    os.close();
-    if (os.has_error()) {
-      error = "cannot write '" + temp + "': " + os.error().message();
-      os.clear_error();
-      llvm::sys::fs::remove(temp);
-      return false;
-    }
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
-    llvm::sys::fs::remove(temp);
-    error =
-        "cannot rename '" + temp + "' to '" + path.str() + "': " + ec.message();
-    return false;
-  }
-  return true;
-}
-
-//===----------------------------------------------------------------------===//
 // Modes
 //===----------------------------------------------------------------------===//
 
@@ -871,43 +591,91 @@ static std::string commandLine(int argc, char **argv, int ranks) {
   return s;
 }
 
+/// The profile's header: when and how it was made, and what it measured.
+static std::string getProfileComment(const std::string &command,
+                                     bool linkMeasured, unsigned ranks) {
+  std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "Calibration profile written by dist-calibrate on " << date << ":\n"
+     << "  " << command << "\n"
+     << "A rank is " << rt::getNumThreads()
+     << " kernel thread(s). peak_tflops: the fitted asymptotic sgemm rate\n"
+     << "(gemm_efficiency 1); bandwidth_curve: adds of 3 KB to 200 MB; "
+        "vector_tflops:\n"
+     << "fitted to exp, erf, tanh, sigmoid, softmax and layer norm "
+        "(docs/cluster.md).\n";
+  if (!linkMeasured)
+    os << "The link was not measured (one rank): its figures are defaults.";
+  else
+    os << "The link: the runtime's all-reduce, all-gather and reduce-scatter\n"
+          "(rt::Communicator) of 1 KiB to 64 MiB on 2.."
+       << ranks
+       << " ranks, fitted to the ring\nformula, a bus bandwidth curve per "
+          "collective (docs/cluster.md).";
+  return s;
+}
+
+/// Times the calibration set's kernels on this rank and fits a device type
+/// to them.
+static DeviceType measureDevice(mlir::MLIRContext &context,
+                                rt::Communicator &comm) {
+  std::vector<OpCase> tiny, streaming, gemms, vector;
+  getCalibrationCases(tiny, streaming, gemms, vector);
+  std::vector<KernelTiming> t, m, g, v;
+  std::string error;
+  if (!measureOps(context, tiny, t, error) ||
+      !measureOps(context, streaming, m, error) ||
+      !measureOps(context, gemms, g, error) ||
+      !measureOps(context, vector, v, error))
+    fatal(comm, error);
+  KernelTimings timings;
+  timings.tiny = t.front();
+  timings.streaming.assign(m.begin(), m.end());
+  timings.gemms.assign(g.begin(), g.end());
+  timings.vector.assign(v.begin(), v.end());
+  DeviceType device;
+  device.name = "cpu-rank";
+  device.memoryBytes =
+      uint64_t(double(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE));
+  if (llvm::Error fitError = fitDeviceType(timings, device))
+    fatal(comm, llvm::toString(std::move(fitError)));
+  return device;
+}
+
 static int calibrate(mlir::MLIRContext &context, rt::Communicator &comm,
                      const std::string &command) {
-  Profile profile;
-  profile.ranks = unsigned(comm.size());
-  profile.threads = rt::getNumThreads();
-  std::string error;
-  double physical = double(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
-  profile.device.name = "cpu-rank";
-  profile.device.memoryBytes = uint64_t(physical);
-  if (comm.rank() == 0) {
-    std::vector<OpCase> tiny, streaming, gemms, vector;
-    getCalibrationCases(tiny, streaming, gemms, vector);
-    std::vector<OpMeasurement> t, m, g, v;
-    if (!measureOps(context, tiny, t, error) ||
-        !measureOps(context, streaming, m, error) ||
-        !measureOps(context, gemms, g, error) ||
-        !measureOps(context, vector, v, error) ||
-        !fitCompute(t.front(), m, g, v, profile, error))
-      fatal(comm, error);
-  }
-  sleepingBarrier(MPI_COMM_WORLD);
-  std::vector<CollectiveMeasurement> collectives =
-      measureCollectives(comm.rank(), comm.size(), getCalibrationSizes());
+  DeviceType device;
+  if (comm.rank() == 0)
+    device = measureDevice(context, comm);
+  comm.waitForAll();
+  std::vector<CollectiveTiming> collectives =
+      measureCollectives(comm, getCalibrationSizes());
   if (comm.rank() != 0)
     return 0;
-  if (!collectives.empty() && !fitLink(collectives, profile, error))
-    fatal(comm, error);
-  std::string text = formatProfile(profile, profileName, command);
-  // The profile must read back with the cluster reader before it replaces
-  // anything.
-  auto spec = parseClusterYAML(text, outputPath);
-  if (!spec)
-    fatal(comm, "the profile does not parse, nothing was written: " +
-                    llvm::toString(spec.takeError()));
-  if (!writeAtomically(outputPath, text, error))
-    fatal(comm, error);
-  llvm::outs() << text;
+  // With one rank the link is not measured: default figures, and the file
+  // says so.
+  LinkSpec link{5e9, 1e-6};
+  if (!collectives.empty()) {
+    llvm::Expected<LinkSpec> fitted = fitLink(collectives, getNumCores());
+    if (!fitted)
+      fatal(comm, llvm::toString(fitted.takeError()));
+    link = std::move(*fitted);
+  }
+  ClusterSpec profile =
+      makeCalibrationCluster(profileName, device, link, comm.size());
+  ClusterFileStyle style;
+  style.headerComment =
+      getProfileComment(command, !collectives.empty(), comm.size());
+  style.significantDigits = 4;
+  if (llvm::Error error = writeClusterFile(outputPath, profile, style))
+    fatal(comm, llvm::toString(std::move(error)));
+  llvm::Expected<std::string> text = formatClusterYAML(profile, style);
+  if (!text)
+    fatal(comm, llvm::toString(text.takeError()));
+  llvm::outs() << *text;
   return 0;
 }
 
@@ -916,79 +684,98 @@ static double relativeError(double predicted, double measured) {
   return std::fabs(predicted - measured) / measured;
 }
 
+/// Times the check set's kernels and prints them against `device`'s
+/// prediction; appends one JSON row per op to `rows`.
+static void compareOps(mlir::MLIRContext &context, rt::Communicator &comm,
+                       const DeviceType &device, llvm::json::Array &rows) {
+  std::vector<KernelTiming> measured;
+  std::string error;
+  if (!measureOps(context, getCheckCases(), measured, error))
+    fatal(comm, error);
+  std::vector<double> errors;
+  llvm::outs() << llvm::formatv("{0,-28} {1,-6} {2,12} {3,12} {4,8}\n", "op",
+                                "class", "predicted", "measured", "error");
+  for (const KernelTiming &m : measured) {
+    double predicted = getComputeTime(device, m.work);
+    errors.push_back(relativeError(predicted, m.seconds));
+    llvm::outs() << llvm::formatv(
+        "{0,-28} {1,-6} {2,9:f1} us {3,9:f1} us {4,7:f1}%\n", m.label,
+        stringifyOpClass(m.work.opClass), predicted * 1e6, m.seconds * 1e6,
+        errors.back() * 100);
+    rows.push_back(
+        llvm::json::Object{{"group", "op"},
+                           {"name", m.label},
+                           {"class", stringifyOpClass(m.work.opClass)},
+                           {"flops", m.work.flops},
+                           {"bytes", m.work.bytes},
+                           {"predicted_s", predicted},
+                           {"measured_s", m.seconds}});
+  }
+  llvm::outs() << llvm::formatv("ops: median |relative error| {0:f1}% over "
+                                "{1} ops\n",
+                                median(errors) * 100, errors.size());
+}
+
+/// Prints `collectives` against the prediction of cluster `clusterName`;
+/// appends one JSON row per measurement to `rows`.
+static void compareCollectives(rt::Communicator &comm,
+                               llvm::ArrayRef<CollectiveTiming> collectives,
+                               llvm::StringRef clusterName,
+                               llvm::json::Array &rows) {
+  std::vector<double> errors;
+  llvm::outs() << llvm::formatv("{0,-14} {1,5} {2,10} {3,12} {4,12} {5,8}\n",
+                                "collective", "ranks", "bytes", "predicted",
+                                "measured", "error");
+  for (const CollectiveTiming &m : collectives) {
+    auto cluster = getClusterSpec(clusterName, m.ranks);
+    if (!cluster)
+      fatal(comm, llvm::toString(cluster.takeError()));
+    llvm::SmallVector<unsigned> ranks;
+    for (unsigned r = 0; r < m.ranks; ++r)
+      ranks.push_back(r);
+    double predicted = getCollectiveTime(
+        *cluster, m.kind, CollectiveAlgorithm::Ring, m.bytes, ranks);
+    errors.push_back(relativeError(predicted, m.seconds));
+    llvm::outs() << llvm::formatv(
+        "{0,-14} {1,5} {2,10} {3,9:f1} us {4,9:f1} us {5,7:f1}%\n",
+        stringifyCollectiveKind(m.kind), m.ranks, m.bytes, predicted * 1e6,
+        m.seconds * 1e6, errors.back() * 100);
+    rows.push_back(llvm::json::Object{{"group", "collective"},
+                                      {"name", stringifyCollectiveKind(m.kind)},
+                                      {"ranks", m.ranks},
+                                      {"bytes", m.bytes},
+                                      {"predicted_s", predicted},
+                                      {"measured_s", m.seconds}});
+  }
+  llvm::outs() << llvm::formatv("collectives: median |relative error| "
+                                "{0:f1}% over {1} measurements\n",
+                                median(errors) * 100, errors.size());
+}
+
 static int compare(mlir::MLIRContext &context, rt::Communicator &comm) {
   auto spec = getClusterSpec(comparePath, 0);
   if (!spec)
     fatal(comm, llvm::toString(spec.takeError()));
-  nlohmann::json rows = nlohmann::json::array();
-  std::string error;
-  if (comm.rank() == 0) {
-    const DeviceType &device = spec->getDeviceType(0);
-    std::vector<OpMeasurement> measured;
-    if (!measureOps(context, getCheckCases(), measured, error))
-      fatal(comm, error);
-    std::vector<double> errors;
-    llvm::outs() << llvm::formatv("{0,-28} {1,-6} {2,12} {3,12} {4,8}\n", "op",
-                                  "class", "predicted", "measured", "error");
-    for (const OpMeasurement &m : measured) {
-      double predicted = getComputeTime(device, m.work);
-      errors.push_back(relativeError(predicted, m.seconds));
-      llvm::outs() << llvm::formatv(
-          "{0,-28} {1,-6} {2,9:f1} us {3,9:f1} us {4,7:f1}%\n", m.label,
-          stringifyOpClass(m.work.opClass), predicted * 1e6, m.seconds * 1e6,
-          errors.back() * 100);
-      rows.push_back({{"group", "op"},
-                      {"name", m.label},
-                      {"class", stringifyOpClass(m.work.opClass).str()},
-                      {"flops", m.work.flops},
-                      {"bytes", m.work.bytes},
-                      {"predicted_s", predicted},
-                      {"measured_s", m.seconds}});
-    }
-    llvm::outs() << llvm::formatv("ops: median |relative error| {0:f1}% over "
-                                  "{1} ops\n",
-                                  median(errors) * 100, errors.size());
-  }
-  sleepingBarrier(MPI_COMM_WORLD);
-  std::vector<CollectiveMeasurement> collectives =
-      measureCollectives(comm.rank(), comm.size(), getCheckSizes());
+  llvm::json::Array rows;
+  if (comm.rank() == 0)
+    compareOps(context, comm, spec->getDeviceType(0), rows);
+  comm.waitForAll();
+  std::vector<CollectiveTiming> collectives =
+      measureCollectives(comm, getCheckSizes());
   if (comm.rank() != 0)
     return 0;
-  if (!collectives.empty()) {
-    std::vector<double> errors;
-    llvm::outs() << llvm::formatv("{0,-14} {1,5} {2,10} {3,12} {4,12} {5,8}\n",
-                                  "collective", "ranks", "bytes", "predicted",
-                                  "measured", "error");
-    for (const CollectiveMeasurement &m : collectives) {
-      auto cluster = getClusterSpec(comparePath, m.ranks);
-      if (!cluster)
-        fatal(comm, llvm::toString(cluster.takeError()));
-      llvm::SmallVector<unsigned> ranks;
-      for (unsigned r = 0; r < m.ranks; ++r)
-        ranks.push_back(r);
-      double predicted = getCollectiveTime(
-          *cluster, m.kind, CollectiveAlgorithm::Ring, m.bytes, ranks);
-      errors.push_back(relativeError(predicted, m.seconds));
-      llvm::outs() << llvm::formatv(
-          "{0,-14} {1,5} {2,10} {3,9:f1} us {4,9:f1} us {5,7:f1}%\n",
-          stringifyCollectiveKind(m.kind), m.ranks, m.bytes, predicted * 1e6,
-          m.seconds * 1e6, errors.back() * 100);
-      rows.push_back({{"group", "collective"},
-                      {"name", stringifyCollectiveKind(m.kind).str()},
-                      {"ranks", m.ranks},
-                      {"bytes", m.bytes},
-                      {"predicted_s", predicted},
-                      {"measured_s", m.seconds}});
-    }
-    llvm::outs() << llvm::formatv("collectives: median |relative error| "
-                                  "{0:f1}% over {1} measurements\n",
-                                  median(errors) * 100, errors.size());
-  }
-  if (!jsonPath.empty()) {
-    std::string text = rows.dump(1) + "\n";
-    if (!writeAtomically(jsonPath, text, error))
-      fatal(comm, error);
-  }
+  if (!collectives.empty())
+    compareCollectives(comm, collectives, comparePath, rows);
+  if (jsonPath.empty())
+    return 0;
+  // Through a temporary file and a rename, as the profile.
+  llvm::json::Value value(std::move(rows));
+  if (llvm::Error error =
+          llvm::writeToOutput(jsonPath, [&](llvm::raw_ostream &os) {
+            os << llvm::formatv("{0:1}", value) << "\n";
+            return llvm::Error::success();
+          }))
+    fatal(comm, llvm::toString(std::move(error)));
   return 0;
 }
 

@@ -1,11 +1,11 @@
-//===- ClusterSpec.h - Devices, nodes, links and sites of a cluster -*- C++
-//-*-===//
+//===- ClusterSpec.h - Devices, nodes, links and sites -------- -*- C++ -*-===//
 //
 // A cluster as the cost model sees it: device types (peak FLOP/s, memory,
 // memory bandwidth), nodes of devices joined by an intra-node link, nodes
 // joined by an inter-node link (one port per device), and sites joined by
-// wide-area links. Built from a preset name or from a YAML cluster file
-// (format in docs/cluster.md).
+// wide-area links. Built from a preset name or from a cluster file (YAML or
+// JSON, format in docs/cluster.md), which one reader reads and one writer
+// writes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -162,28 +162,26 @@ struct ClusterSpec {
   const LinkSpec *getWanLink(unsigned siteA, unsigned siteB) const;
 };
 
-/// Names of the presets: dgx-a100-80g, dgx-a100-40g, dgx-h100, cpu.
+//===----------------------------------------------------------------------===//
+// Presets
+//===----------------------------------------------------------------------===//
+
+/// Names of the presets: dgx-a100-80g, dgx-a100-40g, dgx-h100, cpu. Each is
+/// a cluster file under lib/Cost/profiles/ (NAME.yaml), compiled into the
+/// library and read by parseClusterYAML.
 llvm::ArrayRef<llvm::StringRef> getClusterPresetNames();
 
-/// Builds preset `name` with `numDevices` devices (8 per DGX node; the `cpu`
-/// preset puts every rank on one node). Fails for an unknown name.
+/// The text of preset `name`'s file as compiled in, or empty for an
+/// unknown name.
+llvm::StringRef getClusterPresetFile(llvm::StringRef name);
+
+/// Builds preset `name` with `numDevices` devices. A DGX preset's file
+/// describes one node; it is repeated until there are `numDevices` devices
+/// (nodes node0, node1, ...; the last may be partial; 0: one node). The
+/// `cpu` preset puts every rank on one node (0: one rank per core of this
+/// machine) with the figures of getCpuProfile(). Fails for an unknown name.
 llvm::Expected<ClusterSpec> getClusterPreset(llvm::StringRef name,
                                              unsigned numDevices);
-
-/// Parses a YAML cluster description. `bufferName` is used in messages
-/// (`bufferName:line:column: ...`).
-llvm::Expected<ClusterSpec> parseClusterYAML(llvm::StringRef text,
-                                             llvm::StringRef bufferName);
-
-/// Parses a JSON cluster description: the keys and checks of the YAML
-/// format, with strict JSON syntax (nlohmann-json) and a duplicate key an
-/// error. Messages are `bufferName:line:column: ...`.
-llvm::Expected<ClusterSpec> parseClusterJSON(llvm::StringRef text,
-                                             llvm::StringRef bufferName);
-
-/// Reads and parses the cluster file at `path`: JSON when the name ends in
-/// `.json`, YAML otherwise.
-llvm::Expected<ClusterSpec> parseClusterFile(llvm::StringRef path);
 
 /// The calibration profile of the `cpu` preset: the file named by
 /// $DISTOPT_CPU_PROFILE when set (an error if it does not parse), else the
@@ -192,6 +190,53 @@ llvm::Expected<std::optional<ClusterSpec>> getCpuProfile();
 
 /// The text of lib/Cost/profiles/cpu.yaml as compiled in (empty if none).
 llvm::StringRef getBuiltinCpuProfile();
+
+//===----------------------------------------------------------------------===//
+// Cluster files: one reader and one writer (format in docs/cluster.md)
+//===----------------------------------------------------------------------===//
+
+/// Parses a YAML cluster description. `bufferName` is used in messages
+/// (`bufferName:line:column: ...`).
+llvm::Expected<ClusterSpec> parseClusterYAML(llvm::StringRef text,
+                                             llvm::StringRef bufferName);
+
+/// Parses a JSON cluster description: the keys, checks and messages of the
+/// YAML format (the same reader), with strict JSON syntax and a duplicate
+/// key an error. Messages are `bufferName:line:column: ...`.
+llvm::Expected<ClusterSpec> parseClusterJSON(llvm::StringRef text,
+                                             llvm::StringRef bufferName);
+
+/// Reads and parses the cluster file at `path`: JSON when the name ends in
+/// `.json`, YAML otherwise.
+llvm::Expected<ClusterSpec> parseClusterFile(llvm::StringRef path);
+
+/// How formatClusterYAML writes a cluster.
+struct ClusterFileStyle {
+  /// Written as `#` comment lines before the cluster (lines separated by
+  /// newlines); empty: none.
+  std::string headerComment;
+  /// Significant digits of every number; 0: the fewest digits that read
+  /// back to the same double, so that the file reads back to `spec`.
+  unsigned significantDigits = 0;
+};
+
+/// `spec` as a YAML cluster file that parseClusterYAML reads back to the
+/// same figures (to `significantDigits`). A link used for both levels of a
+/// node is written once (a YAML anchor and alias). Fails for what the
+/// format cannot say: nodes out of site order, a site without nodes,
+/// figures already scaled by shareCores.
+llvm::Expected<std::string>
+formatClusterYAML(const ClusterSpec &spec, const ClusterFileStyle &style = {});
+
+/// Writes formatClusterYAML(spec, style) to `path` after checking that it
+/// reads back, through a temporary file and a rename, so that a reader
+/// never sees a partial file.
+llvm::Error writeClusterFile(llvm::StringRef path, const ClusterSpec &spec,
+                             const ClusterFileStyle &style = {});
+
+//===----------------------------------------------------------------------===//
+// Devices of a cluster
+//===----------------------------------------------------------------------===//
 
 /// Keeps the first `numDevices` devices of `spec`, filling nodes in order
 /// (the last node used may be partial; unused nodes are dropped, sites
