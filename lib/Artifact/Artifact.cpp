@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Artifact/Artifact.h"
+#include "distopt/Dialect/Dist/DistDialect.h"
 
 #include "mlir/Bytecode/BytecodeReader.h"
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -35,8 +36,10 @@ bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
   Location loc = module.getLoc();
   if (failed(verify(module)))
     return false;
-  module->setAttr("dist.artifact_version",
-                  Builder(module.getContext()).getI64IntegerAttr(kArtifactVersion));
+  dist::DistDialect::ArtifactVersionAttrHelper(module.getContext())
+      .setAttr(
+          module,
+          Builder(module.getContext()).getI64IntegerAttr(kArtifactVersion));
 
   llvm::SmallString<256> tmp;
   llvm::SmallString<256> model(path);
@@ -94,10 +97,11 @@ OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, context);
   if (!module)
     return nullptr;
-  auto version = (*module)->getAttrOfType<IntegerAttr>("dist.artifact_version");
+  using VersionAttr = dist::DistDialect::ArtifactVersionAttrHelper;
+  IntegerAttr version = VersionAttr(context).getAttr(*module);
   if (!version) {
     emitError(loc) << "is MLIR bytecode but not a dist-opt artifact (no "
-                      "dist.artifact_version)";
+                   << VersionAttr::getNameStr() << ")";
     return nullptr;
   }
   if (version.getInt() != kArtifactVersion) {

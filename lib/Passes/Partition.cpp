@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/FactorAxes.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
 #include "distopt/Passes/Passes.h"
 
@@ -46,7 +47,8 @@ using namespace distopt;
 using namespace distopt::dist;
 
 /// The discardable attribute that carries the planner's choice for one op.
-static constexpr StringLiteral kFactorAxesAttr = "dist.factor_axes";
+static constexpr StringLiteral kFactorAxesAttr =
+    DistDialect::FactorAxesAttrHelper::getNameStr();
 
 namespace {
 
@@ -139,19 +141,6 @@ bool isPrefix(ArrayRef<int16_t> prefix, ArrayRef<int16_t> list) {
          prefix == list.take_front(prefix.size());
 }
 
-void printAxes(InFlightDiagnostic &diag, ArrayRef<int16_t> axes) {
-  diag << "[";
-  llvm::interleaveComma(axes, diag);
-  diag << "]";
-}
-
-std::string ruleText(const ShardingRule &rule) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << rule;
-  return text;
-}
-
 /// Upstream's reduction kind for a partial-result combiner.
 std::optional<shard::ReductionKind> toUpstream(ReduceKind kind) {
   switch (kind) {
@@ -177,7 +166,6 @@ public:
 
 private:
   FailureOr<OpPlan> readPlan(Operation *op);
-  LogicalResult checkContiguous(const OpPlan &plan);
   LogicalResult rewrite(OpPlan &plan);
   FailureOr<Value> reshard(OpBuilder &b, Location loc, Value value,
                            const DistState &target, Operation *user);
@@ -235,115 +223,19 @@ FailureOr<OpPlan> Partitioner::readPlan(Operation *op) {
   for (Type t : op->getResultTypes())
     plan.resultTypes.push_back(dyn_cast<RankedTensorType>(t));
 
-  Attribute attr = op->getAttr(kFactorAxesAttr);
+  // The dialect verifier rejects `dist.factor_axes` on ops without a rule.
   auto ruleOp = dyn_cast<ShardingRuleOpInterface>(op);
-  if (!ruleOp) {
-    if (attr)
-      return op->emitOpError("carries '")
-             << kFactorAxesAttr
-             << "' but has no sharding rule; only dist ops with a rule "
-                "can be split";
+  if (!ruleOp)
     return plan;
-  }
   plan.rule = ruleOp.getShardingRule();
-  const ShardingRule &rule = *plan.rule;
-  if (failed(rule.verify(op)))
+  if (failed(plan.rule->verify(op)))
     return failure();
-  plan.factorAxes.resize(rule.factors.size());
-  if (!attr)
-    return plan;
-
-  auto list = dyn_cast<ArrayAttr>(attr);
-  if (!list)
-    return op->emitOpError("expects '")
-           << kFactorAxesAttr << "' to be an array of array<i16>, found "
-           << attr;
-  if (list.size() != rule.factors.size())
-    return op->emitOpError("'")
-           << kFactorAxesAttr << "' lists " << list.size()
-           << " factors, but the op's sharding rule has " << rule.factors.size()
-           << ": " << ruleText(rule);
-  SmallVector<int64_t> owner(gridShape.size(), -1);
-  for (auto [f, entry] : llvm::enumerate(list)) {
-    auto axes = dyn_cast<DenseI16ArrayAttr>(entry);
-    if (!axes)
-      return op->emitOpError("expects '")
-             << kFactorAxesAttr << "' entry #" << f
-             << " to be an array<i16> of grid axes, found " << entry;
-    const ShardingFactor &factor = rule.factors[f];
-    for (int16_t a : axes.asArrayRef()) {
-      if (a < 0 || a >= static_cast<int64_t>(gridShape.size()))
-        return op->emitOpError("factor d")
-               << f << " names grid axis " << a << ", but grid @"
-               << grid.getSymName() << " has " << gridShape.size() << " axes";
-      if (owner[a] >= 0) {
-        InFlightDiagnostic diag = op->emitOpError("grid axis ")
-                                  << a << " splits ";
-        if (owner[a] == static_cast<int64_t>(f))
-          diag << "factor d" << f << " twice";
-        else
-          diag << "both factor d" << owner[a] << " and factor d" << f
-               << "; a grid axis splits at most one factor of an op";
-        return diag;
-      }
-      owner[a] = f;
-    }
-    plan.factorAxes[f].assign(axes.asArrayRef().begin(),
-                              axes.asArrayRef().end());
-    if (axes.empty())
-      continue;
-    if (factor.kind == FactorKind::Whole) {
-      InFlightDiagnostic diag = op->emitOpError("factor d")
-                                << f << " (size " << factor.size
-                                << ") must stay whole, but '" << kFactorAxesAttr
-                                << "' splits it over grid axes ";
-      printAxes(diag, plan.factorAxes[f]);
-      return diag;
-    }
-    int64_t n = groupSize(plan.factorAxes[f]);
-    if (factor.size % n != 0) {
-      InFlightDiagnostic diag = op->emitOpError("factor d")
-                                << f << " of size " << factor.size
-                                << " is not divisible by " << n
-                                << ", the device count of its grid axes ";
-      printAxes(diag, plan.factorAxes[f]);
-      return diag;
-    }
-  }
-  if (failed(checkContiguous(plan)))
+  FailureOr<SmallVector<AxisList>> factorAxes =
+      readFactorAxes(op, *plan.rule, gridShape);
+  if (failed(factorAxes))
     return failure();
+  plan.factorAxes = std::move(*factorAxes);
   return plan;
-}
-
-/// Within one tensor dim only the major-most factor larger than 1 may be
-/// split, so that every device holds one contiguous block of the dim.
-LogicalResult Partitioner::checkContiguous(const OpPlan &plan) {
-  const ShardingRule &rule = *plan.rule;
-  auto check = [&](StringRef what, size_t index,
-                   const TensorFactors &tensor) -> LogicalResult {
-    for (auto [d, factors] : llvm::enumerate(tensor)) {
-      std::optional<int64_t> major;
-      for (int64_t f : factors) {
-        if (rule.factors[f].size == 1)
-          continue;
-        if (major && !plan.factorAxes[f].empty())
-          return plan.op->emitOpError("factor d")
-                 << f << " is split, but it is not the major-most factor of "
-                 << what << " #" << index << " dim " << d << " (d" << *major
-                 << " is): a device would hold a strided piece of the dim";
-        if (!major)
-          major = f;
-      }
-    }
-    return success();
-  };
-  for (auto [i, tensor] : llvm::enumerate(rule.operands))
-    if (failed(check("operand", i, tensor)))
-      return failure();
-  for (auto [i, tensor] : llvm::enumerate(rule.results))
-    if (failed(check("result", i, tensor)))
-      return failure();
-  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -14,6 +14,7 @@
 #include "distopt/Cost/MemoryModel.h"
 #include "distopt/Cost/OpCost.h"
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/FactorAxes.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
 #include "distopt/Plan/LayerDetection.h"
 #include "distopt/Plan/StrategyProblem.h"
@@ -985,13 +986,13 @@ void distopt::plan::annotateModule(ModuleOp module, const Plan &plan) {
     bool any = llvm::any_of(factorAxes, [](auto &a) { return !a.empty(); });
     if (!any)
       continue;
-    SmallVector<Attribute> attrs;
+    FactorAxes mapped;
     for (const auto &axes : factorAxes) {
-      SmallVector<int16_t> mapped;
+      SmallVector<int16_t, 2> &m = mapped.emplace_back();
       for (int16_t a : axes)
-        mapped.push_back(remap[a]);
-      attrs.push_back(DenseI16ArrayAttr::get(ctx, mapped));
+        m.push_back(remap[a]);
     }
-    op->setAttr("dist.factor_axes", ArrayAttr::get(ctx, attrs));
+    dist::writeFactorAxes(
+        op, cast<dist::ShardingRuleOpInterface>(op).getShardingRule(), mapped);
   }
 }

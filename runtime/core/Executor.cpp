@@ -256,8 +256,14 @@ void ProgramBuilder::plan(ArrayRef<Operation *> ops) {
   ex.arena_.assign(top, 0);
 }
 
+/// The attribute that names function arguments and results.
+static constexpr StringLiteral kNameAttr =
+    dist::DistDialect::NameAttrHelper::getNameStr();
+
 bool ProgramBuilder::build(ModuleOp module) {
-  if (auto dir = module->getAttrOfType<StringAttr>("dist.model_dir"))
+  if (StringAttr dir =
+          dist::DistDialect::ModelDirAttrHelper(module.getContext())
+              .getAttr(module))
     modelDir = dir.str();
   func::FuncOp func = module.lookupSymbol<func::FuncOp>("main");
   if (!func) {
@@ -287,7 +293,7 @@ bool ProgramBuilder::build(ModuleOp module) {
       return false;
     Slot &s = slots.back();
     s.ptr = ex.owned_.emplace_back(s.bytes).data();
-    auto name = func.getArgAttrOfType<StringAttr>(i, "dist.name");
+    auto name = func.getArgAttrOfType<StringAttr>(i, kNameAttr);
     ex.inputs_.push_back({name ? name.str() : "arg" + std::to_string(i),
                           s.dtype, s.shape});
     ex.inputTensors_.push_back(Tensor{s.ptr, s.dtype, s.shape});
@@ -337,7 +343,7 @@ bool ProgramBuilder::build(ModuleOp module) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         Tensor t = view(v);
-        auto name = func.getResultAttrOfType<StringAttr>(i, "dist.name");
+        auto name = func.getResultAttrOfType<StringAttr>(i, kNameAttr);
         ex.outputs_.push_back({name ? name.str() : "out" + std::to_string(i),
                                t.dtype, t.shape});
         ex.outputTensors_.push_back(t);

@@ -39,7 +39,7 @@ def main():
     os.makedirs(out, exist_ok=True)
 
     whole = re.sub(r"^\s*shard\.grid .*$\n", "", text, flags=re.M)
-    whole = re.sub(r"dist\.factor_axes = \[[^\]]*\],?\s*", "", whole)
+    whole = re.sub(r"dist\.factor_axes = \{[^}]*\},?\s*", "", whole)
     whole = re.sub(r",\s*\}", "}", whole)
     whole = re.sub(r"\s*\{\s*\}", "", whole)
     with open(os.path.join(out, "whole.mlir"), "w") as f:

@@ -22,21 +22,21 @@ shard.grid @tp(shape = 2)
 func.func @mlp(%x: tensor<16x64xf32> {dist.name = "x"}) -> (tensor<16x64xf32> {dist.name = "y"}) {
   %w1 = dist.weight "fc1.weight" : tensor<64x256xf32>
       at #dist.data<storage = external, path = "mlp.bin", offset = 0, length = 65536>
-      {dist.factor_axes = [array<i16>, array<i16: 0>]}
+      {dist.factor_axes = {d1 = array<i16: 0>}}
   %b1 = dist.weight "fc1.bias" : tensor<256xf32>
       at #dist.data<storage = external, path = "mlp.bin", offset = 65536, length = 1024>
-      {dist.factor_axes = [array<i16: 0>]}
+      {dist.factor_axes = {d0 = array<i16: 0>}}
   %w2 = dist.weight "fc2.weight" : tensor<256x64xf32>
       at #dist.data<storage = external, path = "mlp.bin", offset = 66560, length = 65536>
-      {dist.factor_axes = [array<i16: 0>, array<i16>]}
+      {dist.factor_axes = {d0 = array<i16: 0>}}
   %b2 = dist.weight "fc2.bias" : tensor<64xf32>
       at #dist.data<storage = external, path = "mlp.bin", offset = 132096, length = 256>
-  // factors [d0=16 parallel, d1=256 parallel, d2=64 reduction(sum)]
-  %h = dist.gemm %x, %w1, %b1 {dist.factor_axes = [array<i16>, array<i16: 0>, array<i16>]}
+  // factors [m=16 parallel, n=256 parallel, k=64 reduction(sum)]
+  %h = dist.gemm %x, %w1, %b1 {dist.factor_axes = {n = array<i16: 0>}}
       : (tensor<16x64xf32>, tensor<64x256xf32>, tensor<256xf32>) -> tensor<16x256xf32>
-  %a = dist.unary gelu_erf %h {dist.factor_axes = [array<i16>, array<i16: 0>]} : tensor<16x256xf32>
-  // factors [d0=16 parallel, d1=64 parallel, d2=256 reduction(sum)]
-  %y = dist.gemm %a, %w2, %b2 {beta = 0.5 : f32, dist.factor_axes = [array<i16>, array<i16>, array<i16: 0>]}
+  %a = dist.unary gelu_erf %h {dist.factor_axes = {d1 = array<i16: 0>}} : tensor<16x256xf32>
+  // factors [m=16 parallel, n=64 parallel, k=256 reduction(sum)]
+  %y = dist.gemm %a, %w2, %b2 {beta = 0.5 : f32, dist.factor_axes = {k = array<i16: 0>}}
       : (tensor<16x256xf32>, tensor<256x64xf32>, tensor<64xf32>) -> tensor<16x64xf32>
   return %y : tensor<16x64xf32>
 }

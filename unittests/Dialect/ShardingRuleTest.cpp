@@ -1,12 +1,14 @@
 //===- ShardingRuleTest.cpp - unit tests of dist sharding rules -----------===//
 //
 // Builds dist ops in memory and checks their sharding rules factor by factor,
-// and the helpers that rules are made of.
+// the helpers that rules are made of, and the reader and writer of
+// `dist.factor_axes`.
 //
 //===----------------------------------------------------------------------===//
 
-#include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
+#include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/FactorAxes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
@@ -70,9 +72,11 @@ TEST_F(ShardingRuleTest, MatMulContractsK) {
   ShardingRule rule = mm.getShardingRule();
   ASSERT_TRUE(succeeded(rule.verify(mm)));
   // m and n parallel, k reduced with a sum.
-  EXPECT_EQ(str(rule), "factors [d0=8 parallel, d1=32 parallel, "
-                       "d2=16 reduction(sum)] operands ([d0, d2], [d2, d1]) "
-                       "results ([d0, d1])");
+  EXPECT_EQ(str(rule), "factors [m=8 parallel, n=32 parallel, "
+                       "k=16 reduction(sum)] operands ([m, k], [k, n]) "
+                       "results ([m, n])");
+  EXPECT_EQ(rule.lookupFactor("k"), 2);
+  EXPECT_EQ(rule.lookupFactor("d2"), std::nullopt);
 }
 
 TEST_F(ShardingRuleTest, BatchedMatMulBroadcastsBatch) {
@@ -100,9 +104,9 @@ TEST_F(ShardingRuleTest, GemmTransposedOperandsShareFactors) {
   ShardingRule rule = gemm.getShardingRule();
   ASSERT_TRUE(succeeded(rule.verify(gemm)));
   // a is k x m, b is n x k, the bias is indexed by n only.
-  EXPECT_EQ(str(rule), "factors [d0=8 parallel, d1=32 parallel, "
-                       "d2=16 reduction(sum)] operands ([d2, d0], [d1, d2], "
-                       "[d1]) results ([d0, d1])");
+  EXPECT_EQ(str(rule), "factors [m=8 parallel, n=32 parallel, "
+                       "k=16 reduction(sum)] operands ([k, m], [n, k], "
+                       "[n]) results ([m, n])");
 }
 
 TEST_F(ShardingRuleTest, SoftmaxAxisStaysWhole) {
@@ -175,6 +179,70 @@ TEST_F(ShardingRuleTest, VerifyRejectsWrongFactorSizes) {
   EXPECT_TRUE(failed(rule.verify(mm)));
   EXPECT_NE(message.find("multiply to 15, expected 16"), std::string::npos)
       << message;
+}
+
+TEST_F(ShardingRuleTest, VerifyRejectsDuplicateFactorNames) {
+  Location loc = builder.getUnknownLoc();
+  auto mm = MatMulOp::create(builder, loc, weight({8, 16}), weight({16, 32}));
+  ShardingRule rule = mm.getShardingRule();
+  ASSERT_TRUE(succeeded(rule.verify(mm)));
+  rule.factors[2].name = "m";
+  std::string message;
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
+    message = diag.str();
+    return success();
+  });
+  EXPECT_TRUE(failed(rule.verify(mm)));
+  EXPECT_NE(message.find("names factors #0 and #2 both 'm'"), std::string::npos)
+      << message;
+}
+
+TEST_F(ShardingRuleTest, FactorAxesRoundTripByName) {
+  Location loc = builder.getUnknownLoc();
+  auto mm = MatMulOp::create(builder, loc, weight({8, 16}), weight({16, 32}));
+  ShardingRule rule = mm.getShardingRule();
+  // Per factor in rule order (m, n, k): n over axis 0, k over axis 1.
+  llvm::SmallVector<llvm::SmallVector<int16_t, 2>> axes = {{}, {0}, {1}};
+  writeFactorAxes(mm, rule, axes);
+  // Only split factors are listed, by name.
+  std::string attr;
+  llvm::raw_string_ostream os(attr);
+  os << mm->getAttr("dist.factor_axes");
+  EXPECT_EQ(attr, "{k = array<i16: 1>, n = array<i16: 0>}");
+  FailureOr<llvm::SmallVector<llvm::SmallVector<int16_t>>> read =
+      readFactorAxes(mm, rule, {2, 2});
+  ASSERT_TRUE(succeeded(read));
+  ASSERT_EQ(read->size(), 3u);
+  EXPECT_TRUE((*read)[0].empty());
+  EXPECT_EQ((*read)[1], llvm::SmallVector<int16_t>{0});
+  EXPECT_EQ((*read)[2], llvm::SmallVector<int16_t>{1});
+  // Writing no split removes the attribute.
+  writeFactorAxes(mm, rule, {{}, {}, {}});
+  EXPECT_FALSE(mm->hasAttr("dist.factor_axes"));
+}
+
+TEST_F(ShardingRuleTest, FactorAxesReaderChecksAgainstTheGrid) {
+  Location loc = builder.getUnknownLoc();
+  auto mm = MatMulOp::create(builder, loc, weight({8, 16}), weight({16, 32}));
+  ShardingRule rule = mm.getShardingRule();
+  writeFactorAxes(mm, rule, {{1}, {}, {}});
+  std::string message;
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
+    message = diag.str();
+    return success();
+  });
+  // A one-axis grid has no axis 1; a 2x3 grid does, but 8 rows do not
+  // split into 3.
+  EXPECT_TRUE(failed(readFactorAxes(mm, rule, {2})));
+  EXPECT_NE(message.find("factor 'm' names grid axis 1, but the grid has 1 "
+                         "axes"),
+            std::string::npos)
+      << message;
+  EXPECT_TRUE(failed(readFactorAxes(mm, rule, {2, 3})));
+  EXPECT_NE(message.find("factor 'm' of size 8 is not divisible by 3"),
+            std::string::npos)
+      << message;
+  EXPECT_TRUE(succeeded(readFactorAxes(mm, rule, {3, 2})));
 }
 
 TEST_F(ShardingRuleTest, BroadcastFactorsAlignTrailingDims) {

@@ -11,6 +11,8 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/Twine.h"
 
 using namespace mlir;
 using namespace distopt::dist;
@@ -39,6 +41,28 @@ SmallVector<int64_t> ShardingRule::getFactorsOfKind(FactorKind kind) const {
   return out;
 }
 
+std::optional<int64_t> ShardingRule::lookupFactor(StringRef name) const {
+  for (auto [i, f] : llvm::enumerate(factors))
+    if (f.name == name)
+      return static_cast<int64_t>(i);
+  return std::nullopt;
+}
+
+/// Checks that every factor has a name and no two share one.
+static LogicalResult verifyFactorNames(Operation *op,
+                                       const ShardingRule &rule) {
+  llvm::StringMap<size_t> seen;
+  for (auto [i, f] : llvm::enumerate(rule.factors)) {
+    if (f.name.empty())
+      return op->emitOpError("sharding rule factor #") << i << " has no name";
+    auto [it, inserted] = seen.try_emplace(f.name, i);
+    if (!inserted)
+      return op->emitOpError("sharding rule names factors #")
+             << it->second << " and #" << i << " both '" << f.name << "'";
+  }
+  return success();
+}
+
 static LogicalResult verifyTensorFactors(Operation *op, const ShardingRule &rule,
                                          StringRef what, unsigned index,
                                          Type type, const TensorFactors &dims) {
@@ -54,7 +78,8 @@ static LogicalResult verifyTensorFactors(Operation *op, const ShardingRule &rule
     int64_t product = 1;
     for (int64_t f : factors) {
       if (f < 0 || f >= static_cast<int64_t>(rule.factors.size()))
-        return op->emitOpError("sharding rule names unknown factor ") << f;
+        return op->emitOpError("sharding rule refers to factor #")
+               << f << ", but it has " << rule.factors.size() << " factors";
       product *= rule.factors[f].size;
     }
     if (product != tensor.getDimSize(d))
@@ -66,6 +91,8 @@ static LogicalResult verifyTensorFactors(Operation *op, const ShardingRule &rule
 }
 
 LogicalResult ShardingRule::verify(Operation *op) const {
+  if (failed(verifyFactorNames(op, *this)))
+    return failure();
   if (operands.size() != op->getNumOperands() ||
       results.size() != op->getNumResults())
     return op->emitOpError("sharding rule covers ")
@@ -93,10 +120,8 @@ LogicalResult ShardingRule::verify(Operation *op) const {
 
 void ShardingRule::print(raw_ostream &os) const {
   os << "factors [";
-  llvm::interleaveComma(llvm::enumerate(factors), os, [&](auto it) {
-    const ShardingFactor &f = it.value();
-    os << "d" << it.index() << "=" << f.size << " "
-       << stringifyFactorKind(f.kind);
+  llvm::interleaveComma(factors, os, [&](const ShardingFactor &f) {
+    os << f.name << "=" << f.size << " " << stringifyFactorKind(f.kind);
     if (f.kind == FactorKind::Reduction)
       os << "(" << stringifyReduceKind(f.combiner) << ")";
   });
@@ -111,7 +136,7 @@ void ShardingRule::print(raw_ostream &os) const {
           return;
         }
         llvm::interleave(
-            factors, os, [&](int64_t f) { os << "d" << f; }, "*");
+            factors, os, [&](int64_t f) { os << this->factors[f].name; }, "*");
       });
       os << "]";
     });
@@ -132,29 +157,38 @@ TensorFactors distopt::dist::broadcastFactors(ArrayRef<int64_t> operandShape,
   return out;
 }
 
-TensorFactors distopt::dist::addParallelFactors(ShardingRule &rule,
-                                                ArrayRef<int64_t> shape) {
+/// One factor of `kind` per dimension of `shape` (size-1 dims get none),
+/// named `<prefix><firstDim + i>` for dim `i`.
+static TensorFactors addFactors(ShardingRule &rule, ArrayRef<int64_t> shape,
+                                FactorKind kind, StringRef prefix,
+                                int64_t firstDim = 0) {
   TensorFactors out;
-  for (int64_t size : shape) {
+  for (auto [i, size] : llvm::enumerate(shape)) {
     if (size == 1)
       out.push_back({});
     else
-      out.push_back({rule.addFactor(size, FactorKind::Parallel)});
+      out.push_back({rule.addFactor(
+          (prefix + Twine(firstDim + static_cast<int64_t>(i))).str(), size,
+          kind)});
   }
   return out;
 }
 
-/// One factor of `kind` per dimension of `shape` (size-1 dims get none).
-static TensorFactors addFactors(ShardingRule &rule, ArrayRef<int64_t> shape,
-                                FactorKind kind) {
-  TensorFactors out;
-  for (int64_t size : shape) {
-    if (size == 1)
-      out.push_back({});
-    else
-      out.push_back({rule.addFactor(size, kind)});
-  }
-  return out;
+TensorFactors distopt::dist::addParallelFactors(ShardingRule &rule,
+                                                ArrayRef<int64_t> shape,
+                                                StringRef prefix,
+                                                int64_t firstDim) {
+  return addFactors(rule, shape, FactorKind::Parallel, prefix, firstDim);
+}
+
+/// A factor of `size` named `name`, as the factors of one dim: none for a
+/// size-1 dim.
+static DimFactors addDimFactor(ShardingRule &rule, StringRef name, int64_t size,
+                               FactorKind kind,
+                               ReduceKind combiner = ReduceKind::Sum) {
+  if (size == 1)
+    return {};
+  return {rule.addFactor(name, size, kind, combiner)};
 }
 
 static ArrayRef<int64_t> shapeOf(Value v) {
@@ -188,15 +222,12 @@ ShardingRule MatMulOp::getShardingRule() {
   ArrayRef<int64_t> ls = getLhs().getType().getShape();
   ArrayRef<int64_t> rs = getRhs().getType().getShape();
   ArrayRef<int64_t> res = shapeOf(getResult());
-  TensorFactors batch = addParallelFactors(rule, res.drop_back(2));
-  int64_t m = ls[ls.size() - 2], n = rs.back(), k = ls.back();
-  DimFactors fm, fn, fk;
-  if (m != 1)
-    fm.push_back(rule.addFactor(m, FactorKind::Parallel));
-  if (n != 1)
-    fn.push_back(rule.addFactor(n, FactorKind::Parallel));
-  if (k != 1)
-    fk.push_back(rule.addFactor(k, FactorKind::Reduction, ReduceKind::Sum));
+  // Batch dims b0, b1, ... of the result; rows m, columns n, contracted k.
+  TensorFactors batch = addParallelFactors(rule, res.drop_back(2), "b");
+  DimFactors fm =
+      addDimFactor(rule, "m", ls[ls.size() - 2], FactorKind::Parallel);
+  DimFactors fn = addDimFactor(rule, "n", rs.back(), FactorKind::Parallel);
+  DimFactors fk = addDimFactor(rule, "k", ls.back(), FactorKind::Reduction);
   TensorFactors lhs =
       broadcastFactors(ls.drop_back(2), res.drop_back(2), batch);
   lhs.append({fm, fk});
@@ -216,10 +247,10 @@ ShardingRule GemmOp::getShardingRule() {
   ShardingRule rule;
   ArrayRef<int64_t> res = shapeOf(getResult());
   int64_t k = getTransA() ? shapeOf(getA())[0] : shapeOf(getA())[1];
-  TensorFactors result = addParallelFactors(rule, res);
-  DimFactors fm = result[0], fn = result[1], fk;
-  if (k != 1)
-    fk.push_back(rule.addFactor(k, FactorKind::Reduction, ReduceKind::Sum));
+  DimFactors fm = addDimFactor(rule, "m", res[0], FactorKind::Parallel);
+  DimFactors fn = addDimFactor(rule, "n", res[1], FactorKind::Parallel);
+  TensorFactors result = {fm, fn};
+  DimFactors fk = addDimFactor(rule, "k", k, FactorKind::Reduction);
   TensorFactors a = getTransA() ? TensorFactors{fk, fm} : TensorFactors{fm, fk};
   TensorFactors b = getTransB() ? TensorFactors{fn, fk} : TensorFactors{fk, fn};
   rule.operands = {a, b};
@@ -235,25 +266,22 @@ ShardingRule Conv2DOp::getShardingRule() {
   ArrayRef<int64_t> filter = shapeOf(getFilter());
   ArrayRef<int64_t> res = shapeOf(getResult());
   bool grouped = getGroup() != 1;
-  // Batch and output channels split freely; input channels are contracted
-  // (only without groups); spatial dims need halos and stay whole for now.
-  auto one = [&](int64_t size, FactorKind kind) -> DimFactors {
-    if (size == 1)
-      return {};
-    return {rule.addFactor(size, kind)};
+  // Batch n and output channels o split freely; input channels i are
+  // contracted (only without groups; with groups the filter has its own
+  // per-group channels gi); the input's (ih, iw), the window's (kh, kw) and
+  // the output's (oh, ow) spatial dims need halos and stay whole for now.
+  auto whole = [&](StringRef name, int64_t size) {
+    return addDimFactor(rule, name, size, FactorKind::Whole);
   };
-  DimFactors n = one(res[0], FactorKind::Parallel);
-  DimFactors o = one(res[1], grouped ? FactorKind::Whole : FactorKind::Parallel);
-  DimFactors c;
-  if (in[1] != 1)
-    c.push_back(rule.addFactor(in[1], grouped ? FactorKind::Whole
-                                              : FactorKind::Reduction,
-                               ReduceKind::Sum));
-  DimFactors fc = grouped ? one(filter[1], FactorKind::Whole) : c;
-  DimFactors ih = one(in[2], FactorKind::Whole), iw = one(in[3], FactorKind::Whole);
-  DimFactors kh = one(filter[2], FactorKind::Whole),
-             kw = one(filter[3], FactorKind::Whole);
-  DimFactors oh = one(res[2], FactorKind::Whole), ow = one(res[3], FactorKind::Whole);
+  DimFactors n = addDimFactor(rule, "n", res[0], FactorKind::Parallel);
+  DimFactors o = addDimFactor(
+      rule, "o", res[1], grouped ? FactorKind::Whole : FactorKind::Parallel);
+  DimFactors c = addDimFactor(
+      rule, "i", in[1], grouped ? FactorKind::Whole : FactorKind::Reduction);
+  DimFactors fc = grouped ? whole("gi", filter[1]) : c;
+  DimFactors ih = whole("ih", in[2]), iw = whole("iw", in[3]);
+  DimFactors kh = whole("kh", filter[2]), kw = whole("kw", filter[3]);
+  DimFactors oh = whole("oh", res[2]), ow = whole("ow", res[3]);
   rule.operands = {{n, c, ih, iw}, {o, fc, kh, kw}};
   if (getBias())
     rule.operands.push_back({o});
@@ -265,31 +293,33 @@ ShardingRule Pool2DOp::getShardingRule() {
   ShardingRule rule;
   ArrayRef<int64_t> in = shapeOf(getInput());
   ArrayRef<int64_t> res = shapeOf(getResult());
-  TensorFactors nc = addParallelFactors(rule, res.take_front(2));
-  TensorFactors inSpatial = addFactors(rule, in.drop_front(2), FactorKind::Whole);
-  TensorFactors outSpatial =
-      addFactors(rule, res.drop_front(2), FactorKind::Whole);
-  rule.operands = {{nc[0], nc[1], inSpatial[0], inSpatial[1]}};
-  rule.results = {{nc[0], nc[1], outSpatial[0], outSpatial[1]}};
+  // Batch n and channels c; the input's (ih, iw) and the output's (oh, ow)
+  // spatial dims stay whole.
+  DimFactors n = addDimFactor(rule, "n", res[0], FactorKind::Parallel);
+  DimFactors c = addDimFactor(rule, "c", res[1], FactorKind::Parallel);
+  DimFactors ih = addDimFactor(rule, "ih", in[2], FactorKind::Whole);
+  DimFactors iw = addDimFactor(rule, "iw", in[3], FactorKind::Whole);
+  DimFactors oh = addDimFactor(rule, "oh", res[2], FactorKind::Whole);
+  DimFactors ow = addDimFactor(rule, "ow", res[3], FactorKind::Whole);
+  rule.operands = {{n, c, ih, iw}};
+  rule.results = {{n, c, oh, ow}};
   return rule;
 }
 
 ShardingRule GlobalPoolOp::getShardingRule() {
   ShardingRule rule;
   ArrayRef<int64_t> in = shapeOf(getInput());
-  TensorFactors nc = addParallelFactors(rule, in.take_front(2));
   ReduceKind combiner =
       getKind() == PoolKind::Max ? ReduceKind::Max : ReduceKind::Mean;
-  TensorFactors spatial;
-  for (int64_t size : in.drop_front(2)) {
-    if (size == 1)
-      spatial.push_back({});
-    else
-      spatial.push_back(
-          {rule.addFactor(size, FactorKind::Reduction, combiner)});
-  }
-  rule.operands = {{nc[0], nc[1], spatial[0], spatial[1]}};
-  rule.results = {{nc[0], nc[1], {}, {}}};
+  // Batch n and channels c; the pooled spatial dims h and w are reduced.
+  DimFactors n = addDimFactor(rule, "n", in[0], FactorKind::Parallel);
+  DimFactors c = addDimFactor(rule, "c", in[1], FactorKind::Parallel);
+  DimFactors h =
+      addDimFactor(rule, "h", in[2], FactorKind::Reduction, combiner);
+  DimFactors w =
+      addDimFactor(rule, "w", in[3], FactorKind::Reduction, combiner);
+  rule.operands = {{n, c, h, w}};
+  rule.results = {{n, c, {}, {}}};
   return rule;
 }
 
@@ -305,13 +335,13 @@ ShardingRule ReduceOp::getShardingRule() {
   ArrayRef<int64_t> in = shapeOf(getInput());
   ArrayRef<int64_t> axes = getAxes();
   TensorFactors input, result;
+  // The factor of input dim `i` is `d<i>`, reduced or not.
   for (auto [d, size] : llvm::enumerate(in)) {
     bool reduced = llvm::is_contained(axes, static_cast<int64_t>(d));
-    DimFactors f;
-    if (size != 1)
-      f.push_back(reduced ? rule.addFactor(size, FactorKind::Reduction,
-                                           getKind())
-                          : rule.addFactor(size, FactorKind::Parallel));
+    DimFactors f = reduced ? addDimFactor(rule, ("d" + Twine(d)).str(), size,
+                                          FactorKind::Reduction, getKind())
+                           : addDimFactor(rule, ("d" + Twine(d)).str(), size,
+                                          FactorKind::Parallel);
     input.push_back(f);
     if (!reduced)
       result.push_back(f);
@@ -329,8 +359,7 @@ ShardingRule SoftmaxOp::getShardingRule() {
   for (auto [d, size] : llvm::enumerate(shapeOf(getResult()))) {
     FactorKind kind = static_cast<int64_t>(d) == getAxis() ? FactorKind::Whole
                                                           : FactorKind::Parallel;
-    dims.push_back(size == 1 ? DimFactors{}
-                             : DimFactors{rule.addFactor(size, kind)});
+    dims.push_back(addDimFactor(rule, ("d" + Twine(d)).str(), size, kind));
   }
   rule.operands = {dims};
   rule.results = {dims};
@@ -343,7 +372,7 @@ ShardingRule LayerNormOp::getShardingRule() {
   int64_t axis = getAxis();
   TensorFactors dims = addParallelFactors(rule, shape.take_front(axis));
   TensorFactors normalized =
-      addFactors(rule, shape.drop_front(axis), FactorKind::Whole);
+      addFactors(rule, shape.drop_front(axis), FactorKind::Whole, "d", axis);
   dims.append(normalized.begin(), normalized.end());
   rule.operands = {dims, normalized};
   if (getBias())
@@ -356,10 +385,13 @@ ShardingRule GatherOp::getShardingRule() {
   ShardingRule rule;
   ArrayRef<int64_t> data = shapeOf(getData());
   int64_t axis = getAxis();
+  // Data dims d<i> (the gathered one whole), index dims i<j>.
   TensorFactors outer = addParallelFactors(rule, data.take_front(axis));
-  TensorFactors gathered = addFactors(rule, data.slice(axis, 1), FactorKind::Whole);
-  TensorFactors indices = addParallelFactors(rule, shapeOf(getIndices()));
-  TensorFactors inner = addParallelFactors(rule, data.drop_front(axis + 1));
+  TensorFactors gathered =
+      addFactors(rule, data.slice(axis, 1), FactorKind::Whole, "d", axis);
+  TensorFactors indices = addParallelFactors(rule, shapeOf(getIndices()), "i");
+  TensorFactors inner =
+      addParallelFactors(rule, data.drop_front(axis + 1), "d", axis + 1);
   TensorFactors dataDims = outer;
   dataDims.append(gathered.begin(), gathered.end());
   dataDims.append(inner.begin(), inner.end());
@@ -377,15 +409,17 @@ ShardingRule ReshapeOp::getShardingRule() {
   // merge into one) is indexed by one parallel factor per dim of the finer
   // side, major to minor: [b, s, h] -> [b, s, a, d] gives h the factors
   // [a, d], so splitting `a` splits `h` into contiguous blocks (attention
-  // heads). Any other regrouping keeps its dims whole.
+  // heads). Any other regrouping keeps its dims whole. Factors are named
+  // after the dim they index alone: `in<i>` for input dim i, `out<j>` for
+  // result dim j.
   ShardingRule rule;
   ArrayRef<int64_t> in = shapeOf(getInput());
   ArrayRef<int64_t> out = shapeOf(getResult());
   // Without elements there are no groups whose products can be matched (the
   // walk below would run past the end of a shape): keep every dim whole.
   if (getInput().getType().getNumElements() == 0) {
-    rule.operands = {addFactors(rule, in, FactorKind::Whole)};
-    rule.results = {addFactors(rule, out, FactorKind::Whole)};
+    rule.operands = {addFactors(rule, in, FactorKind::Whole, "in")};
+    rule.results = {addFactors(rule, out, FactorKind::Whole, "out")};
     return rule;
   }
   TensorFactors inDims(in.size()), outDims(out.size());
@@ -417,18 +451,22 @@ ShardingRule ReshapeOp::getShardingRule() {
       ArrayRef<size_t> fine = splits ? outGroup : inGroup;
       ArrayRef<int64_t> fineShape = splits ? out : in;
       TensorFactors &fineDims = splits ? outDims : inDims;
+      StringRef fineName = splits ? "out" : "in";
       DimFactors coarse;
       for (size_t k : fine) {
-        int64_t f = rule.addFactor(fineShape[k], FactorKind::Parallel);
+        int64_t f = rule.addFactor((fineName + Twine(k)).str(), fineShape[k],
+                                   FactorKind::Parallel);
         fineDims[k] = {f};
         coarse.push_back(f);
       }
       (splits ? inDims[inGroup.front()] : outDims[outGroup.front()]) = coarse;
     } else {
       for (size_t k : inGroup)
-        inDims[k] = {rule.addFactor(in[k], FactorKind::Whole)};
+        inDims[k] = {
+            rule.addFactor(("in" + Twine(k)).str(), in[k], FactorKind::Whole)};
       for (size_t k : outGroup)
-        outDims[k] = {rule.addFactor(out[k], FactorKind::Whole)};
+        outDims[k] = {rule.addFactor(("out" + Twine(k)).str(), out[k],
+                                     FactorKind::Whole)};
     }
     skipOnes(in, i);
     skipOnes(out, j);
@@ -457,46 +495,46 @@ ShardingRule SliceOp::getShardingRule() {
   for (size_t d = 0; d < in.size(); ++d) {
     bool untouched = in[d] == out[d] && getOffsets()[d] == 0 &&
                      (getStrides()[d] == 1 || in[d] == 1);
+    // An untouched dim is one factor d<i>; a sliced one has a whole factor
+    // in<i> in the input and out<i> in the result.
     if (untouched) {
-      DimFactors f;
-      if (in[d] != 1)
-        f.push_back(rule.addFactor(in[d], FactorKind::Parallel));
+      DimFactors f = addDimFactor(rule, ("d" + Twine(d)).str(), in[d],
+                                  FactorKind::Parallel);
       input.push_back(f);
       result.push_back(f);
       continue;
     }
-    input.push_back(in[d] == 1 ? DimFactors{}
-                               : DimFactors{rule.addFactor(in[d],
-                                                           FactorKind::Whole)});
-    result.push_back(out[d] == 1 ? DimFactors{}
-                                 : DimFactors{rule.addFactor(
-                                       out[d], FactorKind::Whole)});
+    input.push_back(
+        addDimFactor(rule, ("in" + Twine(d)).str(), in[d], FactorKind::Whole));
+    result.push_back(addDimFactor(rule, ("out" + Twine(d)).str(), out[d],
+                                  FactorKind::Whole));
   }
   rule.operands = {input};
   rule.results = {result};
   return rule;
 }
 
-/// Rule of concat and split: every dim but `axis` is shared and parallel; the
-/// axis is whole in each tensor, with a factor of its own.
+/// Rule of concat and split: every dim but `axis` is shared and parallel
+/// (`d<i>`); the axis is whole in each tensor, with a factor of its own:
+/// `d<axis>` in the joined tensor, `p<k>` in piece k.
 static ShardingRule joinRule(ArrayRef<Value> pieces, Value joined,
                              int64_t axis, bool piecesAreOperands) {
   ShardingRule rule;
   ArrayRef<int64_t> shape = shapeOf(joined);
   TensorFactors shared(shape.size());
   for (auto [d, size] : llvm::enumerate(shape))
-    if (static_cast<int64_t>(d) != axis && size != 1)
-      shared[d] = {rule.addFactor(size, FactorKind::Parallel)};
-  auto withAxis = [&](ArrayRef<int64_t> s) {
+    if (static_cast<int64_t>(d) != axis)
+      shared[d] = addDimFactor(rule, ("d" + Twine(d)).str(), size,
+                               FactorKind::Parallel);
+  auto withAxis = [&](ArrayRef<int64_t> s, const Twine &name) {
     TensorFactors dims = shared;
-    if (s[axis] != 1)
-      dims[axis] = {rule.addFactor(s[axis], FactorKind::Whole)};
+    dims[axis] = addDimFactor(rule, name.str(), s[axis], FactorKind::Whole);
     return dims;
   };
   SmallVector<TensorFactors> pieceDims;
-  for (Value p : pieces)
-    pieceDims.push_back(withAxis(shapeOf(p)));
-  TensorFactors joinedDims = withAxis(shape);
+  for (auto [k, p] : llvm::enumerate(pieces))
+    pieceDims.push_back(withAxis(shapeOf(p), "p" + Twine(k)));
+  TensorFactors joinedDims = withAxis(shape, "d" + Twine(axis));
   if (piecesAreOperands) {
     rule.operands.assign(pieceDims.begin(), pieceDims.end());
     rule.results = {joinedDims};

@@ -521,24 +521,24 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
   ctx->loadDialect<dist::DistDialect, func::FuncDialect>();
   OpBuilder builder(ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
-  module->getOperation()->setAttr("dist.onnx.opset",
-                                  builder.getI64IntegerAttr(opset));
-  module->getOperation()->setAttr("dist.onnx.ir_version",
-                                  builder.getI64IntegerAttr(model.ir_version()));
+  auto *dialect = ctx->getLoadedDialect<dist::DistDialect>();
+  dialect->getOnnxOpsetAttrHelper().setAttr(*module,
+                                            builder.getI64IntegerAttr(opset));
+  dialect->getOnnxIrVersionAttrHelper().setAttr(
+      *module, builder.getI64IntegerAttr(model.ir_version()));
   // Weight paths are relative to the model's folder; the runtime finds the
   // bytes there, wherever the compiled artifact is moved.
   SmallString<256> absoluteDir(modelDir);
   llvm::sys::fs::make_absolute(absoluteDir);
   llvm::sys::path::remove_dots(absoluteDir, /*remove_dot_dot=*/true);
-  module->getOperation()->setAttr("dist.model_dir",
-                                  builder.getStringAttr(absoluteDir));
+  dialect->getModelDirAttrHelper().setAttr(*module,
+                                           builder.getStringAttr(absoluteDir));
   if (!model.producer_name().empty())
-    module->getOperation()->setAttr(
-        "dist.onnx.producer",
-        builder.getStringAttr(
-            model.producer_version().empty()
-                ? model.producer_name()
-                : model.producer_name() + " " + model.producer_version()));
+    dialect->getOnnxProducerAttrHelper().setAttr(
+        *module, builder.getStringAttr(model.producer_version().empty()
+                                           ? model.producer_name()
+                                           : model.producer_name() + " " +
+                                                 model.producer_version()));
 
   const onnx::GraphProto &graph = model.graph();
   llvm::StringSet<> initializerNames;
@@ -566,7 +566,8 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
   ImportContext ic(builder, opset, path, modelDir);
   for (auto [i, input] : llvm::enumerate(inputs)) {
     ic.values[input->name()] = body->getArgument(i);
-    func.setArgAttr(i, "dist.name", builder.getStringAttr(input->name()));
+    func.setArgAttr(i, dialect->getNameAttrHelper().getName(),
+                    builder.getStringAttr(input->name()));
   }
   if (failed(collectInitializers(ic)))
     return nullptr;
@@ -631,7 +632,8 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
   func::ReturnOp::create(builder, fileLoc, results);
   func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, output] : llvm::enumerate(graph.output()))
-    func.setResultAttr(i, "dist.name", builder.getStringAttr(output.name()));
+    func.setResultAttr(i, dialect->getNameAttrHelper().getName(),
+                       builder.getStringAttr(output.name()));
   return module;
 }
 

@@ -938,3 +938,164 @@ func.func @matmul_bias_not_broadcastable(%x: tensor<2x8x64xf32>, %w: tensor<64x1
   %0 = dist.matmul %x, %w, %b : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<8xf32>) -> tensor<2x8x16xf32>
   return %0 : tensor<2x8x16xf32>
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Discardable attributes (lib/Dialect/Dist/DiscardableAttrs.cpp). What
+// dist.factor_axes must be against the op's rule and the grid is checked by
+// dist-partition (test/Passes/partition/invalid.mlir).
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{carries 'dist.factor_axis', which is not a dist operation attribute (did you mean 'dist.factor_axes'?); the dist operation attributes are dist.factor_axes, dist.model_dir, dist.artifact_version, dist.onnx_opset, dist.onnx_ir_version, dist.onnx_producer}}
+module attributes {dist.factor_axis = {}} {}
+
+// -----
+
+func.func @factor_axes_without_rule() -> tensor<4xf32> {
+  // expected-error @+1 {{carries 'dist.factor_axes' but has no sharding rule; only dist ops with a rule can be split}}
+  %c = dist.constant {dist.factor_axes = {d0 = array<i16: 0>}} dense<1.0> : tensor<4xf32>
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+func.func @factor_axes_not_dictionary(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{expects 'dist.factor_axes' to be a dictionary from factor name to array<i16> of grid axes, found [array<i16: 0>]}}
+  %y = dist.unary relu %x {dist.factor_axes = [array<i16: 0>]} : tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+func.func @factor_axes_entry_not_i16(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{expects 'dist.factor_axes' entry 'd0' to be an array<i16> of grid axes, found 0 : i16}}
+  %y = dist.unary relu %x {dist.factor_axes = {d0 = 0 : i16}} : tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+func.func @factor_axes_entry_empty(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'dist.factor_axes' entry 'd0' lists no grid axes; list only the factors that are split}}
+  %y = dist.unary relu %x {dist.factor_axes = {d0 = array<i16>}} : tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+func.func @factor_axes_negative_axis(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{factor 'd0' names grid axis -1, expected a non-negative grid axis}}
+  %y = dist.unary relu %x {dist.factor_axes = {d0 = array<i16: -1>}} : tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+func.func @factor_axes_axis_in_two_factors(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  // expected-error @+1 {{grid axis 0 splits both factor 'd0' and factor 'd1'; a grid axis splits at most one factor of an op}}
+  %y = dist.unary relu %x {dist.factor_axes = {d0 = array<i16: 0>, d1 = array<i16: 0>}} : tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}
+
+// -----
+
+func.func @factor_axes_axis_twice(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{grid axis 1 splits factor 'd0' twice}}
+  %y = dist.unary relu %x {dist.factor_axes = {d0 = array<i16: 1, 1>}} : tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.model_dir' to be a non-empty string, found 3 : i64}}
+module attributes {dist.model_dir = 3} {}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.model_dir' to be an absolute folder path, found "models/gpt2"}}
+module attributes {dist.model_dir = "models/gpt2"} {}
+
+// -----
+
+module {
+  // expected-error @+1 {{carries 'dist.model_dir', which is a module attribute}}
+  func.func @model_dir_on_function() attributes {dist.model_dir = "/models"} {
+    return
+  }
+}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.artifact_version' to be an i64 of at least 1, found 0 : i64}}
+module attributes {dist.artifact_version = 0} {}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.artifact_version' to be an i64 of at least 1, found 1 : i32}}
+module attributes {dist.artifact_version = 1 : i32} {}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.onnx_opset' to be an i64 of at least 0, found -1 : i64}}
+module attributes {dist.onnx_opset = -1} {}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.onnx_ir_version' to be an i64 of at least 0, found "8"}}
+module attributes {dist.onnx_ir_version = "8"} {}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.onnx_producer' to be a non-empty string, found ""}}
+module attributes {dist.onnx_producer = ""} {}
+
+// -----
+
+func.func @name_on_op(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{carries 'dist.name', which names function arguments and results; set it in the function's argument or result attributes}}
+  %y = dist.unary relu %x {dist.name = "y"} : tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.name' of argument #0 to be a non-empty string, found ""}}
+func.func @empty_argument_name(%x: tensor<8xf32> {dist.name = ""}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{expects 'dist.name' of result #0 to be a non-empty string, found 1 : i64}}
+func.func @result_name_not_string(%x: tensor<8xf32>) -> (tensor<8xf32> {dist.name = 1}) {
+  return %x : tensor<8xf32>
+}
+
+// -----
+
+// expected-error @+1 {{argument #1 and argument #0 are both named "x" ('dist.name')}}
+func.func @duplicate_argument_names(%x: tensor<8xf32> {dist.name = "x"}, %y: tensor<8xf32> {dist.name = "x"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{result #1 and result #0 are both named "y" ('dist.name')}}
+func.func @duplicate_result_names(%x: tensor<8xf32>) -> (tensor<8xf32> {dist.name = "y"}, tensor<8xf32> {dist.name = "y"}) {
+  return %x, %x : tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// expected-error @+1 {{carries 'dist.nmae', which is not a dist argument attribute (did you mean 'dist.name'?); the dist argument attributes are dist.name}}
+func.func @unknown_argument_attr(%x: tensor<8xf32> {dist.nmae = "x"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{carries 'dist.factor_axes', which is not a dist result attribute; the dist result attributes are dist.name}}
+func.func @unknown_result_attr(%x: tensor<8xf32>) -> (tensor<8xf32> {dist.factor_axes = {}}) {
+  return %x : tensor<8xf32>
+}

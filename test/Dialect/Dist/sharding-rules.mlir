@@ -32,7 +32,7 @@ func.func @weight() -> (tensor<16x32xf32>, tensor<8x32xf32>, tensor<4xf32>) {
 // m and n are parallel, the contracted k is a sum reduction shared by both
 // operands.
 func.func @matmul(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x32xf32> {
-  // expected-remark @+1 {{factors [d0=8 parallel, d1=32 parallel, d2=16 reduction(sum)] operands ([d0, d2], [d2, d1]) results ([d0, d1])}}
+  // expected-remark @+1 {{factors [m=8 parallel, n=32 parallel, k=16 reduction(sum)] operands ([m, k], [k, n]) results ([m, n])}}
   %0 = dist.matmul %x, %w : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
   return %0 : tensor<8x32xf32>
 }
@@ -41,7 +41,7 @@ func.func @matmul(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x32xf3
 
 // Batch dims are parallel; a batch dim that broadcasts (size 1) has no factor.
 func.func @matmul_batch(%a: tensor<4x1x8x16xf32>, %b: tensor<3x16x2xf32>) -> tensor<4x3x8x2xf32> {
-  // expected-remark @+1 {{factors [d0=4 parallel, d1=3 parallel, d2=8 parallel, d3=2 parallel, d4=16 reduction(sum)] operands ([d0, _, d2, d4], [d1, d4, d3]) results ([d0, d1, d2, d3])}}
+  // expected-remark @+1 {{factors [b0=4 parallel, b1=3 parallel, m=8 parallel, n=2 parallel, k=16 reduction(sum)] operands ([b0, _, m, k], [b1, k, n]) results ([b0, b1, m, n])}}
   %0 = dist.matmul %a, %b : (tensor<4x1x8x16xf32>, tensor<3x16x2xf32>) -> tensor<4x3x8x2xf32>
   return %0 : tensor<4x3x8x2xf32>
 }
@@ -50,7 +50,7 @@ func.func @matmul_batch(%a: tensor<4x1x8x16xf32>, %b: tensor<3x16x2xf32>) -> ten
 
 // The bias shares n with the result.
 func.func @gemm(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>) -> tensor<8x32xf32> {
-  // expected-remark @+1 {{factors [d0=8 parallel, d1=32 parallel, d2=16 reduction(sum)] operands ([d0, d2], [d2, d1], [d1]) results ([d0, d1])}}
+  // expected-remark @+1 {{factors [m=8 parallel, n=32 parallel, k=16 reduction(sum)] operands ([m, k], [k, n], [n]) results ([m, n])}}
   %0 = dist.gemm %x, %w, %b : (tensor<8x16xf32>, tensor<16x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
   return %0 : tensor<8x32xf32>
 }
@@ -59,7 +59,7 @@ func.func @gemm(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>)
 
 // Transposed operands index k and m (n) the other way round.
 func.func @gemm_transposed(%a: tensor<16x32xf32>, %b: tensor<8x16xf32>) -> tensor<32x8xf32> {
-  // expected-remark @+1 {{factors [d0=32 parallel, d1=8 parallel, d2=16 reduction(sum)] operands ([d2, d0], [d1, d2]) results ([d0, d1])}}
+  // expected-remark @+1 {{factors [m=32 parallel, n=8 parallel, k=16 reduction(sum)] operands ([k, m], [n, k]) results ([m, n])}}
   %0 = dist.gemm %a, %b {trans_a, trans_b} : (tensor<16x32xf32>, tensor<8x16xf32>) -> tensor<32x8xf32>
   return %0 : tensor<32x8xf32>
 }
@@ -69,7 +69,7 @@ func.func @gemm_transposed(%a: tensor<16x32xf32>, %b: tensor<8x16xf32>) -> tenso
 // Batch and output channels are parallel, input channels a sum reduction
 // shared by input and filter, spatial dims and the window whole.
 func.func @conv2d(%x: tensor<2x32x16x16xf32>, %w: tensor<64x32x3x3xf32>, %b: tensor<64xf32>) -> tensor<2x64x16x16xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=64 parallel, d2=32 reduction(sum), d3=16 whole, d4=16 whole, d5=3 whole, d6=3 whole, d7=16 whole, d8=16 whole] operands ([d0, d2, d3, d4], [d1, d2, d5, d6], [d1]) results ([d0, d1, d7, d8])}}
+  // expected-remark @+1 {{factors [n=2 parallel, o=64 parallel, i=32 reduction(sum), ih=16 whole, iw=16 whole, kh=3 whole, kw=3 whole, oh=16 whole, ow=16 whole] operands ([n, i, ih, iw], [o, i, kh, kw], [o]) results ([n, o, oh, ow])}}
   %0 = dist.conv2d %x, %w, %b {pads = array<i64: 1, 1, 1, 1>}
       : (tensor<2x32x16x16xf32>, tensor<64x32x3x3xf32>, tensor<64xf32>) -> tensor<2x64x16x16xf32>
   return %0 : tensor<2x64x16x16xf32>
@@ -80,7 +80,7 @@ func.func @conv2d(%x: tensor<2x32x16x16xf32>, %w: tensor<64x32x3x3xf32>, %b: ten
 // With groups, input, filter and output channels all stay whole; only the
 // batch is parallel.
 func.func @conv2d_grouped(%x: tensor<2x32x16x16xf32>, %w: tensor<64x8x3x3xf32>) -> tensor<2x64x14x14xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=64 whole, d2=32 whole, d3=8 whole, d4=16 whole, d5=16 whole, d6=3 whole, d7=3 whole, d8=14 whole, d9=14 whole] operands ([d0, d2, d4, d5], [d1, d3, d6, d7]) results ([d0, d1, d8, d9])}}
+  // expected-remark @+1 {{factors [n=2 parallel, o=64 whole, i=32 whole, gi=8 whole, ih=16 whole, iw=16 whole, kh=3 whole, kw=3 whole, oh=14 whole, ow=14 whole] operands ([n, i, ih, iw], [o, gi, kh, kw]) results ([n, o, oh, ow])}}
   %0 = dist.conv2d %x, %w {group = 4 : i64}
       : (tensor<2x32x16x16xf32>, tensor<64x8x3x3xf32>) -> tensor<2x64x14x14xf32>
   return %0 : tensor<2x64x14x14xf32>
@@ -94,7 +94,7 @@ func.func @conv2d_grouped(%x: tensor<2x32x16x16xf32>, %w: tensor<64x8x3x3xf32>) 
 
 // Batch and channels are parallel; windows stay whole.
 func.func @pool2d(%x: tensor<2x32x16x16xf32>) -> tensor<2x32x8x8xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=32 parallel, d2=16 whole, d3=16 whole, d4=8 whole, d5=8 whole] operands ([d0, d1, d2, d3]) results ([d0, d1, d4, d5])}}
+  // expected-remark @+1 {{factors [n=2 parallel, c=32 parallel, ih=16 whole, iw=16 whole, oh=8 whole, ow=8 whole] operands ([n, c, ih, iw]) results ([n, c, oh, ow])}}
   %0 = dist.pool2d avg %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>}
       : (tensor<2x32x16x16xf32>) -> tensor<2x32x8x8xf32>
   return %0 : tensor<2x32x8x8xf32>
@@ -104,9 +104,9 @@ func.func @pool2d(%x: tensor<2x32x16x16xf32>) -> tensor<2x32x8x8xf32> {
 
 // Spatial dims are reduced with the pool's own combiner.
 func.func @global_pool(%x: tensor<2x32x16x16xf32>) -> (tensor<2x32x1x1xf32>, tensor<2x32x1x1xf32>) {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=32 parallel, d2=16 reduction(max), d3=16 reduction(max)] operands ([d0, d1, d2, d3]) results ([d0, d1, _, _])}}
+  // expected-remark @+1 {{factors [n=2 parallel, c=32 parallel, h=16 reduction(max), w=16 reduction(max)] operands ([n, c, h, w]) results ([n, c, _, _])}}
   %0 = dist.global_pool max %x : (tensor<2x32x16x16xf32>) -> tensor<2x32x1x1xf32>
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=32 parallel, d2=16 reduction(mean), d3=16 reduction(mean)] operands ([d0, d1, d2, d3]) results ([d0, d1, _, _])}}
+  // expected-remark @+1 {{factors [n=2 parallel, c=32 parallel, h=16 reduction(mean), w=16 reduction(mean)] operands ([n, c, h, w]) results ([n, c, _, _])}}
   %1 = dist.global_pool avg %x : (tensor<2x32x16x16xf32>) -> tensor<2x32x1x1xf32>
   return %0, %1 : tensor<2x32x1x1xf32>, tensor<2x32x1x1xf32>
 }
@@ -210,7 +210,7 @@ func.func @layer_norm(%x: tensor<2x16x12x64xf32>, %g: tensor<12x64xf32>, %b: ten
 // The gathered axis stays whole; the indices' dims and the other data dims
 // are parallel.
 func.func @gather(%t: tensor<50257x768xf32>, %ids: tensor<2x128xi64>) -> tensor<2x128x768xf32> {
-  // expected-remark @+1 {{factors [d0=50257 whole, d1=2 parallel, d2=128 parallel, d3=768 parallel] operands ([d0, d3], [d1, d2]) results ([d1, d2, d3])}}
+  // expected-remark @+1 {{factors [d0=50257 whole, i0=2 parallel, i1=128 parallel, d1=768 parallel] operands ([d0, d1], [i0, i1]) results ([i0, i1, d1])}}
   %0 = dist.gather %t, %ids {axis = 0 : i64}
       : (tensor<50257x768xf32>, tensor<2x128xi64>) -> tensor<2x128x768xf32>
   return %0 : tensor<2x128x768xf32>
@@ -221,7 +221,7 @@ func.func @gather(%t: tensor<50257x768xf32>, %ids: tensor<2x128xi64>) -> tensor<
 // Dims that reappear unchanged are shared; 768 -> 12x64 indexes 768 by the
 // factors of 12 (major) and 64.
 func.func @reshape(%x: tensor<2x16x768xf32>) -> tensor<2x16x12x64xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=16 parallel, d2=12 parallel, d3=64 parallel] operands ([d0, d1, d2*d3]) results ([d0, d1, d2, d3])}}
+  // expected-remark @+1 {{factors [out0=2 parallel, out1=16 parallel, out2=12 parallel, out3=64 parallel] operands ([out0, out1, out2*out3]) results ([out0, out1, out2, out3])}}
   %0 = dist.reshape %x : tensor<2x16x768xf32> to tensor<2x16x12x64xf32>
   return %0 : tensor<2x16x12x64xf32>
 }
@@ -231,7 +231,7 @@ func.func @reshape(%x: tensor<2x16x768xf32>) -> tensor<2x16x12x64xf32> {
 // Size-1 dims are skipped when matching; a merge (2x3 -> 6) indexes 6 by the
 // factors of 2 and 3, and the dim after it is shared again.
 func.func @reshape_groups(%x: tensor<2x1x3x4xf32>) -> tensor<6x4x1xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=3 parallel, d2=4 parallel] operands ([d0, _, d1, d2]) results ([d0*d1, d2, _])}}
+  // expected-remark @+1 {{factors [in0=2 parallel, in2=3 parallel, out1=4 parallel] operands ([in0, _, in2, out1]) results ([in0*in2, out1, _])}}
   %0 = dist.reshape %x : tensor<2x1x3x4xf32> to tensor<6x4x1xf32>
   return %0 : tensor<6x4x1xf32>
 }
@@ -241,7 +241,7 @@ func.func @reshape_groups(%x: tensor<2x1x3x4xf32>) -> tensor<6x4x1xf32> {
 // A regrouping that is neither a split nor a merge of one dim (6x4 -> 4x6)
 // keeps every dim of the group whole.
 func.func @reshape_regroup(%x: tensor<6x4xf32>) -> tensor<4x6xf32> {
-  // expected-remark @+1 {{factors [d0=6 whole, d1=4 whole, d2=4 whole, d3=6 whole] operands ([d0, d1]) results ([d2, d3])}}
+  // expected-remark @+1 {{factors [in0=6 whole, in1=4 whole, out0=4 whole, out1=6 whole] operands ([in0, in1]) results ([out0, out1])}}
   %0 = dist.reshape %x : tensor<6x4xf32> to tensor<4x6xf32>
   return %0 : tensor<4x6xf32>
 }
@@ -250,7 +250,7 @@ func.func @reshape_regroup(%x: tensor<6x4xf32>) -> tensor<4x6xf32> {
 
 // Without elements there are no groups to match: every dim stays whole.
 func.func @reshape_empty(%x: tensor<4x0xf32>) -> tensor<0x4xf32> {
-  // expected-remark @+1 {{factors [d0=4 whole, d1=0 whole, d2=0 whole, d3=4 whole] operands ([d0, d1]) results ([d2, d3])}}
+  // expected-remark @+1 {{factors [in0=4 whole, in1=0 whole, out0=0 whole, out1=4 whole] operands ([in0, in1]) results ([out0, out1])}}
   %0 = dist.reshape %x : tensor<4x0xf32> to tensor<0x4xf32>
   return %0 : tensor<0x4xf32>
 }
@@ -278,7 +278,7 @@ func.func @transpose(%x: tensor<2x16x12x64xf32>) -> tensor<64x2x12x16xf32> {
 
 // Untouched dims are shared; the sliced dim is whole on both sides.
 func.func @slice(%x: tensor<2x16x192xf32>) -> tensor<2x16x64xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=16 parallel, d2=192 whole, d3=64 whole] operands ([d0, d1, d2]) results ([d0, d1, d3])}}
+  // expected-remark @+1 {{factors [d0=2 parallel, d1=16 parallel, in2=192 whole, out2=64 whole] operands ([d0, d1, in2]) results ([d0, d1, out2])}}
   %0 = dist.slice %x {offsets = array<i64: 0, 0, 64>, strides = array<i64: 1, 1, 1>}
       : tensor<2x16x192xf32> to tensor<2x16x64xf32>
   return %0 : tensor<2x16x64xf32>
@@ -288,7 +288,7 @@ func.func @slice(%x: tensor<2x16x192xf32>) -> tensor<2x16x64xf32> {
 
 // The concatenated axis is whole with a factor per tensor; the rest is shared.
 func.func @concat(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>) -> tensor<2x8xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=3 whole, d2=5 whole, d3=8 whole] operands ([d0, d1], [d0, d2]) results ([d0, d3])}}
+  // expected-remark @+1 {{factors [d0=2 parallel, p0=3 whole, p1=5 whole, d1=8 whole] operands ([d0, p0], [d0, p1]) results ([d0, d1])}}
   %0 = dist.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
   return %0 : tensor<2x8xf32>
 }
@@ -296,7 +296,7 @@ func.func @concat(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>) -> tensor<2x8xf32> {
 // -----
 
 func.func @split(%x: tensor<2x16x192xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x128xf32>) {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=16 parallel, d2=64 whole, d3=128 whole, d4=192 whole] operands ([d0, d1, d4]) results ([d0, d1, d2], [d0, d1, d3])}}
+  // expected-remark @+1 {{factors [d0=2 parallel, d1=16 parallel, p0=64 whole, p1=128 whole, d2=192 whole] operands ([d0, d1, d2]) results ([d0, d1, p0], [d0, d1, p1])}}
   %0:2 = dist.split %x {axis = 2 : i64}
       : (tensor<2x16x192xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x128xf32>)
   return %0#0, %0#1 : tensor<2x16x64xf32>, tensor<2x16x128xf32>
@@ -306,7 +306,7 @@ func.func @split(%x: tensor<2x16x192xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x
 
 // A matmul's bias is indexed by the output columns only.
 func.func @matmul_bias(%x: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
-  // expected-remark @+1 {{factors [d0=2 parallel, d1=8 parallel, d2=16 parallel, d3=64 reduction(sum)] operands ([d0, d1, d3], [d3, d2], [d2]) results ([d0, d1, d2])}}
+  // expected-remark @+1 {{factors [b0=2 parallel, m=8 parallel, n=16 parallel, k=64 reduction(sum)] operands ([b0, m, k], [k, n], [n]) results ([b0, m, n])}}
   %0 = dist.matmul %x, %w, %b : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
   return %0 : tensor<2x8x16xf32>
 }

@@ -21,14 +21,14 @@ shard.grid @g(shape = 2x2)
 // CHECK-NEXT: %[[O:.*]] = shard.all_gather %[[Y]] on @g grid_axes = [0] gather_axis = 0 : tensor<2x8x16xf32> -> tensor<4x8x16xf32>
 // CHECK-NEXT: return %[[O]]
 func.func @dp_tp(%x: tensor<4x8x16xf32>, %gamma: tensor<16xf32>, %beta: tensor<16xf32>) -> tensor<4x8x16xf32> {
-  %w1 = dist.weight "w1" : tensor<16x64xf32> at #dist.data<storage = external, path = "m.bin", offset = 0, length = 4096> {dist.factor_axes = [array<i16>, array<i16: 1>]}
-  %w2 = dist.weight "w2" : tensor<64x16xf32> at #dist.data<storage = external, path = "m.bin", offset = 4096, length = 4096> {dist.factor_axes = [array<i16: 1>, array<i16>]}
+  %w1 = dist.weight "w1" : tensor<16x64xf32> at #dist.data<storage = external, path = "m.bin", offset = 0, length = 4096> {dist.factor_axes = {d1 = array<i16: 1>}}
+  %w2 = dist.weight "w2" : tensor<64x16xf32> at #dist.data<storage = external, path = "m.bin", offset = 4096, length = 4096> {dist.factor_axes = {d0 = array<i16: 1>}}
   // factors [d0=4 parallel, d1=8 parallel, d2=16 whole]
-  %ln = dist.layer_norm %x, %gamma, %beta {axis = 2 : i64, dist.factor_axes = [array<i16: 0>, array<i16>, array<i16>]} : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
-  %h = dist.matmul %ln, %w1 {dist.factor_axes = [array<i16: 0>, array<i16>, array<i16: 1>, array<i16>]} : (tensor<4x8x16xf32>, tensor<16x64xf32>) -> tensor<4x8x64xf32>
-  %a = dist.unary gelu_tanh %h {dist.factor_axes = [array<i16: 0>, array<i16>, array<i16: 1>]} : tensor<4x8x64xf32>
-  %y = dist.matmul %a, %w2 {dist.factor_axes = [array<i16: 0>, array<i16>, array<i16>, array<i16: 1>]} : (tensor<4x8x64xf32>, tensor<64x16xf32>) -> tensor<4x8x16xf32>
-  %r = dist.binary add %y, %x {dist.factor_axes = [array<i16: 0>, array<i16>, array<i16>]} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  %ln = dist.layer_norm %x, %gamma, %beta {axis = 2 : i64, dist.factor_axes = {d0 = array<i16: 0>}} : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+  %h = dist.matmul %ln, %w1 {dist.factor_axes = {b0 = array<i16: 0>, n = array<i16: 1>}} : (tensor<4x8x16xf32>, tensor<16x64xf32>) -> tensor<4x8x64xf32>
+  %a = dist.unary gelu_tanh %h {dist.factor_axes = {d0 = array<i16: 0>, d2 = array<i16: 1>}} : tensor<4x8x64xf32>
+  %y = dist.matmul %a, %w2 {dist.factor_axes = {b0 = array<i16: 0>, k = array<i16: 1>}} : (tensor<4x8x64xf32>, tensor<64x16xf32>) -> tensor<4x8x16xf32>
+  %r = dist.binary add %y, %x {dist.factor_axes = {d0 = array<i16: 0>}} : (tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
   return %r : tensor<4x8x16xf32>
 }
 
@@ -47,7 +47,7 @@ shard.grid @g(shape = 2x2)
 // CHECK-NEXT: %[[O:.*]] = shard.all_gather %[[M]] on @g grid_axes = [0, 1] gather_axis = 0 : tensor<2xf32> -> tensor<8xf32>
 // CHECK-NEXT: return %[[O]]
 func.func @batch_over_two_axes(%x: tensor<8x16xf32>, %gamma: tensor<16xf32>) -> tensor<8xf32> {
-  %ln = dist.layer_norm %x, %gamma {axis = 1 : i64, dist.factor_axes = [array<i16: 0, 1>, array<i16>]} : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
-  %m = dist.reduce max %ln {axes = array<i64: 1>, dist.factor_axes = [array<i16: 0, 1>, array<i16>]} : (tensor<8x16xf32>) -> tensor<8xf32>
+  %ln = dist.layer_norm %x, %gamma {axis = 1 : i64, dist.factor_axes = {d0 = array<i16: 0, 1>}} : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  %m = dist.reduce max %ln {axes = array<i64: 1>, dist.factor_axes = {d0 = array<i16: 0, 1>}} : (tensor<8x16xf32>) -> tensor<8xf32>
   return %m : tensor<8xf32>
 }

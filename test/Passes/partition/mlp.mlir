@@ -23,15 +23,15 @@ shard.grid @tp(shape = 2)
 // CHECK-NEXT: return %[[Y]]
 // CHECK-NOT: dist.factor_axes
 func.func @megatron_gemm(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
-  %w1 = dist.weight "w1" : tensor<16x64xf32> at #dist.data<storage = external, path = "m.bin", offset = 0, length = 4096> {dist.factor_axes = [array<i16>, array<i16: 0>]}
-  %b1 = dist.weight "b1" : tensor<64xf32> at #dist.data<storage = external, path = "m.bin", offset = 4096, length = 256> {dist.factor_axes = [array<i16: 0>]}
-  %w2 = dist.weight "w2" : tensor<64x16xf32> at #dist.data<storage = external, path = "m.bin", offset = 4352, length = 4096> {dist.factor_axes = [array<i16: 0>, array<i16>]}
+  %w1 = dist.weight "w1" : tensor<16x64xf32> at #dist.data<storage = external, path = "m.bin", offset = 0, length = 4096> {dist.factor_axes = {d1 = array<i16: 0>}}
+  %b1 = dist.weight "b1" : tensor<64xf32> at #dist.data<storage = external, path = "m.bin", offset = 4096, length = 256> {dist.factor_axes = {d0 = array<i16: 0>}}
+  %w2 = dist.weight "w2" : tensor<64x16xf32> at #dist.data<storage = external, path = "m.bin", offset = 4352, length = 4096> {dist.factor_axes = {d0 = array<i16: 0>}}
   %b2 = dist.weight "b2" : tensor<16xf32> at #dist.data<storage = external, path = "m.bin", offset = 8448, length = 64>
-  // factors [d0=8 parallel, d1=64 parallel, d2=16 reduction(sum)]
-  %h = dist.gemm %x, %w1, %b1 {dist.factor_axes = [array<i16>, array<i16: 0>, array<i16>]} : (tensor<8x16xf32>, tensor<16x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
-  %a = dist.unary gelu_erf %h {dist.factor_axes = [array<i16>, array<i16: 0>]} : tensor<8x64xf32>
-  // factors [d0=8 parallel, d1=16 parallel, d2=64 reduction(sum)]
-  %y = dist.gemm %a, %w2, %b2 {beta = 0.5 : f32, dist.factor_axes = [array<i16>, array<i16>, array<i16: 0>]} : (tensor<8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  // factors [m=8 parallel, n=64 parallel, k=16 reduction(sum)]
+  %h = dist.gemm %x, %w1, %b1 {dist.factor_axes = {n = array<i16: 0>}} : (tensor<8x16xf32>, tensor<16x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+  %a = dist.unary gelu_erf %h {dist.factor_axes = {d1 = array<i16: 0>}} : tensor<8x64xf32>
+  // factors [m=8 parallel, n=16 parallel, k=64 reduction(sum)]
+  %y = dist.gemm %a, %w2, %b2 {beta = 0.5 : f32, dist.factor_axes = {k = array<i16: 0>}} : (tensor<8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
   return %y : tensor<8x16xf32>
 }
 
@@ -54,11 +54,11 @@ shard.grid @tp(shape = 2)
 // CHECK-NEXT: %[[Y:.*]] = dist.binary add %[[R]], %[[B2]] : (tensor<2x8x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
 // CHECK-NEXT: return %[[Y]]
 func.func @megatron_matmul(%x: tensor<2x8x16xf32>, %w1: tensor<16x64xf32>, %w2: tensor<64x16xf32>, %b2: tensor<16xf32>) -> tensor<2x8x16xf32> {
-  // factors [d0=2 parallel, d1=8 parallel, d2=64 parallel, d3=16 reduction(sum)]
-  %h = dist.matmul %x, %w1 {dist.factor_axes = [array<i16>, array<i16>, array<i16: 0>, array<i16>]} : (tensor<2x8x16xf32>, tensor<16x64xf32>) -> tensor<2x8x64xf32>
-  %a = dist.unary relu %h {dist.factor_axes = [array<i16>, array<i16>, array<i16: 0>]} : tensor<2x8x64xf32>
-  // factors [d0=2 parallel, d1=8 parallel, d2=16 parallel, d3=64 reduction(sum)]
-  %y = dist.matmul %a, %w2, %b2 {dist.factor_axes = [array<i16>, array<i16>, array<i16>, array<i16: 0>]} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  // factors [b0=2 parallel, m=8 parallel, n=64 parallel, k=16 reduction(sum)]
+  %h = dist.matmul %x, %w1 {dist.factor_axes = {n = array<i16: 0>}} : (tensor<2x8x16xf32>, tensor<16x64xf32>) -> tensor<2x8x64xf32>
+  %a = dist.unary relu %h {dist.factor_axes = {d2 = array<i16: 0>}} : tensor<2x8x64xf32>
+  // factors [b0=2 parallel, m=8 parallel, n=16 parallel, k=64 reduction(sum)]
+  %y = dist.matmul %a, %w2, %b2 {dist.factor_axes = {k = array<i16: 0>}} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
   return %y : tensor<2x8x16xf32>
 }
 
@@ -81,9 +81,9 @@ shard.grid @tp(shape = 2)
 // CHECK-NOT: shard.all_reduce
 // CHECK: return %[[G]]
 func.func @bias_after_reduce_scatter(%a: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
-  // factors [d0=2 parallel, d1=8 parallel, d2=16 parallel, d3=64 reduction(sum)]
-  %y = dist.matmul %a, %w, %b {dist.factor_axes = [array<i16>, array<i16>, array<i16>, array<i16: 0>]} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
-  %r = dist.unary relu %y {dist.factor_axes = [array<i16>, array<i16: 0>, array<i16>]} : tensor<2x8x16xf32>
+  // factors [b0=2 parallel, m=8 parallel, n=16 parallel, k=64 reduction(sum)]
+  %y = dist.matmul %a, %w, %b {dist.factor_axes = {k = array<i16: 0>}} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  %r = dist.unary relu %y {dist.factor_axes = {d1 = array<i16: 0>}} : tensor<2x8x16xf32>
   return %r : tensor<2x8x16xf32>
 }
 
@@ -102,7 +102,7 @@ shard.grid @tp(shape = 2)
 // CHECK-NEXT: dist.unary relu %[[Y]] : tensor<2x8x8xf32>
 // CHECK-NOT: shard.all_reduce
 func.func @bias_sliced_after_reduce_scatter(%a: tensor<2x8x64xf32>, %w: tensor<64x16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
-  %y = dist.matmul %a, %w, %b {dist.factor_axes = [array<i16>, array<i16>, array<i16>, array<i16: 0>]} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
-  %r = dist.unary relu %y {dist.factor_axes = [array<i16>, array<i16>, array<i16: 0>]} : tensor<2x8x16xf32>
+  %y = dist.matmul %a, %w, %b {dist.factor_axes = {k = array<i16: 0>}} : (tensor<2x8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  %r = dist.unary relu %y {dist.factor_axes = {d2 = array<i16: 0>}} : tensor<2x8x16xf32>
   return %r : tensor<2x8x16xf32>
 }

@@ -12,7 +12,7 @@ shard.grid @g(shape = 2x2)
 // CHECK-NEXT: %[[S:.*]] = dist.binary add %[[R]], %[[E]]
 // CHECK-NEXT: return %[[S]]
 func.func @partial_to_whole(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> tensor<4x4xf32> {
-  %p = dist.matmul %a, %b {dist.factor_axes = [array<i16>, array<i16>, array<i16: 1>]} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %p = dist.matmul %a, %b {dist.factor_axes = {k = array<i16: 1>}} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
   %e = dist.unary exp %p : tensor<4x4xf32>
   %s = dist.binary add %p, %e : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   return %s : tensor<4x4xf32>
@@ -29,8 +29,8 @@ shard.grid @g(shape = 2x2)
 // CHECK-NEXT: %[[G:.*]] = shard.all_gather %[[E]] on @g grid_axes = [1] gather_axis = 0 : tensor<2x4xf32> -> tensor<4x4xf32>
 // CHECK-NEXT: return %[[G]]
 func.func @partial_to_split(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> tensor<4x4xf32> {
-  %p = dist.matmul %a, %b {dist.factor_axes = [array<i16>, array<i16>, array<i16: 1>]} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
-  %e = dist.unary exp %p {dist.factor_axes = [array<i16: 1>, array<i16>]} : tensor<4x4xf32>
+  %p = dist.matmul %a, %b {dist.factor_axes = {k = array<i16: 1>}} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %e = dist.unary exp %p {dist.factor_axes = {d0 = array<i16: 1>}} : tensor<4x4xf32>
   return %e : tensor<4x4xf32>
 }
 
@@ -45,8 +45,8 @@ shard.grid @g(shape = 2x2)
 // CHECK-NEXT: %[[S:.*]] = shard.all_slice %[[R]] on @g grid_axes = [0] slice_axis = 0 : tensor<4xf32> -> tensor<2xf32>
 // CHECK-NEXT: dist.unary exp %[[S]] : tensor<2xf32>
 func.func @partial_max_to_split(%x: tensor<4x8xf32>) -> tensor<4xf32> {
-  %m = dist.reduce max %x {axes = array<i64: 1>, dist.factor_axes = [array<i16>, array<i16: 0>]} : (tensor<4x8xf32>) -> tensor<4xf32>
-  %e = dist.unary exp %m {dist.factor_axes = [array<i16: 0>]} : tensor<4xf32>
+  %m = dist.reduce max %x {axes = array<i64: 1>, dist.factor_axes = {d1 = array<i16: 0>}} : (tensor<4x8xf32>) -> tensor<4xf32>
+  %e = dist.unary exp %m {dist.factor_axes = {d0 = array<i16: 0>}} : tensor<4xf32>
   return %e : tensor<4xf32>
 }
 
@@ -66,8 +66,8 @@ shard.grid @g(shape = 2x2)
 // CHECK-NEXT: %[[G1:.*]] = shard.all_gather %[[G0]] on @g grid_axes = [1] gather_axis = 1 : tensor<8x4xf32> -> tensor<8x8xf32>
 // CHECK-NEXT: return %[[G1]]
 func.func @gather_and_slice(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
-  %a = dist.unary exp %x {dist.factor_axes = [array<i16: 0, 1>, array<i16>]} : tensor<8x8xf32>
-  %b = dist.unary exp %a {dist.factor_axes = [array<i16: 0>, array<i16: 1>]} : tensor<8x8xf32>
+  %a = dist.unary exp %x {dist.factor_axes = {d0 = array<i16: 0, 1>}} : tensor<8x8xf32>
+  %b = dist.unary exp %a {dist.factor_axes = {d0 = array<i16: 0>, d1 = array<i16: 1>}} : tensor<8x8xf32>
   return %b : tensor<8x8xf32>
 }
 
@@ -80,8 +80,8 @@ shard.grid @g(shape = 2x2)
 // CHECK-NEXT: %[[T:.*]] = shard.all_to_all %[[A]] on @g grid_axes = [1] split_axis = 1 concat_axis = 0 : tensor<4x8xf32> -> tensor<8x4xf32>
 // CHECK-NEXT: dist.unary exp %[[T]] : tensor<8x4xf32>
 func.func @move_split(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
-  %a = dist.unary exp %x {dist.factor_axes = [array<i16: 1>, array<i16>]} : tensor<8x8xf32>
-  %b = dist.unary exp %a {dist.factor_axes = [array<i16>, array<i16: 1>]} : tensor<8x8xf32>
+  %a = dist.unary exp %x {dist.factor_axes = {d0 = array<i16: 1>}} : tensor<8x8xf32>
+  %b = dist.unary exp %a {dist.factor_axes = {d1 = array<i16: 1>}} : tensor<8x8xf32>
   return %b : tensor<8x8xf32>
 }
 
@@ -97,8 +97,8 @@ shard.grid @g(shape = 2x2)
 // CHECK-NEXT: %[[S:.*]] = shard.all_slice %[[T]] on @g grid_axes = [0] slice_axis = 1 : tensor<4x8xf32> -> tensor<4x4xf32>
 // CHECK-NEXT: dist.unary exp %[[S]] : tensor<4x4xf32>
 func.func @swap_axes(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
-  %a = dist.unary exp %x {dist.factor_axes = [array<i16: 0>, array<i16: 1>]} : tensor<8x8xf32>
-  %b = dist.unary exp %a {dist.factor_axes = [array<i16: 1>, array<i16: 0>]} : tensor<8x8xf32>
+  %a = dist.unary exp %x {dist.factor_axes = {d0 = array<i16: 0>, d1 = array<i16: 1>}} : tensor<8x8xf32>
+  %b = dist.unary exp %a {dist.factor_axes = {d0 = array<i16: 1>, d1 = array<i16: 0>}} : tensor<8x8xf32>
   return %b : tensor<8x8xf32>
 }
 
@@ -117,7 +117,7 @@ shard.grid @g(shape = 2x2)
 func.func @constants(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %one = dist.constant dense<1.0> : tensor<4x8xf32>
   %ramp = dist.constant dense<[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]> : tensor<8xf32>
-  %a = dist.binary add %x, %one {dist.factor_axes = [array<i16: 0>, array<i16: 1>]} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
-  %b = dist.binary mul %a, %ramp {dist.factor_axes = [array<i16: 0>, array<i16: 1>]} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %a = dist.binary add %x, %one {dist.factor_axes = {d0 = array<i16: 0>, d1 = array<i16: 1>}} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %b = dist.binary mul %a, %ramp {dist.factor_axes = {d0 = array<i16: 0>, d1 = array<i16: 1>}} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   return %b : tensor<4x8xf32>
 }

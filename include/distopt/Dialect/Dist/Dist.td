@@ -37,6 +37,32 @@ def Dist_Dialect : Dialect {
   // through this hook.
   let hasConstantMaterializer = 1;
   let dependentDialects = ["::mlir::shard::ShardDialect"];
+
+  // Attributes that cross components (planner, partitioner, importer,
+  // artifact, runtime). TableGen generates a helper per attribute
+  // (`DistDialect::FactorAxesAttrHelper`, ...) that owns its name and type;
+  // code never spells `"dist.<name>"` itself. They are checked once, by
+  // `verifyOperationAttribute` and `verifyRegion{Arg,Result}Attribute`
+  // (lib/Dialect/Dist/DiscardableAttrs.cpp).
+  let discardableAttrs = (ins
+    // On an op with a sharding rule: the grid axes that split each factor,
+    // by factor name, listing only split factors, major to minor, e.g.
+    // `{m = array<i16: 0>, k = array<i16: 1>}` (lib/Dialect/Dist/FactorAxes.cpp).
+    "::mlir::DictionaryAttr":$factor_axes,
+    // On a function argument or result: the name the runtime binds it by.
+    "::mlir::StringAttr":$name,
+    // On the module: the absolute folder that weight paths start from.
+    "::mlir::StringAttr":$model_dir,
+    // On the module of a compiled artifact: its format version.
+    "::mlir::IntegerAttr":$artifact_version,
+    // On an imported module: the ONNX opset, IR version and producer.
+    "::mlir::IntegerAttr":$onnx_opset,
+    "::mlir::IntegerAttr":$onnx_ir_version,
+    "::mlir::StringAttr":$onnx_producer
+  );
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
 }
 
 class Dist_Op<string mnemonic, list<Trait> traits = []>

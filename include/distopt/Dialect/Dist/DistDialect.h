@@ -10,6 +10,9 @@
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Dialect.h"
+// The generated helpers of the dialect's discardable attributes use
+// Operation.
+#include "mlir/IR/Operation.h"
 
 #include "distopt/Dialect/Dist/DistDialect.h.inc"
 #include "distopt/Dialect/Dist/DistEnums.h.inc"

@@ -36,6 +36,10 @@ enum class FactorKind {
 
 /// One factor of an op's iteration space.
 struct ShardingFactor {
+  /// The factor's name, unique within its rule: what `dist.factor_axes`
+  /// and printed rules call it (`m`, `n`, `k` of a matmul, `d0` for the
+  /// first dimension of an elementwise op).
+  std::string name;
   int64_t size = 1;
   FactorKind kind = FactorKind::Parallel;
   /// For reduction factors: how partial results combine.
@@ -54,25 +58,29 @@ struct ShardingRule {
   llvm::SmallVector<TensorFactors> operands;
   llvm::SmallVector<TensorFactors> results;
 
-  /// Appends a factor and returns its index.
-  int64_t addFactor(int64_t size, FactorKind kind,
+  /// Appends a factor named `name` and returns its index.
+  int64_t addFactor(llvm::StringRef name, int64_t size, FactorKind kind,
                     ReduceKind combiner = ReduceKind::Sum) {
-    factors.push_back({size, kind, combiner});
+    factors.push_back({name.str(), size, kind, combiner});
     return static_cast<int64_t>(factors.size()) - 1;
   }
 
-  /// Checks that the rule fits `op`: one entry per operand and result, one
-  /// per dimension, factor sizes multiplying to the dimension size, size-1
-  /// dimensions only without factors, and one combiner for all reductions.
-  /// Emits an error on `op` and fails otherwise.
+  /// Checks that the rule fits `op`: unique non-empty factor names, one
+  /// entry per operand and result, one per dimension, factor sizes
+  /// multiplying to the dimension size, size-1 dimensions only without
+  /// factors, and one combiner for all reductions. Emits an error on `op`
+  /// and fails otherwise.
   mlir::LogicalResult verify(mlir::Operation *op) const;
 
   /// Indices of factors of `kind`.
   llvm::SmallVector<int64_t> getFactorsOfKind(FactorKind kind) const;
 
+  /// The index of the factor named `name`, if there is one.
+  std::optional<int64_t> lookupFactor(llvm::StringRef name) const;
+
   /// Prints the rule, for example
-  /// `factors [d0=8 parallel, d1=16 parallel, d2=4 reduction(sum)]
-  ///  operands ([d0, d2], [d2, d1]) results ([d0, d1])`.
+  /// `factors [m=8 parallel, n=16 parallel, k=4 reduction(sum)]
+  ///  operands ([m, k], [k, n]) results ([m, n])`.
   void print(llvm::raw_ostream &os) const;
 };
 
@@ -96,9 +104,13 @@ TensorFactors broadcastFactors(llvm::ArrayRef<int64_t> operandShape,
                                llvm::ArrayRef<int64_t> resultShape,
                                const TensorFactors &resultFactors);
 
-/// Adds one parallel factor per dimension of `shape` and returns them.
+/// Adds one parallel factor per dimension of `shape` (size-1 dims get none)
+/// and returns them. The factor of dim `i` is named `<prefix><firstDim + i>`
+/// (`d0`, `d1`, ... by default).
 TensorFactors addParallelFactors(ShardingRule &rule,
-                                 llvm::ArrayRef<int64_t> shape);
+                                 llvm::ArrayRef<int64_t> shape,
+                                 llvm::StringRef prefix = "d",
+                                 int64_t firstDim = 0);
 
 } // namespace distopt::dist
 

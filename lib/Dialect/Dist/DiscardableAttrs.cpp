@@ -1,0 +1,161 @@
+//===- DiscardableAttrs.cpp - verifier of the dist.* attributes -----------===//
+//
+// The one check of the discardable attributes that the dist dialect declares
+// (`discardableAttrs` in Dist.td): where each may appear and what its value
+// must be. Any other `dist.*` attribute is an error, so that a mistyped name
+// is reported instead of silently ignored.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Dialect/Dist/FactorAxes.h"
+#include "distopt/Support/Suggest.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace distopt;
+using namespace distopt::dist;
+
+/// Names of the attributes that may appear on operations, on function
+/// arguments and on function results.
+static constexpr StringLiteral kOperationAttrs[] = {
+    DistDialect::FactorAxesAttrHelper::getNameStr(),
+    DistDialect::ModelDirAttrHelper::getNameStr(),
+    DistDialect::ArtifactVersionAttrHelper::getNameStr(),
+    DistDialect::OnnxOpsetAttrHelper::getNameStr(),
+    DistDialect::OnnxIrVersionAttrHelper::getNameStr(),
+    DistDialect::OnnxProducerAttrHelper::getNameStr(),
+};
+static constexpr StringLiteral kValueAttrs[] = {
+    DistDialect::NameAttrHelper::getNameStr(),
+};
+
+/// The error for a `dist.*` attribute that is not declared where it was
+/// found (`where` is "operation", "argument" or "result" attribute).
+static LogicalResult emitUnknownAttr(Operation *op, StringRef name,
+                                     StringRef where,
+                                     ArrayRef<StringLiteral> declared) {
+  SmallVector<StringRef> candidates(declared.begin(), declared.end());
+  InFlightDiagnostic diag = op->emitOpError("carries '")
+                            << name << "', which is not a dist " << where
+                            << " attribute";
+  if (std::optional<StringRef> best = getClosestName(
+          name, candidates, std::max<unsigned>(2, name.size() / 3)))
+    diag << " (did you mean '" << *best << "'?)";
+  diag << "; the dist " << where << " attributes are ";
+  llvm::interleaveComma(candidates, diag);
+  return diag;
+}
+
+/// Checks that the module attribute `name` is on a module.
+static LogicalResult verifyOnModule(Operation *op, StringRef name) {
+  if (isa<ModuleOp>(op))
+    return success();
+  return op->emitOpError("carries '")
+         << name << "', which is a module attribute";
+}
+
+/// Checks that `value` of the module attribute `name` is a non-empty string,
+/// and an absolute path if `absolutePath`.
+static LogicalResult verifyModuleString(Operation *op, StringRef name,
+                                        Attribute value, bool absolutePath) {
+  if (failed(verifyOnModule(op, name)))
+    return failure();
+  auto str = dyn_cast<StringAttr>(value);
+  if (!str || str.getValue().empty())
+    return op->emitOpError("expects '")
+           << name << "' to be a non-empty string, found " << value;
+  if (absolutePath && !llvm::sys::path::is_absolute(str.getValue()))
+    return op->emitOpError("expects '")
+           << name << "' to be an absolute folder path, found " << value;
+  return success();
+}
+
+/// Checks that `value` of the module attribute `name` is a 64-bit integer of
+/// at least `min`.
+static LogicalResult verifyModuleInteger(Operation *op, StringRef name,
+                                         Attribute value, int64_t min) {
+  if (failed(verifyOnModule(op, name)))
+    return failure();
+  auto integer = dyn_cast<IntegerAttr>(value);
+  if (!integer || !integer.getType().isSignlessInteger(64) ||
+      integer.getInt() < min)
+    return op->emitOpError("expects '") << name << "' to be an i64 of at least "
+                                        << min << ", found " << value;
+  return success();
+}
+
+LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  Attribute value = attribute.getValue();
+  if (name == FactorAxesAttrHelper::getNameStr())
+    return verifyFactorAxesAttr(op, value);
+  if (name == ModelDirAttrHelper::getNameStr())
+    return verifyModuleString(op, name, value, /*absolutePath=*/true);
+  if (name == ArtifactVersionAttrHelper::getNameStr())
+    return verifyModuleInteger(op, name, value, /*min=*/1);
+  if (name == OnnxOpsetAttrHelper::getNameStr() ||
+      name == OnnxIrVersionAttrHelper::getNameStr())
+    return verifyModuleInteger(op, name, value, /*min=*/0);
+  if (name == OnnxProducerAttrHelper::getNameStr())
+    return verifyModuleString(op, name, value, /*absolutePath=*/false);
+  if (name == NameAttrHelper::getNameStr())
+    return op->emitOpError("carries '")
+           << name
+           << "', which names function arguments and results; set it in the "
+              "function's argument or result attributes";
+  return emitUnknownAttr(op, name, "operation", kOperationAttrs);
+}
+
+/// Checks `dist.name` = `value` of argument (or result) #`index` of `op`:
+/// a non-empty string that no other argument (result) of `op` has.
+static LogicalResult verifyValueName(Operation *op, StringRef what,
+                                     unsigned index, Attribute value) {
+  StringRef name = DistDialect::NameAttrHelper::getNameStr();
+  auto str = dyn_cast<StringAttr>(value);
+  if (!str || str.getValue().empty())
+    return op->emitOpError("expects '")
+           << name << "' of " << what << " #" << index
+           << " to be a non-empty string, found " << value;
+  // Functions are the only ops whose argument and result attributes MLIR
+  // verifies.
+  auto function = dyn_cast<FunctionOpInterface>(op);
+  if (!function)
+    return success();
+  bool isArg = what == "argument";
+  for (unsigned other = 0; other < index; ++other) {
+    Attribute otherName = isArg ? function.getArgAttr(other, name)
+                                : function.getResultAttr(other, name);
+    if (otherName == str)
+      return op->emitOpError()
+             << what << " #" << index << " and " << what << " #" << other
+             << " are both named " << str << " ('" << name << "')";
+  }
+  return success();
+}
+
+LogicalResult DistDialect::verifyRegionArgAttribute(Operation *op,
+                                                    unsigned regionIndex,
+                                                    unsigned argIndex,
+                                                    NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  if (name == NameAttrHelper::getNameStr())
+    return verifyValueName(op, "argument", argIndex, attribute.getValue());
+  return emitUnknownAttr(op, name, "argument", kValueAttrs);
+}
+
+LogicalResult
+DistDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex,
+                                         unsigned resultIndex,
+                                         NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  if (name == NameAttrHelper::getNameStr())
+    return verifyValueName(op, "result", resultIndex, attribute.getValue());
+  return emitUnknownAttr(op, name, "result", kValueAttrs);
+}
