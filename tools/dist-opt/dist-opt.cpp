@@ -328,8 +328,13 @@ static int runInMemory(llvm::StringRef inputFilename,
 
   mlir::PassManager pm(&context, module->getOperationName(),
                        mlir::OpPassManager::Nesting::Implicit);
-  if (failed(config.setupPassPipeline(pm)) ||
-      failed(runWithCommandLineOptions(pm, *module, config)))
+  if (failed(config.setupPassPipeline(pm)))
+    return 1;
+  if (config.shouldDumpPassPipeline()) {
+    pm.dump();
+    llvm::errs() << "\n";
+  }
+  if (failed(runWithCommandLineOptions(pm, *module, config)))
     return 1;
   switch (action) {
   case DriverAction::Print:
