@@ -146,8 +146,9 @@ struct ClusterSpec {
   llvm::SmallVector<NodeSpec> nodes;
   llvm::SmallVector<std::string> sites;
   llvm::SmallVector<WanLinkSpec> wanLinks;
-  /// True when the figures are placeholders, not measured or published
-  /// (the `cpu` preset until calibration exists).
+  /// True when the figures are placeholders, not measured or published.
+  /// No preset sets it: every preset file has measured or published
+  /// figures (the `cpu` preset fails without its calibration profile).
   bool usesDefaultFigures = false;
 
   /// Total number of devices over all nodes.
