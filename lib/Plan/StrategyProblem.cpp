@@ -51,18 +51,40 @@ struct CbcModel {
   Cbc_Model *model = Cbc_newModel();
   ~CbcModel() { Cbc_deleteModel(model); }
 };
+
+/// One constraint row: lo <= sum coefs * cols <= hi.
+struct Row {
+  std::vector<int> cols;
+  std::vector<double> coefs;
+  double lo, hi;
+};
+
+/// The integer program in row form: x columns first (binary), then y.
+struct IntegerProgram {
+  std::vector<double> objective, lower, upper;
+  int numX = 0;
+  /// First x column of each node (and one past the last), first y column
+  /// of each pair edge.
+  std::vector<int> xStart, yStart;
+  std::vector<Row> rows;
+
+  int addColumn(double cost) {
+    objective.push_back(cost);
+    lower.push_back(0);
+    upper.push_back(1);
+    return objective.size() - 1;
+  }
+};
 } // namespace
 
-llvm::Expected<StrategySolution>
-distopt::plan::solveStrategyProblem(const StrategyProblem &p,
-                                    bool *infeasible) {
-  if (infeasible)
-    *infeasible = false;
-  unsigned numNodes = p.nodes.size();
-  // Node costs after folding one-sided edges.
-  std::vector<llvm::SmallVector<double>> nodeCost(numNodes);
-  for (unsigned n = 0; n < numNodes; ++n)
-    nodeCost[n] = p.nodes[n].cost;
+/// Folds edges whose cost depends on one side only (a self edge, one
+/// strategy or one class on a side) into node costs; returns the edges
+/// left, which need pair variables.
+static std::vector<const StrategyProblem::Edge *>
+foldOneSidedEdges(const StrategyProblem &p,
+                  std::vector<llvm::SmallVector<double>> &nodeCost) {
+  for (auto [n, node] : llvm::enumerate(p.nodes))
+    nodeCost[n] = node.cost;
   std::vector<const StrategyProblem::Edge *> pairEdges;
   for (const StrategyProblem::Edge &e : p.edges) {
     unsigned ns = p.nodes[e.src].cost.size(), nd = p.nodes[e.dst].cost.size();
@@ -71,8 +93,6 @@ distopt::plan::solveStrategyProblem(const StrategyProblem &p,
         nodeCost[e.src][s] += edgeCost(e, s, s);
       continue;
     }
-    // With one strategy (or one class) on a side, the cost depends on the
-    // other side only.
     if (ns == 1 || e.numSrcClasses == 1) {
       for (unsigned t = 0; t < nd; ++t)
         nodeCost[e.dst][t] += edgeCost(e, 0, t);
@@ -85,89 +105,88 @@ distopt::plan::solveStrategyProblem(const StrategyProblem &p,
     }
     pairEdges.push_back(&e);
   }
+  return pairEdges;
+}
 
-  // Columns: x first, then y.
-  std::vector<int> xStart(numNodes + 1, 0);
-  for (unsigned n = 0; n < numNodes; ++n)
-    xStart[n + 1] = xStart[n] + p.nodes[n].cost.size();
-  int numX = xStart[numNodes];
-  std::vector<double> objective, lower, upper;
-  std::vector<char> isInteger;
-  for (unsigned n = 0; n < numNodes; ++n)
-    for (double c : nodeCost[n]) {
-      objective.push_back(c);
-      lower.push_back(0);
-      upper.push_back(1);
-      isInteger.push_back(1);
+/// The rows tying an edge's pair variables to its nodes' choices:
+/// sum_b y(a, b) = sum_{s in a} x(src, s), and the same per b.
+static void addEdgeRows(const StrategyProblem::Edge &e, int base,
+                        const IntegerProgram &ip, std::vector<Row> &rows) {
+  for (unsigned a = 0; a < e.numSrcClasses; ++a) {
+    Row r{{}, {}, 0, 0};
+    for (unsigned b = 0; b < e.numDstClasses; ++b) {
+      r.cols.push_back(base + a * e.numDstClasses + b);
+      r.coefs.push_back(1);
     }
-  std::vector<int> yStart;
-  for (const StrategyProblem::Edge *e : pairEdges) {
-    yStart.push_back(objective.size());
-    for (double c : e->cost) {
-      objective.push_back(c);
-      lower.push_back(0);
-      upper.push_back(1);
-      isInteger.push_back(0);
-    }
+    for (auto [s, cls] : llvm::enumerate(e.srcClass))
+      if (cls == a) {
+        r.cols.push_back(ip.xStart[e.src] + s);
+        r.coefs.push_back(-1);
+      }
+    rows.push_back(std::move(r));
   }
+  for (unsigned b = 0; b < e.numDstClasses; ++b) {
+    Row r{{}, {}, 0, 0};
+    for (unsigned a = 0; a < e.numSrcClasses; ++a) {
+      r.cols.push_back(base + a * e.numDstClasses + b);
+      r.coefs.push_back(1);
+    }
+    for (auto [t, cls] : llvm::enumerate(e.dstClass))
+      if (cls == b) {
+        r.cols.push_back(ip.xStart[e.dst] + t);
+        r.coefs.push_back(-1);
+      }
+    rows.push_back(std::move(r));
+  }
+}
 
-  // Rows, built row by row and then transposed to columns for CBC.
-  struct Row {
-    std::vector<int> cols;
-    std::vector<double> coefs;
-    double lo, hi;
-  };
-  std::vector<Row> rows;
+/// The integer program of `p`: one strategy per node, pair edges tied to
+/// their nodes, and the memory limit.
+static IntegerProgram buildProgram(const StrategyProblem &p) {
+  unsigned numNodes = p.nodes.size();
+  std::vector<llvm::SmallVector<double>> nodeCost(numNodes);
+  std::vector<const StrategyProblem::Edge *> pairEdges =
+      foldOneSidedEdges(p, nodeCost);
+  IntegerProgram ip;
+  for (unsigned n = 0; n < numNodes; ++n) {
+    ip.xStart.push_back(ip.objective.size());
+    for (double c : nodeCost[n])
+      ip.addColumn(c);
+  }
+  ip.xStart.push_back(ip.objective.size());
+  ip.numX = ip.objective.size();
+  for (const StrategyProblem::Edge *e : pairEdges) {
+    ip.yStart.push_back(ip.objective.size());
+    for (double c : e->cost)
+      ip.addColumn(c);
+  }
   for (unsigned n = 0; n < numNodes; ++n) {
     Row r{{}, {}, 1, 1};
-    for (int c = xStart[n]; c < xStart[n + 1]; ++c) {
+    for (int c = ip.xStart[n]; c < ip.xStart[n + 1]; ++c) {
       r.cols.push_back(c);
       r.coefs.push_back(1);
     }
-    rows.push_back(std::move(r));
+    ip.rows.push_back(std::move(r));
   }
-  for (auto [i, e] : llvm::enumerate(pairEdges)) {
-    int base = yStart[i];
-    for (unsigned a = 0; a < e->numSrcClasses; ++a) {
-      Row r{{}, {}, 0, 0};
-      for (unsigned b = 0; b < e->numDstClasses; ++b) {
-        r.cols.push_back(base + a * e->numDstClasses + b);
-        r.coefs.push_back(1);
-      }
-      for (auto [s, cls] : llvm::enumerate(e->srcClass))
-        if (cls == a) {
-          r.cols.push_back(xStart[e->src] + s);
-          r.coefs.push_back(-1);
-        }
-      rows.push_back(std::move(r));
-    }
-    for (unsigned b = 0; b < e->numDstClasses; ++b) {
-      Row r{{}, {}, 0, 0};
-      for (unsigned a = 0; a < e->numSrcClasses; ++a) {
-        r.cols.push_back(base + a * e->numDstClasses + b);
-        r.coefs.push_back(1);
-      }
-      for (auto [t, cls] : llvm::enumerate(e->dstClass))
-        if (cls == b) {
-          r.cols.push_back(xStart[e->dst] + t);
-          r.coefs.push_back(-1);
-        }
-      rows.push_back(std::move(r));
-    }
-  }
+  for (auto [i, e] : llvm::enumerate(pairEdges))
+    addEdgeRows(*e, ip.yStart[i], ip, ip.rows);
   if (std::isfinite(p.memoryLimit)) {
     Row r{{}, {}, -1e300, p.memoryLimit};
     for (unsigned n = 0; n < numNodes; ++n)
       for (auto [s, m] : llvm::enumerate(p.nodes[n].memory)) {
-        r.cols.push_back(xStart[n] + s);
+        r.cols.push_back(ip.xStart[n] + s);
         r.coefs.push_back(m);
       }
-    rows.push_back(std::move(r));
+    ip.rows.push_back(std::move(r));
   }
+  return ip;
+}
 
-  int numCols = objective.size();
+/// Loads `ip` into `cbc` (CBC takes columns: the rows are transposed).
+static void loadProgram(const IntegerProgram &ip, CbcModel &cbc) {
+  int numCols = ip.objective.size();
   std::vector<std::vector<std::pair<int, double>>> columns(numCols);
-  for (auto [ri, r] : llvm::enumerate(rows))
+  for (auto [ri, r] : llvm::enumerate(ip.rows))
     for (auto [c, v] : llvm::zip(r.cols, r.coefs))
       columns[c].push_back({static_cast<int>(ri), v});
   std::vector<CoinBigIndex> start{0};
@@ -181,18 +200,26 @@ distopt::plan::solveStrategyProblem(const StrategyProblem &p,
     start.push_back(index.size());
   }
   std::vector<double> rowLo, rowHi;
-  for (const Row &r : rows) {
+  for (const Row &r : ip.rows) {
     rowLo.push_back(r.lo);
     rowHi.push_back(r.hi);
   }
+  Cbc_loadProblem(cbc.model, numCols, ip.rows.size(), start.data(),
+                  index.data(), value.data(), ip.lower.data(), ip.upper.data(),
+                  ip.objective.data(), rowLo.data(), rowHi.data());
+  for (int c = 0; c < ip.numX; ++c)
+    Cbc_setInteger(cbc.model, c);
+}
 
+llvm::Expected<StrategySolution>
+distopt::plan::solveStrategyProblem(const StrategyProblem &p,
+                                    bool *infeasible) {
+  if (infeasible)
+    *infeasible = false;
+  IntegerProgram ip = buildProgram(p);
   CbcModel cbc;
   Cbc_setLogLevel(cbc.model, 0);
-  Cbc_loadProblem(cbc.model, numCols, rows.size(), start.data(), index.data(),
-                  value.data(), lower.data(), upper.data(), objective.data(),
-                  rowLo.data(), rowHi.data());
-  for (int c = 0; c < numX; ++c)
-    Cbc_setInteger(cbc.model, c);
+  loadProgram(ip, cbc);
   // Exact: no relative or absolute gap is accepted.
   Cbc_setAllowableGap(cbc.model, 0);
   Cbc_setAllowableFractionGap(cbc.model, 0);
@@ -209,11 +236,11 @@ distopt::plan::solveStrategyProblem(const StrategyProblem &p,
         "the ILP solver stopped without proving a plan optimal");
   const double *solution = Cbc_getColSolution(cbc.model);
   StrategySolution result;
-  for (unsigned n = 0; n < numNodes; ++n) {
+  for (unsigned n = 0; n < p.nodes.size(); ++n) {
     unsigned best = 0;
-    for (int c = xStart[n]; c < xStart[n + 1]; ++c)
-      if (solution[c] > solution[xStart[n] + best])
-        best = c - xStart[n];
+    for (int c = ip.xStart[n]; c < ip.xStart[n + 1]; ++c)
+      if (solution[c] > solution[ip.xStart[n] + best])
+        best = c - ip.xStart[n];
     result.choice.push_back(best);
   }
   result.cost = p.evaluateCost(result.choice);
