@@ -14,6 +14,7 @@
 
 #include "runtime/core/Executor.h"
 #include "runtime/comm/Communicator.h"
+#include "runtime/core/KernelKinds.h"
 
 #include "distopt/Dialect/Dist/DistOps.h"
 
@@ -415,7 +416,7 @@ bool ProgramBuilder::emit(Operation *op) {
       })
       .Case([&](dist::Pool2DOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
-        auto kind = static_cast<PoolKind>(o.getKind());
+        auto kind = toKernelKind(o.getKind());
         auto kernel = arr<2>(o.getKernel()), strides = arr<2>(o.getStrides()),
              dilations = arr<2>(o.getDilations());
         auto pads = arr<4>(o.getPads());
@@ -426,22 +427,22 @@ bool ProgramBuilder::emit(Operation *op) {
       })
       .Case([&](dist::GlobalPoolOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
-        auto kind = static_cast<PoolKind>(o.getKind());
+        auto kind = toKernelKind(o.getKind());
         return add([=]() mutable { globalPool(kind, in, out); });
       })
       .Case([&](dist::UnaryOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
-        auto kind = static_cast<UnaryKind>(o.getKind());
+        auto kind = toKernelKind(o.getKind());
         return add([=]() mutable { unary(kind, in, out); });
       })
       .Case([&](dist::BinaryOp o) {
         Tensor a = view(o.getLhs()), b = view(o.getRhs()), out = view(o.getResult());
-        auto kind = static_cast<BinaryKind>(o.getKind());
+        auto kind = toKernelKind(o.getKind());
         return add([=]() mutable { binary(kind, a, b, out); });
       })
       .Case([&](dist::CompareOp o) {
         Tensor a = view(o.getLhs()), b = view(o.getRhs()), out = view(o.getResult());
-        auto kind = static_cast<CompareKind>(o.getKind());
+        auto kind = toKernelKind(o.getKind());
         return add([=]() mutable { compare(kind, a, b, out); });
       })
       .Case([&](dist::SelectOp o) {
@@ -455,7 +456,7 @@ bool ProgramBuilder::emit(Operation *op) {
       })
       .Case([&](dist::ReduceOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
-        auto kind = static_cast<ReduceKind>(o.getKind());
+        auto kind = toKernelKind(o.getKind());
         auto axes = vec(o.getAxes());
         bool keep = o.getKeepDims();
         return add([=]() mutable { reduce(kind, in, out, axes, keep); });

@@ -6,8 +6,9 @@
 // caller passes output tensors of the right shape and element type.
 //
 // This library depends on the C++ standard library, OpenBLAS (cblas) and
-// OpenMP only: no MLIR, no LLVM. The enums mirror the dist dialect's enums
-// case for case, so `static_cast` maps one to the other.
+// OpenMP only: no MLIR, no LLVM. The kind enums have the dist dialect's
+// cases in the dialect's order; runtime/core/KernelKinds.h converts one to
+// the other and fails to compile when they differ.
 //
 // Element semantics are those of the dialect's folders
 // (lib/Dialect/Dist/Folders.cpp, docs/dialect.md): integers are signed and
@@ -82,7 +83,8 @@ int getNumThreads();
 // differs from the last one set.
 
 //===----------------------------------------------------------------------===//
-// Kinds, mirroring the dist dialect's enums (same cases, same order)
+// Kinds: the dist dialect's enums (same cases, same order, checked by
+// runtime/core/KernelKinds.h)
 //===----------------------------------------------------------------------===//
 
 enum class UnaryKind {

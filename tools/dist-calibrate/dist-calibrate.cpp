@@ -26,6 +26,7 @@
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "runtime/comm/Communicator.h"
+#include "runtime/core/KernelKinds.h"
 #include "runtime/cpu/Kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -254,11 +255,11 @@ static std::function<void()> getKernelCall(mlir::Operation *op,
   if (mlir::isa<dist::MatMulOp>(op))
     return [=, &res] { rt::matmul(in(0), in(1), nullptr, res); };
   if (auto binary = mlir::dyn_cast<dist::BinaryOp>(op))
-    return [=, &res, kind = static_cast<rt::BinaryKind>(binary.getKind())] {
+    return [=, &res, kind = rt::toKernelKind(binary.getKind())] {
       rt::binary(kind, in(0), in(1), res);
     };
   if (auto unary = mlir::dyn_cast<dist::UnaryOp>(op))
-    return [=, &res, kind = static_cast<rt::UnaryKind>(unary.getKind())] {
+    return [=, &res, kind = rt::toKernelKind(unary.getKind())] {
       rt::unary(kind, in(0), res);
     };
   if (auto softmax = mlir::dyn_cast<dist::SoftmaxOp>(op))
