@@ -26,7 +26,8 @@ using namespace mlir;
 using namespace distopt;
 
 /// The module attribute that names the weights' folder.
-static constexpr llvm::StringLiteral kModelDirAttr = "dist.model_dir";
+static constexpr llvm::StringLiteral kModelDirAttr =
+    dist::DistDialect::ModelDirAttrHelper::getNameStr();
 
 /// The file that `loc` names, looking through fused and named locations.
 static std::optional<StringRef> getSourceFile(Location loc) {

@@ -19,8 +19,8 @@ def PrintShardingRulesPass : Pass<"dist-print-sharding-rules"> {
     against the op's types; a mismatch is an error.
 
     ```
-    remark: factors [d0=8 parallel, d1=32 parallel, d2=16 reduction(sum)]
-            operands ([d0, d2], [d2, d1]) results ([d0, d1])
+    remark: factors [m=8 parallel, n=32 parallel, k=16 reduction(sum)]
+            operands ([m, k], [k, n]) results ([m, n])
     ```
   }];
 }
@@ -147,16 +147,16 @@ def PartitionPass : Pass<"dist-partition", "mlir::ModuleOp"> {
     upstream `shard-partition` are in docs/partition.md.
 
     An op chooses its split with the discardable attribute
-    `dist.factor_axes`: one `array<i16: ...>` per factor of the op's
-    sharding rule (in the order of the rule's factors), listing the grid
-    axes that split that factor, major to minor; `array<i16>` leaves it
-    whole. An op without the attribute runs whole on every device.
+    `dist.factor_axes`: a dictionary from the name of a factor of the op's
+    sharding rule to the grid axes that split it, major to minor, listing
+    only the split factors. An op without the attribute runs whole on
+    every device.
     Function arguments and results are whole on every device.
 
     ```mlir
     shard.grid @tp(shape = 2)
-    // factors [d0=8 parallel, d1=64 parallel, d2=16 reduction(sum)]
-    %h = dist.matmul %x, %w1 {dist.factor_axes = [array<i16>, array<i16: 0>, array<i16>]}
+    // factors [m=8 parallel, n=64 parallel, k=16 reduction(sum)]
+    %h = dist.matmul %x, %w1 {dist.factor_axes = {n = array<i16: 0>}}
         : (tensor<8x16xf32>, tensor<16x64xf32>) -> tensor<8x64xf32>
     ```
 
@@ -176,10 +176,11 @@ def PartitionPass : Pass<"dist-partition", "mlir::ModuleOp"> {
     all-reduce. Function results are resharded to whole. The
     `dist.factor_axes` attributes are removed.
 
-    An invalid assignment (unknown or reused grid axis, a whole factor
-    split, a size not divisible by its axes, a split factor that is not the
-    major-most of its dimension, the attribute on an op without a sharding
-    rule) is an error at the op, and the pass fails.
+    An invalid assignment (a name that is not a factor of the op's rule,
+    an unknown or reused grid axis, a whole factor split, a size not
+    divisible by its axes, a split factor that is not the major-most of its
+    dimension, the attribute on an op without a sharding rule) is an error
+    at the op, and the pass fails.
   }];
   let dependentDialects = ["distopt::dist::DistDialect",
                            "mlir::shard::ShardDialect"];
