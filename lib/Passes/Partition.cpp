@@ -8,10 +8,11 @@
 //  1. every op's rule and assignment are read and checked while the types
 //     are still the global ones (a rule depends on its op's types);
 //  2. in program order, each operand is resharded from the state its
-//     producer left it in to the state the op needs (collectives from the
-//     shard dialect, cached per value and state), and the op gets its local
+//     producer left it in to the state the op needs (the steps of
+//     planReshard, the same the planner priced, emitted as shard-dialect
+//     collectives and cached per value and state), and the op gets its local
 //     types; split mean reductions, biases after split contractions and
-//     split weights get their local forms;
+//     split weights get their local forms (LocalForms.h);
 //  3. function results are resharded to whole.
 //
 // docs/partition.md has the contract and the resharding table.
@@ -20,6 +21,8 @@
 
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Dialect/Dist/FactorAxes.h"
+#include "distopt/Dialect/Dist/LocalForms.h"
+#include "distopt/Dialect/Dist/Reshard.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
 #include "distopt/Passes/Passes.h"
 
@@ -54,61 +57,13 @@ namespace {
 
 using AxisList = SmallVector<int16_t>;
 
-/// How one value is spread over the grid.
-struct DistState {
-  /// Per tensor dimension, the grid axes that split it, major to minor.
-  SmallVector<AxisList> dims;
-  /// Grid axes over which the value holds partial results, and how the
-  /// partial results combine (never `mean`: see rescaleSplitMean).
-  AxisList partial;
-  ReduceKind partialKind = ReduceKind::Sum;
-
-  static DistState whole(int64_t rank) {
-    DistState s;
-    s.dims.resize(rank);
-    return s;
-  }
-  bool operator==(const DistState &other) const {
-    return dims == other.dims && partial == other.partial &&
-           (partial.empty() || partialKind == other.partialKind);
-  }
-  bool operator!=(const DistState &other) const { return !(*this == other); }
-  /// A string that identifies the state, for the resharding cache.
-  std::string key() const {
-    std::string out;
-    llvm::raw_string_ostream os(out);
-    print(os);
-    return out;
-  }
-  void print(raw_ostream &os) const {
-    os << "[";
-    llvm::interleaveComma(dims, os, [&](const AxisList &axes) {
-      os << "{";
-      llvm::interleaveComma(axes, os);
-      os << "}";
-    });
-    os << "]";
-    if (!partial.empty()) {
-      os << " partial " << stringifyReduceKind(partialKind) << " {";
-      llvm::interleaveComma(partial, os);
-      os << "}";
-    }
-  }
-};
-
 /// The bias of a split contraction, added once when the partial results
 /// are combined (after the all-reduce or the reduce-scatter, on the
 /// combined piece).
 struct PendingBias {
   /// The bias operand, in the state the op's assignment gave it.
   Value bias;
-  /// Multiplies the bias (a gemm's beta).
-  double scale = 1.0;
-  /// Result dim of each bias dim (right-aligned broadcast; a convolution's
-  /// bias of shape O indexes dim 1 of N x O x H x W).
-  SmallVector<int64_t> resultDims;
-  /// A convolution's bias is reshaped to O x 1 x 1 before the add.
-  bool convolution = false;
+  BiasAfterReduction info;
 };
 
 /// What the pass knows of a value: its whole type and its state.
@@ -130,34 +85,6 @@ struct OpPlan {
   SmallVector<RankedTensorType> resultTypes;
 };
 
-AxisList concat(ArrayRef<int16_t> a, ArrayRef<int16_t> b) {
-  AxisList out(a.begin(), a.end());
-  out.append(b.begin(), b.end());
-  return out;
-}
-
-bool isPrefix(ArrayRef<int16_t> prefix, ArrayRef<int16_t> list) {
-  return prefix.size() <= list.size() &&
-         prefix == list.take_front(prefix.size());
-}
-
-/// Upstream's reduction kind for a partial-result combiner.
-std::optional<shard::ReductionKind> toUpstream(ReduceKind kind) {
-  switch (kind) {
-  case ReduceKind::Sum:
-    return shard::ReductionKind::Sum;
-  case ReduceKind::Max:
-    return shard::ReductionKind::Max;
-  case ReduceKind::Min:
-    return shard::ReductionKind::Min;
-  case ReduceKind::Prod:
-    return shard::ReductionKind::Product;
-  case ReduceKind::Mean:
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 class Partitioner {
 public:
   Partitioner(shard::GridOp grid) : grid(grid), gridShape(grid.getShape()) {}
@@ -169,33 +96,25 @@ private:
   LogicalResult rewrite(OpPlan &plan);
   FailureOr<Value> reshard(OpBuilder &b, Location loc, Value value,
                            const DistState &target, Operation *user);
+  FailureOr<Value> emitStep(OpBuilder &b, Location loc, Value value,
+                            RankedTensorType global, const ReshardStep &step,
+                            const ValueInfo &source, Operation *user);
   FailureOr<Value> addPendingBias(OpBuilder &b, Location loc, Value combined,
                                   const PendingBias &pending,
                                   const DistState &state, Operation *user);
+  LogicalResult rewriteSplitReduction(OpBuilder &b, OpPlan &plan,
+                                      const DistState &state);
 
   /// Grid axes of the factors indexing each dim of `tensor`.
   DistState stateOf(const TensorFactors &tensor, const OpPlan &plan) const {
-    DistState s;
-    for (const DimFactors &factors : tensor) {
-      AxisList axes;
-      for (int64_t f : factors)
-        axes.append(plan.factorAxes[f]);
-      s.dims.push_back(axes);
-    }
-    return s;
+    return getTensorState(tensor, plan.factorAxes);
   }
   int64_t groupSize(ArrayRef<int16_t> axes) const {
-    int64_t n = 1;
-    for (int16_t a : axes)
-      n *= gridShape[a];
-    return n;
+    return getGroupSize(axes, gridShape);
   }
   RankedTensorType localType(RankedTensorType global,
                              const DistState &state) const {
-    SmallVector<int64_t> shape(global.getShape());
-    for (auto [d, axes] : llvm::enumerate(state.dims))
-      shape[d] /= groupSize(axes);
-    return global.clone(shape);
+    return global.clone(getLocalShape(global.getShape(), state, gridShape));
   }
   Value record(Value v, RankedTensorType global, const DistState &state) {
     info[v] = {global, state};
@@ -242,15 +161,10 @@ FailureOr<OpPlan> Partitioner::readPlan(Operation *op) {
 // Resharding
 //===----------------------------------------------------------------------===//
 
-/// Returns `value` in state `target`, inserting collectives before `user`:
-///  1. partial results are combined: a reduce_scatter when the target splits
-///     a dim over exactly the partial axes (appended to its current axes),
-///     otherwise an all_reduce;
-///  2. per dim, the axes past the common prefix with the target are undone:
-///     an all_to_all when another dim needs exactly those axes appended,
-///     otherwise an all_gather;
-///  3. per dim, the missing axes are added with an all_slice (a splat
-///     constant becomes one smaller splat instead).
+/// Returns `value` in state `target`, inserting before `user` the steps
+/// that planReshard gives (the ones the planner priced). Each intermediate
+/// state is cached, so that a value all-reduced once for one user is not
+/// all-reduced again for another.
 FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
                                       const DistState &target,
                                       Operation *user) {
@@ -262,137 +176,72 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &b, Location loc, Value value,
   auto keyOf = [&](const DistState &s) {
     return std::make_pair(value.getAsOpaquePointer(), s.key());
   };
-  if (auto it = cache.find(keyOf(target)); it != cache.end())
-    return it->second;
-
-  LLVM_DEBUG({
-    llvm::dbgs() << "reshard " << value << "\n  from ";
-    src.state.print(llvm::dbgs());
-    llvm::dbgs() << "\n  to   ";
-    target.print(llvm::dbgs());
-    llvm::dbgs() << "\n";
-  });
-
-  RankedTensorType global = src.global;
-  DistState cur = src.state;
+  LLVM_DEBUG(llvm::dbgs() << "reshard " << value << "\n  from " << src.state
+                          << "\n  to   " << target << "\n");
   Value val = value;
-  StringRef gridName = grid.getSymName();
-  auto step = [&](Value next, const DistState &state) {
-    record(next, global, state);
-    cache[keyOf(state)] = next;
-    val = next;
-    cur = state;
-  };
-
-  // 1. Partial results.
-  if (!cur.partial.empty()) {
-    std::optional<shard::ReductionKind> kind = toUpstream(cur.partialKind);
-    if (!kind)
-      return user->emitOpError("cannot combine partial results of kind '")
-             << stringifyReduceKind(cur.partialKind) << "'";
-    DistState next = cur;
-    next.partial.clear();
-    std::optional<size_t> scatterDim;
-    if (cur.partialKind == ReduceKind::Sum)
-      for (auto [d, axes] : llvm::enumerate(cur.dims))
-        if (target.dims[d] == concat(axes, cur.partial)) {
-          scatterDim = d;
-          break;
-        }
-    Value combined;
-    if (scatterDim) {
-      next.dims[*scatterDim] = target.dims[*scatterDim];
-      combined = shard::ReduceScatterOp::create(
-          b, loc, localType(global, next), gridName, cur.partial, val,
-          shard::ReductionKind::Sum, APInt(64, *scatterDim));
-    } else if (auto it = cache.find(keyOf(next)); it != cache.end()) {
+  for (const ReshardStep &step : planReshard(src.state, target)) {
+    if (auto it = cache.find(keyOf(step.after)); it != cache.end()) {
       val = it->second;
-      cur = next;
-    } else {
-      combined =
-          shard::AllReduceOp::create(b, loc, val, gridName, cur.partial, *kind);
-    }
-    if (combined) {
-      // The bias of a split contraction is added to the combined piece.
-      if (src.bias) {
-        FailureOr<Value> biased =
-            addPendingBias(b, loc, combined, *src.bias, next, user);
-        if (failed(biased))
-          return failure();
-        combined = *biased;
-      }
-      step(combined, next);
-    }
-  }
-
-  // 2. Undo splits the target does not keep.
-  for (size_t d = 0; d < cur.dims.size(); ++d) {
-    size_t common = 0;
-    while (common < cur.dims[d].size() && common < target.dims[d].size() &&
-           cur.dims[d][common] == target.dims[d][common])
-      ++common;
-    if (common == cur.dims[d].size())
       continue;
-    AxisList moved(cur.dims[d].begin() + common, cur.dims[d].end());
-    DistState next = cur;
-    next.dims[d].resize(common);
-    std::optional<size_t> to;
-    for (size_t e = 0; e < cur.dims.size(); ++e)
-      if (e != d && isPrefix(cur.dims[e], target.dims[e]) &&
-          target.dims[e] == concat(cur.dims[e], moved)) {
-        to = e;
-        break;
-      }
-    Value out;
-    if (to) {
-      next.dims[*to] = target.dims[*to];
-      out = shard::AllToAllOp::create(b, loc, localType(global, next), gridName,
-                                      moved, val, APInt(64, *to), APInt(64, d));
-    } else {
-      out = shard::AllGatherOp::create(b, loc, localType(global, next),
-                                       gridName, moved, val, APInt(64, d));
     }
-    step(out, next);
+    FailureOr<Value> next = emitStep(b, loc, val, src.global, step, src, user);
+    if (failed(next))
+      return failure();
+    record(*next, src.global, step.after);
+    cache[keyOf(step.after)] = *next;
+    val = *next;
   }
-
-  // 3. Add the splits the target has and the value lacks. A splat constant
-  // becomes one smaller splat.
-  if (auto constant = val.getDefiningOp<ConstantOp>()) {
-    if (auto splat = dyn_cast<SplatElementsAttr>(constant.getValue())) {
-      Value out = ConstantOp::create(
-          b, loc, splat.resizeSplat(localType(global, target)));
-      step(out, target);
-    }
-  }
-  for (size_t d = 0; d < cur.dims.size(); ++d) {
-    if (cur.dims[d].size() == target.dims[d].size())
-      continue;
-    AxisList extra(target.dims[d].begin() + cur.dims[d].size(),
-                   target.dims[d].end());
-    DistState next = cur;
-    next.dims[d] = target.dims[d];
-    Value out = shard::AllSliceOp::create(b, loc, localType(global, next), val,
-                                          gridName, extra, d);
-    step(out, next);
-  }
-
-  if (cur != target)
-    return user->emitOpError("cannot reshard an operand to the state its "
-                             "assignment needs (internal error)");
   return val;
+}
+
+/// Emits one resharding step on `value` (of whole type `global`) as a
+/// shard-dialect collective; a slice of a splat constant becomes a smaller
+/// splat. Combining the partial results of a contraction adds its pending
+/// bias.
+FailureOr<Value> Partitioner::emitStep(OpBuilder &b, Location loc, Value value,
+                                       RankedTensorType global,
+                                       const ReshardStep &step,
+                                       const ValueInfo &source,
+                                       Operation *user) {
+  StringRef gridName = grid.getSymName();
+  RankedTensorType type = localType(global, step.after);
+  int64_t dim = step.dim;
+  Value out;
+  switch (step.kind) {
+  case ReshardStepKind::AllReduce:
+    out = shard::AllReduceOp::create(b, loc, value, gridName, step.axes,
+                                     getUpstreamReductionKind(step.reduceKind));
+    break;
+  case ReshardStepKind::ReduceScatter:
+    out = shard::ReduceScatterOp::create(b, loc, type, gridName, step.axes,
+                                         value, shard::ReductionKind::Sum,
+                                         APInt(64, dim));
+    break;
+  case ReshardStepKind::AllGather:
+    return shard::AllGatherOp::create(b, loc, type, gridName, step.axes, value,
+                                      APInt(64, dim))
+        .getResult();
+  case ReshardStepKind::AllToAll:
+    return shard::AllToAllOp::create(b, loc, type, gridName, step.axes, value,
+                                     APInt(64, step.toDim), APInt(64, dim))
+        .getResult();
+  case ReshardStepKind::Slice:
+    if (auto constant = value.getDefiningOp<ConstantOp>())
+      if (auto splat = dyn_cast<SplatElementsAttr>(constant.getValue()))
+        return ConstantOp::create(b, loc, splat.resizeSplat(type)).getResult();
+    return shard::AllSliceOp::create(b, loc, type, value, gridName, step.axes,
+                                     dim)
+        .getResult();
+  }
+  // The bias of a split contraction is added to the combined piece.
+  if (source.bias)
+    return addPendingBias(b, loc, out, *source.bias, step.after, user);
+  return out;
 }
 
 //===----------------------------------------------------------------------===//
 // Rewriting ops to their local form
 //===----------------------------------------------------------------------===//
-
-/// A rank-0 constant of `elementType` holding `value`.
-static Value scalar(OpBuilder &b, Location loc, Type elementType,
-                    double value) {
-  auto type = RankedTensorType::get({}, elementType);
-  return ConstantOp::create(
-      b, loc, DenseElementsAttr::get(type, b.getFloatAttr(elementType, value)));
-}
 
 /// Adds `pending`'s bias to `combined`, the combined results in `state`:
 /// the bias is brought to the matching pieces, scaled and added.
@@ -403,39 +252,13 @@ FailureOr<Value> Partitioner::addPendingBias(OpBuilder &b, Location loc,
                                              Operation *user) {
   ValueInfo biasInfo = info.lookup(pending.bias);
   DistState biasState = DistState::whole(biasInfo.global.getRank());
-  for (auto [d, resultDim] : llvm::enumerate(pending.resultDims))
+  for (auto [d, resultDim] : llvm::enumerate(pending.info.resultDims))
     if (biasInfo.global.getDimSize(d) != 1)
       biasState.dims[d] = state.dims[resultDim];
   FailureOr<Value> bias = reshard(b, loc, pending.bias, biasState, user);
   if (failed(bias))
     return failure();
-  Value local = *bias;
-  Type element = biasInfo.global.getElementType();
-  if (pending.scale != 1.0)
-    local = BinaryOp::create(b, loc, BinaryKind::Mul, local,
-                             scalar(b, loc, element, pending.scale));
-  if (pending.convolution) {
-    // Bias of shape O becomes O x 1 x 1 to broadcast over N x O x H x W.
-    auto type = cast<RankedTensorType>(local.getType());
-    local = ReshapeOp::create(
-        b, loc, RankedTensorType::get({type.getDimSize(0), 1, 1}, element),
-        local);
-  }
-  return BinaryOp::create(b, loc, BinaryKind::Add, combined, local)
-      .getResult();
-}
-
-/// The index of the bias operand that is added after the reduction of a
-/// split contraction, with the factor it is scaled by.
-static std::optional<std::pair<unsigned, double>>
-biasAfterReduction(Operation *op) {
-  if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getC())
-    return std::make_pair(2u, gemm.getBeta().convertToDouble());
-  if (auto conv = dyn_cast<Conv2DOp>(op); conv && conv.getBias())
-    return std::make_pair(2u, 1.0);
-  if (auto matmul = dyn_cast<MatMulOp>(op); matmul && matmul.getBias())
-    return std::make_pair(2u, 1.0);
-  return std::nullopt;
+  return buildBiasAdd(b, loc, combined, *bias, pending.info);
 }
 
 LogicalResult Partitioner::rewrite(OpPlan &plan) {
@@ -476,21 +299,9 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
   }
 
   // Result states: dims from the rule, partial over split reduction factors.
-  AxisList partial;
-  std::optional<ReduceKind> combiner;
-  for (auto [f, factor] : llvm::enumerate(rule.factors))
-    if (factor.kind == FactorKind::Reduction && !plan.factorAxes[f].empty()) {
-      partial.append(plan.factorAxes[f]);
-      combiner = factor.combiner;
-    }
   std::vector<DistState> resultStates;
-  for (const TensorFactors &tensor : rule.results) {
-    DistState s = stateOf(tensor, plan);
-    s.partial = partial;
-    if (combiner)
-      s.partialKind = *combiner;
-    resultStates.push_back(s);
-  }
+  for (unsigned r = 0; r < rule.results.size(); ++r)
+    resultStates.push_back(getResultState(rule, r, plan.factorAxes));
   for (auto [r, type, state] :
        llvm::zip_equal(op->getResults(), plan.resultTypes, resultStates)) {
     r.setType(localType(type, state));
@@ -499,11 +310,11 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
 
   if (auto weight = dyn_cast<WeightOp>(op)) {
     const DistState &state = resultStates.front();
-    if (llvm::all_of(state.dims, [](const AxisList &a) { return a.empty(); }))
+    if (llvm::all_of(state.dims, [](const GridAxes &a) { return a.empty(); }))
       return success();
     MLIRContext *ctx = op->getContext();
     SmallVector<shard::GridAxesAttr> split;
-    for (const AxisList &axes : state.dims)
+    for (const GridAxes &axes : state.dims)
       split.push_back(DenseI16ArrayAttr::get(ctx, axes));
     weight.setGlobalShapeAttr(
         DenseI64ArrayAttr::get(ctx, plan.resultTypes.front().getShape()));
@@ -511,73 +322,39 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
     weight.setSplitAxesAttr(shard::GridAxesArrayAttr::get(ctx, split));
     return success();
   }
-  if (partial.empty())
+  if (!resultStates.front().isPartial())
     return success();
+  return rewriteSplitReduction(b, plan, resultStates.front());
+}
 
-  // A split reduction. Mean: partial sums of x / N, with N the global count.
+/// The local form of an op whose reduction factors are split, with its
+/// result in the partial `state`: a mean becomes partial sums, and a bias
+/// is left pending until the partial results are combined (reshard), so
+/// that a consumer that wants the result split gets one reduce-scatter, as
+/// the planner priced it.
+LogicalResult Partitioner::rewriteSplitReduction(OpBuilder &b, OpPlan &plan,
+                                                 const DistState &state) {
+  Operation *op = plan.op;
+  const ShardingRule &rule = *plan.rule;
   Value result = op->getResult(0);
   RankedTensorType globalResult = plan.resultTypes.front();
-  DistState state = resultStates.front();
-  if (*combiner == ReduceKind::Mean) {
-    Type element = globalResult.getElementType();
-    if (!isa<FloatType>(element))
-      return op->emitOpError("cannot split the mean of integers: the "
-                             "truncated mean of the whole is not a sum of "
-                             "partial results");
-    int64_t count = 1;
-    if (auto reduce = dyn_cast<ReduceOp>(op)) {
-      for (int64_t axis : reduce.getAxes())
-        count *= plan.operandTypes.front().getDimSize(axis);
-      reduce.setKind(ReduceKind::Sum);
-      b.setInsertionPointAfter(op);
-    } else if (auto pool = dyn_cast<GlobalPoolOp>(op)) {
-      // The average of the local window divides by the local count; sum
-      // instead, as dist.reduce does.
-      ArrayRef<int64_t> in = plan.operandTypes.front().getShape();
-      count = in[2] * in[3];
-      b.setInsertionPoint(op);
-      Value sum = ReduceOp::create(b, loc, result.getType(), ReduceKind::Sum,
-                                   pool.getInput(), ArrayRef<int64_t>{2, 3},
-                                   /*keep_dims=*/true);
-      result.replaceAllUsesWith(sum);
-      info.erase(result);
-      op->erase();
-      op = sum.getDefiningOp();
-      result = sum;
-      record(result, globalResult, state);
-      b.setInsertionPointAfter(op);
-    } else {
-      return op->emitOpError("has a split mean reduction that dist-partition "
-                             "does not know how to rescale");
-    }
-    auto div = BinaryOp::create(b, loc, BinaryKind::Div, result,
-                                scalar(b, loc, element, double(count)));
-    state.partialKind = ReduceKind::Sum;
-    result.replaceAllUsesExcept(div, div);
-    record(div, globalResult, state);
+  bool mean = llvm::any_of(rule.factors, [](const ShardingFactor &f) {
+    return f.kind == FactorKind::Reduction && f.combiner == ReduceKind::Mean;
+  });
+  if (mean) {
+    b.setInsertionPointAfter(op);
+    FailureOr<Value> partialSum =
+        buildPartialMean(b, op, result, groupSize(state.partial));
+    if (failed(partialSum))
+      return failure();
+    result.replaceAllUsesExcept(*partialSum, partialSum->getDefiningOp());
+    record(*partialSum, globalResult, state);
     return success();
   }
-
-  // A bias after a split contraction is added once, after the reduction.
-  std::optional<std::pair<unsigned, double>> bias = biasAfterReduction(op);
-  if (!bias)
+  if (!rule.bias)
     return success();
-  auto [biasIndex, biasScale] = *bias;
-  Value localBias = op->getOperand(biasIndex);
-  op->eraseOperand(biasIndex);
-  if (auto gemm = dyn_cast<GemmOp>(op))
-    gemm.setBetaAttr(b.getF32FloatAttr(1.0f));
-  // The result stays partial and the bias is added where the partial
-  // results are combined (reshard), so that a consumer that wants the
-  // result split gets one reduce-scatter, as the planner priced it.
-  PendingBias pending;
-  pending.bias = localBias;
-  pending.scale = biasScale;
-  pending.convolution = isa<Conv2DOp>(op);
-  int64_t biasRank = cast<RankedTensorType>(localBias.getType()).getRank();
-  for (int64_t d = 0; d < biasRank; ++d)
-    pending.resultDims.push_back(
-        pending.convolution ? 1 : globalResult.getRank() - biasRank + d);
+  PendingBias pending{op->getOperand(rule.bias->operand), *rule.bias};
+  dropBias(op, *rule.bias);
   info[result].bias = std::move(pending);
   return success();
 }

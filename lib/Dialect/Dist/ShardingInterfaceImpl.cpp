@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/LocalForms.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -47,6 +48,8 @@ struct LoopSpace {
   SmallVector<AffineMap> maps;
   /// Combiner of the reduction loops (all share one, see ShardingRule).
   ReduceKind combiner = ReduceKind::Sum;
+  /// The bias added after the reduction, if the op has one.
+  std::optional<BiasAfterReduction> bias;
   /// False when the rule cannot be expressed with projected permutations.
   bool valid = true;
 };
@@ -54,6 +57,7 @@ struct LoopSpace {
 LoopSpace buildLoopSpace(Operation *op) {
   LoopSpace space;
   ShardingRule rule = cast<ShardingRuleOpInterface>(op).getShardingRule();
+  space.bias = rule.bias;
   for (const ShardingFactor &f : rule.factors) {
     space.types.push_back(f.kind == FactorKind::Reduction
                               ? utils::IteratorType::reduction
@@ -93,21 +97,6 @@ LoopSpace buildLoopSpace(Operation *op) {
   return space;
 }
 
-shard::ReductionKind toUpstream(ReduceKind kind) {
-  switch (kind) {
-  case ReduceKind::Sum:
-  case ReduceKind::Mean: // Partial means are summed, then rescaled.
-    return shard::ReductionKind::Sum;
-  case ReduceKind::Max:
-    return shard::ReductionKind::Max;
-  case ReduceKind::Min:
-    return shard::ReductionKind::Min;
-  case ReduceKind::Prod:
-    return shard::ReductionKind::Product;
-  }
-  llvm_unreachable("unknown reduce kind");
-}
-
 /// Returns the grid named by the first non-null sharding.
 shard::GridOp getGrid(Operation *op, ArrayRef<Sharding> operandShardings,
                       ArrayRef<Sharding> resultShardings,
@@ -117,13 +106,6 @@ shard::GridOp getGrid(Operation *op, ArrayRef<Sharding> operandShardings,
       if (s)
         return shard::getGrid(op, s.getGridAttr(), symbolTable);
   return nullptr;
-}
-
-/// Makes a rank-0 constant of `elementType` holding `value`.
-Value createScalar(ImplicitLocOpBuilder &b, Type elementType, double value) {
-  auto type = RankedTensorType::get({}, elementType);
-  return ConstantOp::create(
-      b, DenseElementsAttr::get(type, b.getFloatAttr(elementType, value)));
 }
 
 /// Records on a partitioned weight which slice of the whole weight it holds.
@@ -154,29 +136,13 @@ LogicalResult partitionWithSplitReduction(
   SmallVector<GridAxis> axes =
       shard::getReductionGridAxes(space.types, assignment);
 
-  // The bias operand, if any, is added after the reduction.
-  std::optional<unsigned> biasIndex;
-  double biasScale = 1.0;
-  if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getC()) {
-    biasIndex = 2;
-    biasScale = gemm.getBeta().convertToDouble();
-  } else if (auto conv = dyn_cast<Conv2DOp>(op); conv && conv.getBias()) {
-    biasIndex = 2;
-  } else if (auto matmul = dyn_cast<MatMulOp>(op); matmul && matmul.getBias()) {
-    biasIndex = 2;
-  }
-
   IRMapping local;
   for (auto [orig, part] :
        llvm::zip_equal(op->getOperands(), partitionedOperands))
     local.map(orig, part);
   Operation *clone = b.clone(*op, local);
-  if (biasIndex) {
-    clone->eraseOperand(*biasIndex);
-    // Without a bias, beta means nothing; keep the local op plain.
-    if (auto localGemm = dyn_cast<GemmOp>(clone))
-      localGemm.setBetaAttr(b.getF32FloatAttr(1.0f));
-  }
+  if (space.bias)
+    dropBias(clone, *space.bias);
   for (auto [result, sharding] :
        llvm::zip_equal(clone->getResults(), resultShardings))
     result.setType(shard::shardType(result.getType(), grid, sharding));
@@ -186,27 +152,18 @@ LogicalResult partitionWithSplitReduction(
     partials *= grid.getShape()[axis];
 
   for (auto [orig, part] : llvm::zip_equal(op->getResults(), clone->getResults())) {
-    Type elementType = cast<RankedTensorType>(part.getType()).getElementType();
-    Value value = shard::AllReduceOp::create(b, part, grid.getSymName(), axes,
-                                             toUpstream(space.combiner));
-    if (space.combiner == ReduceKind::Mean)
-      value = BinaryOp::create(b, BinaryKind::Mul, value,
-                               createScalar(b, elementType, 1.0 / partials));
-    if (biasIndex) {
-      Value bias = partitionedOperands[*biasIndex];
-      if (biasScale != 1.0)
-        bias = BinaryOp::create(b, BinaryKind::Mul, bias,
-                                createScalar(b, elementType, biasScale));
-      if (isa<Conv2DOp>(op)) {
-        // Bias of shape O becomes O x 1 x 1 to broadcast over N x O x H x W.
-        auto biasType = cast<RankedTensorType>(bias.getType());
-        bias = ReshapeOp::create(
-            b,
-            RankedTensorType::get({biasType.getDimSize(0), 1, 1}, elementType),
-            bias);
-      }
-      value = BinaryOp::create(b, BinaryKind::Add, value, bias);
+    Value value = part;
+    if (space.combiner == ReduceKind::Mean) {
+      FailureOr<Value> partialSum = buildPartialMean(b, op, value, partials);
+      if (failed(partialSum))
+        return failure();
+      value = *partialSum;
     }
+    value = shard::AllReduceOp::create(b, value, grid.getSymName(), axes,
+                                       getUpstreamReductionKind(space.combiner));
+    if (space.bias)
+      value = buildBiasAdd(b, b.getLoc(), value,
+                           partitionedOperands[space.bias->operand], *space.bias);
     partitionMap.map(orig, value);
   }
   return success();
@@ -225,7 +182,7 @@ struct RuleShardingModel
   getReductionLoopIteratorKinds(Operation *op) const {
     LoopSpace space = buildLoopSpace(op);
     size_t count = llvm::count(space.types, utils::IteratorType::reduction);
-    return SmallVector<shard::ReductionKind>(count, toUpstream(space.combiner));
+    return SmallVector<shard::ReductionKind>(count, getUpstreamReductionKind(space.combiner));
   }
 
   SmallVector<AffineMap> getIndexingMaps(Operation *op) const {

@@ -217,6 +217,18 @@ ShardingRule WeightOp::getShardingRule() {
   return rule;
 }
 
+/// A bias operand #`operand` of `biasShape` broadcast against the result of
+/// `resultShape` with trailing dimensions aligned.
+static BiasAfterReduction trailingBias(unsigned operand, double scale,
+                                       ArrayRef<int64_t> biasShape,
+                                       ArrayRef<int64_t> resultShape) {
+  BiasAfterReduction bias{operand, scale, {}};
+  int64_t offset = resultShape.size() - biasShape.size();
+  for (size_t d = 0; d < biasShape.size(); ++d)
+    bias.resultDims.push_back(offset + d);
+  return bias;
+}
+
 ShardingRule MatMulOp::getShardingRule() {
   ShardingRule rule;
   ArrayRef<int64_t> ls = getLhs().getType().getShape();
@@ -237,8 +249,10 @@ ShardingRule MatMulOp::getShardingRule() {
   TensorFactors result = batch;
   result.append({fm, fn});
   rule.operands = {lhs, rhs};
-  if (Value bias = getBias())
+  if (Value bias = getBias()) {
     rule.operands.push_back(broadcastFactors(shapeOf(bias), res, result));
+    rule.bias = trailingBias(2, 1.0, shapeOf(bias), res);
+  }
   rule.results = {result};
   return rule;
 }
@@ -254,8 +268,11 @@ ShardingRule GemmOp::getShardingRule() {
   TensorFactors a = getTransA() ? TensorFactors{fk, fm} : TensorFactors{fm, fk};
   TensorFactors b = getTransB() ? TensorFactors{fn, fk} : TensorFactors{fk, fn};
   rule.operands = {a, b};
-  if (Value c = getC())
+  if (Value c = getC()) {
     rule.operands.push_back(broadcastFactors(shapeOf(c), res, result));
+    rule.bias = trailingBias(2, getBeta().convertToDouble(), shapeOf(c), res);
+    rule.bias->scaleAttr = getBetaAttrName().getValue();
+  }
   rule.results = {result};
   return rule;
 }
@@ -283,8 +300,11 @@ ShardingRule Conv2DOp::getShardingRule() {
   DimFactors kh = whole("kh", filter[2]), kw = whole("kw", filter[3]);
   DimFactors oh = whole("oh", res[2]), ow = whole("ow", res[3]);
   rule.operands = {{n, c, ih, iw}, {o, fc, kh, kw}};
-  if (getBias())
+  if (getBias()) {
     rule.operands.push_back({o});
+    // The bias of shape O indexes dim 1 of N x O x H x W.
+    rule.bias = BiasAfterReduction{2, 1.0, {1}};
+  }
   rule.results = {{n, o, oh, ow}};
   return rule;
 }

@@ -65,8 +65,9 @@ func.func @gemm_bias_after_reduction(%x: tensor<8x64xf32>, %w: tensor<64x16xf32>
 
 // -----
 
-// A mean over a split axis: each device averages its half, the all-reduce
-// sums the two partial means, and the sum is halved.
+// A mean over a split axis: each device averages its half and halves it
+// (dist-partition's local form of a split mean), and the all-reduce sums the
+// two partial results.
 shard.grid @tp(shape = 2)
 
 // CHECK-LABEL: func.func @mean_over_split_axis
@@ -74,9 +75,9 @@ shard.grid @tp(shape = 2)
 func.func @mean_over_split_axis(%x: tensor<4x8xf32>) -> tensor<4xf32> {
   // CHECK-DAG: %[[HALF:.*]] = dist.constant dense<5.000000e-01> : tensor<f32>
   // CHECK-DAG: %[[M:.*]] = dist.reduce mean %[[X]] {axes = array<i64: 1>} : (tensor<4x4xf32>) -> tensor<4xf32>
-  // CHECK: %[[R:.*]] = shard.all_reduce %[[M]] on @tp grid_axes = [0] : tensor<4xf32>
-  // CHECK: %[[Y:.*]] = dist.binary mul %[[R]], %[[HALF]]
-  // CHECK: return %[[Y]]
+  // CHECK: %[[P:.*]] = dist.binary mul %[[M]], %[[HALF]]
+  // CHECK: %[[R:.*]] = shard.all_reduce %[[P]] on @tp grid_axes = [0] : tensor<4xf32>
+  // CHECK: return %[[R]]
   %s = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
   %xs = shard.shard %x to %s annotate_for_users : tensor<4x8xf32>
   %y = dist.reduce mean %xs {axes = array<i64: 1>} : (tensor<4x8xf32>) -> tensor<4xf32>

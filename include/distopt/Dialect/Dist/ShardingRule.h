@@ -16,6 +16,8 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
+
 namespace mlir {
 class Operation;
 } // namespace mlir
@@ -52,11 +54,28 @@ using DimFactors = llvm::SmallVector<int64_t, 1>;
 /// The factors of every dimension of one tensor.
 using TensorFactors = llvm::SmallVector<DimFactors, 4>;
 
+/// An operand that an op adds to the result of its contraction (a bias).
+/// When a reduction factor is split, the op runs without it and the bias
+/// is added once, where the partial results are combined.
+struct BiasAfterReduction {
+  /// The operand's index.
+  unsigned operand = 0;
+  /// Multiplies the bias (a gemm's beta).
+  double scale = 1.0;
+  /// The result dimension of each bias dimension.
+  llvm::SmallVector<int64_t, 4> resultDims;
+  /// The attribute that holds `scale`, if any; it is reset to its default
+  /// when the op runs without its bias.
+  llvm::StringRef scaleAttr;
+};
+
 /// The sharding rule of one op.
 struct ShardingRule {
   llvm::SmallVector<ShardingFactor> factors;
   llvm::SmallVector<TensorFactors> operands;
   llvm::SmallVector<TensorFactors> results;
+  /// Set when the op adds a bias after its contraction.
+  std::optional<BiasAfterReduction> bias;
 
   /// Appends a factor named `name` and returns its index.
   int64_t addFactor(llvm::StringRef name, int64_t size, FactorKind kind,
