@@ -122,13 +122,13 @@ static void addSeconds(KindSeconds &into, llvm::ArrayRef<CollectiveUse> uses,
 
 /// The rank of tensor-parallel index `tpIndex` of replica `replica` in
 /// stage `stage`: tp innermost, then dp, then pp.
-static unsigned getRank(const StepPlan &plan, unsigned stage, unsigned replica,
+static unsigned getRank(const PlanOptions &plan, unsigned stage, unsigned replica,
                         unsigned tpIndex) {
   return (stage * plan.dataParallel + replica) * plan.tensorParallel + tpIndex;
 }
 
 /// Devices the plan uses: dp * tp * pp.
-static uint64_t getNumPlanDevices(const StepPlan &plan) {
+static uint64_t getNumPlanDevices(const PlanOptions &plan) {
   return uint64_t(plan.dataParallel) * plan.tensorParallel *
          plan.pipelineParallel;
 }
@@ -136,7 +136,7 @@ static uint64_t getNumPlanDevices(const StepPlan &plan) {
 /// Slowest point-to-point transfer of `bytes` from every device of stage
 /// `from` to its peer in stage `to`.
 static double getStageTransferTime(const ClusterSpec &cluster,
-                                   const StepPlan &plan, unsigned from,
+                                   const PlanOptions &plan, unsigned from,
                                    unsigned to, double bytes) {
   if (bytes <= 0)
     return 0;
@@ -187,7 +187,7 @@ static void composeGradientSync(StageWork &stage, bool recomputes,
 
 /// Checks the degrees, batches and device count of `plan`; returns the
 /// number of micro-batches per replica.
-static llvm::Expected<unsigned> checkPlan(const StepPlan &plan,
+static llvm::Expected<unsigned> checkPlan(const PlanOptions &plan,
                                           size_t numSegments,
                                           const ClusterSpec &cluster) {
   if (plan.dataParallel == 0 || plan.tensorParallel == 0 ||
@@ -306,7 +306,7 @@ static void addStageCompute(StageWork &stage, bool training, bool recomputes) {
 
 /// Fills the time per micro-batch of every stage: its compute and
 /// collectives and the point-to-point transfers it sends.
-static void addStageTimes(std::vector<StageWork> &stages, const StepPlan &plan,
+static void addStageTimes(std::vector<StageWork> &stages, const PlanOptions &plan,
                           const ClusterSpec &cluster) {
   bool training = plan.mode == StepMode::Training;
   bool recomputes = training && plan.recompute == RecomputePolicy::Full;
@@ -380,7 +380,7 @@ static void composePipeline(llvm::ArrayRef<StageWork> stages,
 
 /// Seconds of the mixed-precision Adam step of stage `stage`, which holds
 /// `parameters` per device, at the slowest memory rate of its devices.
-static double getOptimizerSeconds(const StepPlan &plan,
+static double getOptimizerSeconds(const PlanOptions &plan,
                                   const ClusterSpec &cluster, unsigned stage,
                                   double parameters) {
   double updated = plan.zero >= ZeroStage::Zero1
@@ -401,7 +401,7 @@ static double getOptimizerSeconds(const StepPlan &plan,
 /// After the pipeline, in training: gradient synchronization and the
 /// optimizer step of every stage; the stage that finishes last (the tail
 /// stage) decides. Returns the tail's seconds.
-static double composeTail(std::vector<StageWork> &stages, const StepPlan &plan,
+static double composeTail(std::vector<StageWork> &stages, const PlanOptions &plan,
                           const ClusterSpec &cluster, StepReport &report) {
   bool recomputes = plan.recompute == RecomputePolicy::Full;
   double tailSeconds = 0, drain = 0;
@@ -435,7 +435,7 @@ static double composeTail(std::vector<StageWork> &stages, const StepPlan &plan,
 /// FLOPs per device and per second, averaged over the devices of the plan.
 static void composeFlops(llvm::ArrayRef<StageWork> stages,
                          const ClusterSpec &cluster, StepReport &report) {
-  const StepPlan &plan = report.plan;
+  const PlanOptions &plan = report.plan;
   unsigned m = report.microBatches, p = stages.size();
   uint64_t devices = getNumPlanDevices(plan);
   double forwardFlops = 0, recomputeFlops = 0, peak = 0;
@@ -470,7 +470,7 @@ static void composeFlops(llvm::ArrayRef<StageWork> stages,
 static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
                                  const StepReport &report,
                                  const ClusterSpec &cluster) {
-  const StepPlan &plan = report.plan;
+  const PlanOptions &plan = report.plan;
   bool training = plan.mode == StepMode::Training;
   bool recomputes = training && plan.recompute == RecomputePolicy::Full;
   unsigned p = stages.size();
@@ -547,7 +547,7 @@ static void composeMemory(llvm::ArrayRef<StageWork> stages,
 
 llvm::Expected<StepReport>
 distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
-                           const StepPlan &plan, const ClusterSpec &cluster) {
+                           const PlanOptions &plan, const ClusterSpec &cluster) {
   llvm::Expected<unsigned> microBatches =
       checkPlan(plan, segments.size(), cluster);
   if (!microBatches)
@@ -605,7 +605,7 @@ static std::string formatBytes(double bytes) {
 
 void distopt::cost::printStepReport(const StepReport &report,
                                     llvm::raw_ostream &os) {
-  const StepPlan &plan = report.plan;
+  const PlanOptions &plan = report.plan;
   bool training = plan.mode == StepMode::Training;
   os << llvm::formatv("{0} step: dp={1} tp={2} pp={3}, {4} micro-batches of "
                       "{5} per replica (global batch {6}), {7}",
@@ -692,7 +692,7 @@ static llvm::json::Object getMemoryJSON(const StepMemory &memory) {
 }
 
 llvm::json::Value distopt::cost::toJSON(const StepReport &report) {
-  const StepPlan &plan = report.plan;
+  const PlanOptions &plan = report.plan;
   llvm::json::Array communication;
   for (const CommunicationTime &comm : report.communication)
     communication.push_back(llvm::json::Object{
@@ -802,7 +802,8 @@ static llvm::Expected<int64_t> parsePositive(StringRef key, StringRef value) {
 
 /// Sets the field of `spec` that `key` (one of kPlanKeys) names from
 /// `value`.
-static llvm::Error setPlanKey(PlanSpec &spec, StringRef key, StringRef value) {
+static llvm::Error setPlanKey(PlanOptions &spec, StringRef key,
+                              StringRef value) {
   if (key == "dp" || key == "tp" || key == "pp") {
     llvm::Expected<int64_t> degree = parsePositive(key, value);
     if (!degree)
@@ -810,10 +811,14 @@ static llvm::Error setPlanKey(PlanSpec &spec, StringRef key, StringRef value) {
     if (*degree > std::numeric_limits<unsigned>::max())
       return llvm::createStringError("plan key '%s' = %lld is too large",
                                      key.str().c_str(), (long long)*degree);
-    std::optional<unsigned> &slot = key == "dp"   ? spec.dataParallel
-                                    : key == "tp" ? spec.tensorParallel
-                                                  : spec.pipelineParallel;
+    bool dp = key == "dp", tp = key == "tp";
+    unsigned &slot = dp   ? spec.dataParallel
+                     : tp ? spec.tensorParallel
+                          : spec.pipelineParallel;
     slot = unsigned(*degree);
+    spec.fix(dp   ? PlanKey::DataParallel
+             : tp ? PlanKey::TensorParallel
+                  : PlanKey::PipelineParallel);
     return llvm::Error::success();
   }
   if (key == "microbatch") {
@@ -821,6 +826,7 @@ static llvm::Error setPlanKey(PlanSpec &spec, StringRef key, StringRef value) {
     if (!size)
       return size.takeError();
     spec.microBatch = *size;
+    spec.fix(PlanKey::MicroBatch);
     return llvm::Error::success();
   }
   if (key == "recompute") {
@@ -832,6 +838,7 @@ static llvm::Error setPlanKey(PlanSpec &spec, StringRef key, StringRef value) {
       return llvm::createStringError(
           "plan key 'recompute' must be none or full, got '%s'",
           value.str().c_str());
+    spec.fix(PlanKey::Recompute);
     return llvm::Error::success();
   }
   if (key == "zero") {
@@ -841,6 +848,7 @@ static llvm::Error setPlanKey(PlanSpec &spec, StringRef key, StringRef value) {
           "plan key 'zero' must be 0, 1, 2 or 3, got '%s'",
           value.str().c_str());
     spec.zero = ZeroStage(stage);
+    spec.fix(PlanKey::Zero);
     return llvm::Error::success();
   }
   std::string lower = value.lower();
@@ -852,11 +860,12 @@ static llvm::Error setPlanKey(PlanSpec &spec, StringRef key, StringRef value) {
     return llvm::createStringError(
         "plan key 'schedule' must be 1f1b or gpipe, got '%s'",
         value.str().c_str());
+  spec.fix(PlanKey::Schedule);
   return llvm::Error::success();
 }
 
-llvm::Expected<PlanSpec> distopt::cost::parsePlanSpec(StringRef text) {
-  PlanSpec spec;
+llvm::Expected<PlanOptions> distopt::cost::parsePlanSpec(StringRef text) {
+  PlanOptions spec;
   text = text.trim();
   if (text.empty())
     return spec;
@@ -889,4 +898,27 @@ llvm::Expected<PlanSpec> distopt::cost::parsePlanSpec(StringRef text) {
       return std::move(error);
   }
   return spec;
+}
+
+llvm::Expected<PlanOptions>
+distopt::cost::makePlanOptions(StringRef planText, StringRef modeText,
+                               std::optional<int64_t> globalBatch) {
+  llvm::Expected<PlanOptions> options = parsePlanSpec(planText);
+  if (!options)
+    return options.takeError();
+  if (modeText == "train")
+    options->mode = StepMode::Training;
+  else if (modeText != "infer")
+    return llvm::createStringError(
+        "the mode must be 'infer' or 'train', not '%s'",
+        modeText.str().c_str());
+  if (globalBatch) {
+    if (options->mode != StepMode::Training)
+      return llvm::createStringError(
+          "a global batch is the batch of a training step; give it in "
+          "training mode only");
+    options->globalBatch = *globalBatch;
+    options->fix(PlanKey::GlobalBatch);
+  }
+  return options;
 }

@@ -35,8 +35,10 @@ struct AutoPlanPass : public distopt::impl::AutoPlanPassBase<AutoPlanPass> {
   void runOnOperation() override;
 
 private:
-  /// The planner's options from the pass options; errors at `module`.
-  FailureOr<plan::PlannerOptions> getPlannerOptions(ModuleOp module);
+  /// The cluster and the plan's options from the pass options; errors at
+  /// `module`.
+  FailureOr<std::pair<cost::ClusterSpec, cost::PlanOptions>>
+  getPlannerOptions(ModuleOp module);
   /// Prints and writes the report as the options ask.
   LogicalResult reportPlan(const plan::Plan &plan, ModuleOp module);
 
@@ -45,7 +47,7 @@ private:
 };
 } // namespace
 
-FailureOr<plan::PlannerOptions>
+FailureOr<std::pair<cost::ClusterSpec, cost::PlanOptions>>
 AutoPlanPass::getPlannerOptions(ModuleOp module) {
   // A cluster file may say how many devices it has; a preset may not.
   if (devices == 0 &&
@@ -61,24 +63,24 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
   std::optional<int64_t> globalBatch;
   if (batch > 0)
     globalBatch = batch;
-  llvm::Expected<plan::PlannerOptions> options =
-      plan::makePlannerOptions(*spec, planSpec, mode, globalBatch);
+  llvm::Expected<cost::PlanOptions> options =
+      cost::makePlanOptions(planSpec, mode, globalBatch);
   if (!options)
     return module.emitError(llvm::toString(options.takeError()));
   // Reports may show pipeline plans; a plan that is written into the module
   // has none unless the plan fixes pp.
   options->searchPipeline = reportOnly;
   if (!runnable)
-    return *options;
+    return std::make_pair(std::move(*spec), *options);
   if (options->mode == cost::StepMode::Training)
     return module.emitError(
         "a training plan cannot be compiled yet: dist-run runs inference "
         "only; plan it without compiling to see the report");
-  if (options->pipelineParallel.value_or(1) > 1)
+  if (options->pipelineParallel > 1)
     return module.emitError(
         "the CPU runtime runs no pipeline stages yet; plan without pp, or "
         "plan without compiling to see the report");
-  return *options;
+  return std::make_pair(std::move(*spec), *options);
 }
 
 LogicalResult AutoPlanPass::reportPlan(const plan::Plan &plan,
@@ -103,10 +105,11 @@ void AutoPlanPass::runOnOperation() {
   // Planned already (by this pass, or partitioned by hand): left as it is.
   if (!reportOnly && !module.getOps<shard::GridOp>().empty())
     return markAllAnalysesPreserved();
-  FailureOr<plan::PlannerOptions> options = getPlannerOptions(module);
+  auto options = getPlannerOptions(module);
   if (failed(options))
     return signalPassFailure();
-  llvm::Expected<plan::Plan> result = plan::planModule(module, *options);
+  llvm::Expected<plan::Plan> result =
+      plan::planModule(module, options->first, options->second);
   if (!result) {
     module.emitError(llvm::toString(result.takeError()));
     return signalPassFailure();
@@ -126,35 +129,4 @@ distopt::createAutoPlanPass(const AutoPlanPassOptions &options,
 
 void distopt::plan::registerPlanPasses() {
   registerPass([] { return createAutoPlanPass(); });
-}
-
-llvm::Expected<distopt::plan::PlannerOptions>
-distopt::plan::makePlannerOptions(const cost::ClusterSpec &cluster,
-                                  StringRef planText, StringRef modeText,
-                                  std::optional<int64_t> globalBatch) {
-  PlannerOptions options;
-  options.cluster = cluster;
-  if (modeText == "train")
-    options.mode = cost::StepMode::Training;
-  else if (modeText == "infer")
-    options.mode = cost::StepMode::Inference;
-  else
-    return llvm::createStringError("--mode must be 'infer' or 'train', not '" +
-                                   modeText.str() + "'");
-  llvm::Expected<cost::PlanSpec> spec = cost::parsePlanSpec(planText);
-  if (!spec)
-    return spec.takeError();
-  options.dataParallel = spec->dataParallel;
-  options.tensorParallel = spec->tensorParallel;
-  options.pipelineParallel = spec->pipelineParallel;
-  options.recompute = spec->recompute;
-  options.zero = spec->zero;
-  options.schedule = spec->schedule;
-  if (planText.contains("microbatch"))
-    options.microBatch = spec->microBatch;
-  options.globalBatch = globalBatch;
-  if (globalBatch && options.mode != cost::StepMode::Training)
-    return llvm::createStringError("--batch is the global batch of a "
-                                   "training step; use it with --mode train");
-  return options;
 }

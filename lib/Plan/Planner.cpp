@@ -120,14 +120,16 @@ void enumerateAssignments(const dist::ShardingRule &rule,
 /// same for every candidate grid.
 class Planner {
 public:
-  Planner(func::FuncOp func, const PlannerOptions &options)
-      : func(func), options(options) {}
+  Planner(func::FuncOp func, const cost::ClusterSpec &cluster,
+          const cost::PlanOptions &options)
+      : func(func), cluster(cluster), options(options) {}
 
   /// Collects the ops with their rules, segments and representatives.
   llvm::Error collectOps();
 
   func::FuncOp func;
-  const PlannerOptions &options;
+  const cost::ClusterSpec &cluster;
+  const cost::PlanOptions &options;
   LayerStructure layers;
   std::vector<OpNode> nodes;
   DenseMap<Operation *, unsigned> nodeOf;
@@ -144,11 +146,10 @@ private:
 class GridPlanner {
 public:
   GridPlanner(Planner &planner, const CandidateGrid &candidate)
-      : planner(planner), nodes(planner.nodes), options(planner.options),
-        candidate(candidate),
+      : planner(planner), nodes(planner.nodes), cluster(planner.cluster),
+        options(planner.options), candidate(candidate),
         training(options.mode == cost::StepMode::Training),
-        grid(options.cluster, candidate, training),
-        device(options.cluster.getDeviceType(0)) {}
+        grid(cluster, candidate, training), device(cluster.getDeviceType(0)) {}
 
   /// Plans for the grid. `minMemory` is set to the memory the smallest plan
   /// on this grid needs once the ILP is built; `noFit` when only memory is
@@ -174,7 +175,8 @@ private:
 
   Planner &planner;
   std::vector<OpNode> &nodes;
-  const PlannerOptions &options;
+  const cost::ClusterSpec &cluster;
+  const cost::PlanOptions &options;
   const CandidateGrid &candidate;
   bool training;
   GridContext grid;
@@ -320,7 +322,9 @@ llvm::Error GridPlanner::setMicroBatches() {
   unsigned pp = candidate.pipelineStages;
   int64_t graphBatch = planner.graphBatch;
   if (training) {
-    int64_t perStep = options.globalBatch.value_or(graphBatch * dp);
+    int64_t perStep = options.isFixed(cost::PlanKey::GlobalBatch)
+                          ? options.globalBatch
+                          : graphBatch * dp;
     if (perStep % (graphBatch * dp) != 0)
       return llvm::createStringError(
           formatv("the global batch {0} is not a multiple of data "
@@ -547,7 +551,7 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
   addEdges(problem);
 
   // Memory: the device's, and the smallest any plan on this grid needs.
-  problem.memoryLimit = options.cluster.getDeviceMemory(0);
+  problem.memoryLimit = cluster.getDeviceMemory(0);
   minMemory = 0;
   for (const StrategyProblem::Node &n : problem.nodes)
     *minMemory += *llvm::min_element(n.memory);
@@ -731,18 +735,20 @@ void GridPlanner::summarize(Plan &plan) {
 
 /// Candidate grids: dp x tp x pp = devices, tp inside a node (unless
 /// fixed), pp dividing the repeated layers; the parts the options fix.
-static SmallVector<CandidateGrid> enumerateGrids(const PlannerOptions &options,
-                                                 unsigned layerCount) {
-  unsigned devices = options.cluster.getNumDevices();
-  unsigned perNode = options.cluster.nodes.empty()
-                         ? devices
-                         : options.cluster.nodes.front().numDevices;
+static SmallVector<CandidateGrid>
+enumerateGrids(const cost::ClusterSpec &cluster,
+               const cost::PlanOptions &options, unsigned layerCount) {
+  unsigned devices = cluster.getNumDevices();
+  unsigned perNode =
+      cluster.nodes.empty() ? devices : cluster.nodes.front().numDevices;
   SmallVector<CandidateGrid> grids;
   for (unsigned pp = 1; pp <= devices; ++pp) {
     if (devices % pp)
       continue;
-    if (options.pipelineParallel ? pp != *options.pipelineParallel
-                                 : (pp > 1 && !options.searchPipeline))
+    using cost::PlanKey;
+    if (options.isFixed(PlanKey::PipelineParallel)
+            ? pp != options.pipelineParallel
+            : (pp > 1 && !options.searchPipeline))
       continue;
     if (pp > 1 && layerCount % pp != 0)
       continue;
@@ -750,11 +756,12 @@ static SmallVector<CandidateGrid> enumerateGrids(const PlannerOptions &options,
       if ((devices / pp) % tp)
         continue;
       unsigned dp = devices / pp / tp;
-      if (options.tensorParallel && tp != *options.tensorParallel)
+      if (options.isFixed(PlanKey::TensorParallel) &&
+          tp != options.tensorParallel)
         continue;
-      if (options.dataParallel && dp != *options.dataParallel)
+      if (options.isFixed(PlanKey::DataParallel) && dp != options.dataParallel)
         continue;
-      if (!options.tensorParallel && tp > perNode)
+      if (!options.isFixed(PlanKey::TensorParallel) && tp > perNode)
         continue;
       // Data parallelism is the major axis, tensor parallelism the minor
       // one (neighbouring ranks, inside a node).
@@ -770,28 +777,27 @@ static SmallVector<CandidateGrid> enumerateGrids(const PlannerOptions &options,
   return grids;
 }
 
-/// The step model's view of a plan on `grid`.
-static cost::StepPlan getStepPlan(const PlannerOptions &options,
-                                  const CandidateGrid &grid,
-                                  int64_t graphBatch) {
+/// The plan on `grid`, completed for the step model: `options` with the
+/// grid's degrees and the batches.
+static cost::PlanOptions completePlan(const cost::PlanOptions &options,
+                                      const CandidateGrid &grid,
+                                      int64_t graphBatch) {
   bool training = options.mode == cost::StepMode::Training;
   unsigned dp = grid.getDegree(AxisRole::Data);
   unsigned tp = grid.getDegree(AxisRole::Tensor);
-  cost::StepPlan stepPlan;
-  stepPlan.mode = options.mode;
+  cost::PlanOptions plan = options;
   // In inference the segments already hold per-device costs of the whole
   // dp x tp group (dp splits the model's batch like any other axis), so
   // the step model sees one replica of dp * tp devices.
-  stepPlan.dataParallel = training ? dp : 1;
-  stepPlan.tensorParallel = training ? tp : dp * tp;
-  stepPlan.pipelineParallel = grid.pipelineStages;
-  stepPlan.microBatch = graphBatch;
-  stepPlan.globalBatch =
-      training ? options.globalBatch.value_or(graphBatch * dp) : graphBatch;
-  stepPlan.recompute = options.recompute;
-  stepPlan.zero = options.zero;
-  stepPlan.schedule = options.schedule;
-  return stepPlan;
+  plan.dataParallel = training ? dp : 1;
+  plan.tensorParallel = training ? tp : dp * tp;
+  plan.pipelineParallel = grid.pipelineStages;
+  plan.microBatch = graphBatch;
+  if (!training)
+    plan.globalBatch = graphBatch;
+  else if (!options.isFixed(cost::PlanKey::GlobalBatch))
+    plan.globalBatch = graphBatch * dp;
+  return plan;
 }
 
 namespace {
@@ -817,7 +823,7 @@ struct GridSearch {
 /// Plans for `grid`, composes its step and records the outcome in `search`.
 static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
                          GridSearch &search) {
-  const PlannerOptions &options = planner.options;
+  const cost::PlanOptions &options = planner.options;
   std::string name = grid.getName();
   std::optional<double> minMemory;
   bool noFit = false;
@@ -831,8 +837,8 @@ static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
     return;
   }
   llvm::Expected<cost::StepReport> step = cost::composeStep(
-      plan->segments, getStepPlan(options, grid, planner.graphBatch),
-      options.cluster);
+      plan->segments, completePlan(options, grid, planner.graphBatch),
+      planner.cluster);
   if (!step) {
     search.candidates.push_back({name, llvm::toString(step.takeError())});
     return;
@@ -862,7 +868,8 @@ static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
 
 /// The error when no grid gave a plan: why each failed, or, when memory
 /// was the problem, the smallest need and what would make it fit.
-static llvm::Error noPlanError(const PlannerOptions &options,
+static llvm::Error noPlanError(const cost::ClusterSpec &cluster,
+                               const cost::PlanOptions &options,
                                const GridSearch &search) {
   if (!search.anyFitError || !search.smallestMemory) {
     std::string reasons;
@@ -871,15 +878,16 @@ static llvm::Error noPlanError(const PlannerOptions &options,
     return llvm::createStringError("no candidate grid can run this model:" +
                                    reasons);
   }
-  unsigned devices = options.cluster.getNumDevices();
-  uint64_t limit = options.cluster.getDeviceMemory(0);
+  unsigned devices = cluster.getNumDevices();
+  uint64_t limit = cluster.getDeviceMemory(0);
   unsigned needDevices = std::max<unsigned>(
       devices + 1, static_cast<unsigned>(std::ceil(
                        devices * *search.smallestMemory / double(limit))));
   std::string advice =
       formatv("use more devices (at least about {0})", needDevices).str();
   if (options.mode == cost::StepMode::Training) {
-    if (!options.searchPipeline && !options.pipelineParallel)
+    if (!options.searchPipeline &&
+        !options.isFixed(cost::PlanKey::PipelineParallel))
       advice += ", pipeline stages (plan key pp; planned, not yet run)";
     if (options.recompute == cost::RecomputePolicy::None)
       advice += ", activation recompute (plan key recompute=full)";
@@ -892,8 +900,9 @@ static llvm::Error noPlanError(const PlannerOptions &options,
           .str());
 }
 
-llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
-                                               const PlannerOptions &options) {
+llvm::Expected<Plan>
+distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &cluster,
+                          const cost::PlanOptions &options) {
   auto start = std::chrono::steady_clock::now();
   func::FuncOp func;
   for (auto f : module.getOps<func::FuncOp>())
@@ -901,32 +910,33 @@ llvm::Expected<Plan> distopt::plan::planModule(ModuleOp module,
       func = f;
   if (!func)
     return llvm::createStringError("the module has no function to plan");
-  Planner planner(func, options);
+  Planner planner(func, cluster, options);
   if (llvm::Error error = planner.collectOps())
     return std::move(error);
-  if (options.microBatch && *options.microBatch != planner.graphBatch)
+  if (options.isFixed(cost::PlanKey::MicroBatch) &&
+      options.microBatch != planner.graphBatch)
     return llvm::createStringError(
         formatv("the plan fixes microbatch={0}, but the model's batch "
                 "dimension (the micro-batch it is planned for) is {1}; "
                 "import the model with a batch dimension of {0}",
-                *options.microBatch, planner.graphBatch)
+                options.microBatch, planner.graphBatch)
             .str());
 
   SmallVector<CandidateGrid> grids =
-      enumerateGrids(options, planner.layers.count);
+      enumerateGrids(cluster, options, planner.layers.count);
   if (grids.empty())
     return llvm::createStringError(
         formatv("no grid dp x tp x pp of {0} devices matches the plan "
                 "(dp, tp and pp must multiply to the device count, pp must "
                 "divide the {1} repeated layers)",
-                options.cluster.getNumDevices(), planner.layers.count)
+                cluster.getNumDevices(), planner.layers.count)
             .str());
 
   GridSearch search;
   for (const CandidateGrid &grid : grids)
     evaluateGrid(planner, grid, search);
   if (!search.best)
-    return noPlanError(options, search);
+    return noPlanError(cluster, options, search);
   search.best->candidates = search.candidates;
   search.best->planningSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

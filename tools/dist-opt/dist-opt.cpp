@@ -12,6 +12,7 @@
 
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Cost/ClusterSpec.h"
+#include "distopt/Cost/StepModel.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Import/ONNX.h"
 #include "distopt/Passes/Passes.h"
@@ -130,6 +131,17 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
   for (const cl::Option *flag : planFlags)
     if (flag->getNumOccurrences() && !planning)
       return fail("--" + flag->ArgStr + " plans: give --cluster or --devices");
+  // The plan options are checked here too, one flag at a time, so that
+  // their errors name the flag.
+  using distopt::cost::makePlanOptions;
+  if (auto plan = makePlanOptions(planText, "infer", std::nullopt); !plan)
+    return fail("--plan: " + llvm::toString(plan.takeError()));
+  if (auto mode = makePlanOptions("", modeText, std::nullopt); !mode)
+    return fail("--mode: " + llvm::toString(mode.takeError()));
+  if (globalBatch.getNumOccurrences())
+    if (auto batch = makePlanOptions("", modeText, globalBatch.getValue());
+        !batch)
+      return fail("--batch: " + llvm::toString(batch.takeError()));
   // A cluster file may say how many devices it has; a preset may not.
   if (devices == 0 && llvm::is_contained(distopt::cost::getClusterPresetNames(),
                                          clusterName.getValue()))

@@ -210,8 +210,8 @@ std::vector<SegmentCost> buildGptSegments(const GptRow &row,
   return {embedding, layer, head};
 }
 
-StepPlan getPlan(const GptRow &row) {
-  StepPlan plan;
+PlanOptions getPlan(const GptRow &row) {
+  PlanOptions plan;
   plan.mode = StepMode::Training;
   plan.tensorParallel = row.tensorParallel;
   plan.pipelineParallel = row.pipelineParallel;
@@ -243,7 +243,7 @@ TEST(MegatronTableTest, PredictsPublishedThroughputWithinFifteenPercent) {
     llvm::Expected<ClusterSpec> cluster =
         getClusterPreset("dgx-a100-80g", row.gpus);
     ASSERT_EQ(succeeded(cluster), "");
-    StepPlan plan = getPlan(row);
+    PlanOptions plan = getPlan(row);
     llvm::Expected<StepReport> report =
         composeStep(buildGptSegments(row, *cluster), plan, *cluster);
     ASSERT_EQ(succeeded(report), "") << row.name;

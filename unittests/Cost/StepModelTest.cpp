@@ -45,9 +45,9 @@ CollectiveUse makeUse(CollectiveKind kind, double seconds) {
   return use;
 }
 
-StepPlan makeTrainingPlan(unsigned dp, unsigned tp, unsigned pp,
+PlanOptions makeTrainingPlan(unsigned dp, unsigned tp, unsigned pp,
                           int64_t globalBatch) {
-  StepPlan plan;
+  PlanOptions plan;
   plan.mode = StepMode::Training;
   plan.dataParallel = dp;
   plan.tensorParallel = tp;
@@ -80,7 +80,7 @@ std::vector<SegmentCost> makeEightLayerModel() {
 
 TEST(StepModelTest, OneFOneBFourStagesEightMicroBatches) {
   // p = 4 stages of 2 layers on one DGX node, m = 8 micro-batches.
-  StepPlan plan = makeTrainingPlan(1, 1, 4, 8);
+  PlanOptions plan = makeTrainingPlan(1, 1, 4, 8);
   llvm::Expected<StepReport> report =
       composeStep(makeEightLayerModel(), plan, getDgxA100(8));
   ASSERT_EQ(succeeded(report), "");
@@ -122,7 +122,7 @@ TEST(StepModelTest, OneFOneBFourStagesEightMicroBatches) {
 }
 
 TEST(StepModelTest, GPipeKeepsEveryMicroBatch) {
-  StepPlan plan = makeTrainingPlan(1, 1, 4, 8);
+  PlanOptions plan = makeTrainingPlan(1, 1, 4, 8);
   plan.schedule = PipelineScheduleKind::GPipe;
   llvm::Expected<StepReport> report =
       composeStep(makeEightLayerModel(), plan, getDgxA100(8));
@@ -149,7 +149,7 @@ std::vector<SegmentCost> makeRecomputeModel() {
 }
 
 TEST(StepModelTest, FullRecomputeAddsTheLayersForward) {
-  StepPlan plan = makeTrainingPlan(1, 1, 1, 2);
+  PlanOptions plan = makeTrainingPlan(1, 1, 1, 2);
   llvm::Expected<StepReport> keep =
       composeStep(makeRecomputeModel(), plan, getDgxA100(8));
   ASSERT_EQ(succeeded(keep), "");
@@ -184,7 +184,7 @@ TEST(StepModelTest, ZeroOneShardsOptimizerStatesAndUpdates) {
   SegmentCost layer = makeSegment("layer", 10, kMs, 2 * kMs);
   layer.parameters = 1e8;
   layer.parameterBytes = 2e8;
-  StepPlan plan = makeTrainingPlan(8, 1, 1, 8);
+  PlanOptions plan = makeTrainingPlan(8, 1, 1, 8);
   plan.zero = ZeroStage::Zero1;
   ClusterSpec cluster = getDgxA100(8);
   cluster.deviceTypes[0].efficiency.memoryEfficiency = 0.5;
@@ -211,7 +211,7 @@ TEST(StepModelTest, ZeroOneShardsOptimizerStatesAndUpdates) {
 TEST(StepModelTest, MemoryLimitDecidesFits) {
   SegmentCost layer = makeSegment("layer", 10, kMs, 2 * kMs);
   layer.parameters = 1e9; // 10e9 parameters: 160 GB of Adam states.
-  StepPlan plan = makeTrainingPlan(1, 1, 1, 1);
+  PlanOptions plan = makeTrainingPlan(1, 1, 1, 1);
   llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(8));
   ASSERT_EQ(succeeded(report), "");
   EXPECT_DOUBLE_EQ(report->memory.total(), 160e9);
@@ -241,7 +241,7 @@ std::vector<SegmentCost> makeGradientModel(double layerSync) {
 }
 
 TEST(StepModelTest, GradientAllReduceHidesBehindEarlierBackward) {
-  StepPlan plan = makeTrainingPlan(2, 1, 1, 2);
+  PlanOptions plan = makeTrainingPlan(2, 1, 1, 2);
   // Backward in reverse order: head ends at 1 ms, layers at 11, 21, 31,
   // embed at 33. Collectives: head [1, 4], layers [11, 15], [21, 25],
   // [31, 35], embed [35, 40]: 40 - 33 = 7 ms exposed of 20 ms.
@@ -275,7 +275,7 @@ TEST(StepModelTest, ZeroParameterGatherIsExposed) {
       makeUse(CollectiveKind::ReduceScatter, 2 * kMs));
   layer.gradientCollectives.push_back(
       makeUse(CollectiveKind::AllGather, 2 * kMs));
-  StepPlan plan = makeTrainingPlan(2, 1, 1, 2);
+  PlanOptions plan = makeTrainingPlan(2, 1, 1, 2);
   llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(8));
   ASSERT_EQ(succeeded(report), "");
   // Layer 2's reduce-scatter [10, 12] hides behind layer 1's backward;
@@ -294,7 +294,7 @@ TEST(StepModelTest, PipelineRanksPutTensorParallelInsideANode) {
   // stage 1 ranks 8-15, so activations cross InfiniBand (5 us + S / 25 GB/s).
   SegmentCost layer = makeSegment("layer", 2, 10 * kMs, 0);
   layer.inputBytes = 1e8;
-  StepPlan plan;
+  PlanOptions plan;
   plan.dataParallel = 2;
   plan.tensorParallel = 4;
   plan.pipelineParallel = 2;
@@ -317,7 +317,7 @@ TEST(StepModelTest, InferenceHoldsParametersOnly) {
   layer.parameterBytes = 4e9; // fp32 as stored
   layer.activationBytes = 1e9;
   layer.peakTemporaryBytes = 3e8;
-  StepPlan plan;
+  PlanOptions plan;
   plan.globalBatch = 4;
   llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(8));
   ASSERT_EQ(succeeded(report), "");
@@ -335,7 +335,7 @@ TEST(StepModelTest, FlopsAgainstPeak) {
   // One A100 (312 TFLOP/s): a 1 s forward of 156 TFLOPs is half of peak.
   SegmentCost segment = makeSegment("layer", 1, 1, 2);
   segment.forwardFlops = 156e12;
-  StepPlan inference;
+  PlanOptions inference;
   llvm::Expected<StepReport> report =
       composeStep(segment, inference, getDgxA100(8));
   ASSERT_EQ(succeeded(report), "");
@@ -343,7 +343,7 @@ TEST(StepModelTest, FlopsAgainstPeak) {
   EXPECT_DOUBLE_EQ(report->modelFlopsPerSecond, 156e12);
   EXPECT_DOUBLE_EQ(report->modelFlopsUtilization, 0.5);
   // Training: 3 x 156 TFLOPs in 1 + 2 s is also half of peak.
-  StepPlan training = makeTrainingPlan(1, 1, 1, 1);
+  PlanOptions training = makeTrainingPlan(1, 1, 1, 1);
   report = composeStep(segment, training, getDgxA100(8));
   ASSERT_EQ(succeeded(report), "");
   EXPECT_DOUBLE_EQ(report->modelFlopsPerDevice, 468e12);
@@ -360,7 +360,7 @@ TEST(StepModelTest, FlopsAgainstPeak) {
 
 TEST(StepModelTest, MicroBatchesMustBeIntegral) {
   SegmentCost layer = makeSegment("layer", 4, kMs, kMs);
-  StepPlan plan = makeTrainingPlan(8, 1, 1, 100);
+  PlanOptions plan = makeTrainingPlan(8, 1, 1, 100);
   std::string message =
       getErrorMessage(composeStep(layer, plan, getDgxA100(8)));
   EXPECT_NE(message.find("global batch 100 is not a multiple of dp * "
@@ -375,7 +375,7 @@ TEST(StepModelTest, MicroBatchesMustBeIntegral) {
 
 TEST(StepModelTest, PipelineStagesMustDivideLayers) {
   SegmentCost layer = makeSegment("block", 30, kMs, kMs);
-  StepPlan plan = makeTrainingPlan(1, 1, 4, 8);
+  PlanOptions plan = makeTrainingPlan(1, 1, 4, 8);
   std::string message =
       getErrorMessage(composeStep(layer, plan, getDgxA100(8)));
   EXPECT_NE(message.find("the 30 layers ('block' x 30) do not divide evenly "
@@ -388,7 +388,7 @@ TEST(StepModelTest, PipelineStagesMustDivideLayers) {
 }
 
 TEST(StepModelTest, ReportAsJSONAndText) {
-  StepPlan plan = makeTrainingPlan(1, 1, 4, 8);
+  PlanOptions plan = makeTrainingPlan(1, 1, 4, 8);
   llvm::Expected<StepReport> report =
       composeStep(makeEightLayerModel(), plan, getDgxA100(8));
   ASSERT_EQ(succeeded(report), "");
@@ -416,7 +416,7 @@ TEST(StepModelTest, ReportAsJSONAndText) {
 }
 
 TEST(StepModelTest, PlanSpecParses) {
-  llvm::Expected<PlanSpec> spec = parsePlanSpec(
+  llvm::Expected<PlanOptions> spec = parsePlanSpec(
       "dp=32,tp=8,pp=4,microbatch=2,recompute=full,zero=1,schedule=gpipe");
   ASSERT_EQ(succeeded(spec), "");
   EXPECT_EQ(spec->dataParallel, 32u);
@@ -426,17 +426,46 @@ TEST(StepModelTest, PlanSpecParses) {
   EXPECT_EQ(spec->recompute, RecomputePolicy::Full);
   EXPECT_EQ(spec->zero, ZeroStage::Zero1);
   EXPECT_EQ(spec->schedule, PipelineScheduleKind::GPipe);
+  for (PlanKey key :
+       {PlanKey::DataParallel, PlanKey::TensorParallel,
+        PlanKey::PipelineParallel, PlanKey::MicroBatch, PlanKey::Recompute,
+        PlanKey::Zero, PlanKey::Schedule})
+    EXPECT_TRUE(spec->isFixed(key)) << unsigned(key);
+  EXPECT_FALSE(spec->isFixed(PlanKey::GlobalBatch));
 
-  // Absent degrees are the planner's choice; the rest take defaults.
+  // Absent keys are the planner's choice, with defaults meanwhile.
   spec = parsePlanSpec("tp=2");
   ASSERT_EQ(succeeded(spec), "");
-  EXPECT_FALSE(spec->dataParallel.has_value());
+  EXPECT_EQ(spec->fixed, unsigned(PlanKey::TensorParallel));
+  EXPECT_EQ(spec->dataParallel, 1u);
   EXPECT_EQ(spec->tensorParallel, 2u);
-  EXPECT_FALSE(spec->pipelineParallel.has_value());
+  EXPECT_EQ(spec->pipelineParallel, 1u);
   EXPECT_EQ(spec->microBatch, 1);
   EXPECT_EQ(spec->recompute, RecomputePolicy::None);
   EXPECT_EQ(spec->schedule, PipelineScheduleKind::OneFOneB);
   EXPECT_EQ(getErrorMessage(parsePlanSpec("")), "<success>");
+}
+
+TEST(StepModelTest, PlanOptionsFromModeAndBatch) {
+  llvm::Expected<PlanOptions> options =
+      makePlanOptions("dp=2", "train", int64_t(64));
+  ASSERT_EQ(succeeded(options), "");
+  EXPECT_EQ(options->mode, StepMode::Training);
+  EXPECT_EQ(options->globalBatch, 64);
+  EXPECT_TRUE(options->isFixed(PlanKey::GlobalBatch));
+  EXPECT_TRUE(options->isFixed(PlanKey::DataParallel));
+  options = makePlanOptions("", "infer", std::nullopt);
+  ASSERT_EQ(succeeded(options), "");
+  EXPECT_EQ(options->mode, StepMode::Inference);
+  EXPECT_EQ(options->fixed, 0u);
+  // The messages name no command-line flag.
+  EXPECT_EQ(getErrorMessage(makePlanOptions("", "trian", std::nullopt)),
+            "the mode must be 'infer' or 'train', not 'trian'");
+  EXPECT_EQ(getErrorMessage(makePlanOptions("", "infer", int64_t(8))),
+            "a global batch is the batch of a training step; give it in "
+            "training mode only");
+  EXPECT_EQ(getErrorMessage(makePlanOptions("dp=0", "train", std::nullopt)),
+            "plan key 'dp' must be at least 1, got 0");
 }
 
 TEST(StepModelTest, PlanSpecErrors) {

@@ -80,8 +80,23 @@ struct SegmentCost {
 enum class StepMode { Inference, Training };
 enum class RecomputePolicy { None, Full };
 
-/// The plan a step is composed for. The grid is dp x tp x pp.
-struct StepPlan {
+/// The parts of a plan that a user can fix; the planner chooses the rest.
+enum class PlanKey : unsigned {
+  DataParallel = 1u << 0,
+  TensorParallel = 1u << 1,
+  PipelineParallel = 1u << 2,
+  MicroBatch = 1u << 3,
+  GlobalBatch = 1u << 4,
+  Recompute = 1u << 5,
+  Zero = 1u << 6,
+  Schedule = 1u << 7,
+};
+
+/// The options of a plan: one type for the whole flow. The user's text
+/// gives it (makePlanOptions: what is fixed, with defaults for the rest),
+/// the planner completes it for each candidate grid, and composeStep prices
+/// the completed plan. The grid is dp x tp x pp.
+struct PlanOptions {
   /// Inference: forward only. Training: forward, backward, gradient
   /// synchronization and a mixed-precision Adam step.
   StepMode mode = StepMode::Inference;
@@ -99,6 +114,14 @@ struct StepPlan {
   ZeroStage zero = ZeroStage::Zero0;
   /// GPipe and 1F1B are composed; Interleaved1F1B is rejected.
   PipelineScheduleKind schedule = PipelineScheduleKind::OneFOneB;
+  /// The keys the user fixed (a bit per PlanKey).
+  unsigned fixed = 0;
+  /// Whether the planner may choose pipeline stages (off when the plan must
+  /// run on a runtime without them).
+  bool searchPipeline = false;
+
+  bool isFixed(PlanKey key) const { return fixed & unsigned(key); }
+  void fix(PlanKey key) { fixed |= unsigned(key); }
 };
 
 llvm::StringRef stringifyStepMode(StepMode mode);
@@ -189,7 +212,7 @@ struct StageReport {
   StepMemory memory;
 };
 
-/// The composed time and memory of one step of `StepPlan` on one device.
+/// The composed time and memory of one step of a plan on one device.
 ///
 /// stepSeconds = forwardComputeSeconds + backwardComputeSeconds
 ///             + recomputeSeconds + sum(communication[i].exposedSeconds)
@@ -199,7 +222,7 @@ struct StageReport {
 /// micro-batch times, and the gradient and optimizer terms are those of the
 /// stage that finishes last (`tailStage`).
 struct StepReport {
-  StepPlan plan;
+  PlanOptions plan;
   /// Micro-batches per step per replica: globalBatch / (dp * microBatch).
   unsigned microBatches = 0;
   double stepSeconds = 0;
@@ -268,7 +291,7 @@ inline constexpr double kAdamBytesPerParameter = 28;
 /// or when the cluster has too few devices. docs/cluster.md gives the
 /// formulas.
 llvm::Expected<StepReport> composeStep(llvm::ArrayRef<SegmentCost> segments,
-                                       const StepPlan &plan,
+                                       const PlanOptions &plan,
                                        const ClusterSpec &cluster);
 
 /// Writes `report` for people: plan, step time and its breakdown, FLOP/s,
@@ -286,18 +309,6 @@ void writeStepReportJSON(const StepReport &report, llvm::json::OStream &os);
 // Plan specification (the text of dist-opt's `--plan`)
 //===----------------------------------------------------------------------===//
 
-/// What a plan specification fixes. Degrees left unset are the planner's
-/// choice.
-struct PlanSpec {
-  std::optional<unsigned> dataParallel;
-  std::optional<unsigned> tensorParallel;
-  std::optional<unsigned> pipelineParallel;
-  int64_t microBatch = 1;
-  RecomputePolicy recompute = RecomputePolicy::None;
-  ZeroStage zero = ZeroStage::Zero0;
-  PipelineScheduleKind schedule = PipelineScheduleKind::OneFOneB;
-};
-
 /// Parses `key=value` items separated by commas:
 ///
 ///   dp=32,tp=8,pp=4,microbatch=1,recompute=full,zero=1,schedule=1f1b
@@ -308,8 +319,14 @@ struct PlanSpec {
 /// non-integers and out-of-range values are errors that name the key
 /// ("plan key 'dp' must be ..."). The messages do not name the command-line
 /// flag the text came from; the driver adds that. The empty string fixes
-/// nothing.
-llvm::Expected<PlanSpec> parsePlanSpec(llvm::StringRef text);
+/// nothing. Each key given is marked fixed in the result.
+llvm::Expected<PlanOptions> parsePlanSpec(llvm::StringRef text);
+
+/// The options of a plan from a plan specification (parsePlanSpec), a mode
+/// ("infer" or "train") and, in training, the global batch if one is given.
+llvm::Expected<PlanOptions>
+makePlanOptions(llvm::StringRef planText, llvm::StringRef modeText,
+                std::optional<int64_t> globalBatch);
 
 } // namespace distopt::cost
 

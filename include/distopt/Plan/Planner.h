@@ -29,26 +29,6 @@
 
 namespace distopt::plan {
 
-struct PlannerOptions {
-  /// The cluster, with exactly the devices to use.
-  cost::ClusterSpec cluster;
-  cost::StepMode mode = cost::StepMode::Inference;
-  /// Global batch per step (training); default: one micro-batch per
-  /// data-parallel replica.
-  std::optional<int64_t> globalBatch;
-  /// Parts of the grid the user fixed (--plan); the rest is searched.
-  std::optional<unsigned> dataParallel, tensorParallel, pipelineParallel;
-  cost::RecomputePolicy recompute = cost::RecomputePolicy::None;
-  cost::ZeroStage zero = cost::ZeroStage::Zero0;
-  cost::PipelineScheduleKind schedule = cost::PipelineScheduleKind::OneFOneB;
-  /// Samples per micro-batch when --plan says (must match the model's
-  /// batch dimension, which is the micro-batch).
-  std::optional<int64_t> microBatch;
-  /// Search pipeline stages too (off when the plan must run on the CPU
-  /// runtime, which has no pipeline yet).
-  bool searchPipeline = false;
-};
-
 /// How an op's factors are split: per factor, the grid axes.
 using FactorAxes = llvm::SmallVector<llvm::SmallVector<int16_t, 2>>;
 
@@ -87,19 +67,15 @@ struct Plan {
   double planningSeconds = 0;
 };
 
-/// Plans `module` (its public function). Fails with a message a user can
-/// act on: no grid of `options.cluster`'s device count, an op without a
-/// sharding rule, or no plan that fits in memory (with the smallest memory
-/// needed and what would make it fit).
+/// Plans `module` (its public function) for all devices of `cluster`, with
+/// what `options` fixes (cost::PlanOptions::isFixed) and the planner's
+/// choice for the rest. Fails with a message a user can act on: no grid of
+/// the cluster's device count, an op without a sharding rule, or no plan
+/// that fits in memory (with the smallest memory needed and what would make
+/// it fit).
 llvm::Expected<Plan> planModule(mlir::ModuleOp module,
-                                const PlannerOptions &options);
-
-/// Options from the command line's --plan text and --mode ("infer" or
-/// "train"), with the global batch of --batch.
-llvm::Expected<PlannerOptions>
-makePlannerOptions(const cost::ClusterSpec &cluster, llvm::StringRef planText,
-                   llvm::StringRef modeText,
-                   std::optional<int64_t> globalBatch);
+                                const cost::ClusterSpec &cluster,
+                                const cost::PlanOptions &options);
 
 /// Registers the `dist-auto-plan` pass.
 void registerPlanPasses();
