@@ -10,6 +10,7 @@
 #include "llvm/ADT/STLExtras.h"
 
 #include <cassert>
+#include <optional>
 
 using namespace distopt;
 using namespace distopt::dist;
@@ -113,6 +114,19 @@ static GridAxes concat(llvm::ArrayRef<int16_t> a, llvm::ArrayRef<int16_t> b) {
   return out;
 }
 
+/// The first dimension e other than `except` whose axes in `to` continue
+/// its axes in `cur` with `axes`: where a collective over `axes` can leave
+/// its split.
+static std::optional<size_t> findDimTaking(const DistState &cur,
+                                           const DistState &to,
+                                           llvm::ArrayRef<int16_t> axes,
+                                           std::optional<size_t> except) {
+  for (size_t e = 0; e < cur.dims.size(); ++e)
+    if (e != except && startsWith(to.dims[e], concat(cur.dims[e], axes)))
+      return e;
+  return std::nullopt;
+}
+
 /// Step 1: combine partial results, scattering onto a dimension of `to`
 /// when it can.
 static void combinePartial(DistState &cur, const DistState &to,
@@ -127,16 +141,13 @@ static void combinePartial(DistState &cur, const DistState &to,
   next.partial.clear();
   next.partialKind = ReduceKind::Sum;
   step.kind = ReshardStepKind::AllReduce;
-  if (cur.partialKind == ReduceKind::Sum) {
-    for (auto [d, axes] : llvm::enumerate(cur.dims)) {
-      GridAxes scattered = concat(axes, cur.partial);
-      if (!startsWith(to.dims[d], scattered))
-        continue;
-      step.kind = ReshardStepKind::ReduceScatter;
-      step.dim = d;
-      next.dims[d] = scattered;
-      break;
-    }
+  std::optional<size_t> d;
+  if (cur.partialKind == ReduceKind::Sum)
+    d = findDimTaking(cur, to, cur.partial, std::nullopt);
+  if (d) {
+    step.kind = ReshardStepKind::ReduceScatter;
+    step.dim = *d;
+    next.dims[*d] = concat(cur.dims[*d], cur.partial);
   }
   step.after = next;
   steps.push_back(step);
@@ -160,14 +171,10 @@ static void undoSplits(DistState &cur, const DistState &to,
     DistState next = cur;
     next.dims[d].resize(common);
     step.kind = ReshardStepKind::AllGather;
-    for (size_t e = 0; e < cur.dims.size(); ++e) {
-      GridAxes moved = concat(cur.dims[e], step.axes);
-      if (e == d || !startsWith(to.dims[e], moved))
-        continue;
+    if (std::optional<size_t> e = findDimTaking(cur, to, step.axes, d)) {
       step.kind = ReshardStepKind::AllToAll;
-      step.toDim = e;
-      next.dims[e] = moved;
-      break;
+      step.toDim = *e;
+      next.dims[*e] = concat(cur.dims[*e], step.axes);
     }
     step.after = next;
     steps.push_back(step);
