@@ -7,6 +7,8 @@
 
 #include "ImportContext.h"
 
+#include "distopt/Support/SafePath.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/APFloat.h"
@@ -257,25 +259,42 @@ ImportContext::getIntsAttr(const onnx::NodeProto &node, StringRef name) const {
 }
 
 /// Reads `size` bytes at `offset` of the external data file `location`,
-/// relative to `modelDir`.
+/// relative to `modelDir`, through the one check of data paths (relative,
+/// no `..`, no symbolic link), whatever tensor (initializer, Constant value,
+/// ConstantOfShape value) asks for them.
 static FailureOr<std::unique_ptr<llvm::MemoryBuffer>>
 readExternalBytes(StringRef modelDir, StringRef location, int64_t offset,
                   int64_t size, Location loc, StringRef tensorName) {
-  SmallString<256> path(modelDir);
-  llvm::sys::path::append(path, location);
-  auto buffer = llvm::MemoryBuffer::getFileSlice(path, size, offset,
-                                                 /*IsVolatile=*/false);
+  auto fail = [&](const Twine &why) {
+    return mlir::emitError(loc) << "external data of tensor '" << tensorName
+                                << "' at '" << location << "' " << why;
+  };
+  if (location.empty())
+    return fail("has no location");
+  if (offset < 0 || size < 0)
+    return fail("has a negative offset or length");
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      readDataFileSlice(modelDir, location, offset, size);
   if (!buffer)
-    return mlir::emitError(loc)
-           << "cannot read " << size << " bytes at offset " << offset
-           << " of external data file '" << path << "' for tensor '"
-           << tensorName << "': " << buffer.getError().message();
-  if (static_cast<int64_t>((*buffer)->getBufferSize()) != size)
-    return mlir::emitError(loc)
-           << "external data file '" << path << "' ends before the "
-           << size << " bytes at offset " << offset << " of tensor '"
-           << tensorName << "'";
+    return fail(llvm::toString(buffer.takeError()));
   return std::move(*buffer);
+}
+
+/// The `location` and `offset` of a tensor's external data.
+static LogicalResult getExternalData(const onnx::TensorProto &tensor,
+                                     Location loc, std::string &location,
+                                     int64_t &offset) {
+  offset = 0;
+  for (const onnx::StringStringEntryProto &e : tensor.external_data()) {
+    if (e.key() == "location")
+      location = e.value();
+    else if (e.key() == "offset" &&
+             StringRef(e.value()).getAsInteger(10, offset))
+      return mlir::emitError(loc)
+             << "external data of tensor '" << tensor.name() << "' has "
+             << "offset '" << e.value() << "', not an integer";
+  }
+  return success();
 }
 
 FailureOr<DenseElementsAttr>
@@ -299,12 +318,8 @@ ImportContext::readTensor(const onnx::TensorProto &tensor, Location loc) {
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
     int64_t offset = 0;
-    for (const onnx::StringStringEntryProto &e : tensor.external_data()) {
-      if (e.key() == "location")
-        location = e.value();
-      else if (e.key() == "offset")
-        offset = std::stoll(e.value());
-    }
+    if (failed(getExternalData(tensor, loc, location, offset)))
+      return failure();
     auto bytes = readExternalBytes(modelDir, location, offset,
                                    elements * byteWidth, loc, tensor.name());
     if (failed(bytes))

@@ -13,6 +13,7 @@
 #include "ImportContext.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Passes/Passes.h"
+#include "distopt/Support/SafePath.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -140,9 +141,10 @@ void findInlineDataOffsets(StringRef bytes,
   }
 }
 
-/// Checks an external data location: relative, no `..`, no symbolic link on
-/// the way, and (when the file exists) the byte range inside the file. Sets
-/// `absent` when the file does not exist (a shape-only model).
+/// Checks an external data location with the one rule for data paths
+/// (checkDataPath: relative, no `..`, no symbolic link on the way) and, when
+/// the file exists, the byte range inside the file. Sets `absent` when the
+/// file does not exist (a shape-only model).
 LogicalResult checkExternalLocation(StringRef modelDir, StringRef location,
                                     int64_t offset, int64_t length,
                                     StringRef tensorName, Location loc,
@@ -154,35 +156,17 @@ LogicalResult checkExternalLocation(StringRef modelDir, StringRef location,
   };
   if (location.empty())
     return fail("has no location");
-  if (llvm::sys::path::is_absolute(location) || location.starts_with("/") ||
-      location.starts_with("\\"))
-    return fail("is an absolute path; external data must lie in the "
-                "model's folder");
-  for (StringRef component : llvm::make_range(
-           llvm::sys::path::begin(location), llvm::sys::path::end(location)))
-    if (component == "..")
-      return fail("leaves the model's folder through '..'");
-  // No symbolic link anywhere below the model's folder on the way.
-  SmallString<256> path(modelDir);
-  for (StringRef component : llvm::make_range(
-           llvm::sys::path::begin(location), llvm::sys::path::end(location))) {
-    llvm::sys::path::append(path, component);
-    llvm::sys::fs::file_status status;
-    if (llvm::sys::fs::status(path, status, /*follow=*/false)) {
-      absent = true; // Allowed for shape-only models.
-      return success();
-    }
-    if (llvm::sys::fs::is_symlink_file(status))
-      return fail("goes through the symbolic link '" + path +
-                  "'; external data must be regular files in the model's "
-                  "folder");
-  }
-  uint64_t size = 0;
-  if (!llvm::sys::fs::file_size(path, size) &&
-      static_cast<uint64_t>(offset + length) > size)
+  if (offset < 0 || length < 0)
+    return fail("has a negative offset or length");
+  llvm::Expected<DataFileStatus> status = checkDataPath(modelDir, location);
+  if (!status)
+    return fail(llvm::toString(status.takeError()));
+  absent = !status->exists;
+  if (status->exists && (static_cast<uint64_t>(offset) > status->size ||
+                         static_cast<uint64_t>(length) > status->size - offset))
     return fail("asks for bytes " + Twine(offset) + ".." +
-                Twine(offset + length) + " of a file of " + Twine(size) +
-                " bytes");
+                Twine(offset + length) + " of a file of " +
+                Twine(status->size) + " bytes");
   return success();
 }
 
@@ -374,21 +358,37 @@ LogicalResult OnnxImporter::validate() {
   // shape-only models (weights never written) do not. It is therefore given
   // a copy whose external locations name the model file itself; the real
   // locations are checked, more strictly, by checkExternalLocation.
+  // Constant and ConstantOfShape values (node attributes) are treated the
+  // same way: the checker would otherwise open their locations relative to
+  // the current directory, before the importer's own check.
   const onnx::ModelProto *toCheck = &model;
   onnx::ModelProto copy;
-  bool hasExternal = llvm::any_of(model.graph().initializer(),
-                                  [](const onnx::TensorProto &t) {
-                                    return t.data_location() ==
-                                           onnx::TensorProto::EXTERNAL;
-                                  });
+  auto isExternal = [](const onnx::TensorProto &t) {
+    return t.data_location() == onnx::TensorProto::EXTERNAL;
+  };
+  bool hasExternal = llvm::any_of(model.graph().initializer(), isExternal);
+  for (const onnx::NodeProto &node : model.graph().node())
+    for (const onnx::AttributeProto &a : node.attribute())
+      hasExternal |= (a.has_t() && isExternal(a.t())) ||
+                     llvm::any_of(a.tensors(), isExternal);
   if (hasExternal) {
     SmallString<256> absolute(path);
     llvm::sys::fs::make_absolute(absolute);
     copy = model;
-    for (onnx::TensorProto &t : *copy.mutable_graph()->mutable_initializer())
+    auto redirect = [&](onnx::TensorProto &t) {
       for (onnx::StringStringEntryProto &e : *t.mutable_external_data())
         if (e.key() == "location")
           e.set_value(std::string(absolute));
+    };
+    for (onnx::TensorProto &t : *copy.mutable_graph()->mutable_initializer())
+      redirect(t);
+    for (onnx::NodeProto &node : *copy.mutable_graph()->mutable_node())
+      for (onnx::AttributeProto &a : *node.mutable_attribute()) {
+        if (a.has_t())
+          redirect(*a.mutable_t());
+        for (onnx::TensorProto &t : *a.mutable_tensors())
+          redirect(t);
+      }
     toCheck = &copy;
   }
   try {
