@@ -53,6 +53,14 @@ protected:
                             nullptr, nullptr, nullptr);
   }
 
+  /// A handler that stores the last diagnostic's message in `message`.
+  ScopedDiagnosticHandler captureDiagnostics(std::string &message) {
+    return ScopedDiagnosticHandler(&ctx, [&message](Diagnostic &diag) {
+      message = diag.str();
+      return success();
+    });
+  }
+
   static std::string str(const ShardingRule &rule) {
     std::string s;
     llvm::raw_string_ostream os(s);
@@ -172,10 +180,7 @@ TEST_F(ShardingRuleTest, VerifyRejectsWrongFactorSizes) {
   ShardingRule rule = mm.getShardingRule();
   rule.factors[2].size = 15;
   std::string message;
-  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
-    message = diag.str();
-    return success();
-  });
+  ScopedDiagnosticHandler handler = captureDiagnostics(message);
   EXPECT_TRUE(failed(rule.verify(mm)));
   EXPECT_NE(message.find("multiply to 15, expected 16"), std::string::npos)
       << message;
@@ -188,10 +193,7 @@ TEST_F(ShardingRuleTest, VerifyRejectsDuplicateFactorNames) {
   ASSERT_TRUE(succeeded(rule.verify(mm)));
   rule.factors[2].name = "m";
   std::string message;
-  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
-    message = diag.str();
-    return success();
-  });
+  ScopedDiagnosticHandler handler = captureDiagnostics(message);
   EXPECT_TRUE(failed(rule.verify(mm)));
   EXPECT_NE(message.find("names factors #0 and #2 both 'm'"), std::string::npos)
       << message;
@@ -227,10 +229,7 @@ TEST_F(ShardingRuleTest, FactorAxesReaderChecksAgainstTheGrid) {
   ShardingRule rule = mm.getShardingRule();
   writeFactorAxes(mm, rule, {{1}, {}, {}});
   std::string message;
-  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
-    message = diag.str();
-    return success();
-  });
+  ScopedDiagnosticHandler handler = captureDiagnostics(message);
   // A one-axis grid has no axis 1; a 2x3 grid does, but 8 rows do not
   // split into 3.
   EXPECT_TRUE(failed(readFactorAxes(mm, rule, {2})));
