@@ -11,7 +11,16 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 
 "$ROOT/scripts/setup.sh"
 
+# ccache, when installed, makes rebuilds in fresh build folders cheap; the
+# project does not need it.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@"
+  cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+    "${launcher[@]}" "$@"
 fi
 cmake --build "$BUILD_DIR"

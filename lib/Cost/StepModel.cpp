@@ -122,8 +122,8 @@ static void addSeconds(KindSeconds &into, llvm::ArrayRef<CollectiveUse> uses,
 
 /// The rank of tensor-parallel index `tpIndex` of replica `replica` in
 /// stage `stage`: tp innermost, then dp, then pp.
-static unsigned getRank(const PlanOptions &plan, unsigned stage, unsigned replica,
-                        unsigned tpIndex) {
+static unsigned getRank(const PlanOptions &plan, unsigned stage,
+                        unsigned replica, unsigned tpIndex) {
   return (stage * plan.dataParallel + replica) * plan.tensorParallel + tpIndex;
 }
 
@@ -306,8 +306,8 @@ static void addStageCompute(StageWork &stage, bool training, bool recomputes) {
 
 /// Fills the time per micro-batch of every stage: its compute and
 /// collectives and the point-to-point transfers it sends.
-static void addStageTimes(std::vector<StageWork> &stages, const PlanOptions &plan,
-                          const ClusterSpec &cluster) {
+static void addStageTimes(std::vector<StageWork> &stages,
+                          const PlanOptions &plan, const ClusterSpec &cluster) {
   bool training = plan.mode == StepMode::Training;
   bool recomputes = training && plan.recompute == RecomputePolicy::Full;
   unsigned p = stages.size();
@@ -401,8 +401,9 @@ static double getOptimizerSeconds(const PlanOptions &plan,
 /// After the pipeline, in training: gradient synchronization and the
 /// optimizer step of every stage; the stage that finishes last (the tail
 /// stage) decides. Returns the tail's seconds.
-static double composeTail(std::vector<StageWork> &stages, const PlanOptions &plan,
-                          const ClusterSpec &cluster, StepReport &report) {
+static double composeTail(std::vector<StageWork> &stages,
+                          const PlanOptions &plan, const ClusterSpec &cluster,
+                          StepReport &report) {
   bool recomputes = plan.recompute == RecomputePolicy::Full;
   double tailSeconds = 0, drain = 0;
   for (unsigned s = 0; s < stages.size(); ++s) {
@@ -547,7 +548,8 @@ static void composeMemory(llvm::ArrayRef<StageWork> stages,
 
 llvm::Expected<StepReport>
 distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
-                           const PlanOptions &plan, const ClusterSpec &cluster) {
+                           const PlanOptions &plan,
+                           const ClusterSpec &cluster) {
   llvm::Expected<unsigned> microBatches =
       checkPlan(plan, segments.size(), cluster);
   if (!microBatches)
@@ -607,16 +609,21 @@ void distopt::cost::printStepReport(const StepReport &report,
                                     llvm::raw_ostream &os) {
   const PlanOptions &plan = report.plan;
   bool training = plan.mode == StepMode::Training;
-  os << llvm::formatv("{0} step: dp={1} tp={2} pp={3}, {4} micro-batches of "
-                      "{5} per replica (global batch {6}), {7}",
+  os << llvm::formatv("{0} step: dp={1} tp={2} pp={3}, ",
                       stringifyStepMode(plan.mode), plan.dataParallel,
-                      plan.tensorParallel, plan.pipelineParallel,
-                      report.microBatches, plan.microBatch, plan.globalBatch,
-                      stringifyPipelineScheduleKind(plan.schedule));
+                      plan.tensorParallel, plan.pipelineParallel);
+  // In inference every grid axis splits the one batch; in training each
+  // data-parallel replica runs its own micro-batches.
   if (training)
-    os << llvm::formatv(", recompute {0}, ZeRO-{1}",
+    os << llvm::formatv("{0} micro-batches of {1} per replica (global batch "
+                        "{2}), {3}, recompute {4}, ZeRO-{5}",
+                        report.microBatches, plan.microBatch, plan.globalBatch,
+                        stringifyPipelineScheduleKind(plan.schedule),
                         stringifyRecomputePolicy(plan.recompute),
                         unsigned(plan.zero));
+  else
+    os << llvm::formatv("batch {0}, {1}", plan.globalBatch,
+                        stringifyPipelineScheduleKind(plan.schedule));
   os << "\n";
   os << "  step time                   " << formatSeconds(report.stepSeconds)
      << "\n";
@@ -784,8 +791,8 @@ static constexpr StringRef kPlanKeys[] = {
 static std::optional<StringRef> getClosestPlanKey(StringRef key) {
   // Short keys allow one edit, longer ones one per three characters.
   std::string lower = key.lower();
-  return distopt::getClosestName(
-      lower, kPlanKeys, lower.size() < 3 ? 1 : lower.size() / 3 + 1);
+  return distopt::getClosestName(lower, kPlanKeys,
+                                 lower.size() < 3 ? 1 : lower.size() / 3 + 1);
 }
 
 static llvm::Expected<int64_t> parsePositive(StringRef key, StringRef value) {

@@ -53,20 +53,24 @@ static void addFinishArtifactStage(OpPassManager &pm,
   pm.addPass(createFinishArtifactPass(finish));
 }
 
+AutoPlanPassOptions distopt::getAutoPlanOptions(const CompileOptions &options) {
+  AutoPlanPassOptions plan;
+  plan.cluster = options.cluster.empty() ? "cpu" : options.cluster;
+  plan.devices = options.devices;
+  plan.planSpec = options.planSpec;
+  plan.mode = options.mode;
+  plan.batch = options.batch;
+  plan.report = options.report;
+  plan.reportJson = options.reportJson;
+  plan.runnable = true;
+  return plan;
+}
+
 void distopt::addCompilePipeline(OpPassManager &pm,
                                  const CompileOptions &options,
                                  llvm::raw_ostream &reportStream) {
   if (asksForPlan(options)) {
-    AutoPlanPassOptions plan;
-    plan.cluster = options.cluster.empty() ? "cpu" : options.cluster;
-    plan.devices = options.devices;
-    plan.planSpec = options.planSpec;
-    plan.mode = options.mode;
-    plan.batch = options.batch;
-    plan.report = options.report;
-    plan.reportJson = options.reportJson;
-    plan.runnable = true;
-    pm.addPass(createAutoPlanPass(plan, reportStream));
+    pm.addPass(createAutoPlanPass(getAutoPlanOptions(options), reportStream));
     pm.addPass(createPartitionPass());
   }
   addFinishArtifactStage(pm, options);

@@ -126,7 +126,3 @@ distopt::createAutoPlanPass(const AutoPlanPassOptions &options,
                             llvm::raw_ostream &reportStream) {
   return std::make_unique<AutoPlanPass>(options, reportStream);
 }
-
-void distopt::plan::registerPlanPasses() {
-  registerPass([] { return createAutoPlanPass(); });
-}

@@ -550,6 +550,10 @@ bool ProgramBuilder::emit(Operation *op) {
         return add([=]() mutable { c->allGather(in, out, axes, axis); }, true);
       })
       .Case([&](shard::ReduceScatterOp o) {
+        // dist-partition reduce-scatters sums only (dist::planReshard).
+        if (o.getReduction() != shard::ReductionKind::Sum)
+          return fail(op, "the CPU runtime's reduce_scatter sums; other "
+                          "reduction kinds are all-reduced and sliced");
         Tensor in = view(o.getInput()), out = view(o.getResult());
         auto axes = gridAxes(o);
         int64_t axis = o.getScatterAxis().getSExtValue();

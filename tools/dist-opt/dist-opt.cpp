@@ -270,14 +270,10 @@ static distopt::CompileOptions getCompileOptions(llvm::StringRef inputFile) {
 /// (and writes it as JSON when asked); the module is left as it is.
 static int reportPlan(mlir::ModuleOp module,
                       const mlir::MlirOptMainConfig &config) {
-  distopt::AutoPlanPassOptions options;
-  options.cluster = clusterName;
-  options.devices = devices;
-  options.planSpec = planText;
-  options.mode = modeText;
-  options.batch = globalBatch;
+  distopt::AutoPlanPassOptions options =
+      distopt::getAutoPlanOptions(getCompileOptions(""));
   options.report = true;
-  options.reportJson = reportJson;
+  options.runnable = false;
   options.reportOnly = true;
   mlir::PassManager pm(module.getContext(), module.getOperationName());
   pm.addPass(distopt::createAutoPlanPass(options, llvm::outs()));

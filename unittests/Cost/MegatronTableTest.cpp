@@ -1,7 +1,7 @@
 //===- MegatronTableTest.cpp - the step model against Megatron-LM ---------===//
 //
 // Builds the segment costs of the four GPT rows of Narayanan et al. (SC'21,
-// Table 1; /work/shared/ANCHORS.md) analytically, without the planner,
+// Table 1) analytically, without the planner,
 // composes their training steps on the dgx-a100-80g preset (full
 // recompute, 1F1B, micro-batch 1) and checks the predicted TFLOP/s per GPU
 // against the published figures within 15%. The A100 efficiency factors of

@@ -3,9 +3,9 @@
 // Memory per device of model states (mixed-precision Adam under ZeRO
 // stages), activations of transformer layers (plain, tensor parallel,
 // tensor + sequence parallel, full recompute), micro-batches in flight per
-// pipeline schedule, and the pipeline bubble fraction. Formulas from
-// /work/shared/ANCHORS.md (ZeRO paper; Korthikanti et al. 2022; Narayanan
-// et al. 2021).
+// pipeline schedule, and the pipeline bubble fraction. Formulas from the
+// ZeRO paper (Rajbhandari et al. 2020), Korthikanti et al. 2022 and
+// Narayanan et al. 2021.
 //
 //===----------------------------------------------------------------------===//
 

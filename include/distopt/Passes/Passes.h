@@ -48,6 +48,11 @@ createAutoPlanPass(const AutoPlanPassOptions &options,
 /// share them.
 using CompileOptions = CompilePassOptions;
 
+/// The options of the compile flow's `dist-auto-plan` step: the plan parts
+/// of `options` (cluster `cpu` when none is named), restricted to plans that
+/// `dist-run` runs today.
+AutoPlanPassOptions getAutoPlanOptions(const CompileOptions &options);
+
 /// Appends the compile flow to `pm`, a pass manager on `builtin.module`: when
 /// `options` ask for a plan (more than one device, a cluster, a plan, a mode
 /// or a report), `dist-auto-plan` restricted to plans that `dist-run` runs

@@ -77,9 +77,6 @@ llvm::Expected<Plan> planModule(mlir::ModuleOp module,
                                 const cost::ClusterSpec &cluster,
                                 const cost::PlanOptions &options);
 
-/// Registers the `dist-auto-plan` pass.
-void registerPlanPasses();
-
 /// Writes `plan` into `module`: a `shard.grid @grid` and the
 /// `dist.factor_axes` attribute on every op that splits something.
 void annotateModule(mlir::ModuleOp module, const Plan &plan);
