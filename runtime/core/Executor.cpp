@@ -17,6 +17,7 @@
 #include "runtime/core/KernelKinds.h"
 
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Support/SafePath.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -121,8 +122,6 @@ bool ProgramBuilder::slotFor(Value v, Operation *user) {
 
 bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot) {
   dist::DataLocationAttr data = op.getData();
-  llvm::SmallString<256> path(modelDir);
-  llvm::sys::path::append(path, data.getPath());
   SmallVector<int64_t> full = op.getFullShape();
   size_t width = byteWidth(slot.dtype);
 
@@ -137,17 +136,14 @@ bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot) {
         begin[d] = comm.linearIndex(axes) * slot.shape[d];
     }
   }
-  auto buffer = llvm::MemoryBuffer::getFileSlice(path, data.getLength(),
-                                                 data.getOffset(),
-                                                 /*IsVolatile=*/false);
+  // The artifact is untrusted: its weight paths get the same check as the
+  // importer's external data (relative, no `..`, no symbolic link).
+  auto buffer = readDataFileSlice(modelDir, data.getPath(), data.getOffset(),
+                                  data.getLength());
   if (!buffer)
-    return fail(op, "cannot read weight '" + op.getName().str() + "' from '" +
-                        std::string(path) + "': " +
-                        buffer.getError().message());
-  if ((*buffer)->getBufferSize() != size_t(data.getLength()))
-    return fail(op, "weight file '" + std::string(path) +
-                        "' ends before the bytes of '" + op.getName().str() +
-                        "'");
+    return fail(op, "weight '" + op.getName().str() + "' at '" +
+                        data.getPath().str() + "' " +
+                        llvm::toString(buffer.takeError()));
   const uint8_t *src =
       reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart());
   bool whole = !op.isPartitioned();

@@ -26,16 +26,23 @@ struct HostTensor {
 /// The name of `dtype` as written in messages (f32, i64, ...).
 const char *dtypeName(DType dtype);
 
-/// Reads a .npy (NumPy format 1.0-3.0, little-endian, C order) or, for a
-/// `.pb` suffix, an ONNX TensorProto file. Returns false with a message in
-/// `error` naming the file and the problem.
-bool readTensorFile(const std::string &path, HostTensor &tensor,
-                    std::string &error);
+/// Reads a .npy (NumPy format 1.0-3.0, little-endian, C order; a header
+/// NumPy would refuse is refused) or, for a `.pb` suffix, an ONNX
+/// TensorProto file. Before anything is allocated, refuses what is not a
+/// regular file (a device such as /dev/zero, a pipe, a folder), a file or a
+/// tensor larger than `maxBytes`, negative dimensions, and a .npy file whose
+/// size is not its header's plus the bytes its shape needs. Returns false
+/// with a message in `error` naming the file and the problem.
+bool readTensorFile(const std::string &path, uint64_t maxBytes,
+                    HostTensor &tensor, std::string &error);
 
-/// Writes `tensor` as a .npy file (format 1.0), through a temporary file
-/// renamed into place. Returns false with a message in `error`.
-bool writeNpy(const std::string &path, const HostTensor &tensor,
-              std::string &error);
+/// Writes `tensor` as a .npy file (format 1.0) to a new temporary file in
+/// `dir`, named after `name`, and returns its path in `tmpPath`; the caller
+/// renames it into place. Every write and the close are checked: on failure
+/// the temporary is removed and `error` says why.
+bool writeNpyTemporary(const std::string &dir, const std::string &name,
+                       const HostTensor &tensor, std::string &tmpPath,
+                       std::string &error);
 
 } // namespace distopt::rt
 

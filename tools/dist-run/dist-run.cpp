@@ -12,10 +12,12 @@
 
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Support/SafePath.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/Executor.h"
 #include "runtime/core/TensorIO.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -26,26 +28,34 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
-#include <fstream>
 #include <map>
+#include <set>
+#include <unistd.h>
 
 using namespace distopt;
 using namespace distopt::rt;
 
 static const char *kUsage =
     "usage: dist-run ARTIFACT --input NAME=FILE ... --output-dir DIR\n"
-    "       [--threads N] [--trace FILE] [--repeat N]\n"
+    "       [--threads N] [--trace FILE] [--repeat N] [--max-memory BYTES]\n"
     "\n"
     "Executes a dist-opt artifact on this rank (under mpirun: on every rank).\n"
     "\n"
     "  --input NAME=FILE  bind graph input NAME to a .npy or ONNX .pb file\n"
     "  --output-dir DIR   write each graph output as DIR/<name>.npy\n"
-    "  --threads N        threads per rank (default: cores / ranks on the node)\n"
+    "  --threads N        threads per rank (default: cores / ranks on the "
+    "node)\n"
     "  --trace FILE       write a Chrome trace (Trace Event JSON) of every\n"
     "                     kernel and communication, one process per rank\n"
-    "  --repeat N         run N times and print the median time of a run\n";
+    "  --repeat N         run N times and print the median time of a run\n"
+    "  --max-memory BYTES the most memory the program's tensors and the\n"
+    "                     inputs may take (suffix K, M, G or T; default:\n"
+    "                     the machine's physical memory)\n";
 
 /// The command line. dist-run parses its few flags itself: libLLVM already
 /// registers a global --threads option with llvm::cl.
@@ -53,7 +63,36 @@ struct Options {
   std::string artifact, outputDir, trace;
   std::vector<std::string> inputs;
   int threads = 0, repeat = 1;
+  uint64_t maxMemory = 0; // 0: the machine's physical memory
 };
+
+/// Parses BYTES with an optional binary suffix (K, M, G, T).
+static bool parseBytes(const std::string &text, uint64_t &out) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || !std::isdigit((unsigned char)text[0]) || errno == ERANGE)
+    return false;
+  std::string suffix(end);
+  int shift = suffix.empty()                     ? 0
+              : suffix == "K" || suffix == "KiB" ? 10
+              : suffix == "M" || suffix == "MiB" ? 20
+              : suffix == "G" || suffix == "GiB" ? 30
+              : suffix == "T" || suffix == "TiB" ? 40
+                                                 : -1;
+  if (shift < 0 || v == 0 || v > (UINT64_MAX >> shift))
+    return false;
+  out = uint64_t(v) << shift;
+  return true;
+}
+
+/// The machine's physical memory in bytes.
+static uint64_t getPhysicalMemory() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || pageSize <= 0)
+    return UINT64_MAX;
+  return uint64_t(pages) * uint64_t(pageSize);
+}
 
 static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
   for (int i = 1; i < argc; ++i) {
@@ -112,6 +151,15 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
     } else if (arg == "--repeat") {
       if (!number(o.repeat))
         return false;
+    } else if (arg == "--max-memory") {
+      if (!next(text))
+        return false;
+      if (!parseBytes(text, o.maxMemory)) {
+        error = "--max-memory expects a positive number of bytes (with an "
+                "optional K, M, G or T), found '" +
+                text + "'";
+        return false;
+      }
     } else if (arg.rfind("-", 0) == 0) {
       error = "unknown option '" + arg + "'";
       return false;
@@ -142,6 +190,144 @@ static std::string shapeStr(DType dtype, const std::vector<int64_t> &shape) {
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? "x" : "") + std::to_string(shape[i]);
   return s;
+}
+
+/// Writes `text` to `path` through a temporary file in the same folder,
+/// checking every write and the close, then renamed into place.
+static bool writeFileAtomically(const std::string &path,
+                                const std::string &text, std::string &error) {
+  llvm::SmallString<256> model(path);
+  model += ".tmp-%%%%%%";
+  llvm::SmallString<256> tmp;
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, tmp)) {
+    error = "cannot create '" + std::string(model) + "': " + ec.message();
+    return false;
+  }
+  llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
+  out << text;
+  out.close();
+  std::error_code ec = out.error();
+  out.clear_error();
+  if (!ec)
+    ec = llvm::sys::fs::rename(tmp, path);
+  if (ec) {
+    llvm::sys::fs::remove(tmp);
+    error = "cannot write '" + path + "': " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+/// Checks, before the program runs, that the memory its tensors may take
+/// (every value and weight of the program, an upper bound of its arena, its
+/// inputs and outputs) is within `maxMemory`. Each size is computed without
+/// overflow, so an artifact compiled for a huge shape is refused here
+/// instead of failing to allocate.
+static bool checkProgramMemory(mlir::ModuleOp module, uint64_t maxMemory,
+                               std::string &error) {
+  uint64_t total = 0, largest = 0;
+  std::string largestName;
+  bool overflow = false;
+  auto count = [&](mlir::Value v, llvm::StringRef what) {
+    auto type = mlir::dyn_cast<mlir::RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape() ||
+        !type.getElementType().isIntOrFloat())
+      return; // The executor refuses these with its own message.
+    uint64_t bytes = (type.getElementType().getIntOrFloatBitWidth() + 7) / 8;
+    for (int64_t d : type.getShape())
+      overflow |= __builtin_mul_overflow(bytes, uint64_t(d), &bytes);
+    overflow |= __builtin_add_overflow(total, bytes, &total);
+    if (bytes > largest) {
+      largest = bytes;
+      largestName = what.str();
+    }
+  };
+  module.walk([&](mlir::Operation *op) {
+    if (auto func = mlir::dyn_cast<mlir::func::FuncOp>(op))
+      for (mlir::BlockArgument arg : func.getArguments())
+        count(arg, "an input");
+    for (mlir::Value result : op->getResults())
+      count(result, "a result of " + op->getName().getStringRef().str());
+  });
+  if (!overflow && total <= maxMemory)
+    return true;
+  error = overflow ? "the program's tensors need more bytes than fit in 64 "
+                     "bits"
+                   : "the program's tensors may need up to " +
+                         std::to_string(total) + " bytes (the largest, " +
+                         largestName + ", " + std::to_string(largest) +
+                         "), more than the limit of " +
+                         std::to_string(maxMemory) + " bytes";
+  error += "; give a larger --max-memory if the machine has the memory";
+  return false;
+}
+
+/// Every output becomes the file DIR/<name>.npy: its name must be a plain
+/// file name (no folder, no `..`), and no two outputs may share one.
+static bool checkOutputNames(const std::vector<IOInfo> &outputs,
+                             std::string &error) {
+  std::set<std::string> seen;
+  for (const IOInfo &out : outputs) {
+    if (llvm::Error e = checkPlainFileName(out.name)) {
+      error = "the program's output '" + out.name +
+              "' cannot name a file: " + llvm::toString(std::move(e));
+      return false;
+    }
+    if (!seen.insert(out.name).second) {
+      error = "the program has two outputs named '" + out.name +
+              "'; each output is written to a file of its name";
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Publishes every output as DIR/<name>.npy, or none: each is written to a
+/// temporary file in DIR first (every write and close checked), and only
+/// when all are written are they renamed into place. On an error nothing of
+/// this run is left in DIR.
+static bool publishOutputs(const std::string &dir,
+                           const std::vector<IOInfo> &infos,
+                           const std::vector<HostTensor> &outputs,
+                           std::string &error) {
+  std::vector<std::string> tmps, targets;
+  auto removeAll = [](const std::vector<std::string> &paths) {
+    for (const std::string &p : paths)
+      llvm::sys::fs::remove(p);
+  };
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::string tmp;
+    if (!writeNpyTemporary(dir, infos[i].name, outputs[i], tmp, error)) {
+      removeAll(tmps);
+      return false;
+    }
+    tmps.push_back(tmp);
+    llvm::SmallString<256> target(dir);
+    llvm::sys::path::append(target, infos[i].name + ".npy");
+    targets.push_back(std::string(target));
+  }
+  // A target that is a folder (or another non-file) would fail its rename
+  // after earlier outputs were published: refuse before publishing any.
+  for (const std::string &target : targets) {
+    llvm::sys::fs::file_status status;
+    if (!llvm::sys::fs::status(target, status, /*follow=*/false) &&
+        !llvm::sys::fs::is_regular_file(status)) {
+      error = "cannot write '" + target + "': it exists and is not a file";
+      removeAll(tmps);
+      return false;
+    }
+  }
+  for (size_t i = 0; i < tmps.size(); ++i) {
+    if (std::error_code ec = llvm::sys::fs::rename(tmps[i], targets[i])) {
+      error = "cannot rename '" + tmps[i] + "' to '" + targets[i] +
+              "': " + ec.message();
+      removeAll(std::vector<std::string>(targets.begin(), targets.begin() + i));
+      removeAll(std::vector<std::string>(tmps.begin() + i, tmps.end()));
+      return false;
+    }
+  }
+  return true;
 }
 
 /// Writes the trace: rank 0 gathers every rank's events.
@@ -176,10 +362,57 @@ static void writeTrace(Communicator &comm, const std::vector<TraceEvent> &events
     for (auto &e : nlohmann::json::parse(all.substr(displs[r], lengths[r])))
       trace["traceEvents"].push_back(e);
   }
-  std::ofstream out(path);
-  out << trace.dump(1) << "\n";
-  if (!out)
-    comm.abortAll("cannot write the trace to '" + path + "'");
+  std::string error;
+  if (!writeFileAtomically(path, trace.dump(1) + "\n", error))
+    comm.abortAll("cannot write the trace: " + error);
+}
+
+/// Reads the inputs named by `--input NAME=FILE`, in the order of the
+/// program's inputs, each checked against its declared type and shape.
+static std::vector<HostTensor> readInputs(Communicator &comm,
+                                          const Options &opts,
+                                          const Executor &ex,
+                                          uint64_t maxMemory) {
+  std::map<std::string, std::string> files;
+  for (const std::string &spec : opts.inputs) {
+    size_t eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      comm.abortAll("--input expects NAME=FILE, found '" + spec + "'");
+    if (!files.emplace(spec.substr(0, eq), spec.substr(eq + 1)).second)
+      comm.abortAll("--input gives '" + spec.substr(0, eq) + "' twice");
+  }
+  std::vector<HostTensor> inputs;
+  std::string error;
+  for (const IOInfo &in : ex.inputs()) {
+    auto it = files.find(in.name);
+    if (it == files.end())
+      comm.abortAll("missing input '" + in.name + "' (" +
+                    shapeStr(in.dtype, in.shape) + "); give it with --input " +
+                    in.name + "=FILE");
+    HostTensor t;
+    if (!readTensorFile(it->second, maxMemory, t, error)) {
+      // The reader names the limit; the flag that sets it is ours to name.
+      bool overLimit =
+          error.find("the limit of " + std::to_string(maxMemory)) !=
+          std::string::npos;
+      comm.abortAll("input '" + in.name + "': " + error +
+                    (overLimit ? " bytes (--max-memory)" : ""));
+    }
+    if (t.dtype != in.dtype || t.shape != in.shape)
+      comm.abortAll("input '" + in.name + "': expected " +
+                    shapeStr(in.dtype, in.shape) + ", given " +
+                    shapeStr(t.dtype, t.shape) + " in '" + it->second + "'");
+    inputs.push_back(std::move(t));
+    files.erase(it);
+  }
+  if (!files.empty()) {
+    std::string names;
+    for (const IOInfo &in : ex.inputs())
+      names += " '" + in.name + "'";
+    comm.abortAll("unknown input '" + files.begin()->first +
+                  "'; the program's inputs are" + names);
+  }
+  return inputs;
 }
 
 int main(int argc, char **argv) {
@@ -192,6 +425,11 @@ int main(int argc, char **argv) {
   const std::string &outputDir = opts.outputDir;
   const std::string &tracePath = opts.trace;
   const int threads = opts.threads, repeat = opts.repeat;
+  const uint64_t maxMemory =
+      opts.maxMemory ? opts.maxMemory : getPhysicalMemory();
+  // A file size limit (ulimit -f) makes writes fail with EFBIG, reported
+  // like any other write error, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   // Threads: this node's cores shared by the ranks on it.
   int localRanks = 1;
@@ -216,47 +454,22 @@ int main(int argc, char **argv) {
   mlir::OwningOpRef<mlir::ModuleOp> module = readArtifact(artifactPath, &context);
   if (!module)
     comm.abortAll("'" + artifactPath + "' " + firstError);
+  if (!checkProgramMemory(*module, maxMemory, error))
+    comm.abortAll("'" + artifactPath + "': " + error);
 
   std::unique_ptr<Executor> ex = Executor::create(*module, comm, error);
   if (!ex)
     comm.abortAll(error);
-
-  // Inputs, by name.
-  std::map<std::string, std::string> files;
-  for (const std::string &spec : opts.inputs) {
-    size_t eq = spec.rfind('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      comm.abortAll("--input expects NAME=FILE, found '" + spec + "'");
-    if (!files.emplace(spec.substr(0, eq), spec.substr(eq + 1)).second)
-      comm.abortAll("--input gives '" + spec.substr(0, eq) + "' twice");
-  }
-  std::vector<HostTensor> inputs;
-  for (const IOInfo &in : ex->inputs()) {
-    auto it = files.find(in.name);
-    if (it == files.end())
-      comm.abortAll("missing input '" + in.name + "' (" +
-                    shapeStr(in.dtype, in.shape) + "); give it with --input " +
-                    in.name + "=FILE");
-    HostTensor t;
-    if (!readTensorFile(it->second, t, error))
-      comm.abortAll("input '" + in.name + "': " + error);
-    if (t.dtype != in.dtype || t.shape != in.shape)
-      comm.abortAll("input '" + in.name + "': expected " +
-                    shapeStr(in.dtype, in.shape) + ", given " +
-                    shapeStr(t.dtype, t.shape) + " in '" + it->second + "'");
-    inputs.push_back(std::move(t));
-    files.erase(it);
-  }
-  if (!files.empty()) {
-    std::string names;
-    for (const IOInfo &in : ex->inputs())
-      names += " '" + in.name + "'";
-    comm.abortAll("unknown input '" + files.begin()->first +
-                  "'; the program's inputs are" + names);
-  }
-  if (comm.rank() == 0)
+  if (!checkOutputNames(ex->outputs(), error))
+    comm.abortAll(error);
+  std::vector<HostTensor> inputs = readInputs(comm, opts, *ex, maxMemory);
+  if (comm.rank() == 0) {
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
       comm.abortAll("cannot create '" + outputDir + "': " + ec.message());
+    if (!llvm::sys::fs::is_directory(outputDir))
+      comm.abortAll("cannot create '" + outputDir +
+                    "': it exists and is not a folder");
+  }
 
   std::vector<HostTensor> outputs;
   std::vector<TraceEvent> events;
@@ -285,13 +498,8 @@ int main(int argc, char **argv) {
     writeTrace(comm, events, tracePath);
 
   // Rank 0 writes the outputs (partitioned programs return them whole).
-  if (comm.rank() == 0) {
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      llvm::SmallString<256> path(outputDir);
-      llvm::sys::path::append(path, ex->outputs()[i].name + ".npy");
-      if (!writeNpy(std::string(path), outputs[i], error))
-        comm.abortAll(error);
-    }
-  }
+  if (comm.rank() == 0 &&
+      !publishOutputs(outputDir, ex->outputs(), outputs, error))
+    comm.abortAll(error);
   return 0;
 }
