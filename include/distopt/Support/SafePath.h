@@ -1,5 +1,4 @@
-//===- SafePath.h - data paths that stay inside their folder -----*- C++
-//-*-===//
+//===- SafePath.h - Data paths that stay inside their folder ----*- C++ -*-===//
 //
 // One rule for every file a model, a program or an artifact names: weights
 // and external data are relative paths inside the model's folder, with no
