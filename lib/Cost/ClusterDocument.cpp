@@ -54,6 +54,8 @@ static llvm::Error convert(const YAML::Node &node, StringRef bufferName,
   case YAML::NodeType::Scalar:
     out.kind = DocumentNode::Kind::Scalar;
     out.scalar = node.Scalar();
+    // yaml-cpp tags a quoted scalar "!" and a plain one "?".
+    out.quoted = node.Tag() == "!";
     return llvm::Error::success();
   case YAML::NodeType::Sequence:
     out.kind = DocumentNode::Kind::Sequence;
@@ -74,6 +76,10 @@ static llvm::Error convert(const YAML::Node &node, StringRef bufferName,
       key.location = getLocation(entry.first.Mark());
       if (entry.first.IsScalar())
         key.scalar = entry.first.Scalar();
+      // yaml-cpp keeps both entries of a repeated key; the format has one.
+      if (!key.scalar.empty() && out.lookup(key.scalar))
+        return makeError(bufferName, entry.first.Mark(),
+                         llvm::formatv("duplicate key '{0}'", key.scalar));
       out.entries.emplace_back(std::move(key), DocumentNode());
       if (llvm::Error error = convert(entry.second, bufferName, depth + 1,
                                       out.entries.back().second))

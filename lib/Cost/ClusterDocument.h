@@ -44,6 +44,9 @@ struct DocumentNode {
   DocumentLocation location;
   /// The text of a scalar (a JSON string without its quotes and escapes).
   std::string scalar;
+  /// Whether the scalar was written as a string (in quotes): a number
+  /// written as `"4"` is a string, not a number.
+  bool quoted = false;
   /// The items of a list.
   std::vector<DocumentNode> items;
   /// The entries of a map: the key as a scalar node (for its position) and

@@ -15,10 +15,12 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <locale>
 #include <sstream>
@@ -133,15 +135,38 @@ bool ClusterFileReader::checkSequence(const DocumentNode &node,
   return true;
 }
 
+/// The largest value a key of a cluster file may have, in the file's
+/// units, and the smallest positive one: figures beyond these describe no
+/// machine (they are typos, and would overflow the cost model's sums).
+static std::pair<double, double> getPlausibleRange(StringRef key) {
+  if (key.ends_with("efficiency"))
+    return {1e-6, 1.0};
+  if (key == "count" || key == "devices_per_node" || key == "cores")
+    return {1, double(kMaxClusterDevices)};
+  if (key == "latency" || key == "op_overhead_us")
+    return {1e-6, 1e9}; // microseconds: up to a quarter of an hour
+  // TFLOP/s, GiB, GB/s, GFLOP: from a microcontroller to a data center.
+  return {1e-6, 1e9};
+}
+
 bool ClusterFileReader::readNumber(const DocumentNode &map, StringRef key,
                                    double &out, bool positive) {
   const DocumentNode &value = get(map, key);
-  if (!value.isScalar() || !parseDouble(value.scalar, out))
-    return fail(value, llvm::formatv("'{0}' must be a number", key));
+  if (!value.isScalar() || value.quoted || !parseDouble(value.scalar, out))
+    return fail(value, llvm::formatv("'{0}' must be a number{1}", key,
+                                     value.quoted ? ", not a string" : ""));
   if (positive ? !(out > 0) : !(out >= 0))
     return fail(value, llvm::formatv("'{0}' must be {1} (got {2})", key,
                                      positive ? "positive" : "non-negative",
                                      value.scalar));
+  auto [smallest, largest] = getPlausibleRange(key);
+  if (out > largest || (out > 0 && out < smallest)) {
+    char range[64];
+    std::snprintf(range, sizeof(range), "[%.7g, %.7g]", smallest, largest);
+    return fail(value, llvm::formatv("'{0}' = {1} is outside the plausible "
+                                     "range {2}",
+                                     key, value.scalar, range));
+  }
   return true;
 }
 
@@ -310,6 +335,13 @@ bool ClusterFileReader::readNodeGroup(const DocumentNode &group,
   }
   if (groupName.empty())
     groupName = siteName + "-node";
+  uint64_t devices = uint64_t(count) * node.numDevices;
+  for (const NodeSpec &other : spec.nodes)
+    devices += other.numDevices;
+  if (devices > kMaxClusterDevices)
+    return fail(group, llvm::formatv("the cluster has {0} devices; at most "
+                                     "{1} are supported",
+                                     devices, kMaxClusterDevices));
   for (unsigned i = 0; i < count; ++i) {
     node.name =
         count == 1 ? groupName : llvm::formatv("{0}{1}", groupName, i).str();
@@ -422,6 +454,23 @@ distopt::cost::parseClusterJSON(StringRef text, StringRef bufferName) {
 }
 
 llvm::Expected<ClusterSpec> distopt::cost::parseClusterFile(StringRef path) {
+  // A cluster file is a small regular file: a device or a pipe (e.g.
+  // /dev/zero) would be read without end.
+  constexpr uint64_t kMaxFileBytes = 16u << 20;
+  llvm::sys::fs::file_status status;
+  if (std::error_code error = llvm::sys::fs::status(path, status))
+    return llvm::createStringError(
+        error, llvm::formatv("cannot read cluster file '{0}': {1}", path,
+                             error.message())
+                   .str());
+  if (status.type() != llvm::sys::fs::file_type::regular_file)
+    return llvm::createStringError(
+        llvm::formatv("cluster file '{0}' is not a regular file", path).str());
+  if (status.getSize() > kMaxFileBytes)
+    return llvm::createStringError(
+        llvm::formatv("cluster file '{0}' has {1} bytes; at most {2} are read",
+                      path, status.getSize(), kMaxFileBytes)
+            .str());
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return llvm::createStringError(

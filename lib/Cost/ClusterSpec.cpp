@@ -154,6 +154,11 @@ ClusterSpec distopt::cost::shareCores(ClusterSpec spec) {
 
 llvm::Expected<ClusterSpec> distopt::cost::getClusterSpec(StringRef nameOrFile,
                                                           unsigned numDevices) {
+  if (numDevices > kMaxClusterDevices)
+    return llvm::createStringError(
+        llvm::formatv("{0} devices asked for; at most {1} are supported",
+                      numDevices, kMaxClusterDevices)
+            .str());
   if (llvm::is_contained(getClusterPresetNames(), nameOrFile))
     return getClusterPreset(nameOrFile, numDevices);
   // A name that is neither a preset nor a file is most likely a mistyped

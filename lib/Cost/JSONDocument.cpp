@@ -106,6 +106,7 @@ llvm::Error JSONParser::parseValue(unsigned depth, DocumentNode &out) {
     return parseArray(depth, out);
   case '"':
     out.kind = DocumentNode::Kind::Scalar;
+    out.quoted = true;
     return parseString(out.scalar);
   case '-':
   case '0':

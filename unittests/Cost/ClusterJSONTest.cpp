@@ -107,7 +107,7 @@ TEST(CostClusterJSONTest, WrongValuesAreReportedWhereTheyAre) {
   text.replace(text.find("\"gemm_efficiency\": 0.6"), 22,
                "\"gemm_efficiency\": \"x\"");
   EXPECT_EQ(getErrorMessage(parseClusterJSON(text, "c.json")),
-            "c.json:5:51: 'gemm_efficiency' must be a number");
+            "c.json:5:51: 'gemm_efficiency' must be a number, not a string");
   text = kSmallJSON;
   text.replace(text.find("[[1, 900], [100, 1500]]"), 23,
                "[[100, 900], [1, 1]]");

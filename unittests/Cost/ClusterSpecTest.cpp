@@ -217,6 +217,69 @@ const OpWork kWorks[] = {{OpClass::Gemm, 1e9, 1e6},
                          {OpClass::Memory, 0, 3e7},
                          {OpClass::Memory, 1e8, 1e6}};
 
+/// `kSmall` with `from` replaced by `to`, parsed; the error message.
+static std::string breakSmall(llvm::StringRef from, llvm::StringRef to) {
+  std::string text = kSmall;
+  size_t at = text.find(from.str());
+  EXPECT_NE(at, std::string::npos) << from.str();
+  text.replace(at, from.size(), to.str());
+  return getErrorMessage(parseClusterYAML(text, "cluster.yaml"));
+}
+
+TEST(CostClusterSpecTest, FiguresNoMachineHasAreErrors) {
+  // Each of these was accepted and then made the planner's ILP solver
+  // assert, or ran out of memory.
+  EXPECT_EQ(breakSmall("peak_tflops: 312", "peak_tflops: 1e-308"),
+            "cluster.yaml:3:18: 'peak_tflops' = 1e-308 is outside the "
+            "plausible range [1e-06, 1e+09]");
+  EXPECT_EQ(breakSmall("bandwidth: 300", "bandwidth: 1e-308"),
+            "cluster.yaml:12:22: 'bandwidth' = 1e-308 is outside the "
+            "plausible range [1e-06, 1e+09]");
+  EXPECT_EQ(breakSmall("latency: 2", "latency: 1e308"),
+            "cluster.yaml:13:20: 'latency' = 1e308 is outside the "
+            "plausible range [1e-06, 1e+09]");
+  EXPECT_EQ(breakSmall("latency: 2", "latency: .inf"),
+            "cluster.yaml:13:20: 'latency' must be a number");
+  EXPECT_EQ(breakSmall("memory_bandwidth: 2039",
+                       "memory_bandwidth: 2039\n    gemm_efficiency: 1.5"),
+            "cluster.yaml:6:22: 'gemm_efficiency' = 1.5 is outside the "
+            "plausible range [1e-06, 1]");
+  EXPECT_EQ(breakSmall("memory_bandwidth: 2039",
+                       "memory_bandwidth: 2039\n    op_overhead_us: 1e308"),
+            "cluster.yaml:6:21: 'op_overhead_us' = 1e308 is outside the "
+            "plausible range [1e-06, 1e+09]");
+  EXPECT_EQ(breakSmall("devices_per_node: 8",
+                       "devices_per_node: 8\n        count: 100000000"),
+            "cluster.yaml:11:16: 'count' = 100000000 is outside the "
+            "plausible range [1, 1048576]");
+  EXPECT_EQ(breakSmall("devices_per_node: 8",
+                       "devices_per_node: 8\n        count: 524288"),
+            "cluster.yaml:9:9: the cluster has 4194304 devices; at most "
+            "1048576 are supported");
+  EXPECT_EQ(getErrorMessage(getClusterSpec("cpu", (1u << 20) + 1)),
+            "1048577 devices asked for; at most 1048576 are supported");
+}
+
+TEST(CostClusterSpecTest, StringsAndRepeatedKeysAreErrors) {
+  // A number written as a string.
+  EXPECT_EQ(breakSmall("peak_tflops: 312", "peak_tflops: \"312\""),
+            "cluster.yaml:3:18: 'peak_tflops' must be a number, not a string");
+  // A key given twice: yaml-cpp would keep both.
+  EXPECT_EQ(breakSmall("memory_gib: 80", "memory_gib: 80\n    memory_gib: 40"),
+            "cluster.yaml:5:5: duplicate key 'memory_gib'");
+  // The same in JSON.
+  EXPECT_EQ(getErrorMessage(parseClusterJSON(
+                R"({"device_types": [{"name": "A", "peak_tflops": "312", )"
+                R"("memory_gib": 80, "memory_bandwidth": 2039}], "sites": []})",
+                "cluster.json")),
+            "cluster.json:1:48: 'peak_tflops' must be a number, not a string");
+}
+
+TEST(CostClusterSpecTest, ClusterFilesAreSmallRegularFiles) {
+  EXPECT_EQ(getErrorMessage(getClusterSpec("/dev/zero", 4)),
+            "cluster file '/dev/zero' is not a regular file");
+}
+
 TEST(CostClusterSpecTest, DevicesBeyondTheCoresShareThem) {
   auto raw = parseClusterYAML(kSharedCores, "cluster.yaml");
   ASSERT_EQ(succeeded(raw), "");

@@ -207,6 +207,10 @@ llvm::Expected<ClusterSpec> parseClusterYAML(llvm::StringRef text,
 llvm::Expected<ClusterSpec> parseClusterJSON(llvm::StringRef text,
                                              llvm::StringRef bufferName);
 
+/// The most devices a cluster may have (a file's nodes, or a preset's
+/// device count).
+inline constexpr unsigned kMaxClusterDevices = 1u << 20;
+
 /// Reads and parses the cluster file at `path`: JSON when the name ends in
 /// `.json`, YAML otherwise.
 llvm::Expected<ClusterSpec> parseClusterFile(llvm::StringRef path);
