@@ -338,10 +338,7 @@ LogicalResult Partitioner::rewriteSplitReduction(OpBuilder &b, OpPlan &plan,
   const ShardingRule &rule = *plan.rule;
   Value result = op->getResult(0);
   RankedTensorType globalResult = plan.resultTypes.front();
-  bool mean = llvm::any_of(rule.factors, [](const ShardingFactor &f) {
-    return f.kind == FactorKind::Reduction && f.combiner == ReduceKind::Mean;
-  });
-  if (mean) {
+  if (splitsMean(rule, plan.factorAxes)) {
     b.setInsertionPointAfter(op);
     FailureOr<Value> partialSum =
         buildPartialMean(b, op, result, groupSize(state.partial));

@@ -87,10 +87,11 @@ static CollectiveKind toCollectiveKind(ReshardStepKind kind) {
   case ReshardStepKind::AllGather:
     return CollectiveKind::AllGather;
   case ReshardStepKind::AllToAll:
-  case ReshardStepKind::Slice:
     return CollectiveKind::AllToAll;
+  case ReshardStepKind::Slice:
+    break;
   }
-  llvm_unreachable("unknown reshard step");
+  llvm_unreachable("a local slice is no collective");
 }
 
 SmallVector<CommStep> GridContext::reshard(const dist::DistState &from,

@@ -355,14 +355,7 @@ Strategy GridPlanner::buildStrategy(const OpNode &node,
     splits.push_back(grid.size(factorAxes));
   s.work = cost::getShardedOpWork(node.op, node.rule, splits);
   s.forwardSeconds = cost::getComputeTime(device, s.work);
-  bool splitMean = llvm::any_of(
-      llvm::enumerate(node.rule.factors), [&](const auto &indexed) {
-        const dist::ShardingFactor &f = indexed.value();
-        return f.kind == dist::FactorKind::Reduction &&
-               f.combiner == dist::ReduceKind::Mean &&
-               !axes[indexed.index()].empty();
-      });
-  if (splitMean) {
+  if (dist::splitsMean(node.rule, axes)) {
     auto type = cast<RankedTensorType>(node.op->getResult(0).getType());
     double bytes = grid.localBytes(type, s.results[0]);
     s.forwardSeconds += cost::getComputeTime(

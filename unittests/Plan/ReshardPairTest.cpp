@@ -233,12 +233,6 @@ func.func @pair(%x: tensor<{0}x{0}x{0}xf32>) -> tensor<{0}x{0}xf32> {{
   MLIRContext ctx;
 };
 
-std::ostream &operator<<(std::ostream &os, const std::vector<Movement> &v) {
-  for (const Movement &m : v)
-    os << m << "; ";
-  return os;
-}
-
 TEST_F(ReshardPairTest, EveryPairOn2x2) {
   int pairs = checkAllPairs({2, 2});
   // 2 axes: 19 sources (8 of them partial, each of 3 kinds: 35 cases) times

@@ -102,6 +102,19 @@ DistState getResultState(const ShardingRule &rule, unsigned result,
   return s;
 }
 
+/// Whether `factorAxes` splits a reduction factor of `rule` whose combiner
+/// is `mean`: the op's local mean is then rescaled into partial sums
+/// (buildPartialMean in LocalForms.h), one more element-wise kernel that the
+/// planner prices and dist-partition emits.
+template <typename FactorAxesList>
+bool splitsMean(const ShardingRule &rule, const FactorAxesList &factorAxes) {
+  for (auto [f, factor] : llvm::enumerate(rule.factors))
+    if (factor.kind == FactorKind::Reduction &&
+        factor.combiner == ReduceKind::Mean && !factorAxes[f].empty())
+      return true;
+  return false;
+}
+
 /// Devices along `axes` of a grid of `gridShape`.
 int64_t getGroupSize(llvm::ArrayRef<int16_t> axes,
                      llvm::ArrayRef<int64_t> gridShape);
