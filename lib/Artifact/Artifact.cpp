@@ -9,7 +9,6 @@
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Dialect/Dist/DistOps.h"
-#include "distopt/Support/SafePath.h"
 
 #include "mlir/Bytecode/BytecodeReader.h"
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -35,30 +34,9 @@ int64_t distopt::getProgramDeviceCount(ModuleOp module) {
   return devices;
 }
 
-/// Every weight's path must stay inside the folder named by
-/// `dist.model_dir` (relative, no `..`, no symbolic link), the same rule the
-/// ONNX importer applies to external data and dist-run to weights.
-static LogicalResult checkWeightPaths(ModuleOp module) {
-  StringAttr dir = dist::DistDialect::ModelDirAttrHelper(module.getContext())
-                       .getAttr(module);
-  bool ok = true;
-  module.walk([&](dist::WeightOp weight) {
-    llvm::StringRef location = weight.getData().getPath();
-    llvm::Expected<DataFileStatus> status =
-        checkDataPath(dir ? dir.getValue() : ".", location);
-    if (!status) {
-      weight.emitError("the data file of weight '")
-          << weight.getName() << "' at '" << location << "' "
-          << llvm::toString(status.takeError());
-      ok = false;
-    }
-  });
-  return success(ok);
-}
-
 bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
   Location loc = module.getLoc();
-  if (failed(verify(module)) || failed(checkWeightPaths(module)))
+  if (failed(verify(module)))
     return false;
   dist::DistDialect::ArtifactVersionAttrHelper(module.getContext())
       .setAttr(

@@ -10,6 +10,7 @@
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Passes/Passes.h"
+#include "distopt/Support/SafePath.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Location.h"
@@ -91,23 +92,33 @@ LogicalResult FinishArtifactPass::checkDeviceCount(ModuleOp module) {
          << " it is compiled for";
 }
 
-/// Every weight's bytes must be there: its data file exists and holds the
-/// weight's byte range. One error per missing file, at its first weight.
+/// Every weight's bytes must be there: its data file stays inside the
+/// weights' folder (checkDataPath: relative, no `..`, no symbolic link, the
+/// rule the importer and dist-run apply too), exists, and holds the weight's
+/// byte range. Each file is looked at once; one error per bad file, at its
+/// first weight.
 LogicalResult FinishArtifactPass::checkWeights(ModuleOp module) {
   StringRef folder =
       module->getAttrOfType<StringAttr>(kModelDirAttr).getValue();
-  // File (as the weights name it) -> its size, or nothing when absent.
+  // File (as the weights name it) -> its size, or nothing when it is bad.
   llvm::StringMap<std::optional<uint64_t>> sizes;
   bool ok = true;
   module.walk([&](dist::WeightOp weight) {
     dist::DataLocationAttr data = weight.getData();
-    llvm::SmallString<256> path(folder);
-    llvm::sys::path::append(path, data.getPath());
-    auto [it, first] = sizes.try_emplace(data.getPath());
+    StringRef location = data.getPath();
+    auto [it, first] = sizes.try_emplace(location);
     if (first) {
-      uint64_t size = 0;
-      if (!llvm::sys::fs::is_regular_file(path) ||
-          llvm::sys::fs::file_size(path, size)) {
+      llvm::Expected<DataFileStatus> status = checkDataPath(folder, location);
+      if (!status) {
+        weight.emitError("the data file of weight '")
+            << weight.getName() << "' at '" << location << "' "
+            << llvm::toString(status.takeError());
+        ok = false;
+        return;
+      }
+      if (!status->exists) {
+        llvm::SmallString<256> path(folder);
+        llvm::sys::path::append(path, location);
         weight.emitError("the data file '")
             << path << "' of weight '" << weight.getName()
             << "' does not exist; a model without its weights (shape-only) "
@@ -115,12 +126,14 @@ LogicalResult FinishArtifactPass::checkWeights(ModuleOp module) {
         ok = false;
         return;
       }
-      it->second = size;
+      it->second = status->size;
     }
     if (!it->second)
       return;
     uint64_t end = data.getOffset() + data.getLength();
     if (end > *it->second) {
+      llvm::SmallString<256> path(folder);
+      llvm::sys::path::append(path, location);
       weight.emitError("weight '")
           << weight.getName() << "' needs bytes " << data.getOffset() << ".."
           << end << " of '" << path << "', which has " << *it->second;
