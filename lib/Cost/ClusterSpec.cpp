@@ -34,26 +34,15 @@ unsigned ClusterSpec::getNumDevices() const {
 }
 
 DeviceLocation ClusterSpec::getLocation(unsigned rank) const {
-  unsigned first = 0;
-  for (auto [index, node] : llvm::enumerate(nodes)) {
-    if (rank < first + node.numDevices)
-      return {static_cast<unsigned>(index), node.site, rank - first};
-    first += node.numDevices;
-  }
-  assert(false && "rank out of range");
-  return {};
+  return RankLocator(*this).getLocation(rank);
 }
 
 const DeviceType &ClusterSpec::getDeviceType(unsigned rank) const {
-  return deviceTypes[nodes[getLocation(rank).node].deviceType];
+  return RankLocator(*this).getDeviceType(rank);
 }
 
 uint64_t ClusterSpec::getDeviceMemory(unsigned rank) const {
-  const NodeSpec &node = nodes[getLocation(rank).node];
-  uint64_t memory = deviceTypes[node.deviceType].memoryBytes;
-  if (node.memoryLimitBytes)
-    return std::min(memory, *node.memoryLimitBytes);
-  return memory;
+  return RankLocator(*this).getDeviceMemory(rank);
 }
 
 const LinkSpec *ClusterSpec::getWanLink(unsigned siteA, unsigned siteB) const {
@@ -62,6 +51,47 @@ const LinkSpec *ClusterSpec::getWanLink(unsigned siteA, unsigned siteB) const {
         (wan.siteA == siteB && wan.siteB == siteA))
       return &wan.link;
   return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// RankLocator
+//===----------------------------------------------------------------------===//
+
+RankLocator::RankLocator(const ClusterSpec &cluster) : cluster(cluster) {
+  firstRanks.reserve(cluster.nodes.size() + 1);
+  unsigned first = 0;
+  for (const NodeSpec &node : cluster.nodes) {
+    firstRanks.push_back(first);
+    first += node.numDevices;
+  }
+  firstRanks.push_back(first);
+}
+
+DeviceLocation RankLocator::getLocation(unsigned rank) const {
+  assert(rank < firstRanks.back() && "rank out of range");
+  // The last node whose first rank is at most `rank`; nodes without
+  // devices share their first rank with the next node and are skipped.
+  unsigned node =
+      std::upper_bound(firstRanks.begin(), firstRanks.end() - 1, rank) -
+      firstRanks.begin() - 1;
+  return {node, cluster.nodes[node].site, rank - firstRanks[node]};
+}
+
+const DeviceType &RankLocator::getDeviceType(unsigned rank) const {
+  return cluster.deviceTypes[cluster.nodes[getLocation(rank).node].deviceType];
+}
+
+unsigned RankLocator::getRanksLeftInNode(unsigned rank) const {
+  DeviceLocation location = getLocation(rank);
+  return firstRanks[location.node + 1] - rank;
+}
+
+uint64_t RankLocator::getDeviceMemory(unsigned rank) const {
+  const NodeSpec &node = cluster.nodes[getLocation(rank).node];
+  uint64_t memory = cluster.deviceTypes[node.deviceType].memoryBytes;
+  if (node.memoryLimitBytes)
+    return std::min(memory, *node.memoryLimitBytes);
+  return memory;
 }
 
 double distopt::cost::interpolateBandwidth(

@@ -90,19 +90,6 @@ double distopt::cost::getFlatCollectiveTime(CollectiveKind kind,
          bytes / bandwidth * getBusBandwidthFactor(kind, n);
 }
 
-namespace {
-/// How a group of ranks spreads over the levels of a cluster, and the
-/// slowest link it uses at each level.
-struct GroupShape {
-  /// Most ranks of the group in one node.
-  unsigned perNode = 0;
-  /// Most nodes of the group in one site.
-  unsigned nodesPerSite = 0;
-  unsigned numSites = 0;
-  LinkSpec intraNode, interNode, wan;
-};
-} // namespace
-
 static LinkSpec slowerOf(const LinkSpec &a, const LinkSpec &b) {
   // The slower link's measured curve and efficiencies go with its bandwidth.
   LinkSpec slower = a.bandwidth <= b.bandwidth ? a : b;
@@ -110,15 +97,18 @@ static LinkSpec slowerOf(const LinkSpec &a, const LinkSpec &b) {
   return slower;
 }
 
-static GroupShape getGroupShape(const ClusterSpec &cluster,
-                                llvm::ArrayRef<unsigned> ranks) {
-  GroupShape shape;
+CollectiveGroup
+distopt::cost::getCollectiveGroup(const RankLocator &locator,
+                                  llvm::ArrayRef<unsigned> ranks) {
+  const ClusterSpec &cluster = locator.getCluster();
+  CollectiveGroup shape;
+  shape.size = ranks.size();
   llvm::DenseMap<unsigned, unsigned> ranksPerNode;
   llvm::DenseMap<unsigned, llvm::DenseSet<unsigned>> nodesPerSite;
   constexpr double inf = 1e300;
   shape.intraNode = shape.interNode = shape.wan = {inf, 0};
   for (unsigned rank : ranks) {
-    DeviceLocation loc = cluster.getLocation(rank);
+    DeviceLocation loc = locator.getLocation(rank);
     ++ranksPerNode[loc.node];
     nodesPerSite[loc.site].insert(loc.node);
   }
@@ -147,11 +137,18 @@ double distopt::cost::getCollectiveTime(const ClusterSpec &cluster,
                                         CollectiveKind kind,
                                         CollectiveAlgorithm algo, double bytes,
                                         llvm::ArrayRef<unsigned> ranks) {
-  if (ranks.size() <= 1 || bytes <= 0)
+  return getCollectiveTime(getCollectiveGroup(RankLocator(cluster), ranks),
+                           kind, algo, bytes);
+}
+
+double distopt::cost::getCollectiveTime(const CollectiveGroup &g,
+                                        CollectiveKind kind,
+                                        CollectiveAlgorithm algo,
+                                        double bytes) {
+  if (g.size <= 1 || bytes <= 0)
     return 0;
-  GroupShape g = getGroupShape(cluster, ranks);
   if (kind == CollectiveKind::SendRecv) {
-    assert(ranks.size() == 2 && "send/recv takes a sender and a receiver");
+    assert(g.size == 2 && "send/recv takes a sender and a receiver");
     const LinkSpec &link = g.numSites > 1       ? g.wan
                            : g.nodesPerSite > 1 ? g.interNode
                                                 : g.intraNode;
@@ -190,7 +187,7 @@ double distopt::cost::getCollectiveTime(const ClusterSpec &cluster,
   case CollectiveKind::AllToAll: {
     // Each device sends S/n to every other device; the part leaving its node
     // crosses the inter-node port, the part leaving its site the WAN link.
-    double n = ranks.size();
+    double n = g.size;
     double chunk = bytes / n;
     double time =
         (l - 1) * g.intraNode.latency + chunk * (l - 1) / g.intraNode.bandwidth;

@@ -133,22 +133,35 @@ static uint64_t getNumPlanDevices(const PlanOptions &plan) {
          plan.pipelineParallel;
 }
 
+/// The ranks of stage `stage`: [first, end), tp innermost, then dp.
+static std::pair<unsigned, unsigned> getStageRanks(const PlanOptions &plan,
+                                                   unsigned stage) {
+  unsigned first = getRank(plan, stage, 0, 0);
+  return {first, first + plan.dataParallel * plan.tensorParallel};
+}
+
 /// Slowest point-to-point transfer of `bytes` from every device of stage
-/// `from` to its peer in stage `to`.
-static double getStageTransferTime(const ClusterSpec &cluster,
+/// `from` to its peer in stage `to`. Every device of a node sends over the
+/// same kind of link to the same peer node, so each run of ranks whose node
+/// and peer node stay the same is priced once.
+static double getStageTransferTime(const RankLocator &locator,
                                    const PlanOptions &plan, unsigned from,
                                    unsigned to, double bytes) {
   if (bytes <= 0)
     return 0;
+  auto [first, end] = getStageRanks(plan, from);
+  unsigned peerFirst = getStageRanks(plan, to).first;
   double slowest = 0;
-  for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
-    for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex) {
-      unsigned ranks[] = {getRank(plan, from, replica, tpIndex),
-                          getRank(plan, to, replica, tpIndex)};
-      slowest = std::max(
-          slowest, getCollectiveTime(cluster, CollectiveKind::SendRecv,
-                                     CollectiveAlgorithm::Ring, bytes, ranks));
-    }
+  for (unsigned rank = first; rank < end;) {
+    unsigned peer = peerFirst + (rank - first);
+    unsigned ranks[] = {rank, peer};
+    slowest =
+        std::max(slowest, getCollectiveTime(getCollectiveGroup(locator, ranks),
+                                            CollectiveKind::SendRecv,
+                                            CollectiveAlgorithm::Ring, bytes));
+    rank += std::min(locator.getRanksLeftInNode(rank),
+                     locator.getRanksLeftInNode(peer));
+  }
   return slowest;
 }
 
@@ -307,7 +320,7 @@ static void addStageCompute(StageWork &stage, bool training, bool recomputes) {
 /// Fills the time per micro-batch of every stage: its compute and
 /// collectives and the point-to-point transfers it sends.
 static void addStageTimes(std::vector<StageWork> &stages,
-                          const PlanOptions &plan, const ClusterSpec &cluster) {
+                          const PlanOptions &plan, const RankLocator &locator) {
   bool training = plan.mode == StepMode::Training;
   bool recomputes = training && plan.recompute == RecomputePolicy::Full;
   unsigned p = stages.size();
@@ -318,11 +331,11 @@ static void addStageTimes(std::vector<StageWork> &stages,
     // back. The bytes are the input of the receiving stage's first copy.
     if (s + 1 < p && !stages[s + 1].copies.empty())
       stage.forwardTransfer = getStageTransferTime(
-          cluster, plan, s, s + 1,
+          locator, plan, s, s + 1,
           stages[s + 1].copies.front().segment->inputBytes);
     if (training && s > 0 && !stage.copies.empty())
       stage.backwardTransfer = getStageTransferTime(
-          cluster, plan, s, s - 1, stage.copies.front().segment->inputBytes);
+          locator, plan, s, s - 1, stage.copies.front().segment->inputBytes);
     stage.backwardPart = stage.backwardCompute + stage.backwardCollectives +
                          stage.recomputeCompute + stage.recomputeCollectives +
                          stage.backwardTransfer;
@@ -381,20 +394,19 @@ static void composePipeline(llvm::ArrayRef<StageWork> stages,
 /// Seconds of the mixed-precision Adam step of stage `stage`, which holds
 /// `parameters` per device, at the slowest memory rate of its devices.
 static double getOptimizerSeconds(const PlanOptions &plan,
-                                  const ClusterSpec &cluster, unsigned stage,
+                                  const RankLocator &locator, unsigned stage,
                                   double parameters) {
   double updated = plan.zero >= ZeroStage::Zero1
                        ? parameters / plan.dataParallel
                        : parameters;
   double slowestRate = std::numeric_limits<double>::infinity();
-  for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
-    for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex) {
-      const DeviceType &device =
-          cluster.getDeviceType(getRank(plan, stage, replica, tpIndex));
-      slowestRate =
-          std::min(slowestRate,
-                   device.memoryBandwidth * device.efficiency.memoryEfficiency);
-    }
+  auto [first, end] = getStageRanks(plan, stage);
+  for (unsigned rank = first; rank < end;
+       rank += locator.getRanksLeftInNode(rank)) {
+    const DeviceType &device = locator.getDeviceType(rank);
+    slowestRate = std::min(slowestRate, device.memoryBandwidth *
+                                            device.efficiency.memoryEfficiency);
+  }
   return slowestRate > 0 ? kAdamBytesPerParameter * updated / slowestRate : 0;
 }
 
@@ -402,7 +414,7 @@ static double getOptimizerSeconds(const PlanOptions &plan,
 /// optimizer step of every stage; the stage that finishes last (the tail
 /// stage) decides. Returns the tail's seconds.
 static double composeTail(std::vector<StageWork> &stages,
-                          const PlanOptions &plan, const ClusterSpec &cluster,
+                          const PlanOptions &plan, const RankLocator &locator,
                           StepReport &report) {
   bool recomputes = plan.recompute == RecomputePolicy::Full;
   double tailSeconds = 0, drain = 0;
@@ -416,7 +428,7 @@ static double composeTail(std::vector<StageWork> &stages,
     for (double seconds : stage.gradientExposed)
       out.exposedGradientSeconds += seconds;
     out.optimizerSeconds =
-        getOptimizerSeconds(plan, cluster, s, out.parameters);
+        getOptimizerSeconds(plan, locator, s, out.parameters);
     double tail = out.exposedGradientSeconds + out.optimizerSeconds;
     if (tail > tailSeconds) {
       tailSeconds = tail;
@@ -435,7 +447,7 @@ static double composeTail(std::vector<StageWork> &stages,
 
 /// FLOPs per device and per second, averaged over the devices of the plan.
 static void composeFlops(llvm::ArrayRef<StageWork> stages,
-                         const ClusterSpec &cluster, StepReport &report) {
+                         const RankLocator &locator, StepReport &report) {
   const PlanOptions &plan = report.plan;
   unsigned m = report.microBatches, p = stages.size();
   uint64_t devices = getNumPlanDevices(plan);
@@ -444,8 +456,12 @@ static void composeFlops(llvm::ArrayRef<StageWork> stages,
     forwardFlops += stage.forwardFlops;
     recomputeFlops += stage.recomputeFlops;
   }
-  for (unsigned rank = 0; rank < devices; ++rank)
-    peak += cluster.getDeviceType(rank).peakFlops;
+  for (uint64_t rank = 0; rank < devices;) {
+    uint64_t run =
+        std::min<uint64_t>(locator.getRanksLeftInNode(rank), devices - rank);
+    peak += run * locator.getDeviceType(rank).peakFlops;
+    rank += run;
+  }
   report.peakFlopsPerSecond = peak / devices;
   double passes = plan.mode == StepMode::Training ? 3 : 1;
   report.modelFlopsPerDevice = passes * m * forwardFlops / p;
@@ -470,7 +486,7 @@ static void composeFlops(llvm::ArrayRef<StageWork> stages,
 /// flight, the largest working set and the communication buffers.
 static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
                                  const StepReport &report,
-                                 const ClusterSpec &cluster) {
+                                 const RankLocator &locator) {
   const PlanOptions &plan = report.plan;
   bool training = plan.mode == StepMode::Training;
   bool recomputes = training && plan.recompute == RecomputePolicy::Full;
@@ -520,23 +536,23 @@ static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
     memory.parameters = parameterBytes;
   }
   memory.deviceMemory = std::numeric_limits<double>::infinity();
-  for (unsigned replica = 0; replica < plan.dataParallel; ++replica)
-    for (unsigned tpIndex = 0; tpIndex < plan.tensorParallel; ++tpIndex)
-      memory.deviceMemory = std::min(
-          memory.deviceMemory,
-          double(cluster.getDeviceMemory(getRank(plan, s, replica, tpIndex))));
+  auto [first, end] = getStageRanks(plan, s);
+  for (unsigned rank = first; rank < end;
+       rank += locator.getRanksLeftInNode(rank))
+    memory.deviceMemory =
+        std::min(memory.deviceMemory, double(locator.getDeviceMemory(rank)));
   return memory;
 }
 
 /// Memory per device of each stage; the report's memory is the stage with
 /// the least headroom.
 static void composeMemory(llvm::ArrayRef<StageWork> stages,
-                          const ClusterSpec &cluster, StepReport &report) {
+                          const RankLocator &locator, StepReport &report) {
   report.fits = true;
   double leastHeadroom = std::numeric_limits<double>::infinity();
   for (unsigned s = 0; s < stages.size(); ++s) {
     StepMemory &memory = report.stages[s].memory;
-    memory = getStageMemory(stages, s, report, cluster);
+    memory = getStageMemory(stages, s, report, locator);
     report.fits &= memory.fits();
     double headroom = memory.deviceMemory - memory.total();
     if (headroom < leastHeadroom) {
@@ -558,7 +574,8 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
       assignStages(segments, plan.pipelineParallel);
   if (!stages)
     return stages.takeError();
-  addStageTimes(*stages, plan, cluster);
+  RankLocator locator(cluster);
+  addStageTimes(*stages, plan, locator);
 
   StepReport report;
   report.plan = plan;
@@ -566,14 +583,14 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   reportStages(*stages, report);
   composePipeline(*stages, report);
   double tailSeconds = plan.mode == StepMode::Training
-                           ? composeTail(*stages, plan, cluster, report)
+                           ? composeTail(*stages, plan, locator, report)
                            : 0;
   unsigned m = report.microBatches, p = plan.pipelineParallel;
   report.stepSeconds =
       (m + p - 1) * report.stages[report.criticalStage].microBatchSeconds +
       tailSeconds;
-  composeFlops(*stages, cluster, report);
-  composeMemory(*stages, cluster, report);
+  composeFlops(*stages, locator, report);
+  composeMemory(*stages, locator, report);
 
   LLVM_DEBUG(llvm::dbgs() << "composed step: " << report.stepSeconds
                           << " s, critical stage " << report.criticalStage

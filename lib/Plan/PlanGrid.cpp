@@ -34,7 +34,7 @@ std::string CandidateGrid::getName() const {
 
 GridContext::GridContext(const cost::ClusterSpec &cluster,
                          const CandidateGrid &grid, bool training)
-    : cluster(cluster), grid(grid) {
+    : cluster(cluster), locator(cluster), grid(grid) {
   for (auto [a, axis] : llvm::enumerate(grid.axes)) {
     shape.push_back(axis.size);
     // In training, data parallelism replicates the whole layer sharding
@@ -69,11 +69,17 @@ double GridContext::collective(CollectiveKind kind, double bytes,
   auto it = cache.find(key);
   if (it != cache.end())
     return it->second;
+  auto group = groups.find(std::get<2>(key));
+  if (group == groups.end())
+    group = groups
+                .try_emplace(std::get<2>(key),
+                             cost::getCollectiveGroup(
+                                 locator, dist::getGroupRanks(axes, shape)))
+                .first;
   // Each collective is also one kernel launch on the device.
-  double t =
-      cost::getCollectiveTime(cluster, kind, cost::CollectiveAlgorithm::Ring,
-                              bytes, dist::getGroupRanks(axes, shape)) +
-      cluster.getDeviceType(0).efficiency.opOverhead;
+  double t = cost::getCollectiveTime(group->second, kind,
+                                     cost::CollectiveAlgorithm::Ring, bytes) +
+             locator.getDeviceType(0).efficiency.opOverhead;
   cache[key] = t;
   return t;
 }
@@ -106,7 +112,7 @@ SmallVector<CommStep> GridContext::reshard(const dist::DistState &from,
       // A copy kernel that reads and writes the piece it keeps.
       cost::OpWork copy{cost::OpClass::Memory, 0, 2 * bytes};
       if (sliceSeconds)
-        *sliceSeconds += cost::getComputeTime(cluster.getDeviceType(0), copy);
+        *sliceSeconds += cost::getComputeTime(locator.getDeviceType(0), copy);
       continue;
     }
     CollectiveKind kind = toCollectiveKind(step.kind);

@@ -69,6 +69,8 @@ public:
               bool training);
 
   const cost::ClusterSpec &cluster;
+  /// Finds the nodes of the ranks that collectives run on.
+  cost::RankLocator locator;
   const CandidateGrid &grid;
   llvm::SmallVector<int64_t> shape;
   /// Axes that per-op strategies may split factors over.
@@ -107,6 +109,8 @@ public:
 
 private:
   std::map<std::tuple<int, double, std::vector<int16_t>>, double> cache;
+  /// The group of rank 0 over each set of axes.
+  std::map<std::vector<int16_t>, cost::CollectiveGroup> groups;
 };
 
 /// Bytes of one element of a shaped type.

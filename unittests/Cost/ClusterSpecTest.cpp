@@ -55,6 +55,45 @@ TEST(CostClusterSpecTest, DgxPresetsFillNodesInOrder) {
   EXPECT_EQ(cpu->getNumDevices(), 4u);
 }
 
+TEST(CostClusterSpecTest, RankLocatorFindsEveryRanksNode) {
+  // Nodes of 3, 0, 5 and 1 devices on two sites, the second with a lower
+  // memory limit: every rank's node, local index, type, memory and the
+  // ranks left in its node agree with a walk over the nodes.
+  auto spec = getClusterSpec("dgx-h100", 8);
+  ASSERT_EQ(succeeded(spec), "");
+  DeviceType slow = spec->deviceTypes[0];
+  slow.peakFlops /= 2;
+  spec->deviceTypes.push_back(slow);
+  NodeSpec base = spec->nodes[0];
+  spec->nodes.clear();
+  unsigned counts[] = {3, 0, 5, 1};
+  for (auto [i, count] : llvm::enumerate(counts)) {
+    NodeSpec node = base;
+    node.numDevices = count;
+    node.deviceType = i % 2;
+    node.site = i / 2;
+    if (i == 2)
+      node.memoryLimitBytes = uint64_t(kGiB);
+    spec->nodes.push_back(node);
+  }
+  RankLocator locator(*spec);
+  unsigned rank = 0;
+  for (auto [n, node] : llvm::enumerate(spec->nodes))
+    for (unsigned local = 0; local < node.numDevices; ++local, ++rank) {
+      DeviceLocation where = locator.getLocation(rank);
+      EXPECT_EQ(where.node, n) << "rank " << rank;
+      EXPECT_EQ(where.site, node.site) << "rank " << rank;
+      EXPECT_EQ(where.localIndex, local) << "rank " << rank;
+      EXPECT_EQ(locator.getRanksLeftInNode(rank), node.numDevices - local);
+      EXPECT_EQ(&locator.getDeviceType(rank),
+                &spec->deviceTypes[node.deviceType]);
+      EXPECT_EQ(spec->getDeviceMemory(rank),
+                n == 2 ? uint64_t(kGiB) : spec->deviceTypes[0].memoryBytes);
+      EXPECT_EQ(spec->getLocation(rank).node, n);
+    }
+  EXPECT_EQ(rank, 9u);
+}
+
 TEST(CostClusterSpecTest, UnknownPresetOrFile) {
   EXPECT_EQ(getErrorMessage(getClusterPreset("dgx-a100", 8)),
             "unknown cluster preset 'dgx-a100' (known: "

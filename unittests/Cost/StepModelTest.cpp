@@ -311,6 +311,50 @@ TEST(StepModelTest, PipelineRanksPutTensorParallelInsideANode) {
             std::string::npos);
 }
 
+TEST(StepModelTest, MixedNodesInsideAStageDecideItsPrices) {
+  // Nodes of 4, 2 and 2 devices; the middle node's devices have half the
+  // FLOPs and memory rate, a 10 GiB limit and a 1 GB/s port. dp = 2, tp = 2,
+  // pp = 2: stage 0 is node 0, stage 1 spans the slow node and the last.
+  ClusterSpec cluster = getDgxA100(8);
+  DeviceType slow = cluster.deviceTypes[0];
+  slow.peakFlops /= 2;
+  slow.memoryBandwidth /= 2;
+  cluster.deviceTypes.push_back(slow);
+  NodeSpec node = cluster.nodes[0];
+  cluster.nodes.clear();
+  for (unsigned count : {4, 2, 2}) {
+    cluster.nodes.push_back(node);
+    cluster.nodes.back().numDevices = count;
+  }
+  cluster.nodes[1].deviceType = 1;
+  cluster.nodes[1].memoryLimitBytes = 10ull << 30;
+  cluster.nodes[1].interNode.bandwidth = 1e9;
+
+  SegmentCost layer = makeSegment("layer", 2, 10 * kMs, 20 * kMs);
+  layer.inputBytes = 1e8;
+  layer.parameters = 1e6;
+  layer.forwardFlops = 1e12;
+  llvm::Expected<StepReport> report =
+      composeStep(layer, makeTrainingPlan(2, 2, 2, 2), cluster);
+  ASSERT_EQ(succeeded(report), "");
+  // Ranks 0 and 1 send to ranks 4 and 5 (the slow node), 2 and 3 to 6 and
+  // 7: the slow port decides, on the way there and back.
+  double transfer = 5e-6 + 1e8 / 1e9;
+  EXPECT_NEAR(report->stages[0].pipelineTransferSeconds, transfer, 1e-12);
+  EXPECT_NEAR(report->stages[1].pipelineTransferSeconds, transfer, 1e-12);
+  EXPECT_DOUBLE_EQ(report->stages[0].memory.deviceMemory, 80.0 * (1ull << 30));
+  EXPECT_DOUBLE_EQ(report->stages[1].memory.deviceMemory, 10.0 * (1ull << 30));
+  // Stage 1 updates its parameters at the slow devices' rate.
+  double rate = cluster.deviceTypes[0].memoryBandwidth *
+                cluster.deviceTypes[0].efficiency.memoryEfficiency;
+  EXPECT_NEAR(report->stages[1].optimizerSeconds,
+              2 * report->stages[0].optimizerSeconds, 1e-15);
+  EXPECT_NEAR(report->stages[0].optimizerSeconds,
+              kAdamBytesPerParameter * report->stages[0].parameters / rate,
+              1e-15);
+  EXPECT_DOUBLE_EQ(report->peakFlopsPerSecond, (6 * 312e12 + 2 * 156e12) / 8);
+}
+
 TEST(StepModelTest, InferenceHoldsParametersOnly) {
   SegmentCost layer = makeSegment("layer", 2, 10 * kMs, 20 * kMs);
   layer.parameters = 1e9;

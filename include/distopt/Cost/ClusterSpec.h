@@ -154,6 +154,8 @@ struct ClusterSpec {
   /// Total number of devices over all nodes.
   unsigned getNumDevices() const;
   /// Node, site and local index of `rank`; `rank` < getNumDevices().
+  /// Each call walks the node list: loops over many ranks use a
+  /// RankLocator.
   DeviceLocation getLocation(unsigned rank) const;
   /// The device type of `rank`.
   const DeviceType &getDeviceType(unsigned rank) const;
@@ -161,6 +163,30 @@ struct ClusterSpec {
   uint64_t getDeviceMemory(unsigned rank) const;
   /// The WAN link between two different sites, or null if none.
   const LinkSpec *getWanLink(unsigned siteA, unsigned siteB) const;
+};
+
+/// Finds the node of a rank by binary search over the nodes' first ranks,
+/// in O(log nodes) after O(nodes) to build; ClusterSpec's own lookups build
+/// one per call. The cluster's nodes must not change while it lives.
+class RankLocator {
+public:
+  explicit RankLocator(const ClusterSpec &cluster);
+
+  const ClusterSpec &getCluster() const { return cluster; }
+  /// Node, site and local index of `rank`; `rank` < the device count.
+  DeviceLocation getLocation(unsigned rank) const;
+  /// The device type of `rank`.
+  const DeviceType &getDeviceType(unsigned rank) const;
+  /// Memory usable by `rank`: the node's limit if set, else the device's.
+  uint64_t getDeviceMemory(unsigned rank) const;
+  /// Ranks from `rank` to the last of its node (at least 1): loops over a
+  /// range of ranks step by this, once per node.
+  unsigned getRanksLeftInNode(unsigned rank) const;
+
+private:
+  const ClusterSpec &cluster;
+  /// The first rank of each node, then the device count.
+  llvm::SmallVector<unsigned> firstRanks;
 };
 
 //===----------------------------------------------------------------------===//

@@ -50,9 +50,30 @@ double getFlatCollectiveTime(CollectiveKind kind, CollectiveAlgorithm algo,
                              double bytes, unsigned n, const LinkSpec &link,
                              unsigned sharing = 1);
 
-/// Time in seconds of one collective among `ranks` of `cluster`
-/// (hierarchical when they span nodes or sites). For SendRecv, `ranks`
-/// holds the sender and the receiver. Ranks must be distinct and valid.
+/// How a group of ranks spreads over the levels of a cluster, and the
+/// slowest link it uses at each level: what a collective among them costs
+/// depends on nothing else.
+struct CollectiveGroup {
+  unsigned size = 0;
+  /// Most ranks of the group in one node.
+  unsigned perNode = 0;
+  /// Most nodes of the group in one site.
+  unsigned nodesPerSite = 0;
+  unsigned numSites = 0;
+  LinkSpec intraNode, interNode, wan;
+};
+
+/// The group of `ranks` (distinct and valid), in O(ranks log nodes).
+CollectiveGroup getCollectiveGroup(const RankLocator &locator,
+                                   llvm::ArrayRef<unsigned> ranks);
+
+/// Time in seconds of one collective on `group` (hierarchical when it
+/// spans nodes or sites). For SendRecv, the group holds the sender and the
+/// receiver.
+double getCollectiveTime(const CollectiveGroup &group, CollectiveKind kind,
+                         CollectiveAlgorithm algo, double bytes);
+
+/// The same among `ranks` of `cluster`: getCollectiveGroup, then the time.
 double getCollectiveTime(const ClusterSpec &cluster, CollectiveKind kind,
                          CollectiveAlgorithm algo, double bytes,
                          llvm::ArrayRef<unsigned> ranks);
