@@ -743,7 +743,8 @@ enumerateGrids(const cost::ClusterSpec &cluster,
             ? pp != options.pipelineParallel
             : (pp > 1 && !options.searchPipeline))
       continue;
-    if (pp > 1 && layerCount % pp != 0)
+    // Stages split the repeated layers: a model without them has none.
+    if (pp > 1 && (layerCount == 0 || layerCount % pp != 0))
       continue;
     for (unsigned tp = 1; tp <= devices / pp; ++tp) {
       if ((devices / pp) % tp)
@@ -821,12 +822,15 @@ static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
   std::optional<double> minMemory;
   bool noFit = false;
   llvm::Expected<Plan> plan = GridPlanner(planner, grid).plan(minMemory, noFit);
-  if (minMemory)
-    search.noteMemory(*minMemory, name);
   if (!plan) {
     std::string error = llvm::toString(plan.takeError());
     search.candidates.push_back({name, noFit ? "does not fit" : error});
-    search.anyFitError |= noFit;
+    // The solver's bound is what this grid needs at least; a grid that
+    // failed for another reason tells nothing about memory.
+    if (noFit && minMemory) {
+      search.anyFitError = true;
+      search.noteMemory(*minMemory, name);
+    }
     return;
   }
   llvm::Expected<cost::StepReport> step = cost::composeStep(
@@ -845,12 +849,9 @@ static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
                 formatBytes(step->memory.total()))
             .str();
     search.anyFitError = true;
-    // The step model counts more than the solver's constraint did
-    // (temporaries, communication buffers).
-    if (search.smallestGrid == name)
-      search.smallestMemory = step->memory.total();
-    else
-      search.noteMemory(step->memory.total(), name);
+    // The step model's need, which counts more than the solver's
+    // constraint did (activations, temporaries, communication buffers).
+    search.noteMemory(step->memory.total(), name);
     return;
   }
   if (!search.best || time < search.bestTime) {
