@@ -8,6 +8,12 @@ micro-batch 1, sequence 2048, fp16) and times `dist-opt --cluster
 dgx-a100-80g --devices N --mode train` end to end (import + planning over
 every grid + report), and prints the planner's own planning time and the
 grid it chose.
+
+    /usr/bin/python3 bench/plan_time.py --dist-opt build/bin/dist-opt \
+        --sweep 1024,65536,262144,1048576
+
+plans GPT 1.3B for each device count instead (one micro-batch per
+data-parallel replica), to show how planning time grows with the cluster.
 """
 import argparse
 import os
@@ -29,10 +35,17 @@ MODELS = [
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dist-opt", dest="dist_opt", required=True)
+    p.add_argument("--sweep", default="",
+                   help="comma-separated device counts to plan GPT 1.3B for")
     args = p.parse_args()
+    models = MODELS
+    if args.sweep:
+        name, layers, hidden, heads = MODELS[0][:4]
+        models = [(name, layers, hidden, heads, int(n), 0)
+                  for n in args.sweep.split(",")]
     print(f"{'model':10} {'devices':>7} {'wall s':>7} {'planner s':>9}  plan")
     with tempfile.TemporaryDirectory() as work:
-        for name, layers, hidden, heads, devices, batch in MODELS:
+        for name, layers, hidden, heads, devices, batch in models:
             model = os.path.join(work, name + ".onnx")
             subprocess.run([sys.executable,
                             os.path.join(HERE, "..", "models", "shape_only_gpt.py"),
@@ -43,7 +56,9 @@ def main():
                            check=True, capture_output=True)
             cmd = [args.dist_opt, model, "--cluster", "dgx-a100-80g",
                    "--devices", str(devices), "--mode", "train",
-                   "--batch", str(batch), "--plan", "recompute=full"]
+                   "--plan", "recompute=full"]
+            if batch:
+                cmd += ["--batch", str(batch)]
             start = time.perf_counter()
             proc = subprocess.run(cmd, capture_output=True, text=True)
             wall = time.perf_counter() - start
