@@ -248,6 +248,31 @@ void NodeInference::collect() {
   }
 }
 
+/// The rank of value `name` when its type says it, or -1.
+static int rankOf(const std::unordered_map<std::string, onnx::TypeProto *> &types,
+                  const std::string &name) {
+  auto it = types.find(name);
+  if (it == types.end() || !it->second->has_tensor_type() ||
+      !it->second->tensor_type().has_shape())
+    return -1;
+  return it->second->tensor_type().shape().dim_size();
+}
+
+/// Checks what ONNX 1.12's inference functions take for granted and read
+/// out of bounds when it is not so: Conv's kernel, taken from the weight's
+/// dims, is indexed with the input's spatial rank.
+static void checkBeforeInference(
+    const onnx::NodeProto &node,
+    const std::unordered_map<std::string, onnx::TypeProto *> &types) {
+  if (node.op_type() != "Conv" || node.input_size() < 2)
+    return;
+  int input = rankOf(types, node.input(0)), weight = rankOf(types, node.input(1));
+  if (input >= 0 && weight >= 0 && input != weight)
+    throw std::runtime_error("the input has rank " + std::to_string(input) +
+                             " but the weight rank " + std::to_string(weight) +
+                             "; they must be equal");
+}
+
 void NodeInference::inferNode(onnx::NodeProto &node) {
   if (node.op_type() == "Constant" && node.output_size() == 1)
     for (const onnx::AttributeProto &a : node.attribute())
@@ -264,6 +289,7 @@ void NodeInference::inferNode(onnx::NodeProto &node) {
   // Ops ONNX does not know (other domains) were reported as unsupported.
   if (!schema)
     return;
+  checkBeforeInference(node, types);
   onnx::shape_inference::InferenceContextImpl ctx(
       node, types, data, sparseData, &shapeData, &graphContext);
   if (schema->has_type_and_shape_inference_function()) {
