@@ -847,8 +847,8 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
   // splat of indices is checked once (it may stand for any number of them).
   SmallVector<int64_t> selected;
   if (isNonEmptySplat(indices) && !withinFoldLimit(indices.getType()))
-    indices = indices.resizeSplat(RankedTensorType::get(
-        {1}, indices.getElementType()));
+    indices = indices.resizeSplat(
+        RankedTensorType::get({1}, indices.getElementType()));
   for (const APInt &value : indices.getValues<APInt>()) {
     int64_t index = value.getSExtValue();
     if (index < -axisSize || index >= axisSize) {

@@ -140,8 +140,7 @@ public:
   /// `results`).
   template <typename OpTy, typename... Args>
   mlir::LogicalResult createMulti(llvm::SmallVectorImpl<mlir::Value> &results,
-                                  const onnx::NodeProto &node,
-                                  Args &&...args) {
+                                  const onnx::NodeProto &node, Args &&...args) {
     mlir::OperationState state(getLoc(node), OpTy::getOperationName());
     InferTypesFn infer = nullptr;
     if constexpr (OpTy::template hasTrait<
@@ -172,10 +171,10 @@ private:
   /// The part of create that does not depend on the op class: infers the
   /// result types (when `infer` is given), checks and inserts the op, folds
   /// it, and appends its results (or what it folded to) to `results`.
-  mlir::LogicalResult createChecked(const onnx::NodeProto &node,
-                                    mlir::OperationState &state,
-                                    InferTypesFn infer,
-                                    llvm::SmallVectorImpl<mlir::Value> &results);
+  mlir::LogicalResult
+  createChecked(const onnx::NodeProto &node, mlir::OperationState &state,
+                InferTypesFn infer,
+                llvm::SmallVectorImpl<mlir::Value> &results);
 
   mlir::FailureOr<mlir::Value> materialize(llvm::StringRef name,
                                            mlir::Location loc);

@@ -147,14 +147,13 @@ static LogicalResult checkAttributeTensors(const onnx::AttributeProto &a,
 /// A declared dim must not be negative (ONNX has no meaning for it).
 static LogicalResult checkValueInfo(const onnx::ValueInfoProto &info,
                                     Location loc) {
-  if (!info.type().has_tensor_type() ||
-      !info.type().tensor_type().has_shape())
+  if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape())
     return success();
   for (const auto &dim : info.type().tensor_type().shape().dim())
     if (dim.has_dim_value() && dim.dim_value() < 0)
-      return emitError(loc) << "value '" << info.name()
-                            << "' is declared with a negative dim "
-                            << dim.dim_value();
+      return emitError(loc)
+             << "value '" << info.name() << "' is declared with a negative dim "
+             << dim.dim_value();
   return success();
 }
 
@@ -171,7 +170,8 @@ LogicalResult onnx_import::checkModelTensors(const onnx::GraphProto &graph,
     for (const onnx::AttributeProto &a : node.attribute())
       if (failed(checkAttributeTensors(a, node, loc)))
         return failure();
-  for (const auto *infos : {&graph.input(), &graph.output(), &graph.value_info()})
+  for (const auto *infos :
+       {&graph.input(), &graph.output(), &graph.value_info()})
     for (const onnx::ValueInfoProto &info : *infos)
       if (failed(checkValueInfo(info, loc)))
         return failure();
@@ -249,8 +249,9 @@ void NodeInference::collect() {
 }
 
 /// The rank of value `name` when its type says it, or -1.
-static int rankOf(const std::unordered_map<std::string, onnx::TypeProto *> &types,
-                  const std::string &name) {
+static int
+rankOf(const std::unordered_map<std::string, onnx::TypeProto *> &types,
+       const std::string &name) {
   auto it = types.find(name);
   if (it == types.end() || !it->second->has_tensor_type() ||
       !it->second->tensor_type().has_shape())
@@ -266,7 +267,8 @@ static void checkBeforeInference(
     const std::unordered_map<std::string, onnx::TypeProto *> &types) {
   if (node.op_type() != "Conv" || node.input_size() < 2)
     return;
-  int input = rankOf(types, node.input(0)), weight = rankOf(types, node.input(1));
+  int input = rankOf(types, node.input(0)),
+      weight = rankOf(types, node.input(1));
   if (input >= 0 && weight >= 0 && input != weight)
     throw std::runtime_error("the input has rank " + std::to_string(input) +
                              " but the weight rank " + std::to_string(weight) +
@@ -290,8 +292,8 @@ void NodeInference::inferNode(onnx::NodeProto &node) {
   if (!schema)
     return;
   checkBeforeInference(node, types);
-  onnx::shape_inference::InferenceContextImpl ctx(
-      node, types, data, sparseData, &shapeData, &graphContext);
+  onnx::shape_inference::InferenceContextImpl ctx(node, types, data, sparseData,
+                                                  &shapeData, &graphContext);
   if (schema->has_type_and_shape_inference_function()) {
     schema->GetTypeAndShapeInferenceFunction()(ctx);
     schema->CheckInputOutputType(ctx);

@@ -121,7 +121,8 @@ LogicalResult convertDropout(ImportContext &ic, const Node &node) {
   // mode (opset 12's third input) drops at random and is not supported.
   if (ic.numInputs(node) > 2) {
     std::optional<DenseElementsAttr> training = ic.getConstantInput(node, 2);
-    if (!training || training->getSplatValue<bool>())
+    if (!training || !training->getElementType().isInteger(1) ||
+        training->getNumElements() != 1 || training->getSplatValue<bool>())
       return ic.emitError(node) << "training mode is not supported";
   }
   FailureOr<Value> x = ic.getInput(node, 0);
@@ -204,6 +205,15 @@ FailureOr<SmallVector<int64_t>>
 windowPads(ImportContext &ic, const Node &node, ArrayRef<int64_t> inputHW,
            ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
            ArrayRef<int64_t> dilations) {
+  // The window's own attributes first: they size and divide what follows.
+  auto isPositive = [](int64_t v) { return v > 0; };
+  for (auto [what, values] :
+       {std::pair<const char *, ArrayRef<int64_t>>{"kernel_shape", kernel},
+        {"strides", strides},
+        {"dilations", dilations}})
+    if (values.size() != 2 || !llvm::all_of(values, isPositive))
+      return ic.emitError(node) << "expects 2 positive " << what << ", found "
+                                << values.size() << " values";
   std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
   if (autoPad == "NOTSET") {
     SmallVector<int64_t> pads =
@@ -238,6 +248,9 @@ LogicalResult convertConv(ImportContext &ic, const Node &node) {
     return ic.emitError(node)
            << "only 2-D convolutions (4-D input) are supported, found rank "
            << typeOf(*x).getRank();
+  if (typeOf(*w).getRank() != 4)
+    return ic.emitError(node)
+           << "expects a 4-D weight, found rank " << typeOf(*w).getRank();
   ArrayRef<int64_t> wShape = typeOf(*w).getShape();
   SmallVector<int64_t> kernel =
       ic.getIntsAttr(node, "kernel_shape")
@@ -285,14 +298,14 @@ ConvertFn pool(PoolKind kind) {
     if (failed(pads))
       return failure();
     Builder &b = ic.builder;
-    return bind(ic, node, 0,
-                ic.create<Pool2DOp>(
-                    node, kind, *x, b.getDenseI64ArrayAttr(*kernel),
-                    b.getDenseI64ArrayAttr(strides),
-                    b.getDenseI64ArrayAttr(*pads),
-                    b.getDenseI64ArrayAttr(dilations),
-                    ic.getIntAttr(node, "ceil_mode", 0) != 0,
-                    ic.getIntAttr(node, "count_include_pad", 0) != 0));
+    return bind(
+        ic, node, 0,
+        ic.create<Pool2DOp>(node, kind, *x, b.getDenseI64ArrayAttr(*kernel),
+                            b.getDenseI64ArrayAttr(strides),
+                            b.getDenseI64ArrayAttr(*pads),
+                            b.getDenseI64ArrayAttr(dilations),
+                            ic.getIntAttr(node, "ceil_mode", 0) != 0,
+                            ic.getIntAttr(node, "count_include_pad", 0) != 0));
   };
 }
 
@@ -337,7 +350,8 @@ LogicalResult convertBatchNorm(ImportContext &ic, const Node &node) {
   }
   auto eps = DenseElementsAttr::get(
       RankedTensorType::get({}, element),
-      ic.builder.getFloatAttr(element, ic.getFloatAttr(node, "epsilon", 1e-5f)));
+      ic.builder.getFloatAttr(element,
+                              ic.getFloatAttr(node, "epsilon", 1e-5f)));
   FailureOr<Value> varEps = ic.create<BinaryOp>(
       node, BinaryKind::Add, channel[3], ic.createConstant(loc, eps));
   if (failed(varEps))
@@ -497,9 +511,9 @@ LogicalResult convertTranspose(ImportContext &ic, const Node &node) {
   else
     for (int64_t i = rank - 1; i >= 0; --i)
       perm.push_back(i);
-  return bind(ic, node, 0,
-              ic.create<TransposeOp>(node, *x,
-                                     ic.builder.getDenseI64ArrayAttr(perm)));
+  return bind(
+      ic, node, 0,
+      ic.create<TransposeOp>(node, *x, ic.builder.getDenseI64ArrayAttr(perm)));
 }
 
 LogicalResult convertConcat(ImportContext &ic, const Node &node) {
@@ -535,6 +549,8 @@ LogicalResult convertSplit(ImportContext &ic, const Node &node) {
     return failure();
   int64_t size = type.getDimSize(*axis);
   int outputs = node.output_size();
+  if (outputs == 0)
+    return ic.emitError(node) << "expects at least one output";
   SmallVector<int64_t> sizes;
   if (ic.opset >= 13 && ic.numInputs(node) > 1) {
     FailureOr<SmallVector<int64_t>> s =
@@ -653,8 +669,8 @@ LogicalResult convertGather(ImportContext &ic, const Node &node) {
   if (known && known->getElementType().isInteger()) {
     int64_t n = typeOf(*data).getDimSize(*axis);
     auto values = known->getValues<APInt>();
-    int64_t count = known->isSplat() ? std::min<int64_t>(1, known->size())
-                                     : known->size();
+    int64_t count =
+        known->isSplat() ? std::min<int64_t>(1, known->size()) : known->size();
     for (int64_t i = 0; i < count; ++i) {
       int64_t index = values[i].getSExtValue();
       if (index < -n || index >= n)
@@ -754,7 +770,8 @@ LogicalResult convertConstantOfShape(ImportContext &ic, const Node &node) {
     element = *v->value_begin<Attribute>();
   }
   // A splat: one value whatever the shape, but the shape must be one.
-  FailureOr<RankedTensorType> type = ic.getTensorType(node, *shape, elementType);
+  FailureOr<RankedTensorType> type =
+      ic.getTensorType(node, *shape, elementType);
   if (failed(type))
     return failure();
   ic.setOutput(node, 0,
@@ -771,8 +788,7 @@ std::optional<int64_t> rangeCount(double start, double limit, double delta) {
   return std::max<int64_t>(0, static_cast<int64_t>(n));
 }
 
-std::optional<int64_t> rangeCount(int64_t start, int64_t limit,
-                                  int64_t delta) {
+std::optional<int64_t> rangeCount(int64_t start, int64_t limit, int64_t delta) {
   // ceil((limit - start) / delta) in 128 bits: no int64 overflow.
   __int128 span = static_cast<__int128>(limit) - start;
   __int128 n = span / delta + (span % delta != 0 && (span > 0) == (delta > 0));
@@ -791,8 +807,7 @@ LogicalResult convertRange(ImportContext &ic, const Node &node) {
     if (failed(v))
       return failure();
     if (v->getNumElements() != 1 ||
-        (!args.empty() &&
-         v->getElementType() != args.front().getElementType()))
+        (!args.empty() && v->getElementType() != args.front().getElementType()))
       return ic.emitError(node)
              << what << " must be a scalar of the type of start, found "
              << v->getType();
@@ -810,9 +825,9 @@ LogicalResult convertRange(ImportContext &ic, const Node &node) {
     return a.getSplatValue<APInt>().getSExtValue();
   };
   std::optional<int64_t> n =
-      isInt ? rangeCount(asInt(args[0]), asInt(args[1]), asInt(args[2]))
-            : rangeCount(asDouble(args[0]), asDouble(args[1]),
-                         asDouble(args[2]));
+      isInt
+          ? rangeCount(asInt(args[0]), asInt(args[1]), asInt(args[2]))
+          : rangeCount(asDouble(args[0]), asDouble(args[1]), asDouble(args[2]));
   if (!n || *n > kMaxFoldedElements)
     return ic.emitError(node)
            << "would produce "
@@ -828,12 +843,12 @@ LogicalResult convertRange(ImportContext &ic, const Node &node) {
                          asInt(args[0]) + i * asInt(args[2]),
                          /*isSigned=*/true, /*implicitTrunc=*/true)));
     else
-      v.push_back(ic.builder.getFloatAttr(
-          element, asDouble(args[0]) + i * asDouble(args[2])));
+      v.push_back(ic.builder.getFloatAttr(element, asDouble(args[0]) +
+                                                       i * asDouble(args[2])));
   }
-  ic.setOutput(node, 0,
-               ic.createConstant(ic.getLoc(node),
-                                 DenseElementsAttr::get(type, v)));
+  ic.setOutput(
+      node, 0,
+      ic.createConstant(ic.getLoc(node), DenseElementsAttr::get(type, v)));
   return success();
 }
 
@@ -871,17 +886,15 @@ ConvertFn softmax(bool log, bool singleAxis) {
     if (failed(axis))
       return failure();
     if (singleAxis || *axis == rank - 1)
-      return bind(ic, node, 0,
-                  ic.create<SoftmaxOp>(node, *x, *axis, log));
+      return bind(ic, node, 0, ic.create<SoftmaxOp>(node, *x, *axis, log));
     // Before opset 13, softmax runs over the flattened dims axis..rank-1.
     ArrayRef<int64_t> shape = type.getShape();
-    FailureOr<Value> flat = reshape(ic, node, *x,
-                                    {product(shape.take_front(*axis)),
-                                     product(shape.drop_front(*axis))});
+    FailureOr<Value> flat = reshape(
+        ic, node, *x,
+        {product(shape.take_front(*axis)), product(shape.drop_front(*axis))});
     if (failed(flat))
       return failure();
-    FailureOr<Value> sm =
-        ic.create<SoftmaxOp>(node, *flat, 1, log);
+    FailureOr<Value> sm = ic.create<SoftmaxOp>(node, *flat, 1, log);
     if (failed(sm))
       return failure();
     return bind(ic, node, 0, reshape(ic, node, *sm, shape));
@@ -916,16 +929,14 @@ LogicalResult layerNormStats(ImportContext &ic, const Node &node, Value x,
   Type element = typeOf(x).getElementType();
   if (!isa<FloatType>(element))
     return ic.emitError(node) << "expects float elements, found " << element;
-  auto eps = DenseElementsAttr::get(
-      RankedTensorType::get({}, element),
-      ic.builder.getFloatAttr(element, epsilon));
+  auto eps = DenseElementsAttr::get(RankedTensorType::get({}, element),
+                                    ic.builder.getFloatAttr(element, epsilon));
   FailureOr<Value> varEps = ic.create<BinaryOp>(
       node, BinaryKind::Add, *var, ic.createConstant(ic.getLoc(node), eps));
   if (failed(varEps))
     return failure();
   ic.setOutput(node, 1, *mean);
-  return bind(ic, node, 2,
-              ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps));
+  return bind(ic, node, 2, ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps));
 }
 
 LogicalResult convertLayerNorm(ImportContext &ic, const Node &node) {
@@ -1028,6 +1039,9 @@ LogicalResult convertClip(ImportContext &ic, const Node &node) {
 
 } // namespace
 
+// Range's limits text (docs/ONNXOperators.md) names the fold limit.
+static_assert(kMaxFoldedElements == 16384, "update Range's limits text");
+
 ArrayRef<OpConverter> onnx_import::getOpConverters() {
   static const OpConverter converters[] = {
       // Elementwise.
@@ -1108,7 +1122,8 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
       {"Size", 1, convertSize},
       {"Constant", 1, convertConstant, "sparse and string values"},
       {"ConstantOfShape", 9, convertConstantOfShape, "a shape not known at compile time"},
-      {"Range", 11, convertRange, "inputs not known at compile time"},
+      {"Range", 11, convertRange,
+       "inputs not known at compile time; more than 16384 elements"},
   };
   return converters;
 }
