@@ -209,6 +209,11 @@ FailureOr<RankedTensorType> convertValueType(const onnx::ValueInfoProto &info,
                             << "' has more elements than fit in 64 bits";
     shape.push_back(dim.dim_value());
   }
+  int64_t bytes;
+  if (__builtin_mul_overflow(elements,
+                             (element.getIntOrFloatBitWidth() + 7) / 8, &bytes))
+    return emitError(loc) << role << " '" << info.name()
+                          << "' has more bytes than fit in 64 bits";
   return RankedTensorType::get(shape, element);
 }
 

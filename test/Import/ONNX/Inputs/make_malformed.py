@@ -142,6 +142,9 @@ def huge_constants():
         [tensor(np.array(0, np.int64), "s"),
          tensor(np.array(10, np.int64), "l"),
          tensor(np.array(2, np.int64), "d")])
+    out["input-bytes-overflow"] = model(
+        [h.make_node("Relu", ["x"], ["y"], name="relu")],
+        [vi("x", T.FLOAT, [1 << 61, 2])], [vi("y", T.FLOAT, [1 << 61, 2])])
     out["fill-overflow"] = model(
         [h.make_node("ConstantOfShape", ["shape"], ["y"], name="fill")],
         [], [vi("y", T.FLOAT, ["N", "M"])],
