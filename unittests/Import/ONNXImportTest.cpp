@@ -172,6 +172,40 @@ TEST_F(ONNXImportTest, UnsupportedOperatorsAreListedTogether) {
             "unsupported ONNX operator: Selu (ai.onnx, opset 17) in node 'act'");
 }
 
+TEST_F(ONNXImportTest, RawDataShorterThanItsDimsIsAnError) {
+  // 10 bytes for 8x3 floats: refused before the ONNX library copies them.
+  onnx::ModelProto model = makeModel();
+  onnx::TensorProto *w = model.mutable_graph()->mutable_initializer(0);
+  w->set_raw_data(w->raw_data().substr(0, 10));
+  std::string path = write(model, "short.onnx");
+  OnnxImportOptions options;
+  std::string error;
+  ASSERT_TRUE(succeeded(parseInputShape("x=2x8", options, error)));
+  EXPECT_FALSE(import(path, options));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "initializer 'w' holds 10 bytes of raw data, but its "
+                       "dims and type FLOAT need 96");
+}
+
+TEST_F(ONNXImportTest, ShapeInferenceStopsAtTheFirstFailingNode) {
+  // w is 7x3 for an 8-wide x: MatMul fails, and Relu after it is not
+  // inferred from the type MatMul never finished.
+  onnx::ModelProto model = makeModel();
+  onnx::TensorProto *w = model.mutable_graph()->mutable_initializer(0);
+  w->set_dims(0, 7);
+  w->set_raw_data(std::string(7 * 3 * 4, '\0'));
+  std::string path = write(model, "k.onnx");
+  OnnxImportOptions options;
+  std::string error;
+  ASSERT_TRUE(succeeded(parseInputShape("x=2x8", options, error)));
+  EXPECT_FALSE(import(path, options));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(
+      errors[0].rfind("fails ONNX shape inference at node 'mm' (MatMul)", 0),
+      0u)
+      << errors[0];
+}
+
 TEST_F(ONNXImportTest, ParseInputShape) {
   OnnxImportOptions options;
   std::string error;

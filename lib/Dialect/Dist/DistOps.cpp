@@ -666,11 +666,20 @@ LogicalResult SliceOp::verify() {
       return emitOpError("expects a non-negative offset and a positive stride "
                          "in dim ")
              << d << ", found " << offsets[d] << " and " << strides[d];
-    int64_t size = out.getDimSize(d);
-    if (size > 0 && offsets[d] + (size - 1) * strides[d] >= in.getDimSize(d))
+    // The last index read, computed without overflow (offsets and strides
+    // may be any 64-bit values in a program read from text).
+    int64_t size = out.getDimSize(d), last = 0;
+    if (size <= 0)
+      continue;
+    if (__builtin_mul_overflow(size - 1, strides[d], &last) ||
+        __builtin_add_overflow(last, offsets[d], &last))
+      return emitOpError("expects the slice to stay inside dim ")
+             << d << " of size " << in.getDimSize(d)
+             << ", found a last index past 2^63";
+    if (last >= in.getDimSize(d))
       return emitOpError("expects the slice to stay inside dim ")
              << d << " of size " << in.getDimSize(d) << ", found last index "
-             << offsets[d] + (size - 1) * strides[d];
+             << last;
   }
   return success();
 }

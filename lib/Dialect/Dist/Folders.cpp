@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/FoldLimits.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -38,11 +39,6 @@ using namespace distopt::dist;
 using llvm::APFloat;
 using llvm::APInt;
 using llvm::APSInt;
-
-/// The largest number of elements a fold may produce, unless the result is a
-/// splat. Shape computations are far below it; a 2048 x 2048 attention mask is
-/// far above it and stays an op.
-static constexpr int64_t kMaxFoldedElements = 16384;
 
 //===----------------------------------------------------------------------===//
 // Index mapping
@@ -847,8 +843,12 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
   int64_t axisSize = dataType.getDimSize(axis);
 
   // A negative index counts from the end of the axis (ONNX Gather). An index
-  // outside [-axisSize, axisSize) has no defined result: leave the op.
+  // outside [-axisSize, axisSize) has no defined result: leave the op. A
+  // splat of indices is checked once (it may stand for any number of them).
   SmallVector<int64_t> selected;
+  if (isNonEmptySplat(indices) && !withinFoldLimit(indices.getType()))
+    indices = indices.resizeSplat(
+        RankedTensorType::get({1}, indices.getElementType()));
   for (const APInt &value : indices.getValues<APInt>()) {
     int64_t index = value.getSExtValue();
     if (index < -axisSize || index >= axisSize) {

@@ -11,6 +11,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
@@ -410,6 +411,82 @@ ImportContext::readTensor(const onnx::TensorProto &tensor, Location loc) {
 
 Value ImportContext::createConstant(Location loc, DenseElementsAttr value) {
   return dist::ConstantOp::create(builder, loc, value);
+}
+
+/// Why a result of `type` cannot exist: a negative or dynamic dim, or more
+/// bytes than fit in 64 bits. Empty when it can.
+static std::string checkResultSize(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasRank())
+    return "";
+  int64_t bytes = shaped.getElementType().isIntOrFloat()
+                      ? (shaped.getElementTypeBitWidth() + 7) / 8
+                      : 1;
+  for (int64_t d : shaped.getShape()) {
+    if (d < 0)
+      return "a result would have a dim of size " + std::to_string(d);
+    if (__builtin_mul_overflow(bytes, d, &bytes))
+      return "a result would have more bytes than fit in 64 bits";
+  }
+  return "";
+}
+
+FailureOr<RankedTensorType>
+ImportContext::getTensorType(const onnx::NodeProto &node,
+                             ArrayRef<int64_t> shape, Type element) const {
+  auto type = RankedTensorType::get(shape, element);
+  std::string reason = checkResultSize(type);
+  if (!reason.empty())
+    return emitError(node) << "cannot be converted: " << reason;
+  return type;
+}
+
+LogicalResult ImportContext::createChecked(const onnx::NodeProto &node,
+                                           OperationState &state,
+                                           InferTypesFn infer,
+                                           SmallVectorImpl<Value> &results) {
+  // The first error that inference or verification reports is the reason;
+  // it is re-emitted at the node, naming it.
+  std::string reason;
+  Operation *op = nullptr;
+  {
+    ScopedDiagnosticHandler capture(builder.getContext(), [&](Diagnostic &d) {
+      if (reason.empty() && d.getSeverity() == DiagnosticSeverity::Error)
+        reason = d.str();
+      return success();
+    });
+    SmallVector<Type> types;
+    if (infer && failed(infer(state, types))) {
+      if (reason.empty())
+        reason = "the result type cannot be inferred";
+    } else {
+      state.addTypes(types);
+      for (Type t : state.types)
+        if (reason.empty())
+          reason = checkResultSize(t);
+      if (reason.empty()) {
+        op = Operation::create(state);
+        if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+          if (reason.empty())
+            reason = "the op it converts to is invalid";
+          op->destroy();
+          op = nullptr;
+        }
+      }
+    }
+  }
+  if (!op)
+    return emitError(node) << "cannot be converted: " << reason;
+  builder.insert(op);
+  // Fold as OpBuilder::createOrFold does: an in-place fold leaves no results.
+  SmallVector<Value> folded;
+  if (succeeded(builder.tryFold(op, folded)) && !folded.empty()) {
+    op->erase();
+    results.append(folded.begin(), folded.end());
+  } else {
+    results.append(op->result_begin(), op->result_end());
+  }
+  return success();
 }
 
 FailureOr<int64_t> ImportContext::normalizeAxis(const onnx::NodeProto &node,

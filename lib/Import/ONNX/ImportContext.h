@@ -16,6 +16,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <onnx/onnx_pb.h>
@@ -107,8 +108,57 @@ public:
   mlir::FailureOr<mlir::DenseElementsAttr>
   readTensor(const onnx::TensorProto &tensor, mlir::Location loc);
 
+  /// The tensor type of `shape` and `element` that `node` produces; fails
+  /// with an error at `node` when a dim is negative or the tensor would have
+  /// more bytes than fit in 64 bits.
+  mlir::FailureOr<mlir::RankedTensorType>
+  getTensorType(const onnx::NodeProto &node, llvm::ArrayRef<int64_t> shape,
+                mlir::Type element) const;
+
   /// Makes a constant tensor value.
   mlir::Value createConstant(mlir::Location loc, mlir::DenseElementsAttr value);
+
+  /// Creates an `OpTy` for `node`, at its location, and folds it when its
+  /// operands are constant. `args` are those of `OpTy::build` after the
+  /// builder and the state; ops that infer their result type take none. The
+  /// op is checked before it exists: when its result type cannot be inferred
+  /// (shapes that do not fit together), its verifier fails, or a result has
+  /// more elements than fit in 64 bits, nothing is created and an error
+  /// names the node and the reason. Every converter creates its ops through
+  /// this one function (OpBuilder::create would abort on such input).
+  template <typename OpTy, typename... Args>
+  mlir::FailureOr<mlir::Value> create(const onnx::NodeProto &node,
+                                      Args &&...args) {
+    llvm::SmallVector<mlir::Value, 1> results;
+    if (mlir::failed(
+            createMulti<OpTy>(results, node, std::forward<Args>(args)...)))
+      return mlir::failure();
+    return results.front();
+  }
+
+  /// Like create, for ops of several results (which are appended to
+  /// `results`).
+  template <typename OpTy, typename... Args>
+  mlir::LogicalResult createMulti(llvm::SmallVectorImpl<mlir::Value> &results,
+                                  const onnx::NodeProto &node, Args &&...args) {
+    mlir::OperationState state(getLoc(node), OpTy::getOperationName());
+    InferTypesFn infer = nullptr;
+    if constexpr (OpTy::template hasTrait<
+                      mlir::InferTypeOpInterface::Trait>()) {
+      OpTy::build(builder, state, mlir::TypeRange(),
+                  std::forward<Args>(args)...);
+      infer = [](mlir::OperationState &s,
+                 llvm::SmallVectorImpl<mlir::Type> &types) {
+        mlir::MLIRContext *ctx = s.getContext();
+        return OpTy::inferReturnTypes(ctx, s.location, s.operands,
+                                      s.attributes.getDictionary(ctx),
+                                      s.getRawProperties(), s.regions, types);
+      };
+    } else {
+      OpTy::build(builder, state, std::forward<Args>(args)...);
+    }
+    return createChecked(node, state, infer, results);
+  }
 
   /// Normalizes an axis that may be negative against `rank`; emits an error
   /// at `node` when it is out of range.
@@ -116,6 +166,16 @@ public:
                                          int64_t axis, int64_t rank) const;
 
 private:
+  using InferTypesFn = mlir::LogicalResult (*)(
+      mlir::OperationState &, llvm::SmallVectorImpl<mlir::Type> &);
+  /// The part of create that does not depend on the op class: infers the
+  /// result types (when `infer` is given), checks and inserts the op, folds
+  /// it, and appends its results (or what it folded to) to `results`.
+  mlir::LogicalResult
+  createChecked(const onnx::NodeProto &node, mlir::OperationState &state,
+                InferTypesFn infer,
+                llvm::SmallVectorImpl<mlir::Value> &results);
+
   mlir::FailureOr<mlir::Value> materialize(llvm::StringRef name,
                                            mlir::Location loc);
 };

@@ -11,6 +11,7 @@
 #include "distopt/Import/ONNX.h"
 
 #include "ImportContext.h"
+#include "ModelChecks.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Passes/Passes.h"
 #include "distopt/Support/SafePath.h"
@@ -208,7 +209,48 @@ FailureOr<RankedTensorType> convertValueType(const onnx::ValueInfoProto &info,
                             << "' has more elements than fit in 64 bits";
     shape.push_back(dim.dim_value());
   }
+  int64_t bytes;
+  if (__builtin_mul_overflow(elements,
+                             (element.getIntOrFloatBitWidth() + 7) / 8, &bytes))
+    return emitError(loc) << role << " '" << info.name()
+                          << "' has more bytes than fit in 64 bits";
   return RankedTensorType::get(shape, element);
+}
+
+/// The declared type of graph output `info` as text (`N` for a dim that is
+/// symbolic or unknown).
+std::string declaredTypeStr(const onnx::TypeProto::Tensor &t) {
+  std::string out;
+  for (const auto &dim : t.shape().dim())
+    out += (dim.has_dim_value() ? std::to_string(dim.dim_value())
+                                : std::string("N")) +
+           "x";
+  return out + onnxElementTypeName(t.elem_type()).str();
+}
+
+/// Checks a graph output's declared type against the one the graph
+/// computes: a declared element type, rank or concrete dim that differs is
+/// an error; symbolic and unknown dims match anything.
+LogicalResult checkDeclaredOutput(const onnx::ValueInfoProto &output,
+                                  RankedTensorType computed, Location loc) {
+  if (!output.type().has_tensor_type())
+    return success();
+  const onnx::TypeProto::Tensor &t = output.type().tensor_type();
+  bool matches = true;
+  if (t.elem_type() != onnx::TensorProto::UNDEFINED)
+    matches = convertElementType(computed.getContext(), t.elem_type()) ==
+              computed.getElementType();
+  if (t.has_shape()) {
+    matches &= t.shape().dim_size() == computed.getRank();
+    for (auto [i, dim] : llvm::enumerate(t.shape().dim()))
+      if (matches && dim.has_dim_value())
+        matches = dim.dim_value() == computed.getDimSize(i);
+  }
+  if (matches)
+    return success();
+  return emitError(loc) << "output '" << output.name() << "' is declared as "
+                        << declaredTypeStr(t) << ", but the graph computes "
+                        << computed;
 }
 
 class OnnxImporter {
@@ -269,9 +311,20 @@ LogicalResult OnnxImporter::load() {
            << "is not an ONNX model: it has no "
            << (model.ir_version() <= 0 ? "IR version" : "graph");
 
-  for (const onnx::OperatorSetIdProto &id : model.opset_import())
-    if (id.domain().empty() || id.domain() == "ai.onnx")
+  // One version per domain ("" and "ai.onnx" are one): with two, which one
+  // the model means is a guess.
+  llvm::StringMap<int64_t> versions;
+  for (const onnx::OperatorSetIdProto &id : model.opset_import()) {
+    bool defaultDomain = id.domain().empty() || id.domain() == "ai.onnx";
+    StringRef domain = defaultDomain ? "ai.onnx" : StringRef(id.domain());
+    auto [it, inserted] = versions.try_emplace(domain, id.version());
+    if (!inserted)
+      return emitError(fileLoc)
+             << "imports domain '" << domain << "' twice in opset_import "
+             << "(versions " << it->second << " and " << id.version() << ")";
+    if (defaultDomain)
       opset = id.version();
+  }
   // A model of other domains only (training ops, vendor ops) goes on to
   // the unsupported-operator report, which names its ops.
   if (opset != 0 && (opset < kMinOpset || opset > kMaxOpset))
@@ -332,26 +385,6 @@ LogicalResult OnnxImporter::fixInputShapes() {
   return success();
 }
 
-/// ONNX's messages span several lines; diagnostics here are one line.
-static std::string oneLine(const char *what) {
-  SmallVector<StringRef> words;
-  StringRef(what).split(words, ' ', -1, /*KeepEmpty=*/false);
-  std::string out;
-  for (StringRef w : words) {
-    SmallVector<StringRef> parts;
-    w.split(parts, '\n', -1, /*KeepEmpty=*/false);
-    for (StringRef part : parts) {
-      part = part.trim();
-      if (part.empty())
-        continue;
-      if (!out.empty())
-        out += ' ';
-      out += part.str();
-    }
-  }
-  return out;
-}
-
 LogicalResult OnnxImporter::validate() {
   // The in-memory checker resolves external data files against the current
   // directory, not the model's folder, and insists that they exist, which
@@ -396,17 +429,10 @@ LogicalResult OnnxImporter::validate() {
   } catch (const std::exception &e) {
     return emitError(fileLoc) << "fails the ONNX checker: " << oneLine(e.what());
   }
-  try {
-    onnx::ShapeInferenceOptions inference(/*check_type=*/true,
-                                          /*strict_mode=*/1,
-                                          /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(
-        model, onnx::OpSchemaRegistry::Instance(), inference);
-  } catch (const std::exception &e) {
-    return emitError(fileLoc)
-           << "fails ONNX shape inference: " << oneLine(e.what());
-  }
-  return success();
+  // Shape inference with the type checks and data propagation of
+  // InferShapes(check_type, strict mode, data_prop), but stopping at the
+  // first node that fails.
+  return inferShapesNodeByNode(model, fileLoc);
 }
 
 LogicalResult OnnxImporter::checkSupported() {
@@ -610,22 +636,9 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
         return nullptr;
       value = *v;
     }
-    // Keep the declared type when ONNX knows it statically: a difference is
-    // an importer bug, reported rather than hidden.
-    if (output.type().has_tensor_type() &&
-        output.type().tensor_type().has_shape()) {
-      FailureOr<RankedTensorType> declared = [&]() {
-        ScopedDiagnosticHandler quiet(ctx,
-                                      [](Diagnostic &) { return success(); });
-        return convertValueType(output, ctx, fileLoc, "output");
-      }();
-      if (succeeded(declared) && *declared != value.getType()) {
-        emitError(fileLoc) << "output '" << output.name()
-                           << "': the importer computed " << value.getType()
-                           << ", ONNX shape inference " << *declared;
-        return nullptr;
-      }
-    }
+    if (failed(checkDeclaredOutput(
+            output, cast<RankedTensorType>(value.getType()), fileLoc)))
+      return nullptr;
     results.push_back(value);
     resultTypes.push_back(value.getType());
   }
@@ -638,11 +651,21 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
 }
 
 OwningOpRef<ModuleOp> OnnxImporter::run() {
-  if (failed(load()) || failed(fixInputShapes()) || failed(validate()) ||
-      failed(checkSupported()))
+  // Every error the import reports fails it, even one a step reports
+  // without failing (the step's caller may go on, but the model is bad).
+  bool errorReported = false;
+  ScopedDiagnosticHandler noteErrors(ctx, [&](Diagnostic &diag) {
+    errorReported |= diag.getSeverity() == DiagnosticSeverity::Error;
+    return failure(); // Still printed by the handler before this one.
+  });
+  // The model's tensors are checked before any of the ONNX library reads
+  // them, and only ops dist-opt converts reach its shape inference.
+  if (failed(load()) || failed(checkModelTensors(model.graph(), fileLoc)) ||
+      failed(fixInputShapes()) || failed(checkSupported()) ||
+      failed(validate()))
     return nullptr;
   OwningOpRef<ModuleOp> module = convert();
-  if (!module || failed(verify(*module)))
+  if (!module || errorReported || failed(verify(*module)))
     return nullptr;
 
   // Tidy: drop what folding left unused, raise decomposed patterns.
@@ -651,7 +674,7 @@ OwningOpRef<ModuleOp> OnnxImporter::run() {
   if (options.raisePatterns)
     pm.addNestedPass<func::FuncOp>(createRaisePatternsPass());
   pm.addNestedPass<func::FuncOp>(createCSEPass());
-  if (failed(pm.run(*module)))
+  if (failed(pm.run(*module)) || errorReported)
     return nullptr;
   return module;
 }

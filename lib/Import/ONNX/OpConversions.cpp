@@ -1,8 +1,10 @@
 //===- OpConversions.cpp - one converter per ONNX operator ----------------===//
 //
 // Each converter turns one ONNX node into dist ops. Ops are created with
-// createOrFold, so that shape computations on known shapes fold into
-// constants while the graph is imported. Converters are keyed by the opset in
+// ImportContext::create, which checks them first (an op whose shapes do not
+// fit together is an error at the node) and folds them, so that shape
+// computations on known shapes fold into constants while the graph is
+// imported. Converters are keyed by the opset in
 // which the operator took the form they handle (inputs that used to be
 // attributes, changed defaults), as in torch-mlir's ONNX importer.
 //
@@ -10,9 +12,12 @@
 
 #include "ImportContext.h"
 
+#include "distopt/Dialect/Dist/FoldLimits.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cmath>
 #include <limits>
 #include <numeric>
 
@@ -26,15 +31,34 @@ namespace {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
+/// The product of the dims of a type that exists (it cannot overflow).
 int64_t product(ArrayRef<int64_t> dims) {
   return std::accumulate(dims.begin(), dims.end(), int64_t{1},
                          std::multiplies<int64_t>());
 }
 
-Value reshape(ImportContext &ic, Location loc, Value v,
-              ArrayRef<int64_t> shape) {
+/// The product of dims that a model gives; nothing when it overflows.
+std::optional<int64_t> checkedProduct(ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(n, d, &n))
+      return std::nullopt;
+  return n;
+}
+
+FailureOr<Value> reshape(ImportContext &ic, const Node &node, Value v,
+                         ArrayRef<int64_t> shape) {
   auto type = RankedTensorType::get(shape, typeOf(v).getElementType());
-  return ic.builder.createOrFold<ReshapeOp>(loc, type, v);
+  return ic.create<ReshapeOp>(node, type, v);
+}
+
+/// Binds output `index` of `node` to `value` when it was created.
+LogicalResult bind(ImportContext &ic, const Node &node, int index,
+                   FailureOr<Value> value) {
+  if (failed(value))
+    return failure();
+  ic.setOutput(node, index, *value);
+  return success();
 }
 
 /// Converter of an elementwise unary op.
@@ -43,10 +67,7 @@ ConvertFn unary(UnaryKind kind) {
     FailureOr<Value> x = ic.getInput(node, 0);
     if (failed(x))
       return failure();
-    ic.setOutput(node, 0,
-                 ic.builder.createOrFold<UnaryOp>(ic.getLoc(node),
-                                                  x->getType(), kind, *x));
-    return success();
+    return bind(ic, node, 0, ic.create<UnaryOp>(node, kind, *x));
   };
 }
 
@@ -57,21 +78,21 @@ ConvertFn binary(BinaryKind kind) {
     FailureOr<Value> acc = ic.getInput(node, 0);
     if (failed(acc))
       return failure();
-    Location loc = ic.getLoc(node);
     for (int i = 1, e = ic.numInputs(node); i < e; ++i) {
       FailureOr<Value> rhs = ic.getInput(node, i);
       if (failed(rhs))
         return failure();
-      Value r = *rhs;
       // Pow may take an exponent of another type: bring it to the base's.
       Type element = typeOf(*acc).getElementType();
-      if (typeOf(r).getElementType() != element)
-        r = ic.builder.createOrFold<CastOp>(
-            loc, RankedTensorType::get(typeOf(r).getShape(), element), r);
-      Value result = ic.builder.createOrFold<BinaryOp>(loc, kind, *acc, r);
-      if (!result)
-        return ic.emitError(node) << "operands do not broadcast";
-      acc = result;
+      if (kind == BinaryKind::Pow && typeOf(*rhs).getElementType() != element)
+        rhs = ic.create<CastOp>(
+            node, RankedTensorType::get(typeOf(*rhs).getShape(), element),
+            *rhs);
+      if (failed(rhs))
+        return failure();
+      acc = ic.create<BinaryOp>(node, kind, *acc, *rhs);
+      if (failed(acc))
+        return failure();
     }
     ic.setOutput(node, 0, *acc);
     return success();
@@ -83,10 +104,7 @@ ConvertFn compare(CompareKind kind) {
     FailureOr<Value> lhs = ic.getInput(node, 0), rhs = ic.getInput(node, 1);
     if (failed(lhs) || failed(rhs))
       return failure();
-    ic.setOutput(node, 0,
-                 ic.builder.createOrFold<CompareOp>(ic.getLoc(node), kind,
-                                                    *lhs, *rhs));
-    return success();
+    return bind(ic, node, 0, ic.create<CompareOp>(node, kind, *lhs, *rhs));
   };
 }
 
@@ -103,7 +121,8 @@ LogicalResult convertDropout(ImportContext &ic, const Node &node) {
   // mode (opset 12's third input) drops at random and is not supported.
   if (ic.numInputs(node) > 2) {
     std::optional<DenseElementsAttr> training = ic.getConstantInput(node, 2);
-    if (!training || training->getSplatValue<bool>())
+    if (!training || !training->getElementType().isInteger(1) ||
+        training->getNumElements() != 1 || training->getSplatValue<bool>())
       return ic.emitError(node) << "training mode is not supported";
   }
   FailureOr<Value> x = ic.getInput(node, 0);
@@ -130,9 +149,7 @@ LogicalResult convertCast(ImportContext &ic, const Node &node) {
     return ic.emitError(node) << "cast to unsupported element type "
                               << onnxElementTypeName(to);
   auto type = RankedTensorType::get(typeOf(*x).getShape(), element);
-  ic.setOutput(node, 0,
-               ic.builder.createOrFold<CastOp>(ic.getLoc(node), type, *x));
-  return success();
+  return bind(ic, node, 0, ic.create<CastOp>(node, type, *x));
 }
 
 LogicalResult convertWhere(ImportContext &ic, const Node &node) {
@@ -140,34 +157,34 @@ LogicalResult convertWhere(ImportContext &ic, const Node &node) {
                    f = ic.getInput(node, 2);
   if (failed(c) || failed(t) || failed(f))
     return failure();
-  ic.setOutput(node, 0,
-               ic.builder.createOrFold<SelectOp>(ic.getLoc(node), *c, *t, *f));
-  return success();
+  return bind(ic, node, 0, ic.create<SelectOp>(node, *c, *t, *f));
 }
 
 LogicalResult convertMatMul(ImportContext &ic, const Node &node) {
   FailureOr<Value> a = ic.getInput(node, 0), b = ic.getInput(node, 1);
   if (failed(a) || failed(b))
     return failure();
-  Location loc = ic.getLoc(node);
   // 1-D operands are promoted to matrices, and the added dim removed again.
-  Value lhs = *a, rhs = *b;
-  bool lhsVector = typeOf(lhs).getRank() == 1;
-  bool rhsVector = typeOf(rhs).getRank() == 1;
+  FailureOr<Value> lhs = *a, rhs = *b;
+  bool lhsVector = typeOf(*lhs).getRank() == 1;
+  bool rhsVector = typeOf(*rhs).getRank() == 1;
   if (lhsVector)
-    lhs = reshape(ic, loc, lhs, {1, typeOf(lhs).getDimSize(0)});
+    lhs = reshape(ic, node, *lhs, {1, typeOf(*lhs).getDimSize(0)});
   if (rhsVector)
-    rhs = reshape(ic, loc, rhs, {typeOf(rhs).getDimSize(0), 1});
-  Value result = ic.builder.createOrFold<MatMulOp>(loc, lhs, rhs);
-  SmallVector<int64_t> shape(typeOf(result).getShape());
+    rhs = reshape(ic, node, *rhs, {typeOf(*rhs).getDimSize(0), 1});
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  FailureOr<Value> result = ic.create<MatMulOp>(node, *lhs, *rhs, Value());
+  if (failed(result))
+    return failure();
+  SmallVector<int64_t> shape(typeOf(*result).getShape());
   if (lhsVector)
     shape.erase(shape.end() - 2);
   if (rhsVector)
     shape.pop_back();
   if (lhsVector || rhsVector)
-    result = reshape(ic, loc, result, shape);
-  ic.setOutput(node, 0, result);
-  return success();
+    result = reshape(ic, node, *result, shape);
+  return bind(ic, node, 0, result);
 }
 
 LogicalResult convertGemm(ImportContext &ic, const Node &node) {
@@ -175,14 +192,12 @@ LogicalResult convertGemm(ImportContext &ic, const Node &node) {
   if (failed(a) || failed(b))
     return failure();
   Value c = ic.getOptionalInput(node, 2);
-  Location loc = ic.getLoc(node);
-  auto gemm = GemmOp::create(
-      ic.builder, loc, *a, *b, c, ic.getIntAttr(node, "transA", 0) != 0,
-      ic.getIntAttr(node, "transB", 0) != 0,
-      APFloat(ic.getFloatAttr(node, "alpha", 1.0f)),
-      APFloat(ic.getFloatAttr(node, "beta", 1.0f)));
-  ic.setOutput(node, 0, gemm);
-  return success();
+  return bind(ic, node, 0,
+              ic.create<GemmOp>(node, *a, *b, c,
+                                ic.getIntAttr(node, "transA", 0) != 0,
+                                ic.getIntAttr(node, "transB", 0) != 0,
+                                APFloat(ic.getFloatAttr(node, "alpha", 1.0f)),
+                                APFloat(ic.getFloatAttr(node, "beta", 1.0f))));
 }
 
 /// Pads of a 2-D window from ONNX's `pads` or `auto_pad`.
@@ -190,6 +205,15 @@ FailureOr<SmallVector<int64_t>>
 windowPads(ImportContext &ic, const Node &node, ArrayRef<int64_t> inputHW,
            ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
            ArrayRef<int64_t> dilations) {
+  // The window's own attributes first: they size and divide what follows.
+  auto isPositive = [](int64_t v) { return v > 0; };
+  for (auto [what, values] :
+       {std::pair<const char *, ArrayRef<int64_t>>{"kernel_shape", kernel},
+        {"strides", strides},
+        {"dilations", dilations}})
+    if (values.size() != 2 || !llvm::all_of(values, isPositive))
+      return ic.emitError(node) << "expects 2 positive " << what << ", found "
+                                << values.size() << " values";
   std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
   if (autoPad == "NOTSET") {
     SmallVector<int64_t> pads =
@@ -224,6 +248,9 @@ LogicalResult convertConv(ImportContext &ic, const Node &node) {
     return ic.emitError(node)
            << "only 2-D convolutions (4-D input) are supported, found rank "
            << typeOf(*x).getRank();
+  if (typeOf(*w).getRank() != 4)
+    return ic.emitError(node)
+           << "expects a 4-D weight, found rank " << typeOf(*w).getRank();
   ArrayRef<int64_t> wShape = typeOf(*w).getShape();
   SmallVector<int64_t> kernel =
       ic.getIntsAttr(node, "kernel_shape")
@@ -238,13 +265,12 @@ LogicalResult convertConv(ImportContext &ic, const Node &node) {
   if (failed(pads))
     return failure();
   Builder &b = ic.builder;
-  auto conv = Conv2DOp::create(
-      ic.builder, ic.getLoc(node), *x, *w, bias,
-      b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
-      b.getDenseI64ArrayAttr(dilations),
-      b.getI64IntegerAttr(ic.getIntAttr(node, "group", 1)));
-  ic.setOutput(node, 0, conv);
-  return success();
+  return bind(ic, node, 0,
+              ic.create<Conv2DOp>(
+                  node, *x, *w, bias, b.getDenseI64ArrayAttr(strides),
+                  b.getDenseI64ArrayAttr(*pads),
+                  b.getDenseI64ArrayAttr(dilations),
+                  b.getI64IntegerAttr(ic.getIntAttr(node, "group", 1))));
 }
 
 ConvertFn pool(PoolKind kind) {
@@ -272,14 +298,14 @@ ConvertFn pool(PoolKind kind) {
     if (failed(pads))
       return failure();
     Builder &b = ic.builder;
-    auto op = Pool2DOp::create(
-        ic.builder, ic.getLoc(node), kind, *x, b.getDenseI64ArrayAttr(*kernel),
-        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
-        b.getDenseI64ArrayAttr(dilations),
-        ic.getIntAttr(node, "ceil_mode", 0) != 0,
-        ic.getIntAttr(node, "count_include_pad", 0) != 0);
-    ic.setOutput(node, 0, op);
-    return success();
+    return bind(
+        ic, node, 0,
+        ic.create<Pool2DOp>(node, kind, *x, b.getDenseI64ArrayAttr(*kernel),
+                            b.getDenseI64ArrayAttr(strides),
+                            b.getDenseI64ArrayAttr(*pads),
+                            b.getDenseI64ArrayAttr(dilations),
+                            ic.getIntAttr(node, "ceil_mode", 0) != 0,
+                            ic.getIntAttr(node, "count_include_pad", 0) != 0));
   };
 }
 
@@ -291,9 +317,7 @@ ConvertFn globalPool(PoolKind kind) {
     if (typeOf(*x).getRank() != 4)
       return ic.emitError(node) << "only 4-D inputs are supported, found rank "
                                 << typeOf(*x).getRank();
-    ic.setOutput(node, 0,
-                 GlobalPoolOp::create(ic.builder, ic.getLoc(node), kind, *x));
-    return success();
+    return bind(ic, node, 0, ic.create<GlobalPoolOp>(node, kind, *x));
   };
 }
 
@@ -312,27 +336,41 @@ LogicalResult convertBatchNorm(ImportContext &ic, const Node &node) {
   RankedTensorType xt = typeOf(*x);
   if (xt.getRank() < 2)
     return ic.emitError(node) << "expects an input of rank >= 2";
+  Type element = xt.getElementType();
+  if (!isa<FloatType>(element))
+    return ic.emitError(node) << "expects float elements, found " << element;
   SmallVector<int64_t> channelShape(xt.getRank() - 1, 1);
   channelShape[0] = xt.getDimSize(1);
-  auto channel = [&](Value v) { return reshape(ic, loc, v, channelShape); };
-  OpBuilder &b = ic.builder;
-  Type element = xt.getElementType();
+  SmallVector<Value> channel;
+  for (Value v : {*scale, *bias, *mean, *var}) {
+    FailureOr<Value> c = reshape(ic, node, v, channelShape);
+    if (failed(c))
+      return failure();
+    channel.push_back(*c);
+  }
   auto eps = DenseElementsAttr::get(
       RankedTensorType::get({}, element),
-      b.getFloatAttr(element, ic.getFloatAttr(node, "epsilon", 1e-5f)));
-  Value varEps = b.createOrFold<BinaryOp>(loc, BinaryKind::Add, channel(*var),
-                                          ic.createConstant(loc, eps));
-  Value inv = b.createOrFold<UnaryOp>(loc, varEps.getType(), UnaryKind::Rsqrt,
-                                      varEps);
-  Value factor = b.createOrFold<BinaryOp>(loc, BinaryKind::Mul, inv,
-                                          channel(*scale));
-  Value centered =
-      b.createOrFold<BinaryOp>(loc, BinaryKind::Sub, *x, channel(*mean));
-  Value scaled = b.createOrFold<BinaryOp>(loc, BinaryKind::Mul, centered, factor);
-  ic.setOutput(node, 0,
-               b.createOrFold<BinaryOp>(loc, BinaryKind::Add, scaled,
-                                        channel(*bias)));
-  return success();
+      ic.builder.getFloatAttr(element,
+                              ic.getFloatAttr(node, "epsilon", 1e-5f)));
+  FailureOr<Value> varEps = ic.create<BinaryOp>(
+      node, BinaryKind::Add, channel[3], ic.createConstant(loc, eps));
+  if (failed(varEps))
+    return failure();
+  FailureOr<Value> inv = ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps);
+  if (failed(inv))
+    return failure();
+  FailureOr<Value> factor =
+      ic.create<BinaryOp>(node, BinaryKind::Mul, *inv, channel[0]);
+  FailureOr<Value> centered =
+      ic.create<BinaryOp>(node, BinaryKind::Sub, *x, channel[2]);
+  if (failed(factor) || failed(centered))
+    return failure();
+  FailureOr<Value> scaled =
+      ic.create<BinaryOp>(node, BinaryKind::Mul, *centered, *factor);
+  if (failed(scaled))
+    return failure();
+  return bind(ic, node, 0,
+              ic.create<BinaryOp>(node, BinaryKind::Add, *scaled, channel[1]));
 }
 
 LogicalResult convertFlatten(ImportContext &ic, const Node &node) {
@@ -346,11 +384,10 @@ LogicalResult convertFlatten(ImportContext &ic, const Node &node) {
     axis += rank;
   if (axis < 0 || axis > rank)
     return ic.emitError(node) << "axis " << axis << " out of range";
-  ic.setOutput(node, 0,
-               reshape(ic, ic.getLoc(node), *x,
-                       {product(shape.take_front(axis)),
-                        product(shape.drop_front(axis))}));
-  return success();
+  return bind(ic, node, 0,
+              reshape(ic, node, *x,
+                      {product(shape.take_front(axis)),
+                       product(shape.drop_front(axis))}));
 }
 
 LogicalResult convertReshape(ImportContext &ic, const Node &node) {
@@ -379,19 +416,22 @@ LogicalResult convertReshape(ImportContext &ic, const Node &node) {
     }
     shape.push_back(d);
   }
-  int64_t known = product(shape), total = product(in);
+  std::optional<int64_t> known = checkedProduct(shape);
+  if (!known)
+    return ic.emitError(node) << "the target shape has more elements than fit "
+                                 "in 64 bits";
+  int64_t total = product(in);
   if (inferred >= 0) {
-    if (known == 0 || total % known != 0)
+    if (*known == 0 || total % *known != 0)
       return ic.emitError(node) << "cannot infer the -1 dim of the target "
                                    "shape for "
                                 << total << " elements";
-    shape[inferred] = total / known;
+    shape[inferred] = total / *known;
   }
   if (product(shape) != total)
     return ic.emitError(node) << "the target shape holds " << product(shape)
                               << " elements, the input " << total;
-  ic.setOutput(node, 0, reshape(ic, ic.getLoc(node), *x, shape));
-  return success();
+  return bind(ic, node, 0, reshape(ic, node, *x, shape));
 }
 
 /// Squeeze and Unsqueeze: axes from the attribute (before opset 13) or from
@@ -431,8 +471,7 @@ ConvertFn squeeze(bool axesFromInput) {
     for (auto [i, d] : llvm::enumerate(in))
       if (!drop[i])
         shape.push_back(d);
-    ic.setOutput(node, 0, reshape(ic, ic.getLoc(node), *x, shape));
-    return success();
+    return bind(ic, node, 0, reshape(ic, node, *x, shape));
   };
 }
 
@@ -457,8 +496,7 @@ ConvertFn unsqueeze(bool axesFromInput) {
     size_t next = 0;
     for (int64_t i = 0; i < rank; ++i)
       shape.push_back(inserted[i] ? 1 : in[next++]);
-    ic.setOutput(node, 0, reshape(ic, ic.getLoc(node), *x, shape));
-    return success();
+    return bind(ic, node, 0, reshape(ic, node, *x, shape));
   };
 }
 
@@ -473,10 +511,9 @@ LogicalResult convertTranspose(ImportContext &ic, const Node &node) {
   else
     for (int64_t i = rank - 1; i >= 0; --i)
       perm.push_back(i);
-  ic.setOutput(node, 0,
-               ic.builder.createOrFold<TransposeOp>(
-                   ic.getLoc(node), *x, ic.builder.getDenseI64ArrayAttr(perm)));
-  return success();
+  return bind(
+      ic, node, 0,
+      ic.create<TransposeOp>(node, *x, ic.builder.getDenseI64ArrayAttr(perm)));
 }
 
 LogicalResult convertConcat(ImportContext &ic, const Node &node) {
@@ -496,11 +533,9 @@ LogicalResult convertConcat(ImportContext &ic, const Node &node) {
                                              typeOf(inputs[0]).getRank());
   if (failed(axis))
     return failure();
-  ic.setOutput(node, 0,
-               ic.builder.createOrFold<ConcatOp>(
-                   ic.getLoc(node), inputs,
-                   ic.builder.getI64IntegerAttr(*axis)));
-  return success();
+  return bind(ic, node, 0,
+              ic.create<ConcatOp>(node, ValueRange(inputs),
+                                  ic.builder.getI64IntegerAttr(*axis)));
 }
 
 LogicalResult convertSplit(ImportContext &ic, const Node &node) {
@@ -514,6 +549,8 @@ LogicalResult convertSplit(ImportContext &ic, const Node &node) {
     return failure();
   int64_t size = type.getDimSize(*axis);
   int outputs = node.output_size();
+  if (outputs == 0)
+    return ic.emitError(node) << "expects at least one output";
   SmallVector<int64_t> sizes;
   if (ic.opset >= 13 && ic.numInputs(node) > 1) {
     FailureOr<SmallVector<int64_t>> s =
@@ -543,8 +580,9 @@ LogicalResult convertSplit(ImportContext &ic, const Node &node) {
     types.push_back(RankedTensorType::get(shape, type.getElementType()));
   }
   SmallVector<Value> results;
-  ic.builder.createOrFold<SplitOp>(results, ic.getLoc(node), types, *x,
-                                   ic.builder.getI64IntegerAttr(*axis));
+  if (failed(ic.createMulti<SplitOp>(results, node, TypeRange(types), *x,
+                                     ic.builder.getI64IntegerAttr(*axis))))
+    return failure();
   for (auto [i, r] : llvm::enumerate(results))
     ic.setOutput(node, i, r);
   return success();
@@ -611,12 +649,10 @@ LogicalResult convertSlice(ImportContext &ic, const Node &node) {
   for (int64_t d = 0; d < rank; ++d)
     if (shape[d] == 0)
       offsets[d] = 0;
-  ic.setOutput(node, 0,
-               ic.builder.createOrFold<SliceOp>(
-                   ic.getLoc(node), resultType, *x,
-                   ic.builder.getDenseI64ArrayAttr(offsets),
-                   ic.builder.getDenseI64ArrayAttr(strides)));
-  return success();
+  return bind(ic, node, 0,
+              ic.create<SliceOp>(node, resultType, *x,
+                                 ic.builder.getDenseI64ArrayAttr(offsets),
+                                 ic.builder.getDenseI64ArrayAttr(strides)));
 }
 
 LogicalResult convertGather(ImportContext &ic, const Node &node) {
@@ -627,11 +663,26 @@ LogicalResult convertGather(ImportContext &ic, const Node &node) {
       node, ic.getIntAttr(node, "axis", 0), typeOf(*data).getRank());
   if (failed(axis))
     return failure();
-  ic.setOutput(node, 0,
-               ic.builder.createOrFold<GatherOp>(
-                   ic.getLoc(node), *data, *indices,
-                   ic.builder.getI64IntegerAttr(*axis)));
-  return success();
+  // An index known now must select a slice: outside [-n, n) it has no value
+  // (ONNX Runtime and PyTorch raise an error), so it is one here too.
+  std::optional<DenseElementsAttr> known = ic.getConstantInput(node, 1);
+  if (known && known->getElementType().isInteger()) {
+    int64_t n = typeOf(*data).getDimSize(*axis);
+    auto values = known->getValues<APInt>();
+    int64_t count =
+        known->isSplat() ? std::min<int64_t>(1, known->size()) : known->size();
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t index = values[i].getSExtValue();
+      if (index < -n || index >= n)
+        return ic.emitError(node)
+               << "index " << index << " is out of range for axis " << *axis
+               << " of size " << n << " (valid: " << -n << " to " << n - 1
+               << ")";
+    }
+  }
+  return bind(ic, node, 0,
+              ic.create<GatherOp>(node, *data, *indices,
+                                  ic.builder.getI64IntegerAttr(*axis)));
 }
 
 LogicalResult convertShape(ImportContext &ic, const Node &node) {
@@ -718,53 +769,86 @@ LogicalResult convertConstantOfShape(ImportContext &ic, const Node &node) {
     elementType = v->getElementType();
     element = *v->value_begin<Attribute>();
   }
-  auto type = RankedTensorType::get(*shape, elementType);
+  // A splat: one value whatever the shape, but the shape must be one.
+  FailureOr<RankedTensorType> type =
+      ic.getTensorType(node, *shape, elementType);
+  if (failed(type))
+    return failure();
   ic.setOutput(node, 0,
-               ic.createConstant(loc, DenseElementsAttr::get(type, element)));
+               ic.createConstant(loc, DenseElementsAttr::get(*type, element)));
   return success();
 }
 
+/// The number of elements of Range(start, limit, delta), or nothing when
+/// it is not a finite number that fits in 64 bits.
+std::optional<int64_t> rangeCount(double start, double limit, double delta) {
+  double n = std::ceil((limit - start) / delta);
+  if (std::isnan(n) || n >= 9.0e18)
+    return std::nullopt;
+  return std::max<int64_t>(0, static_cast<int64_t>(n));
+}
+
+std::optional<int64_t> rangeCount(int64_t start, int64_t limit, int64_t delta) {
+  // ceil((limit - start) / delta) in 128 bits: no int64 overflow.
+  __int128 span = static_cast<__int128>(limit) - start;
+  __int128 n = span / delta + (span % delta != 0 && (span > 0) == (delta > 0));
+  if (n > std::numeric_limits<int64_t>::max())
+    return std::nullopt;
+  return static_cast<int64_t>(std::max<__int128>(0, n));
+}
+
+/// Range is evaluated while importing (there is no dist op for it), up to
+/// dist::kMaxFoldedElements elements, like every fold.
 LogicalResult convertRange(ImportContext &ic, const Node &node) {
-  FailureOr<DenseElementsAttr> start = ic.requireConstantInput(node, 0, "start");
-  if (failed(start))
-    return failure();
-  FailureOr<DenseElementsAttr> limit = ic.requireConstantInput(node, 1, "limit");
-  if (failed(limit))
-    return failure();
-  FailureOr<DenseElementsAttr> delta = ic.requireConstantInput(node, 2, "delta");
-  if (failed(delta))
-    return failure();
-  Type element = start->getElementType();
-  Location loc = ic.getLoc(node);
-  if (element.isInteger()) {
-    int64_t s = start->getSplatValue<APInt>().getSExtValue();
-    int64_t l = limit->getSplatValue<APInt>().getSExtValue();
-    int64_t d = delta->getSplatValue<APInt>().getSExtValue();
-    if (d == 0)
-      return ic.emitError(node) << "delta is zero";
-    int64_t n = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
-    SmallVector<APInt> v;
-    for (int64_t i = 0; i < n; ++i)
-      v.push_back(APInt(element.getIntOrFloatBitWidth(), s + i * d, true));
-    ic.setOutput(node, 0,
-                 ic.createConstant(loc, DenseElementsAttr::get(
-                                            RankedTensorType::get({n}, element),
-                                            v)));
-    return success();
+  SmallVector<DenseElementsAttr> args;
+  const char *names[] = {"start", "limit", "delta"};
+  for (auto [i, what] : llvm::enumerate(names)) {
+    FailureOr<DenseElementsAttr> v = ic.requireConstantInput(node, i, what);
+    if (failed(v))
+      return failure();
+    if (v->getNumElements() != 1 ||
+        (!args.empty() && v->getElementType() != args.front().getElementType()))
+      return ic.emitError(node)
+             << what << " must be a scalar of the type of start, found "
+             << v->getType();
+    args.push_back(*v);
   }
-  double s = start->getSplatValue<APFloat>().convertToDouble();
-  double l = limit->getSplatValue<APFloat>().convertToDouble();
-  double d = delta->getSplatValue<APFloat>().convertToDouble();
-  if (d == 0)
+  Type element = args[0].getElementType();
+  bool isInt = element.isInteger();
+  if (isInt ? args[2].getSplatValue<APInt>().isZero()
+            : args[2].getSplatValue<APFloat>().isZero())
     return ic.emitError(node) << "delta is zero";
-  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+  auto asDouble = [](DenseElementsAttr a) {
+    return a.getSplatValue<APFloat>().convertToDouble();
+  };
+  auto asInt = [](DenseElementsAttr a) {
+    return a.getSplatValue<APInt>().getSExtValue();
+  };
+  std::optional<int64_t> n =
+      isInt
+          ? rangeCount(asInt(args[0]), asInt(args[1]), asInt(args[2]))
+          : rangeCount(asDouble(args[0]), asDouble(args[1]), asDouble(args[2]));
+  if (!n || *n > kMaxFoldedElements)
+    return ic.emitError(node)
+           << "would produce "
+           << (n ? std::to_string(*n) : std::string("too many"))
+           << " elements; Range is evaluated at compile time and only up to "
+           << kMaxFoldedElements << " elements";
+  auto type = RankedTensorType::get({*n}, element);
   SmallVector<Attribute> v;
-  for (int64_t i = 0; i < n; ++i)
-    v.push_back(ic.builder.getFloatAttr(element, s + i * d));
-  ic.setOutput(node, 0,
-               ic.createConstant(loc, DenseElementsAttr::get(
-                                          RankedTensorType::get({n}, element),
-                                          v)));
+  for (int64_t i = 0; i < *n; ++i) {
+    if (isInt)
+      v.push_back(ic.builder.getIntegerAttr(
+          element, APInt(element.getIntOrFloatBitWidth(),
+                         asInt(args[0]) + i * asInt(args[2]),
+                         /*isSigned=*/true, /*implicitTrunc=*/true)));
+    else
+      v.push_back(ic.builder.getFloatAttr(element, asDouble(args[0]) +
+                                                       i * asDouble(args[2])));
+  }
+  ic.setOutput(
+      node, 0,
+      ic.createConstant(ic.getLoc(node), DenseElementsAttr::get(type, v)));
   return success();
 }
 
@@ -787,9 +871,7 @@ LogicalResult convertExpand(ImportContext &ic, const Node &node) {
     shape[i] = a == 1 ? b : a;
   }
   auto type = RankedTensorType::get(shape, typeOf(*x).getElementType());
-  ic.setOutput(node, 0,
-               ic.builder.createOrFold<BroadcastOp>(ic.getLoc(node), type, *x));
-  return success();
+  return bind(ic, node, 0, ic.create<BroadcastOp>(node, type, *x));
 }
 
 ConvertFn softmax(bool log, bool singleAxis) {
@@ -803,22 +885,58 @@ ConvertFn softmax(bool log, bool singleAxis) {
         node, ic.getIntAttr(node, "axis", singleAxis ? -1 : 1), rank);
     if (failed(axis))
       return failure();
-    Location loc = ic.getLoc(node);
-    OpBuilder &b = ic.builder;
-    if (singleAxis || *axis == rank - 1) {
-      ic.setOutput(node, 0,
-                   SoftmaxOp::create(b, loc, type, *x, *axis, log));
-      return success();
-    }
+    if (singleAxis || *axis == rank - 1)
+      return bind(ic, node, 0, ic.create<SoftmaxOp>(node, *x, *axis, log));
     // Before opset 13, softmax runs over the flattened dims axis..rank-1.
     ArrayRef<int64_t> shape = type.getShape();
-    Value flat = reshape(ic, loc, *x,
-                         {product(shape.take_front(*axis)),
-                          product(shape.drop_front(*axis))});
-    Value sm = SoftmaxOp::create(b, loc, flat.getType(), flat, 1, log);
-    ic.setOutput(node, 0, reshape(ic, loc, sm, shape));
-    return success();
+    FailureOr<Value> flat = reshape(
+        ic, node, *x,
+        {product(shape.take_front(*axis)), product(shape.drop_front(*axis))});
+    if (failed(flat))
+      return failure();
+    FailureOr<Value> sm = ic.create<SoftmaxOp>(node, *flat, 1, log);
+    if (failed(sm))
+      return failure();
+    return bind(ic, node, 0, reshape(ic, node, *sm, shape));
   };
+}
+
+/// The optional Mean and InvStdDev outputs of LayerNormalization, over the
+/// normalized dims `axis..rank-1`, kept as size-1 dims.
+LogicalResult layerNormStats(ImportContext &ic, const Node &node, Value x,
+                             int64_t axis, float epsilon) {
+  int64_t rank = typeOf(x).getRank();
+  SmallVector<int64_t> axes;
+  for (int64_t d = axis; d < rank; ++d)
+    axes.push_back(d);
+  FailureOr<Value> mean = ic.create<ReduceOp>(
+      node, ReduceKind::Mean, x, ArrayRef<int64_t>(axes), /*keep_dims=*/true);
+  if (failed(mean))
+    return failure();
+  FailureOr<Value> centered =
+      ic.create<BinaryOp>(node, BinaryKind::Sub, x, *mean);
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squared =
+      ic.create<BinaryOp>(node, BinaryKind::Mul, *centered, *centered);
+  if (failed(squared))
+    return failure();
+  FailureOr<Value> var =
+      ic.create<ReduceOp>(node, ReduceKind::Mean, *squared,
+                          ArrayRef<int64_t>(axes), /*keep_dims=*/true);
+  if (failed(var))
+    return failure();
+  Type element = typeOf(x).getElementType();
+  if (!isa<FloatType>(element))
+    return ic.emitError(node) << "expects float elements, found " << element;
+  auto eps = DenseElementsAttr::get(RankedTensorType::get({}, element),
+                                    ic.builder.getFloatAttr(element, epsilon));
+  FailureOr<Value> varEps = ic.create<BinaryOp>(
+      node, BinaryKind::Add, *var, ic.createConstant(ic.getLoc(node), eps));
+  if (failed(varEps))
+    return failure();
+  ic.setOutput(node, 1, *mean);
+  return bind(ic, node, 2, ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps));
 }
 
 LogicalResult convertLayerNorm(ImportContext &ic, const Node &node) {
@@ -833,50 +951,29 @@ LogicalResult convertLayerNorm(ImportContext &ic, const Node &node) {
   float epsilon = ic.getFloatAttr(node, "epsilon", 1e-5f);
   bool wantsStats = (node.output_size() > 1 && !node.output(1).empty()) ||
                     (node.output_size() > 2 && !node.output(2).empty());
-  if (wantsStats) {
-    // The optional Mean and InvStdDev outputs, over the normalized dims,
-    // kept as size-1 dims.
-    Location loc = ic.getLoc(node);
-    OpBuilder &b = ic.builder;
-    int64_t rank = typeOf(*x).getRank();
-    SmallVector<int64_t> axes;
-    for (int64_t d = *axis; d < rank; ++d)
-      axes.push_back(d);
-    auto axesAttr = b.getDenseI64ArrayAttr(axes);
-    Value mean = b.createOrFold<ReduceOp>(loc, ReduceKind::Mean, *x, axesAttr,
-                                          /*keep_dims=*/true);
-    Value centered = b.createOrFold<BinaryOp>(loc, BinaryKind::Sub, *x, mean);
-    Value squared =
-        b.createOrFold<BinaryOp>(loc, BinaryKind::Mul, centered, centered);
-    Value var = b.createOrFold<ReduceOp>(loc, ReduceKind::Mean, squared,
-                                         axesAttr, /*keep_dims=*/true);
-    Type element = typeOf(*x).getElementType();
-    auto eps = DenseElementsAttr::get(RankedTensorType::get({}, element),
-                                      b.getFloatAttr(element, epsilon));
-    Value varEps = b.createOrFold<BinaryOp>(loc, BinaryKind::Add, var,
-                                            ic.createConstant(loc, eps));
-    ic.setOutput(node, 1, mean);
-    ic.setOutput(node, 2,
-                 b.createOrFold<UnaryOp>(loc, varEps.getType(),
-                                         UnaryKind::Rsqrt, varEps));
-  }
+  if (wantsStats && failed(layerNormStats(ic, node, *x, *axis, epsilon)))
+    return failure();
   // Scale and bias broadcast to the normalized dims; give them that shape.
   ArrayRef<int64_t> normalized = typeOf(*x).getShape().drop_front(*axis);
-  Location loc = ic.getLoc(node);
-  auto fit = [&](Value v) -> Value {
+  auto fit = [&](Value v) -> FailureOr<Value> {
     if (typeOf(v).getShape() == normalized)
       return v;
     auto type = RankedTensorType::get(normalized, typeOf(v).getElementType());
-    return ic.builder.createOrFold<BroadcastOp>(
-        loc, type, typeOf(v).getRank() > static_cast<int64_t>(normalized.size())
-                       ? reshape(ic, loc, v, normalized)
-                       : v);
+    FailureOr<Value> in = v;
+    if (typeOf(v).getRank() > static_cast<int64_t>(normalized.size()))
+      in = reshape(ic, node, v, normalized);
+    if (failed(in))
+      return failure();
+    return ic.create<BroadcastOp>(node, type, *in);
   };
-  auto op = LayerNormOp::create(
-      ic.builder, loc, typeOf(*x), *x, fit(*scale), bias ? fit(bias) : Value(),
-      ic.builder.getI64IntegerAttr(*axis), ic.builder.getF32FloatAttr(epsilon));
-  ic.setOutput(node, 0, op);
-  return success();
+  FailureOr<Value> fitScale = fit(*scale);
+  FailureOr<Value> fitBias = bias ? fit(bias) : FailureOr<Value>(Value());
+  if (failed(fitScale) || failed(fitBias))
+    return failure();
+  return bind(ic, node, 0,
+              ic.create<LayerNormOp>(node, *x, *fitScale, *fitBias,
+                                     ic.builder.getI64IntegerAttr(*axis),
+                                     ic.builder.getF32FloatAttr(epsilon)));
 }
 
 /// Reductions: axes from the attribute, or (ReduceSum since 13, the others
@@ -920,12 +1017,9 @@ ConvertFn reduce(ReduceKind kind, bool axesFromInput) {
       ic.setOutput(node, 0, *x);
       return success();
     }
-    ic.setOutput(node, 0,
-                 ic.builder.createOrFold<ReduceOp>(
-                     ic.getLoc(node), kind, *x,
-                     ic.builder.getDenseI64ArrayAttr(axes),
-                     ic.getIntAttr(node, "keepdims", 1) != 0));
-    return success();
+    return bind(ic, node, 0,
+                ic.create<ReduceOp>(node, kind, *x, ArrayRef<int64_t>(axes),
+                                    ic.getIntAttr(node, "keepdims", 1) != 0));
   };
 }
 
@@ -933,17 +1027,20 @@ LogicalResult convertClip(ImportContext &ic, const Node &node) {
   FailureOr<Value> x = ic.getInput(node, 0);
   if (failed(x))
     return failure();
-  Value result = *x;
-  Location loc = ic.getLoc(node);
+  FailureOr<Value> result = *x;
   if (Value lo = ic.getOptionalInput(node, 1))
-    result = ic.builder.createOrFold<BinaryOp>(loc, BinaryKind::Max, result, lo);
+    result = ic.create<BinaryOp>(node, BinaryKind::Max, *result, lo);
+  if (failed(result))
+    return failure();
   if (Value hi = ic.getOptionalInput(node, 2))
-    result = ic.builder.createOrFold<BinaryOp>(loc, BinaryKind::Min, result, hi);
-  ic.setOutput(node, 0, result);
-  return success();
+    result = ic.create<BinaryOp>(node, BinaryKind::Min, *result, hi);
+  return bind(ic, node, 0, result);
 }
 
 } // namespace
+
+// Range's limits text (docs/ONNXOperators.md) names the fold limit.
+static_assert(kMaxFoldedElements == 16384, "update Range's limits text");
 
 ArrayRef<OpConverter> onnx_import::getOpConverters() {
   static const OpConverter converters[] = {
@@ -1025,7 +1122,8 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
       {"Size", 1, convertSize},
       {"Constant", 1, convertConstant, "sparse and string values"},
       {"ConstantOfShape", 9, convertConstantOfShape, "a shape not known at compile time"},
-      {"Range", 11, convertRange, "inputs not known at compile time"},
+      {"Range", 11, convertRange,
+       "inputs not known at compile time; more than 16384 elements"},
   };
   return converters;
 }

@@ -618,6 +618,24 @@ func.func @gather_scalar_index_and_splat() -> (tensor<3xi64>, tensor<2x4xf32>) {
 
 // -----
 
+// A splat of 2^40 indices is checked once, not one index at a time (that
+// ran out of time and memory); a splat table gives a splat of any size,
+// and a table that is not a splat a result above the fold limit: it stays.
+// CHECK-LABEL: func.func @gather_huge_splat_indices
+func.func @gather_huge_splat_indices() -> (tensor<1099511627776xf32>, tensor<1099511627776xf32>) {
+  // CHECK-DAG: %[[SPLAT:.*]] = dist.constant dense<2.500000e-01> : tensor<1099511627776xf32>
+  // CHECK-DAG: %[[STAYS:.*]] = dist.gather %{{.*}}, %{{.*}} {axis = 0 : i64}
+  // CHECK: return %[[SPLAT]], %[[STAYS]]
+  %table = dist.constant dense<0.25> : tensor<3xf32>
+  %data = dist.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32>
+  %ids = dist.constant dense<1> : tensor<1099511627776xi64>
+  %0 = dist.gather %table, %ids {axis = 0 : i64} : (tensor<3xf32>, tensor<1099511627776xi64>) -> tensor<1099511627776xf32>
+  %1 = dist.gather %data, %ids {axis = 0 : i64} : (tensor<3xf32>, tensor<1099511627776xi64>) -> tensor<1099511627776xf32>
+  return %0, %1 : tensor<1099511627776xf32>, tensor<1099511627776xf32>
+}
+
+// -----
+
 // Out-of-range indices (4 and -5 on an axis of size 4, even from a splat
 // table) have no defined value: those gathers stay; non-constant indices too.
 // CHECK-LABEL: func.func @gather_out_of_range_stays

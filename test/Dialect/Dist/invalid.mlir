@@ -815,6 +815,16 @@ func.func @slice_out_of_bounds(%x: tensor<4x8xf32>) {
 
 // -----
 
+// The last index, 2 * 2^62, does not fit in 64 bits (it wrapped to a
+// negative index that passed).
+func.func @slice_index_overflow(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'dist.slice' op expects the slice to stay inside dim 1 of size 8, found a last index past 2^63}}
+  %0 = dist.slice %x {offsets = array<i64: 0, 0>, strides = array<i64: 1, 4611686018427387904>} : tensor<4x8xf32> to tensor<4x3xf32>
+  return
+}
+
+// -----
+
 func.func @concat_no_inputs() {
   // expected-error @+2 {{expects at least one input}}
   // expected-error @+1 {{failed to infer returned types}}
