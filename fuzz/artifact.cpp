@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return r;
   }();
   std::string path =
-      distopt::fuzz::writeScratchFile("program.distrun", data, size);
+      distopt::fuzz::writeScratchFile("program.dist", data, size);
   MLIRContext context(*registry, MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   context.printOpOnDiagnostic(false);
