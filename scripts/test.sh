@@ -44,7 +44,7 @@ asan_suite() {
   # The sanitizer settings (and why) are in docs/building.md.
   local symbolizer=/usr/lib/llvm-22/bin/llvm-symbolizer
   (cd "$ASAN_BUILD_DIR" &&
-    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}" \
+    ASAN_OPTIONS="detect_leaks=1:allow_user_poisoning=0:${ASAN_OPTIONS:-}" \
     LSAN_OPTIONS="suppressions=$ROOT/fuzz/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}" \
     UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}" \
     ASAN_SYMBOLIZER_PATH="$symbolizer" \
