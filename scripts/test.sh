@@ -5,7 +5,8 @@
 #   1. build/ (BUILD_DIR): the normal build; the lit suite (test/) and the
 #      GoogleTest unit tests (unittests/) through ctest.
 #   2. build-fuzz/: each libFuzzer target of fuzz/ for FUZZ_SECONDS seconds
-#      (default 40) from its seed corpus (scripts/fuzz.sh).
+#      (default 40) from its seed corpus (scripts/fuzz.sh); FUZZ_TARGETS
+#      names some targets only.
 #   3. build-asan/ (ASAN_BUILD_DIR): the whole ctest suite again, built with
 #      -fsanitize=address,undefined.
 # The cheap, most telling stage runs first; the sanitizer stages catch what
@@ -53,7 +54,9 @@ asan_suite() {
 
 stage "normal build and tests" normal_suite
 if [ "${DISTOPT_TEST_FUZZ:-1}" != 0 ]; then
-  stage "fuzz slice" "$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-40}"
+  # FUZZ_TARGETS (space-separated) limits the slice to some targets.
+  # shellcheck disable=SC2086
+  stage "fuzz slice" "$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-40}" ${FUZZ_TARGETS:-}
 fi
 if [ "${DISTOPT_TEST_ASAN:-1}" != 0 ]; then
   stage "ASan+UBSan suite" asan_suite
