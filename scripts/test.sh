@@ -42,11 +42,13 @@ normal_suite() {
 asan_suite() {
   BUILD_DIR="$ASAN_BUILD_DIR" "$ROOT/scripts/build.sh" \
     -DDISTOPT_SANITIZE=address,undefined
-  # The sanitizer settings (and why) are in docs/building.md.
+  # The sanitizer settings (and why) are in docs/building.md: no leak
+  # checking (OpenMPI's unloaded plugins leak at MPI_Finalize, with stacks
+  # that no suppression can name); no manual poisoning (LLVM's inline
+  # allocator, instrumented here and not in libMLIR.so).
   local symbolizer=/usr/lib/llvm-22/bin/llvm-symbolizer
   (cd "$ASAN_BUILD_DIR" &&
-    ASAN_OPTIONS="detect_leaks=1:allow_user_poisoning=0:${ASAN_OPTIONS:-}" \
-    LSAN_OPTIONS="suppressions=$ROOT/fuzz/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}" \
+    ASAN_OPTIONS="detect_leaks=0:allow_user_poisoning=0:${ASAN_OPTIONS:-}" \
     UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}" \
     ASAN_SYMBOLIZER_PATH="$symbolizer" \
     ctest --output-on-failure)
