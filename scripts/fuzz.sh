@@ -33,6 +33,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${ALL_TARGETS[@]}")
 for t in "${targets[@]}"; do
+  # shellcheck disable=SC2076 # a literal match of " name " in the list
   if [[ ! " ${ALL_TARGETS[*]} " =~ " $t " ]]; then
     echo "fuzz.sh: unknown target '$t' (known: ${ALL_TARGETS[*]})" >&2
     exit 1
