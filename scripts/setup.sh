@@ -26,6 +26,9 @@ PACKAGES=(
   coinor-libcbc-dev pkg-config
   # Unit tests.
   libgtest-dev
+  # Fuzzing (fuzz/, scripts/fuzz.sh): clang with libFuzzer and the
+  # sanitizers; libomp for the OpenMP kernels when clang builds them.
+  clang-22 libfuzzer-22-dev libomp-22-dev
   # CPU kernels of the runtime (runtime/cpu): cblas_sgemm / dgemm, in the
   # OpenMP build so that BLAS and the kernels share one thread pool.
   libopenblas-openmp-dev

@@ -9,6 +9,7 @@
 
 #include "ClusterDocument.h"
 
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <yaml-cpp/yaml.h>
@@ -38,13 +39,19 @@ static llvm::Error makeError(StringRef bufferName, const YAML::Mark &mark,
                                      .str());
 }
 
-/// Copies `node` and everything below it into `out`.
+/// Copies `node` and everything below it into `out`; `nodes` counts the
+/// values copied so far (an alias is copied at each use).
 static llvm::Error convert(const YAML::Node &node, StringRef bufferName,
-                           unsigned depth, DocumentNode &out) {
+                           unsigned depth, size_t &nodes, DocumentNode &out) {
   if (depth > kMaxDocumentDepth)
     return makeError(
         bufferName, node.Mark(),
         llvm::formatv("nesting deeper than {0} levels", kMaxDocumentDepth));
+  if (++nodes > kMaxDocumentNodes)
+    return makeError(bufferName, node.Mark(),
+                     llvm::formatv("more than {0} values (each use of an "
+                                   "alias counts as a copy)",
+                                   kMaxDocumentNodes));
   out.location = getLocation(node.Mark());
   switch (node.Type()) {
   case YAML::NodeType::Undefined:
@@ -62,12 +69,14 @@ static llvm::Error convert(const YAML::Node &node, StringRef bufferName,
     for (const YAML::Node &item : node) {
       out.items.emplace_back();
       if (llvm::Error error =
-              convert(item, bufferName, depth + 1, out.items.back()))
+              convert(item, bufferName, depth + 1, nodes, out.items.back()))
         return error;
     }
     return llvm::Error::success();
   case YAML::NodeType::Map:
     out.kind = DocumentNode::Kind::Map;
+    // A set, not lookup(): a map of n keys is checked in O(n), not O(n^2).
+    llvm::StringSet<> keys;
     for (const auto &entry : node) {
       // A key that is not a scalar (`? [a]`) keeps an empty name, which no
       // key of the format matches.
@@ -77,12 +86,12 @@ static llvm::Error convert(const YAML::Node &node, StringRef bufferName,
       if (entry.first.IsScalar())
         key.scalar = entry.first.Scalar();
       // yaml-cpp keeps both entries of a repeated key; the format has one.
-      if (!key.scalar.empty() && out.lookup(key.scalar))
+      if (!key.scalar.empty() && !keys.insert(key.scalar).second)
         return makeError(bufferName, entry.first.Mark(),
                          llvm::formatv("duplicate key '{0}'", key.scalar));
       out.entries.emplace_back(std::move(key), DocumentNode());
       if (llvm::Error error = convert(entry.second, bufferName, depth + 1,
-                                      out.entries.back().second))
+                                      nodes, out.entries.back().second))
         return error;
     }
     return llvm::Error::success();
@@ -95,7 +104,8 @@ distopt::cost::parseYAMLDocument(StringRef text, StringRef bufferName) {
   try {
     YAML::Node root = YAML::Load(text.str());
     DocumentNode document;
-    if (llvm::Error error = convert(root, bufferName, 0, document))
+    size_t nodes = 0;
+    if (llvm::Error error = convert(root, bufferName, 0, nodes, document))
       return std::move(error);
     return document;
   } catch (const YAML::Exception &e) {

@@ -67,6 +67,12 @@ struct DocumentNode {
 /// YAML alias that refers to its own anchor).
 inline constexpr unsigned kMaxDocumentDepth = 64;
 
+/// More values (scalars, lists and maps, keys not counted) than this is an
+/// error in both formats. A cluster file has a few thousand; the limit stops
+/// YAML aliases of aliases, which would expand to billions of copies, and
+/// bounds the memory of the tree for any text.
+inline constexpr size_t kMaxDocumentNodes = size_t(1) << 18;
+
 /// Parses YAML `text` (one document). Syntax errors are
 /// `bufferName:line:column: message`.
 llvm::Expected<DocumentNode> parseYAMLDocument(llvm::StringRef text,

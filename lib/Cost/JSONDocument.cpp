@@ -63,6 +63,8 @@ private:
   size_t pos = 0;
   unsigned line = 1;
   size_t lineStart = 0;
+  /// Values parsed so far (kMaxDocumentNodes at most).
+  size_t nodes = 0;
 };
 } // namespace
 
@@ -97,6 +99,8 @@ llvm::Error JSONParser::parseValue(unsigned depth, DocumentNode &out) {
   if (depth > kMaxDocumentDepth)
     return fail(pos, llvm::formatv("nesting deeper than {0} levels",
                                    kMaxDocumentDepth));
+  if (++nodes > kMaxDocumentNodes)
+    return fail(pos, llvm::formatv("more than {0} values", kMaxDocumentNodes));
   skipWhitespace();
   out.location = getLocation(pos);
   switch (peek()) {

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 
 using namespace distopt::cost;
@@ -400,3 +401,47 @@ TEST(CostClusterFileTest, JSONStringsAreDecoded) {
 }
 
 } // namespace
+
+// Found while writing fuzz/cluster_file.cpp: YAML aliases of aliases expanded into a
+// copy per use, so that nine short lines asked for 10^9 values (gigabytes,
+// then killed). Every copy counts against one limit of values.
+TEST(CostClusterFileTest, YAMLAliasExpansionIsBounded) {
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j)
+      yaml += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    yaml += "]\n";
+  }
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(yaml, "c.yaml")),
+            "c.yaml:1:28: more than 262144 values (each use of an alias "
+            "counts as a copy)");
+}
+
+// The same limit holds for JSON, whose tree would otherwise take about a
+// hundred bytes per value of a 16 MiB file.
+TEST(CostClusterFileTest, JSONValueCountIsBounded) {
+  std::string json = "[0";
+  for (int i = 0; i < 300000; ++i)
+    json += ",0";
+  json += "]";
+  EXPECT_EQ(getErrorMessage(parseClusterJSON(json, "c.json")),
+            "c.json:1:524288: more than 262144 values");
+}
+
+// Repeated YAML keys were found by comparing each key with every earlier
+// one: 200000 keys (2 MB) took minutes. The last key repeats the first.
+TEST(CostClusterFileTest, YAMLDuplicateKeysAreFoundInLinearTime) {
+  std::string yaml;
+  for (int i = 0; i < 200000; ++i)
+    yaml += "k" + std::to_string(i) + ": 0\n";
+  yaml += "k0: 1\n";
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(getErrorMessage(parseClusterYAML(yaml, "c.yaml")),
+            "c.yaml:200001:1: duplicate key 'k0'");
+  // Seconds (8 s on a loaded 2-core machine) where it took minutes.
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                          start)
+                .count(),
+            60.0);
+}
