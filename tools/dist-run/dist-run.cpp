@@ -48,7 +48,7 @@ using namespace distopt::rt;
 static const char *kUsage =
     "usage: dist-run ARTIFACT --input NAME=FILE ... --output-dir DIR\n"
     "       [--threads N] [--trace FILE] [--repeat N] [--max-memory BYTES]\n"
-    "       [--collective-timeout SECONDS]\n"
+    "       [--collective-timeout SECONDS] [--inputs-per-rank]\n"
     "\n"
     "Executes a dist-opt artifact on this rank (under mpirun: on every rank).\n"
     "\n"
@@ -65,7 +65,10 @@ static const char *kUsage =
     "  --collective-timeout SECONDS\n"
     "                     stop the job when a collective has waited this\n"
     "                     long for another rank (default 300; 0: wait\n"
-    "                     forever)\n";
+    "                     forever)\n"
+    "  --inputs-per-rank  each rank reads its own pieces of the inputs (a\n"
+    "                     program whose arguments are split); without it\n"
+    "                     every rank must read the same bytes\n";
 
 /// The command line. dist-run parses its few flags itself: libLLVM already
 /// registers a global --threads option with llvm::cl.
@@ -75,6 +78,7 @@ struct Options {
   int threads = 0, repeat = 1;
   uint64_t maxMemory = 0; // 0: the machine's physical memory
   double collectiveTimeout = 300;
+  bool inputsPerRank = false;
 };
 
 /// The hardware threads of this machine.
@@ -173,6 +177,8 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
                 " hardware threads of this machine";
         return false;
       }
+    } else if (arg == "--inputs-per-rank") {
+      o.inputsPerRank = true;
     } else if (arg == "--collective-timeout") {
       if (!next(text))
         return false;
@@ -453,7 +459,8 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
   if (comm.size() == 1)
     return;
   std::string options = "--repeat " + std::to_string(opts.repeat) +
-                        (opts.trace.empty() ? "" : " --trace");
+                        (opts.trace.empty() ? "" : " --trace") +
+                        (opts.inputsPerRank ? " --inputs-per-rank" : "");
   std::string record = digestToHex(digest, digest.size()) + "\n" + options +
                        "\n" + opts.artifact;
   std::vector<std::string> records =
@@ -484,7 +491,8 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
   else if (mine[1] != first[1])
     std::fprintf(stderr,
                  "dist-run: %s: error: %s was given %s but rank 0 %s; every "
-                 "rank must be given the same --repeat and --trace\n",
+                 "rank must be given the same --repeat, --trace and "
+                 "--inputs-per-rank\n",
                  rank.c_str(), rank.c_str(), mine[1].c_str(), first[1].c_str());
   if (comm.rank() == 0)
     std::fprintf(stderr,
@@ -495,13 +503,16 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
 }
 
 /// Every rank reads every input whole, and the program treats them as the
-/// same tensor on every rank: ranks given different bytes would compute a
-/// mix of them. One agreement over the job on a digest (XXH3, 128 bits) of
-/// each input; on a mismatch rank 0 names each input that differs and the
-/// ranks that read other bytes than it, and every rank exits 1.
-static void agreeOnInputs(Communicator &comm, const Executor &ex,
+/// same tensor on every rank (dist-partition keeps arguments whole): ranks
+/// given different bytes would compute a mix of them. One agreement over the
+/// job on a digest (XXH3, 128 bits) of each input; on a mismatch rank 0
+/// names each input that differs and the ranks that read other bytes than
+/// it, and every rank exits 1. --inputs-per-rank (arguments split by hand)
+/// skips it.
+static void agreeOnInputs(Communicator &comm, const Options &opts,
+                          const Executor &ex,
                           const std::vector<HostTensor> &inputs) {
-  if (comm.size() == 1)
+  if (comm.size() == 1 || opts.inputsPerRank)
     return;
   std::string record;
   for (const HostTensor &t : inputs) {
@@ -526,7 +537,8 @@ static void agreeOnInputs(Communicator &comm, const Executor &ex,
       std::fprintf(stderr,
                    "dist-run: rank 0: error: input '%s' differs between "
                    "ranks: rank%s %s read other bytes than rank 0; every rank "
-                   "must be given the same data\n",
+                   "must be given the same data (or --inputs-per-rank for "
+                   "arguments split by hand)\n",
                    ex.inputs()[i].name.c_str(), count > 1 ? "s" : "",
                    ranks.c_str());
   }
@@ -628,7 +640,7 @@ int main(int argc, char **argv) {
   if (!checkOutputNames(ex->outputs(), error))
     comm.abortAll(error);
   std::vector<HostTensor> inputs = readInputs(comm, opts, *ex, maxMemory);
-  agreeOnInputs(comm, *ex, inputs);
+  agreeOnInputs(comm, opts, *ex, inputs);
   if (comm.rank() == 0) {
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
       comm.abortAll("cannot create '" + outputDir + "': " + ec.message());
