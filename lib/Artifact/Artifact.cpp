@@ -48,9 +48,8 @@ std::string distopt::digestToHex(const ArtifactDigest &digest, size_t bytes) {
 
 bool distopt::hasArtifactTrailer(llvm::StringRef bytes) {
   size_t trailerSize = kArtifactTrailerMagic.size() + sizeof(ArtifactDigest);
-  return bytes.size() >= trailerSize &&
-         bytes.drop_back(sizeof(ArtifactDigest))
-             .ends_with(kArtifactTrailerMagic);
+  return bytes.size() >= trailerSize && bytes.drop_back(sizeof(ArtifactDigest))
+                                            .ends_with(kArtifactTrailerMagic);
 }
 
 bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {

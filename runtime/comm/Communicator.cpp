@@ -195,8 +195,8 @@ void Communicator::allGather(const Tensor &in, Tensor &out,
 }
 
 void Communicator::reduceScatter(const Tensor &in, Tensor &out,
-                                 const std::vector<int64_t> &axes,
-                                 int64_t axis, const std::string &label) {
+                                 const std::vector<int64_t> &axes, int64_t axis,
+                                 const std::string &label) {
   // Sum everything, then keep this process's piece along `axis`.
   std::vector<uint8_t> sum(in.numElements() * byteWidth(in.dtype));
   std::memcpy(sum.data(), in.data, sum.size());
@@ -218,9 +218,8 @@ void Communicator::reduceScatter(const Tensor &in, Tensor &out,
 }
 
 void Communicator::allToAll(const Tensor &in, Tensor &out,
-                            const std::vector<int64_t> &axes,
-                            int64_t splitAxis, int64_t concatAxis,
-                            const std::string &label) {
+                            const std::vector<int64_t> &axes, int64_t splitAxis,
+                            int64_t concatAxis, const std::string &label) {
   int64_t n = groupSize(axes);
   size_t width = byteWidth(in.dtype);
   // Pack: piece k is block k of `in` along `splitAxis`, made contiguous.
@@ -294,9 +293,8 @@ Communicator::exchangeRecords(const std::string &record, bool toAll,
   }
   std::string all(total, '\0');
   if (toAll)
-    MPI_Iallgatherv(record.data(), length, MPI_CHAR, all.data(),
-                    lengths.data(), displs.data(), MPI_CHAR, MPI_COMM_WORLD,
-                    &request);
+    MPI_Iallgatherv(record.data(), length, MPI_CHAR, all.data(), lengths.data(),
+                    displs.data(), MPI_CHAR, MPI_COMM_WORLD, &request);
   else
     MPI_Igatherv(record.data(), length, MPI_CHAR, all.data(), lengths.data(),
                  displs.data(), MPI_CHAR, 0, MPI_COMM_WORLD, &request);
@@ -314,9 +312,8 @@ Communicator::allGatherRecords(const std::string &record,
   return exchangeRecords(record, /*toAll=*/true, label);
 }
 
-std::vector<std::string>
-Communicator::gatherRecords(const std::string &record,
-                            const std::string &label) {
+std::vector<std::string> Communicator::gatherRecords(const std::string &record,
+                                                     const std::string &label) {
   return exchangeRecords(record, /*toAll=*/false, label);
 }
 

@@ -80,9 +80,9 @@ public:
   /// sends piece k to the process of linear index k, and concatenates the
   /// pieces received along `concatAxis` (in the order of the senders'
   /// linear index) into `out`.
-  void allToAll(const Tensor &in, Tensor &out,
-                const std::vector<int64_t> &axes, int64_t splitAxis,
-                int64_t concatAxis, const std::string &label = "");
+  void allToAll(const Tensor &in, Tensor &out, const std::vector<int64_t> &axes,
+                int64_t splitAxis, int64_t concatAxis,
+                const std::string &label = "");
 
   /// Waits until every rank of the job has called it (watched).
   void barrier(const std::string &label);

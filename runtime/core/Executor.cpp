@@ -79,6 +79,8 @@ private:
     return Tensor{ptr, s.dtype, s.shape};
   }
   bool emit(Operation *op);
+  bool emitDataMovement(Operation *op, const std::string &name);
+  bool emitCollective(Operation *op, const std::string &name);
 
   Executor &ex;
   Communicator &comm;
@@ -377,7 +379,8 @@ static std::string gatherIndexError(const std::string &op,
                                     int64_t axisSize, int64_t axis) {
   std::string where;
   for (int64_t rest = position, d = indices.rank() - 1; d >= 0; --d) {
-    where = std::to_string(rest % indices.shape[d]) + (where.empty() ? "" : ", ") + where;
+    where = std::to_string(rest % indices.shape[d]) +
+            (where.empty() ? "" : ", ") + where;
     rest /= indices.shape[d];
   }
   return "'" + op + "': index " + std::to_string(indexAt(indices, position)) +
@@ -491,6 +494,24 @@ bool ProgramBuilder::emit(Operation *op) {
           layerNorm(in, scale, bias ? &*bias : nullptr, out, axis, eps);
         });
       })
+      .Case<dist::GatherOp, dist::TransposeOp, dist::SliceOp, dist::ConcatOp,
+            dist::SplitOp, dist::BroadcastOp>(
+          [&](Operation *) { return emitDataMovement(op, name); })
+      .Case<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
+            shard::AllToAllOp, shard::AllSliceOp>(
+          [&](Operation *) { return emitCollective(op, name); })
+      .Default([&](Operation *) {
+        return fail(op, "the CPU runtime has no kernel for this op");
+      });
+}
+
+/// The steps of the data movement ops (`emit`'s helper).
+bool ProgramBuilder::emitDataMovement(Operation *op, const std::string &name) {
+  auto add = [&](std::function<void()> fn, bool isComm = false) {
+    ex.steps_.push_back({name, isComm, std::move(fn)});
+    return true;
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](dist::GatherOp o) {
         Tensor d = view(o.getData()), idx = view(o.getIndices()), out = view(o.getResult());
         int64_t axis = o.getAxis();
@@ -541,15 +562,34 @@ bool ProgramBuilder::emit(Operation *op) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
         return add([=]() mutable { broadcast(in, out); });
       })
+      .Default([](Operation *) { return false; });
+}
+
+/// The steps of the shard collectives (`emit`'s helper): each prepares its
+/// sub-communicator now, in program order on every rank.
+bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
+  auto add = [&](std::function<void()> fn, bool isComm = false) {
+    ex.steps_.push_back({name, isComm, std::move(fn)});
+    return true;
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](shard::AllReduceOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
         auto axes = gridAxes(o);
         int kind = 0;
         switch (o.getReduction()) {
-        case shard::ReductionKind::Sum: kind = 0; break;
-        case shard::ReductionKind::Max: kind = 1; break;
-        case shard::ReductionKind::Min: kind = 2; break;
-        case shard::ReductionKind::Product: kind = 3; break;
+        case shard::ReductionKind::Sum:
+          kind = 0;
+          break;
+        case shard::ReductionKind::Max:
+          kind = 1;
+          break;
+        case shard::ReductionKind::Min:
+          kind = 2;
+          break;
+        case shard::ReductionKind::Product:
+          kind = 3;
+          break;
         default:
           return fail(op, "unsupported reduction kind");
         }
@@ -592,9 +632,11 @@ bool ProgramBuilder::emit(Operation *op) {
         int64_t concatAxis = o.getConcatAxis().getSExtValue();
         Communicator *c = &comm;
         c->prepareGroup(axes);
-        return add([=]() mutable {
-          c->allToAll(in, out, axes, splitAxis, concatAxis, name);
-        }, true);
+        return add(
+            [=]() mutable {
+              c->allToAll(in, out, axes, splitAxis, concatAxis, name);
+            },
+            true);
       })
       .Case([&](shard::AllSliceOp o) {
         // Keep this process's piece: a local slice, no communication.
@@ -606,9 +648,7 @@ bool ProgramBuilder::emit(Operation *op) {
         offsets[axis] = comm.linearIndex(axes) * out.shape[axis];
         return add([=]() mutable { slice(in, out, offsets, strides); });
       })
-      .Default([&](Operation *) {
-        return fail(op, "the CPU runtime has no kernel for this op");
-      });
+      .Default([](Operation *) { return false; });
 }
 
 std::unique_ptr<Executor> Executor::create(ModuleOp module, Communicator &comm,

@@ -185,8 +185,7 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
       char *end = nullptr;
       errno = 0;
       double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end || errno == ERANGE || !(v >= 0) ||
-          v > 1e9) {
+      if (text.empty() || *end || errno == ERANGE || !(v >= 0) || v > 1e9) {
         error = "--collective-timeout expects a number of seconds (0: no "
                 "timeout), found '" +
                 text + "'";
@@ -468,8 +467,8 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
   // Each record: digest, options, path, one per line.
   auto fields = [](const std::string &r) {
     size_t a = r.find('\n'), b = r.find('\n', a + 1);
-    return std::array<std::string, 3>{r.substr(0, a), r.substr(a + 1, b - a - 1),
-                                      r.substr(b + 1)};
+    return std::array<std::string, 3>{
+        r.substr(0, a), r.substr(a + 1, b - a - 1), r.substr(b + 1)};
   };
   std::array<std::string, 3> first = fields(records[0]);
   int disagreeing = 0;
@@ -557,9 +556,8 @@ static void stopIfTestAsks(Communicator &comm) {
 
 /// Runs the program `repeat` times (tracing the last run when asked), then
 /// prints the median time of a run when it ran more than once.
-static void runRepeatedly(Communicator &comm, Executor &ex,
-                          const Options &opts, int nthreads,
-                          const std::vector<HostTensor> &inputs,
+static void runRepeatedly(Communicator &comm, Executor &ex, const Options &opts,
+                          int nthreads, const std::vector<HostTensor> &inputs,
                           std::vector<HostTensor> &outputs,
                           std::vector<TraceEvent> &events) {
   std::vector<double> times;
