@@ -133,7 +133,7 @@ void Communicator::wait(MPI_Request &request, const char *kind,
                "runs another program; stopping the job");
     }
     usleep(pause);
-    pause = std::min<useconds_t>(pause * 2, 1000);
+    pause = std::min<useconds_t>(pause * 2, 200);
   }
 }
 

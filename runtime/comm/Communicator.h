@@ -6,11 +6,11 @@
 // (a program for one device) nothing is communicated.
 //
 // The collective watchdog: with a timeout set, every collective is started
-// non-blocking and waited for by polling (MPI_Test, then sleeps growing to
-// 1 ms); one that has not completed within the timeout (a rank stopped,
-// crashed or runs another program) prints which rank waited for which
-// collective, then ends the whole job with MPI_Abort. Without a timeout the
-// collectives block as MPI's own calls do.
+// non-blocking and waited for by polling (MPI_Test: 1 ms without pause,
+// then with sleeps growing to 0.2 ms); one that has not completed within
+// the timeout (a rank stopped, crashed or runs another program) prints
+// which rank waited for which collective, then ends the whole job with
+// MPI_Abort. Without a timeout the collectives block as MPI's own calls do.
 //
 //===----------------------------------------------------------------------===//
 
