@@ -1,8 +1,9 @@
 //===- Artifact.cpp - the compiled artifact that dist-run executes --------===//
 //
-// Writing: verify, stamp the format version, serialize as MLIR bytecode to a
-// temporary file in the destination folder, rename. Reading: check the file
-// is bytecode of a module with a known version.
+// Writing: verify, stamp the format version, serialize as MLIR bytecode,
+// append the checksum trailer, write to a temporary file in the destination
+// folder, rename. Reading: check the trailer's SHA-256 against the bytes
+// before it, then that they are bytecode of a module with a known version.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,9 +18,11 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -34,6 +37,21 @@ int64_t distopt::getProgramDeviceCount(ModuleOp module) {
   return devices;
 }
 
+ArtifactDigest distopt::computeArtifactDigest(llvm::StringRef program) {
+  return llvm::SHA256::hash(llvm::arrayRefFromStringRef(program));
+}
+
+std::string distopt::digestToHex(const ArtifactDigest &digest, size_t bytes) {
+  return llvm::toHex(llvm::ArrayRef(digest).take_front(bytes),
+                     /*LowerCase=*/true);
+}
+
+bool distopt::hasArtifactTrailer(llvm::StringRef bytes) {
+  size_t trailerSize = kArtifactTrailerMagic.size() + sizeof(ArtifactDigest);
+  return bytes.size() >= trailerSize && bytes.drop_back(sizeof(ArtifactDigest))
+                                            .ends_with(kArtifactTrailerMagic);
+}
+
 bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
   Location loc = module.getLoc();
   if (failed(verify(module)))
@@ -42,6 +60,15 @@ bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
       .setAttr(
           module,
           Builder(module.getContext()).getI64IntegerAttr(kArtifactVersion));
+  std::string program;
+  {
+    llvm::raw_string_ostream os(program);
+    if (failed(writeBytecodeToFile(module, os))) {
+      emitError(loc) << "cannot serialize the program";
+      return false;
+    }
+  }
+  ArtifactDigest digest = computeArtifactDigest(program);
 
   llvm::SmallString<256> tmp;
   llvm::SmallString<256> model(path);
@@ -56,12 +83,8 @@ bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
   }
   {
     llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
-    if (failed(writeBytecodeToFile(module, out))) {
-      emitError(loc) << "cannot serialize the program";
-      out.close();
-      llvm::sys::fs::remove(tmp);
-      return false;
-    }
+    out << program << kArtifactTrailerMagic
+        << llvm::toStringRef(llvm::ArrayRef(digest));
     out.close();
     if (out.has_error()) {
       emitError(loc) << "cannot write '" << tmp << "': "
@@ -80,8 +103,35 @@ bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
   return true;
 }
 
+/// The program bytes of `file` when its trailer holds their SHA-256; else
+/// reports the error at `loc` and returns nothing.
+static std::optional<llvm::StringRef>
+checkArtifactTrailer(llvm::StringRef file, Location loc,
+                     ArtifactDigest &digest) {
+  if (!hasArtifactTrailer(file)) {
+    emitError(loc) << "has no checksum: it is damaged (cut short?) or was "
+                      "written by an older dist-opt; recompile it";
+    return std::nullopt;
+  }
+  llvm::StringRef program =
+      file.drop_back(kArtifactTrailerMagic.size() + digest.size());
+  llvm::StringRef stored = file.take_back(digest.size());
+  digest = computeArtifactDigest(program);
+  if (stored != llvm::toStringRef(llvm::ArrayRef(digest))) {
+    emitError(loc) << "is damaged: its checksum does not match its contents "
+                      "(SHA-256 "
+                   << digestToHex(digest) << "..., stored "
+                   << llvm::toHex(stored.take_front(8), /*LowerCase=*/true)
+                   << "...); copy or compile it again";
+    return std::nullopt;
+  }
+  return program;
+}
+
 OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
-                                            MLIRContext *context) {
+                                            MLIRContext *context,
+                                            ArtifactDigest *digestOut) {
+  ArtifactDigest digest{};
   Location loc = FileLineColLoc::get(context, path, 0, 0);
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
   if (!buffer) {
@@ -94,8 +144,13 @@ OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
                       "compile one with dist-opt MODEL --devices N -o FILE";
     return nullptr;
   }
+  std::optional<llvm::StringRef> program =
+      checkArtifactTrailer((*buffer)->getBuffer(), loc, digest);
+  if (!program)
+    return nullptr;
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(*program, path), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, context);
   if (!module)
     return nullptr;
@@ -112,5 +167,7 @@ OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
                    << "; recompile it";
     return nullptr;
   }
+  if (digestOut)
+    *digestOut = digest;
   return module;
 }

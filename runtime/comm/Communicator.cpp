@@ -13,7 +13,10 @@
 #include "runtime/comm/Communicator.h"
 
 #include <algorithm>
+#include <chrono>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <unistd.h>
@@ -101,8 +104,50 @@ static MPI_Datatype mpiType(DType dtype) {
   }
 }
 
+void Communicator::wait(MPI_Request &request, const char *kind,
+                        const std::string &label, size_t bytes) {
+  if (timeoutSeconds_ <= 0) {
+    MPI_Wait(&request, MPI_STATUS_IGNORE);
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  const auto spin = std::chrono::milliseconds(1);
+  const auto limit = std::chrono::duration<double>(timeoutSeconds_);
+  useconds_t pause = 20;
+  for (;;) {
+    int done = 0;
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (done)
+      return;
+    Clock::duration waited = Clock::now() - start;
+    if (waited < spin)
+      continue;
+    if (waited > limit) {
+      char seconds[32];
+      std::snprintf(seconds, sizeof(seconds), "%g", timeoutSeconds_);
+      abortAll(std::string(kind) + (label.empty() ? "" : " '" + label + "'") +
+               " of " + std::to_string(bytes) +
+               " bytes did not complete within " + seconds +
+               " s (--collective-timeout): another rank stopped, crashed or "
+               "runs another program; stopping the job");
+    }
+    usleep(pause);
+    pause = std::min<useconds_t>(pause * 2, 200);
+  }
+}
+
+/// `count` as MPI's int count; stops the job when it does not fit.
+static int toCount(Communicator &comm, size_t count, const char *kind) {
+  if (count > size_t(INT_MAX))
+    comm.abortAll(std::string(kind) + " of " + std::to_string(count) +
+                  " elements: more than MPI's count limit of " +
+                  std::to_string(INT_MAX));
+  return int(count);
+}
+
 void Communicator::allReduce(Tensor &t, const std::vector<int64_t> &axes,
-                             int kind) {
+                             int kind, const std::string &label) {
   MPI_Datatype type = mpiType(t.dtype);
   if (type == MPI_DATATYPE_NULL)
     abortAll(std::string("all-reduce of ") + "16-bit floats is not supported "
@@ -110,8 +155,11 @@ void Communicator::allReduce(Tensor &t, const std::vector<int64_t> &axes,
   MPI_Op op = kind == 1 ? MPI_MAX : kind == 2 ? MPI_MIN
                                     : kind == 3 ? MPI_PROD
                                                 : MPI_SUM;
-  MPI_Allreduce(MPI_IN_PLACE, t.data, int(t.numElements()), type, op,
-                groupFor(axes));
+  int count = toCount(*this, t.numElements(), "all-reduce");
+  MPI_Request request;
+  MPI_Iallreduce(MPI_IN_PLACE, t.data, count, type, op, groupFor(axes),
+                 &request);
+  wait(request, "all-reduce", label, t.numElements() * byteWidth(t.dtype));
 }
 
 /// Copies `pieces` (n equal blocks, each `in`'s shape, contiguous) into
@@ -133,23 +181,27 @@ static void interleave(const uint8_t *pieces, int64_t n, const Tensor &in,
 }
 
 void Communicator::allGather(const Tensor &in, Tensor &out,
-                             const std::vector<int64_t> &axes, int64_t axis) {
+                             const std::vector<int64_t> &axes, int64_t axis,
+                             const std::string &label) {
   int64_t n = groupSize(axes);
   size_t bytes = in.numElements() * byteWidth(in.dtype);
+  int count = toCount(*this, bytes, "all-gather");
   std::vector<uint8_t> pieces(bytes * n);
-  MPI_Allgather(in.data, int(bytes), MPI_BYTE, pieces.data(), int(bytes),
-                MPI_BYTE, groupFor(axes));
+  MPI_Request request;
+  MPI_Iallgather(in.data, count, MPI_BYTE, pieces.data(), count, MPI_BYTE,
+                 groupFor(axes), &request);
+  wait(request, "all-gather", label, pieces.size());
   interleave(pieces.data(), n, in, out, axis);
 }
 
 void Communicator::reduceScatter(const Tensor &in, Tensor &out,
-                                 const std::vector<int64_t> &axes,
-                                 int64_t axis) {
+                                 const std::vector<int64_t> &axes, int64_t axis,
+                                 const std::string &label) {
   // Sum everything, then keep this process's piece along `axis`.
   std::vector<uint8_t> sum(in.numElements() * byteWidth(in.dtype));
   std::memcpy(sum.data(), in.data, sum.size());
   Tensor whole{sum.data(), in.dtype, in.shape};
-  allReduce(whole, axes, 0);
+  allReduce(whole, axes, 0, label);
   int64_t n = groupSize(axes), index = linearIndex(axes);
   size_t width = byteWidth(in.dtype);
   int64_t outer = 1, inner = 1;
@@ -166,8 +218,8 @@ void Communicator::reduceScatter(const Tensor &in, Tensor &out,
 }
 
 void Communicator::allToAll(const Tensor &in, Tensor &out,
-                            const std::vector<int64_t> &axes,
-                            int64_t splitAxis, int64_t concatAxis) {
+                            const std::vector<int64_t> &axes, int64_t splitAxis,
+                            int64_t concatAxis, const std::string &label) {
   int64_t n = groupSize(axes);
   size_t width = byteWidth(in.dtype);
   // Pack: piece k is block k of `in` along `splitAxis`, made contiguous.
@@ -185,8 +237,11 @@ void Communicator::allToAll(const Tensor &in, Tensor &out,
     for (int64_t o = 0; o < outer; ++o)
       std::memcpy(send.data() + k * pieceBytes + o * rowBytes,
                   src + (o * n + k) * rowBytes, rowBytes);
-  MPI_Alltoall(send.data(), int(pieceBytes), MPI_BYTE, recv.data(),
-               int(pieceBytes), MPI_BYTE, groupFor(axes));
+  int count = toCount(*this, pieceBytes, "all-to-all");
+  MPI_Request request;
+  MPI_Ialltoall(send.data(), count, MPI_BYTE, recv.data(), count, MPI_BYTE,
+                groupFor(axes), &request);
+  wait(request, "all-to-all", label, send.size());
   // Unpack: the piece from process k is block k of `out` along
   // `concatAxis`.
   Tensor piece{nullptr, in.dtype, pieceShape};
@@ -202,6 +257,75 @@ void Communicator::waitForAll() {
     if (!done)
       usleep(2000);
   }
+}
+
+void Communicator::barrier(const std::string &label) {
+  if (size_ == 1)
+    return;
+  MPI_Request request;
+  MPI_Ibarrier(MPI_COMM_WORLD, &request);
+  wait(request, "barrier", label, 0);
+}
+
+std::vector<std::string>
+Communicator::exchangeRecords(const std::string &record, bool toAll,
+                              const std::string &label) {
+  if (size_ == 1)
+    return {record};
+  bool receives = toAll || rank_ == 0;
+  int length = toCount(*this, record.size(), "gather");
+  std::vector<int> lengths(size_), displs(size_, 0);
+  MPI_Request request;
+  if (toAll)
+    MPI_Iallgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT,
+                   MPI_COMM_WORLD, &request);
+  else
+    MPI_Igather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0,
+                MPI_COMM_WORLD, &request);
+  wait(request, "gather", label, sizeof(int) * size_);
+  size_t total = 0;
+  if (receives) {
+    for (int r = 0; r < size_; ++r) {
+      displs[r] = toCount(*this, total, "gather");
+      total += size_t(lengths[r]);
+    }
+    toCount(*this, total, "gather");
+  }
+  std::string all(total, '\0');
+  if (toAll)
+    MPI_Iallgatherv(record.data(), length, MPI_CHAR, all.data(), lengths.data(),
+                    displs.data(), MPI_CHAR, MPI_COMM_WORLD, &request);
+  else
+    MPI_Igatherv(record.data(), length, MPI_CHAR, all.data(), lengths.data(),
+                 displs.data(), MPI_CHAR, 0, MPI_COMM_WORLD, &request);
+  wait(request, "gather", label, total ? total : record.size());
+  std::vector<std::string> records;
+  if (receives)
+    for (int r = 0; r < size_; ++r)
+      records.push_back(all.substr(displs[r], lengths[r]));
+  return records;
+}
+
+std::vector<std::string>
+Communicator::allGatherRecords(const std::string &record,
+                               const std::string &label) {
+  return exchangeRecords(record, /*toAll=*/true, label);
+}
+
+std::vector<std::string> Communicator::gatherRecords(const std::string &record,
+                                                     const std::string &label) {
+  return exchangeRecords(record, /*toAll=*/false, label);
+}
+
+void Communicator::exitAll(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  for (auto &[axes, comm] : groups_)
+    MPI_Comm_free(&comm);
+  groups_.clear();
+  if (ownsMpi_)
+    MPI_Finalize();
+  std::exit(code);
 }
 
 void Communicator::abortAll(const std::string &message, int code) {

@@ -5,6 +5,13 @@
 // programs on sub-communicators derived from the grid's axes. Without a grid
 // (a program for one device) nothing is communicated.
 //
+// The collective watchdog: with a timeout set, every collective is started
+// non-blocking and waited for by polling (MPI_Test: 1 ms without pause,
+// then with sleeps growing to 0.2 ms); one that has not completed within
+// the timeout (a rank stopped, crashed or runs another program) prints
+// which rank waited for which collective, then ends the whole job with
+// MPI_Abort. Without a timeout the collectives block as MPI's own calls do.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef DISTOPT_RUNTIME_COMM_COMMUNICATOR_H
@@ -12,6 +19,7 @@
 
 #include "runtime/cpu/Kernels.h"
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,6 +37,16 @@ public:
   int rank() const { return rank_; }
   int size() const { return size_; }
 
+  /// Sets the collective watchdog's timeout in seconds; 0 (the default)
+  /// waits forever.
+  void setCollectiveTimeout(double seconds) { timeoutSeconds_ = seconds; }
+  double collectiveTimeout() const { return timeoutSeconds_; }
+
+  /// Creates, once, the sub-communicator of the processes along `axes`.
+  /// Collective over the whole job (MPI_Comm_split) and not watched: call
+  /// it while building a program, in the same order on every rank.
+  void prepareGroup(const std::vector<int64_t> &axes) { (void)groupFor(axes); }
+
   /// Sets the device grid of the program. Fails, with a message, when the
   /// job's rank count differs from the grid's device count.
   bool setGrid(const std::vector<int64_t> &shape, std::string &error);
@@ -40,25 +58,44 @@ public:
   int64_t linearIndex(const std::vector<int64_t> &axes) const;
   int64_t groupSize(const std::vector<int64_t> &axes) const;
 
+  // Every collective takes `label`, what the watchdog's message names
+  // (the op and its location), empty when there is nothing to name.
+
   /// In-place all-reduce of `t` over the processes that differ only along
   /// `axes`. `kind` is upstream's reduction kind: 0 sum, 1 max, 2 min,
   /// 3 product.
-  void allReduce(Tensor &t, const std::vector<int64_t> &axes, int kind);
+  void allReduce(Tensor &t, const std::vector<int64_t> &axes, int kind,
+                 const std::string &label = "");
   /// Gathers `in` from the processes along `axes` into `out`, concatenated
   /// along `axis` in the order of their linear index.
   void allGather(const Tensor &in, Tensor &out,
-                 const std::vector<int64_t> &axes, int64_t axis);
+                 const std::vector<int64_t> &axes, int64_t axis,
+                 const std::string &label = "");
   /// Reduces over `axes` (sum) and keeps this process's piece along `axis`.
   void reduceScatter(const Tensor &in, Tensor &out,
-                     const std::vector<int64_t> &axes, int64_t axis);
+                     const std::vector<int64_t> &axes, int64_t axis,
+                     const std::string &label = "");
 
   /// Splits `in` along `splitAxis` into one piece per process along `axes`,
   /// sends piece k to the process of linear index k, and concatenates the
   /// pieces received along `concatAxis` (in the order of the senders'
   /// linear index) into `out`.
-  void allToAll(const Tensor &in, Tensor &out,
-                const std::vector<int64_t> &axes, int64_t splitAxis,
-                int64_t concatAxis);
+  void allToAll(const Tensor &in, Tensor &out, const std::vector<int64_t> &axes,
+                int64_t splitAxis, int64_t concatAxis,
+                const std::string &label = "");
+
+  /// Waits until every rank of the job has called it (watched).
+  void barrier(const std::string &label);
+
+  /// Every rank's `record` (of any length), indexed by rank, on every rank
+  /// (watched). One round of agreement: no rank decides anything before
+  /// all have taken part.
+  std::vector<std::string> allGatherRecords(const std::string &record,
+                                            const std::string &label);
+  /// As allGatherRecords, but only rank 0 receives them (others get an
+  /// empty vector).
+  std::vector<std::string> gatherRecords(const std::string &record,
+                                         const std::string &label);
 
   /// Waits until every rank of the job has called it, sleeping between
   /// polls, so that a waiting rank leaves its core to the ranks that still
@@ -68,10 +105,22 @@ public:
   /// Stops every rank of the job with `code` after printing `message`.
   [[noreturn]] void abortAll(const std::string &message, int code = 1);
 
+  /// Ends this rank with `code` after finalizing MPI: for an error every
+  /// rank has found (after an agreement), so that none is left waiting.
+  [[noreturn]] void exitAll(int code);
+
 private:
   MPI_Comm groupFor(const std::vector<int64_t> &axes);
+  /// Waits for `request`, watched: `kind` (all-reduce, ...), `label` and
+  /// `bytes` are what the timeout's message names.
+  void wait(MPI_Request &request, const char *kind, const std::string &label,
+            size_t bytes);
+  std::vector<std::string> exchangeRecords(const std::string &record,
+                                           bool toAll,
+                                           const std::string &label);
 
   int rank_ = 0, size_ = 1;
+  double timeoutSeconds_ = 0;
   bool ownsMpi_ = false;
   std::vector<int64_t> shape_, coords_;
   std::map<std::vector<int64_t>, MPI_Comm> groups_;

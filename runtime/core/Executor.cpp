@@ -79,6 +79,8 @@ private:
     return Tensor{ptr, s.dtype, s.shape};
   }
   bool emit(Operation *op);
+  bool emitDataMovement(Operation *op, const std::string &name);
+  bool emitCollective(Operation *op, const std::string &name);
 
   Executor &ex;
   Communicator &comm;
@@ -369,6 +371,25 @@ template <size_t N> static std::array<int64_t, N> arr(ArrayRef<int64_t> a) {
   return out;
 }
 
+/// The message for the out-of-range index at `position` of `indices`; an
+/// error on one rank stops every rank (Communicator::abortAll), so that none
+/// waits in the next collective.
+static std::string gatherIndexError(const std::string &op,
+                                    const Tensor &indices, int64_t position,
+                                    int64_t axisSize, int64_t axis) {
+  std::string where;
+  for (int64_t rest = position, d = indices.rank() - 1; d >= 0; --d) {
+    where = std::to_string(rest % indices.shape[d]) +
+            (where.empty() ? "" : ", ") + where;
+    rest /= indices.shape[d];
+  }
+  return "'" + op + "': index " + std::to_string(indexAt(indices, position)) +
+         " (at [" + where + "] of the indices) is out of range for axis " +
+         std::to_string(axis) + " of size " + std::to_string(axisSize) +
+         "; indices must be in [-" + std::to_string(axisSize) + ", " +
+         std::to_string(axisSize) + ")";
+}
+
 bool ProgramBuilder::emit(Operation *op) {
   std::string name = op->getName().getStringRef().str();
   if (auto loc = dyn_cast<NameLoc>(op->getLoc()))
@@ -473,10 +494,33 @@ bool ProgramBuilder::emit(Operation *op) {
           layerNorm(in, scale, bias ? &*bias : nullptr, out, axis, eps);
         });
       })
+      .Case<dist::GatherOp, dist::TransposeOp, dist::SliceOp, dist::ConcatOp,
+            dist::SplitOp, dist::BroadcastOp>(
+          [&](Operation *) { return emitDataMovement(op, name); })
+      .Case<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
+            shard::AllToAllOp, shard::AllSliceOp>(
+          [&](Operation *) { return emitCollective(op, name); })
+      .Default([&](Operation *) {
+        return fail(op, "the CPU runtime has no kernel for this op");
+      });
+}
+
+/// The steps of the data movement ops (`emit`'s helper).
+bool ProgramBuilder::emitDataMovement(Operation *op, const std::string &name) {
+  auto add = [&](std::function<void()> fn, bool isComm = false) {
+    ex.steps_.push_back({name, isComm, std::move(fn)});
+    return true;
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](dist::GatherOp o) {
         Tensor d = view(o.getData()), idx = view(o.getIndices()), out = view(o.getResult());
         int64_t axis = o.getAxis();
-        return add([=]() mutable { gather(d, idx, out, axis); });
+        Communicator *c = &comm;
+        return add([=]() mutable {
+          int64_t bad = gather(d, idx, out, axis);
+          if (bad >= 0)
+            c->abortAll(gatherIndexError(name, idx, bad, d.shape[axis], axis));
+        });
       })
       .Case([&](dist::TransposeOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
@@ -518,24 +562,44 @@ bool ProgramBuilder::emit(Operation *op) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
         return add([=]() mutable { broadcast(in, out); });
       })
+      .Default([](Operation *) { return false; });
+}
+
+/// The steps of the shard collectives (`emit`'s helper): each prepares its
+/// sub-communicator now, in program order on every rank.
+bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
+  auto add = [&](std::function<void()> fn, bool isComm = false) {
+    ex.steps_.push_back({name, isComm, std::move(fn)});
+    return true;
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
       .Case([&](shard::AllReduceOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
         auto axes = gridAxes(o);
         int kind = 0;
         switch (o.getReduction()) {
-        case shard::ReductionKind::Sum: kind = 0; break;
-        case shard::ReductionKind::Max: kind = 1; break;
-        case shard::ReductionKind::Min: kind = 2; break;
-        case shard::ReductionKind::Product: kind = 3; break;
+        case shard::ReductionKind::Sum:
+          kind = 0;
+          break;
+        case shard::ReductionKind::Max:
+          kind = 1;
+          break;
+        case shard::ReductionKind::Min:
+          kind = 2;
+          break;
+        case shard::ReductionKind::Product:
+          kind = 3;
+          break;
         default:
           return fail(op, "unsupported reduction kind");
         }
         Communicator *c = &comm;
+        c->prepareGroup(axes);
         size_t bytes = in.numElements() * byteWidth(in.dtype);
         return add([=]() mutable {
           if (out.data != in.data)
             std::memcpy(out.data, in.data, bytes);
-          c->allReduce(out, axes, kind);
+          c->allReduce(out, axes, kind, name);
         }, /*isComm=*/true);
       })
       .Case([&](shard::AllGatherOp o) {
@@ -543,7 +607,9 @@ bool ProgramBuilder::emit(Operation *op) {
         auto axes = gridAxes(o);
         int64_t axis = o.getGatherAxis().getSExtValue();
         Communicator *c = &comm;
-        return add([=]() mutable { c->allGather(in, out, axes, axis); }, true);
+        c->prepareGroup(axes);
+        return add([=]() mutable { c->allGather(in, out, axes, axis, name); },
+                   true);
       })
       .Case([&](shard::ReduceScatterOp o) {
         // dist-partition reduce-scatters sums only (dist::planReshard).
@@ -554,7 +620,10 @@ bool ProgramBuilder::emit(Operation *op) {
         auto axes = gridAxes(o);
         int64_t axis = o.getScatterAxis().getSExtValue();
         Communicator *c = &comm;
-        return add([=]() mutable { c->reduceScatter(in, out, axes, axis); }, true);
+        c->prepareGroup(axes);
+        return add(
+            [=]() mutable { c->reduceScatter(in, out, axes, axis, name); },
+            true);
       })
       .Case([&](shard::AllToAllOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
@@ -562,9 +631,12 @@ bool ProgramBuilder::emit(Operation *op) {
         int64_t splitAxis = o.getSplitAxis().getSExtValue();
         int64_t concatAxis = o.getConcatAxis().getSExtValue();
         Communicator *c = &comm;
-        return add([=]() mutable {
-          c->allToAll(in, out, axes, splitAxis, concatAxis);
-        }, true);
+        c->prepareGroup(axes);
+        return add(
+            [=]() mutable {
+              c->allToAll(in, out, axes, splitAxis, concatAxis, name);
+            },
+            true);
       })
       .Case([&](shard::AllSliceOp o) {
         // Keep this process's piece: a local slice, no communication.
@@ -576,9 +648,7 @@ bool ProgramBuilder::emit(Operation *op) {
         offsets[axis] = comm.linearIndex(axes) * out.shape[axis];
         return add([=]() mutable { slice(in, out, offsets, strides); });
       })
-      .Default([&](Operation *) {
-        return fail(op, "the CPU runtime has no kernel for this op");
-      });
+      .Default([](Operation *) { return false; });
 }
 
 std::unique_ptr<Executor> Executor::create(ModuleOp module, Communicator &comm,

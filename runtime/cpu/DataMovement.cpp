@@ -14,8 +14,14 @@
 using namespace distopt::rt;
 using namespace distopt::rt::detail;
 
-void distopt::rt::gather(const Tensor &data, const Tensor &indices, Tensor &out,
-                         int64_t axis, int threads) {
+int64_t distopt::rt::indexAt(const Tensor &indices, int64_t i) {
+  if (indices.dtype == DType::I32)
+    return dataAs<const int32_t>(indices)[i];
+  return dataAs<const int64_t>(indices)[i];
+}
+
+int64_t distopt::rt::gather(const Tensor &data, const Tensor &indices,
+                            Tensor &out, int64_t axis, int threads) {
   assert(data.dtype == out.dtype && axis >= 0 && axis < data.rank() &&
          out.rank() == data.rank() - 1 + indices.rank() &&
          "gather result shape is data[:axis] ++ indices ++ data[axis+1:]");
@@ -29,15 +35,18 @@ void distopt::rt::gather(const Tensor &data, const Tensor &indices, Tensor &out,
   size_t sliceBytes = static_cast<size_t>(inner) * byteWidth(data.dtype);
   const char *src = static_cast<const char *>(data.data);
   char *dst = static_cast<char *>(out.data);
-  auto indexAt = [&](int64_t i) -> int64_t {
-    if (indices.dtype == DType::I32)
-      return dataAs<const int32_t>(indices)[i];
-    return dataAs<const int64_t>(indices)[i];
-  };
+  // The first index outside [-n, n), found before any copy (indices are
+  // few next to the slices they select).
+  int64_t firstBad = -1;
+  for (int64_t i = 0; i < count && firstBad < 0; ++i) {
+    int64_t index = indexAt(indices, i);
+    if (index < -axisSize || index >= axisSize)
+      firstBad = i;
+  }
   parallelFor(outer * count, inner, threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       int64_t o = item / count;
-      int64_t index = indexAt(item % count);
+      int64_t index = indexAt(indices, item % count);
       // A negative index counts from the end of the axis (ONNX).
       if (index < 0)
         index += axisSize;
@@ -50,6 +59,7 @@ void distopt::rt::gather(const Tensor &data, const Tensor &indices, Tensor &out,
                   sliceBytes);
     }
   });
+  return firstBad;
 }
 
 void distopt::rt::transpose(const Tensor &in, Tensor &out,

@@ -21,8 +21,10 @@
 // compute type (f32 for f32, f16, bf16; f64 for f64) where the folders use
 // f64, so f32 results may differ from folded ones in the last bit. Where the
 // folders leave a value undefined (integer division by zero, a float cast to
-// an integer type it does not fit, a gather index out of range), the kernels
-// still produce a value and never trap; see each function.
+// an integer type it does not fit), the kernels still produce a value and
+// never trap; see each function. A gather index out of range produces zeros
+// and is reported to the caller, which stops the program (ONNX calls it an
+// error).
 //
 // Preconditions (shapes and element types as the dialect's verifiers accept
 // them) are checked with `assert` only: a combination the verifier rejects
@@ -233,9 +235,14 @@ void layerNorm(const Tensor &in, const Tensor &scale, const Tensor *bias,
 
 /// `out = data[:axis] ++ indices ++ data[axis+1:]`: every index (i32 or i64)
 /// selects a slice of `data` along `axis`; an index in [-n, 0) selects
-/// slice `index + n` (ONNX). A slice for an index outside [-n, n) is zeros.
-void gather(const Tensor &data, const Tensor &indices, Tensor &out,
-            int64_t axis, int threads = 0);
+/// slice `index + n` (ONNX). An index outside [-n, n) is an error (ONNX):
+/// returns the position (in `indices`, row-major) of the first such index,
+/// its slice of `out` zeros; returns -1 when every index is in range.
+int64_t gather(const Tensor &data, const Tensor &indices, Tensor &out,
+               int64_t axis, int threads = 0);
+
+/// The integer (i32 or i64) at row-major position `i` of `indices`.
+int64_t indexAt(const Tensor &indices, int64_t i);
 
 /// `out` dimension `i` is `in` dimension `perm[i]`.
 void transpose(const Tensor &in, Tensor &out, const std::vector<int64_t> &perm,

@@ -210,6 +210,9 @@ parseMlir(llvm::StringRef inputFilename, llvm::SourceMgr &sourceMgr,
     reportError(inputFilename, errorMessage);
     return nullptr;
   }
+  // A compiled artifact ends with its checksum, which is checked.
+  if (distopt::hasArtifactTrailer(input->getBuffer()))
+    return distopt::readArtifact(inputFilename, &context);
   sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
   return mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
 }
@@ -355,6 +358,13 @@ static int runInMemory(llvm::StringRef inputFilename,
   return 1;
 }
 
+/// True when `path` is a file that ends like a compiled artifact.
+static bool isArtifactFile(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  return buffer && distopt::hasArtifactTrailer((*buffer)->getBuffer());
+}
+
 static void printVersion(llvm::raw_ostream &os) {
   os << "dist-opt " DISTOPT_VERSION
         "\n  built with LLVM and MLIR " LLVM_VERSION_STRING "\n";
@@ -382,9 +392,11 @@ int main(int argc, char **argv) {
   if (!action)
     return 1;
   // `.mlir` input that is only printed gets everything mlir-opt offers
-  // (--split-input-file, --verify-diagnostics, ...).
+  // (--split-input-file, --verify-diagnostics, ...); a compiled artifact is
+  // read with its checksum checked.
   if (*action == DriverAction::Print &&
-      !llvm::StringRef(inputFilename).ends_with(".onnx"))
+      !llvm::StringRef(inputFilename).ends_with(".onnx") &&
+      !isArtifactFile(inputFilename))
     return mlir::asMainReturnCode(
         mlir::MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
   return runInMemory(inputFilename, outputFilename, *action, registry);

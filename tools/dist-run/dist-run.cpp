@@ -3,10 +3,12 @@
 //   dist-run model.dist --input NAME=FILE ... --output-dir DIR
 //   mpirun -np N dist-run model.dist ...
 //
-// Loads the artifact, binds the inputs (.npy or ONNX .pb files), runs the
-// program on this rank (collectives through MPI), and writes each graph
-// output as DIR/<name>.npy. Any error on any rank stops every rank with a
-// non-zero exit.
+// Loads the artifact (its checksum checked), makes sure every rank runs the
+// same artifact with the same options, binds the inputs (.npy or ONNX .pb
+// files; every rank must read the same bytes), runs the program on this
+// rank (collectives through MPI, each watched by --collective-timeout), and
+// writes each graph output as DIR/<name>.npy. Any error on any rank stops
+// every rank with a non-zero exit; no rank is left waiting.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +26,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Threading.h"
+#include "llvm/Support/xxhash.h"
 
 #include <nlohmann/json.hpp>
 
@@ -31,10 +34,12 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <csignal>
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <thread>
 #include <unistd.h>
 
 using namespace distopt;
@@ -43,6 +48,7 @@ using namespace distopt::rt;
 static const char *kUsage =
     "usage: dist-run ARTIFACT --input NAME=FILE ... --output-dir DIR\n"
     "       [--threads N] [--trace FILE] [--repeat N] [--max-memory BYTES]\n"
+    "       [--collective-timeout SECONDS] [--inputs-per-rank]\n"
     "\n"
     "Executes a dist-opt artifact on this rank (under mpirun: on every rank).\n"
     "\n"
@@ -55,7 +61,14 @@ static const char *kUsage =
     "  --repeat N         run N times and print the median time of a run\n"
     "  --max-memory BYTES the most memory the program's tensors and the\n"
     "                     inputs may take (suffix K, M, G or T; default:\n"
-    "                     the machine's physical memory)\n";
+    "                     the machine's physical memory)\n"
+    "  --collective-timeout SECONDS\n"
+    "                     stop the job when a collective has waited this\n"
+    "                     long for another rank (default 300; 0: wait\n"
+    "                     forever)\n"
+    "  --inputs-per-rank  each rank reads its own pieces of the inputs (a\n"
+    "                     program whose arguments are split); without it\n"
+    "                     every rank must read the same bytes\n";
 
 /// The command line. dist-run parses its few flags itself: libLLVM already
 /// registers a global --threads option with llvm::cl.
@@ -64,7 +77,16 @@ struct Options {
   std::vector<std::string> inputs;
   int threads = 0, repeat = 1;
   uint64_t maxMemory = 0; // 0: the machine's physical memory
+  double collectiveTimeout = 300;
+  bool inputsPerRank = false;
 };
+
+/// The hardware threads of this machine.
+static int getHardwareThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return int(std::max<long>({long(n), online, 1}));
+}
 
 /// Parses BYTES with an optional binary suffix (K, M, G, T).
 static bool parseBytes(const std::string &text, uint64_t &out) {
@@ -123,8 +145,9 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
       if (!next(text))
         return false;
       char *end = nullptr;
+      errno = 0;
       long v = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end || v <= 0) {
+      if (text.empty() || *end || v <= 0 || errno == ERANGE || v > INT_MAX) {
         error = arg + " expects a positive integer, found '" + text + "'";
         return false;
       }
@@ -148,6 +171,27 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
     } else if (arg == "--threads") {
       if (!number(o.threads))
         return false;
+      if (o.threads > getHardwareThreads()) {
+        error = "--threads " + std::to_string(o.threads) +
+                " is more than the " + std::to_string(getHardwareThreads()) +
+                " hardware threads of this machine";
+        return false;
+      }
+    } else if (arg == "--inputs-per-rank") {
+      o.inputsPerRank = true;
+    } else if (arg == "--collective-timeout") {
+      if (!next(text))
+        return false;
+      char *end = nullptr;
+      errno = 0;
+      double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end || errno == ERANGE || !(v >= 0) || v > 1e9) {
+        error = "--collective-timeout expects a number of seconds (0: no "
+                "timeout), found '" +
+                text + "'";
+        return false;
+      }
+      o.collectiveTimeout = v;
     } else if (arg == "--repeat") {
       if (!number(o.repeat))
         return false;
@@ -338,19 +382,8 @@ static void writeTrace(Communicator &comm, const std::vector<TraceEvent> &events
     mine.push_back({{"name", e.name}, {"cat", e.category}, {"ph", "X"},
                     {"ts", e.startUs}, {"dur", e.durationUs},
                     {"pid", comm.rank()}, {"tid", e.category == "comm" ? 1 : 0}});
-  std::string text = mine.dump();
-  int length = text.size();
-  std::vector<int> lengths(comm.size());
-  MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-  std::vector<int> displs(comm.size(), 0);
-  std::string all;
-  if (comm.rank() == 0) {
-    for (int r = 1; r < comm.size(); ++r)
-      displs[r] = displs[r - 1] + lengths[r - 1];
-    all.resize(displs.back() + lengths.back());
-  }
-  MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(),
-              displs.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
+  std::vector<std::string> all =
+      comm.gatherRecords(mine.dump(), "the trace's events");
   if (comm.rank() != 0)
     return;
   nlohmann::json trace = {{"traceEvents", nlohmann::json::array()},
@@ -359,7 +392,7 @@ static void writeTrace(Communicator &comm, const std::vector<TraceEvent> &events
     trace["traceEvents"].push_back({{"name", "process_name"}, {"ph", "M"},
                                     {"pid", r},
                                     {"args", {{"name", "rank " + std::to_string(r)}}}});
-    for (auto &e : nlohmann::json::parse(all.substr(displs[r], lengths[r])))
+    for (auto &e : nlohmann::json::parse(all[r]))
       trace["traceEvents"].push_back(e);
   }
   std::string error;
@@ -415,16 +448,155 @@ static std::vector<HostTensor> readInputs(Communicator &comm,
   return inputs;
 }
 
+/// Every rank must run the same artifact the same way (the options that
+/// decide which collectives run: --repeat, --trace), else their collectives
+/// would not match and the job would hang or mix programs. One agreement
+/// over the job; on a mismatch every rank that differs from rank 0 says how,
+/// and every rank exits 1.
+static void agreeOnArtifact(Communicator &comm, const Options &opts,
+                            const ArtifactDigest &digest) {
+  if (comm.size() == 1)
+    return;
+  std::string options = "--repeat " + std::to_string(opts.repeat) +
+                        (opts.trace.empty() ? "" : " --trace") +
+                        (opts.inputsPerRank ? " --inputs-per-rank" : "");
+  std::string record = digestToHex(digest, digest.size()) + "\n" + options +
+                       "\n" + opts.artifact;
+  std::vector<std::string> records =
+      comm.allGatherRecords(record, "the ranks' check of the artifact");
+  // Each record: digest, options, path, one per line.
+  auto fields = [](const std::string &r) {
+    size_t a = r.find('\n'), b = r.find('\n', a + 1);
+    return std::array<std::string, 3>{
+        r.substr(0, a), r.substr(a + 1, b - a - 1), r.substr(b + 1)};
+  };
+  std::array<std::string, 3> first = fields(records[0]);
+  int disagreeing = 0;
+  for (const std::string &r : records) {
+    std::array<std::string, 3> f = fields(r);
+    disagreeing += f[0] != first[0] || f[1] != first[1];
+  }
+  if (!disagreeing)
+    return;
+  std::array<std::string, 3> mine = fields(records[comm.rank()]);
+  std::string rank = "rank " + std::to_string(comm.rank());
+  if (mine[0] != first[0])
+    std::fprintf(stderr,
+                 "dist-run: %s: error: %s runs artifact '%s' (SHA-256 %.16s) "
+                 "but rank 0 runs '%s' (SHA-256 %.16s); every rank must run "
+                 "the same artifact\n",
+                 rank.c_str(), rank.c_str(), mine[2].c_str(), mine[0].c_str(),
+                 first[2].c_str(), first[0].c_str());
+  else if (mine[1] != first[1])
+    std::fprintf(stderr,
+                 "dist-run: %s: error: %s was given %s but rank 0 %s; every "
+                 "rank must be given the same --repeat, --trace and "
+                 "--inputs-per-rank\n",
+                 rank.c_str(), rank.c_str(), mine[1].c_str(), first[1].c_str());
+  if (comm.rank() == 0)
+    std::fprintf(stderr,
+                 "dist-run: rank 0: error: %d of %d ranks run another artifact "
+                 "or other options than rank 0\n",
+                 disagreeing, comm.size());
+  comm.exitAll(1);
+}
+
+/// Every rank reads every input whole, and the program treats them as the
+/// same tensor on every rank (dist-partition keeps arguments whole): ranks
+/// given different bytes would compute a mix of them. One agreement over the
+/// job on a digest (XXH3, 128 bits) of each input; on a mismatch rank 0
+/// names each input that differs and the ranks that read other bytes than
+/// it, and every rank exits 1. --inputs-per-rank (arguments split by hand)
+/// skips it.
+static void agreeOnInputs(Communicator &comm, const Options &opts,
+                          const Executor &ex,
+                          const std::vector<HostTensor> &inputs) {
+  if (comm.size() == 1 || opts.inputsPerRank)
+    return;
+  std::string record;
+  for (const HostTensor &t : inputs) {
+    llvm::XXH128_hash_t h = llvm::xxh3_128bits(t.bytes);
+    record.append(reinterpret_cast<const char *>(&h.low64), 8);
+    record.append(reinterpret_cast<const char *>(&h.high64), 8);
+  }
+  std::vector<std::string> records =
+      comm.allGatherRecords(record, "the ranks' check of the inputs");
+  bool differ = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string ranks;
+    int count = 0;
+    for (int r = 1; r < comm.size(); ++r)
+      if (records[r].compare(i * 16, 16, records[0], i * 16, 16) != 0) {
+        ranks += (count++ ? ", " : "") + std::to_string(r);
+      }
+    if (!count)
+      continue;
+    differ = true;
+    if (comm.rank() == 0)
+      std::fprintf(stderr,
+                   "dist-run: rank 0: error: input '%s' differs between "
+                   "ranks: rank%s %s read other bytes than rank 0; every rank "
+                   "must be given the same data (or --inputs-per-rank for "
+                   "arguments split by hand)\n",
+                   ex.inputs()[i].name.c_str(), count > 1 ? "s" : "",
+                   ranks.c_str());
+  }
+  if (differ)
+    comm.exitAll(1);
+}
+
+/// Test-only: DIST_RUN_TEST_STOP_RANK=R makes rank R stop itself (SIGSTOP)
+/// before its first run, as a hung rank would, so that tests can check the
+/// collective watchdog.
+static void stopIfTestAsks(Communicator &comm) {
+  const char *rank = std::getenv("DIST_RUN_TEST_STOP_RANK");
+  if (rank && std::to_string(comm.rank()) == rank)
+    ::raise(SIGSTOP);
+}
+
+/// Runs the program `repeat` times (tracing the last run when asked), then
+/// prints the median time of a run when it ran more than once.
+static void runRepeatedly(Communicator &comm, Executor &ex, const Options &opts,
+                          int nthreads, const std::vector<HostTensor> &inputs,
+                          std::vector<HostTensor> &outputs,
+                          std::vector<TraceEvent> &events) {
+  std::vector<double> times;
+  int repeat = std::max(1, opts.repeat);
+  for (int i = 0; i < repeat; ++i) {
+    bool last = i + 1 == repeat;
+    comm.barrier("before run " + std::to_string(i + 1));
+    if (i == 0)
+      stopIfTestAsks(comm);
+    auto start = std::chrono::steady_clock::now();
+    ex.run(inputs, outputs, last && !opts.trace.empty() ? &events : nullptr);
+    comm.barrier("after run " + std::to_string(i + 1));
+    times.push_back(std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count());
+  }
+  if (repeat > 1 && comm.rank() == 0) {
+    std::sort(times.begin(), times.end());
+    std::printf("median run time: %.3f ms over %d runs (%d ranks, %d threads "
+                "each)\n",
+                times[times.size() / 2], int(times.size()), comm.size(),
+                nthreads);
+    std::printf("memory: arena %zu bytes for %zu bytes of values; weights "
+                "%zu bytes\n",
+                ex.arenaBytes(), ex.arenaValueBytes(), ex.weightBytes());
+  }
+}
+
 int main(int argc, char **argv) {
   Communicator comm(&argc, &argv);
   Options opts;
   std::string error;
   if (!parseArgs(argc, argv, opts, error))
     comm.abortAll(error + "\n" + kUsage, 2);
+  comm.setCollectiveTimeout(opts.collectiveTimeout);
   const std::string &artifactPath = opts.artifact;
   const std::string &outputDir = opts.outputDir;
   const std::string &tracePath = opts.trace;
-  const int threads = opts.threads, repeat = opts.repeat;
+  const int threads = opts.threads;
   const uint64_t maxMemory =
       opts.maxMemory ? opts.maxMemory : getPhysicalMemory();
   // A file size limit (ulimit -f) makes writes fail with EFBIG, reported
@@ -451,9 +623,12 @@ int main(int argc, char **argv) {
       firstError = d.str();
     return mlir::success();
   });
-  mlir::OwningOpRef<mlir::ModuleOp> module = readArtifact(artifactPath, &context);
+  ArtifactDigest digest;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      readArtifact(artifactPath, &context, &digest);
   if (!module)
     comm.abortAll("'" + artifactPath + "' " + firstError);
+  agreeOnArtifact(comm, opts, digest);
   if (!checkProgramMemory(*module, maxMemory, error))
     comm.abortAll("'" + artifactPath + "': " + error);
 
@@ -463,6 +638,7 @@ int main(int argc, char **argv) {
   if (!checkOutputNames(ex->outputs(), error))
     comm.abortAll(error);
   std::vector<HostTensor> inputs = readInputs(comm, opts, *ex, maxMemory);
+  agreeOnInputs(comm, opts, *ex, inputs);
   if (comm.rank() == 0) {
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
       comm.abortAll("cannot create '" + outputDir + "': " + ec.message());
@@ -473,27 +649,7 @@ int main(int argc, char **argv) {
 
   std::vector<HostTensor> outputs;
   std::vector<TraceEvent> events;
-  std::vector<double> times;
-  for (int i = 0; i < std::max(1, int(repeat)); ++i) {
-    bool last = i + 1 == std::max(1, int(repeat));
-    MPI_Barrier(MPI_COMM_WORLD);
-    auto start = std::chrono::steady_clock::now();
-    ex->run(inputs, outputs, last && !tracePath.empty() ? &events : nullptr);
-    MPI_Barrier(MPI_COMM_WORLD);
-    times.push_back(std::chrono::duration<double, std::milli>(
-                        std::chrono::steady_clock::now() - start)
-                        .count());
-  }
-  if (repeat > 1 && comm.rank() == 0) {
-    std::sort(times.begin(), times.end());
-    std::printf("median run time: %.3f ms over %d runs (%d ranks, %d threads "
-                "each)\n",
-                times[times.size() / 2], int(times.size()), comm.size(),
-                nthreads);
-    std::printf("memory: arena %zu bytes for %zu bytes of values; weights "
-                "%zu bytes\n",
-                ex->arenaBytes(), ex->arenaValueBytes(), ex->weightBytes());
-  }
+  runRepeatedly(comm, *ex, opts, nthreads, inputs, outputs, events);
   if (!tracePath.empty())
     writeTrace(comm, events, tracePath);
 

@@ -1541,7 +1541,7 @@ TEST(GatherTest, EmbeddingWithNegativeIndices) {
   std::vector<int64_t> ids = {0, 3, 1, -1};
   std::vector<float> y(12);
   Tensor out = view(y, {2, 2, 3});
-  gather(view(table, {4, 3}), view(ids, {2, 2}), out, 0);
+  EXPECT_EQ(gather(view(table, {4, 3}), view(ids, {2, 2}), out, 0), -1);
   EXPECT_EQ(y,
             (std::vector<float>{0, 1, 2, 30, 31, 32, 10, 11, 12, 30, 31, 32}));
 }
@@ -1566,13 +1566,25 @@ TEST(GatherTest, InnerAxisWithI32Indices) {
   EXPECT_EQ(z, (std::vector<int16_t>{10, 11, 110, 111}));
 }
 
-TEST(GatherTest, OutOfRangeIndexGivesZeros) {
+TEST(GatherTest, OutOfRangeIndexIsReportedAndGivesZeros) {
+  // Axis of size 2: 2 and -3 are outside [-2, 2); the first is reported.
   std::vector<int32_t> table = {1, 2, 3, 4};
-  std::vector<int64_t> ids = {2, -3, 1};
-  std::vector<int32_t> y(6, 7);
-  Tensor out = view(y, {3, 2});
-  gather(view(table, {2, 2}), view(ids, {3}), out, 0);
-  EXPECT_EQ(y, (std::vector<int32_t>{0, 0, 0, 0, 3, 4}));
+  std::vector<int64_t> ids = {1, 2, -3, -2};
+  std::vector<int32_t> y(8, 7);
+  Tensor out = view(y, {4, 2});
+  EXPECT_EQ(gather(view(table, {2, 2}), view(ids, {4}), out, 0), 1);
+  EXPECT_EQ(y, (std::vector<int32_t>{3, 4, 0, 0, 0, 0, 1, 2}));
+  // The bounds themselves are in range; i32 indices too.
+  std::vector<int32_t> edges = {-2, 1};
+  std::vector<int32_t> z(4, 7);
+  Tensor outEdges = view(z, {2, 2});
+  EXPECT_EQ(gather(view(table, {2, 2}), view(edges, {2}), outEdges, 0), -1);
+  EXPECT_EQ(z, (std::vector<int32_t>{1, 2, 3, 4}));
+  std::vector<int32_t> past = {0, 0, 0, 2};
+  std::vector<int32_t> w(8, 7);
+  Tensor outPast = view(w, {2, 2, 2});
+  EXPECT_EQ(gather(view(table, {2, 2}), view(past, {2, 2}), outPast, 0), 3);
+  EXPECT_EQ(indexAt(view(past, {2, 2}), 3), 2);
 }
 
 TEST(GatherTest, LargeMatchesNaiveLoopWithThreads) {

@@ -2,8 +2,14 @@
 //
 // A compiled artifact is one file: the program's module as MLIR bytecode,
 // with module attributes that the runtime needs (`dist.model_dir`, where the
-// weights' paths start). It is written through a temporary file renamed into
-// place, so that a failed compile never leaves a partial artifact.
+// weights' paths start), followed by a trailer of 40 bytes: the 8 bytes
+// `DISTSUM1` and the SHA-256 of every byte before the trailer. The bytecode
+// holds the whole program, weights' metadata included (path, offset, size,
+// element type, shape), so the checksum covers all of it; the weights' bytes
+// stay in their own files and are not covered. The checksum detects damage,
+// not tampering: anyone who can write the file can recompute it.
+// The artifact is written through a temporary file renamed into place, so
+// that a failed compile never leaves a partial artifact.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +20,9 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <array>
+#include <string>
+
 namespace mlir {
 class MLIRContext;
 } // namespace mlir
@@ -22,6 +31,22 @@ namespace distopt {
 
 /// The artifact format version, stored as `dist.artifact_version`.
 constexpr int64_t kArtifactVersion = 1;
+
+/// The start of the trailer that ends every artifact.
+constexpr llvm::StringLiteral kArtifactTrailerMagic = "DISTSUM1";
+
+/// The SHA-256 of an artifact's program bytes (all but the trailer).
+using ArtifactDigest = std::array<uint8_t, 32>;
+
+/// The digest of `program`, the bytes before an artifact's trailer.
+ArtifactDigest computeArtifactDigest(llvm::StringRef program);
+
+/// The first `bytes` bytes of `digest` as lowercase hex.
+std::string digestToHex(const ArtifactDigest &digest, size_t bytes = 8);
+
+/// True when `bytes` end with an artifact's trailer (its checksum not yet
+/// checked): tools that read MLIR read such a file with readArtifact.
+bool hasArtifactTrailer(llvm::StringRef bytes);
 
 /// The number of devices `module` runs on: the size of its `shard.grid`, 1
 /// without one.
@@ -32,9 +57,12 @@ int64_t getProgramDeviceCount(mlir::ModuleOp module);
 bool writeArtifact(mlir::ModuleOp module, llvm::StringRef path);
 
 /// Reads the artifact at `path`. Reports errors (missing file, not an
-/// artifact, another version) as diagnostics and returns null.
-mlir::OwningOpRef<mlir::ModuleOp> readArtifact(llvm::StringRef path,
-                                               mlir::MLIRContext *context);
+/// artifact, a checksum that does not match, another version) as
+/// diagnostics and returns null. With `digest`, stores the artifact's
+/// checksum there.
+mlir::OwningOpRef<mlir::ModuleOp>
+readArtifact(llvm::StringRef path, mlir::MLIRContext *context,
+             ArtifactDigest *digest = nullptr);
 
 } // namespace distopt
 
