@@ -1,9 +1,12 @@
 //===- artifact.cpp - fuzz the artifact reader ----------------------------===//
 //
-// Input: the bytes of a compiled artifact. Reads it as dist-run does
-// (readArtifact: MLIR bytecode, parsed and verified, with the artifact
-// version checked), then verifies the module again and counts its devices,
-// the first things dist-run does with a program.
+// Input: the program bytes of a compiled artifact (MLIR text). The target
+// appends the artifact's checksum trailer, as someone crafting an artifact
+// would, so that the input reaches the parser rather than stopping at the
+// checksum; then reads it as dist-run does (readArtifact: checksum, no
+// bytecode, MLIR text parsed and verified, artifact version checked),
+// verifies the module again and counts its devices, the first things
+// dist-run does with a program.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,8 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     distopt::registerAllDialects(*r);
     return r;
   }();
-  std::string path =
-      distopt::fuzz::writeScratchFile("program.dist", data, size);
+  std::string sealed(reinterpret_cast<const char *>(data), size);
+  distopt::ArtifactDigest digest = distopt::computeArtifactDigest(sealed);
+  sealed += distopt::kArtifactTrailerMagic;
+  sealed.append(digest.begin(), digest.end());
+  std::string path = distopt::fuzz::writeScratchFile(
+      "program.dist", reinterpret_cast<const uint8_t *>(sealed.data()),
+      sealed.size());
   MLIRContext context(*registry, MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   context.printOpOnDiagnostic(false);

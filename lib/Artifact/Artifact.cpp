@@ -1,9 +1,9 @@
 //===- Artifact.cpp - the compiled artifact that dist-run executes --------===//
 //
-// Writing: verify, stamp the format version, serialize as MLIR bytecode,
-// append the checksum trailer, write to a temporary file in the destination
+// Writing: verify, stamp the format version, print as MLIR text, append the
+// checksum trailer, write to a temporary file in the destination
 // folder, rename. Reading: check the trailer's SHA-256 against the bytes
-// before it, then that they are bytecode of a module with a known version.
+// before it, then that they are the text of a module with a known version.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,7 +12,6 @@
 #include "distopt/Dialect/Dist/DistOps.h"
 
 #include "mlir/Bytecode/BytecodeReader.h"
-#include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
@@ -60,13 +59,13 @@ bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
       .setAttr(
           module,
           Builder(module.getContext()).getI64IntegerAttr(kArtifactVersion));
+  // MLIR text, not bytecode: MLIR's bytecode reader trusts the counts and
+  // offsets in its input (a few changed bytes abort or hang it), while the
+  // text parser reports malformed input as diagnostics.
   std::string program;
   {
     llvm::raw_string_ostream os(program);
-    if (failed(writeBytecodeToFile(module, os))) {
-      emitError(loc) << "cannot serialize the program";
-      return false;
-    }
+    module.print(os, OpPrintingFlags().enableDebugInfo());
   }
   ArtifactDigest digest = computeArtifactDigest(program);
 
@@ -109,8 +108,9 @@ static std::optional<llvm::StringRef>
 checkArtifactTrailer(llvm::StringRef file, Location loc,
                      ArtifactDigest &digest) {
   if (!hasArtifactTrailer(file)) {
-    emitError(loc) << "has no checksum: it is damaged (cut short?) or was "
-                      "written by an older dist-opt; recompile it";
+    emitError(loc) << "is not a dist-opt artifact, or is cut short: it does "
+                      "not end with an artifact's checksum; compile one with "
+                      "dist-opt MODEL --devices N -o FILE";
     return std::nullopt;
   }
   llvm::StringRef program =
@@ -139,15 +139,16 @@ OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
                    << buffer.getError().message();
     return nullptr;
   }
-  if (!isBytecode((*buffer)->getMemBufferRef())) {
-    emitError(loc) << "is not a dist-opt artifact (not MLIR bytecode); "
-                      "compile one with dist-opt MODEL --devices N -o FILE";
-    return nullptr;
-  }
   std::optional<llvm::StringRef> program =
       checkArtifactTrailer((*buffer)->getBuffer(), loc, digest);
   if (!program)
     return nullptr;
+  if (isBytecode(llvm::MemoryBufferRef(*program, path))) {
+    emitError(loc) << "holds MLIR bytecode, which dist-run does not parse "
+                      "(artifacts are MLIR text since format version 2); "
+                      "recompile it";
+    return nullptr;
+  }
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(
       llvm::MemoryBuffer::getMemBufferCopy(*program, path), llvm::SMLoc());
@@ -157,7 +158,7 @@ OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
   using VersionAttr = dist::DistDialect::ArtifactVersionAttrHelper;
   IntegerAttr version = VersionAttr(context).getAttr(*module);
   if (!version) {
-    emitError(loc) << "is MLIR bytecode but not a dist-opt artifact (no "
+    emitError(loc) << "is MLIR but not a dist-opt artifact (no "
                    << VersionAttr::getNameStr() << ")";
     return nullptr;
   }

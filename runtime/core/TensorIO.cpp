@@ -426,30 +426,32 @@ static bool readPb(const std::string &path, const std::string &data,
             " values, its shape needs " + std::to_string(count);
     return false;
   };
+  uint8_t *out = tensor.bytes.data();
+  // An empty tensor has no values to copy, and an empty field's data
+  // pointer may be null, which memcpy must not get even for 0 bytes.
+  auto copy = [&](const void *values) {
+    if (!tensor.bytes.empty())
+      std::memcpy(out, values, tensor.bytes.size());
+    return true;
+  };
   if (proto.has_raw_data()) {
     if (proto.raw_data().size() != tensor.bytes.size())
       return mismatch(proto.raw_data().size() / width);
-    std::memcpy(tensor.bytes.data(), proto.raw_data().data(),
-                tensor.bytes.size());
-    return true;
+    return copy(proto.raw_data().data());
   }
-  uint8_t *out = tensor.bytes.data();
   switch (tensor.dtype) {
   case DType::F32:
     if (proto.float_data_size() != count)
       return mismatch(proto.float_data_size());
-    std::memcpy(out, proto.float_data().data(), tensor.bytes.size());
-    return true;
+    return copy(proto.float_data().data());
   case DType::F64:
     if (proto.double_data_size() != count)
       return mismatch(proto.double_data_size());
-    std::memcpy(out, proto.double_data().data(), tensor.bytes.size());
-    return true;
+    return copy(proto.double_data().data());
   case DType::I64:
     if (proto.int64_data_size() != count)
       return mismatch(proto.int64_data_size());
-    std::memcpy(out, proto.int64_data().data(), tensor.bytes.size());
-    return true;
+    return copy(proto.int64_data().data());
   default:
     // Narrow types travel one per int32 (16-bit floats as bit patterns).
     if (proto.int32_data_size() != count)

@@ -53,7 +53,7 @@ static cl::opt<bool> printOnnxOperators(
 static cl::opt<int> devices(
     "devices",
     cl::desc("Compile for this many devices and write the runtime artifact "
-             "(MLIR bytecode) to -o; dist-run executes it"),
+             "(MLIR text and its checksum) to -o; dist-run executes it"),
     cl::init(0), cl::cat(onnxCategory));
 
 static cl::opt<bool> noRaise(

@@ -1,13 +1,15 @@
 //===- Artifact.h - the compiled artifact that dist-run executes -*- C++ -*-===//
 //
-// A compiled artifact is one file: the program's module as MLIR bytecode,
-// with module attributes that the runtime needs (`dist.model_dir`, where the
+// A compiled artifact is one file: the program's module as MLIR text, with
+// module attributes that the runtime needs (`dist.model_dir`, where the
 // weights' paths start), followed by a trailer of 40 bytes: the 8 bytes
-// `DISTSUM1` and the SHA-256 of every byte before the trailer. The bytecode
+// `DISTSUM1` and the SHA-256 of every byte before the trailer. The text
 // holds the whole program, weights' metadata included (path, offset, size,
 // element type, shape), so the checksum covers all of it; the weights' bytes
 // stay in their own files and are not covered. The checksum detects damage,
-// not tampering: anyone who can write the file can recompute it.
+// not tampering: anyone who can write the file can recompute it. The
+// program is text, not MLIR bytecode, because MLIR's bytecode reader is not
+// built for untrusted input (docs/security.md).
 // The artifact is written through a temporary file renamed into place, so
 // that a failed compile never leaves a partial artifact.
 //
@@ -30,7 +32,7 @@ class MLIRContext;
 namespace distopt {
 
 /// The artifact format version, stored as `dist.artifact_version`.
-constexpr int64_t kArtifactVersion = 1;
+constexpr int64_t kArtifactVersion = 2;
 
 /// The start of the trailer that ends every artifact.
 constexpr llvm::StringLiteral kArtifactTrailerMagic = "DISTSUM1";

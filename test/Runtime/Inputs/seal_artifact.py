@@ -1,9 +1,9 @@
-# Appends an artifact's checksum trailer to an MLIR bytecode file, as
+# Appends an artifact's checksum trailer to an MLIR text file, as
 # dist-opt -o does (lib/Artifact): the 8 bytes DISTSUM1, then the SHA-256 of
 # every byte before them. Tests use it to make artifacts by hand; that
 # anyone can do this is why the checksum detects damage, not tampering.
 #
-#   seal_artifact.py IN.mlirbc OUT.dist
+#   seal_artifact.py IN.mlir OUT.dist
 import hashlib
 import sys
 
