@@ -10,6 +10,8 @@
 #ifndef DISTOPT_FUZZ_FUZZSUPPORT_H
 #define DISTOPT_FUZZ_FUZZSUPPORT_H
 
+#include "distopt/Dialect/Dist/DistDialect.h"
+#include "mlir/IR/DialectRegistry.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FileSystem.h"
@@ -22,6 +24,16 @@
 #include <string>
 
 namespace distopt::fuzz {
+
+/// The dialects of dist-opt's programs, registered once per process.
+inline const mlir::DialectRegistry &getRegistry() {
+  static const mlir::DialectRegistry *registry = [] {
+    auto *r = new mlir::DialectRegistry();
+    distopt::registerAllDialects(*r);
+    return r;
+  }();
+  return *registry;
+}
 
 /// This process's temporary folder (created on first use, removed at exit).
 inline const std::string &getScratchDir() {

@@ -22,11 +22,6 @@
 using namespace mlir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static DialectRegistry *registry = [] {
-    auto *r = new DialectRegistry();
-    distopt::registerAllDialects(*r);
-    return r;
-  }();
   std::string sealed(reinterpret_cast<const char *>(data), size);
   distopt::ArtifactDigest digest = distopt::computeArtifactDigest(sealed);
   sealed += distopt::kArtifactTrailerMagic;
@@ -34,10 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string path = distopt::fuzz::writeScratchFile(
       "program.dist", reinterpret_cast<const uint8_t *>(sealed.data()),
       sealed.size());
-  MLIRContext context(*registry, MLIRContext::Threading::DISABLED);
+  MLIRContext context(distopt::fuzz::getRegistry(),
+                      MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   context.printOpOnDiagnostic(false);
-  ScopedDiagnosticHandler quiet(&context, [](Diagnostic &) { return success(); });
+  ScopedDiagnosticHandler quiet(&context,
+                                [](Diagnostic &) { return success(); });
   OwningOpRef<ModuleOp> module = distopt::readArtifact(path, &context);
   if (!module)
     return 0;

@@ -19,18 +19,14 @@
 using namespace mlir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static DialectRegistry *registry = [] {
-    auto *r = new DialectRegistry();
-    distopt::registerAllDialects(*r);
-    return r;
-  }();
-  std::string path =
-      distopt::fuzz::writeScratchFile("model.onnx", data, size);
+  std::string path = distopt::fuzz::writeScratchFile("model.onnx", data, size);
   // A fresh context per input, as each dist-opt run has: nothing uniqued by
   // one input changes how the next one imports.
-  MLIRContext context(*registry, MLIRContext::Threading::DISABLED);
+  MLIRContext context(distopt::fuzz::getRegistry(),
+                      MLIRContext::Threading::DISABLED);
   context.printOpOnDiagnostic(false);
-  ScopedDiagnosticHandler quiet(&context, [](Diagnostic &) { return success(); });
+  ScopedDiagnosticHandler quiet(&context,
+                                [](Diagnostic &) { return success(); });
   distopt::OnnxImportOptions options;
   OwningOpRef<ModuleOp> module =
       distopt::importOnnxFile(path, &context, options);

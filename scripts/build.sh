@@ -2,7 +2,9 @@
 #===- scripts/build.sh - configure and build dist-opt into build/ ---------===#
 #
 # Usage: scripts/build.sh [extra cmake args...]
-# BUILD_DIR overrides the build directory (default: build/ in the checkout).
+# BUILD_DIR overrides the build directory (default: build/ in the checkout);
+# BUILD_TARGETS (space-separated) builds only those targets. The extra cmake
+# arguments apply when the build directory is first configured.
 #
 #===------------------------------------------------------------------------===#
 set -euo pipefail
@@ -23,4 +25,5 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
     "${launcher[@]}" "$@"
 fi
-cmake --build "$BUILD_DIR"
+# shellcheck disable=SC2086 # BUILD_TARGETS is a space-separated list
+cmake --build "$BUILD_DIR" ${BUILD_TARGETS:+--target $BUILD_TARGETS}

@@ -40,19 +40,9 @@ for t in "${targets[@]}"; do
   fi
 done
 
-"$ROOT/scripts/setup.sh"
-
-launcher=()
-if command -v ccache >/dev/null 2>&1; then
-  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
-if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DDISTOPT_FUZZ=ON "${launcher[@]}"
-fi
-cmake --build "$BUILD_DIR" --target "${targets[@]/#/fuzz-}"
+BUILD_DIR="$BUILD_DIR" BUILD_TARGETS="${targets[*]/#/fuzz-}" \
+  "$ROOT/scripts/build.sh" \
+  -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 -DDISTOPT_FUZZ=ON
 
 # Leaks are failures too, except in the system libraries' one-time
 # allocations (fuzz/lsan.supp says which and why).
