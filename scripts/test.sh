@@ -51,7 +51,7 @@ asan_suite() {
     ASAN_OPTIONS="detect_leaks=0:allow_user_poisoning=0:${ASAN_OPTIONS:-}" \
     UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}" \
     ASAN_SYMBOLIZER_PATH="$symbolizer" \
-    ctest --output-on-failure)
+    ctest --parallel 2 --output-on-failure)
 }
 
 stage "normal build and tests" normal_suite
