@@ -1,7 +1,9 @@
 //===- DistInterfaces.td - dist op interfaces --------------*- tablegen -*-===//
 //
 // The sharding-rule interface: the one place where each dist op says how its
-// iteration space may be split across devices.
+// iteration space may be split across devices. The gradient interface: the
+// one place where each dist op says how its operands' gradients follow from
+// its results' gradients.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +32,43 @@ def Dist_ShardingRuleOpInterface : OpInterface<"ShardingRuleOpInterface"> {
       /*retTy=*/"::distopt::dist::ShardingRule",
       /*methodName=*/"getShardingRule",
       /*args=*/(ins)
+    >
+  ];
+}
+
+def Dist_GradientOpInterface : OpInterface<"GradientOpInterface"> {
+  let cppNamespace = "::distopt::dist";
+  let description = [{
+    An op's reverse-mode gradient rule, kept next to the op like its
+    sharding rule. `dist-autodiff` walks the ops that the loss depends on in
+    reverse order and asks each for the gradients of its operands, given the
+    gradients of its results. An op on that path without this interface is
+    refused by name.
+
+    The rule is built while the types are the whole (unpartitioned) ones, so
+    it may use them (for example the element count of a mean). It emits
+    ordinary dist ops (and backward ops where no composition of forward ops
+    does) at the builder's insertion point, located at the op's location.
+  }];
+
+  let methods = [
+    InterfaceMethod<
+      /*desc=*/[{
+        Builds the gradients of this op's operands. `resultGrads` has one
+        entry per result: the gradient of the loss with respect to that
+        result (same type as the result), or null where no gradient reaches
+        it (then it is zero). At least one entry is non-null.
+        `operandGrads` is filled with one entry per operand: its gradient
+        (same type as the operand), or null where none flows (integer and
+        boolean operands, operands the op does not differentiate). Fails,
+        with an error at the op, where a rule does not apply to these
+        attributes or types.
+      }],
+      /*retTy=*/"::mlir::LogicalResult",
+      /*methodName=*/"buildGradients",
+      /*args=*/(ins "::mlir::OpBuilder &":$builder,
+                    "::mlir::ArrayRef<::mlir::Value>":$resultGrads,
+                    "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)
     >
   ];
 }
