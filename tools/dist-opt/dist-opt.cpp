@@ -16,6 +16,7 @@
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Import/ONNX.h"
 #include "distopt/Passes/Passes.h"
+#include "distopt/Support/Resources.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -61,6 +62,13 @@ static cl::opt<bool> noRaise(
     cl::desc("Keep decomposed patterns (layer norm, GELU, linear layers) "
              "as the ONNX graph spells them"),
     cl::init(false), cl::cat(onnxCategory));
+
+static cl::opt<std::string> maxMemoryText(
+    "max-memory",
+    cl::desc("The most memory the compile may take for the input file and "
+             "the tensor data it reads into the IR, e.g. 512M or 8G; checked "
+             "before reading (default: the machine's physical memory)"),
+    cl::value_desc("BYTES"), cl::init(""), cl::cat(onnxCategory));
 
 static cl::OptionCategory planCategory("dist-opt planner options");
 
@@ -125,6 +133,10 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
     return fail("--devices must be positive");
   if (globalBatch.getNumOccurrences() && globalBatch <= 0)
     return fail("--batch must be positive");
+  if (!maxMemoryText.empty() && !distopt::parseByteSize(maxMemoryText))
+    return fail("--max-memory expects a positive number of bytes (with an "
+                "optional K, M, G or T), found '" +
+                maxMemoryText + "'");
   bool planning = devices > 0 || !clusterName.empty();
   const cl::Option *planFlags[] = {&planText, &modeText, &globalBatch,
                                    &printReport, &reportJson};
@@ -182,12 +194,20 @@ static void printOnnxDiagnostic(llvm::StringRef inputFilename,
     print(note);
 }
 
+/// The --max-memory limit in bytes (checked by validateMaxMemory).
+static uint64_t getMaxMemory() {
+  if (maxMemoryText.empty())
+    return distopt::getPhysicalMemory();
+  return distopt::parseByteSize(maxMemoryText).value_or(0);
+}
+
 /// Imports the ONNX model `inputFilename` with the command line's import
 /// options. Problems are reported; returns null then.
 static mlir::OwningOpRef<mlir::ModuleOp>
 importOnnx(llvm::StringRef inputFilename, mlir::MLIRContext &context) {
   distopt::OnnxImportOptions options;
   options.raisePatterns = !noRaise;
+  options.maxBytes = getMaxMemory();
   for (const std::string &spec : inputShapes) {
     std::string error;
     if (failed(distopt::parseInputShape(spec, options, error))) {
@@ -208,6 +228,13 @@ parseMlir(llvm::StringRef inputFilename, llvm::SourceMgr &sourceMgr,
       mlir::openInputFile(inputFilename, &errorMessage);
   if (!input) {
     reportError(inputFilename, errorMessage);
+    return nullptr;
+  }
+  if (input->getBufferSize() > getMaxMemory()) {
+    reportError(inputFilename, "is " + std::to_string(input->getBufferSize()) +
+                                   " bytes, more than the limit of " +
+                                   std::to_string(getMaxMemory()) +
+                                   " bytes (--max-memory)");
     return nullptr;
   }
   // A compiled artifact ends with its checksum, which is checked.

@@ -14,6 +14,7 @@
 
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Support/Resources.h"
 #include "distopt/Support/SafePath.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/Executor.h"
@@ -86,34 +87,6 @@ static int getHardwareThreads() {
   unsigned n = std::thread::hardware_concurrency();
   long online = ::sysconf(_SC_NPROCESSORS_ONLN);
   return int(std::max<long>({long(n), online, 1}));
-}
-
-/// Parses BYTES with an optional binary suffix (K, M, G, T).
-static bool parseBytes(const std::string &text, uint64_t &out) {
-  char *end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || !std::isdigit((unsigned char)text[0]) || errno == ERANGE)
-    return false;
-  std::string suffix(end);
-  int shift = suffix.empty()                     ? 0
-              : suffix == "K" || suffix == "KiB" ? 10
-              : suffix == "M" || suffix == "MiB" ? 20
-              : suffix == "G" || suffix == "GiB" ? 30
-              : suffix == "T" || suffix == "TiB" ? 40
-                                                 : -1;
-  if (shift < 0 || v == 0 || v > (UINT64_MAX >> shift))
-    return false;
-  out = uint64_t(v) << shift;
-  return true;
-}
-
-/// The machine's physical memory in bytes.
-static uint64_t getPhysicalMemory() {
-  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || pageSize <= 0)
-    return UINT64_MAX;
-  return uint64_t(pages) * uint64_t(pageSize);
 }
 
 static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
@@ -198,7 +171,10 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
     } else if (arg == "--max-memory") {
       if (!next(text))
         return false;
-      if (!parseBytes(text, o.maxMemory)) {
+      std::optional<uint64_t> bytes = distopt::parseByteSize(text);
+      if (bytes)
+        o.maxMemory = *bytes;
+      else {
         error = "--max-memory expects a positive number of bytes (with an "
                 "optional K, M, G or T), found '" +
                 text + "'";
@@ -598,7 +574,7 @@ int main(int argc, char **argv) {
   const std::string &tracePath = opts.trace;
   const int threads = opts.threads;
   const uint64_t maxMemory =
-      opts.maxMemory ? opts.maxMemory : getPhysicalMemory();
+      opts.maxMemory ? opts.maxMemory : distopt::getPhysicalMemory();
   // A file size limit (ulimit -f) makes writes fail with EFBIG, reported
   // like any other write error, instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);

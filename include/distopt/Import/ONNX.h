@@ -33,6 +33,11 @@ struct OnnxImportOptions {
   /// Raise decomposed patterns (layer norm, GELU, linear layers) to single
   /// dist ops after import.
   bool raisePatterns = true;
+  /// The most memory the import may take for the model file and the tensor
+  /// data it reads into the IR (Constant values, constant inputs), checked
+  /// before reading; 0 means the machine's physical memory. Weights are
+  /// references and do not count.
+  uint64_t maxBytes = 0;
 };
 
 /// Parses one `NAME=D0xD1x...` shape override into `options`. Fails with a

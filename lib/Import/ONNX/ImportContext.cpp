@@ -312,6 +312,16 @@ ImportContext::readTensor(const onnx::TensorProto &tensor, Location loc) {
   unsigned bits = elementType.getIntOrFloatBitWidth();
   int64_t byteWidth = elementType.isInteger(1) ? 1 : bits / 8;
 
+  // The bytes are counted against the import's limit before any is read.
+  uint64_t bytes = uint64_t(elements) * uint64_t(byteWidth);
+  if (bytes > maxBytes - std::min(bytesRead, maxBytes))
+    return mlir::emitError(loc)
+           << "tensor '" << tensor.name() << "' needs " << bytes
+           << " bytes in the compiler's memory, which with the " << bytesRead
+           << " bytes of tensors read before is more than the limit of "
+           << maxBytes << " bytes (--max-memory)";
+  bytesRead += bytes;
+
   // Raw little-endian bytes: inline, or in the external data file.
   std::unique_ptr<llvm::MemoryBuffer> external;
   StringRef raw;

@@ -46,15 +46,19 @@ struct Initializer {
 class ImportContext {
 public:
   ImportContext(mlir::OpBuilder &builder, int64_t opset, std::string modelPath,
-                std::string modelDir)
+                std::string modelDir, uint64_t maxBytes)
       : builder(builder), opset(opset), modelPath(std::move(modelPath)),
-        modelDir(std::move(modelDir)) {}
+        modelDir(std::move(modelDir)), maxBytes(maxBytes) {}
 
   mlir::OpBuilder &builder;
   /// The model's opset of the default ONNX domain.
   const int64_t opset;
   const std::string modelPath;
   const std::string modelDir;
+  /// The most bytes of tensor data that the import may read into the IR
+  /// (OnnxImportOptions::maxBytes), and the bytes read so far.
+  const uint64_t maxBytes;
+  uint64_t bytesRead = 0;
 
   /// Values by ONNX name, and the initializers not yet materialized.
   llvm::StringMap<mlir::Value> values;

@@ -14,6 +14,7 @@
 #include "ModelChecks.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Passes/Passes.h"
+#include "distopt/Support/Resources.h"
 #include "distopt/Support/SafePath.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -277,6 +278,11 @@ private:
   MLIRContext *ctx;
   std::string path;
   std::string modelDir;
+  /// The limit of OnnxImportOptions::maxBytes, defaulted.
+  uint64_t getMaxBytes() const {
+    return options.maxBytes ? options.maxBytes : getPhysicalMemory();
+  }
+
   const OnnxImportOptions &options;
   Location fileLoc;
   std::unique_ptr<llvm::MemoryBuffer> buffer;
@@ -295,6 +301,11 @@ LogicalResult OnnxImporter::load() {
                               << "': " << file.getError().message();
   buffer = std::move(*file);
   StringRef bytes = buffer->getBuffer();
+  // The file is mapped, not read; parsing it takes about its size again.
+  if (bytes.size() > getMaxBytes())
+    return emitError(fileLoc)
+           << "is " << bytes.size() << " bytes, more than the limit of "
+           << getMaxBytes() << " bytes (--max-memory)";
   if (bytes.size() > static_cast<size_t>(INT_MAX))
     return emitError(fileLoc)
            << "is larger than 2 GB; store the weights as external data";
@@ -589,7 +600,7 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
                                    builder.getFunctionType(argTypes, {}));
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToEnd(body);
-  ImportContext ic(builder, opset, path, modelDir);
+  ImportContext ic(builder, opset, path, modelDir, getMaxBytes());
   for (auto [i, input] : llvm::enumerate(inputs)) {
     ic.values[input->name()] = body->getArgument(i);
     func.setArgAttr(i, dialect->getNameAttrHelper().getName(),

@@ -34,14 +34,14 @@ def save(graph, path):
         f.write(m.SerializeToString())
 
 
-def constant_model(location, offset=0):
-    """y = x + c, c a Constant node's 4 floats."""
-    c = external_tensor("c", np.zeros(4, np.float32), location, offset)
+def constant_model(location, offset=0, n=4):
+    """y = x + c, c a Constant node's `n` floats."""
+    c = external_tensor("c", np.zeros(n, np.float32), location, offset)
     nodes = [helper.make_node("Constant", [], ["c"], name="const", value=c),
              helper.make_node("Add", ["x", "c"], ["y"], name="add")]
     return helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n])])
 
 
 def constant_of_shape_model(location):
@@ -75,6 +75,9 @@ def main(out):
          p("constant-absolute.onnx"))
     save(constant_model("link.bin"), p("constant-symlink.onnx"))
     save(constant_model("c.bin", offset="x"), p("constant-bad-offset.onnx"))
+    # 1024 floats (4096 bytes) in a model file of a few hundred bytes.
+    np.ones(1024, np.float32).tofile(p("big.bin"))
+    save(constant_model("big.bin", n=1024), p("constant-big.onnx"))
     save(constant_of_shape_model("c.bin"), p("fill-inside.onnx"))
     save(constant_of_shape_model("../secret.bin"), p("fill-dotdot.onnx"))
     save(constant_of_shape_model("link.bin"), p("fill-symlink.onnx"))
