@@ -105,6 +105,9 @@ LogicalResult FinishArtifactPass::checkWeights(ModuleOp module) {
   bool ok = true;
   module.walk([&](dist::WeightOp weight) {
     dist::DataLocationAttr data = weight.getData();
+    // Zero storage (optimizer state) has no bytes anywhere.
+    if (data.getStorage() == dist::DataStorage::Zero)
+      return;
     StringRef location = data.getPath();
     auto [it, first] = sizes.try_emplace(location);
     if (first) {

@@ -268,6 +268,59 @@ void broadcast(const Tensor &in, Tensor &out, int threads = 0);
 /// `dist.reshape` when it cannot alias its input.
 void copy(const Tensor &in, Tensor &out, int threads = 0);
 
+//===----------------------------------------------------------------------===//
+// Training: losses and optimizer updates (Training.cpp)
+//===----------------------------------------------------------------------===//
+
+/// Softmax cross-entropy with mean reduction, as
+/// `torch.nn.functional.cross_entropy(logits.reshape(-1, C),
+/// labels.reshape(-1))`: `logits` is B... x C (float), `labels` B... (i32 or
+/// i64), `out` a rank-0 tensor of the logits' type. Each position's
+/// `logsumexp` subtracts the row's maximum first; sums run in f64. A label
+/// outside [0, C) is an error: returns the position (in `labels`, row-major)
+/// of the first such label, which then adds nothing to the loss; returns -1
+/// when every label is in range.
+int64_t crossEntropy(const Tensor &logits, const Tensor &labels, Tensor &out,
+                     int threads = 0);
+
+/// `out = (softmax(logits) - onehot(labels)) * scale` over the last (class)
+/// dimension; `scale` is a rank-0 tensor of the logits' type, `out` has the
+/// logits' shape. A label outside [0, C) is reported as by crossEntropy
+/// (its row of `out` is zeros).
+int64_t crossEntropyGrad(const Tensor &logits, const Tensor &labels,
+                         const Tensor &scale, Tensor &out, int threads = 0);
+
+/// `out = mean((pred - target)^2)` (rank-0), as `F.mse_loss`; the sum runs
+/// in f64.
+void mse(const Tensor &pred, const Tensor &target, Tensor &out,
+         int threads = 0);
+
+/// Hyper-parameters of one AdamW update.
+struct AdamWOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.0;
+};
+
+/// One `torch.optim.AdamW` update (amsgrad off), in the order and compute
+/// type torch uses on the CPU: `p *= 1 - lr wd; m += (1 - b1) (g - m); v =
+/// b2 v + (1 - b2) g g; p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t)
+/// + eps)`. `step` (t) is a rank-0 float tensor; the others share one float
+/// type and shape. Outputs may alias the matching inputs.
+void adamw(const Tensor &param, const Tensor &grad, const Tensor &m,
+           const Tensor &v, const Tensor &step, Tensor &newParam, Tensor &newM,
+           Tensor &newV, const AdamWOptions &options, int threads = 0);
+
+/// Hyper-parameters of one SGD update.
+struct SgdOptions {
+  double lr = 0.01, momentum = 0.0, weightDecay = 0.0;
+};
+
+/// One `torch.optim.SGD` update (dampening 0, no nesterov): `g += wd p`;
+/// with momentum `buf = momentum buf + g` (`buffer` and `newBuffer` not
+/// null) and `p -= lr buf`, else `p -= lr g`. Outputs may alias inputs.
+void sgd(const Tensor &param, const Tensor &grad, const Tensor *buffer,
+         Tensor &newParam, Tensor *newBuffer, const SgdOptions &options,
+         int threads = 0);
+
 } // namespace distopt::rt
 
 #endif // DISTOPT_RUNTIME_CPU_KERNELS_H

@@ -30,6 +30,8 @@ static constexpr StringLiteral kOperationAttrs[] = {
     DistDialect::OnnxOpsetAttrHelper::getNameStr(),
     DistDialect::OnnxIrVersionAttrHelper::getNameStr(),
     DistDialect::OnnxProducerAttrHelper::getNameStr(),
+    DistDialect::TrainAttrHelper::getNameStr(),
+    DistDialect::SourceModelAttrHelper::getNameStr(),
 };
 static constexpr StringLiteral kValueAttrs[] = {
     DistDialect::NameAttrHelper::getNameStr(),
@@ -90,6 +92,35 @@ static LogicalResult verifyModuleInteger(Operation *op, StringRef name,
   return success();
 }
 
+/// Checks `dist.train`: a unit attribute on a function.
+static LogicalResult verifyTrainAttr(Operation *op, Attribute value) {
+  StringRef name = DistDialect::TrainAttrHelper::getNameStr();
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitOpError("carries '")
+           << name << "', which marks a function as a training step";
+  if (!isa<UnitAttr>(value))
+    return op->emitOpError("expects '")
+           << name << "' to be a unit attribute, found " << value;
+  return success();
+}
+
+/// Checks `dist.source_model`: a module string that is a relative path with
+/// no `..` component (it is resolved against `dist.model_dir`).
+static LogicalResult verifySourceModel(Operation *op, StringRef name,
+                                       Attribute value) {
+  if (failed(verifyModuleString(op, name, value, /*absolutePath=*/false)))
+    return failure();
+  StringRef path = cast<StringAttr>(value).getValue();
+  bool dotDot = llvm::any_of(llvm::make_range(llvm::sys::path::begin(path),
+                                              llvm::sys::path::end(path)),
+                             [](StringRef part) { return part == ".."; });
+  if (llvm::sys::path::is_absolute(path) || dotDot)
+    return op->emitOpError("expects '")
+           << name << "' to be a path relative to the model folder without "
+           << "'..', found " << value;
+  return success();
+}
+
 LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
@@ -105,6 +136,10 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
     return verifyModuleInteger(op, name, value, /*min=*/0);
   if (name == OnnxProducerAttrHelper::getNameStr())
     return verifyModuleString(op, name, value, /*absolutePath=*/false);
+  if (name == TrainAttrHelper::getNameStr())
+    return verifyTrainAttr(op, value);
+  if (name == SourceModelAttrHelper::getNameStr())
+    return verifySourceModel(op, name, value);
   if (name == NameAttrHelper::getNameStr())
     return op->emitOpError("carries '")
            << name

@@ -50,8 +50,17 @@ LogicalResult
 DataLocationAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          DataStorage storage, StringRef path, int64_t offset,
                          int64_t length) {
-  if (path.empty())
+  if (storage == DataStorage::Zero) {
+    if (!path.empty())
+      return emitError() << "expects an empty data path for zero storage, "
+                            "found '"
+                         << path << "'";
+    if (offset != 0)
+      return emitError() << "expects data offset 0 for zero storage, found "
+                         << offset;
+  } else if (path.empty()) {
     return emitError() << "expects a non-empty data path";
+  }
   if (offset < 0)
     return emitError() << "expects a non-negative data offset, found "
                        << offset;

@@ -574,3 +574,87 @@ ShardingRule SplitOp::getShardingRule() {
   return joinRule(SmallVector<Value>(getResults()), getInput(), getAxis(),
                   /*piecesAreOperands=*/false);
 }
+
+//===----------------------------------------------------------------------===//
+// Training ops
+//===----------------------------------------------------------------------===//
+
+ShardingRule AssignOp::getShardingRule() {
+  // The value is split exactly like the weight it is written into.
+  ShardingRule rule;
+  TensorFactors dims = addParallelFactors(rule, shapeOf(getWeight()));
+  rule.operands = {dims, dims};
+  return rule;
+}
+
+/// Rule of a loss over `logits`-like positions B... x C: the batch factors
+/// `b<i>` have `batchKind` (reduction with mean, or parallel), the class
+/// factor `c` stays whole.
+static std::pair<TensorFactors, DimFactors>
+classifierFactors(ShardingRule &rule, ArrayRef<int64_t> logits,
+                  FactorKind batchKind) {
+  TensorFactors batch = addFactors(rule, logits.drop_back(), batchKind, "b");
+  if (batchKind == FactorKind::Reduction)
+    for (DimFactors &dim : batch)
+      for (int64_t f : dim)
+        rule.factors[f].combiner = ReduceKind::Mean;
+  DimFactors classes =
+      addDimFactor(rule, "c", logits.back(), FactorKind::Whole);
+  return {batch, classes};
+}
+
+ShardingRule CrossEntropyOp::getShardingRule() {
+  ShardingRule rule;
+  auto [batch, classes] =
+      classifierFactors(rule, shapeOf(getLogits()), FactorKind::Reduction);
+  TensorFactors logits = batch;
+  logits.push_back(classes);
+  rule.operands = {logits, batch};
+  rule.results = {TensorFactors{}};
+  return rule;
+}
+
+ShardingRule CrossEntropyGradOp::getShardingRule() {
+  ShardingRule rule;
+  auto [batch, classes] =
+      classifierFactors(rule, shapeOf(getLogits()), FactorKind::Parallel);
+  TensorFactors logits = batch;
+  logits.push_back(classes);
+  rule.operands = {logits, batch, TensorFactors{}};
+  rule.results = {logits};
+  return rule;
+}
+
+ShardingRule MseOp::getShardingRule() {
+  ShardingRule rule;
+  TensorFactors dims;
+  for (auto [d, size] : llvm::enumerate(shapeOf(getPred())))
+    dims.push_back(addDimFactor(rule, ("d" + Twine(d)).str(), size,
+                                FactorKind::Reduction, ReduceKind::Mean));
+  rule.operands = {dims, dims};
+  rule.results = {TensorFactors{}};
+  return rule;
+}
+
+/// Rule of an elementwise optimizer update: every tensor operand and result
+/// of the parameter's shape shares its parallel factors; rank-0 operands
+/// (the step) are unfactored.
+static ShardingRule optimizerRule(Operation *op, Value param) {
+  ShardingRule rule;
+  TensorFactors dims = addParallelFactors(rule, shapeOf(param));
+  for (Value operand : op->getOperands())
+    rule.operands.push_back(shapeOf(operand).empty() && !shapeOf(param).empty()
+                                ? TensorFactors{}
+                                : dims);
+  for (size_t i = 0; i < op->getNumResults(); ++i)
+    rule.results.push_back(dims);
+  return rule;
+}
+
+ShardingRule AdamWOp::getShardingRule() {
+  return optimizerRule(*this, getParam());
+}
+
+ShardingRule SgdOp::getShardingRule() {
+  return optimizerRule(*this, getParam());
+}

@@ -58,7 +58,14 @@ def Dist_Dialect : Dialect {
     // On an imported module: the ONNX opset, IR version and producer.
     "::mlir::IntegerAttr":$onnx_opset,
     "::mlir::IntegerAttr":$onnx_ir_version,
-    "::mlir::StringAttr":$onnx_producer
+    "::mlir::StringAttr":$onnx_producer,
+    // On a function: it is a training step (its dist.assign ops update the
+    // weights), run by dist-run --steps.
+    "::mlir::UnitAttr":$train,
+    // On an imported module: the ONNX model file, relative to
+    // dist.model_dir, that dist-run --save-weights writes trained weights
+    // into.
+    "::mlir::StringAttr":$source_model
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;

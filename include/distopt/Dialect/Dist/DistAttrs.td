@@ -95,7 +95,8 @@ def Dist_PoolKindAttr : EnumAttr<Dist_Dialect, Dist_PoolKind, "pool_kind">;
 
 def Dist_DataStorage : I32EnumAttr<"DataStorage", "where weight bytes live", [
     I32EnumAttrCase<"Inline", 0, "inline">,
-    I32EnumAttrCase<"External", 1, "external">
+    I32EnumAttrCase<"External", 1, "external">,
+    I32EnumAttrCase<"Zero", 2, "zero">
   ]> {
   let cppNamespace = "::distopt::dist";
   let genSpecializedAttr = 0;
@@ -118,11 +119,17 @@ def Dist_DataLocationAttr : AttrDef<Dist_Dialect, "DataLocation"> {
     * `storage = external`: the bytes are in the external data file `path`
       (relative to the model's folder), at `offset`, `length` bytes long.
 
+    * `storage = zero`: the weight starts as zeros and has no bytes anywhere
+      (optimizer state such as AdamW's moments); `path` is empty, `offset`
+      is 0 and `length` is the size the zeros take.
+
     `path` is always relative to the folder of the model file; the importer
-    rejects absolute paths, `..` components and symbolic links.
+    rejects absolute paths, `..` components and symbolic links. Only `zero`
+    storage has (and requires) an empty path.
 
     ```mlir
     #dist.data<storage = external, path = "gpt2.bin", offset = 4096, length = 9437184>
+    #dist.data<storage = zero, path = "", offset = 0, length = 4096>
     ```
   }];
   let parameters = (ins

@@ -554,4 +554,192 @@ def Dist_SplitOp : Dist_ComputeOp<"split"> {
   let hasFolder = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Training ops: state updates, losses, optimizers
+//===----------------------------------------------------------------------===//
+
+def Dist_AssignOp : Dist_Op<"assign", [
+    MemoryEffects<[MemWrite]>,
+    AllTypesMatch<["weight", "value"]>,
+    DeclareOpInterfaceMethods<Dist_ShardingRuleOpInterface>]> {
+  let summary = "Write a new value into a weight's persistent buffer";
+  let description = [{
+    After the step, the persistent (per-rank) buffer of the weight that
+    `weight` reads holds `value`. Every read of the weight in this step sees
+    the old value: the runtime runs all assigns after every other step of
+    the program. This is how a training step keeps its updated parameters
+    and optimizer state from one step to the next.
+
+    `weight` must be the result of a `dist.weight` (also after partitioning,
+    where it is the weight's local shard) and `value` must have its type.
+    The op writes, so it is never erased as dead and never merged with
+    another assign. Sharding rule: both operands are indexed by the same
+    parallel factors, so the value is split like its weight.
+
+    ```mlir
+    %w = dist.weight "fc.weight" : tensor<4x8xf32>
+        at #dist.data<storage = external, path = "m.bin", offset = 0, length = 128>
+    dist.assign %w, %w_new : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$weight, Dist_Tensor:$value);
+  let assemblyFormat = "$weight `,` $value attr-dict `:` type($weight)";
+  let hasVerifier = 1;
+}
+
+def Dist_CrossEntropyOp : Dist_ComputeOp<"cross_entropy", [
+    DeclareOpInterfaceMethods<Dist_GradientOpInterface>,
+    InferTypeOpAdaptor]> {
+  let summary = "Softmax cross-entropy against integer labels, mean-reduced";
+  let description = [{
+    `logits` is `B... x C` (the classes last) and `labels` is `B...` of
+    class indices. The result is the mean over all positions `pos` of
+    `logsumexp(logits[pos, :]) - logits[pos, labels[pos]]`, as
+    `torch.nn.functional.cross_entropy(logits.reshape(-1, C),
+    labels.reshape(-1))`. The result is a scalar of the logits' element
+    type. A label outside `[0, C)` is a run-time error (reported like an
+    out-of-range gather index).
+
+    Sharding rule: the batch factors are reductions (mean: partial losses
+    are averaged), the class factor stays whole.
+
+    ```mlir
+    %loss = dist.cross_entropy %logits, %labels
+        : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Dist_FloatTensor:$logits, Dist_IndexTensor:$labels);
+  let results = (outs Dist_FloatTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_CrossEntropyGradOp : Dist_ComputeOp<"cross_entropy_grad", [
+    InferTypeOpAdaptor]> {
+  let summary = "Gradient of softmax cross-entropy with respect to the logits";
+  let description = [{
+    `(softmax(logits) - onehot(labels)) * scale`, softmax over the last
+    (class) dimension. `scale` is a scalar of the logits' element type; the
+    gradient rule of `dist.cross_entropy` passes the loss gradient divided by
+    the (global) number of positions. A label outside `[0, C)` is a run-time
+    error.
+
+    Sharding rule: the batch factors are parallel, the class factor whole,
+    `scale` unfactored.
+
+    ```mlir
+    %g = dist.cross_entropy_grad %logits, %labels, %scale
+        : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins Dist_FloatTensor:$logits, Dist_IndexTensor:$labels,
+                   Dist_FloatTensor:$scale);
+  let results = (outs Dist_FloatTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels `,` $scale attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Dist_MseOp : Dist_ComputeOp<"mse", [
+    DeclareOpInterfaceMethods<Dist_GradientOpInterface>, InferTypeOpAdaptor]> {
+  let summary = "Mean squared error";
+  let description = [{
+    `mean((pred - target)^2)` over all elements, as
+    `torch.nn.functional.mse_loss(pred, target)`. Both operands have one
+    type; the result is a scalar of their element type. Sharding rule: every
+    dimension is a reduction (mean).
+
+    ```mlir
+    %loss = dist.mse %pred, %target
+        : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Dist_FloatTensor:$pred, Dist_FloatTensor:$target);
+  let results = (outs Dist_FloatTensor:$result);
+  let assemblyFormat = [{
+    $pred `,` $target attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_AdamWOp : Dist_ComputeOp<"adamw", [InferTypeOpAdaptor]> {
+  let summary = "One AdamW update of a parameter and its two moments";
+  let description = [{
+    Exactly `torch.optim.AdamW` (amsgrad off), elementwise, with `t` the
+    step number (1 on the first step):
+
+    ```
+    p = p - lr * weight_decay * p
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+    ```
+
+    `param`, `grad`, `m` and `v` have one type, which the three results
+    (new parameter, new `m`, new `v`) have too; `step` is a float scalar.
+    Sharding rule: every tensor is indexed by the same parallel factors,
+    `step` is unfactored.
+
+    ```mlir
+    %p1, %m1, %v1 = dist.adamw %p, %g, %m, %v, %t {lr = 1.0e-03, beta1 = 0.9,
+        beta2 = 0.999, eps = 1.0e-08, weight_decay = 1.0e-02}
+        : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>,
+           tensor<f32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>)
+    ```
+  }];
+  let arguments = (ins
+    Dist_FloatTensor:$param, Dist_FloatTensor:$grad, Dist_FloatTensor:$m,
+    Dist_FloatTensor:$v, Dist_FloatTensor:$step,
+    F64Attr:$lr, F64Attr:$beta1, F64Attr:$beta2, F64Attr:$eps,
+    F64Attr:$weight_decay
+  );
+  let results = (outs Dist_FloatTensor:$new_param, Dist_FloatTensor:$new_m,
+                 Dist_FloatTensor:$new_v);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $m `,` $v `,` $step attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dist_SgdOp : Dist_ComputeOp<"sgd", [InferTypeOpAdaptor]> {
+  let summary = "One SGD update of a parameter, with optional momentum";
+  let description = [{
+    `torch.optim.SGD` with dampening 0 and nesterov off, elementwise:
+
+    ```
+    g = g + weight_decay * p
+    buf = momentum * buf + g      (with momentum; buf starts as zeros)
+    p = p - lr * buf              (without momentum: p - lr * g)
+    ```
+
+    Starting `buf` at zero gives torch's first step (`buf = g`). With a
+    non-zero `momentum` the op takes the buffer as a third operand and
+    returns the new buffer as a second result; with `momentum = 0` it takes
+    and returns none. Sharding rule: every tensor is indexed by the same
+    parallel factors.
+
+    ```mlir
+    %p1, %b1 = dist.sgd %p, %g, %b {lr = 1.0e-01, momentum = 0.9,
+        weight_decay = 0.0}
+        : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>)
+        -> (tensor<4x8xf32>, tensor<4x8xf32>)
+    ```
+  }];
+  let arguments = (ins
+    Dist_FloatTensor:$param, Dist_FloatTensor:$grad,
+    Optional<Dist_FloatTensor>:$momentum_buffer,
+    F64Attr:$lr, DefaultValuedAttr<F64Attr, "0.0">:$momentum,
+    DefaultValuedAttr<F64Attr, "0.0">:$weight_decay
+  );
+  let results = (outs Dist_FloatTensor:$new_param,
+                 Optional<Dist_FloatTensor>:$new_momentum_buffer);
+  let assemblyFormat = [{
+    $param `,` $grad (`,` $momentum_buffer^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // DISTOPT_DIALECT_DIST_DISTOPS_TD
