@@ -58,7 +58,13 @@ def Dist_Dialect : Dialect {
     // On an imported module: the ONNX opset, IR version and producer.
     "::mlir::IntegerAttr":$onnx_opset,
     "::mlir::IntegerAttr":$onnx_ir_version,
-    "::mlir::StringAttr":$onnx_producer
+    "::mlir::StringAttr":$onnx_producer,
+    // On a function result: the training loss that dist-autodiff
+    // differentiates (a rank-0 float).
+    "::mlir::UnitAttr":$loss,
+    // On a function result added by dist-autodiff: the name of the
+    // `dist.weight` whose gradient it is.
+    "::mlir::StringAttr":$gradient_of
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
