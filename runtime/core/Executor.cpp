@@ -81,6 +81,7 @@ private:
   bool emit(Operation *op);
   bool emitDataMovement(Operation *op, const std::string &name);
   bool emitCollective(Operation *op, const std::string &name);
+  bool emitBackward(Operation *op, const std::string &name);
 
   Executor &ex;
   Communicator &comm;
@@ -500,6 +501,9 @@ bool ProgramBuilder::emit(Operation *op) {
       .Case<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
             shard::AllToAllOp, shard::AllSliceOp>(
           [&](Operation *) { return emitCollective(op, name); })
+      .Case<dist::GatherGradOp, dist::Conv2DGradInputOp,
+            dist::Conv2DGradFilterOp, dist::Pool2DGradOp>(
+          [&](Operation *) { return emitBackward(op, name); })
       .Default([&](Operation *) {
         return fail(op, "the CPU runtime has no kernel for this op");
       });
@@ -647,6 +651,63 @@ bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
             strides(in.shape.size(), 1);
         offsets[axis] = comm.linearIndex(axes) * out.shape[axis];
         return add([=]() mutable { slice(in, out, offsets, strides); });
+      })
+      .Default([](Operation *) { return false; });
+}
+
+/// The steps of the backward ops (`emit`'s helper).
+bool ProgramBuilder::emitBackward(Operation *op, const std::string &name) {
+  auto add = [&](std::function<void()> fn) {
+    ex.steps_.push_back({name, false, std::move(fn)});
+    return true;
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](dist::GatherGradOp o) {
+        Tensor g = view(o.getGrad()), idx = view(o.getIndices()),
+               out = view(o.getResult());
+        int64_t axis = o.getAxis();
+        Communicator *c = &comm;
+        return add([=]() mutable {
+          int64_t bad = gatherGrad(g, idx, out, axis);
+          if (bad >= 0)
+            c->abortAll(
+                gatherIndexError(name, idx, bad, out.shape[axis], axis));
+        });
+      })
+      .Case([&](dist::Conv2DGradInputOp o) {
+        Tensor g = view(o.getGrad()), w = view(o.getFilter()),
+               out = view(o.getResult());
+        auto strides = arr<2>(o.getStrides()),
+             dilations = arr<2>(o.getDilations());
+        auto pads = arr<4>(o.getPads());
+        int64_t group = o.getGroup();
+        return add([=]() mutable {
+          conv2dGradInput(g, w, out, strides, pads, dilations, group);
+        });
+      })
+      .Case([&](dist::Conv2DGradFilterOp o) {
+        Tensor in = view(o.getInput()), g = view(o.getGrad()),
+               out = view(o.getResult());
+        auto strides = arr<2>(o.getStrides()),
+             dilations = arr<2>(o.getDilations());
+        auto pads = arr<4>(o.getPads());
+        int64_t group = o.getGroup();
+        return add([=]() mutable {
+          conv2dGradFilter(in, g, out, strides, pads, dilations, group);
+        });
+      })
+      .Case([&](dist::Pool2DGradOp o) {
+        Tensor g = view(o.getGrad()), in = view(o.getInput()),
+               out = view(o.getResult());
+        auto kind = toKernelKind(o.getKind());
+        auto kernel = arr<2>(o.getKernel()), strides = arr<2>(o.getStrides()),
+             dilations = arr<2>(o.getDilations());
+        auto pads = arr<4>(o.getPads());
+        bool countPad = o.getCountIncludePad();
+        return add([=]() mutable {
+          pool2dGrad(kind, g, in, out, kernel, strides, pads, dilations,
+                     countPad);
+        });
       })
       .Default([](Operation *) { return false; });
 }

@@ -321,6 +321,45 @@ void sgd(const Tensor &param, const Tensor &grad, const Tensor *buffer,
          Tensor &newParam, Tensor *newBuffer, const SgdOptions &options,
          int threads = 0);
 
+//===----------------------------------------------------------------------===//
+// Backward ops (the adjoints that dist-autodiff's gradient rules emit)
+//===----------------------------------------------------------------------===//
+
+/// Scatter-add, the gradient of `gather` for its table: `out` (the table's
+/// shape) starts at zero and every slice of `grad` (shape `out[:axis] ++
+/// indices ++ out[axis+1:]`) is added to the slice of `out` that its index
+/// selects (negative indices count from the end). Returns the position of
+/// the first index outside [-n, n) (which adds nothing), or -1.
+int64_t gatherGrad(const Tensor &grad, const Tensor &indices, Tensor &out,
+                   int64_t axis, int threads = 0);
+
+/// The gradient of `conv2d` for its input: `grad` N x O x OH x OW, `filter`
+/// O x C/group x KH x KW, `out` N x C x H x W; window attributes as conv2d.
+void conv2dGradInput(const Tensor &grad, const Tensor &filter, Tensor &out,
+                     const std::array<int64_t, 2> &strides,
+                     const std::array<int64_t, 4> &pads,
+                     const std::array<int64_t, 2> &dilations, int64_t group,
+                     int threads = 0);
+
+/// The gradient of `conv2d` for its filter: `input` N x C x H x W, `grad`
+/// N x O x OH x OW, `out` O x C/group x KH x KW.
+void conv2dGradFilter(const Tensor &input, const Tensor &grad, Tensor &out,
+                      const std::array<int64_t, 2> &strides,
+                      const std::array<int64_t, 4> &pads,
+                      const std::array<int64_t, 2> &dilations, int64_t group,
+                      int threads = 0);
+
+/// The gradient of `pool2d` for its input: `grad` has the pooling's result
+/// shape, `input` and `out` the input's. Average spreads each window's
+/// gradient over the positions it averaged (the forward's count); max gives
+/// it to the window's first position holding the maximum.
+void pool2dGrad(PoolKind kind, const Tensor &grad, const Tensor &input,
+                Tensor &out, const std::array<int64_t, 2> &kernel,
+                const std::array<int64_t, 2> &strides,
+                const std::array<int64_t, 4> &pads,
+                const std::array<int64_t, 2> &dilations, bool countIncludePad,
+                int threads = 0);
+
 } // namespace distopt::rt
 
 #endif // DISTOPT_RUNTIME_CPU_KERNELS_H

@@ -314,4 +314,54 @@ def CompilePass : Pass<"dist-compile", "mlir::ModuleOp"> {
                            "mlir::shard::ShardDialect"];
 }
 
+def AutodiffPass : Pass<"dist-autodiff", "mlir::func::FuncOp"> {
+  let summary = "Append the gradients of the function's loss with respect to "
+                "its trainable weights (reverse mode)";
+  let description = [{
+    The function has exactly one result marked `dist.loss`, a rank-0 float
+    tensor. The pass appends one result per trainable weight, in the order
+    the `dist.weight` ops appear: the gradient of the loss with respect to
+    that weight (seeded with 1.0), with the result attribute
+    `dist.gradient_of = "<weight name>"`. A weight used several times gets
+    the sum of its gradients.
+
+    Trainable weights are the float `dist.weight`s from which the loss is
+    differentiable: there is a path of float values from the weight to the
+    loss (integer and boolean values, such as a `dist.compare` result or
+    gather indices, end a path). `trainable` keeps only the weights whose
+    names match one of its globs (comma separated, `llvm::GlobPattern`);
+    `freeze` then removes those that match one of its globs.
+
+    Every op on a path from a trainable weight to the loss must implement
+    `GradientOpInterface`; the gradient ops are appended before the return,
+    located at the op they differentiate. Gradient ops that nothing uses
+    (the gradients of operands that need none) are erased.
+
+    ```mlir
+    func.func @main(%x: tensor<8x16xf32>) -> (tensor<f32> {dist.loss}) {
+      %w = dist.weight "fc.weight" : tensor<16x4xf32> at #dist.data<...>
+      %y = dist.matmul %x, %w : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+      %l = dist.reduce mean %y {axes = array<i64: 0, 1>} : (tensor<8x4xf32>) -> tensor<f32>
+      return %l : tensor<f32>
+    }
+    // becomes a function returning (loss, d loss / d fc.weight), the
+    // second result with {dist.gradient_of = "fc.weight"}.
+    ```
+
+    Errors, each at its cause, fail the pass: no `dist.loss` result (or
+    several), a loss that is not a rank-0 float tensor, an op on a path
+    without a gradient rule (`'dist.foo' has no gradient rule`), a glob that
+    does not parse, and no trainable weight left.
+  }];
+  let options = [
+    Option<"trainable", "trainable", "std::string", /*default=*/"\"\"",
+           "Comma-separated globs: only weights whose names match one are "
+           "trainable (default: every float weight the loss depends on)">,
+    Option<"freeze", "freeze", "std::string", /*default=*/"\"\"",
+           "Comma-separated globs: weights whose names match one are not "
+           "trainable">,
+  ];
+  let dependentDialects = ["distopt::dist::DistDialect"];
+}
+
 #endif // DISTOPT_PASSES_PASSES_TD

@@ -36,6 +36,11 @@ static constexpr StringLiteral kOperationAttrs[] = {
 static constexpr StringLiteral kValueAttrs[] = {
     DistDialect::NameAttrHelper::getNameStr(),
 };
+static constexpr StringLiteral kResultAttrs[] = {
+    DistDialect::NameAttrHelper::getNameStr(),
+    DistDialect::LossAttrHelper::getNameStr(),
+    DistDialect::GradientOfAttrHelper::getNameStr(),
+};
 
 /// The error for a `dist.*` attribute that is not declared where it was
 /// found (`where` is "operation", "argument" or "result" attribute).
@@ -192,5 +197,21 @@ DistDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex,
   StringRef name = attribute.getName().getValue();
   if (name == NameAttrHelper::getNameStr())
     return verifyValueName(op, "result", resultIndex, attribute.getValue());
-  return emitUnknownAttr(op, name, "result", kValueAttrs);
+  if (name == LossAttrHelper::getNameStr()) {
+    if (!isa<UnitAttr>(attribute.getValue()))
+      return op->emitOpError("expects '")
+             << name << "' to be a unit attribute, found "
+             << attribute.getValue();
+    return success();
+  }
+  if (name == GradientOfAttrHelper::getNameStr()) {
+    auto str = dyn_cast<StringAttr>(attribute.getValue());
+    if (!str || str.getValue().empty())
+      return op->emitOpError("expects '")
+             << name << "' of result #" << resultIndex
+             << " to be a non-empty weight name, found "
+             << attribute.getValue();
+    return success();
+  }
+  return emitUnknownAttr(op, name, "result", kResultAttrs);
 }

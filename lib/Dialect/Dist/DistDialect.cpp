@@ -74,6 +74,7 @@ void distopt::registerAllDialects(DialectRegistry &registry) {
   registry.insert<DistDialect, func::FuncDialect, arith::ArithDialect,
                   tensor::TensorDialect, shard::ShardDialect>();
   dist::registerShardingInterfaceExternalModels(registry);
+  dist::registerGradientInterfaceExternalModels(registry);
   func::registerShardingInterfaceExternalModels(registry);
   tensor::registerShardingInterfaceExternalModels(registry);
 }

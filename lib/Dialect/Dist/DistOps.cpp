@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "WindowShape.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -17,6 +18,8 @@
 
 using namespace mlir;
 using namespace distopt::dist;
+using distopt::dist::detail::checkWindowAttrs;
+using distopt::dist::detail::windowOutputSize;
 
 #include "distopt/Dialect/Dist/DistInterfaces.cpp.inc"
 
@@ -276,30 +279,27 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
 //===----------------------------------------------------------------------===//
 
 /// Checks a window's strides, pads and dilations attributes.
-static LogicalResult checkWindowAttrs(std::optional<Location> loc,
-                                      ArrayRef<int64_t> strides,
-                                      ArrayRef<int64_t> pads,
-                                      ArrayRef<int64_t> dilations) {
-  if (strides.size() != 2 || llvm::any_of(strides, [](int64_t s) {
-        return s <= 0;
-      }))
+LogicalResult distopt::dist::detail::checkWindowAttrs(
+    std::optional<Location> loc, ArrayRef<int64_t> strides,
+    ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations) {
+  if (strides.size() != 2 ||
+      llvm::any_of(strides, [](int64_t s) { return s <= 0; }))
     return emitOptionalError(loc, "expects 2 positive strides, found [",
                              shapeStr(strides), "]");
   if (pads.size() != 4 || llvm::any_of(pads, [](int64_t p) { return p < 0; }))
     return emitOptionalError(loc, "expects 4 non-negative pads, found [",
                              shapeStr(pads), "]");
-  if (dilations.size() != 2 || llvm::any_of(dilations, [](int64_t d) {
-        return d <= 0;
-      }))
+  if (dilations.size() != 2 ||
+      llvm::any_of(dilations, [](int64_t d) { return d <= 0; }))
     return emitOptionalError(loc, "expects 2 positive dilations, found [",
                              shapeStr(dilations), "]");
   return success();
 }
 
 /// Output size of a sliding window along one spatial dimension.
-static int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
-                                int64_t padBegin, int64_t padEnd,
-                                int64_t dilation, bool ceilMode) {
+int64_t distopt::dist::detail::windowOutputSize(
+    int64_t in, int64_t kernel, int64_t stride, int64_t padBegin,
+    int64_t padEnd, int64_t dilation, bool ceilMode) {
   int64_t span = (kernel - 1) * dilation + 1;
   int64_t avail = in + padBegin + padEnd - span;
   if (avail < 0)

@@ -266,5 +266,8 @@ void distopt::dist::registerShardingInterfaceExternalModels(
               UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp, ReduceOp,
               SoftmaxOp, LayerNormOp, GatherOp, ReshapeOp, BroadcastOp,
               TransposeOp, SliceOp, ConcatOp, SplitOp>(ctx);
+    // Backward ops (emitted by dist-autodiff's gradient rules).
+    attachAll<GatherGradOp, Conv2DGradInputOp, Conv2DGradFilterOp,
+              Pool2DGradOp>(ctx);
   });
 }

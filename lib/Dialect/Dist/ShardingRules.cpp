@@ -658,3 +658,99 @@ ShardingRule AdamWOp::getShardingRule() {
 ShardingRule SgdOp::getShardingRule() {
   return optimizerRule(*this, getParam());
 }
+
+//===----------------------------------------------------------------------===//
+// Backward ops
+//===----------------------------------------------------------------------===//
+
+ShardingRule GatherGradOp::getShardingRule() {
+  // The table's dims d<i> (the gathered one whole); the index dims i<j> are
+  // summed over: a split of the indices (data parallelism) leaves partial
+  // table gradients that an all-reduce adds up.
+  ShardingRule rule;
+  ArrayRef<int64_t> table = shapeOf(getResult());
+  int64_t axis = getAxis();
+  TensorFactors outer = addParallelFactors(rule, table.take_front(axis));
+  TensorFactors gathered =
+      addFactors(rule, table.slice(axis, 1), FactorKind::Whole, "d", axis);
+  TensorFactors indices =
+      addFactors(rule, shapeOf(getIndices()), FactorKind::Reduction, "i");
+  TensorFactors inner =
+      addParallelFactors(rule, table.drop_front(axis + 1), "d", axis + 1);
+  TensorFactors grad = outer;
+  grad.append(indices.begin(), indices.end());
+  grad.append(inner.begin(), inner.end());
+  TensorFactors result = outer;
+  result.append(gathered.begin(), gathered.end());
+  result.append(inner.begin(), inner.end());
+  rule.operands = {grad, indices};
+  rule.results = {result};
+  return rule;
+}
+
+ShardingRule Conv2DGradInputOp::getShardingRule() {
+  // Batch n parallel; the convolution's output channels o are contracted
+  // and its input channels i parallel (both whole with groups); spatial dims
+  // whole.
+  ShardingRule rule;
+  ArrayRef<int64_t> grad = shapeOf(getGrad());
+  ArrayRef<int64_t> filter = shapeOf(getFilter());
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  bool grouped = getGroup() != 1;
+  auto whole = [&](StringRef name, int64_t size) {
+    return addDimFactor(rule, name, size, FactorKind::Whole);
+  };
+  DimFactors n = addDimFactor(rule, "n", res[0], FactorKind::Parallel);
+  DimFactors o = addDimFactor(
+      rule, "o", grad[1], grouped ? FactorKind::Whole : FactorKind::Reduction);
+  DimFactors i = addDimFactor(
+      rule, "i", res[1], grouped ? FactorKind::Whole : FactorKind::Parallel);
+  DimFactors fi = grouped ? whole("gi", filter[1]) : i;
+  DimFactors oh = whole("oh", grad[2]), ow = whole("ow", grad[3]);
+  DimFactors kh = whole("kh", filter[2]), kw = whole("kw", filter[3]);
+  DimFactors ih = whole("ih", res[2]), iw = whole("iw", res[3]);
+  rule.operands = {{n, o, oh, ow}, {o, fi, kh, kw}};
+  rule.results = {{n, i, ih, iw}};
+  return rule;
+}
+
+ShardingRule Conv2DGradFilterOp::getShardingRule() {
+  // The batch n is summed over; output channels o and input channels i are
+  // parallel (whole with groups); spatial dims whole.
+  ShardingRule rule;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  ArrayRef<int64_t> grad = shapeOf(getGrad());
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  bool grouped = getGroup() != 1;
+  auto whole = [&](StringRef name, int64_t size) {
+    return addDimFactor(rule, name, size, FactorKind::Whole);
+  };
+  DimFactors n = addDimFactor(rule, "n", in[0], FactorKind::Reduction);
+  DimFactors o = addDimFactor(
+      rule, "o", res[0], grouped ? FactorKind::Whole : FactorKind::Parallel);
+  DimFactors i = addDimFactor(
+      rule, "i", in[1], grouped ? FactorKind::Whole : FactorKind::Parallel);
+  DimFactors fi = grouped ? whole("gi", res[1]) : i;
+  DimFactors ih = whole("ih", in[2]), iw = whole("iw", in[3]);
+  DimFactors oh = whole("oh", grad[2]), ow = whole("ow", grad[3]);
+  DimFactors kh = whole("kh", res[2]), kw = whole("kw", res[3]);
+  rule.operands = {{n, i, ih, iw}, {n, o, oh, ow}};
+  rule.results = {{o, fi, kh, kw}};
+  return rule;
+}
+
+ShardingRule Pool2DGradOp::getShardingRule() {
+  // Batch n and channels c parallel; spatial dims whole.
+  ShardingRule rule;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  ArrayRef<int64_t> grad = shapeOf(getGrad());
+  DimFactors n = addDimFactor(rule, "n", in[0], FactorKind::Parallel);
+  DimFactors c = addDimFactor(rule, "c", in[1], FactorKind::Parallel);
+  DimFactors ih = addDimFactor(rule, "ih", in[2], FactorKind::Whole);
+  DimFactors iw = addDimFactor(rule, "iw", in[3], FactorKind::Whole);
+  DimFactors oh = addDimFactor(rule, "oh", grad[2], FactorKind::Whole);
+  DimFactors ow = addDimFactor(rule, "ow", grad[3], FactorKind::Whole);
+  rule.operands = {{n, c, oh, ow}, {n, c, ih, iw}};
+  rule.results = {{n, c, ih, iw}};
+  return rule;
+}

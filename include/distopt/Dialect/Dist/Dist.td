@@ -65,7 +65,13 @@ def Dist_Dialect : Dialect {
     // On an imported module: the ONNX model file, relative to
     // dist.model_dir, that dist-run --save-weights writes trained weights
     // into.
-    "::mlir::StringAttr":$source_model
+    "::mlir::StringAttr":$source_model,
+    // On a function result: the training loss that dist-autodiff
+    // differentiates (a rank-0 float).
+    "::mlir::UnitAttr":$loss,
+    // On a function result added by dist-autodiff: the name of the
+    // `dist.weight` whose gradient it is.
+    "::mlir::StringAttr":$gradient_of
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;

@@ -31,6 +31,10 @@ namespace distopt::dist {
 /// has a sharding rule, so that `sharding-propagation` and `shard-partition`
 /// work on dist ops. The models are derived from the ops' sharding rules.
 void registerShardingInterfaceExternalModels(mlir::DialectRegistry &registry);
+
+/// Attaches GradientOpInterface, the reverse-mode rule that dist-autodiff
+/// asks, to every differentiable dist op (lib/Dialect/Dist/GradientRules.cpp).
+void registerGradientInterfaceExternalModels(mlir::DialectRegistry &registry);
 } // namespace distopt::dist
 
 #endif // DISTOPT_DIALECT_DIST_DISTOPS_H

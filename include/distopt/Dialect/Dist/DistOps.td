@@ -742,4 +742,136 @@ def Dist_SgdOp : Dist_ComputeOp<"sgd", [InferTypeOpAdaptor]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Backward ops
+//
+// Ops that `dist-autodiff`'s gradient rules emit where no composition of the
+// forward ops above does the job (or does it far too slowly). Each is the
+// adjoint of one forward op and has that op's operands' types as results.
+//===----------------------------------------------------------------------===//
+
+def Dist_GatherGradOp : Dist_ComputeOp<"gather_grad"> {
+  let summary = "Gradient of a gather with respect to its table (scatter-add)";
+  let description = [{
+    The adjoint of `dist.gather` for its `data` operand: starts from zeros of
+    the result type (the gathered table's type) and adds every slice of
+    `grad` to the slice of the result that its index selected, so a row
+    selected twice gets the sum of both gradients. `grad` has the shape
+    `result[:axis] ++ indices ++ result[axis+1:]`. An index in `[-n, 0)`
+    counts from the end as in `dist.gather`; an index outside `[-n, n)` is a
+    run-time error.
+
+    ```mlir
+    %dtable = dist.gather_grad %dy, %ids {axis = 0 : i64}
+        : (tensor<2x128x768xf32>, tensor<2x128xi64>) -> tensor<50257x768xf32>
+    ```
+  }];
+  let arguments = (ins Dist_FloatTensor:$grad, Dist_IndexTensor:$indices,
+                   I64Attr:$axis);
+  let results = (outs Dist_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $indices attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dist_Conv2DGradInputOp : Dist_ComputeOp<"conv2d_grad_input"> {
+  let summary = "Gradient of a 2-D convolution with respect to its input";
+  let description = [{
+    The adjoint of `dist.conv2d` for its `input` operand (a transposed
+    convolution): `grad` is the gradient of the convolution's result
+    (N x O x OH x OW), `filter` its filter, and the result has the type of
+    its input (N x C x H x W). `strides`, `pads`, `dilations` and `group` are
+    those of the convolution; the verifier checks that a convolution of the
+    result's shape with them gives `grad`'s shape.
+
+    ```mlir
+    %dx = dist.conv2d_grad_input %dy, %w {strides = array<i64: 2, 2>,
+        pads = array<i64: 1, 1, 1, 1>}
+        : (tensor<1x16x16x16xf32>, tensor<16x3x3x3xf32>) -> tensor<1x3x32x32xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_Tensor4D:$grad,
+    Dist_Tensor4D:$filter,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+    DefaultValuedAttr<I64Attr, "1">:$group
+  );
+  let results = (outs Dist_Tensor4D:$result);
+  let assemblyFormat = [{
+    $grad `,` $filter attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dist_Conv2DGradFilterOp : Dist_ComputeOp<"conv2d_grad_filter"> {
+  let summary = "Gradient of a 2-D convolution with respect to its filter";
+  let description = [{
+    The adjoint of `dist.conv2d` for its `filter` operand:
+    `result[o, c, kh, kw] = sum over n, oh, ow of grad[n, o, oh, ow] *
+    input[n, g * C/group + c, oh * sh - pt + kh * dh, ow * sw - pl + kw * dw]`
+    (zero outside the input), with `g` the group of output channel `o`. The
+    result has the filter's type; the verifier checks that a convolution of
+    `input` with a filter of the result's shape gives `grad`'s shape.
+
+    ```mlir
+    %dw = dist.conv2d_grad_filter %x, %dy {strides = array<i64: 2, 2>,
+        pads = array<i64: 1, 1, 1, 1>}
+        : (tensor<1x3x32x32xf32>, tensor<1x16x16x16xf32>) -> tensor<16x3x3x3xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_Tensor4D:$input,
+    Dist_Tensor4D:$grad,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+    DefaultValuedAttr<I64Attr, "1">:$group
+  );
+  let results = (outs Dist_Tensor4D:$result);
+  let assemblyFormat = [{
+    $input `,` $grad attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dist_Pool2DGradOp : Dist_ComputeOp<"pool2d_grad", [
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "Gradient of a 2-D max or average pooling";
+  let description = [{
+    The adjoint of `dist.pool2d` with the same attributes: `grad` is the
+    gradient of the pooling's result, `input` the pooled input, and the
+    result has the input's type. Average pooling spreads each window's
+    gradient evenly over the positions it averaged (the same count as the
+    forward op: with or without padding). Max pooling gives each window's
+    gradient to the first position (in row-major window order) holding the
+    window's maximum, as PyTorch does; a window without an input position
+    gives nothing.
+
+    ```mlir
+    %dx = dist.pool2d_grad max %dy, %x {kernel = array<i64: 2, 2>,
+        strides = array<i64: 2, 2>}
+        : (tensor<1x8x4x4xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+    ```
+  }];
+  let arguments = (ins
+    Dist_PoolKindAttr:$kind,
+    Dist_Tensor4D:$grad,
+    Dist_Tensor4D:$input,
+    DenseI64ArrayAttr:$kernel,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+    UnitAttr:$ceil_mode,
+    UnitAttr:$count_include_pad
+  );
+  let results = (outs Dist_Tensor4D:$result);
+  let assemblyFormat = [{
+    ``$kind $grad `,` $input attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // DISTOPT_DIALECT_DIST_DISTOPS_TD
