@@ -627,7 +627,9 @@ void distopt::cost::printStepReport(const StepReport &report,
   const PlanOptions &plan = report.plan;
   bool training = plan.mode == StepMode::Training;
   os << llvm::formatv("{0} step: dp={1} tp={2} pp={3}, ",
-                      stringifyStepMode(plan.mode), plan.dataParallel,
+                      plan.explicitStep ? "training (generated)"
+                                        : stringifyStepMode(plan.mode),
+                      plan.dataParallel,
                       plan.tensorParallel, plan.pipelineParallel);
   // In inference every grid axis splits the one batch; in training each
   // data-parallel replica runs its own micro-batches.
@@ -746,7 +748,8 @@ llvm::json::Value distopt::cost::toJSON(const StepReport &report) {
     });
   }
   return llvm::json::Object{
-      {"mode", stringifyStepMode(plan.mode)},
+      {"mode", plan.explicitStep ? "training-step"
+                                 : stringifyStepMode(plan.mode).str()},
       {"plan",
        llvm::json::Object{
            {"dp", plan.dataParallel},

@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - the compile flow and the SPMD pipeline -------------===//
 //
-// `addCompilePipeline` is the compile flow as a pass pipeline: plan
+// `addCompilePipeline` is the compile flow as a pass pipeline: in training
+// mode, generate the training step (`addTrainingStepPipeline`); plan
 // (`dist-auto-plan`), partition (`dist-partition`), finish the artifact
 // (`dist-finish-artifact`). The `dist-compile` pass runs it with the options
 // declared for it in Passes.td, so that `dist-opt -o`, the pass on the
@@ -66,9 +67,36 @@ AutoPlanPassOptions distopt::getAutoPlanOptions(const CompileOptions &options) {
   return plan;
 }
 
+void distopt::addTrainingStepPipeline(OpPassManager &pm,
+                                      const CompileOptions &options) {
+  StringRef spec = options.loss;
+  auto [kind, output] = spec.split(':');
+  AddLossPassOptions loss;
+  loss.loss = kind.str();
+  loss.output = output.str();
+  loss.labels = options.labels;
+  pm.addPass(createAddLossPass(loss));
+  AutodiffPassOptions autodiff;
+  autodiff.trainable = options.trainable;
+  autodiff.freeze = options.freeze;
+  pm.addPass(createAutodiffPass(autodiff));
+  OptimizerPassOptions optimizer;
+  optimizer.optimizer = options.optimizer;
+  optimizer.lr = options.lr;
+  optimizer.beta1 = options.beta1;
+  optimizer.beta2 = options.beta2;
+  optimizer.eps = options.eps;
+  optimizer.weightDecay = options.weightDecay;
+  optimizer.momentum = options.momentum;
+  optimizer.clipNorm = options.clipNorm;
+  pm.addPass(createOptimizerPass(optimizer));
+}
+
 void distopt::addCompilePipeline(OpPassManager &pm,
                                  const CompileOptions &options,
                                  llvm::raw_ostream &reportStream) {
+  if (options.mode == "train" && !options.loss.empty())
+    addTrainingStepPipeline(pm, options);
   if (asksForPlan(options)) {
     pm.addPass(createAutoPlanPass(getAutoPlanOptions(options), reportStream));
     pm.addPass(createPartitionPass());
@@ -110,6 +138,18 @@ struct CompilePass : public distopt::impl::CompilePassBase<CompilePass> {
     options.report = report;
     options.reportJson = reportJson;
     options.modelDir = modelDir;
+    options.loss = loss;
+    options.labels = labels;
+    options.optimizer = optimizer;
+    options.lr = lr;
+    options.beta1 = beta1;
+    options.beta2 = beta2;
+    options.eps = eps;
+    options.weightDecay = weightDecay;
+    options.momentum = momentum;
+    options.clipNorm = clipNorm;
+    options.trainable = trainable;
+    options.freeze = freeze;
     OpPassManager pm(ModuleOp::getOperationName());
     if (isLaidOutByHand(module))
       addFinishArtifactStage(pm, options);

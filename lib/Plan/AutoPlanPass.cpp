@@ -8,9 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Passes/Passes.h"
 #include "distopt/Plan/Planner.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Pass/Pass.h"
@@ -47,6 +49,13 @@ private:
 };
 } // namespace
 
+/// Whether a function of `module` is a generated training step.
+static bool isTrainingStep(ModuleOp module) {
+  StringRef train = dist::DistDialect::TrainAttrHelper::getNameStr();
+  return llvm::any_of(module.getOps<func::FuncOp>(),
+                      [&](func::FuncOp f) { return f->hasAttr(train); });
+}
+
 FailureOr<std::pair<cost::ClusterSpec, cost::PlanOptions>>
 AutoPlanPass::getPlannerOptions(ModuleOp module) {
   // A cluster file may say how many devices it has; a preset may not.
@@ -70,12 +79,24 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
   // Reports may show pipeline plans; a plan that is written into the module
   // has none unless the plan fixes pp.
   options->searchPipeline = reportOnly;
+  // A generated training step holds its backward and optimizer: each op is
+  // priced as it is.
+  if (isTrainingStep(module)) {
+    if (batch > 0)
+      return module.emitError(
+          "the batch of a generated training step is the model's batch "
+          "(--shape); --batch is for planning a training step without "
+          "generating it");
+    options->mode = cost::StepMode::Inference;
+    options->explicitStep = true;
+  }
   if (!runnable)
     return std::make_pair(std::move(*spec), *options);
   if (options->mode == cost::StepMode::Training)
     return module.emitError(
-        "a training plan cannot be compiled yet: dist-run runs inference "
-        "only; plan it without compiling to see the report");
+        "a training plan is compiled from a generated training step: give "
+        "--loss (and --optimizer) with --mode train; without -o the report "
+        "prices training from the forward graph");
   if (options->pipelineParallel > 1)
     return module.emitError(
         "the CPU runtime runs no pipeline stages yet; plan without pp, or "

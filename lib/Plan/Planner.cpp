@@ -478,6 +478,10 @@ void GridPlanner::addNodes(StrategyProblem &problem) {
   }
 }
 
+/// The cost of a pair of states that a plan must not have (seconds; no
+/// real step comes near it).
+static constexpr double kForbidden = 1e9;
+
 /// One ILP edge per (producer result, consumer operand) pair of
 /// representatives, priced by the resharding between their states and
 /// summed over the copies it stands for.
@@ -525,9 +529,14 @@ void GridPlanner::addEdges(StrategyProblem &problem) {
     e.numDstClasses = to.size();
     auto type =
         cast<RankedTensorType>(nodes[src].op->getResult(result).getType());
+    // A `dist.assign` writes its weight's buffer in place: it must see the
+    // weight in the state the weight has, whatever a reshard would cost.
+    bool mustMatch = operandIndex == 0 && isa<dist::AssignOp>(nodes[dst].op);
     for (const DistState *a : from)
       for (const DistState *b : to)
-        e.cost.push_back(grid.reshardSeconds(*a, *b, type) * count * commScale);
+        e.cost.push_back(mustMatch ? (a->key() == b->key() ? 0 : kForbidden)
+                                   : grid.reshardSeconds(*a, *b, type) *
+                                         count * commScale);
     problem.edges.push_back(std::move(e));
   }
 }

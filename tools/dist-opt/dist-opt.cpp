@@ -88,8 +88,9 @@ static cl::opt<std::string> planText(
 
 static cl::opt<std::string> modeText(
     "mode",
-    cl::desc("Plan for inference (infer) or training (train; report only "
-             "until the runtime trains)"),
+    cl::desc("Plan for inference (infer) or training (train: with --loss, "
+             "the training step is generated and compiled; without, the "
+             "report prices training from the forward graph)"),
     cl::value_desc("infer|train"), cl::init("infer"), cl::cat(planCategory));
 
 static cl::opt<int64_t> globalBatch(
@@ -109,6 +110,65 @@ static cl::opt<std::string>
                cl::desc("Write the plan report as JSON to this file"),
                cl::value_desc("FILE"), cl::init(""), cl::cat(planCategory));
 
+static cl::OptionCategory trainCategory("dist-opt training options");
+
+static cl::opt<std::string> lossText(
+    "loss",
+    cl::desc("With --mode train: generate the training step with this loss: "
+             "cross-entropy (the logits output [..., C] against an int64 "
+             "input 'labels' [...]), mse (against an input 'target'), each "
+             "optionally :OUTPUT to name the output, or output:NAME (that "
+             "scalar output is the loss)"),
+    cl::value_desc("KIND[:OUTPUT]"), cl::init(""), cl::cat(trainCategory));
+
+static cl::opt<std::string>
+    labelsName("labels",
+               cl::desc("Name of the loss's labels (or target) input"),
+               cl::value_desc("NAME"), cl::init(""), cl::cat(trainCategory));
+
+static cl::opt<std::string>
+    optimizerName("optimizer",
+                  cl::desc("The optimizer: adamw (default) or sgd"),
+                  cl::value_desc("adamw|sgd"), cl::init("adamw"),
+                  cl::cat(trainCategory));
+
+static cl::opt<double> learningRate("lr", cl::desc("Learning rate"),
+                                    cl::init(1e-3), cl::cat(trainCategory));
+
+static cl::opt<std::string>
+    betasText("betas", cl::desc("AdamW's moment decays"),
+              cl::value_desc("B1,B2"), cl::init("0.9,0.999"),
+              cl::cat(trainCategory));
+
+static cl::opt<double> adamEps("eps", cl::desc("AdamW's denominator term"),
+                               cl::init(1e-8), cl::cat(trainCategory));
+
+static cl::opt<double> weightDecay(
+    "weight-decay",
+    cl::desc("Weight decay (decoupled for adamw; default 0.01 for adamw, 0 "
+             "for sgd)"),
+    cl::init(-1), cl::cat(trainCategory));
+
+static cl::opt<double> sgdMomentum("momentum", cl::desc("SGD's momentum"),
+                                   cl::init(0), cl::cat(trainCategory));
+
+static cl::opt<double>
+    clipNorm("clip-norm",
+             cl::desc("Clip the gradients' global 2-norm to this (0: off)"),
+             cl::init(0), cl::cat(trainCategory));
+
+static cl::opt<std::string> trainableGlobs(
+    "trainable",
+    cl::desc("Only the weights whose names match these globs train"),
+    cl::value_desc("GLOB,..."), cl::init(""), cl::cat(trainCategory));
+
+static cl::opt<std::string>
+    freezeGlobs("freeze",
+                cl::desc("The weights whose names match these globs do not "
+                         "train"),
+                cl::value_desc("GLOB,..."), cl::init(""),
+                cl::cat(trainCategory));
+
 namespace {
 /// What the command line asks for, beyond running its passes.
 enum class DriverAction { Print, ReportPlan, Compile };
@@ -119,6 +179,36 @@ static int reportError(llvm::StringRef inputFilename,
                        const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), inputFilename) << message << "\n";
   return 1;
+}
+
+/// The two betas of --betas, or nothing when it does not hold two numbers.
+static std::optional<std::pair<double, double>> parseBetas() {
+  auto [first, second] = llvm::StringRef(betasText).split(',');
+  double b1 = 0, b2 = 0;
+  if (first.trim().getAsDouble(b1) || second.trim().getAsDouble(b2))
+    return std::nullopt;
+  return std::make_pair(b1, b2);
+}
+
+/// Checks the training flags: they need --mode train, which with -o needs
+/// --loss. Returns the message of the first problem.
+static std::optional<std::string>
+checkTrainingFlags(llvm::StringRef outputFilename) {
+  const cl::Option *flags[] = {
+      &lossText,   &labelsName, &optimizerName, &learningRate,
+      &betasText,  &adamEps,    &weightDecay,   &sgdMomentum,
+      &clipNorm,   &trainableGlobs, &freezeGlobs};
+  for (const cl::Option *flag : flags)
+    if (flag->getNumOccurrences() && modeText != "train")
+      return "--" + flag->ArgStr.str() + " is a training option: give " +
+             "--mode train";
+  if (modeText == "train" && outputFilename != "-" && lossText.empty())
+    return std::string("--mode train with -o generates a training step: name "
+                       "its loss with --loss (cross-entropy, mse or "
+                       "output:NAME)");
+  if (!parseBetas())
+    return "--betas expects two numbers B1,B2, found '" + betasText + "'";
+  return std::nullopt;
 }
 
 /// Checks the planner and compile flags against each other and picks the
@@ -154,6 +244,8 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
     if (auto batch = makePlanOptions("", modeText, globalBatch.getValue());
         !batch)
       return fail("--batch: " + llvm::toString(batch.takeError()));
+  if (std::optional<std::string> error = checkTrainingFlags(outputFilename))
+    return fail(*error);
   // A cluster file may say how many devices it has; a preset may not.
   if (devices == 0 && llvm::is_contained(distopt::cost::getClusterPresetNames(),
                                          clusterName.getValue()))
@@ -290,6 +382,18 @@ static distopt::CompileOptions getCompileOptions(llvm::StringRef inputFile) {
   options.batch = globalBatch;
   options.report = printReport;
   options.reportJson = reportJson;
+  options.loss = lossText;
+  options.labels = labelsName;
+  options.optimizer = optimizerName;
+  options.lr = learningRate;
+  std::tie(options.beta1, options.beta2) = parseBetas().value_or(
+      std::make_pair(0.9, 0.999));
+  options.eps = adamEps;
+  options.weightDecay = weightDecay;
+  options.momentum = sgdMomentum;
+  options.clipNorm = clipNorm;
+  options.trainable = trainableGlobs;
+  options.freeze = freezeGlobs;
   llvm::SmallString<256> dir(inputFile);
   llvm::sys::path::remove_filename(dir);
   options.modelDir = dir.empty() ? "." : dir.str().str();
@@ -306,6 +410,10 @@ static int reportPlan(mlir::ModuleOp module,
   options.runnable = false;
   options.reportOnly = true;
   mlir::PassManager pm(module.getContext(), module.getOperationName());
+  // With a loss, the report is the plan of the generated training step.
+  distopt::CompileOptions compileOptions = getCompileOptions("");
+  if (!compileOptions.loss.empty())
+    distopt::addTrainingStepPipeline(pm, compileOptions);
   pm.addPass(distopt::createAutoPlanPass(options, llvm::outs()));
   return failed(runWithCommandLineOptions(pm, module, config)) ? 1 : 0;
 }
@@ -404,7 +512,7 @@ int main(int argc, char **argv) {
   // The LLVM libraries' own flags (code generation, ...) are registered by
   // now and say nothing about dist-opt: hide them from --help. MLIR's driver
   // flags, the passes and the pipelines are registered after this, and show.
-  cl::HideUnrelatedOptions({&onnxCategory, &planCategory});
+  cl::HideUnrelatedOptions({&onnxCategory, &planCategory, &trainCategory});
   cl::SetVersionPrinter(printVersion);
   auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
       argc, argv,

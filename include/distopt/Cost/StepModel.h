@@ -119,6 +119,11 @@ struct PlanOptions {
   /// Whether the planner may choose pipeline stages (off when the plan must
   /// run on a runtime without them).
   bool searchPipeline = false;
+  /// The function is a whole training step (dist-add-loss, dist-autodiff
+  /// and dist-optimizer made its backward and optimizer update ops): the
+  /// mode is Inference, as every op, backward ones included, is priced as
+  /// it is, and optimizer states are weights.
+  bool explicitStep = false;
 
   bool isFixed(PlanKey key) const { return fixed & unsigned(key); }
   void fix(PlanKey key) { fixed |= unsigned(key); }

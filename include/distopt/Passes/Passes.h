@@ -15,8 +15,12 @@ class raw_ostream;
 } // namespace llvm
 
 namespace mlir {
+class ModuleOp;
 class OpPassManager;
 class RewritePatternSet;
+namespace func {
+class FuncOp;
+} // namespace func
 } // namespace mlir
 
 namespace distopt {
@@ -29,6 +33,12 @@ namespace distopt {
 /// linear layers (matmul or gemm followed by a bias add) that exporters emit
 /// to single dist ops; the ONNX importer can run them as part of import.
 void populateRaisePatterns(mlir::RewritePatternSet &patterns);
+
+/// The function of `module` that the training passes (`dist-add-loss`,
+/// `dist-autodiff`, `dist-optimizer`) work on: the module's only one. Fails
+/// with an error at the module, naming `pass`, otherwise.
+mlir::FailureOr<mlir::func::FuncOp>
+getTrainingFunction(mlir::ModuleOp module, llvm::StringRef pass);
 
 /// Appends the SPMD partitioning pipeline to `pm`: for every function,
 /// upstream `sharding-propagation` completes the sharding annotations,
@@ -52,6 +62,13 @@ using CompileOptions = CompilePassOptions;
 /// of `options` (cluster `cpu` when none is named), restricted to plans that
 /// `dist-run` runs today.
 AutoPlanPassOptions getAutoPlanOptions(const CompileOptions &options);
+
+/// Appends the generation of a training step to `pm` (a pass manager on
+/// `builtin.module`): `dist-add-loss` with `options.loss` (KIND or
+/// KIND:OUTPUT) and `options.labels`, `dist-autodiff` with the trainable and
+/// frozen weights, `dist-optimizer` with the optimizer's settings.
+void addTrainingStepPipeline(mlir::OpPassManager &pm,
+                             const CompileOptions &options);
 
 /// Appends the compile flow to `pm`, a pass manager on `builtin.module`: when
 /// `options` ask for a plan (more than one device, a cluster, a plan, a mode

@@ -264,6 +264,102 @@ def FinishArtifactPass : Pass<"dist-finish-artifact", "mlir::ModuleOp"> {
   ];
 }
 
+def AddLossPass : Pass<"dist-add-loss", "mlir::ModuleOp"> {
+  let summary = "Make the model's function compute a training loss";
+  let description = [{
+    The first step of generating a training step from an inference model
+    (the names follow ONNX Runtime's training artifacts). The module's one
+    function gets a single result, the scalar loss, marked `dist.loss` and
+    named `loss`; its other results are dropped, with the ops only they
+    used.
+
+    * `loss=cross-entropy`: `dist.cross_entropy` of the logits output
+      `[..., C]` against a new int64 argument of shape `[...]`, named by
+      `labels` (default `labels`).
+    * `loss=mse`: `dist.mse` of the output against a new argument of its
+      type, named by `labels` (default `target`).
+    * `loss=output`: the output named by `output` is the loss already; it
+      must hold one float.
+
+    The output the loss reads is the function's only result, or the one
+    whose `dist.name` is `output`. Weights that appear as several
+    `dist.weight` ops of one name become one op, so that a tied weight is
+    one trainable parameter.
+
+    ```mlir
+    func.func @main(%x: tensor<4x16xf32> {dist.name = "x"})
+        -> (tensor<4x10xf32> {dist.name = "logits"})
+    // becomes, with loss=cross-entropy
+    func.func @main(%x: tensor<4x16xf32> {dist.name = "x"},
+                    %labels: tensor<4xi64> {dist.name = "labels"})
+        -> (tensor<f32> {dist.loss, dist.name = "loss"}) {
+      ...
+      %loss = dist.cross_entropy %logits, %labels
+          : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+      return %loss : tensor<f32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"loss", "loss", "std::string", /*default=*/"\"cross-entropy\"",
+           "The loss: cross-entropy, mse or output">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "The output the loss reads (or, with loss=output, is); empty: "
+           "the only output">,
+    Option<"labels", "labels", "std::string", /*default=*/"\"\"",
+           "Name of the new labels (cross-entropy) or target (mse) input">,
+  ];
+  let dependentDialects = ["distopt::dist::DistDialect"];
+}
+
+def OptimizerPass : Pass<"dist-optimizer", "mlir::ModuleOp"> {
+  let summary = "Update the weights from their gradients: the optimizer "
+                "step of a training step";
+  let description = [{
+    Consumes the results that `dist-autodiff` appended (each marked
+    `dist.gradient_of = "<weight>"`) and makes the function one training
+    step: the results are removed, and each gradient updates its weight
+    through the optimizer's op, whose new values are written back with
+    `dist.assign`. The optimizer's state lives in weights with
+    `storage = zero` (zero at the first step), written back the same way;
+    the function is marked `dist.train`.
+
+    * `optimizer=adamw` (`torch.optim.AdamW`): states `<weight>.adamw.m`
+      and `<weight>.adamw.v`, and the step count `adamw.step`.
+    * `optimizer=sgd` (`torch.optim.SGD`, dampening 0): with `momentum`
+      above 0, the state `<weight>.sgd.momentum`.
+    * `clip-norm` above 0: before the update, every gradient is scaled by
+      `min(1, clip / (norm + 1e-6))`, where `norm` is the 2-norm of all
+      gradients together (`torch.nn.utils.clip_grad_norm_`). Each sum of
+      squares is a reduction of its gradient, so over shards it becomes a
+      partial sum and an all-reduce: the norm is the same on 1 and N ranks.
+
+    ```mlir
+    %p2, %m2, %v2 = dist.adamw %p, %g, %m, %v, %t {beta1 = 0.9, ...}
+    dist.assign %p, %p2 : tensor<64x32xf32>
+    ```
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
+           "The optimizer: adamw or sgd">,
+    Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9",
+           "AdamW's first-moment decay">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999",
+           "AdamW's second-moment decay">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8",
+           "AdamW's denominator term">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"-1",
+           "Weight decay (decoupled for AdamW); negative: the optimizer's "
+           "default (0.01 for adamw, 0 for sgd)">,
+    Option<"momentum", "momentum", "double", /*default=*/"0",
+           "SGD's momentum">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"0",
+           "Clip the gradients' global 2-norm to this; 0: no clipping">,
+  ];
+  let dependentDialects = ["distopt::dist::DistDialect"];
+}
+
 def CompilePass : Pass<"dist-compile", "mlir::ModuleOp"> {
   let summary = "Compile a model into the program dist-run executes: plan, "
                 "partition, finish the artifact";
@@ -272,8 +368,10 @@ def CompilePass : Pass<"dist-compile", "mlir::ModuleOp"> {
     `addCompilePipeline(pm, options)` that builds it and that `dist-opt -o`
     runs. It runs, as a nested pipeline:
 
-    1. `dist-auto-plan` with `runnable` (training and pipeline stages are
-       refused until the runtime runs them), then `dist-partition`, when
+    0. With `mode=train` and a `loss`, the training step is generated:
+       `dist-add-loss`, `dist-autodiff`, `dist-optimizer`.
+    1. `dist-auto-plan` with `runnable` (pipeline stages are refused until
+       the runtime runs them), then `dist-partition`, when
        the options ask for a plan: more than one device, a cluster, a plan,
        a mode or a report. A one-device program without them is compiled as
        it is, and a module that already has a `shard.grid` is not planned
@@ -309,6 +407,31 @@ def CompilePass : Pass<"dist-compile", "mlir::ModuleOp"> {
     Option<"modelDir", "model-dir", "std::string", /*default=*/"\"\"",
            "Folder of the weights' paths for a module without "
            "dist.model_dir; default: the folder of its source file">,
+    Option<"loss", "loss", "std::string", /*default=*/"\"\"",
+           "With mode=train, generate the training step with this loss: "
+           "cross-entropy[:OUTPUT], mse[:OUTPUT] or output:NAME">,
+    Option<"labels", "labels", "std::string", /*default=*/"\"\"",
+           "Name of the loss's labels (target) input">,
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
+           "The optimizer of the training step: adamw or sgd">,
+    Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9",
+           "AdamW's first-moment decay">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999",
+           "AdamW's second-moment decay">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8",
+           "AdamW's denominator term">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"-1",
+           "Weight decay; negative: the optimizer's default">,
+    Option<"momentum", "momentum", "double", /*default=*/"0",
+           "SGD's momentum">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"0",
+           "Clip the gradients' global 2-norm; 0: no clipping">,
+    Option<"trainable", "trainable", "std::string", /*default=*/"\"\"",
+           "Only the weights matching these globs (comma separated) train">,
+    Option<"freeze", "freeze", "std::string", /*default=*/"\"\"",
+           "The weights matching these globs (comma separated) do not "
+           "train">,
   ];
   let dependentDialects = ["distopt::dist::DistDialect",
                            "mlir::shard::ShardDialect"];
