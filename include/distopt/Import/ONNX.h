@@ -33,6 +33,11 @@ struct OnnxImportOptions {
   /// Raise decomposed patterns (layer norm, GELU, linear layers) to single
   /// dist ops after import.
   bool raisePatterns = true;
+  /// Every floating-point initializer becomes a `dist.weight`, however small
+  /// (training: each one is a parameter that may be trained, such as a
+  /// classifier's bias of 10 elements). Otherwise float initializers of at
+  /// most 16 elements become `dist.constant`s that folding can use.
+  bool floatInitializersAsWeights = false;
 };
 
 /// Parses one `NAME=D0xD1x...` shape override into `options`. Fails with a

@@ -55,6 +55,8 @@ public:
   const int64_t opset;
   const std::string modelPath;
   const std::string modelDir;
+  /// Small float initializers become weights too (OnnxImportOptions).
+  bool floatInitializersAsWeights = false;
 
   /// Values by ONNX name, and the initializers not yet materialized.
   llvm::StringMap<mlir::Value> values;
