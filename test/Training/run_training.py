@@ -43,9 +43,10 @@ DEFAULTS = {
     "gpt_tied": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01),
     "bert": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01,
                  clip_norm=0.5),
-    "vit": dict(loss="cross-entropy", optimizer="sgd", lr=0.05, momentum=0.9,
+    "vit": dict(loss="cross-entropy", optimizer="sgd", lr=0.02, momentum=0.9,
                 weight_decay=1e-4, clip_norm=1.0),
-    "mixer": dict(loss="mse", optimizer="adamw", lr=1e-3, weight_decay=0.0),
+    "mixer": dict(loss="mse", optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=0.0,
+                  clip_norm=1.0),
     "resnet": dict(loss="cross-entropy", optimizer="sgd", lr=0.05, momentum=0.9,
                    weight_decay=1e-4),
 }
