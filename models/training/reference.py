@@ -5,6 +5,7 @@
         [--loss cross-entropy|mse] [--optimizer adamw|sgd] [--lr 1e-3] \
         [--betas 0.9,0.999] [--eps 1e-8] [--weight-decay 0.01] [--momentum 0.9] \
         [--clip-norm 1.0] [--steps 20] [--batches 1] [--data-seed 0] [--out DIR/reference]
+        [--dtype float32|float64]
 
 DIR holds the export of models/training/export.py (model.onnx, meta.json). The
 model is rebuilt from models.py, its parameters are set from the initializers
@@ -21,7 +22,9 @@ is trained in eval() (no dropout) for --steps steps. Writes into --out:
   config.json    the settings, for the driver and the checker
 
 Step k (1-based) uses batch (k - 1) % K, as dist-run --data does; with K = 1
-it is the --input batch every step. The losses are PyTorch's float32 values.
+it is the --input batch every step. The losses are PyTorch's float32 values;
+--dtype float64 trains in float64 instead (same data, weights saved as
+float32), which shows how far float32 rounding alone moves losses and weights.
 """
 
 import argparse
@@ -56,6 +59,7 @@ def parse_args(argv):
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batches", type=int, default=1, help="K batches, step k uses (k-1) %% K")
     ap.add_argument("--data-seed", type=int, default=0)
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = ap.parse_args(argv)
     if args.model not in models.TRAINING_MODELS:
         ap.error(f"unknown model '{args.model}'; known: {', '.join(models.TRAINING_MODELS)}")
@@ -185,6 +189,10 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     batches = make_batches(spec, meta, args.loss, args.batches, args.data_seed)
     names = write_batches(args.out, spec, args.loss, batches)
+    if args.dtype == "float64":
+        module = module.double()
+        batches = [(tuple(t.double() if t.is_floating_point() else t for t in inputs),
+                    y.double() if y.is_floating_point() else y) for inputs, y in batches]
     losses = train(args, module, batches)
     write_results(args.out, meta, module, losses)
     config = dict(vars(args), betas=list(args.betas), inputs=names,
