@@ -19,6 +19,12 @@ config.substitutions.append(("%distopt_src_root", config.distopt_src_root))
 # Test models are exported at test time by Debian's PyTorch, which belongs to
 # the system Python.
 config.substitutions.append(("%python", "/usr/bin/python3"))
+# Tests of the PyTorch training oracle (test/Training) say `REQUIRES: torch`:
+# they run only where that interpreter imports torch, onnx and numpy.
+import subprocess
+if subprocess.call(["/usr/bin/python3", "-c", "import torch, onnx, numpy"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("torch")
 # Multi-rank tests run under OpenMPI; as root it needs to be told it may,
 # and --oversubscribe starts more ranks than the machine has cores.
 config.substitutions.append(("%mpirun", "mpirun --oversubscribe"))

@@ -300,6 +300,8 @@ importOnnx(llvm::StringRef inputFilename, mlir::MLIRContext &context) {
   distopt::OnnxImportOptions options;
   options.raisePatterns = !noRaise;
   options.maxBytes = getMaxMemory();
+  // In training every float initializer is a parameter, however small.
+  options.floatInitializersAsWeights = modeText == "train";
   for (const std::string &spec : inputShapes) {
     std::string error;
     if (failed(distopt::parseInputShape(spec, options, error))) {

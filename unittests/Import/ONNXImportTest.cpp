@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <fstream>
 
 using namespace mlir;
@@ -204,6 +205,66 @@ TEST_F(ONNXImportTest, ShapeInferenceStopsAtTheFirstFailingNode) {
       errors[0].rfind("fails ONNX shape inference at node 'mm' (MatMul)", 0),
       0u)
       << errors[0];
+}
+
+TEST_F(ONNXImportTest, SmallFloatInitializersAreWeightsForTraining) {
+  // y = relu(x @ w + b) with a bias of 3 floats, and an int64 shape of 2
+  // elements that Reshape needs at compile time.
+  onnx::ModelProto model = makeModel();
+  onnx::GraphProto *g = model.mutable_graph();
+  onnx::TensorProto *b = g->add_initializer();
+  b->set_name("b");
+  b->set_data_type(onnx::TensorProto::FLOAT);
+  b->add_dims(3);
+  const float bias[3] = {0.5f, -1.0f, 2.0f};
+  b->set_raw_data(bias, sizeof(bias));
+  onnx::TensorProto *shape = g->add_initializer();
+  shape->set_name("shape");
+  shape->set_data_type(onnx::TensorProto::INT64);
+  shape->add_dims(2);
+  const int64_t dims[2] = {-1, 3};
+  shape->set_raw_data(dims, sizeof(dims));
+  // mm -> h; add: hb = h + b; reshape: hr = reshape(hb, shape); relu -> y.
+  g->mutable_node(1)->set_input(0, "hr");
+  onnx::NodeProto add;
+  add.set_op_type("Add");
+  add.set_name("add");
+  add.add_input("h");
+  add.add_input("b");
+  add.add_output("hb");
+  onnx::NodeProto reshape;
+  reshape.set_op_type("Reshape");
+  reshape.set_name("reshape");
+  reshape.add_input("hb");
+  reshape.add_input("shape");
+  reshape.add_output("hr");
+  onnx::NodeProto relu = g->node(1);
+  g->mutable_node(1)->CopyFrom(add);
+  *g->add_node() = reshape;
+  *g->add_node() = relu;
+  std::string path = write(model, "bias.onnx");
+
+  auto weightNames = [](ModuleOp module) {
+    std::vector<std::string> names;
+    module.walk(
+        [&](dist::WeightOp op) { names.push_back(op.getName().str()); });
+    return names;
+  };
+  OnnxImportOptions options;
+  std::string error;
+  ASSERT_TRUE(succeeded(parseInputShape("x=2x8", options, error)));
+  // Inference: the bias is a constant that folding may use.
+  OwningOpRef<ModuleOp> inference = import(path, options);
+  ASSERT_TRUE(inference) << (errors.empty() ? "" : errors.front());
+  EXPECT_EQ(weightNames(*inference), std::vector<std::string>{"w"});
+  // Training: the bias is a weight (a parameter); the int64 shape is still
+  // read at compile time (Reshape needs it then), not made a weight.
+  options.floatInitializersAsWeights = true;
+  OwningOpRef<ModuleOp> training = import(path, options);
+  ASSERT_TRUE(training) << (errors.empty() ? "" : errors.front());
+  std::vector<std::string> names = weightNames(*training);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"b", "w"}));
 }
 
 TEST_F(ONNXImportTest, ParseInputShape) {

@@ -38,6 +38,11 @@ struct OnnxImportOptions {
   /// before reading; 0 means the machine's physical memory. Weights are
   /// references and do not count.
   uint64_t maxBytes = 0;
+  /// Every floating-point initializer becomes a `dist.weight`, however small
+  /// (training: each one is a parameter that may be trained, such as a
+  /// classifier's bias of 10 elements). Otherwise float initializers of at
+  /// most 16 elements become `dist.constant`s that folding can use.
+  bool floatInitializersAsWeights = false;
 };
 
 /// Parses one `NAME=D0xD1x...` shape override into `options`. Fails with a

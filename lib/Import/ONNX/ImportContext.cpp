@@ -100,9 +100,10 @@ FailureOr<Value> ImportContext::materialize(StringRef name, Location loc) {
   SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
   auto type = RankedTensorType::get(shape, elementType);
   int64_t elements = type.getNumElements();
-  bool small = elements <= kMaxConstantInitializerElements ||
-               (elementType.isInteger() &&
-                elements <= kMaxConstantIntegerElements);
+  bool small =
+      (elements <= kMaxConstantInitializerElements &&
+       !(floatInitializersAsWeights && isa<FloatType>(elementType))) ||
+      (elementType.isInteger() && elements <= kMaxConstantIntegerElements);
   // Small tensors, and tensors whose bytes have no place in a file (typed
   // fields instead of raw bytes), are held in the IR.
   bool noFileBytes = init.offset < 0;

@@ -59,6 +59,8 @@ public:
   /// (OnnxImportOptions::maxBytes), and the bytes read so far.
   const uint64_t maxBytes;
   uint64_t bytesRead = 0;
+  /// Small float initializers become weights too (OnnxImportOptions).
+  bool floatInitializersAsWeights = false;
 
   /// Values by ONNX name, and the initializers not yet materialized.
   llvm::StringMap<mlir::Value> values;

@@ -538,6 +538,105 @@ LogicalResult convertConcat(ImportContext &ic, const Node &node) {
                                   ic.builder.getI64IntegerAttr(*axis)));
 }
 
+/// Pads `x` on every axis by `pads` ([begin_0, ..., end_0, ...], none
+/// negative) with `value`: a constant block concatenated before and after `x`
+/// along each padded axis, so that the ops already there (and their gradient
+/// rules) carry it.
+FailureOr<Value> padWithConstant(ImportContext &ic, const Node &node, Value x,
+                                 ArrayRef<int64_t> pads, Attribute value) {
+  int64_t rank = typeOf(x).getRank();
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    int64_t before = pads[axis], after = pads[rank + axis];
+    if (before == 0 && after == 0)
+      continue;
+    RankedTensorType type = typeOf(x);
+    SmallVector<Value> pieces;
+    for (int64_t count : {before, int64_t{-1}, after}) {
+      if (count < 0) {
+        pieces.push_back(x);
+        continue;
+      }
+      if (count == 0)
+        continue;
+      SmallVector<int64_t> shape(type.getShape());
+      shape[axis] = count;
+      FailureOr<RankedTensorType> blockType =
+          ic.getTensorType(node, shape, type.getElementType());
+      if (failed(blockType))
+        return failure();
+      pieces.push_back(ic.createConstant(
+          ic.getLoc(node), DenseElementsAttr::get(*blockType, value)));
+    }
+    FailureOr<Value> padded = ic.create<ConcatOp>(
+        node, ValueRange(pieces), ic.builder.getI64IntegerAttr(axis));
+    if (failed(padded))
+      return failure();
+    x = *padded;
+  }
+  return x;
+}
+
+/// The pads of a Pad node for every axis of a rank-`rank` input: from the
+/// attribute before opset 11, from input 1 after.
+FailureOr<SmallVector<int64_t>> padAmounts(ImportContext &ic, const Node &node,
+                                           int64_t rank) {
+  SmallVector<int64_t> pads;
+  if (ic.opset < 11) {
+    std::optional<SmallVector<int64_t>> a = ic.getIntsAttr(node, "pads");
+    if (!a)
+      return ic.emitError(node) << "expects the 'pads' attribute";
+    pads = *a;
+  } else {
+    FailureOr<SmallVector<int64_t>> p =
+        ic.requireIntsInput(node, 1, "the pads");
+    if (failed(p))
+      return failure();
+    pads = *p;
+  }
+  // Opset 18's axes input is not there: the ONNX checker linked in rejects
+  // a Pad node with four inputs.
+  if (static_cast<int64_t>(pads.size()) != 2 * rank)
+    return ic.emitError(node)
+           << "expects " << 2 * rank
+           << " pads (begin and end of each axis), found " << pads.size();
+  if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
+    return ic.emitError(node) << "negative pads (cropping) are not supported";
+  return pads;
+}
+
+LogicalResult convertPad(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  std::string mode = ic.getStringAttr(node, "mode", "constant");
+  if (mode != "constant")
+    return ic.emitError(node)
+           << "only mode 'constant' is supported, found '" << mode << "'";
+  RankedTensorType type = typeOf(*x);
+  FailureOr<SmallVector<int64_t>> pads = padAmounts(ic, node, type.getRank());
+  if (failed(pads))
+    return failure();
+  Type element = type.getElementType();
+  Attribute value = ic.builder.getZeroAttr(element);
+  if (ic.opset < 11) {
+    // Before opset 11 Pad takes float tensors only, and a float 'value'.
+    if (auto floatType = dyn_cast<FloatType>(element))
+      value = ic.builder.getFloatAttr(floatType,
+                                      ic.getFloatAttr(node, "value", 0.0f));
+  } else if (ic.numInputs(node) > 2 && !node.input(2).empty()) {
+    FailureOr<DenseElementsAttr> v =
+        ic.requireConstantInput(node, 2, "the constant value");
+    if (failed(v))
+      return failure();
+    if (v->getNumElements() != 1 || v->getElementType() != element)
+      return ic.emitError(node) << "expects one constant value of the input's "
+                                   "element type "
+                                << element;
+    value = *v->value_begin<Attribute>();
+  }
+  return bind(ic, node, 0, padWithConstant(ic, node, *x, *pads, value));
+}
+
 LogicalResult convertSplit(ImportContext &ic, const Node &node) {
   FailureOr<Value> x = ic.getInput(node, 0);
   if (failed(x))
@@ -1116,6 +1215,8 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
       {"Transpose", 1, convertTranspose},
       {"Concat", 4, convertConcat},
       {"Split", 2, convertSplit, "split sizes not known at compile time"},
+      {"Pad", 2, convertPad,
+       "modes other than constant; negative pads; pads or value not known at compile time"},
       {"Slice", 10, convertSlice, "negative steps; starts, ends, axes or steps not known at compile time"},
       {"Expand", 8, convertExpand, "a shape not known at compile time"},
       {"Shape", 1, convertShape},

@@ -1,0 +1,282 @@
+"""Models for the training checks of dist-opt (issue 12): definitions and registry.
+
+Five kinds of model, each small enough that 20 training steps take well under a
+second on two cores, each a torch.nn.Module whose weights come from a fixed seed:
+
+  gpt       GPT-style decoder, untied LM head
+  gpt_tied  the same decoder with the LM head tied to the token embedding
+  bert      BERT-style encoder (post-LN, token-type embeddings, padding mask),
+            classification head on the first token
+  vit       ViT: Conv2d patch embedding (stride = patch), class token, encoder blocks
+  mixer     MLP-Mixer: Conv2d patches, token- and channel-mixing MLPs
+  resnet    ResNet-style CNN without batch norm: conv + relu + residual, average
+            pool, global average pool, linear
+
+Every entry of TRAINING_MODELS knows its constructor, its inputs (names, shapes,
+how to draw a batch from a generator), the name of its logits output and its
+default loss. Run with Debian's interpreter: /usr/bin/python3.
+"""
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Tuple
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import zoo  # noqa: E402  (the building blocks; exits with a clear message without torch)
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+OPSET = 17  # LayerNormalization is one ONNX node from opset 17 on (one dist op to differentiate)
+
+
+def drop_bias(linear: nn.Linear) -> None:
+    """Remove a bias whose gradient is zero in exact arithmetic.
+
+    Such a bias only gets rounding noise as gradient, and AdamW turns noise
+    of either sign into steps of about lr, so two correct float32
+    implementations end up 1e-3 apart on it (far beyond the checks' 1e-4).
+    The attention key bias is one (softmax ignores what it adds, q.b_k, to
+    every score of a query), and so is a bias that a LayerNorm over the
+    features subtracts right away (the Mixer's token-mixing output bias)."""
+    linear.register_parameter("bias", None)
+
+
+def drop_key_biases(model: nn.Module) -> None:
+    for m in model.modules():
+        if isinstance(m, zoo.SelfAttention):
+            drop_bias(m.k)
+
+
+class GPT(nn.Module):
+    """GPT-style decoder: token + position embeddings, pre-LN blocks with causal
+    self-attention (a float lower-triangular mask buffer compared with Equal),
+    tanh-approximate GELU MLP, final LayerNorm, LM head (tied or untied)."""
+
+    def __init__(self, vocab=128, seq=16, dim=32, heads=4, layers=2, tied=False):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, dim)
+        self.wpe = nn.Embedding(seq, dim)
+        self.blocks = nn.ModuleList(
+            [zoo.PreLNBlock(dim, heads, 4, gelu_approx="tanh") for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(dim)
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        if tied:
+            self.lm_head.weight = self.wte.weight
+        # A buffer, not a parameter: it is an initializer of the export, but the
+        # loss is not differentiable from it (Equal stops the path).
+        self.register_buffer("causal_mask", torch.tril(torch.ones(seq, seq)).view(1, 1, seq, seq))
+        self.register_buffer("position_ids", torch.arange(seq).unsqueeze(0), persistent=False)
+        for p in self.parameters():                      # GPT-2 init: small logits
+            if p.dim() >= 2:
+                nn.init.normal_(p, 0.0, 0.02)
+        zoo.randomize_layernorms(self, 11)
+        drop_key_biases(self)
+
+    def forward(self, input_ids):
+        t = input_ids.shape[1]
+        x = self.wte(input_ids) + self.wpe(self.position_ids[:, :t])
+        masked = self.causal_mask[:, :, :t, :t] == 0     # True = may not attend
+        for blk in self.blocks:
+            x = blk(x, masked)
+        return self.lm_head(self.ln_f(x))                 # [B, T, V]
+
+
+class BERTClassifier(nn.Module):
+    """BERT-style encoder: word + position + token-type embeddings, embedding
+    LayerNorm, post-LN blocks with a [batch, seq] padding mask, exact GELU,
+    tanh pooler on the first token, linear classifier."""
+
+    def __init__(self, vocab=128, seq=16, type_vocab=2, dim=32, heads=4, layers=2, classes=5):
+        super().__init__()
+        self.word = nn.Embedding(vocab, dim)
+        self.position = nn.Embedding(seq, dim)
+        self.token_type = nn.Embedding(type_vocab, dim)
+        self.emb_ln = nn.LayerNorm(dim, eps=1e-12)
+        self.blocks = nn.ModuleList([zoo.PostLNBlock(dim, heads, 4) for _ in range(layers)])
+        self.pooler = nn.Linear(dim, dim)
+        self.classifier = nn.Linear(dim, classes)
+        self.register_buffer("position_ids", torch.arange(seq).unsqueeze(0), persistent=False)
+        zoo.randomize_layernorms(self, 21)
+        drop_key_biases(self)
+
+    def forward(self, input_ids, token_type_ids, attention_mask):
+        t = input_ids.shape[1]
+        x = (self.word(input_ids) + self.position(self.position_ids[:, :t])
+             + self.token_type(token_type_ids))
+        x = self.emb_ln(x)
+        masked = (attention_mask == 0)[:, None, None, :]  # [B, 1, 1, T], True = padding
+        for blk in self.blocks:
+            x = blk(x, masked)
+        return self.classifier(torch.tanh(self.pooler(x[:, 0])))  # [B, classes]
+
+
+class ViT(nn.Module):
+    """ViT: Conv2d patch embedding with stride = patch, class token, position
+    embeddings, pre-LN encoder blocks, final LayerNorm, head on the class token."""
+
+    def __init__(self, image=16, patch=4, channels=3, dim=32, heads=4, layers=2, classes=10):
+        super().__init__()
+        n = (image // patch) ** 2
+        self.patch_embed = nn.Conv2d(channels, dim, kernel_size=patch, stride=patch)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+        self.pos_embed = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
+        self.blocks = nn.ModuleList([zoo.PreLNBlock(dim, heads, 2) for _ in range(layers)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+        zoo.randomize_layernorms(self, 31)
+        drop_key_biases(self)
+
+    def forward(self, pixel_values):
+        x = self.patch_embed(pixel_values).flatten(2).transpose(1, 2)  # [B, N, C]
+        cls = self.cls_token.expand(x.shape[0], -1, -1)
+        x = torch.cat([cls, x], dim=1) + self.pos_embed
+        for blk in self.blocks:
+            x = blk(x)
+        return self.head(self.norm(x)[:, 0])
+
+
+class Mixer(nn.Module):
+    """MLP-Mixer: Conv2d patch embedding, blocks of token-mixing MLP (on the
+    transposed [B, C, N] tensor) and channel-mixing MLP, LayerNorm, mean over
+    tokens, head."""
+
+    def __init__(self, image=16, patch=4, channels=3, dim=32, layers=2, classes=10):
+        super().__init__()
+        n = (image // patch) ** 2
+        self.stem = nn.Conv2d(channels, dim, kernel_size=patch, stride=patch)
+        self.blocks = nn.Sequential(*[zoo.MixerBlock(n, dim, 32, 2 * dim) for _ in range(layers)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+        zoo.randomize_layernorms(self, 41)
+        for blk in self.blocks:
+            drop_bias(blk.token_mlp.fc2)
+
+    def forward(self, pixel_values):
+        x = self.stem(pixel_values).flatten(2).transpose(1, 2)  # [B, N, C]
+        return self.head(self.norm(self.blocks(x)).mean(dim=1))
+
+
+class ResidualBlock(nn.Module):
+    """relu(conv2(relu(conv1(x))) + shortcut(x)); a 1x1 strided conv shortcut
+    when the shape changes. No normalization at all."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
+        self.relu = nn.ReLU()
+        self.shortcut = nn.Conv2d(cin, cout, 1, stride) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        identity = x if self.shortcut is None else self.shortcut(x)
+        return self.relu(self.conv2(self.relu(self.conv1(x))) + identity)
+
+
+class ResNet(nn.Module):
+    """ResNet-style CNN without batch norm: conv stem + relu, 2x2 average pool,
+    three residual blocks (one with stride 2), global average pool, flatten, linear."""
+
+    def __init__(self, channels=3, width=8, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(channels, width, 3, 1, 1)
+        self.relu = nn.ReLU()
+        self.pool = nn.AvgPool2d(2)
+        self.layer1 = ResidualBlock(width, width)
+        self.layer2 = ResidualBlock(width, 2 * width, stride=2)
+        self.layer3 = ResidualBlock(2 * width, 2 * width)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(2 * width, classes)
+
+    def forward(self, pixel_values):
+        x = self.pool(self.relu(self.stem(pixel_values)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(self.flatten(self.avgpool(x)))
+
+
+# --------------------------------------------------------------------------- #
+# Registry
+# --------------------------------------------------------------------------- #
+
+BATCH = 4
+
+
+@dataclass
+class InputSpec:
+    name: str
+    shape: Tuple[int, ...]
+    dtype: torch.dtype
+
+
+@dataclass
+class TrainingModel:
+    name: str
+    description: str
+    ctor: Callable[[], nn.Module]
+    inputs: List[InputSpec]
+    make_batch: Callable[[torch.Generator], Tuple[torch.Tensor, ...]]
+    output: str                     # the logits output, [..., C]
+    classes: int                    # C: labels are int64 in [0, C)
+    seed: int
+
+    def build(self) -> nn.Module:
+        """The model with its deterministic initial weights, in eval mode."""
+        torch.manual_seed(self.seed)
+        model = self.ctor()
+        model.eval()
+        return model
+
+    def logits_shape(self, model: nn.Module) -> Tuple[int, ...]:
+        with torch.no_grad():
+            return tuple(model(*self.make_batch(torch.Generator().manual_seed(0))).shape)
+
+
+def _tokens(g, vocab=128, seq=16):
+    return torch.randint(0, vocab, (BATCH, seq), generator=g, dtype=torch.int64)
+
+
+def _bert_batch(g, vocab=128, seq=16):
+    ids = _tokens(g, vocab, seq)
+    split = int(torch.randint(2, seq - 2, (1,), generator=g))
+    types = (torch.arange(seq) >= split).to(torch.int64).expand(BATCH, seq).contiguous()
+    lengths = torch.randint(seq // 2, seq + 1, (BATCH,), generator=g)
+    lengths[0] = seq                                   # at least one unpadded sequence
+    mask = (torch.arange(seq)[None, :] < lengths[:, None]).to(torch.int64)
+    return ids, types, mask
+
+
+def _image(g, size=16):
+    return (torch.randn(BATCH, 3, size, size, generator=g),)
+
+
+_TOKENS = [InputSpec("input_ids", (BATCH, 16), torch.int64)]
+_IMAGE = [InputSpec("pixel_values", (BATCH, 3, 16, 16), torch.float32)]
+
+TRAINING_MODELS: Dict[str, TrainingModel] = {m.name: m for m in [
+    TrainingModel("gpt", "GPT decoder: vocab 128, seq 16, d=32, 4 heads, 2 pre-LN blocks, "
+                  "causal mask buffer, tanh GELU, untied LM head", lambda: GPT(tied=False),
+                  _TOKENS, lambda g: (_tokens(g),), "logits", 128, seed=101),
+    TrainingModel("gpt_tied", "the GPT decoder with the LM head tied to the token embedding",
+                  lambda: GPT(tied=True), _TOKENS, lambda g: (_tokens(g),), "logits", 128,
+                  seed=102),
+    TrainingModel("bert", "BERT encoder: vocab 128, seq 16, d=32, 4 heads, 2 post-LN blocks, "
+                  "token types, padding mask, tanh pooler, 5 classes", BERTClassifier,
+                  [InputSpec("input_ids", (BATCH, 16), torch.int64),
+                   InputSpec("token_type_ids", (BATCH, 16), torch.int64),
+                   InputSpec("attention_mask", (BATCH, 16), torch.int64)],
+                  _bert_batch, "logits", 5, seed=103),
+    TrainingModel("vit", "ViT: 16x16 image, 4x4 conv patches, class token, 2 pre-LN blocks, "
+                  "d=32, 10 classes", ViT, _IMAGE, _image, "logits", 10, seed=104),
+    TrainingModel("mixer", "MLP-Mixer: 16x16 image, 4x4 conv patches, 2 mixer blocks, d=32, "
+                  "10 classes", Mixer, _IMAGE, _image, "logits", 10, seed=105),
+    TrainingModel("resnet", "ResNet without normalization: conv stem, 2x2 average pool, 3 "
+                  "residual blocks (one stride 2), global average pool, linear, 10 classes",
+                  ResNet, _IMAGE, _image, "logits", 10, seed=106),
+]}
+
+
+def num_parameters(model: nn.Module) -> int:
+    """Unique parameters (tied weights counted once)."""
+    return sum(p.numel() for p in model.parameters())
