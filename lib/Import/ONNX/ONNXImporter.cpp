@@ -601,7 +601,7 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToEnd(body);
   ImportContext ic(builder, opset, path, modelDir, getMaxBytes());
-    ic.floatInitializersAsWeights = options.floatInitializersAsWeights;
+  ic.floatInitializersAsWeights = options.floatInitializersAsWeights;
   for (auto [i, input] : llvm::enumerate(inputs)) {
     ic.values[input->name()] = body->getArgument(i);
     func.setArgAttr(i, dialect->getNameAttrHelper().getName(),
