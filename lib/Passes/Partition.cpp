@@ -322,7 +322,7 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
     weight.setSplitAxesAttr(shard::GridAxesArrayAttr::get(ctx, split));
     return success();
   }
-  if (!resultStates.front().isPartial())
+  if (resultStates.empty() || !resultStates.front().isPartial())
     return success();
   return rewriteSplitReduction(b, plan, resultStates.front());
 }

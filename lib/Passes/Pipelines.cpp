@@ -79,7 +79,7 @@ void distopt::addTrainingStepPipeline(OpPassManager &pm,
   AutodiffPassOptions autodiff;
   autodiff.trainable = options.trainable;
   autodiff.freeze = options.freeze;
-  pm.addPass(createAutodiffPass(autodiff));
+  pm.addNestedPass<func::FuncOp>(createAutodiffPass(autodiff));
   OptimizerPassOptions optimizer;
   optimizer.optimizer = options.optimizer;
   optimizer.lr = options.lr;

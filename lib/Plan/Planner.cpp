@@ -687,7 +687,7 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
 /// layer, and of the ops around it, that splits anything.
 void GridPlanner::summarize(Plan &plan) {
   for (auto [i, node] : llvm::enumerate(nodes)) {
-    if (node.segment == 1 && node.layer != 0)
+    if ((node.segment == 1 && node.layer != 0) || node.op->getNumResults() == 0)
       continue;
     const Strategy &s = strategyOf(i);
     SmallVector<std::string> parts;
