@@ -507,8 +507,10 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
                             const ArtifactDigest &digest) {
   if (comm.size() == 1)
     return;
-  std::string options = "--repeat " + std::to_string(opts.repeat) +
-                        " --steps " + std::to_string(opts.training.steps) +
+  std::string steps =
+      opts.training.steps ? " --steps " + std::to_string(opts.training.steps)
+                          : "";
+  std::string options = "--repeat " + std::to_string(opts.repeat) + steps +
                         (opts.trace.empty() ? "" : " --trace") +
                         (opts.inputsPerRank ? " --inputs-per-rank" : "");
   std::string record = digestToHex(digest, digest.size()) + "\n" + options +
@@ -541,7 +543,7 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
   else if (mine[1] != first[1])
     std::fprintf(stderr,
                  "dist-run: %s: error: %s was given %s but rank 0 %s; every "
-                 "rank must be given the same --repeat, --trace and "
+                 "rank must be given the same --repeat, --steps, --trace and "
                  "--inputs-per-rank\n",
                  rank.c_str(), rank.c_str(), mine[1].c_str(), first[1].c_str());
   if (comm.rank() == 0)
