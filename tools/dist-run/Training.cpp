@@ -508,12 +508,31 @@ double lossValue(const HostTensor &t) {
   return v;
 }
 
+/// Checks, before the first step, that the loss log and the saved state
+/// can be written where they are asked for.
+void checkOutputPlaces(Communicator &comm, const TrainingOptions &opts) {
+  if (comm.rank() != 0)
+    return;
+  if (!opts.lossLog.empty()) {
+    std::string parent = llvm::sys::path::parent_path(opts.lossLog).str();
+    if (!parent.empty() && !llvm::sys::fs::is_directory(parent))
+      comm.abortAll("--loss-log: the folder '" + parent + "' does not exist");
+    if (llvm::sys::fs::is_directory(opts.lossLog))
+      comm.abortAll("--loss-log: '" + opts.lossLog + "' is a folder");
+  }
+  if (!opts.saveDir.empty() && llvm::sys::fs::exists(opts.saveDir) &&
+      !llvm::sys::fs::is_directory(opts.saveDir))
+    comm.abortAll("--save-weights: '" + opts.saveDir +
+                  "' exists and is not a folder");
+}
+
 } // namespace
 
 void distopt::rt::runTraining(Communicator &comm, Executor &ex,
                               mlir::ModuleOp module,
                               const TrainingOptions &opts) {
   checkLossOutput(comm, ex);
+  checkOutputPlaces(comm, opts);
   std::vector<BoundInput> bound = bindInputs(comm, ex, opts);
   std::optional<onnx::ModelProto> model;
   std::string modelDir;

@@ -264,6 +264,11 @@ static bool checkRequiredArgs(const Options &o, std::string &error) {
     return false;
   }
   bool training = o.training.steps > 0;
+  if (training && (o.repeat > 1 || !o.trace.empty())) {
+    error = "--repeat and --trace time inference runs; a training run "
+            "prints the time of each step";
+    return false;
+  }
   if (!training && o.trainingFlags) {
     error = "--data, --loss-log, --save-weights and --resume train: give "
             "--steps N too";
