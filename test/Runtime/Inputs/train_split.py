@@ -2,7 +2,10 @@
 runtime's per-rank state: each rank reads only its slice, updates it, and
 --save-weights gathers the slices into the whole weight.
 
-  train_split.py make DIR      writes DIR/model.onnx (+ w.bin), DIR/split.mlir
+  train_split.py make DIR [inline]
+                               writes DIR/model.onnx (+ w.bin), DIR/split.mlir;
+                               with `inline`, W's bytes are inside model.onnx
+                               (raw_data) and the weight points there
   train_split.py check DIR STEPS LOSSES.csv SAVED_DIR
 
 The program: W (4x6, split by columns over the grid's 2 ranks, 4x3 each)
@@ -21,25 +24,34 @@ from onnx import TensorProto, helper, numpy_helper
 W0 = np.arange(24, dtype=np.float32).reshape(4, 6) / 10
 
 
-def make(out):
+def make(out, inline=False):
     W0.tofile(os.path.join(out, "w.bin"))
-    t = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[4, 6])
-    t.data_location = TensorProto.EXTERNAL
-    for k, v in (("location", "w.bin"), ("offset", "0"), ("length", "96")):
-        e = t.external_data.add()
-        e.key, e.value = k, v
+    if inline:
+        t = numpy_helper.from_array(W0, "W")
+    else:
+        t = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[4, 6])
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", "w.bin"), ("offset", "0"), ("length", "96")):
+            e = t.external_data.add()
+            e.key, e.value = k, v
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "W"], ["y"])], "split",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6])], [t])
     onnx.save_model(helper.make_model(graph), os.path.join(out, "model.onnx"))
+    data = '"w.bin", offset = 0'
+    if inline:
+        offset = open(os.path.join(out, "model.onnx"), "rb").read().find(
+            W0.tobytes())
+        data = f'"model.onnx", offset = {offset}'
+    storage = "inline" if inline else "external"
     split = ('{global_shape = array<i64: 4, 6>, grid = @g, '
              'split_axes = #shard<axisarray[[], [0]]>}')
     with open(os.path.join(out, "split.mlir"), "w") as f:
         f.write(f'''module attributes {{dist.source_model = "model.onnx"}} {{
   shard.grid @g(shape = 2)
   func.func @main() -> (tensor<f32> {{dist.name = "loss"}}) attributes {{dist.train}} {{
-    %w = dist.weight "W" : tensor<4x3xf32> at #dist.data<storage = external, path = "w.bin", offset = 0, length = 96> {split}
+    %w = dist.weight "W" : tensor<4x3xf32> at #dist.data<storage = {storage}, path = {data}, length = 96> {split}
     %b = dist.weight "W.sgd.momentum" : tensor<4x3xf32> at #dist.data<storage = zero, path = "", offset = 0, length = 96> {split}
     %part = dist.reduce sum %w {{axes = array<i64: 0, 1>}} : (tensor<4x3xf32>) -> tensor<f32>
     %loss = shard.all_reduce %part on @g grid_axes = [0] : tensor<f32> -> tensor<f32>
@@ -77,6 +89,6 @@ def check(out, steps, csv, saved):
 
 if __name__ == "__main__":
     if sys.argv[1] == "make":
-        make(sys.argv[2])
+        make(sys.argv[2], len(sys.argv) > 3 and sys.argv[3] == "inline")
     else:
         check(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
