@@ -308,6 +308,9 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
     record(r, type, state);
   }
 
+  // An op without results (dist.assign) only needed its operands resharded.
+  if (resultStates.empty())
+    return success();
   if (auto weight = dyn_cast<WeightOp>(op)) {
     const DistState &state = resultStates.front();
     if (llvm::all_of(state.dims, [](const GridAxes &a) { return a.empty(); }))

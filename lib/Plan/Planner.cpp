@@ -689,6 +689,9 @@ void GridPlanner::summarize(Plan &plan) {
   for (auto [i, node] : llvm::enumerate(nodes)) {
     if ((node.segment == 1 && node.layer != 0) || node.op->getNumResults() == 0)
       continue;
+    // An op without results (dist.assign) follows its operands' splits.
+    if (node.op->getNumResults() == 0)
+      continue;
     const Strategy &s = strategyOf(i);
     SmallVector<std::string> parts;
     const char *prefix = node.segment == 1 ? "layer: " : "";

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -69,7 +70,9 @@ private:
     return false;
   }
   bool slotFor(Value v, Operation *user = nullptr);
-  bool loadWeight(dist::WeightOp op, Slot &slot);
+  std::vector<int64_t> sliceBegin(dist::WeightOp op, const Slot &slot);
+  bool loadWeight(dist::WeightOp op, Slot &slot, bool writable);
+  bool loadStateWeight(dist::WeightOp op, Slot &slot, bool assigned);
   bool loadConstant(DenseElementsAttr attr, Slot &slot);
   void plan(ArrayRef<Operation *> ops);
   Tensor view(Value v) {
@@ -82,6 +85,8 @@ private:
   bool emitDataMovement(Operation *op, const std::string &name);
   bool emitCollective(Operation *op, const std::string &name);
   bool emitBackward(Operation *op, const std::string &name);
+  bool emitTraining(Operation *op, const std::string &name);
+  bool emitAssigns(ArrayRef<Operation *> ops);
 
   Executor &ex;
   Communicator &comm;
@@ -123,13 +128,11 @@ bool ProgramBuilder::slotFor(Value v, Operation *user) {
   return true;
 }
 
-bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot) {
-  dist::DataLocationAttr data = op.getData();
-  SmallVector<int64_t> full = op.getFullShape();
-  size_t width = byteWidth(slot.dtype);
-
-  // The slice this rank owns: per dim, the shard index along its grid axes.
-  std::vector<int64_t> begin(full.size(), 0);
+/// The slice of the whole weight this rank owns: per dim, the shard index
+/// along its grid axes times the local size.
+std::vector<int64_t> ProgramBuilder::sliceBegin(dist::WeightOp op,
+                                                const Slot &slot) {
+  std::vector<int64_t> begin(op.getFullShape().size(), 0);
   if (op.isPartitioned()) {
     ArrayRef<shard::GridAxesAttr> splits = op.getSplitAxesAttr().getAxes();
     for (size_t d = 0; d < splits.size(); ++d) {
@@ -139,6 +142,14 @@ bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot) {
         begin[d] = comm.linearIndex(axes) * slot.shape[d];
     }
   }
+  return begin;
+}
+
+bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot, bool writable) {
+  dist::DataLocationAttr data = op.getData();
+  SmallVector<int64_t> full = op.getFullShape();
+  size_t width = byteWidth(slot.dtype);
+  std::vector<int64_t> begin = sliceBegin(op, slot);
   // The artifact is untrusted: its weight paths get the same check as the
   // importer's external data (relative, no `..`, no symbolic link).
   auto buffer = readDataFileSlice(modelDir, data.getPath(), data.getOffset(),
@@ -150,15 +161,15 @@ bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot) {
   const uint8_t *src =
       reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart());
   bool whole = !op.isPartitioned();
-  if (whole && reinterpret_cast<uintptr_t>(src) % width == 0) {
+  if (whole && !writable && reinterpret_cast<uintptr_t>(src) % width == 0) {
     // Use the mapping as it is.
     slot.ptr = const_cast<uint8_t *>(src);
     ex.mappings_.push_back(std::move(*buffer));
     ex.weightBytes_ += slot.bytes;
     return true;
   }
-  // A shard (or unaligned bytes): copy this rank's slice, row by row of the
-  // innermost dim.
+  // A shard (or unaligned bytes, or a weight the program writes): copy this
+  // rank's slice, row by row of the innermost dim.
   std::vector<uint8_t> &dst = ex.owned_.emplace_back(slot.bytes);
   int64_t rank = full.size();
   int64_t rows = 1;
@@ -183,6 +194,46 @@ bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot) {
   slot.ptr = dst.data();
   ex.weightBytes_ += slot.bytes;
   return true;
+}
+
+/// A persistent weight: a writable buffer of this rank's slice (zeros for
+/// zero storage), recorded in the executor's state. Two reads of one weight
+/// name share one buffer, so an assign updates what every read sees.
+bool ProgramBuilder::loadStateWeight(dist::WeightOp op, Slot &slot,
+                                     bool assigned) {
+  std::string name = op.getName().str();
+  std::vector<int64_t> begin = sliceBegin(op, slot);
+  for (StateInfo &state : ex.state_) {
+    if (state.name != name)
+      continue;
+    if (state.shape != slot.shape || state.offsets != begin ||
+        state.dtype != slot.dtype)
+      return fail(op, "weight '" + name +
+                          "' is read as two different slices on this rank; "
+                          "a weight the program updates needs one layout");
+    state.assigned |= assigned;
+    slot.ptr = state.data;
+    return true;
+  }
+  bool zero = op.getData().getStorage() == dist::DataStorage::Zero;
+  if (zero) {
+    slot.ptr = ex.owned_.emplace_back(slot.bytes, 0).data();
+    ex.weightBytes_ += slot.bytes;
+  } else if (!loadWeight(op, slot, /*writable=*/true)) {
+    return false;
+  }
+  SmallVector<int64_t> full = op.getFullShape();
+  ex.state_.push_back({name, slot.dtype, slot.shape,
+                       std::vector<int64_t>(full.begin(), full.end()), begin,
+                       zero, assigned, slot.ptr, slot.bytes});
+  return true;
+}
+
+const StateInfo *Executor::findState(const std::string &name) const {
+  for (const StateInfo &state : state_)
+    if (state.name == name)
+      return &state;
+  return nullptr;
 }
 
 bool ProgramBuilder::loadConstant(DenseElementsAttr attr, Slot &slot) {
@@ -299,16 +350,25 @@ bool ProgramBuilder::build(ModuleOp module) {
     ex.inputTensors_.push_back(Tensor{s.ptr, s.dtype, s.shape});
   }
 
+  ex.training_ = dist::DistDialect::TrainAttrHelper(module.getContext())
+                     .isAttrPresent(func);
   SmallVector<Operation *> ops;
-  for (Operation &op : body)
+  // Weights that some dist.assign writes.
+  llvm::SmallPtrSet<Operation *, 16> assigned;
+  for (Operation &op : body) {
     ops.push_back(&op);
+    if (auto assign = dyn_cast<dist::AssignOp>(op))
+      assigned.insert(assign.getWeight().getDefiningOp());
+  }
   for (auto [i, op] : llvm::enumerate(ops)) {
+    // Assigns run after every other step: what they read stays live.
+    bool readsToEnd = isa<func::ReturnOp, dist::AssignOp>(op);
     for (Value operand : op->getOperands()) {
       auto it = slotOf.find(operand);
       if (it == slotOf.end())
         return fail(op, "reads a value the runtime did not produce");
       Slot &root = slots[slots[it->second].root];
-      root.lastUse = isa<func::ReturnOp>(op) ? INT32_MAX : int(i);
+      root.lastUse = readsToEnd ? INT32_MAX : int(i);
     }
     if (isa<func::ReturnOp>(op))
       continue;
@@ -322,7 +382,10 @@ bool ProgramBuilder::build(ModuleOp module) {
       continue;
     Slot &s = slots[slotOf.lookup(op->getResult(0))];
     if (auto weight = dyn_cast<dist::WeightOp>(op)) {
-      if (!loadWeight(weight, s))
+      bool isState = assigned.contains(op) ||
+                     weight.getData().getStorage() == dist::DataStorage::Zero;
+      if (isState ? !loadStateWeight(weight, s, assigned.contains(op))
+                  : !loadWeight(weight, s, /*writable=*/false))
         return false;
     } else if (auto constant = dyn_cast<dist::ConstantOp>(op)) {
       auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
@@ -353,7 +416,7 @@ bool ProgramBuilder::build(ModuleOp module) {
     if (!emit(op))
       return false;
   }
-  return true;
+  return emitAssigns(ops);
 }
 
 /// Reads the grid axes attribute of a collective as a vector.
@@ -504,6 +567,11 @@ bool ProgramBuilder::emit(Operation *op) {
       .Case<dist::GatherGradOp, dist::Conv2DGradInputOp,
             dist::Conv2DGradFilterOp, dist::Pool2DGradOp>(
           [&](Operation *) { return emitBackward(op, name); })
+      .Case<dist::CrossEntropyOp, dist::CrossEntropyGradOp, dist::MseOp,
+            dist::AdamWOp, dist::SgdOp>(
+          [&](Operation *) { return emitTraining(op, name); })
+      // Emitted after every other step (emitAssigns).
+      .Case([&](dist::AssignOp) { return true; })
       .Default([&](Operation *) {
         return fail(op, "the CPU runtime has no kernel for this op");
       });
@@ -653,6 +721,103 @@ bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
         return add([=]() mutable { slice(in, out, offsets, strides); });
       })
       .Default([](Operation *) { return false; });
+}
+
+/// The message for the label out of range at `position` of `labels`
+/// (stops every rank, like a gather index).
+static std::string labelError(const std::string &op, const Tensor &labels,
+                              int64_t position, int64_t classes) {
+  std::string where;
+  for (int64_t rest = position, d = labels.rank() - 1; d >= 0; --d) {
+    where = std::to_string(rest % labels.shape[d]) +
+            (where.empty() ? "" : ", ") + where;
+    rest /= labels.shape[d];
+  }
+  return "'" + op + "': label " + std::to_string(indexAt(labels, position)) +
+         " (at [" + where + "] of the labels) is out of range for " +
+         std::to_string(classes) + " classes; labels must be in [0, " +
+         std::to_string(classes) + ")";
+}
+
+/// The steps of the loss and optimizer ops (`emit`'s helper).
+bool ProgramBuilder::emitTraining(Operation *op, const std::string &name) {
+  auto add = [&](std::function<void()> fn) {
+    ex.steps_.push_back({name, false, std::move(fn)});
+    return true;
+  };
+  Communicator *c = &comm;
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](dist::CrossEntropyOp o) {
+        Tensor x = view(o.getLogits()), y = view(o.getLabels()),
+               out = view(o.getResult());
+        return add([=]() mutable {
+          int64_t bad = crossEntropy(x, y, out);
+          if (bad >= 0)
+            c->abortAll(labelError(name, y, bad, x.shape.back()));
+        });
+      })
+      .Case([&](dist::CrossEntropyGradOp o) {
+        Tensor x = view(o.getLogits()), y = view(o.getLabels()),
+               k = view(o.getScale()), out = view(o.getResult());
+        return add([=]() mutable {
+          int64_t bad = crossEntropyGrad(x, y, k, out);
+          if (bad >= 0)
+            c->abortAll(labelError(name, y, bad, x.shape.back()));
+        });
+      })
+      .Case([&](dist::MseOp o) {
+        Tensor p = view(o.getPred()), t = view(o.getTarget()),
+               out = view(o.getResult());
+        return add([=]() mutable { mse(p, t, out); });
+      })
+      .Case([&](dist::AdamWOp o) {
+        Tensor p = view(o.getParam()), g = view(o.getGrad()),
+               m = view(o.getM()), v = view(o.getV()), t = view(o.getStep()),
+               p1 = view(o.getNewParam()), m1 = view(o.getNewM()),
+               v1 = view(o.getNewV());
+        AdamWOptions opts{
+            o.getLr().convertToDouble(), o.getBeta1().convertToDouble(),
+            o.getBeta2().convertToDouble(), o.getEps().convertToDouble(),
+            o.getWeightDecay().convertToDouble()};
+        return add([=]() mutable { adamw(p, g, m, v, t, p1, m1, v1, opts); });
+      })
+      .Case([&](dist::SgdOp o) {
+        Tensor p = view(o.getParam()), g = view(o.getGrad()),
+               p1 = view(o.getNewParam());
+        std::optional<Tensor> b, b1;
+        if (o.getMomentumBuffer()) {
+          b = view(o.getMomentumBuffer());
+          b1 = view(o.getNewMomentumBuffer());
+        }
+        SgdOptions opts{o.getLr().convertToDouble(),
+                        o.getMomentum().convertToDouble(),
+                        o.getWeightDecay().convertToDouble()};
+        return add([=]() mutable {
+          sgd(p, g, b ? &*b : nullptr, p1, b1 ? &*b1 : nullptr, opts);
+        });
+      })
+      .Default([](Operation *) { return false; });
+}
+
+/// The steps of the dist.assign ops, after every other step so that every
+/// read of a weight in the step sees its old value: each copies its value
+/// into the weight's persistent buffer.
+bool ProgramBuilder::emitAssigns(ArrayRef<Operation *> ops) {
+  for (Operation *op : ops) {
+    auto assign = dyn_cast<dist::AssignOp>(op);
+    if (!assign)
+      continue;
+    Tensor weight = view(assign.getWeight()), value = view(assign.getValue());
+    size_t bytes = weight.numElements() * byteWidth(weight.dtype);
+    std::string name = "dist.assign";
+    if (auto w = assign.getWeight().getDefiningOp<dist::WeightOp>())
+      name += " " + w.getName().str();
+    ex.steps_.push_back({name, false, [=]() {
+                           if (weight.data != value.data)
+                             std::memmove(weight.data, value.data, bytes);
+                         }});
+  }
+  return true;
 }
 
 /// The steps of the backward ops (`emit`'s helper).

@@ -34,6 +34,24 @@ struct IOInfo {
   std::vector<int64_t> shape;
 };
 
+/// A weight that the program keeps from one run to the next: one that a
+/// `dist.assign` writes, or one with zero storage (optimizer state). Each is
+/// a writable buffer of this rank's slice, initialised from the weight's
+/// file (or zeros), never a whole copy of a split weight.
+struct StateInfo {
+  std::string name;
+  DType dtype = DType::F32;
+  /// This rank's slice, the whole weight, and where the slice starts in it.
+  std::vector<int64_t> shape, globalShape, offsets;
+  /// Zero storage: no bytes anywhere, starts as zeros.
+  bool zero = false;
+  /// Some dist.assign writes it.
+  bool assigned = false;
+  /// The slice's bytes (row-major), read and written between runs.
+  void *data = nullptr;
+  size_t bytes = 0;
+};
+
 /// One timed step of a run, for traces.
 struct TraceEvent {
   std::string name;
@@ -60,6 +78,15 @@ public:
   size_t arenaValueBytes() const { return arenaValueBytes_; }
   size_t weightBytes() const { return weightBytes_; }
 
+  /// True when the function has the `dist.train` attribute: a training
+  /// step whose dist.assign ops update the state after each run.
+  bool isTraining() const { return training_; }
+  /// The persistent weights, in the order the program first reads them
+  /// (the same order on every rank).
+  const std::vector<StateInfo> &state() const { return state_; }
+  /// The persistent weight named `name`, or null.
+  const StateInfo *findState(const std::string &name) const;
+
   /// Runs once on `inputs` (in the order of inputs(), checked by the
   /// caller) and returns the outputs in the order of outputs(). With
   /// `trace`, every step is timed into it.
@@ -76,6 +103,8 @@ private:
     std::function<void()> fn;
   };
   std::vector<IOInfo> inputs_, outputs_;
+  std::vector<StateInfo> state_;
+  bool training_ = false;
   std::vector<Tensor> inputTensors_, outputTensors_;
   std::vector<Step> steps_;
   std::vector<uint8_t> arena_;

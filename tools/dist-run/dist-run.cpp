@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Training.h"
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Support/Resources.h"
@@ -69,7 +70,18 @@ static const char *kUsage =
     "                     forever)\n"
     "  --inputs-per-rank  each rank reads its own pieces of the inputs (a\n"
     "                     program whose arguments are split); without it\n"
-    "                     every rank must read the same bytes\n";
+    "                     every rank must read the same bytes\n"
+    "\n"
+    "Training programs (a function with dist.train; --output-dir optional):\n"
+    "  --steps N          run N training steps (N >= 1), printing\n"
+    "                     'step K loss L time T ms' for each\n"
+    "  --data NAME=FILE   FILE holds K batches of input NAME (shape K x the\n"
+    "                     input's); step k uses batch k % K\n"
+    "  --loss-log FILE    write the losses as CSV (step,loss)\n"
+    "  --save-weights DIR write DIR/model.onnx (the source model with the\n"
+    "                     trained weights as external data) and the\n"
+    "                     optimizer state beside it\n"
+    "  --resume DIR       start from a state saved by --save-weights\n";
 
 /// The command line. dist-run parses its few flags itself: libLLVM already
 /// registers a global --threads option with llvm::cl.
@@ -80,6 +92,9 @@ struct Options {
   uint64_t maxMemory = 0; // 0: the machine's physical memory
   double collectiveTimeout = 300;
   bool inputsPerRank = false;
+  /// Training (--steps and the flags that only training takes).
+  TrainingOptions training;
+  bool trainingFlags = false;
 };
 
 /// The hardware threads of this machine.
@@ -88,6 +103,22 @@ static int getHardwareThreads() {
   long online = ::sysconf(_SC_NPROCESSORS_ONLN);
   return int(std::max<long>({long(n), online, 1}));
 }
+
+/// Stores the value of --data, --loss-log, --save-weights or --resume.
+static void setTrainingFlag(const std::string &arg, const std::string &value,
+                            Options &o) {
+  o.trainingFlags = true;
+  if (arg == "--data")
+    o.training.data.push_back(value);
+  else if (arg == "--loss-log")
+    o.training.lossLog = value;
+  else if (arg == "--save-weights")
+    o.training.saveDir = value;
+  else
+    o.training.resumeDir = value;
+}
+
+static bool checkRequiredArgs(const Options &o, std::string &error);
 
 static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
   for (int i = 1; i < argc; ++i) {
@@ -150,6 +181,14 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
                 " hardware threads of this machine";
         return false;
       }
+    } else if (arg == "--steps") {
+      if (!number(o.training.steps))
+        return false;
+    } else if (arg == "--data" || arg == "--loss-log" ||
+               arg == "--save-weights" || arg == "--resume") {
+      if (!next(text))
+        return false;
+      setTrainingFlag(arg, text, o);
     } else if (arg == "--inputs-per-rank") {
       o.inputsPerRank = true;
     } else if (arg == "--collective-timeout") {
@@ -191,11 +230,27 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
       return false;
     }
   }
+  return checkRequiredArgs(o, error);
+}
+
+/// Checks the flags that depend on each other, after parsing.
+static bool checkRequiredArgs(const Options &o, std::string &error) {
   if (o.artifact.empty()) {
     error = "no artifact given";
     return false;
   }
-  if (o.outputDir.empty()) {
+  bool training = o.training.steps > 0;
+  if (training && (o.repeat > 1 || !o.trace.empty())) {
+    error = "--repeat and --trace time inference runs; a training run "
+            "prints the time of each step";
+    return false;
+  }
+  if (!training && o.trainingFlags) {
+    error = "--data, --loss-log, --save-weights and --resume train: give "
+            "--steps N too";
+    return false;
+  }
+  if (o.outputDir.empty() && !training) {
     error = "--output-dir is required";
     return false;
   }
@@ -433,7 +488,10 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
                             const ArtifactDigest &digest) {
   if (comm.size() == 1)
     return;
-  std::string options = "--repeat " + std::to_string(opts.repeat) +
+  std::string steps =
+      opts.training.steps ? " --steps " + std::to_string(opts.training.steps)
+                          : "";
+  std::string options = "--repeat " + std::to_string(opts.repeat) + steps +
                         (opts.trace.empty() ? "" : " --trace") +
                         (opts.inputsPerRank ? " --inputs-per-rank" : "");
   std::string record = digestToHex(digest, digest.size()) + "\n" + options +
@@ -466,7 +524,7 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
   else if (mine[1] != first[1])
     std::fprintf(stderr,
                  "dist-run: %s: error: %s was given %s but rank 0 %s; every "
-                 "rank must be given the same --repeat, --trace and "
+                 "rank must be given the same --repeat, --steps, --trace and "
                  "--inputs-per-rank\n",
                  rank.c_str(), rank.c_str(), mine[1].c_str(), first[1].c_str());
   if (comm.rank() == 0)
@@ -613,6 +671,20 @@ int main(int argc, char **argv) {
     comm.abortAll(error);
   if (!checkOutputNames(ex->outputs(), error))
     comm.abortAll(error);
+  if (ex->isTraining() != (opts.training.steps > 0))
+    comm.abortAll(
+        ex->isTraining()
+            ? "'" + artifactPath +
+                  "' is a training program (dist.train); give --steps N"
+            : "--steps needs a training program (a function with "
+              "dist.train), but '" +
+                  artifactPath + "' runs inference");
+  if (ex->isTraining()) {
+    opts.training.inputs = opts.inputs;
+    opts.training.maxMemory = maxMemory;
+    runTraining(comm, *ex, *module, opts.training);
+    return 0;
+  }
   std::vector<HostTensor> inputs = readInputs(comm, opts, *ex, maxMemory);
   agreeOnInputs(comm, opts, *ex, inputs);
   if (comm.rank() == 0) {

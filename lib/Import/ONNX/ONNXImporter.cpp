@@ -570,6 +570,10 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
   llvm::sys::path::remove_dots(absoluteDir, /*remove_dot_dot=*/true);
   dialect->getModelDirAttrHelper().setAttr(*module,
                                            builder.getStringAttr(absoluteDir));
+  // The model file, relative to that folder: dist-run --save-weights writes
+  // the trained weights into a copy of it.
+  dialect->getSourceModelAttrHelper().setAttr(
+      *module, builder.getStringAttr(llvm::sys::path::filename(path)));
   if (!model.producer_name().empty())
     dialect->getOnnxProducerAttrHelper().setAttr(
         *module, builder.getStringAttr(model.producer_version().empty()

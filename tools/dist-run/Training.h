@@ -1,0 +1,41 @@
+//===- Training.h - dist-run's training loop --------------------*- C++ -*-===//
+//
+// Runs a program whose function has `dist.train` as a training loop: binds
+// the inputs (the same tensor each step, or one batch of a data file per
+// step), prints and logs the loss of each step, and saves and resumes the
+// persistent weights (the trained model as ONNX plus the optimizer state).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_TOOLS_DIST_RUN_TRAINING_H
+#define DISTOPT_TOOLS_DIST_RUN_TRAINING_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace distopt::rt {
+
+class Communicator;
+class Executor;
+
+/// The command line of a training run.
+struct TrainingOptions {
+  int steps = 0;
+  /// `NAME=FILE`: the same tensor each step, or (data) batch k % K of the
+  /// file's first dimension on step k.
+  std::vector<std::string> inputs, data;
+  std::string lossLog, saveDir, resumeDir;
+  uint64_t maxMemory = 0;
+};
+
+/// Runs `opts.steps` training steps of `ex` (built from `module`); every
+/// error stops every rank with a message, before anything is written.
+void runTraining(Communicator &comm, Executor &ex, mlir::ModuleOp module,
+                 const TrainingOptions &opts);
+
+} // namespace distopt::rt
+
+#endif // DISTOPT_TOOLS_DIST_RUN_TRAINING_H
