@@ -6,10 +6,10 @@
 // order of the weight ops, each marked with the weight's name; the gradient
 // ops come last and only those that a gradient needs remain.
 
-// An MLP: relu's gradient is a select on the pre-activation, the matmuls'
-// are matmuls with transposed operands, the bias gradient sums the rows,
-// and the mean's seed is 1/32 broadcast. No gradient of the input %x is
-// built (the transpose of %w1 feeds nothing).
+// An MLP: relu's gradient is a select on the pre-activation, the linear
+// layers' are gemms that transpose in BLAS (g w^T, x^T g), the bias
+// gradient sums the rows, and the mean's seed is 1/32 broadcast. No
+// gradient of the input %x is built (nothing would use it).
 // CHECK-LABEL: func.func @mlp
 // CHECK-SAME: -> (tensor<f32> {dist.loss, dist.name = "loss"}, tensor<16x32xf32> {dist.gradient_of = "fc1.weight"}, tensor<32xf32> {dist.gradient_of = "fc1.bias"}, tensor<32x4xf32> {dist.gradient_of = "fc2.weight"})
 // CHECK: %[[W1:.*]] = dist.weight "fc1.weight"
@@ -22,16 +22,13 @@
 // CHECK: %[[S:.*]] = dist.binary mul %[[ONE]], %[[SCALE]]
 // CHECK: %[[S2:.*]] = dist.reshape %[[S]] : tensor<f32> to tensor<1x1xf32>
 // CHECK: %[[G:.*]] = dist.broadcast %[[S2]] : tensor<1x1xf32> to tensor<8x4xf32>
-// CHECK: %[[W2T:.*]] = dist.transpose %[[W2]] {perm = array<i64: 1, 0>} : (tensor<32x4xf32>) -> tensor<4x32xf32>
-// CHECK: %[[GA:.*]] = dist.matmul %[[G]], %[[W2T]] : (tensor<8x4xf32>, tensor<4x32xf32>) -> tensor<8x32xf32>
-// CHECK: %[[AT:.*]] = dist.transpose %[[A]] {perm = array<i64: 1, 0>} : (tensor<8x32xf32>) -> tensor<32x8xf32>
-// CHECK: %[[GW2:.*]] = dist.matmul %[[AT]], %[[G]] : (tensor<32x8xf32>, tensor<8x4xf32>) -> tensor<32x4xf32>
+// CHECK: %[[GA:.*]] = dist.gemm %[[G]], %[[W2]] {trans_b} : (tensor<8x4xf32>, tensor<32x4xf32>) -> tensor<8x32xf32>
+// CHECK: %[[GW2:.*]] = dist.gemm %[[A]], %[[G]] {trans_a} : (tensor<8x32xf32>, tensor<8x4xf32>) -> tensor<32x4xf32>
 // CHECK: %[[POS:.*]] = dist.compare gt %[[H]], %{{.*}} : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xi1>
 // CHECK: %[[GH:.*]] = dist.select %[[POS]], %[[GA]], %{{.*}} : (tensor<8x32xi1>, tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
-// CHECK: %[[XT:.*]] = dist.transpose %[[X]] {perm = array<i64: 1, 0>} : (tensor<8x16xf32>) -> tensor<16x8xf32>
-// CHECK: %[[GW1:.*]] = dist.matmul %[[XT]], %[[GH]] : (tensor<16x8xf32>, tensor<8x32xf32>) -> tensor<16x32xf32>
 // CHECK: %[[GB:.*]] = dist.reduce sum %[[GH]] {axes = array<i64: 0>, keep_dims} : (tensor<8x32xf32>) -> tensor<1x32xf32>
 // CHECK: %[[GB1:.*]] = dist.reshape %[[GB]] : tensor<1x32xf32> to tensor<32xf32>
+// CHECK: %[[GW1:.*]] = dist.gemm %[[X]], %[[GH]] {trans_a} : (tensor<8x16xf32>, tensor<8x32xf32>) -> tensor<16x32xf32>
 // CHECK-NOT: dist.
 // CHECK: return %[[L]], %[[GW1]], %[[GB1]], %[[GW2]] :
 
@@ -47,7 +44,7 @@
 // TRAIN-LABEL: func.func @mlp
 // TRAIN-SAME: -> (tensor<f32> {dist.loss, dist.name = "loss"}, tensor<32xf32> {dist.gradient_of = "fc1.bias"}, tensor<32x4xf32> {dist.gradient_of = "fc2.weight"})
 // TRAIN: dist.select
-// TRAIN-NOT: tensor<16x32xf32>
+// TRAIN-NOT: -> tensor<16x32xf32>
 // TRAIN: return
 func.func @mlp(%x: tensor<8x16xf32>) -> (tensor<f32> {dist.loss, dist.name = "loss"}) {
   %w1 = dist.weight "fc1.weight" : tensor<16x32xf32> at #dist.data<storage = external, path = "mlp.bin", offset = 0, length = 2048>
@@ -63,18 +60,25 @@ func.func @mlp(%x: tensor<8x16xf32>) -> (tensor<f32> {dist.loss, dist.name = "lo
 // -----
 
 // Tied embedding: the table is gathered (its gradient a gather_grad
-// scatter-add) and used as the output projection (a matmul gradient); the
-// two add up. The float causal mask is compared, so it is not trainable and
-// gets no gradient; neither do the integer ids.
+// scatter-add) and used, transposed, as the output projection (a gemm over
+// the flattened batch, transposed back); the two add up. The float causal
+// mask is compared, so it is not trainable and gets no gradient; neither do
+// the integer ids.
 // CHECK-LABEL: func.func @tied
 // CHECK-SAME: -> (tensor<f32> {dist.loss}, tensor<10x4xf32> {dist.gradient_of = "wte"})
 // CHECK-NOT: gradient_of = "mask"
 // CHECK: %[[WTE:.*]] = dist.weight "wte"
 // CHECK: %[[IDS:.*]] = dist.constant {{.*}} : tensor<2x3xi64>
-// CHECK: %[[GOUT:.*]] = dist.matmul %{{.*}}, %{{.*}} : (tensor<4x6xf32>, tensor<6x10xf32>) -> tensor<4x10xf32>
-// CHECK: %[[GOUTT:.*]] = dist.transpose %[[GOUT]] {perm = array<i64: 1, 0>} : (tensor<4x10xf32>) -> tensor<10x4xf32>
-// CHECK: %[[GEMB:.*]] = dist.gather_grad %{{.*}}, %[[IDS]] {axis = 0 : i64} : (tensor<2x3x4xf32>, tensor<2x3xi64>) -> tensor<10x4xf32>
-// CHECK: %[[SUM:.*]] = dist.binary add %[[GOUTT]], %[[GEMB]] : (tensor<10x4xf32>, tensor<10x4xf32>) -> tensor<10x4xf32>
+// CHECK: %[[E:.*]] = dist.gather %[[WTE]], %[[IDS]]
+// CHECK: %[[WT:.*]] = dist.transpose %[[WTE]]
+// CHECK: %[[G2:.*]] = dist.reshape %{{.*}} : tensor<2x3x10xf32> to tensor<6x10xf32>
+// CHECK: %[[E2:.*]] = dist.reshape %[[E]] : tensor<2x3x4xf32> to tensor<6x4xf32>
+// CHECK: %[[GE2:.*]] = dist.gemm %[[G2]], %[[WT]] {trans_b} : (tensor<6x10xf32>, tensor<4x10xf32>) -> tensor<6x4xf32>
+// CHECK: %[[GE:.*]] = dist.reshape %[[GE2]] : tensor<6x4xf32> to tensor<2x3x4xf32>
+// CHECK: %[[GWT:.*]] = dist.gemm %[[E2]], %[[G2]] {trans_a} : (tensor<6x4xf32>, tensor<6x10xf32>) -> tensor<4x10xf32>
+// CHECK: %[[GOUT:.*]] = dist.transpose %[[GWT]] {perm = array<i64: 1, 0>} : (tensor<4x10xf32>) -> tensor<10x4xf32>
+// CHECK: %[[GEMB:.*]] = dist.gather_grad %[[GE]], %[[IDS]] {axis = 0 : i64} : (tensor<2x3x4xf32>, tensor<2x3xi64>) -> tensor<10x4xf32>
+// CHECK: %[[SUM:.*]] = dist.binary add %[[GOUT]], %[[GEMB]] : (tensor<10x4xf32>, tensor<10x4xf32>) -> tensor<10x4xf32>
 // CHECK: return %{{.*}}, %[[SUM]] :
 func.func @tied() -> (tensor<f32> {dist.loss}) {
   %wte = dist.weight "wte" : tensor<10x4xf32> at #dist.data<storage = external, path = "m.bin", offset = 0, length = 160>

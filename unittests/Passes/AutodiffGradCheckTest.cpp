@@ -579,6 +579,44 @@ std::vector<GradCase> movementCases() {
   };
 }
 
+/// Further shapes and attributes of the rules above.
+std::vector<GradCase> variantCases() {
+  return {
+      {"matmul_lhs_2d_rhs_batched",
+       {in("a", {3, 4}), in("b", {2, 4, 5})},
+       "    %y0 = dist.matmul %a, %b : (tensor<3x4xf64>, tensor<2x4x5xf64>) "
+       "-> tensor<2x3x5xf64>\n",
+       {{2, 3, 5}}},
+      {"conv2d_asymmetric",
+       {in("x", {1, 2, 6, 5}), in("w", {3, 2, 2, 3})},
+       "    %y0 = dist.conv2d %x, %w {strides = array<i64: 2, 1>, pads = "
+       "array<i64: 0, 1, 1, 0>} : (tensor<1x2x6x5xf64>, tensor<3x2x2x3xf64>) "
+       "-> tensor<1x3x3x4xf64>\n",
+       {{1, 3, 3, 4}}},
+      {"pool2d_max_dilation_ceil",
+       {in("x", {1, 2, 7, 7})},
+       "    %y0 = dist.pool2d max %x {kernel = array<i64: 2, 2>, strides = "
+       "array<i64: 2, 2>, dilations = array<i64: 2, 2>, ceil_mode} : "
+       "(tensor<1x2x7x7xf64>) -> tensor<1x2x3x3xf64>\n",
+       {{1, 2, 3, 3}}},
+      {"softmax_middle_axis",
+       {in("x", {2, 3, 2})},
+       "    %y0 = dist.softmax %x {axis = 1 : i64} : tensor<2x3x2xf64>\n",
+       {{2, 3, 2}}},
+      {"gather_twice",
+       {in("t", {4, 2})},
+       "    %i = dist.constant dense<[1, 1, 3]> : tensor<3xi64>\n"
+       "    %j = dist.constant dense<[3, 0, 1]> : tensor<3xi64>\n"
+       "    %e = dist.gather %t, %i {axis = 0 : i64} : (tensor<4x2xf64>, "
+       "tensor<3xi64>) -> tensor<3x2xf64>\n"
+       "    %f = dist.gather %t, %j {axis = 0 : i64} : (tensor<4x2xf64>, "
+       "tensor<3xi64>) -> tensor<3x2xf64>\n"
+       "    %y0 = dist.binary mul %e, %f : (tensor<3x2xf64>, tensor<3x2xf64>) "
+       "-> tensor<3x2xf64>\n",
+       {{3, 2}}},
+  };
+}
+
 /// A small MLP: every rule of a GPT-style block's pieces chained.
 std::vector<GradCase> compositeCases() {
   return {
@@ -599,9 +637,9 @@ std::vector<GradCase> compositeCases() {
 
 std::vector<GradCase> allGradCases() {
   std::vector<GradCase> all;
-  for (auto cases :
-       {contractionCases(), poolCases(), unaryCases(), binaryCases(),
-        elementwiseCases(), reduceCases(), movementCases(), compositeCases()})
+  for (auto cases : {contractionCases(), poolCases(), unaryCases(),
+                     binaryCases(), elementwiseCases(), reduceCases(),
+                     movementCases(), variantCases(), compositeCases()})
     all.insert(all.end(), cases.begin(), cases.end());
   return all;
 }

@@ -20,39 +20,41 @@ static Value transposeLastTwo(GradBuilder &gb, Value x) {
   return gb.transpose(x, perm);
 }
 
-LogicalResult distopt::dist::buildOpGradients(MatMulOp op, GradBuilder &gb,
-                                              ArrayRef<Value> resultGrads,
-                                              SmallVectorImpl<Value> &grads) {
-  Value g = resultGrads[0], lhs = op.getLhs(), rhs = op.getRhs();
-  // dlhs = g rhs^T and drhs = lhs^T g, summed over the batch dims that each
-  // operand was broadcast along.
-  Value dlhs =
-      MatMulOp::create(gb.builder, gb.loc, g, transposeLastTwo(gb, rhs));
-  Value drhs;
-  RankedTensorType lt = tensorTypeOf(lhs), gt = tensorTypeOf(g);
-  if (tensorTypeOf(rhs).getRank() == 2 && lt.getRank() > 2) {
-    // A linear layer on batched activations: one 2-D matmul contracting
-    // the batch and rows together, lhs2^T g2, instead of a batched one and
-    // a sum.
-    int64_t rows = lt.getNumElements() / lt.getShape().back();
-    Value lhs2 = gb.reshape(lhs, lt.clone({rows, lt.getShape().back()}));
-    Value g2 = gb.reshape(g, gt.clone({rows, gt.getShape().back()}));
-    drhs = MatMulOp::create(gb.builder, gb.loc, transposeLastTwo(gb, lhs2), g2);
-  } else {
-    drhs = MatMulOp::create(gb.builder, gb.loc, transposeLastTwo(gb, lhs), g);
-  }
-  grads[0] = gb.sumToType(dlhs, tensorTypeOf(lhs));
-  grads[1] = gb.sumToType(drhs, tensorTypeOf(rhs));
-  if (Value bias = op.getBias())
-    grads[2] = gb.sumToType(g, tensorTypeOf(bias));
-  return success();
-}
-
 /// `alpha * op(x) op(y)` as a bias-free gemm.
 static Value gemmOf(GradBuilder &gb, Value x, Value y, bool transX, bool transY,
                     double alpha) {
   return GemmOp::create(gb.builder, gb.loc, x, y, Value(), transX, transY,
                         APFloat(static_cast<float>(alpha)), APFloat(1.0f));
+}
+
+LogicalResult distopt::dist::buildOpGradients(MatMulOp op, GradBuilder &gb,
+                                              ArrayRef<Value> resultGrads,
+                                              SmallVectorImpl<Value> &grads) {
+  Value g = resultGrads[0], lhs = op.getLhs(), rhs = op.getRhs();
+  RankedTensorType lt = tensorTypeOf(lhs), gt = tensorTypeOf(g);
+  if (Value bias = op.getBias())
+    grads[2] = gb.sumToType(g, tensorTypeOf(bias));
+  if (tensorTypeOf(rhs).getRank() == 2) {
+    // A linear layer (the weight 2-D): the batch and rows of lhs and g are
+    // one dim of `rows`, and both gradients are 2-D gemms that transpose in
+    // BLAS instead of copying: dlhs = g2 rhs^T, drhs = lhs2^T g2.
+    int64_t k = lt.getShape().back(), n = gt.getShape().back();
+    int64_t rows = lt.getNumElements() / std::max<int64_t>(k, 1);
+    Value g2 = gb.reshape(g, gt.clone({rows, n}));
+    Value lhs2 = gb.reshape(lhs, lt.clone({rows, k}));
+    grads[0] = gb.reshape(gemmOf(gb, g2, rhs, false, true, 1.0), lt);
+    grads[1] = gemmOf(gb, lhs2, g2, true, false, 1.0);
+    return success();
+  }
+  // dlhs = g rhs^T and drhs = lhs^T g (last two dims transposed), summed
+  // over the batch dims that each operand was broadcast along.
+  Value dlhs =
+      MatMulOp::create(gb.builder, gb.loc, g, transposeLastTwo(gb, rhs));
+  Value drhs =
+      MatMulOp::create(gb.builder, gb.loc, transposeLastTwo(gb, lhs), g);
+  grads[0] = gb.sumToType(dlhs, lt);
+  grads[1] = gb.sumToType(drhs, tensorTypeOf(rhs));
+  return success();
 }
 
 LogicalResult distopt::dist::buildOpGradients(GemmOp op, GradBuilder &gb,
