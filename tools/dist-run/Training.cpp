@@ -106,7 +106,7 @@ parseSpecs(Communicator &comm, const std::vector<std::string> &specs,
            const char *flag, std::map<std::string, std::string> &seen) {
   std::map<std::string, std::string> files;
   for (const std::string &spec : specs) {
-    size_t eq = spec.rfind('=');
+    size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
       comm.abortAll(std::string(flag) + " expects NAME=FILE, found '" + spec +
                     "'");

@@ -439,7 +439,7 @@ static std::vector<HostTensor> readInputs(Communicator &comm,
                                           uint64_t maxMemory) {
   std::map<std::string, std::string> files;
   for (const std::string &spec : opts.inputs) {
-    size_t eq = spec.rfind('=');
+    size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
       comm.abortAll("--input expects NAME=FILE, found '" + spec + "'");
     if (!files.emplace(spec.substr(0, eq), spec.substr(eq + 1)).second)
