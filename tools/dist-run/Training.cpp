@@ -317,9 +317,15 @@ std::vector<uint8_t> gatherWhole(Communicator &comm, const StateInfo &s) {
 class PendingFiles {
 public:
   explicit PendingFiles(std::string dir) : dir(std::move(dir)) {}
-  ~PendingFiles() {
+  ~PendingFiles() { discard(); }
+  /// Removes the temporary files (before an abort, which runs no
+  /// destructors).
+  void discard() {
+    for (auto &s : streams)
+      s->close();
     for (auto &[tmp, final] : files)
       llvm::sys::fs::remove(tmp);
+    files.clear();
   }
   /// A new temporary file for `name`; false with `error` on failure.
   std::ofstream *open(const std::string &name, std::string &error) {
@@ -423,10 +429,14 @@ void saveState(Communicator &comm, Executor &ex,
                     "': " + ec.message());
   }
   PendingFiles pending(dir);
+  auto fail = [&](const std::string &message) {
+    pending.discard();
+    comm.abortAll(message);
+  };
   std::ofstream *data = nullptr, *optim = nullptr;
   if (root && (!(data = pending.open("model.onnx.data", error)) ||
                !(optim = pending.open("optimizer.bin", error))))
-    comm.abortAll("--save-weights: " + error);
+    fail("--save-weights: " + error);
   std::map<std::string, onnx::TensorProto *> inits;
   if (root)
     for (onnx::TensorProto &t : *model->mutable_graph()->mutable_initializer())
@@ -461,8 +471,8 @@ void saveState(Communicator &comm, Executor &ex,
       continue;
     std::string bytes;
     if (!readExternal(*t, modelDir, bytes))
-      comm.abortAll("--save-weights: cannot read the data of initializer '" +
-                    name + "' of the source model");
+      fail("--save-weights: cannot read the data of initializer '" + name +
+           "' of the source model");
     data->write(bytes.data(), bytes.size());
     setExternal(*t, "model.onnx.data", dataSize, bytes.size());
     dataSize += bytes.size();
@@ -471,16 +481,16 @@ void saveState(Communicator &comm, Executor &ex,
   std::ofstream *indexFile =
       onnxFile ? pending.open("state.json", error) : nullptr;
   if (!indexFile)
-    comm.abortAll("--save-weights: " + error);
+    fail("--save-weights: " + error);
   if (!model->SerializeToOstream(onnxFile))
-    comm.abortAll("--save-weights: cannot write '" + dir + "/model.onnx'");
+    fail("--save-weights: cannot write '" + dir + "/model.onnx'");
   *indexFile << nlohmann::json{{"format", 1},
                                {"steps", stepsDone},
                                {"weights", weights}}
                     .dump(1)
              << "\n";
   if (!pending.commit(error))
-    comm.abortAll("--save-weights: " + error);
+    fail("--save-weights: " + error);
 }
 
 //===----------------------------------------------------------------------===//
@@ -580,7 +590,9 @@ void distopt::rt::runTraining(Communicator &comm, Executor &ex,
     if (!out)
       comm.abortAll("--loss-log: " + error);
     *out << csv;
-    if (!pending.commit(error))
+    if (!pending.commit(error)) {
+      pending.discard();
       comm.abortAll("--loss-log: " + error);
+    }
   }
 }

@@ -265,7 +265,8 @@ void distopt::dist::registerShardingInterfaceExternalModels(
     attachAll<WeightOp, MatMulOp, GemmOp, Conv2DOp, Pool2DOp, GlobalPoolOp,
               UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp, ReduceOp,
               SoftmaxOp, LayerNormOp, GatherOp, ReshapeOp, BroadcastOp,
-              TransposeOp, SliceOp, ConcatOp, SplitOp>(ctx);
+              TransposeOp, SliceOp, ConcatOp, SplitOp, AssignOp,
+              CrossEntropyOp, CrossEntropyGradOp, MseOp, AdamWOp, SgdOp>(ctx);
     // Backward ops (emitted by dist-autodiff's gradient rules).
     attachAll<GatherGradOp, Conv2DGradInputOp, Conv2DGradFilterOp,
               Pool2DGradOp>(ctx);
