@@ -159,6 +159,8 @@ public:
 private:
   llvm::Error setMicroBatches();
   llvm::Error buildStrategies();
+  void keepDataParallelWeights(dist::WeightOp weight,
+                               SmallVectorImpl<FactorAxes> &assignments);
   Strategy buildStrategy(const OpNode &node, const FactorAxes &axes);
   void addNodes(StrategyProblem &problem);
   double getWeightCost(const OpNode &node, const Strategy &s, double &memory);
@@ -367,6 +369,40 @@ Strategy GridPlanner::buildStrategy(const OpNode &node,
   return s;
 }
 
+/// In a generated training step, data parallelism keeps a whole copy of
+/// the model on every replica: a weight is not split over the data axes.
+/// Under ZeRO (stage 1 and up) optimizer states (zero-storage weights) are
+/// split over all of them where their shape allows, so that the update
+/// runs on a shard (reduce-scatter of the gradient, all-gather of the new
+/// weight); under ZeRO-3 parameters may be split over them too.
+void GridPlanner::keepDataParallelWeights(
+    dist::WeightOp weight, SmallVectorImpl<FactorAxes> &assignments) {
+  if (grid.dataAxes.empty())
+    return;
+  auto dataUse = [&](const FactorAxes &axes) {
+    unsigned used = 0;
+    for (const GridAxes &factorAxes : axes)
+      for (int16_t a : factorAxes)
+        used += llvm::is_contained(grid.dataAxes, a);
+    return used;
+  };
+  bool state = weight.getData().getStorage() == dist::DataStorage::Zero;
+  unsigned zero = unsigned(options.zero);
+  SmallVector<FactorAxes> kept;
+  for (const FactorAxes &axes : assignments) {
+    unsigned used = dataUse(axes);
+    if (state && zero >= 1 ? used == grid.dataAxes.size()
+                           : used == 0 || (!state && zero >= 3))
+      kept.push_back(axes);
+  }
+  // A state that no split over the data axes fits stays whole over them.
+  if (kept.empty() && state)
+    for (const FactorAxes &axes : assignments)
+      if (dataUse(axes) == 0)
+        kept.push_back(axes);
+  assignments = std::move(kept);
+}
+
 /// The strategies of the representatives.
 llvm::Error GridPlanner::buildStrategies() {
   for (auto [i, node] : llvm::enumerate(nodes)) {
@@ -375,6 +411,9 @@ llvm::Error GridPlanner::buildStrategies() {
       continue;
     SmallVector<FactorAxes> assignments;
     enumerateAssignments(node.rule, grid, assignments);
+    if (auto weight = dyn_cast<dist::WeightOp>(node.op);
+        weight && options.explicitStep)
+      keepDataParallelWeights(weight, assignments);
     for (const FactorAxes &axes : assignments)
       node.strategies.push_back(buildStrategy(node, axes));
     if (node.strategies.empty())
