@@ -16,6 +16,8 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%distopt_src_root", config.distopt_src_root))
+# The build folder whose bin/ holds the tools (scripts that run them).
+config.substitutions.append(("%distopt_obj_root", config.distopt_obj_root))
 # Test models are exported at test time by Debian's PyTorch, which belongs to
 # the system Python.
 config.substitutions.append(("%python", "/usr/bin/python3"))

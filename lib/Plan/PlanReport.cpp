@@ -53,7 +53,8 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
     os << "  everything replicated\n";
   for (const std::string &line : plan.summary)
     os << "  " << line << "\n";
-  os << "collectives per forward pass:\n";
+  os << (plan.step.plan.explicitStep ? "collectives per training step:\n"
+                                      : "collectives per forward pass:\n");
   if (plan.collectives.empty())
     os << "  none\n";
   for (const PlannedCollective &c : plan.collectives)
