@@ -37,6 +37,28 @@ static std::string bytesString(double bytes) {
   return formatv("{0} B", static_cast<int64_t>(bytes)).str();
 }
 
+/// The elements of a tensor of `shape`.
+static int64_t getElements(llvm::ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+/// The trainable parameters of a generated training step, one per line.
+static void printTrainable(const Plan &plan, llvm::raw_ostream &os) {
+  int64_t total = 0;
+  for (const auto &[name, shape] : plan.trainable)
+    total += getElements(shape);
+  os << formatv("trainable parameters: {0} tensors, {1} elements\n",
+                plan.trainable.size(), total);
+  for (const auto &[name, shape] : plan.trainable) {
+    os << "  " << name << " ";
+    llvm::interleave(shape, os, "x");
+    os << formatv(" ({0})\n", getElements(shape));
+  }
+}
+
 void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
   os << "plan: grid " << gridString(plan) << " ("
      << plan.dataParallel * plan.tensorParallel * plan.pipelineParallel
@@ -62,6 +84,8 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
                   bytesString(c.bytes), c.groupSize, c.seconds * 1e3)
        << (c.count > 1 ? formatv(" x{0}", c.count).str() : std::string())
        << "  " << c.where << "\n";
+  if (!plan.trainable.empty())
+    printTrainable(plan, os);
   cost::printStepReport(getReportedStep(plan), os);
 }
 
@@ -81,6 +105,12 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
                                              {"group_size", c.groupSize},
                                              {"seconds", c.seconds},
                                              {"count", c.count}});
+  llvm::json::Array trainable;
+  for (const auto &[name, shape] : plan.trainable)
+    trainable.push_back(llvm::json::Object{
+        {"name", name},
+        {"shape", llvm::json::Array(shape)},
+        {"elements", getElements(shape)}});
   llvm::json::Array axes;
   for (auto [name, size] : llvm::zip(plan.axisNames, plan.gridShape))
     axes.push_back(llvm::json::Object{{"name", name}, {"size", size}});
@@ -96,6 +126,7 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
       {"collectives", std::move(collectives)},
       {"solver_objective_seconds", plan.objective},
       {"planning_seconds", plan.planningSeconds},
+      {"trainable", std::move(trainable)},
       {"step", cost::toJSON(getReportedStep(plan))},
   };
 }

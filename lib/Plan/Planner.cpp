@@ -945,6 +945,23 @@ static llvm::Error noPlanError(const cost::ClusterSpec &cluster,
           .str());
 }
 
+/// The weights that `func`'s `dist.assign`s update, but the optimizer
+/// states (zero storage), in program order.
+static SmallVector<std::pair<std::string, SmallVector<int64_t>>>
+getTrainableWeights(func::FuncOp func) {
+  llvm::SmallPtrSet<Operation *, 16> assigned;
+  func.walk([&](dist::AssignOp assign) {
+    assigned.insert(assign.getOperand(0).getDefiningOp());
+  });
+  SmallVector<std::pair<std::string, SmallVector<int64_t>>> trainable;
+  func.walk([&](dist::WeightOp weight) {
+    if (assigned.contains(weight) &&
+        weight.getData().getStorage() != dist::DataStorage::Zero)
+      trainable.push_back({weight.getName().str(), weight.getFullShape()});
+  });
+  return trainable;
+}
+
 llvm::Expected<Plan>
 distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &cluster,
                           const cost::PlanOptions &options) {
@@ -983,6 +1000,7 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &cluster,
   if (!search.best)
     return noPlanError(cluster, options, search);
   search.best->candidates = search.candidates;
+  search.best->trainable = getTrainableWeights(func);
   search.best->planningSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

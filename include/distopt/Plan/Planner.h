@@ -65,6 +65,10 @@ struct Plan {
   /// Grids tried, with their predicted step time (or why they failed).
   llvm::SmallVector<std::pair<std::string, std::string>> candidates;
   double planningSeconds = 0;
+  /// A generated training step's trainable parameters (the weights it
+  /// updates, not the optimizer states), with their whole shapes.
+  llvm::SmallVector<std::pair<std::string, llvm::SmallVector<int64_t>>>
+      trainable;
 };
 
 /// Plans `module` (its public function) for all devices of `cluster`, with
