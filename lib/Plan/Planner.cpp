@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace distopt;
@@ -159,6 +160,8 @@ public:
 private:
   llvm::Error setMicroBatches();
   llvm::Error buildStrategies();
+  /// The (value, state) pairs whose resharding buildSegments recorded.
+  std::set<std::pair<const void *, std::string>> resharded;
   void keepDataParallelWeights(dist::WeightOp weight,
                                SmallVectorImpl<FactorAxes> &assignments);
   Strategy buildStrategy(const OpNode &node, const FactorAxes &axes);
@@ -637,6 +640,7 @@ void GridPlanner::buildSegments(Plan &plan) {
   segs[1].name = "layer";
   segs[1].repeat = layers.count;
   segs[2].name = "after layers";
+  resharded.clear();
   for (auto [i, node] : llvm::enumerate(nodes)) {
     if (node.segment == 1 && node.layer != sampleLayer)
       continue;
@@ -707,6 +711,11 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
     if (isLayer && nodes[di].segment == 1 && nodes[di].layer != node.layer &&
         !isa<dist::WeightOp>(def))
       seg.inputBytes += type.getNumElements() * getElementBytes(type);
+    // dist-partition reshards a value into a state once, for all its users.
+    const DistState &needed = s.operands[operand.getOperandNumber()];
+    if (!resharded.insert({operand.get().getAsOpaquePointer(), needed.key()})
+             .second)
+      continue;
     record(strategyOf(di).results[result.getResultNumber()],
            s.operands[operand.getOperandNumber()], type,
            describeOp(node.op) + " operand " +
@@ -726,10 +735,8 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
 /// layer, and of the ops around it, that splits anything.
 void GridPlanner::summarize(Plan &plan) {
   for (auto [i, node] : llvm::enumerate(nodes)) {
-    if ((node.segment == 1 && node.layer != 0) || node.op->getNumResults() == 0)
-      continue;
     // An op without results (dist.assign) follows its operands' splits.
-    if (node.op->getNumResults() == 0)
+    if ((node.segment == 1 && node.layer != 0) || node.op->getNumResults() == 0)
       continue;
     const Strategy &s = strategyOf(i);
     SmallVector<std::string> parts;
