@@ -2,6 +2,10 @@
 // RUN: dist-opt %s --dist-autodiff | FileCheck %s --check-prefix=NONE
 // RUN: dist-opt %s --dist-autodiff=recompute=none | FileCheck %s --check-prefix=NONE
 // RUN: not dist-opt %s --dist-autodiff=recompute=some 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: dist-opt %s --dist-compile="mode=train loss=output:loss plan=recompute=full devices=1" \
+// RUN:   | FileCheck %s --check-prefix=COMPILE
+// RUN: dist-opt %s --dist-compile="mode=train loss=output:loss devices=1" \
+// RUN:   | FileCheck %s --check-prefix=NOCOMPILE
 
 // dist-autodiff{recompute=full}: the two residual blocks (matmul, relu, add)
 // are repeated layers. Right before the gradient ops of each block, the
@@ -53,11 +57,27 @@
 // NONE-NOT: dist.matmul
 // NONE: return
 
+// dist-compile passes the plan's recompute to dist-autodiff, and nothing
+// after it (optimizer, planner, partitioner, artifact) merges the clones
+// back into the forward: the artifact computes each block's matmul twice.
+// COMPILE-LABEL: func.func @layers
+// COMPILE: %[[H0:.*]] = dist.unary tanh
+// COMPILE: dist.matmul %[[H0]],
+// COMPILE: %[[H1:.*]] = dist.binary add %[[H0]],
+// COMPILE: dist.matmul %[[H1]],
+// COMPILE: dist.reduce mean
+// COMPILE: dist.matmul %[[H1]],
+// COMPILE: dist.matmul %[[H0]],
+// COMPILE: dist.adamw
+// NOCOMPILE-LABEL: func.func @layers
+// NOCOMPILE-COUNT-2: dist.matmul
+// NOCOMPILE-NOT: dist.matmul
+
 // BAD: error: dist-autodiff: option 'recompute' must be 'none' or 'full', got 'some'
 
 func.func @layers(%x: tensor<8x16xf32>) -> (tensor<f32> {dist.loss, dist.name = "loss"}) {
-  %w1 = dist.weight "l0.weight" : tensor<16x16xf32> at #dist.data<storage = external, path = "m.bin", offset = 0, length = 1024>
-  %w2 = dist.weight "l1.weight" : tensor<16x16xf32> at #dist.data<storage = external, path = "m.bin", offset = 1024, length = 1024>
+  %w1 = dist.weight "l0.weight" : tensor<16x16xf32> at #dist.data<storage = zero, path = "", offset = 0, length = 1024>
+  %w2 = dist.weight "l1.weight" : tensor<16x16xf32> at #dist.data<storage = zero, path = "", offset = 0, length = 1024>
   %h0 = dist.unary tanh %x : tensor<8x16xf32>
   %a1 = dist.matmul %h0, %w1 : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
   %r1 = dist.unary relu %a1 : tensor<8x16xf32>
