@@ -5,19 +5,26 @@
 // backward: values the loss depends on), asks each such op, last first, for
 // its operands' gradients through GradientOpInterface, sums the gradients of
 // values used several times, and returns each trainable weight's gradient.
+// With recompute=full, the gradient rules of each repeated layer copy are
+// built on a clone of the copy's forward ops, emitted right before the
+// copy's gradient ops, so that the copy's activations die after the forward.
 //
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Passes/Passes.h"
+#include "distopt/Plan/LayerDetection.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/GlobPattern.h"
+
+#include <optional>
 
 namespace distopt {
 #define GEN_PASS_DEF_AUTODIFFPASS
@@ -125,6 +132,50 @@ static ActiveSet findActive(Block &body, ArrayRef<WeightOp> candidates,
   return active;
 }
 
+/// Full activation recompute: the repeated layer copies of the function and
+/// the clones of the copy whose gradients are being built.
+class LayerRecompute {
+public:
+  explicit LayerRecompute(func::FuncOp func)
+      : layers(plan::findRepeatedLayers(func)) {
+    for (auto [index, op] : llvm::enumerate(layers.ops))
+      if (int layer = layers.getLayer(index); layer >= 0)
+        layerOf[op] = layer;
+  }
+
+  /// The op whose gradient rule differentiates `op`: its clone when `op`
+  /// belongs to a layer copy, emitted at `builder`'s insertion point with
+  /// the rest of the copy when the copy is reached; `op` itself otherwise.
+  Operation *getOpToDifferentiate(Operation *op, OpBuilder &builder) {
+    auto it = layerOf.find(op);
+    if (it == layerOf.end())
+      return op;
+    if (it->second != clonedLayer)
+      cloneLayer(it->second, builder);
+    return clones.lookup(op) ? clones.lookup(op) : op;
+  }
+
+private:
+  /// Clones the side-effect-free ops of layer copy `layer`, in program
+  /// order; operands from outside the copy are used as they are.
+  void cloneLayer(int layer, OpBuilder &builder) {
+    clones.clear();
+    IRMapping mapping;
+    unsigned first = layers.begin + unsigned(layer) * layers.period;
+    for (unsigned i = first; i < first + layers.period; ++i) {
+      Operation *op = layers.ops[i];
+      if (op->getNumRegions() == 0 && isMemoryEffectFree(op))
+        clones[op] = builder.clone(*op, mapping);
+    }
+    clonedLayer = layer;
+  }
+
+  plan::LayerStructure layers;
+  llvm::DenseMap<Operation *, int> layerOf;
+  llvm::DenseMap<Operation *, Operation *> clones;
+  int clonedLayer = -1;
+};
+
 struct AutodiffPass : public distopt::impl::AutodiffPassBase<AutodiffPass> {
   using AutodiffPassBase::AutodiffPassBase;
   void runOnOperation() override;
@@ -132,7 +183,8 @@ struct AutodiffPass : public distopt::impl::AutodiffPassBase<AutodiffPass> {
 private:
   FailureOr<SmallVector<WeightOp>> candidateWeights(func::FuncOp func);
   LogicalResult backpropagate(ArrayRef<Operation *> ops, OpBuilder &builder,
-                              llvm::DenseMap<Value, Value> &grads);
+                              llvm::DenseMap<Value, Value> &grads,
+                              LayerRecompute *recompute);
 };
 
 } // namespace
@@ -164,16 +216,22 @@ static void accumulate(OpBuilder &builder, llvm::DenseMap<Value, Value> &grads,
               : g;
 }
 
+/// Builds the gradients of `ops`, last first, into `grads` (keyed by the
+/// original values). With `recompute`, the rule of an op in a layer copy is
+/// that of its clone, whose operands and results match the op's one by one.
 LogicalResult AutodiffPass::backpropagate(ArrayRef<Operation *> ops,
                                           OpBuilder &builder,
-                                          llvm::DenseMap<Value, Value> &grads) {
+                                          llvm::DenseMap<Value, Value> &grads,
+                                          LayerRecompute *recompute) {
   for (Operation *op : llvm::reverse(ops)) {
     SmallVector<Value> resultGrads;
     for (Value r : op->getResults())
       resultGrads.push_back(grads.lookup(r));
     if (llvm::all_of(resultGrads, [](Value g) { return !g; }))
       continue;
-    auto rule = dyn_cast<GradientOpInterface>(op);
+    Operation *differentiated =
+        recompute ? recompute->getOpToDifferentiate(op, builder) : op;
+    auto rule = dyn_cast<GradientOpInterface>(differentiated);
     if (!rule)
       return op->emitError("'") << op->getName() << "' has no gradient rule";
     SmallVector<Value> operandGrads;
@@ -214,6 +272,11 @@ void AutodiffPass::runOnOperation() {
   FailureOr<SmallVector<WeightOp>> candidates = candidateWeights(func);
   if (failed(lossIndex) || failed(candidates))
     return signalPassFailure();
+  if (recompute != "none" && recompute != "full") {
+    func.emitError("dist-autodiff: option 'recompute' must be 'none' or ")
+        << "'full', got '" << recompute << "'";
+    return signalPassFailure();
+  }
   Block &body = func.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   Value loss = ret.getOperand(*lossIndex);
@@ -235,7 +298,11 @@ void AutodiffPass::runOnOperation() {
       DenseElementsAttr::get(cast<RankedTensorType>(loss.getType()),
                              ArrayRef<Attribute>{FloatAttr::get(
                                  getElementTypeOrSelf(loss.getType()), 1.0)}));
-  if (failed(backpropagate(active.ops, builder, grads)))
+  std::optional<LayerRecompute> layers;
+  if (recompute == "full")
+    layers.emplace(func);
+  if (failed(backpropagate(active.ops, builder, grads,
+                           layers ? &*layers : nullptr)))
     return signalPassFailure();
 
   SmallVector<Value> results(ret.getOperands());

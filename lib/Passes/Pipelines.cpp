@@ -1,7 +1,9 @@
 //===- Pipelines.cpp - the compile flow and the SPMD pipeline -------------===//
 //
 // `addCompilePipeline` is the compile flow as a pass pipeline: in training
-// mode, generate the training step (`addTrainingStepPipeline`); plan
+// mode, generate the training step (`addTrainingStepPipeline`, which passes
+// the plan's `recompute` to dist-autodiff; no pass after it runs CSE, which
+// would merge the recomputed layers back into the forward); plan
 // (`dist-auto-plan`), partition (`dist-partition`), finish the artifact
 // (`dist-finish-artifact`). The `dist-compile` pass runs it with the options
 // declared for it in Passes.td, so that `dist-opt -o`, the pass on the
@@ -9,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "distopt/Cost/StepModel.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Passes/Passes.h"
 
@@ -67,6 +70,18 @@ AutoPlanPassOptions distopt::getAutoPlanOptions(const CompileOptions &options) {
   return plan;
 }
 
+/// The `recompute` option of dist-autodiff that the plan text asks for. A
+/// plan that does not parse recomputes nothing here: dist-auto-plan, later
+/// in the pipeline, reports its error.
+static std::string getRecompute(StringRef planSpec) {
+  llvm::Expected<cost::PlanOptions> plan = cost::parsePlanSpec(planSpec);
+  if (!plan) {
+    llvm::consumeError(plan.takeError());
+    return "none";
+  }
+  return plan->recompute == cost::RecomputePolicy::Full ? "full" : "none";
+}
+
 void distopt::addTrainingStepPipeline(OpPassManager &pm,
                                       const CompileOptions &options) {
   StringRef spec = options.loss;
@@ -79,6 +94,7 @@ void distopt::addTrainingStepPipeline(OpPassManager &pm,
   AutodiffPassOptions autodiff;
   autodiff.trainable = options.trainable;
   autodiff.freeze = options.freeze;
+  autodiff.recompute = getRecompute(options.planSpec);
   pm.addNestedPass<func::FuncOp>(createAutodiffPass(autodiff));
   OptimizerPassOptions optimizer;
   optimizer.optimizer = options.optimizer;

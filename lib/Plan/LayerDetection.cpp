@@ -26,8 +26,10 @@ LayerStructure distopt::plan::findRepeatedLayers(func::FuncOp func) {
 
   // Values every layer reads from one place (a causal mask, an attention
   // mask, position ids) are named by their producer, not by their distance:
-  // values that do not depend on the function's arguments, and values read
-  // by many ops far apart.
+  // values that do not depend on the function's arguments and that several
+  // ops read, and values read by many ops far apart. A value computed from
+  // weights alone for one reader (a layer's transposed weight, as exported
+  // without constant folding) belongs to that reader's layer.
   std::vector<bool> dependsOnArgs(n, false), shared(n, false);
   for (unsigned i = 0; i < n; ++i) {
     Operation *op = result.ops[i];
@@ -44,8 +46,15 @@ LayerStructure distopt::plan::findRepeatedLayers(func::FuncOp func) {
         first = std::min(first, it->second);
         last = std::max(last, it->second);
       }
-    shared[i] = !dependsOnArgs[i] || (users >= 4 && last - first >= 64);
+    shared[i] =
+        (!dependsOnArgs[i] && users > 1) || (users >= 4 && last - first >= 64);
   }
+
+  // Distances count the ops that are not shared: a mask computed between
+  // two ops of the first layer does not make that layer look different.
+  std::vector<unsigned> local(n, 0);
+  for (unsigned i = 1; i < n; ++i)
+    local[i] = local[i - 1] + (shared[i - 1] ? 0 : 1);
 
   // The signature of an op, position independent.
   std::vector<llvm::hash_code> sig(n);
@@ -70,7 +79,7 @@ LayerStructure distopt::plan::findRepeatedLayers(func::FuncOp func) {
         h = llvm::hash_combine(h, 5, position.lookup(def),
                                cast<OpResult>(v).getResultNumber());
       else
-        h = llvm::hash_combine(h, 4, i - position.lookup(def),
+        h = llvm::hash_combine(h, 4, local[i] - local[position.lookup(def)],
                                cast<OpResult>(v).getResultNumber());
     }
     sig[i] = h;

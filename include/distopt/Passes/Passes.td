@@ -471,10 +471,23 @@ def AutodiffPass : Pass<"dist-autodiff", "mlir::func::FuncOp"> {
     // second result with {dist.gradient_of = "fc.weight"}.
     ```
 
+    `recompute=full` recomputes the activations of each repeated layer (the
+    planner's layer detection, `plan::findRepeatedLayers`): right before the
+    gradient ops of a layer copy, the pass emits a clone of that copy's
+    side-effect-free forward ops, computed from the values the copy reads
+    (its input, weights, constants, shared values such as a mask), and the
+    gradient rules of the copy are built on the clones. The copy's internal
+    activations are then dead after the forward; only the values a copy
+    reads from outside stay live until its backward. Clones that no gradient
+    uses are erased. The values computed are the same as without recompute.
+    Nothing after this pass in `dist-compile` runs CSE, which would merge
+    the clones back into the forward ops.
+
     Errors, each at its cause, fail the pass: no `dist.loss` result (or
     several), a loss that is not a rank-0 float tensor, an op on a path
     without a gradient rule (`'dist.foo' has no gradient rule`), a glob that
-    does not parse, and no trainable weight left.
+    does not parse, a `recompute` other than `none` or `full`, and no
+    trainable weight left.
   }];
   let options = [
     Option<"trainable", "trainable", "std::string", /*default=*/"\"\"",
@@ -483,6 +496,10 @@ def AutodiffPass : Pass<"dist-autodiff", "mlir::func::FuncOp"> {
     Option<"freeze", "freeze", "std::string", /*default=*/"\"\"",
            "Comma-separated globs: weights whose names match one are not "
            "trainable">,
+    Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
+           "Activation recompute: 'none' keeps every forward activation "
+           "until the backward, 'full' recomputes each repeated layer's "
+           "forward right before its backward">,
   ];
   let dependentDialects = ["distopt::dist::DistDialect"];
 }
