@@ -559,6 +559,10 @@ void distopt::rt::runTraining(Communicator &comm, Executor &ex,
       std::fflush(stdout);
     }
   }
+  if (comm.rank() == 0)
+    std::printf("memory: arena %zu bytes for %zu bytes of values; weights "
+                "%zu bytes\n",
+                ex.arenaBytes(), ex.arenaValueBytes(), ex.weightBytes());
   if (!opts.saveDir.empty())
     saveState(comm, ex, std::move(model), modelDir, opts.saveDir,
               first + opts.steps);
