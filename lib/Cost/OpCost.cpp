@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <optional>
 
 using namespace mlir;
 using namespace distopt;
@@ -74,6 +75,13 @@ static double combineBytes(Operation *op, ArrayRef<double> operandBytes,
     return operandBytes[1] + 2 * written;
   if (isa<dist::SliceOp>(op))
     return 2 * written;
+  // A scatter-add zeroes its result, reads the gradient and the indices, and
+  // reads and writes one result slice per gradient slice.
+  if (isa<dist::GatherGradOp>(op) && operandBytes.size() == 2)
+    return written + 3 * operandBytes[0] + operandBytes[1];
+  // A copy of the value into the weight's buffer.
+  if (isa<dist::AssignOp>(op) && operandBytes.size() == 2)
+    return 2 * operandBytes[1];
   double read = 0;
   for (double bytes : operandBytes)
     read += bytes;
@@ -179,6 +187,80 @@ static OpWork getConv2DWork(dist::Conv2DOp op) {
   return {OpClass::Gemm, flops, getOperandAndResultBytes(op)};
 }
 
+/// Work of a convolution's input or filter gradient: as many multiply-adds
+/// as the forward convolution whose output gradient is `grad` and whose
+/// filter has the type `filterType`.
+static OpWork getConv2DGradWork(Operation *op, Value grad, Type filterType) {
+  auto filter = cast<RankedTensorType>(filterType);
+  double window = double(filter.getDimSize(1) * filter.getDimSize(2) *
+                         filter.getDimSize(3));
+  return {OpClass::Gemm, 2.0 * getNumElements(grad) * window,
+          getOperandAndResultBytes(op)};
+}
+
+/// FLOPs per element of the AdamW kernel: decay (1), first moment (3),
+/// second moment (4), sqrt (4), bias correction (4), eps (1), the step
+/// (multiply, divide, subtract: 6).
+static constexpr double kAdamWFlopsPerElement = 23;
+
+/// FLOPs per logit of a row's logsumexp in f64: max, subtract, exp, sum.
+static constexpr double kLogSumExpFlops = 3 + kTranscendentalFlops;
+
+/// Work of the training ops (losses, their gradients, optimizer updates,
+/// backward kernels, assigns), or nullopt for another op. `memory` makes a
+/// memory-bound work of the op's own bytes.
+static std::optional<OpWork>
+getTrainingOpWork(Operation *op, llvm::function_ref<OpWork(double)> memory) {
+  using Result = std::optional<OpWork>;
+  return llvm::TypeSwitch<Operation *, Result>(op)
+      .Case([](dist::Conv2DGradInputOp op) -> Result {
+        return getConv2DGradWork(op, op.getGrad(), op.getFilter().getType());
+      })
+      .Case([](dist::Conv2DGradFilterOp op) -> Result {
+        return getConv2DGradWork(op, op.getGrad(), op.getResult().getType());
+      })
+      // One add per gradient element.
+      .Case([&](dist::GatherGradOp op) -> Result {
+        return memory(getNumElements(op.getGrad()));
+      })
+      // Each output gradient visits its window (a compare or an add).
+      .Case([&](dist::Pool2DGradOp op) -> Result {
+        ArrayRef<int64_t> kernel = op.getKernel();
+        return memory(getNumElements(op.getGrad()) *
+                      double(kernel[0] * kernel[1]));
+      })
+      // A logsumexp per row, then a log, a pick and a subtraction per row.
+      .Case([&](dist::CrossEntropyOp op) -> Result {
+        double logits = getNumElements(op.getLogits());
+        double rows = getNumElements(op.getLabels());
+        return memory(logits * kLogSumExpFlops +
+                      rows * (kTranscendentalFlops + 2));
+      })
+      // The row's logsumexp again, then exp, subtract one-hot and scale.
+      .Case([&](dist::CrossEntropyGradOp op) -> Result {
+        return memory(getNumElements(op.getLogits()) *
+                      (kLogSumExpFlops + kTranscendentalFlops + 4));
+      })
+      // Subtract, square, sum; one division.
+      .Case([&](dist::MseOp op) -> Result {
+        return memory(3 * getNumElements(op.getPred()) + 1);
+      })
+      .Case([&](dist::AdamWOp op) -> Result {
+        return memory(kAdamWFlopsPerElement * getNumElements(op.getParam()));
+      })
+      // The step (2), weight decay (2) and momentum (2) where present.
+      .Case([&](dist::SgdOp op) -> Result {
+        double perElement = 2;
+        if (op.getWeightDecay().convertToDouble() != 0.0)
+          perElement += 2;
+        if (op.getMomentumBuffer())
+          perElement += 2;
+        return memory(perElement * getNumElements(op.getParam()));
+      })
+      .Case([&](dist::AssignOp) -> Result { return memory(0); })
+      .Default([](Operation *) -> Result { return std::nullopt; });
+}
+
 OpWork distopt::cost::getOpWork(Operation *op) {
   double bytes = getOperandAndResultBytes(op);
   auto memory = [&](double flops) {
@@ -232,6 +314,8 @@ OpWork distopt::cost::getOpWork(Operation *op) {
       // A dist op without a count of its own (a new op) is still a kernel
       // that moves its bytes; only other dialects' ops are free.
       .Default([&](Operation *op) {
+        if (std::optional<OpWork> work = getTrainingOpWork(op, memory))
+          return *work;
         return isa<dist::DistDialect>(op->getDialect()) ? memory(0) : OpWork{};
       });
 }

@@ -327,4 +327,145 @@ func.func @main(%x: tensor<16xf32>) -> tensor<16xf32> {
   EXPECT_EQ(memory.peakActivationBytes, 192u);
 }
 
+//===----------------------------------------------------------------------===//
+// Training ops
+//===----------------------------------------------------------------------===//
+
+TEST_F(OpCostTest, ConvGradientsCostTheForwardConvolution) {
+  // The convolution of Conv2DWithStrideAndBias: 4096 outputs of a 27-long
+  // window, so each gradient is 2 * 4096 * 27 FLOPs of gemm class.
+  Operation *dx = parseOp(
+      "%dy: tensor<1x16x16x16xf32>, %w: tensor<16x3x3x3xf32>",
+      "  %dx = dist.conv2d_grad_input %dy, %w {strides = array<i64: 2, 2>, "
+      "pads = array<i64: 1, 1, 1, 1>} : (tensor<1x16x16x16xf32>, "
+      "tensor<16x3x3x3xf32>) -> tensor<1x3x32x32xf32>");
+  ASSERT_TRUE(dx);
+  OpWork work = getOpWork(dx);
+  EXPECT_EQ(work.opClass, OpClass::Gemm);
+  EXPECT_DOUBLE_EQ(work.flops, 2.0 * 4096 * 27);
+  EXPECT_DOUBLE_EQ(work.bytes, 4.0 * (4096 + 432 + 3072));
+
+  Operation *dw = parseOp(
+      "%x: tensor<1x3x32x32xf32>, %dy: tensor<1x16x16x16xf32>",
+      "  %dw = dist.conv2d_grad_filter %x, %dy {strides = array<i64: 2, 2>, "
+      "pads = array<i64: 1, 1, 1, 1>} : (tensor<1x3x32x32xf32>, "
+      "tensor<1x16x16x16xf32>) -> tensor<16x3x3x3xf32>");
+  ASSERT_TRUE(dw);
+  work = getOpWork(dw);
+  EXPECT_EQ(work.opClass, OpClass::Gemm);
+  EXPECT_DOUBLE_EQ(work.flops, 2.0 * 4096 * 27);
+  EXPECT_DOUBLE_EQ(work.bytes, 4.0 * (3072 + 4096 + 432));
+}
+
+TEST_F(OpCostTest, GatherGradAndPoolGradCountTheirGradient) {
+  Operation *gather =
+      parseOp("%g: tensor<2x3x8xf32>, %ids: tensor<2x3xi64>",
+              "  %t = dist.gather_grad %g, %ids {axis = 0 : i64} : "
+              "(tensor<2x3x8xf32>, tensor<2x3xi64>) -> tensor<10x8xf32>");
+  ASSERT_TRUE(gather);
+  OpWork work = getOpWork(gather);
+  EXPECT_EQ(work.opClass, OpClass::Memory);
+  EXPECT_DOUBLE_EQ(work.flops, 48);
+  // Zero the table (320 bytes), read the gradient (192) and the indices
+  // (48), read and write one table row per gradient row (2 * 192).
+  EXPECT_DOUBLE_EQ(work.bytes, 320 + 192 + 48 + 2 * 192);
+
+  Operation *pool = parseOp(
+      "%dy: tensor<1x2x4x4xf32>, %x: tensor<1x2x6x6xf32>",
+      "  %dx = dist.pool2d_grad avg %dy, %x {ceil_mode, count_include_pad, "
+      "kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = "
+      "array<i64: 2, 2>} : (tensor<1x2x4x4xf32>, tensor<1x2x6x6xf32>) -> "
+      "tensor<1x2x6x6xf32>");
+  ASSERT_TRUE(pool);
+  work = getOpWork(pool);
+  EXPECT_EQ(work.opClass, OpClass::Memory);
+  EXPECT_DOUBLE_EQ(work.flops, 32.0 * 9);
+  EXPECT_DOUBLE_EQ(work.bytes, 4.0 * (32 + 72 + 72));
+}
+
+TEST_F(OpCostTest, LossesCountAnExpPerLogit) {
+  Operation *ce = parseOp("%l: tensor<8x10xf32>, %y: tensor<8xi64>",
+                          "  %loss = dist.cross_entropy %l, %y : "
+                          "(tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>");
+  ASSERT_TRUE(ce);
+  OpWork work = getOpWork(ce);
+  EXPECT_EQ(work.opClass, OpClass::Memory);
+  // Max, subtract, exp (15), sum per logit; log, pick, subtract per row.
+  EXPECT_DOUBLE_EQ(work.flops, 80.0 * 18 + 8.0 * 17);
+  EXPECT_DOUBLE_EQ(work.bytes, 320 + 64 + 4);
+
+  Operation *grad =
+      parseOp("%l: tensor<8x10xf32>, %y: tensor<8xi64>, %s: tensor<f32>",
+              "  %g = dist.cross_entropy_grad %l, %y, %s : (tensor<8x10xf32>, "
+              "tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>");
+  ASSERT_TRUE(grad);
+  work = getOpWork(grad);
+  // The row's logsumexp (18), then exp (15), one-hot, scale per logit.
+  EXPECT_DOUBLE_EQ(work.flops, 80.0 * (18 + 15 + 4));
+  EXPECT_DOUBLE_EQ(work.bytes, 320 + 64 + 4 + 320);
+
+  Operation *mse = parseOp("%p: tensor<8x4xf32>, %t: tensor<8x4xf32>",
+                           "  %loss = dist.mse %p, %t : (tensor<8x4xf32>, "
+                           "tensor<8x4xf32>) -> tensor<f32>");
+  ASSERT_TRUE(mse);
+  work = getOpWork(mse);
+  EXPECT_DOUBLE_EQ(work.flops, 3.0 * 32 + 1);
+  EXPECT_DOUBLE_EQ(work.bytes, 128 + 128 + 4);
+}
+
+TEST_F(OpCostTest, OptimizerUpdatesAreElementwise) {
+  Operation *adam = parseOp(
+      "%p: tensor<4x8xf32>, %g: tensor<4x8xf32>, %m: tensor<4x8xf32>, "
+      "%v: tensor<4x8xf32>, %t: tensor<f32>",
+      "  %p1, %m1, %v1 = dist.adamw %p, %g, %m, %v, %t {lr = 1.0e-03, "
+      "beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, weight_decay = 1.0e-02} : "
+      "(tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, "
+      "tensor<f32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>)");
+  ASSERT_TRUE(adam);
+  OpWork work = getOpWork(adam);
+  EXPECT_EQ(work.opClass, OpClass::Memory);
+  EXPECT_DOUBLE_EQ(work.flops, 23.0 * 32);
+  // Four tensors and the step read, three written.
+  EXPECT_DOUBLE_EQ(work.bytes, 7 * 128 + 4);
+
+  Operation *momentum =
+      parseOp("%p: tensor<4x8xf32>, %g: tensor<4x8xf32>, %b: tensor<4x8xf32>",
+              "  %p1, %b1 = dist.sgd %p, %g, %b {lr = 1.0e-01, momentum = 0.9, "
+              "weight_decay = 0.01} : (tensor<4x8xf32>, tensor<4x8xf32>, "
+              "tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>)");
+  ASSERT_TRUE(momentum);
+  EXPECT_DOUBLE_EQ(getOpWork(momentum).flops, 6.0 * 32);
+  EXPECT_DOUBLE_EQ(getOpWork(momentum).bytes, 5 * 128);
+
+  Operation *plain =
+      parseOp("%p: tensor<4x8xf32>, %g: tensor<4x8xf32>",
+              "  %p1 = dist.sgd %p, %g {lr = 1.0e-01} : (tensor<4x8xf32>, "
+              "tensor<4x8xf32>) -> tensor<4x8xf32>");
+  ASSERT_TRUE(plain);
+  EXPECT_DOUBLE_EQ(getOpWork(plain).flops, 2.0 * 32);
+}
+
+TEST_F(OpCostTest, AssignIsACopyAndShardsWithItsWeight) {
+  Block *body = parseFunc(R"mlir(
+func.func @main(%x: tensor<4x8xf32>) {
+  %w = dist.weight "w" : tensor<4x8xf32> at #dist.data<storage = zero, path = "", offset = 0, length = 128>
+  dist.assign %w, %x : tensor<4x8xf32>
+  return
+}
+)mlir");
+  ASSERT_TRUE(body);
+  Operation *assign = &*std::next(body->begin());
+  ASSERT_TRUE(isa<dist::AssignOp>(assign));
+  OpWork work = getOpWork(assign);
+  EXPECT_EQ(work.opClass, OpClass::Memory);
+  EXPECT_DOUBLE_EQ(work.flops, 0);
+  // Read the value, write the weight's buffer.
+  EXPECT_DOUBLE_EQ(work.bytes, 2 * 128);
+  dist::ShardingRule rule =
+      cast<dist::ShardingRuleOpInterface>(assign).getShardingRule();
+  SmallVector<int64_t> splits(rule.factors.size(), 1);
+  splits[0] = 2;
+  EXPECT_DOUBLE_EQ(getShardedOpWork(assign, rule, splits).bytes, 128);
+}
+
 } // namespace
