@@ -83,6 +83,7 @@ private:
   }
   bool emit(Operation *op);
   bool emitDataMovement(Operation *op, const std::string &name);
+  bool emitWindow(Operation *op, const std::string &name);
   bool emitCollective(Operation *op, const std::string &name);
   bool emitBackward(Operation *op, const std::string &name);
   bool emitTraining(Operation *op, const std::string &name);
@@ -367,8 +368,10 @@ bool ProgramBuilder::build(ModuleOp module) {
       auto it = slotOf.find(operand);
       if (it == slotOf.end())
         return fail(op, "reads a value the runtime did not produce");
+      // The latest read wins: an assign early in program order keeps its
+      // value live past every later read.
       Slot &root = slots[slots[it->second].root];
-      root.lastUse = readsToEnd ? INT32_MAX : int(i);
+      root.lastUse = std::max(root.lastUse, readsToEnd ? INT32_MAX : int(i));
     }
     if (isa<func::ReturnOp>(op))
       continue;
@@ -485,32 +488,8 @@ bool ProgramBuilder::emit(Operation *op) {
           gemm(a, b, c ? &*c : nullptr, out, ta, tb, alpha, beta);
         });
       })
-      .Case([&](dist::Conv2DOp o) {
-        Tensor in = view(o.getInput()), w = view(o.getFilter()), out = view(o.getResult());
-        std::optional<Tensor> bias = optional(o.getBias());
-        auto strides = arr<2>(o.getStrides()), dilations = arr<2>(o.getDilations());
-        auto pads = arr<4>(o.getPads());
-        int64_t group = o.getGroup();
-        return add([=]() mutable {
-          conv2d(in, w, bias ? &*bias : nullptr, out, strides, pads, dilations, group);
-        });
-      })
-      .Case([&](dist::Pool2DOp o) {
-        Tensor in = view(o.getInput()), out = view(o.getResult());
-        auto kind = toKernelKind(o.getKind());
-        auto kernel = arr<2>(o.getKernel()), strides = arr<2>(o.getStrides()),
-             dilations = arr<2>(o.getDilations());
-        auto pads = arr<4>(o.getPads());
-        bool ceil = o.getCeilMode(), countPad = o.getCountIncludePad();
-        return add([=]() mutable {
-          pool2d(kind, in, out, kernel, strides, pads, dilations, ceil, countPad);
-        });
-      })
-      .Case([&](dist::GlobalPoolOp o) {
-        Tensor in = view(o.getInput()), out = view(o.getResult());
-        auto kind = toKernelKind(o.getKind());
-        return add([=]() mutable { globalPool(kind, in, out); });
-      })
+      .Case<dist::Conv2DOp, dist::Pool2DOp, dist::GlobalPoolOp>(
+          [&](Operation *) { return emitWindow(op, name); })
       .Case([&](dist::UnaryOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
         auto kind = toKernelKind(o.getKind());
@@ -575,6 +554,47 @@ bool ProgramBuilder::emit(Operation *op) {
       .Default([&](Operation *) {
         return fail(op, "the CPU runtime has no kernel for this op");
       });
+}
+
+/// The steps of the windowed ops: convolution and pooling (`emit`'s helper).
+bool ProgramBuilder::emitWindow(Operation *op, const std::string &name) {
+  auto add = [&](std::function<void()> fn) {
+    ex.steps_.push_back({name, false, std::move(fn)});
+    return true;
+  };
+  auto optional = [&](Value v) -> std::optional<Tensor> {
+    if (!v)
+      return std::nullopt;
+    return view(v);
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](dist::Conv2DOp o) {
+        Tensor in = view(o.getInput()), w = view(o.getFilter()), out = view(o.getResult());
+        std::optional<Tensor> bias = optional(o.getBias());
+        auto strides = arr<2>(o.getStrides()), dilations = arr<2>(o.getDilations());
+        auto pads = arr<4>(o.getPads());
+        int64_t group = o.getGroup();
+        return add([=]() mutable {
+          conv2d(in, w, bias ? &*bias : nullptr, out, strides, pads, dilations, group);
+        });
+      })
+      .Case([&](dist::Pool2DOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto kind = toKernelKind(o.getKind());
+        auto kernel = arr<2>(o.getKernel()), strides = arr<2>(o.getStrides()),
+             dilations = arr<2>(o.getDilations());
+        auto pads = arr<4>(o.getPads());
+        bool ceil = o.getCeilMode(), countPad = o.getCountIncludePad();
+        return add([=]() mutable {
+          pool2d(kind, in, out, kernel, strides, pads, dilations, ceil, countPad);
+        });
+      })
+      .Case([&](dist::GlobalPoolOp o) {
+        Tensor in = view(o.getInput()), out = view(o.getResult());
+        auto kind = toKernelKind(o.getKind());
+        return add([=]() mutable { globalPool(kind, in, out); });
+      })
+      .Default([](Operation *) { return false; });
 }
 
 /// The steps of the data movement ops (`emit`'s helper).

@@ -241,19 +241,9 @@ void distopt::rt::conv2dGradFilter(const Tensor &input, const Tensor &grad,
 // pool2d_grad
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// The window of a pool2d, as the forward kernel (Pooling.cpp) walks it.
-struct PoolGradWindow {
-  PoolKind kind;
-  std::array<int64_t, 2> kernel, strides, dilations;
-  std::array<int64_t, 4> pads;
-  bool countIncludePad;
-};
-} // namespace
-
 /// Adds the gradient of output (y, x) of one plane into `acc`.
 template <typename S>
-static void poolGradWindow(const PoolGradWindow &win, const S *plane,
+static void poolGradWindow(const PoolWindow &win, const S *plane,
                            int64_t height, int64_t width, int64_t y, int64_t x,
                            double g, std::vector<double> &acc) {
   int64_t h0 = y * win.strides[0] - win.pads[0];
@@ -311,7 +301,7 @@ void distopt::rt::pool2dGrad(PoolKind kind, const Tensor &grad,
   assert(grad.rank() == 4 && input.rank() == 4 && out.shape == input.shape &&
          grad.dtype == out.dtype && input.dtype == out.dtype &&
          "pool2d_grad expects 4-D tensors of one type");
-  PoolGradWindow win{kind, kernel, strides, dilations, pads, countIncludePad};
+  PoolWindow win{kind, kernel, strides, dilations, pads, countIncludePad};
   int64_t planes = input.shape[0] * input.shape[1];
   int64_t height = input.shape[2], width = input.shape[3];
   int64_t outH = grad.shape[2], outW = grad.shape[3];

@@ -374,6 +374,15 @@ void loadFloats(const Tensor &src, C *dst, int64_t count, int threads) {
 /// Stores `count` floats of `src` into `dst` (f16 or bf16), rounding.
 void storeHalfFloats(const float *src, Tensor &dst, int64_t count, int threads);
 
+/// The window of a pool2d, as pool2d (Pooling.cpp) and its gradient
+/// (Backward.cpp) walk it.
+struct PoolWindow {
+  PoolKind kind;
+  std::array<int64_t, 2> kernel, strides, dilations;
+  std::array<int64_t, 4> pads;
+  bool countIncludePad;
+};
+
 } // namespace distopt::rt::detail
 
 #endif // DISTOPT_RUNTIME_CPU_KERNELSUPPORT_H

@@ -14,16 +14,6 @@
 using namespace distopt::rt;
 using namespace distopt::rt::detail;
 
-namespace {
-/// The window of a pool2d.
-struct PoolWindow {
-  PoolKind kind;
-  std::array<int64_t, 2> kernel, strides, dilations;
-  std::array<int64_t, 4> pads;
-  bool countIncludePad;
-};
-} // namespace
-
 /// Pools one `height` x `width` plane into `outH` x `outW`.
 template <typename S>
 static void poolPlane(const S *plane, S *result, int64_t height, int64_t width,
