@@ -101,9 +101,13 @@ struct BoundInput {
   int64_t batches = 0; // 0: the same tensor every step
 };
 
+} // namespace
+
 std::map<std::string, std::string>
-parseSpecs(Communicator &comm, const std::vector<std::string> &specs,
-           const char *flag, std::map<std::string, std::string> &seen) {
+distopt::rt::parseSpecs(Communicator &comm,
+                        const std::vector<std::string> &specs,
+                        const char *flag,
+                        std::map<std::string, std::string> &seen) {
   std::map<std::string, std::string> files;
   for (const std::string &spec : specs) {
     size_t eq = spec.find('=');
@@ -118,6 +122,8 @@ parseSpecs(Communicator &comm, const std::vector<std::string> &specs,
   }
   return files;
 }
+
+namespace {
 
 /// Reads and checks every input: an --input has the input's type, a --data
 /// file has K >= 1 batches of it (shape K x <input shape>).

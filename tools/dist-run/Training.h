@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,13 @@ struct TrainingOptions {
   std::string lossLog, saveDir, resumeDir;
   uint64_t maxMemory = 0;
 };
+
+/// Parses the `NAME=FILE` values of `flag` (`--input`, `--data`): NAME is
+/// what comes before the first `=`. A malformed value, or a name already in
+/// `seen` (name -> the flag that gave it), stops every rank with a message.
+std::map<std::string, std::string>
+parseSpecs(Communicator &comm, const std::vector<std::string> &specs,
+           const char *flag, std::map<std::string, std::string> &seen);
 
 /// Runs `opts.steps` training steps of `ex` (built from `module`); every
 /// error stops every rank with a message, before anything is written.

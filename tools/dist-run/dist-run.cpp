@@ -437,14 +437,9 @@ static std::vector<HostTensor> readInputs(Communicator &comm,
                                           const Options &opts,
                                           const Executor &ex,
                                           uint64_t maxMemory) {
-  std::map<std::string, std::string> files;
-  for (const std::string &spec : opts.inputs) {
-    size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      comm.abortAll("--input expects NAME=FILE, found '" + spec + "'");
-    if (!files.emplace(spec.substr(0, eq), spec.substr(eq + 1)).second)
-      comm.abortAll("--input gives '" + spec.substr(0, eq) + "' twice");
-  }
+  std::map<std::string, std::string> seen;
+  std::map<std::string, std::string> files =
+      parseSpecs(comm, opts.inputs, "--input", seen);
   std::vector<HostTensor> inputs;
   std::string error;
   for (const IOInfo &in : ex.inputs()) {
