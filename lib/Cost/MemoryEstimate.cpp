@@ -1,7 +1,8 @@
 //===- MemoryEstimate.cpp - Peak memory of a program by liveness ----------===//
 //
 // One walk to find each value's last reader (through reshape aliases), one
-// walk to add and remove live bytes in program order.
+// walk in program order that places values first fit and frees them after
+// their last reader.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,8 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
+
+#include <map>
 
 using namespace mlir;
 using namespace distopt;
@@ -29,71 +32,100 @@ static uint64_t getValueBytes(Value value) {
   return uint64_t(tensor.getNumElements()) * width;
 }
 
-ProgramMemory distopt::cost::estimateProgramMemory(Block &body,
-                                                   unsigned alignment) {
-  ProgramMemory memory;
+Value distopt::cost::getArenaRoot(Value value) {
+  while (auto reshape = value.getDefiningOp<dist::ReshapeOp>())
+    value = reshape->getOperand(0);
+  return value;
+}
+
+/// Whether `op`'s results own arena bytes.
+static bool placesResults(Operation *op) {
+  return !isa<dist::WeightOp, dist::ConstantOp, dist::ReshapeOp>(op) &&
+         !op->hasTrait<OpTrait::IsTerminator>();
+}
+
+ArenaLayout distopt::cost::layoutArena(Block &body, unsigned alignment) {
+  ArenaLayout layout;
   auto align = [&](uint64_t bytes) {
     return alignment > 1 ? (bytes + alignment - 1) / alignment * alignment
                          : bytes;
   };
-  for (BlockArgument arg : body.getArguments())
-    memory.inputBytes += getValueBytes(arg);
-
-  // The value whose bytes each value uses (itself, or a reshape's source),
-  // and the last op index reading those bytes.
-  constexpr unsigned kEnd = ~0u;
-  llvm::DenseMap<Value, Value> rootOf;
-  llvm::DenseMap<Value, unsigned> lastUse;
   llvm::SmallVector<Operation *> ops;
   for (Operation &op : body)
     ops.push_back(&op);
-  auto root = [&](Value v) {
-    auto it = rootOf.find(v);
-    return it == rootOf.end() ? v : it->second;
-  };
+
+  // The last op reading each placed value (through reshapes); the end for
+  // the terminator's and dist.assign's operands.
+  constexpr unsigned kEnd = ~0u;
+  llvm::DenseMap<Value, unsigned> lastUse;
   for (auto [index, op] : llvm::enumerate(ops)) {
     unsigned i = unsigned(index);
-    bool terminator = op->hasTrait<OpTrait::IsTerminator>();
-    for (Value operand : op->getOperands())
-      lastUse[root(operand)] = terminator ? kEnd : i;
-    if (isa<dist::ReshapeOp>(op)) {
-      rootOf[op->getResult(0)] = root(op->getOperand(0));
-      continue;
+    bool toEnd =
+        op->hasTrait<OpTrait::IsTerminator>() || isa<dist::AssignOp>(op);
+    for (Value operand : op->getOperands()) {
+      auto it = lastUse.find(getArenaRoot(operand));
+      if (it != lastUse.end())
+        it->second = std::max(it->second, toEnd ? kEnd : i);
     }
-    for (Value result : op->getResults())
-      lastUse.try_emplace(result, i);
-  }
-
-  llvm::SmallVector<llvm::SmallVector<Value, 2>> frees(ops.size());
-  for (auto [index, op] : llvm::enumerate(ops)) {
-    if (isa<dist::WeightOp, dist::ConstantOp, dist::ReshapeOp>(op))
-      continue;
-    for (Value result : op->getResults()) {
-      unsigned last = lastUse.lookup(result);
-      if (last != kEnd)
-        frees[std::max<unsigned>(last, index)].push_back(result);
-    }
-  }
-
-  uint64_t live = 0;
-  for (auto [index, op] : llvm::enumerate(ops)) {
-    if (isa<dist::WeightOp>(op)) {
-      memory.weightBytes += getValueBytes(op->getResult(0));
-      continue;
-    }
-    if (isa<dist::ConstantOp>(op)) {
-      memory.constantBytes += getValueBytes(op->getResult(0));
-      continue;
-    }
-    if (!isa<dist::ReshapeOp>(op))
+    if (placesResults(op))
       for (Value result : op->getResults())
-        live += align(getValueBytes(result));
-    if (live > memory.peakActivationBytes) {
-      memory.peakActivationBytes = live;
-      memory.peakOpIndex = unsigned(index);
-    }
-    for (Value dead : frees[index])
-      live -= align(getValueBytes(dead));
+        lastUse.try_emplace(result, i);
   }
+  llvm::SmallVector<llvm::SmallVector<Value, 2>> frees(ops.size());
+  for (auto [value, last] : lastUse)
+    if (last != kEnd)
+      frees[last].push_back(value);
+
+  // Live blocks by offset; each value goes to the lowest gap it fits.
+  std::map<uint64_t, uint64_t> live;
+  uint64_t liveBytes = 0;
+  auto place = [&](Value value) {
+    uint64_t size = align(getValueBytes(value));
+    uint64_t at = 0;
+    for (auto [offset, used] : live) {
+      if (offset >= at + size)
+        break;
+      at = std::max(at, offset + used);
+    }
+    if (size > 0)
+      live[at] = size;
+    layout.offsets[value] = at;
+    layout.size = std::max(layout.size, at + size);
+    layout.valueBytes += size;
+    liveBytes += size;
+  };
+  for (auto [index, op] : llvm::enumerate(ops)) {
+    if (placesResults(op))
+      for (Value result : op->getResults())
+        place(result);
+    if (liveBytes > layout.peakLiveBytes) {
+      layout.peakLiveBytes = liveBytes;
+      layout.peakOpIndex = unsigned(index);
+    }
+    for (Value dead : frees[index]) {
+      uint64_t size = align(getValueBytes(dead));
+      if (size > 0)
+        live.erase(layout.offsets.lookup(dead));
+      liveBytes -= size;
+    }
+  }
+  return layout;
+}
+
+ProgramMemory distopt::cost::estimateProgramMemory(Block &body,
+                                                   unsigned alignment) {
+  ProgramMemory memory;
+  for (BlockArgument arg : body.getArguments())
+    memory.inputBytes += getValueBytes(arg);
+  for (Operation &op : body) {
+    if (isa<dist::WeightOp>(op))
+      memory.weightBytes += getValueBytes(op.getResult(0));
+    else if (isa<dist::ConstantOp>(op))
+      memory.constantBytes += getValueBytes(op.getResult(0));
+  }
+  ArenaLayout layout = layoutArena(body, alignment);
+  memory.peakActivationBytes = layout.peakLiveBytes;
+  memory.peakOpIndex = layout.peakOpIndex;
+  memory.arenaBytes = layout.size;
   return memory;
 }

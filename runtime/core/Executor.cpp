@@ -5,8 +5,8 @@
 //     shares its operand's bytes;
 //  2. weights are mapped from their files (a shard reads only its slice),
 //     constants are laid out from their attributes;
-//  3. the other values get offsets in one arena: values are placed, first
-//     fit, when produced and freed after their last use;
+//  3. the other values get offsets in one arena, as cost::layoutArena
+//     places them (first fit, by liveness), the layout the planner prices;
 //  4. every op becomes a closure over fixed tensor views.
 // Running is then a loop over the closures.
 //
@@ -16,6 +16,7 @@
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/KernelKinds.h"
 
+#include "distopt/Cost/MemoryEstimate.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Support/SafePath.h"
 
@@ -58,7 +59,6 @@ private:
     bool arena = false;     // placed in the arena (else owned or mapped)
     void *ptr = nullptr;    // for slots outside the arena
     int64_t offset = -1;    // arena offset
-    int lastUse = -1;       // index of the last op reading it
   };
 
   bool fail(Operation *op, const std::string &message) {
@@ -74,7 +74,7 @@ private:
   bool loadWeight(dist::WeightOp op, Slot &slot, bool writable);
   bool loadStateWeight(dist::WeightOp op, Slot &slot, bool assigned);
   bool loadConstant(DenseElementsAttr attr, Slot &slot);
-  void plan(ArrayRef<Operation *> ops);
+  void plan(Block &body);
   Tensor view(Value v) {
     Slot &s = slots[slotOf.lookup(v)];
     Slot &r = slots[s.root];
@@ -266,46 +266,18 @@ bool ProgramBuilder::loadConstant(DenseElementsAttr attr, Slot &slot) {
   return true;
 }
 
-void ProgramBuilder::plan(ArrayRef<Operation *> ops) {
-  // Live arena blocks by offset; first fit from offset 0.
-  std::map<int64_t, int64_t> live; // offset -> size
-  int64_t top = 0;
-  auto allocate = [&](int64_t size) {
-    size = (size + 63) / 64 * 64;
-    int64_t at = 0;
-    for (auto [offset, used] : live) {
-      if (offset - at >= size)
-        break;
-      at = std::max(at, offset + used);
-    }
-    live[at] = size;
-    top = std::max(top, at + size);
-    return at;
-  };
-  // Slots freed after each op.
-  std::vector<std::vector<int>> frees(ops.size());
-  for (size_t i = 0; i < slots.size(); ++i)
-    if (slots[i].arena && slots[i].root == int(i) && slots[i].lastUse >= 0 &&
-        slots[i].lastUse < int(ops.size()))
-      frees[slots[i].lastUse].push_back(i);
-  llvm::DenseMap<Operation *, int> index;
-  for (auto [i, op] : llvm::enumerate(ops))
-    index[op] = i;
-  for (auto [i, op] : llvm::enumerate(ops)) {
-    for (Value r : op->getResults()) {
-      auto it = slotOf.find(r);
-      if (it == slotOf.end())
-        continue;
-      Slot &s = slots[it->second];
-      if (s.arena && s.root == it->second) {
-        s.offset = allocate(s.bytes);
-        ex.arenaValueBytes_ += s.bytes;
-      }
-    }
-    for (int f : frees[i])
-      live.erase(slots[f].offset);
+/// Places the computed values in the arena as the cost model's layout says
+/// (cost::layoutArena), so that the planner's memory is the runtime's.
+void ProgramBuilder::plan(Block &body) {
+  cost::ArenaLayout layout = cost::layoutArena(body, /*alignment=*/64);
+  for (auto [value, index] : slotOf) {
+    Slot &s = slots[index];
+    if (!s.arena || s.root != index)
+      continue;
+    s.offset = int64_t(layout.offsets.lookup(value));
+    ex.arenaValueBytes_ += s.bytes;
   }
-  ex.arena_.assign(top, 0);
+  ex.arena_.assign(layout.size, 0);
 }
 
 /// The attribute that names function arguments and results.
@@ -361,26 +333,15 @@ bool ProgramBuilder::build(ModuleOp module) {
     if (auto assign = dyn_cast<dist::AssignOp>(op))
       assigned.insert(assign.getWeight().getDefiningOp());
   }
-  for (auto [i, op] : llvm::enumerate(ops)) {
-    // Assigns run after every other step: what they read stays live.
-    bool readsToEnd = isa<func::ReturnOp, dist::AssignOp>(op);
-    for (Value operand : op->getOperands()) {
-      auto it = slotOf.find(operand);
-      if (it == slotOf.end())
+  for (Operation *op : ops) {
+    for (Value operand : op->getOperands())
+      if (!slotOf.count(operand))
         return fail(op, "reads a value the runtime did not produce");
-      // The latest read wins: an assign early in program order keeps its
-      // value live past every later read.
-      Slot &root = slots[slots[it->second].root];
-      root.lastUse = std::max(root.lastUse, readsToEnd ? INT32_MAX : int(i));
-    }
     if (isa<func::ReturnOp>(op))
       continue;
-    for (Value r : op->getResults()) {
+    for (Value r : op->getResults())
       if (!slotFor(r))
         return false;
-      // A value nobody reads dies where it is produced.
-      slots.back().lastUse = int(i);
-    }
     if (op->getNumResults() == 0)
       continue;
     Slot &s = slots[slotOf.lookup(op->getResult(0))];
@@ -403,7 +364,7 @@ bool ProgramBuilder::build(ModuleOp module) {
         slots[slotOf.lookup(r)].arena = true;
     }
   }
-  plan(ops);
+  plan(body);
 
   for (Operation *op : ops) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {

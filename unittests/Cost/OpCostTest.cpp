@@ -327,6 +327,63 @@ func.func @main(%x: tensor<16xf32>) -> tensor<16xf32> {
   EXPECT_EQ(memory.peakActivationBytes, 192u);
 }
 
+TEST_F(OpCostTest, ArenaLeavesTheHolesOfFirstFit) {
+  // %a (64 B) at 0 and %b at 64 are live while %c is produced at 128; %a
+  // dies there, leaving a 64-byte hole that %d (128 B) does not fit: %d goes
+  // to 192. Three values are live at once (256 B), the arena is 320 B.
+  Block *body = parseFunc(R"mlir(
+func.func @main(%x: tensor<16xf32>) -> tensor<32xf32> {
+  %a = dist.unary neg %x : tensor<16xf32>
+  %b = dist.unary abs %x : tensor<16xf32>
+  %c = dist.unary exp %a : tensor<16xf32>
+  %d = dist.concat %b, %c {axis = 0 : i64} : (tensor<16xf32>, tensor<16xf32>) -> tensor<32xf32>
+  return %d : tensor<32xf32>
+}
+)mlir");
+  ASSERT_TRUE(body);
+  ArenaLayout layout = layoutArena(*body, /*alignment=*/1);
+  auto offsetOf = [&](unsigned op) {
+    auto it = std::next(body->begin(), op);
+    return layout.offsets.lookup(it->getResult(0));
+  };
+  EXPECT_EQ(offsetOf(0), 0u);
+  EXPECT_EQ(offsetOf(1), 64u);
+  EXPECT_EQ(offsetOf(2), 128u);
+  EXPECT_EQ(offsetOf(3), 192u);
+  EXPECT_EQ(layout.size, 320u);
+  EXPECT_EQ(layout.peakLiveBytes, 256u);
+  ProgramMemory memory = estimateProgramMemory(*body, /*alignment=*/1);
+  EXPECT_EQ(memory.arenaBytes, 320u);
+  EXPECT_EQ(memory.getTotalBytes(), 64u + 320u);
+}
+
+TEST_F(OpCostTest, ArenaKeepsWhatAnAssignReadsToTheEnd) {
+  // The runtime runs dist.assign after every other op: %t, which the assign
+  // reads first in program order, stays live while %u and %v are produced,
+  // so %v cannot reuse its bytes.
+  Block *body = parseFunc(R"mlir(
+func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %s = dist.weight "s" : tensor<4xf32> at #dist.data<storage = zero, path = "", offset = 0, length = 16>
+  %t = dist.binary add %s, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  dist.assign %s, %t : tensor<4xf32>
+  %u = dist.unary neg %t : tensor<4xf32>
+  %v = dist.unary exp %u : tensor<4xf32>
+  return %v : tensor<4xf32>
+}
+)mlir");
+  ASSERT_TRUE(body);
+  ArenaLayout layout = layoutArena(*body, /*alignment=*/1);
+  auto offsetOf = [&](unsigned op) {
+    auto it = std::next(body->begin(), op);
+    return layout.offsets.lookup(it->getResult(0));
+  };
+  // Without the assign, %v would take %t's bytes at 0.
+  EXPECT_EQ(offsetOf(1), 0u);
+  EXPECT_EQ(offsetOf(3), 16u);
+  EXPECT_EQ(offsetOf(4), 32u);
+  EXPECT_EQ(layout.size, 48u);
+}
+
 //===----------------------------------------------------------------------===//
 // Training ops
 //===----------------------------------------------------------------------===//

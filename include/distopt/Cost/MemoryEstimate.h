@@ -3,13 +3,18 @@
 // The memory one device needs to run a function: its weights, constants and
 // inputs, which live for the whole run, plus the peak over program order of
 // the bytes of the values that kernels produce and that are still live.
-// This is the cost model's own estimate, from the IR alone; the runtime's
-// arena planner is checked against it (docs/performance.md).
+// `layoutArena` places those values in one buffer by liveness, first fit;
+// the runtime allocates its arena from this layout, so the estimate and the
+// runtime agree by construction, and the planner prices a generated
+// training step's memory with it (docs/performance.md).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef DISTOPT_COST_MEMORYESTIMATE_H
 #define DISTOPT_COST_MEMORYESTIMATE_H
+
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/DenseMap.h"
 
 #include <cstdint>
 
@@ -31,20 +36,47 @@ struct ProgramMemory {
   uint64_t peakActivationBytes = 0;
   /// Index of the op (in program order) at which the peak occurs.
   unsigned peakOpIndex = 0;
+  /// The arena that holds the computed values (`layoutArena`): the peak,
+  /// plus the holes that first fit leaves.
+  uint64_t arenaBytes = 0;
 
-  /// Everything together.
+  /// Everything together, the computed values at the arena's size.
   uint64_t getTotalBytes() const {
-    return weightBytes + constantBytes + inputBytes + peakActivationBytes;
+    return weightBytes + constantBytes + inputBytes + arenaBytes;
   }
 };
 
-/// Walks `body` (a function body, one block) in program order. A computed
-/// value takes its bytes, rounded up to `alignment`, from the op that
-/// produces it until its last reader (a value nobody reads dies at its
-/// producer; a returned value lives to the end). While an op runs, its
-/// operands and results are live together. `dist.reshape` results share
-/// their operand's bytes and extend its life. Weights, constants and inputs
-/// are counted apart from the activations.
+/// Where the computed values of a function body live in one arena.
+struct ArenaLayout {
+  /// The offset of each value that owns arena bytes: results of ops other
+  /// than `dist.weight`, `dist.constant` and `dist.reshape` (a reshape's
+  /// result uses its source's bytes; see `getArenaRoot`).
+  llvm::DenseMap<mlir::Value, uint64_t> offsets;
+  /// The arena's size.
+  uint64_t size = 0;
+  /// The bytes of all placed values, each rounded to the alignment.
+  uint64_t valueBytes = 0;
+  /// The peak of the bytes live at once, and the op where it occurs.
+  uint64_t peakLiveBytes = 0;
+  unsigned peakOpIndex = 0;
+};
+
+/// The value whose bytes `value` uses: itself, or, through `dist.reshape`s,
+/// the value they view.
+mlir::Value getArenaRoot(mlir::Value value);
+
+/// Places the computed values of `body` (a function body, one block) in
+/// program order, each from the op that produces it until its last reader,
+/// rounded up to `alignment`, at the lowest offset where it fits among the
+/// values live then (first fit). A value nobody reads dies at its
+/// producer; one read by the terminator or by a `dist.assign` (which the
+/// runtime runs after every other op) lives to the end. While an op runs,
+/// its operands and results are live together. A reshape extends its
+/// source's life.
+ArenaLayout layoutArena(mlir::Block &body, unsigned alignment = 64);
+
+/// The memory of running `body`: the computed values as `layoutArena`
+/// places them; weights, constants and inputs counted apart.
 ProgramMemory estimateProgramMemory(mlir::Block &body, unsigned alignment = 64);
 
 } // namespace distopt::cost
