@@ -7,7 +7,8 @@
 For models of models/training/models.py (exported by models/training/export.py:
 eval(), opset 17, do_constant_folding=False, static batch 4) and the plans
 
-    1 rank; 2 ranks dp=2 and tp=2; 4 ranks dp=4 and dp=2,tp=2 (training),
+    1 rank, and with recompute=full; 2 ranks: the planner's choice, dp=2,
+    tp=2, dp=2 with zero=1; 4 ranks: dp=4, dp=2,tp=2 (training),
 
   - predicted: `dist-opt model.onnx --shape ... --mode train --loss cross-entropy
     --optimizer adamw --lr 1e-3 --cluster cpu --devices N --plan P --report-json
@@ -16,12 +17,15 @@ eval(), opset 17, do_constant_folding=False, static batch 4) and the plans
     compiler refuses is skipped and the reason printed;
   - measured: `mpirun --oversubscribe -np N dist-run t.dist --steps S --threads T
     --input NAME=F ...` (the same batch every step): the median of the per-step
-    times it prints after the first step, and the memory line it prints at the
-    end (rank 0's activation arena + its weights, which include the optimizer
-    states).
+    times it prints after the first step, and the memory lines it prints at the
+    end: what the runtime allocated on rank 0 (its activation arena, its
+    weights, which include the optimizer states, and its inputs), and how much
+    rank 0's resident memory grew from before the program was built to its
+    peak (VmHWM; this adds the kernels' and MPI's own buffers).
 
 Prints per model a table (plan, predicted and measured ms, their ratio,
-predicted and measured MiB, their ratio) and the Spearman rank correlation of
+predicted MiB, allocated MiB and their ratio, resident growth MiB and its
+ratio to the prediction) and the Spearman rank correlation of
 predicted and measured step times (as bench/plan_vs_measured.py does for
 inference), per model and pooled. Nothing is asserted: this is a benchmark
 (issue 12 asks for the measured peak memory within 10% of the prediction).
@@ -43,12 +47,14 @@ sys.path.insert(0, os.path.join(ROOT, "models", "training"))
 
 from plan_vs_measured import spearman, cpu_model  # noqa: E402
 
-PLANS = [(1, ""), (2, "dp=2"), (2, "tp=2"), (4, "dp=4"), (4, "dp=2,tp=2")]
+PLANS = [(1, ""), (1, "recompute=full"), (2, ""), (2, "dp=2"), (2, "tp=2"),
+         (2, "dp=2,zero=1"), (4, "dp=4"), (4, "dp=2,tp=2")]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
            OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 STEP_RE = re.compile(r"^step (\d+) loss (\S+) time (\S+) ms$", re.M)
 MEM_RE = re.compile(r"memory: arena (\d+) bytes for (\d+) bytes of values; "
-                    r"weights (\d+) bytes")
+                    r"weights (\d+) bytes; inputs (\d+) bytes")
+RES_RE = re.compile(r"resident: peak (\d+) bytes, (\d+) bytes before")
 
 
 def export(name, work):
@@ -83,7 +89,7 @@ def run_plan(args, model, devices, plan, work):
     """Predicts and measures one plan: a dict, or one with `refused`."""
     onnx_path, shapes, inputs = model
     tag = f"{os.path.basename(os.path.dirname(onnx_path))}.{devices}." + \
-        (plan.replace(",", "_").replace("=", "") or "one")
+        (plan.replace(",", "_").replace("=", "") or "auto")
     report = os.path.join(work, tag + ".json")
     artifact = os.path.join(work, tag + ".dist")
     cmd = [args.dist_opt, onnx_path, *shapes, "--mode", "train", "--loss",
@@ -105,31 +111,38 @@ def run_plan(args, model, devices, plan, work):
                 (r.stderr.strip().splitlines() or ["?"])[-1]}
     times = [float(m.group(3)) for m in STEP_RE.finditer(r.stdout)]
     mem = MEM_RE.search(r.stdout)
+    res = RES_RE.search(r.stdout)
     return {
         "predicted_ms": step["stepSeconds"] * 1e3,
         "measured_ms": statistics.median(times[1:] or times),
         "predicted_bytes": step["memory"]["totalBytes"],
-        "measured_bytes": (int(mem.group(1)) + int(mem.group(3))) if mem else None,
+        "measured_bytes": (int(mem.group(1)) + int(mem.group(3)) +
+                           int(mem.group(4))) if mem else None,
+        "resident_growth_bytes": (int(res.group(1)) - int(res.group(2)))
+        if res else None,
         "losses": [float(m.group(2)) for m in STEP_RE.finditer(r.stdout)],
     }
 
 
 def report_model(name, rows):
     print(f"\n{name}")
-    print(f"  {'plan':<14}{'pred ms':>10}{'meas ms':>10}{'meas/pred':>10}"
-          f"{'pred MiB':>10}{'meas MiB':>10}{'meas/pred':>10}")
+    print(f"  {'plan':<22}{'pred ms':>10}{'meas ms':>10}{'meas/pred':>10}"
+          f"{'pred MiB':>10}{'alloc MiB':>10}{'alloc/pred':>11}"
+          f"{'RSS+ MiB':>10}{'RSS+/pred':>10}")
     for (devices, plan), row in rows:
-        label = f"{devices}:{plan or 'one rank'}"
+        label = f"{devices}:{plan or 'planner'}"
         if "refused" in row:
-            print(f"  {label:<14}refused: {row['refused']}")
+            print(f"  {label:<22}refused: {row['refused']}")
             continue
         mib = 1 / (1 << 20)
-        meas_b = row["measured_bytes"]
-        print(f"  {label:<14}{row['predicted_ms']:>10.3f}{row['measured_ms']:>10.3f}"
+        meas_b = row["measured_bytes"] or 0
+        rss_b = row["resident_growth_bytes"] or 0
+        pred_b = row["predicted_bytes"]
+        print(f"  {label:<22}{row['predicted_ms']:>10.3f}{row['measured_ms']:>10.3f}"
               f"{row['measured_ms'] / row['predicted_ms']:>10.2f}"
-              f"{row['predicted_bytes'] * mib:>10.3f}"
-              f"{(meas_b or 0) * mib:>10.3f}"
-              f"{(meas_b or 0) / row['predicted_bytes']:>10.2f}")
+              f"{pred_b * mib:>10.3f}{meas_b * mib:>10.3f}"
+              f"{meas_b / pred_b:>11.3f}{rss_b * mib:>10.3f}"
+              f"{rss_b / pred_b:>10.2f}")
     ok = [r for _, r in rows if "refused" not in r]
     rho = spearman([r["predicted_ms"] for r in ok], [r["measured_ms"] for r in ok]) \
         if len(ok) > 2 else float("nan")

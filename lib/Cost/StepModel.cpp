@@ -562,6 +562,20 @@ static void composeMemory(llvm::ArrayRef<StageWork> stages,
   }
 }
 
+void distopt::cost::setStepMemory(StepReport &report,
+                                  const StepMemory &memory) {
+  StepMemory exact = memory;
+  exact.stage = report.memory.stage;
+  exact.deviceMemory = report.memory.deviceMemory;
+  report.memory = exact;
+  for (StageReport &stage : report.stages) {
+    exact.deviceMemory = stage.memory.deviceMemory;
+    stage.memory = exact;
+  }
+  report.fits = llvm::all_of(
+      report.stages, [](const StageReport &s) { return s.memory.fits(); });
+}
+
 llvm::Expected<StepReport>
 distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
                            const PlanOptions &plan,
@@ -685,11 +699,12 @@ void distopt::cost::printStepReport(const StepReport &report,
   os << llvm::formatv(
       "    parameters {0}, gradients {1}, optimizer states "
       "{2}, activations {3}, temporaries {4}, communication "
-      "buffers {5}\n",
+      "buffers {5}{6}\n",
       formatBytes(memory.parameters), formatBytes(memory.gradients),
       formatBytes(memory.optimizerStates), formatBytes(memory.activations),
       formatBytes(memory.temporaries),
-      formatBytes(memory.communicationBuffers));
+      formatBytes(memory.communicationBuffers),
+      memory.inputs > 0 ? ", inputs " + formatBytes(memory.inputs) : "");
   for (auto [index, stage] : llvm::enumerate(report.stages))
     os << llvm::formatv("  stage {0}: {1} layers ({2}); {3} per micro-batch; "
                         "memory {4}\n",
@@ -711,6 +726,7 @@ static llvm::json::Object getMemoryJSON(const StepMemory &memory) {
       {"activationsBytes", memory.activations},
       {"temporariesBytes", memory.temporaries},
       {"communicationBuffersBytes", memory.communicationBuffers},
+      {"inputsBytes", memory.inputs},
       {"totalBytes", memory.total()},
       {"deviceMemoryBytes", memory.deviceMemory},
       {"fits", memory.fits()},

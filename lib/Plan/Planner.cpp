@@ -13,10 +13,12 @@
 #include "PlanGrid.h"
 
 #include "distopt/Cost/CollectiveCost.h"
+#include "distopt/Cost/MemoryEstimate.h"
 #include "distopt/Cost/MemoryModel.h"
 #include "distopt/Cost/OpCost.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Dialect/Dist/FactorAxes.h"
+#include "distopt/Dialect/Dist/Partition.h"
 #include "distopt/Dialect/Dist/Reshard.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
 #include "distopt/Plan/LayerDetection.h"
@@ -25,6 +27,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -872,6 +875,58 @@ struct GridSearch {
 };
 } // namespace
 
+/// The memory of one device running the program that `plan` compiles
+/// `func` to: a copy of the module gets the plan and is partitioned (the
+/// program `-o` writes), and its values are laid out as the runtime lays
+/// them out (cost::layoutArena). Parameters are the weights the step does
+/// not start at zero, optimizer states those it does; the arena holds every
+/// computed value, gradients included.
+static llvm::Expected<cost::StepMemory>
+getProgramMemory(func::FuncOp func, const Plan &plan) {
+  auto module = func->getParentOfType<ModuleOp>();
+  OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+  // The copy's ops in the same order as the original's.
+  func::FuncOp copyFunc;
+  for (auto [original, cloned] : llvm::zip_equal(
+           module.getOps<func::FuncOp>(), copy->getOps<func::FuncOp>()))
+    if (original == func)
+      copyFunc = cloned;
+  DenseMap<Operation *, Operation *> copyOf;
+  for (auto [original, cloned] :
+       llvm::zip_equal(func.getBody().front(), copyFunc.getBody().front()))
+    copyOf[&original] = &cloned;
+  Plan mapped;
+  mapped.gridShape = plan.gridShape;
+  for (const auto &[op, axes] : plan.choices)
+    mapped.choices.push_back({copyOf.lookup(op), axes});
+  annotateModule(*copy, mapped);
+
+  std::string diagnostics;
+  {
+    ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+      diagnostics += d.str() + "\n";
+      return success();
+    });
+    if (failed(dist::partitionModule(*copy)))
+      return llvm::createStringError(
+          "cannot partition the plan to measure its memory: " + diagnostics);
+  }
+  cost::StepMemory memory;
+  Block &body = copyFunc.getBody().front();
+  for (auto weight : body.getOps<dist::WeightOp>()) {
+    RankedTensorType type = weight.getType();
+    double bytes = double(type.getNumElements()) * getElementBytes(type);
+    (weight.getData().getStorage() == dist::DataStorage::Zero
+         ? memory.optimizerStates
+         : memory.parameters) += bytes;
+  }
+  cost::ProgramMemory program = cost::estimateProgramMemory(body);
+  memory.parameters += program.constantBytes;
+  memory.inputs = program.inputBytes;
+  memory.activations = program.arenaBytes;
+  return memory;
+}
+
 /// Plans for `grid`, composes its step and records the outcome in `search`.
 static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
                          GridSearch &search) {
@@ -897,6 +952,17 @@ static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
   if (!step) {
     search.candidates.push_back({name, llvm::toString(step.takeError())});
     return;
+  }
+  // A generated training step is run as it is: its memory is that of the
+  // program the plan compiles to.
+  if (options.explicitStep) {
+    llvm::Expected<cost::StepMemory> memory =
+        getProgramMemory(planner.func, *plan);
+    if (!memory) {
+      search.candidates.push_back({name, llvm::toString(memory.takeError())});
+      return;
+    }
+    cost::setStepMemory(*step, *memory);
   }
   plan->step = *step;
   double time = step->stepSeconds;

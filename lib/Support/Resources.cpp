@@ -4,7 +4,10 @@
 
 #include "llvm/ADT/StringSwitch.h"
 
+#include "llvm/Support/MemoryBuffer.h"
+
 #include <cctype>
+#include <fstream>
 #include <unistd.h>
 
 using namespace distopt;
@@ -34,4 +37,34 @@ std::optional<uint64_t> distopt::parseByteSize(llvm::StringRef text) {
   if (shift < 0 || value > (UINT64_MAX >> shift))
     return std::nullopt;
   return value << shift;
+}
+
+/// The value of `field` (in kB) of /proc/self/status, in bytes.
+static uint64_t readStatusBytes(llvm::StringRef field) {
+  auto buffer = llvm::MemoryBuffer::getFileAsStream("/proc/self/status");
+  if (!buffer)
+    return 0;
+  llvm::StringRef text = (*buffer)->getBuffer();
+  while (!text.empty()) {
+    auto [line, rest] = text.split('\n');
+    text = rest;
+    if (!line.consume_front(field) || !line.consume_front(":"))
+      continue;
+    llvm::StringRef number = line.trim();
+    uint64_t kb = 0;
+    if (!number.consume_back("kB") || number.trim().getAsInteger(10, kb))
+      return 0;
+    return kb * 1024;
+  }
+  return 0;
+}
+
+uint64_t distopt::getResidentBytes() { return readStatusBytes("VmRSS"); }
+
+uint64_t distopt::getPeakResidentBytes() { return readStatusBytes("VmHWM"); }
+
+bool distopt::resetPeakResident() {
+  // Writing 5 to clear_refs resets VmHWM to VmRSS (Linux 4.0 and later).
+  std::ofstream refs("/proc/self/clear_refs");
+  return refs && (refs << "5").flush().good();
 }

@@ -317,6 +317,7 @@ bool ProgramBuilder::build(ModuleOp module) {
       return false;
     Slot &s = slots.back();
     s.ptr = ex.owned_.emplace_back(s.bytes).data();
+    ex.inputBytes_ += s.bytes;
     auto name = func.getArgAttrOfType<StringAttr>(i, kNameAttr);
     ex.inputs_.push_back({name ? name.str() : "arg" + std::to_string(i),
                           s.dtype, s.shape});

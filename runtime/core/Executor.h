@@ -77,6 +77,8 @@ public:
   size_t arenaBytes() const { return arena_.size(); }
   size_t arenaValueBytes() const { return arenaValueBytes_; }
   size_t weightBytes() const { return weightBytes_; }
+  /// Bytes of the input buffers.
+  size_t inputBytes() const { return inputBytes_; }
 
   /// True when the function has the `dist.train` attribute: a training
   /// step whose dist.assign ops update the state after each run.
@@ -112,6 +114,7 @@ private:
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> mappings_;
   size_t weightBytes_ = 0;
   size_t arenaValueBytes_ = 0;
+  size_t inputBytes_ = 0;
 };
 
 } // namespace distopt::rt

@@ -21,6 +21,7 @@
 #include "Training.h"
 
 #include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Support/Resources.h"
 #include "distopt/Support/SafePath.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/Executor.h"
@@ -544,6 +545,20 @@ void checkOutputPlaces(Communicator &comm, const TrainingOptions &opts) {
 
 } // namespace
 
+void distopt::rt::printMemory(Communicator &comm, const Executor &ex,
+                              uint64_t residentBefore) {
+  if (comm.rank() != 0)
+    return;
+  std::printf("memory: arena %zu bytes for %zu bytes of values; weights "
+              "%zu bytes; inputs %zu bytes\n",
+              ex.arenaBytes(), ex.arenaValueBytes(), ex.weightBytes(),
+              ex.inputBytes());
+  if (uint64_t peak = getPeakResidentBytes())
+    std::printf("resident: peak %llu bytes, %llu bytes before the program "
+                "was built\n",
+                (unsigned long long)peak, (unsigned long long)residentBefore);
+}
+
 void distopt::rt::runTraining(Communicator &comm, Executor &ex,
                               mlir::ModuleOp module,
                               const TrainingOptions &opts) {
@@ -575,10 +590,7 @@ void distopt::rt::runTraining(Communicator &comm, Executor &ex,
       std::fflush(stdout);
     }
   }
-  if (comm.rank() == 0)
-    std::printf("memory: arena %zu bytes for %zu bytes of values; weights "
-                "%zu bytes\n",
-                ex.arenaBytes(), ex.arenaValueBytes(), ex.weightBytes());
+  printMemory(comm, ex, opts.residentBefore);
   if (!opts.saveDir.empty())
     saveState(comm, ex, std::move(model), modelDir, opts.saveDir,
               first + opts.steps);

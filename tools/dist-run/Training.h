@@ -30,7 +30,15 @@ struct TrainingOptions {
   std::vector<std::string> inputs, data;
   std::string lossLog, saveDir, resumeDir;
   uint64_t maxMemory = 0;
+  /// Resident bytes before the program was built (printMemory).
+  uint64_t residentBefore = 0;
 };
+
+/// Prints, on rank 0, the memory the runtime allocated for `ex` (`memory:
+/// arena A bytes for V bytes of values; weights W bytes; inputs I bytes`)
+/// and the process's peak resident memory against `residentBefore`.
+void printMemory(Communicator &comm, const Executor &ex,
+                 uint64_t residentBefore);
 
 /// Parses the `NAME=FILE` values of `flag` (`--input`, `--data`): NAME is
 /// what comes before the first `=`. A malformed value, or a name already in

@@ -609,9 +609,7 @@ static void runRepeatedly(Communicator &comm, Executor &ex, const Options &opts,
                 "each)\n",
                 times[times.size() / 2], int(times.size()), comm.size(),
                 nthreads);
-    std::printf("memory: arena %zu bytes for %zu bytes of values; weights "
-                "%zu bytes\n",
-                ex.arenaBytes(), ex.arenaValueBytes(), ex.weightBytes());
+    printMemory(comm, ex, opts.training.residentBefore);
   }
 }
 
@@ -661,6 +659,9 @@ int main(int argc, char **argv) {
   if (!checkProgramMemory(*module, maxMemory, error))
     comm.abortAll("'" + artifactPath + "': " + error);
 
+  // The peak from here on is what the program's buffers and steps add.
+  resetPeakResident();
+  opts.training.residentBefore = getResidentBytes();
   std::unique_ptr<Executor> ex = Executor::create(*module, comm, error);
   if (!ex)
     comm.abortAll(error);

@@ -182,11 +182,14 @@ struct StepMemory {
   /// Receive buffers of the pipeline transfers and the largest collective
   /// buffer of the stage.
   double communicationBuffers = 0;
+  /// The inputs of the step (a generated training step's batch; the step
+  /// model of a forward graph counts them in the activations).
+  double inputs = 0;
   /// Memory the device may use (ClusterSpec::getDeviceMemory).
   double deviceMemory = 0;
   double total() const {
     return parameters + gradients + optimizerStates + activations +
-           temporaries + communicationBuffers;
+           temporaries + communicationBuffers + inputs;
   }
   bool fits() const { return total() <= deviceMemory; }
 };
@@ -298,6 +301,11 @@ inline constexpr double kAdamBytesPerParameter = 28;
 llvm::Expected<StepReport> composeStep(llvm::ArrayRef<SegmentCost> segments,
                                        const PlanOptions &plan,
                                        const ClusterSpec &cluster);
+
+/// Replaces the memory of a one-stage `report` with `memory` (keeping the
+/// device's memory), and whether it fits: for a program whose memory is
+/// known exactly, such as a generated training step laid out as it runs.
+void setStepMemory(StepReport &report, const StepMemory &memory);
 
 /// Writes `report` for people: plan, step time and its breakdown, FLOP/s,
 /// memory, and one line per stage.

@@ -26,6 +26,15 @@ uint64_t getPhysicalMemory();
 /// nothing for zero, for another suffix and for counts beyond 64 bits.
 std::optional<uint64_t> parseByteSize(llvm::StringRef text);
 
+/// The memory this process has resident now, and the most it had since it
+/// started or since resetPeakResident, in bytes (Linux's VmRSS and VmHWM; 0
+/// where the system does not say).
+uint64_t getResidentBytes();
+uint64_t getPeakResidentBytes();
+/// Starts the peak over from what is resident now; false where the system
+/// cannot.
+bool resetPeakResident();
+
 } // namespace distopt
 
 #endif // DISTOPT_SUPPORT_RESOURCES_H
