@@ -241,6 +241,12 @@ getTrainingOpWork(Operation *op, llvm::function_ref<OpWork(double)> memory) {
         return memory(getNumElements(op.getLogits()) *
                       (kLogSumExpFlops + kTranscendentalFlops + 4));
       })
+      // Per element: subtract the row's maximum, exp, add; a pick per row.
+      .Case([&](dist::CrossEntropyStatsOp op) -> Result {
+        return memory(getNumElements(op.getLogits()) *
+                          (kTranscendentalFlops + 2) +
+                      getNumElements(op.getLabels()));
+      })
       // Subtract, square, sum; one division.
       .Case([&](dist::MseOp op) -> Result {
         return memory(3 * getNumElements(op.getPred()) + 1);

@@ -55,6 +55,8 @@ struct Strategy {
   SmallVector<DistState> operands, results;
   cost::OpWork work;
   double forwardSeconds = 0, backwardSeconds = 0;
+  /// The all-reduces of the op's split form (a split collective factor).
+  SmallVector<std::pair<plan::CommStep, std::string>> innerCollectives;
 };
 
 struct OpNode {
@@ -363,6 +365,22 @@ Strategy GridPlanner::buildStrategy(const OpNode &node,
     splits.push_back(grid.size(factorAxes));
   s.work = cost::getShardedOpWork(node.op, node.rule, splits);
   s.forwardSeconds = cost::getComputeTime(device, s.work);
+  // A split collective factor: the all-reduces of the op's split form, on
+  // this device's share of each statistic.
+  for (const dist::InnerAllReduce &inner : node.rule.innerAllReduces) {
+    const GridAxes &over = axes[inner.factor];
+    if (over.empty())
+      continue;
+    double elements = 1;
+    for (const dist::DimFactors &dim : inner.dims)
+      for (int64_t f : dim)
+        elements *= double(node.rule.factors[f].size) / grid.size(axes[f]);
+    double bytes = elements * getElementBytes(inner.elementType);
+    CommStep step{CollectiveKind::AllReduce, bytes, over,
+                  grid.collective(CollectiveKind::AllReduce, bytes, over)};
+    s.forwardSeconds += step.seconds;
+    s.innerCollectives.push_back({step, inner.what});
+  }
   if (dist::splitsMean(node.rule, axes)) {
     auto type = cast<RankedTensorType>(node.op->getResult(0).getType());
     double bytes = grid.localBytes(type, s.results[0]);
@@ -677,6 +695,17 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
   seg.forwardSeconds += s.forwardSeconds;
   seg.backwardSeconds += s.backwardSeconds;
   seg.forwardFlops += s.work.flops;
+  for (const auto &[c, what] : s.innerCollectives) {
+    cost::CollectiveUse use{c.kind, c.bytes,
+                            static_cast<unsigned>(grid.size(c.axes)),
+                            c.seconds, describeOp(node.op) + " " + what};
+    // The step model times collectives apart from the kernels.
+    seg.forwardSeconds -= c.seconds;
+    seg.forwardCollectives.push_back(use);
+    plan.collectives.push_back({cost::stringifyCollectiveKind(c.kind).str(),
+                                use.what, c.bytes, use.groupSize, c.seconds,
+                                isLayer ? planner.layers.count : 1u});
+  }
   for (OpResult result : node.op->getResults()) {
     double e = grid.localBytes(cast<RankedTensorType>(result.getType()),
                                s.results[result.getResultNumber()]);

@@ -88,6 +88,8 @@ private:
   bool emitBackward(Operation *op, const std::string &name);
   bool emitTraining(Operation *op, const std::string &name);
   bool emitAssigns(ArrayRef<Operation *> ops);
+  std::optional<ClassBlock> classBlock(Operation *op, ArrayRef<int16_t> axes,
+                                       int64_t width);
 
   Executor &ex;
   Communicator &comm;
@@ -508,7 +510,8 @@ bool ProgramBuilder::emit(Operation *op) {
       .Case<dist::GatherGradOp, dist::Conv2DGradInputOp,
             dist::Conv2DGradFilterOp, dist::Pool2DGradOp>(
           [&](Operation *) { return emitBackward(op, name); })
-      .Case<dist::CrossEntropyOp, dist::CrossEntropyGradOp, dist::MseOp,
+      .Case<dist::CrossEntropyOp, dist::CrossEntropyGradOp,
+            dist::CrossEntropyStatsOp, dist::MseOp,
             dist::AdamWOp, dist::SgdOp>(
           [&](Operation *) { return emitTraining(op, name); })
       // Emitted after every other step (emitAssigns).
@@ -721,6 +724,26 @@ static std::string labelError(const std::string &op, const Tensor &labels,
          std::to_string(classes) + ")";
 }
 
+/// This rank's block of `width` classes split over the grid axes `axes` of
+/// `op` (distinct axes of the program's grid, checked: the artifact is
+/// untrusted).
+std::optional<ClassBlock> ProgramBuilder::classBlock(Operation *op,
+                                                     ArrayRef<int16_t> axes,
+                                                     int64_t width) {
+  std::vector<int64_t> list;
+  for (int16_t a : axes) {
+    if (a < 0 || size_t(a) >= comm.gridShape().size() ||
+        llvm::is_contained(list, int64_t(a))) {
+      fail(op, "class_axes must be distinct axes of the program's grid of " +
+                   std::to_string(comm.gridShape().size()) + " axes");
+      return std::nullopt;
+    }
+    list.push_back(a);
+  }
+  return ClassBlock{comm.linearIndex(list) * width,
+                    width * comm.groupSize(list)};
+}
+
 /// The steps of the loss and optimizer ops (`emit`'s helper).
 bool ProgramBuilder::emitTraining(Operation *op, const std::string &name) {
   auto add = [&](std::function<void()> fn) {
@@ -738,9 +761,36 @@ bool ProgramBuilder::emitTraining(Operation *op, const std::string &name) {
             c->abortAll(labelError(name, y, bad, x.shape.back()));
         });
       })
+      .Case([&](dist::CrossEntropyStatsOp o) {
+        Tensor x = view(o.getLogits()), y = view(o.getLabels()),
+               m = view(o.getMax()), sum = view(o.getSumExp()),
+               t = view(o.getTarget());
+        std::optional<ClassBlock> block =
+            classBlock(o, o.getClassAxes(), x.shape.back());
+        if (!block)
+          return false;
+        return add([=, block = *block]() mutable {
+          int64_t bad = crossEntropyStats(x, y, m, block, sum, t);
+          if (bad >= 0)
+            c->abortAll(labelError(name, y, bad, block.classes));
+        });
+      })
       .Case([&](dist::CrossEntropyGradOp o) {
         Tensor x = view(o.getLogits()), y = view(o.getLabels()),
                k = view(o.getScale()), out = view(o.getResult());
+        if (o.getMax()) {
+          Tensor m = view(o.getMax()), sum = view(o.getSumExp());
+          std::optional<ClassBlock> block =
+              classBlock(o, *o.getClassAxes(), x.shape.back());
+          if (!block)
+            return false;
+          return add([=, block = *block]() mutable {
+            int64_t bad =
+                crossEntropyGradBlock(x, y, k, m, sum, block, out);
+            if (bad >= 0)
+              c->abortAll(labelError(name, y, bad, block.classes));
+          });
+        }
         return add([=]() mutable {
           int64_t bad = crossEntropyGrad(x, y, k, out);
           if (bad >= 0)

@@ -290,6 +290,30 @@ int64_t crossEntropy(const Tensor &logits, const Tensor &labels, Tensor &out,
 int64_t crossEntropyGrad(const Tensor &logits, const Tensor &labels,
                          const Tensor &scale, Tensor &out, int threads = 0);
 
+/// A device's block of the classes of a cross-entropy whose classes are
+/// split across devices: the block starts at class `first` of `classes`.
+struct ClassBlock {
+  int64_t first = 0, classes = 0;
+};
+
+/// `dist.cross_entropy_stats`: `logits` is B... x c, this device's classes
+/// `block`, `max` (B..., the logits' type) every position's maximum over
+/// all classes. Writes per position the sum of exp(logit - max) over the
+/// block into `sumExp`, and into `target` the label's logit when the label
+/// falls in the block, else 0 (both B...). Returns the first position whose
+/// label lies outside [0, block.classes), or -1.
+int64_t crossEntropyStats(const Tensor &logits, const Tensor &labels,
+                          const Tensor &max, ClassBlock block, Tensor &sumExp,
+                          Tensor &target, int threads = 0);
+
+/// crossEntropyGrad on a block of the classes: the softmax is
+/// exp(logit - max) / sumExp with the positions' statistics over all
+/// classes, and the one-hot is 1 only where the label falls in `block`.
+int64_t crossEntropyGradBlock(const Tensor &logits, const Tensor &labels,
+                              const Tensor &scale, const Tensor &max,
+                              const Tensor &sumExp, ClassBlock block,
+                              Tensor &out, int threads = 0);
+
 /// `out = mean((pred - target)^2)` (rank-0), as `F.mse_loss`; the sum runs
 /// in f64.
 void mse(const Tensor &pred, const Tensor &target, Tensor &out,

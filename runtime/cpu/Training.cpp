@@ -36,10 +36,10 @@ ClassRows classRows(const Tensor &logits, const Tensor &labels) {
 }
 
 /// The first row whose label lies outside [0, classes), or -1.
-int64_t firstBadLabel(const Tensor &labels, const ClassRows &r) {
-  for (int64_t i = 0; i < r.rows; ++i) {
+int64_t firstBadLabel(const Tensor &labels, int64_t rows, int64_t classes) {
+  for (int64_t i = 0; i < rows; ++i) {
     int64_t label = indexAt(labels, i);
-    if (label < 0 || label >= r.classes)
+    if (label < 0 || label >= classes)
       return i;
   }
   return -1;
@@ -108,6 +108,65 @@ void crossEntropyGradImpl(const Tensor &logits, const Tensor &labels,
   });
 }
 
+/// The label of row `i` relative to `block`, or -1 when it falls outside
+/// the block's `width` classes.
+inline int64_t blockLabel(const Tensor &labels, int64_t i, ClassBlock block,
+                          int64_t width) {
+  int64_t label = indexAt(labels, i) - block.first;
+  return label >= 0 && label < width ? label : -1;
+}
+
+template <typename S>
+void crossEntropyStatsImpl(const Tensor &logits, const Tensor &labels,
+                           const Tensor &max, ClassBlock block, Tensor &sumExp,
+                           Tensor &target, const ClassRows &r, int threads) {
+  using Tr = ElementTraits<S>;
+  const S *x = dataAs<const S>(logits);
+  const S *m = dataAs<const S>(max);
+  S *sums = dataAs<S>(sumExp);
+  S *picked = dataAs<S>(target);
+  parallelFor(r.rows, r.classes, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const S *row = x + i * r.classes;
+      double rowMax = static_cast<double>(Tr::load(m[i]));
+      double sum = 0.0;
+      for (int64_t c = 0; c < r.classes; ++c)
+        sum += std::exp(static_cast<double>(Tr::load(row[c])) - rowMax);
+      sums[i] = storeDouble<S>(sum);
+      int64_t label = blockLabel(labels, i, block, r.classes);
+      picked[i] = storeDouble<S>(
+          label >= 0 ? static_cast<double>(Tr::load(row[label])) : 0.0);
+    }
+  });
+}
+
+template <typename S>
+void crossEntropyGradBlockImpl(const Tensor &logits, const Tensor &labels,
+                               const Tensor &scale, const Tensor &max,
+                               const Tensor &sumExp, ClassBlock block,
+                               Tensor &out, const ClassRows &r, int threads) {
+  using Tr = ElementTraits<S>;
+  const S *x = dataAs<const S>(logits);
+  const S *m = dataAs<const S>(max);
+  const S *sums = dataAs<const S>(sumExp);
+  S *y = dataAs<S>(out);
+  double k = static_cast<double>(Tr::load(*dataAs<const S>(scale)));
+  parallelFor(r.rows, r.classes, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const S *row = x + i * r.classes;
+      S *grad = y + i * r.classes;
+      double rowMax = static_cast<double>(Tr::load(m[i]));
+      double lse = std::log(static_cast<double>(Tr::load(sums[i])));
+      int64_t label = blockLabel(labels, i, block, r.classes);
+      for (int64_t c = 0; c < r.classes; ++c) {
+        double p =
+            std::exp(static_cast<double>(Tr::load(row[c])) - rowMax - lse);
+        grad[c] = storeDouble<S>((p - (c == label ? 1.0 : 0.0)) * k);
+      }
+    }
+  });
+}
+
 /// The value of a rank-0 float tensor as a double.
 double scalarValue(const Tensor &t) {
   double value = 0.0;
@@ -127,7 +186,7 @@ int64_t distopt::rt::crossEntropy(const Tensor &logits, const Tensor &labels,
     using S = typename decltype(tag)::type;
     crossEntropyImpl<S>(logits, labels, out, r, threads);
   });
-  return firstBadLabel(labels, r);
+  return firstBadLabel(labels, r.rows, r.classes);
 }
 
 int64_t distopt::rt::crossEntropyGrad(const Tensor &logits,
@@ -140,7 +199,36 @@ int64_t distopt::rt::crossEntropyGrad(const Tensor &logits,
     using S = typename decltype(tag)::type;
     crossEntropyGradImpl<S>(logits, labels, scale, out, r, threads);
   });
-  return firstBadLabel(labels, r);
+  return firstBadLabel(labels, r.rows, r.classes);
+}
+
+int64_t distopt::rt::crossEntropyStats(const Tensor &logits,
+                                       const Tensor &labels, const Tensor &max,
+                                       ClassBlock block, Tensor &sumExp,
+                                       Tensor &target, int threads) {
+  ClassRows r = classRows(logits, labels);
+  dispatchFloatType(logits.dtype, [&](auto tag) {
+    using S = typename decltype(tag)::type;
+    crossEntropyStatsImpl<S>(logits, labels, max, block, sumExp, target, r,
+                             threads);
+  });
+  return firstBadLabel(labels, r.rows, block.classes);
+}
+
+int64_t distopt::rt::crossEntropyGradBlock(const Tensor &logits,
+                                           const Tensor &labels,
+                                           const Tensor &scale,
+                                           const Tensor &max,
+                                           const Tensor &sumExp,
+                                           ClassBlock block, Tensor &out,
+                                           int threads) {
+  ClassRows r = classRows(logits, labels);
+  dispatchFloatType(logits.dtype, [&](auto tag) {
+    using S = typename decltype(tag)::type;
+    crossEntropyGradBlockImpl<S>(logits, labels, scale, max, sumExp, block,
+                                 out, r, threads);
+  });
+  return firstBadLabel(labels, r.rows, block.classes);
 }
 
 void distopt::rt::mse(const Tensor &pred, const Tensor &target, Tensor &out,

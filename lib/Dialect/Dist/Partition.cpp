@@ -100,6 +100,7 @@ private:
                                   const DistState &state, Operation *user);
   LogicalResult rewriteSplitReduction(OpBuilder &b, OpPlan &plan,
                                       const DistState &state);
+  LogicalResult rewriteSplitForm(OpBuilder &b, OpPlan &plan);
 
   /// Grid axes of the factors indexing each dim of `tensor`.
   DistState stateOf(const TensorFactors &tensor, const OpPlan &plan) const {
@@ -307,6 +308,9 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
   // An op without results (dist.assign) only needed its operands resharded.
   if (resultStates.empty())
     return success();
+  if (failed(rewriteSplitForm(b, plan)))
+    return failure();
+  op = plan.op;
   if (auto weight = dyn_cast<WeightOp>(op)) {
     const DistState &state = resultStates.front();
     if (llvm::all_of(state.dims, [](const GridAxes &a) { return a.empty(); }))
@@ -324,6 +328,45 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
   if (resultStates.empty() || !resultStates.front().isPartial())
     return success();
   return rewriteSplitReduction(b, plan, resultStates.front());
+}
+
+/// An op whose `collective` factors are split is replaced by its own local
+/// form (SplitFormOpInterface), which all-reduces the statistics its rule
+/// lists; `plan.op` becomes the op that produces the first replacement, so
+/// that a split mean of its batch is handled as for any op.
+LogicalResult Partitioner::rewriteSplitForm(OpBuilder &b, OpPlan &plan) {
+  const ShardingRule &rule = *plan.rule;
+  bool split = llvm::any_of(llvm::enumerate(rule.factors), [&](auto f) {
+    return f.value().kind == FactorKind::Collective &&
+           !plan.factorAxes[f.index()].empty();
+  });
+  if (!split)
+    return success();
+  Operation *op = plan.op;
+  auto splitForm = dyn_cast<SplitFormOpInterface>(op);
+  if (!splitForm)
+    return op->emitOpError("splits a collective factor but has no local "
+                           "form for it (SplitFormOpInterface)");
+  b.setInsertionPoint(op);
+  FailureOr<SmallVector<Value>> replacements =
+      splitForm.buildSplitForm(b, plan.factorAxes, grid.getSymName());
+  if (failed(replacements))
+    return failure();
+  for (auto [old, replacement] :
+       llvm::zip_equal(op->getResults(), *replacements)) {
+    if (replacement.getType() != old.getType())
+      return op->emitOpError("local form gives ")
+             << replacement.getType() << " for a result of local type "
+             << old.getType();
+    ValueInfo known = info.lookup(old);
+    info.erase(old);
+    record(replacement, known.global, known.state);
+    old.replaceAllUsesWith(replacement);
+  }
+  plan.op = replacements->empty() ? nullptr
+                                  : replacements->front().getDefiningOp();
+  op->erase();
+  return success();
 }
 
 /// The local form of an op whose reduction factors are split, with its

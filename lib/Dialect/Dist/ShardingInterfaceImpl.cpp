@@ -62,7 +62,10 @@ LoopSpace buildLoopSpace(Operation *op) {
     space.types.push_back(f.kind == FactorKind::Reduction
                               ? utils::IteratorType::reduction
                               : utils::IteratorType::parallel);
-    space.splittable.push_back(f.kind != FactorKind::Whole);
+    // Upstream partitioning knows no split forms: a collective factor stays
+    // whole there.
+    space.splittable.push_back(f.kind == FactorKind::Parallel ||
+                               f.kind == FactorKind::Reduction);
     if (f.kind == FactorKind::Reduction)
       space.combiner = f.combiner;
   }
@@ -266,7 +269,7 @@ void distopt::dist::registerShardingInterfaceExternalModels(
               UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp, ReduceOp,
               SoftmaxOp, LayerNormOp, GatherOp, ReshapeOp, BroadcastOp,
               TransposeOp, SliceOp, ConcatOp, SplitOp, AssignOp,
-              CrossEntropyOp, CrossEntropyGradOp, MseOp, AdamWOp, SgdOp>(ctx);
+              CrossEntropyOp, CrossEntropyGradOp, CrossEntropyStatsOp, MseOp, AdamWOp, SgdOp>(ctx);
     // Backward ops (emitted by dist-autodiff's gradient rules).
     attachAll<GatherGradOp, Conv2DGradInputOp, Conv2DGradFilterOp,
               Pool2DGradOp>(ctx);

@@ -29,6 +29,8 @@ StringRef distopt::dist::stringifyFactorKind(FactorKind kind) {
     return "reduction";
   case FactorKind::Whole:
     return "whole";
+  case FactorKind::Collective:
+    return "collective";
   }
   llvm_unreachable("unknown factor kind");
 }
@@ -107,6 +109,11 @@ LogicalResult ShardingRule::verify(Operation *op) const {
     if (failed(verifyTensorFactors(op, *this, "result", i,
                                    op->getResult(i).getType(), dims)))
       return failure();
+  for (const InnerAllReduce &inner : innerAllReduces)
+    if (inner.factor < 0 || inner.factor >= int64_t(factors.size()) ||
+        factors[inner.factor].kind != FactorKind::Collective)
+      return op->emitOpError("sharding rule has an inner all-reduce over ")
+             << "factor #" << inner.factor << ", which is not collective";
   std::optional<ReduceKind> combiner;
   for (const ShardingFactor &f : factors) {
     if (f.kind != FactorKind::Reduction)
@@ -126,24 +133,34 @@ void ShardingRule::print(raw_ostream &os) const {
       os << "(" << stringifyReduceKind(f.combiner) << ")";
   });
   os << "]";
+  auto printDims = [&](const TensorFactors &dims) {
+    os << "[";
+    llvm::interleaveComma(dims, os, [&](const DimFactors &factors) {
+      if (factors.empty()) {
+        os << "_";
+        return;
+      }
+      llvm::interleave(
+          factors, os, [&](int64_t f) { os << this->factors[f].name; }, "*");
+    });
+    os << "]";
+  };
   auto printTensors = [&](StringRef label, ArrayRef<TensorFactors> tensors) {
     os << " " << label << " (";
-    llvm::interleaveComma(tensors, os, [&](const TensorFactors &dims) {
-      os << "[";
-      llvm::interleaveComma(dims, os, [&](const DimFactors &factors) {
-        if (factors.empty()) {
-          os << "_";
-          return;
-        }
-        llvm::interleave(
-            factors, os, [&](int64_t f) { os << this->factors[f].name; }, "*");
-      });
-      os << "]";
-    });
+    llvm::interleaveComma(tensors, os, printDims);
     os << ")";
   };
   printTensors("operands", operands);
   printTensors("results", results);
+  if (innerAllReduces.empty())
+    return;
+  os << " split " << factors[innerAllReduces.front().factor].name
+     << " all-reduces (";
+  llvm::interleaveComma(innerAllReduces, os, [&](const InnerAllReduce &a) {
+    os << stringifyReduceKind(a.kind) << " ";
+    printDims(a.dims);
+  });
+  os << ")";
 }
 
 TensorFactors distopt::dist::broadcastFactors(ArrayRef<int64_t> operandShape,
@@ -603,25 +620,77 @@ classifierFactors(ShardingRule &rule, ArrayRef<int64_t> logits,
   return {batch, classes};
 }
 
-ShardingRule CrossEntropyOp::getShardingRule() {
+/// The all-reduces of a softmax over classes split across devices
+/// (Megatron-LM's vocabulary-parallel cross-entropy): the positions' maxima,
+/// their sums of exponentials and, for the loss, the label's logit, each a
+/// tensor over the positions.
+static void addSplitClassAllReduces(ShardingRule &rule,
+                                    const TensorFactors &batch,
+                                    const DimFactors &classes,
+                                    Type elementType, bool withTarget) {
+  int64_t c = classes.empty() ? 0 : classes.front();
+  if (classes.empty())
+    return;
+  rule.innerAllReduces.push_back(
+      {c, ReduceKind::Max, batch, elementType, "row maxima"});
+  rule.innerAllReduces.push_back(
+      {c, ReduceKind::Sum, batch, elementType, "sums of exponentials"});
+  if (withTarget)
+    rule.innerAllReduces.push_back(
+        {c, ReduceKind::Sum, batch, elementType, "label logits"});
+}
+
+/// Rule of a cross-entropy (`isGrad`: its gradient) over logits B... x C:
+/// the class factor may be split, with the all-reduces of the statistics
+/// (SplitFormOpInterface); the logits are never gathered.
+static ShardingRule crossEntropyRule(Value logitsValue, bool isGrad) {
   ShardingRule rule;
-  auto [batch, classes] =
-      classifierFactors(rule, shapeOf(getLogits()), FactorKind::Reduction);
+  auto [batch, classes] = classifierFactors(
+      rule, shapeOf(logitsValue),
+      isGrad ? FactorKind::Parallel : FactorKind::Reduction);
+  for (int64_t f : classes)
+    rule.factors[f].kind = FactorKind::Collective;
+  addSplitClassAllReduces(
+      rule, batch, classes,
+      cast<RankedTensorType>(logitsValue.getType()).getElementType(),
+      /*withTarget=*/!isGrad);
   TensorFactors logits = batch;
   logits.push_back(classes);
   rule.operands = {logits, batch};
+  return rule;
+}
+
+ShardingRule CrossEntropyOp::getShardingRule() {
+  ShardingRule rule = crossEntropyRule(getLogits(), /*isGrad=*/false);
   rule.results = {TensorFactors{}};
   return rule;
 }
 
 ShardingRule CrossEntropyGradOp::getShardingRule() {
+  ShardingRule rule = crossEntropyRule(getLogits(), /*isGrad=*/true);
+  TensorFactors logits = rule.operands.front();
+  rule.operands.push_back(TensorFactors{});
+  // The statistics of a split form are over the positions.
+  // A split form's local op: its classes are already this device's.
+  if (getMax()) {
+    for (int64_t f : logits.back())
+      rule.factors[f].kind = FactorKind::Whole;
+    rule.innerAllReduces.clear();
+    rule.operands.push_back(rule.operands[1]);
+    rule.operands.push_back(rule.operands[1]);
+  }
+  rule.results = {logits};
+  return rule;
+}
+
+ShardingRule CrossEntropyStatsOp::getShardingRule() {
   ShardingRule rule;
-  auto [batch, classes] =
-      classifierFactors(rule, shapeOf(getLogits()), FactorKind::Parallel);
+  auto [batch, classes] = classifierFactors(rule, shapeOf(getLogits()),
+                                            FactorKind::Parallel);
   TensorFactors logits = batch;
   logits.push_back(classes);
-  rule.operands = {logits, batch, TensorFactors{}};
-  rule.results = {logits};
+  rule.operands = {logits, batch, batch};
+  rule.results = {batch, batch};
   return rule;
 }
 

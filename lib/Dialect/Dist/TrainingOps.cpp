@@ -7,7 +7,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/ShardingRule.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -136,6 +138,138 @@ CrossEntropyGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
   return success();
 }
 
+/// Checks that `value` (named `what`) is a tensor over the positions of
+/// `logits` (its shape without the classes) of its element type.
+static LogicalResult checkPositions(Operation *op, StringRef what, Value value,
+                                   Value logits) {
+  RankedTensorType lt = rankedOf(logits);
+  auto expected =
+      RankedTensorType::get(lt.getShape().drop_back(), lt.getElementType());
+  if (value.getType() != expected)
+    return op->emitOpError("expects ")
+           << what << " of type " << expected
+           << " (the logits' positions), found " << value.getType();
+  return success();
+}
+
+LogicalResult CrossEntropyGradOp::verify() {
+  if (bool(getMax()) != bool(getClassAxes()))
+    return emitOpError("expects 'class_axes' exactly when it has stats");
+  if (!getMax())
+    return success();
+  if (failed(checkPositions(*this, "the maxima", getMax(), getLogits())) ||
+      failed(checkPositions(*this, "the sums", getSumExp(), getLogits())))
+    return failure();
+  return success();
+}
+
+LogicalResult CrossEntropyStatsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  if (failed(checkLabels(loc, adaptor.getLogits(), adaptor.getLabels())))
+    return failure();
+  RankedTensorType lt = rankedOf(adaptor.getLogits());
+  auto positions =
+      RankedTensorType::get(lt.getShape().drop_back(), lt.getElementType());
+  inferred.assign({positions, positions});
+  return success();
+}
+
+LogicalResult CrossEntropyStatsOp::verify() {
+  if (getClassAxes().empty())
+    return emitOpError("expects the grid axes that split the classes");
+  return checkPositions(*this, "the maxima", getMax(), getLogits());
+}
+
+//===----------------------------------------------------------------------===//
+// Local forms of a split class dimension
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The statistics of softmaxes over classes split across devices: every
+/// position's maximum and sum of exp(logit - maximum) over all classes,
+/// all-reduced over the class axes, and the local sum of the label logits.
+struct SplitClassStats {
+  Value max, sumExp, localTarget;
+};
+} // namespace
+
+/// The grid axes of the rule's class factor `c` in `factorAxes`.
+static SmallVector<int16_t>
+getSplitClassAxes(const ShardingRule &rule,
+             ArrayRef<SmallVector<int16_t>> factorAxes) {
+  std::optional<int64_t> c = rule.lookupFactor("c");
+  return c ? factorAxes[*c] : SmallVector<int16_t>();
+}
+
+/// Emits the statistics of `logits` (this device's block of classes) in
+/// the order of the rule's inner all-reduces: maxima, then sums.
+static SplitClassStats buildSplitClassStats(OpBuilder &b, Location loc,
+                                            Value logits, Value labels,
+                                            ArrayRef<int16_t> axes,
+                                            StringRef grid) {
+  int64_t rank = rankedOf(logits).getRank();
+  Value localMax =
+      ReduceOp::create(b, loc, ReduceKind::Max, logits,
+                       b.getDenseI64ArrayAttr({rank - 1}), /*keep_dims=*/false)
+          .getResult();
+  SplitClassStats stats;
+  stats.max = shard::AllReduceOp::create(b, loc, localMax, grid, axes,
+                                         shard::ReductionKind::Max)
+                  .getResult();
+  auto local = CrossEntropyStatsOp::create(b, loc, logits, labels, stats.max,
+                                           b.getDenseI16ArrayAttr(axes));
+  stats.sumExp = shard::AllReduceOp::create(b, loc, local.getSumExp(), grid,
+                                            axes, shard::ReductionKind::Sum)
+                     .getResult();
+  stats.localTarget = local.getTarget();
+  return stats;
+}
+
+FailureOr<SmallVector<Value>>
+CrossEntropyOp::buildSplitForm(OpBuilder &b,
+                               ArrayRef<SmallVector<int16_t>> factorAxes,
+                               StringRef grid) {
+  SmallVector<int16_t> axes = getSplitClassAxes(getShardingRule(), factorAxes);
+  if (axes.empty())
+    return emitOpError("has no split class factor to build a local form for");
+  Location loc = getLoc();
+  SplitClassStats stats =
+      buildSplitClassStats(b, loc, getLogits(), getLabels(), axes, grid);
+  Value target = shard::AllReduceOp::create(b, loc, stats.localTarget, grid,
+                                            axes, shard::ReductionKind::Sum)
+                     .getResult();
+  // loss = mean over positions of log(sum) + max - target.
+  Value lse = UnaryOp::create(b, loc, UnaryKind::Log, stats.sumExp);
+  Value perPosition = BinaryOp::create(
+      b, loc, BinaryKind::Sub,
+      BinaryOp::create(b, loc, BinaryKind::Add, lse, stats.max), target);
+  int64_t positions = rankedOf(perPosition).getRank();
+  if (positions == 0)
+    return SmallVector<Value>{perPosition};
+  Value loss = ReduceOp::create(
+      b, loc, ReduceKind::Mean, perPosition,
+      b.getDenseI64ArrayAttr(llvm::to_vector(llvm::seq<int64_t>(0, positions))),
+      /*keep_dims=*/false);
+  return SmallVector<Value>{loss};
+}
+
+FailureOr<SmallVector<Value>>
+CrossEntropyGradOp::buildSplitForm(OpBuilder &b,
+                                   ArrayRef<SmallVector<int16_t>> factorAxes,
+                                   StringRef grid) {
+  SmallVector<int16_t> axes = getSplitClassAxes(getShardingRule(), factorAxes);
+  if (axes.empty() || getMax())
+    return emitOpError("has no split class factor to build a local form for");
+  Location loc = getLoc();
+  SplitClassStats stats =
+      buildSplitClassStats(b, loc, getLogits(), getLabels(), axes, grid);
+  Value grad = CrossEntropyGradOp::create(
+      b, loc, getLogits(), getLabels(), getScale(), stats.max, stats.sumExp,
+      b.getDenseI16ArrayAttr(axes));
+  return SmallVector<Value>{grad};
+}
+
 LogicalResult MseOp::inferReturnTypes(MLIRContext *,
                                       std::optional<Location> loc,
                                       Adaptor adaptor,
@@ -169,7 +303,9 @@ CrossEntropyOp::buildGradients(OpBuilder &builder, ArrayRef<Value> resultGrads,
   Value scale =
       BinaryOp::create(builder, loc, BinaryKind::Div, dloss, count).getResult();
   operandGrads[0] =
-      CrossEntropyGradOp::create(builder, loc, getLogits(), getLabels(), scale)
+      CrossEntropyGradOp::create(builder, loc, getLogits(), getLabels(), scale,
+                                 /*max=*/Value(), /*sum_exp=*/Value(),
+                                 /*class_axes=*/nullptr)
           .getResult();
   return success();
 }

@@ -1,16 +1,23 @@
 // RUN: dist-opt %s --dist-print-sharding-rules --split-input-file --verify-diagnostics
 
 // The sharding rules of the training ops (see sharding-rules.mlir for the
-// notation). The losses reduce their batch factors with a mean and keep the
-// classes whole; optimizer updates and assigns are elementwise over the
+// notation). The losses reduce their batch factors with a mean; the classes
+// of a cross-entropy are a collective factor, whose split form all-reduces
+// the positions' maxima, sums of exponentials and (for the loss) label
+// logits; the statistics op of that form keeps its classes whole. Optimizer
+// updates and assigns are elementwise over the
 // parameter's factors, and the rank-0 step or scale has none.
 
 func.func @losses(%l: tensor<4x6x10xf32>, %y: tensor<4x6xi64>, %s: tensor<f32>,
-                  %p: tensor<8x1x3xf32>) {
-  // expected-remark @+1 {{factors [b0=4 reduction(mean), b1=6 reduction(mean), c=10 whole] operands ([b0, b1, c], [b0, b1]) results ([])}}
+                  %p: tensor<8x1x3xf32>, %m: tensor<4x6xf32>) {
+  // expected-remark @+1 {{factors [b0=4 reduction(mean), b1=6 reduction(mean), c=10 collective] operands ([b0, b1, c], [b0, b1]) results ([]) split c all-reduces (max [b0, b1], sum [b0, b1], sum [b0, b1])}}
   %0 = dist.cross_entropy %l, %y : (tensor<4x6x10xf32>, tensor<4x6xi64>) -> tensor<f32>
-  // expected-remark @+1 {{factors [b0=4 parallel, b1=6 parallel, c=10 whole] operands ([b0, b1, c], [b0, b1], []) results ([b0, b1, c])}}
+  // expected-remark @+1 {{factors [b0=4 parallel, b1=6 parallel, c=10 collective] operands ([b0, b1, c], [b0, b1], []) results ([b0, b1, c]) split c all-reduces (max [b0, b1], sum [b0, b1])}}
   %1 = dist.cross_entropy_grad %l, %y, %s : (tensor<4x6x10xf32>, tensor<4x6xi64>, tensor<f32>) -> tensor<4x6x10xf32>
+  // expected-remark @+1 {{factors [b0=4 parallel, b1=6 parallel, c=10 whole] operands ([b0, b1, c], [b0, b1], [], [b0, b1], [b0, b1]) results ([b0, b1, c])}}
+  %3 = dist.cross_entropy_grad %l, %y, %s stats %m, %m {class_axes = array<i16: 0>} : (tensor<4x6x10xf32>, tensor<4x6xi64>, tensor<f32>, tensor<4x6xf32>, tensor<4x6xf32>) -> tensor<4x6x10xf32>
+  // expected-remark @+1 {{factors [b0=4 parallel, b1=6 parallel, c=10 whole] operands ([b0, b1, c], [b0, b1], [b0, b1]) results ([b0, b1], [b0, b1])}}
+  %4:2 = dist.cross_entropy_stats %l, %y, %m {class_axes = array<i16: 0>} : (tensor<4x6x10xf32>, tensor<4x6xi64>, tensor<4x6xf32>) -> (tensor<4x6xf32>, tensor<4x6xf32>)
   // expected-remark @+1 {{factors [d0=8 reduction(mean), d2=3 reduction(mean)] operands ([d0, _, d2], [d0, _, d2]) results ([])}}
   %2 = dist.mse %p, %p : (tensor<8x1x3xf32>, tensor<8x1x3xf32>) -> tensor<f32>
   return

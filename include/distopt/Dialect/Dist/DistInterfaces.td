@@ -36,6 +36,38 @@ def Dist_ShardingRuleOpInterface : OpInterface<"ShardingRuleOpInterface"> {
   ];
 }
 
+def Dist_SplitFormOpInterface : OpInterface<"SplitFormOpInterface"> {
+  let cppNamespace = "::distopt::dist";
+  let description = [{
+    The local form of an op whose sharding rule has `collective` factors:
+    when the planner splits one, `dist-partition` gives the op its local
+    operand and result types and then asks it for the program each device
+    runs instead, which combines per-device statistics with
+    `shard.all_reduce`s over the factor's grid axes, exactly the ones the
+    rule lists (`ShardingRule::innerAllReduces`, what the planner prices).
+    Softmax cross-entropy over a split vocabulary is the example
+    (Megatron-LM's vocabulary-parallel cross-entropy): the logits are never
+    gathered.
+  }];
+
+  let methods = [
+    InterfaceMethod<
+      /*desc=*/[{
+        Builds the local form at `builder`'s insertion point (before the
+        op), given the grid axes of every factor of the op's rule
+        (`factorAxes`) and the grid's name, and returns the values that
+        replace the op's results. The caller replaces the uses and erases
+        the op.
+      }],
+      /*retTy=*/"::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
+      /*methodName=*/"buildSplitForm",
+      /*args=*/(ins "::mlir::OpBuilder &":$builder,
+                    "::llvm::ArrayRef<::llvm::SmallVector<int16_t>>":$factorAxes,
+                    "::llvm::StringRef":$grid)
+    >
+  ];
+}
+
 def Dist_GradientOpInterface : OpInterface<"GradientOpInterface"> {
   let cppNamespace = "::distopt::dist";
   let description = [{

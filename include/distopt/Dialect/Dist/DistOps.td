@@ -589,6 +589,7 @@ def Dist_AssignOp : Dist_Op<"assign", [
 
 def Dist_CrossEntropyOp : Dist_ComputeOp<"cross_entropy", [
     DeclareOpInterfaceMethods<Dist_GradientOpInterface>,
+    DeclareOpInterfaceMethods<Dist_SplitFormOpInterface>,
     InferTypeOpAdaptor]> {
   let summary = "Softmax cross-entropy against integer labels, mean-reduced";
   let description = [{
@@ -601,7 +602,11 @@ def Dist_CrossEntropyOp : Dist_ComputeOp<"cross_entropy", [
     out-of-range gather index).
 
     Sharding rule: the batch factors are reductions (mean: partial losses
-    are averaged), the class factor stays whole.
+    are averaged); the class factor is `collective`: split over grid axes,
+    each device holds a block of the classes and the local form all-reduces
+    the positions' maxima (max), their sums of exponentials and the label
+    logits (sum), as Megatron-LM's vocabulary-parallel cross-entropy does;
+    the logits are never gathered.
 
     ```mlir
     %loss = dist.cross_entropy %logits, %labels
@@ -616,7 +621,8 @@ def Dist_CrossEntropyOp : Dist_ComputeOp<"cross_entropy", [
 }
 
 def Dist_CrossEntropyGradOp : Dist_ComputeOp<"cross_entropy_grad", [
-    InferTypeOpAdaptor]> {
+    DeclareOpInterfaceMethods<Dist_SplitFormOpInterface>,
+    AttrSizedOperandSegments, InferTypeOpAdaptor]> {
   let summary = "Gradient of softmax cross-entropy with respect to the logits";
   let description = [{
     `(softmax(logits) - onehot(labels)) * scale`, softmax over the last
@@ -625,21 +631,67 @@ def Dist_CrossEntropyGradOp : Dist_ComputeOp<"cross_entropy_grad", [
     the (global) number of positions. A label outside `[0, C)` is a run-time
     error.
 
-    Sharding rule: the batch factors are parallel, the class factor whole,
-    `scale` unfactored.
+    In the local form of a split class dimension, `logits` holds this
+    device's block of classes, `stats` gives every position's maximum and
+    sum of `exp(logit - maximum)` over all classes (all-reduced), and
+    `class_axes` names the grid axes that split the classes, from which the
+    device knows its block's first class.
+
+    Sharding rule: the batch factors are parallel, the class factor
+    `collective` (as `dist.cross_entropy`'s, with the maxima and the sums
+    all-reduced), `scale` unfactored.
 
     ```mlir
     %g = dist.cross_entropy_grad %logits, %labels, %scale
         : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
+    %l = dist.cross_entropy_grad %logits, %labels, %scale
+        stats %max, %sum {class_axes = array<i16: 1>}
+        : (tensor<8x5xf32>, tensor<8xi64>, tensor<f32>, tensor<8xf32>,
+           tensor<8xf32>) -> tensor<8x5xf32>
     ```
   }];
   let arguments = (ins Dist_FloatTensor:$logits, Dist_IndexTensor:$labels,
-                   Dist_FloatTensor:$scale);
+                   Dist_FloatTensor:$scale,
+                   Optional<Dist_FloatTensor>:$max,
+                   Optional<Dist_FloatTensor>:$sum_exp,
+                   OptionalAttr<DenseI16ArrayAttr>:$class_axes);
   let results = (outs Dist_FloatTensor:$result);
   let assemblyFormat = [{
-    $logits `,` $labels `,` $scale attr-dict `:`
+    $logits `,` $labels `,` $scale (`stats` $max^ `,` $sum_exp)? attr-dict `:`
     functional-type(operands, results)
   }];
+  let hasVerifier = 1;
+}
+
+def Dist_CrossEntropyStatsOp : Dist_ComputeOp<"cross_entropy_stats", [
+    InferTypeOpAdaptor]> {
+  let summary = "Per-device statistics of a cross-entropy over split classes";
+  let description = [{
+    The local step of `dist.cross_entropy` (and its gradient) when the class
+    dimension is split over the grid axes `class_axes`: `logits` is this
+    device's block `B... x C/n` of the classes, `labels` the whole `B...`,
+    and `max` every position's maximum over all classes. Returns per
+    position the sum of `exp(logit - max)` over the device's classes, and
+    the label's logit when the label falls in the device's block (0
+    otherwise): summed over the devices (all-reduce), they give the
+    softmax's denominator and the label logit. A label outside
+    `[0, C)` (all classes) is a run-time error.
+
+    ```mlir
+    %sum, %target = dist.cross_entropy_stats %logits, %labels, %max
+        {class_axes = array<i16: 1>}
+        : (tensor<8x5xf32>, tensor<8xi64>, tensor<8xf32>)
+        -> (tensor<8xf32>, tensor<8xf32>)
+    ```
+  }];
+  let arguments = (ins Dist_FloatTensor:$logits, Dist_IndexTensor:$labels,
+                   Dist_FloatTensor:$max, DenseI16ArrayAttr:$class_axes);
+  let results = (outs Dist_FloatTensor:$sum_exp, Dist_FloatTensor:$target);
+  let assemblyFormat = [{
+    $logits `,` $labels `,` $max attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
 }
 
 def Dist_MseOp : Dist_ComputeOp<"mse", [

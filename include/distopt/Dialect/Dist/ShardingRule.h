@@ -34,6 +34,12 @@ enum class FactorKind {
   /// It must stay whole on every device (a softmax axis, a convolution's
   /// spatial window, a reshaped group of dimensions).
   Whole,
+  /// It may be split, but then the op has a local form of its own
+  /// (SplitFormOpInterface) that combines per-device statistics with
+  /// all-reduces over the factor's grid axes, listed in the rule
+  /// (`ShardingRule::innerAllReduces`): the classes of a cross-entropy split
+  /// across a vocabulary-parallel group.
+  Collective,
 };
 
 /// One factor of an op's iteration space.
@@ -69,6 +75,18 @@ struct BiasAfterReduction {
   llvm::StringRef scaleAttr;
 };
 
+/// An all-reduce inside the local form of an op whose `collective` factor
+/// is split: over the factor's grid axes, of a tensor indexed by `dims`
+/// (factors of the rule) with elements of `elementType`.
+struct InnerAllReduce {
+  int64_t factor = 0;
+  ReduceKind kind = ReduceKind::Sum;
+  TensorFactors dims;
+  mlir::Type elementType;
+  /// What it combines, for reports (`row maxima`).
+  std::string what;
+};
+
 /// The sharding rule of one op.
 struct ShardingRule {
   llvm::SmallVector<ShardingFactor> factors;
@@ -76,6 +94,9 @@ struct ShardingRule {
   llvm::SmallVector<TensorFactors> results;
   /// Set when the op adds a bias after its contraction.
   std::optional<BiasAfterReduction> bias;
+  /// The all-reduces of the op's local form when its `collective` factors
+  /// are split, in the order it runs them.
+  llvm::SmallVector<InnerAllReduce> innerAllReduces;
 
   /// Appends a factor named `name` and returns its index.
   int64_t addFactor(llvm::StringRef name, int64_t size, FactorKind kind,
