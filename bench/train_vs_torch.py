@@ -27,6 +27,7 @@ both (they start from the same weights and batch, so they should agree), and
 the compile time. Nothing is asserted: this is a benchmark.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -85,7 +86,7 @@ def dist_steps(args, onnx_path, work):
            f"input_ids={args.batch}x{args.seq}", "--mode", "train", "--loss",
            "cross-entropy", "--optimizer", "adamw", "--lr", "1e-3",
            "--weight-decay", "0.01", "--cluster", "cpu", "--devices", "1",
-           "-o", artifact]
+           "--report-json", os.path.join(work, "report.json"), "-o", artifact]
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     compile_s = time.perf_counter() - start
@@ -94,9 +95,30 @@ def dist_steps(args, onnx_path, work):
            f"input_ids={x}", "--input", f"labels={y}"]
     out = subprocess.run(run, check=True, capture_output=True, text=True).stdout
     steps = STEP_RE.findall(out)
-    mem = re.search(r"^memory: .*$", out, re.M)
+    with open(os.path.join(work, "report.json")) as f:
+        predicted = json.load(f)["step"]["memory"]["totalBytes"]
     return ([float(t) for _, _, t in steps], [float(l) for _, l, _ in steps],
-            compile_s, mem.group(0) if mem else "")
+            compile_s, memory_lines(out, predicted))
+
+
+def memory_lines(out, predicted):
+    """The planner's memory per device beside what dist-run allocated (arena,
+    weights with the optimizer states, inputs) and how much its resident
+    memory grew to its peak."""
+    mem = re.search(r"^memory: arena (\d+) .*; weights (\d+) bytes; "
+                    r"inputs (\d+) bytes$", out, re.M)
+    res = re.search(r"^resident: peak (\d+) bytes, (\d+) bytes before", out, re.M)
+    if not mem:
+        return "(no memory line)"
+    mib = 1 / (1 << 20)
+    allocated = sum(int(g) for g in mem.groups())
+    text = (f"memory: predicted {predicted * mib:.1f} MiB, allocated "
+            f"{allocated * mib:.1f} MiB ({allocated / predicted:.3f}x)")
+    if res:
+        growth = int(res.group(1)) - int(res.group(2))
+        text += (f", resident growth to the peak {growth * mib:.1f} MiB "
+                 f"({growth / predicted:.3f}x)")
+    return text
 
 
 def main():
@@ -139,7 +161,8 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
     d_ms = statistics.median(d_times[1:])
     t_ms = statistics.median(t_times[1:])
-    print(f"dist-opt compile: {compile_s:.1f} s; dist-run {mem}")
+    print(f"dist-opt compile: {compile_s:.1f} s")
+    print(mem)
     print(f"losses: dist-run {d_losses[:2]}  PyTorch {t_losses[:2]}")
     print(f"dist-run step: {d_ms:.1f} ms (steps {[round(t, 1) for t in d_times]})")
     print(f"PyTorch step:  {t_ms:.1f} ms (steps {[round(t, 1) for t in t_times]})")

@@ -375,7 +375,8 @@ Strategy GridPlanner::buildStrategy(const OpNode &node,
     for (const dist::DimFactors &dim : inner.dims)
       for (int64_t f : dim)
         elements *= double(node.rule.factors[f].size) / grid.size(axes[f]);
-    double bytes = elements * getElementBytes(inner.elementType);
+    double bytes =
+        elements * getElementBytes(RankedTensorType::get({}, inner.elementType));
     CommStep step{CollectiveKind::AllReduce, bytes, over,
                   grid.collective(CollectiveKind::AllReduce, bytes, over)};
     s.forwardSeconds += step.seconds;

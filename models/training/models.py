@@ -261,6 +261,11 @@ TRAINING_MODELS: Dict[str, TrainingModel] = {m.name: m for m in [
     TrainingModel("gpt_tied", "the GPT decoder with the LM head tied to the token embedding",
                   lambda: GPT(tied=True), _TOKENS, lambda g: (_tokens(g),), "logits", 128,
                   seed=102),
+    TrainingModel("gpt_vocab", "GPT decoder with a 2048-token vocabulary: seq 16, d=32, "
+                  "4 heads, 1 pre-LN block, untied LM head (tensor parallelism splits its "
+                  "logits by vocabulary)",
+                  lambda: GPT(vocab=2048, layers=1, tied=False),
+                  _TOKENS, lambda g: (_tokens(g, vocab=2048),), "logits", 2048, seed=107),
     TrainingModel("bert", "BERT encoder: vocab 128, seq 16, d=32, 4 heads, 2 post-LN blocks, "
                   "token types, padding mask, tanh pooler, 5 classes", BERTClassifier,
                   [InputSpec("input_ids", (BATCH, 16), torch.int64),

@@ -41,6 +41,8 @@ DEFAULTS = {
     "gpt": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01,
                 clip_norm=1.0),
     "gpt_tied": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01),
+    "gpt_vocab": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01,
+                      clip_norm=1.0),
     "bert": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01,
                  clip_norm=0.5),
     "vit": dict(loss="cross-entropy", optimizer="sgd", lr=0.02, momentum=0.9,

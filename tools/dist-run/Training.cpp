@@ -31,6 +31,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
@@ -545,6 +546,41 @@ void checkOutputPlaces(Communicator &comm, const TrainingOptions &opts) {
 
 } // namespace
 
+void distopt::rt::agreeOnInputs(Communicator &comm, const Executor &ex,
+                                const std::vector<const HostTensor *> &inputs) {
+  if (comm.size() == 1)
+    return;
+  std::string record;
+  for (const HostTensor *t : inputs) {
+    llvm::XXH128_hash_t h = llvm::xxh3_128bits(t->bytes);
+    record.append(reinterpret_cast<const char *>(&h.low64), 8);
+    record.append(reinterpret_cast<const char *>(&h.high64), 8);
+  }
+  std::vector<std::string> records =
+      comm.allGatherRecords(record, "the ranks' check of the inputs");
+  bool differ = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string ranks;
+    int count = 0;
+    for (int r = 1; r < comm.size(); ++r)
+      if (records[r].compare(i * 16, 16, records[0], i * 16, 16) != 0)
+        ranks += (count++ ? ", " : "") + std::to_string(r);
+    if (!count)
+      continue;
+    differ = true;
+    if (comm.rank() == 0)
+      std::fprintf(stderr,
+                   "dist-run: rank 0: error: input '%s' differs between "
+                   "ranks: rank%s %s read other bytes than rank 0; every rank "
+                   "must be given the same data (or --inputs-per-rank for "
+                   "arguments split by hand)\n",
+                   ex.inputs()[i].name.c_str(), count > 1 ? "s" : "",
+                   ranks.c_str());
+  }
+  if (differ)
+    comm.exitAll(1);
+}
+
 void distopt::rt::printMemory(Communicator &comm, const Executor &ex,
                               uint64_t residentBefore) {
   if (comm.rank() != 0)
@@ -565,6 +601,12 @@ void distopt::rt::runTraining(Communicator &comm, Executor &ex,
   checkLossOutput(comm, ex);
   checkOutputPlaces(comm, opts);
   std::vector<BoundInput> bound = bindInputs(comm, ex, opts);
+  if (!opts.inputsPerRank) {
+    std::vector<const HostTensor *> read;
+    for (const BoundInput &b : bound)
+      read.push_back(&b.tensor);
+    agreeOnInputs(comm, ex, read);
+  }
   std::optional<onnx::ModelProto> model;
   std::string modelDir;
   if (!opts.saveDir.empty() && comm.rank() == 0)

@@ -4,6 +4,8 @@
 // the inputs (the same tensor each step, or one batch of a data file per
 // step), prints and logs the loss of each step, and saves and resumes the
 // persistent weights (the trained model as ONNX plus the optimizer state).
+// Also the pieces dist-run shares with inference runs: the ranks' agreement
+// on their inputs, and the memory report.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +23,7 @@ namespace distopt::rt {
 
 class Communicator;
 class Executor;
+struct HostTensor;
 
 /// The command line of a training run.
 struct TrainingOptions {
@@ -30,9 +33,22 @@ struct TrainingOptions {
   std::vector<std::string> inputs, data;
   std::string lossLog, saveDir, resumeDir;
   uint64_t maxMemory = 0;
+  /// Each rank reads its own pieces of the inputs (`--inputs-per-rank`, a
+  /// program partitioned by hand); otherwise the ranks check that they read
+  /// the same bytes.
+  bool inputsPerRank = false;
   /// Resident bytes before the program was built (printMemory).
   uint64_t residentBefore = 0;
 };
+
+/// Every rank reads every input whole, and the program treats them as the
+/// same tensor on every rank (dist-partition keeps arguments whole): ranks
+/// given different bytes would compute a mix of them. One agreement over
+/// the job on a digest (XXH3, 128 bits) of each of `inputs` (in the order
+/// of ex.inputs()); on a mismatch rank 0 names each input that differs and
+/// the ranks that read other bytes than it, and every rank exits 1.
+void agreeOnInputs(Communicator &comm, const Executor &ex,
+                   const std::vector<const HostTensor *> &inputs);
 
 /// Prints, on rank 0, the memory the runtime allocated for `ex` (`memory:
 /// arena A bytes for V bytes of values; weights W bytes; inputs I bytes`)

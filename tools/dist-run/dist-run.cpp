@@ -28,7 +28,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Threading.h"
-#include "llvm/Support/xxhash.h"
 
 #include <nlohmann/json.hpp>
 
@@ -530,50 +529,6 @@ static void agreeOnArtifact(Communicator &comm, const Options &opts,
   comm.exitAll(1);
 }
 
-/// Every rank reads every input whole, and the program treats them as the
-/// same tensor on every rank (dist-partition keeps arguments whole): ranks
-/// given different bytes would compute a mix of them. One agreement over the
-/// job on a digest (XXH3, 128 bits) of each input; on a mismatch rank 0
-/// names each input that differs and the ranks that read other bytes than
-/// it, and every rank exits 1. --inputs-per-rank (arguments split by hand)
-/// skips it.
-static void agreeOnInputs(Communicator &comm, const Options &opts,
-                          const Executor &ex,
-                          const std::vector<HostTensor> &inputs) {
-  if (comm.size() == 1 || opts.inputsPerRank)
-    return;
-  std::string record;
-  for (const HostTensor &t : inputs) {
-    llvm::XXH128_hash_t h = llvm::xxh3_128bits(t.bytes);
-    record.append(reinterpret_cast<const char *>(&h.low64), 8);
-    record.append(reinterpret_cast<const char *>(&h.high64), 8);
-  }
-  std::vector<std::string> records =
-      comm.allGatherRecords(record, "the ranks' check of the inputs");
-  bool differ = false;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::string ranks;
-    int count = 0;
-    for (int r = 1; r < comm.size(); ++r)
-      if (records[r].compare(i * 16, 16, records[0], i * 16, 16) != 0) {
-        ranks += (count++ ? ", " : "") + std::to_string(r);
-      }
-    if (!count)
-      continue;
-    differ = true;
-    if (comm.rank() == 0)
-      std::fprintf(stderr,
-                   "dist-run: rank 0: error: input '%s' differs between "
-                   "ranks: rank%s %s read other bytes than rank 0; every rank "
-                   "must be given the same data (or --inputs-per-rank for "
-                   "arguments split by hand)\n",
-                   ex.inputs()[i].name.c_str(), count > 1 ? "s" : "",
-                   ranks.c_str());
-  }
-  if (differ)
-    comm.exitAll(1);
-}
-
 /// Test-only: DIST_RUN_TEST_STOP_RANK=R makes rank R stop itself (SIGSTOP)
 /// before its first run, as a hung rank would, so that tests can check the
 /// collective watchdog.
@@ -678,11 +633,17 @@ int main(int argc, char **argv) {
   if (ex->isTraining()) {
     opts.training.inputs = opts.inputs;
     opts.training.maxMemory = maxMemory;
+    opts.training.inputsPerRank = opts.inputsPerRank;
     runTraining(comm, *ex, *module, opts.training);
     return 0;
   }
   std::vector<HostTensor> inputs = readInputs(comm, opts, *ex, maxMemory);
-  agreeOnInputs(comm, opts, *ex, inputs);
+  if (!opts.inputsPerRank) {
+    std::vector<const HostTensor *> read;
+    for (const HostTensor &t : inputs)
+      read.push_back(&t);
+    agreeOnInputs(comm, *ex, read);
+  }
   if (comm.rank() == 0) {
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
       comm.abortAll("cannot create '" + outputDir + "': " + ec.message());
