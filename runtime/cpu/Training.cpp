@@ -13,6 +13,7 @@
 
 #include <cassert>
 #include <cmath>
+#include <tuple>
 
 using namespace distopt::rt;
 using namespace distopt::rt::detail;
@@ -81,10 +82,25 @@ void crossEntropyImpl(const Tensor &logits, const Tensor &labels, Tensor &out,
   *dataAs<S>(out) = storeDouble<S>(mean);
 }
 
+/// The label of row `i` relative to `block`, or -1 when it falls outside
+/// the block's `width` classes.
+inline int64_t blockLabel(const Tensor &labels, int64_t i, ClassBlock block,
+                          int64_t width) {
+  int64_t label = indexAt(labels, i) - block.first;
+  return label >= 0 && label < width ? label : -1;
+}
+
+/// Every position's statistics over all classes when `logits` holds a
+/// block of them (crossEntropyGradBlock).
+struct BlockStats {
+  const Tensor *max = nullptr, *sumExp = nullptr;
+  ClassBlock block;
+};
+
 template <typename S>
 void crossEntropyGradImpl(const Tensor &logits, const Tensor &labels,
-                          const Tensor &scale, Tensor &out, const ClassRows &r,
-                          int threads) {
+                          const Tensor &scale, const BlockStats *stats,
+                          Tensor &out, const ClassRows &r, int threads) {
   using Tr = ElementTraits<S>;
   const S *x = dataAs<const S>(logits);
   S *y = dataAs<S>(out);
@@ -93,13 +109,22 @@ void crossEntropyGradImpl(const Tensor &logits, const Tensor &labels,
     for (int64_t i = begin; i < end; ++i) {
       const S *row = x + i * r.classes;
       S *grad = y + i * r.classes;
-      int64_t label = indexAt(labels, i);
-      if (label < 0 || label >= r.classes) {
-        for (int64_t c = 0; c < r.classes; ++c)
-          grad[c] = storeDouble<S>(0.0);
-        continue;
+      double max, lse;
+      int64_t label;
+      if (stats) {
+        max = static_cast<double>(Tr::load(dataAs<const S>(*stats->max)[i]));
+        lse = std::log(static_cast<double>(
+            Tr::load(dataAs<const S>(*stats->sumExp)[i])));
+        label = blockLabel(labels, i, stats->block, r.classes);
+      } else {
+        label = indexAt(labels, i);
+        if (label < 0 || label >= r.classes) {
+          for (int64_t c = 0; c < r.classes; ++c)
+            grad[c] = storeDouble<S>(0.0);
+          continue;
+        }
+        std::tie(max, lse) = rowLogSumExp(row, r.classes);
       }
-      auto [max, lse] = rowLogSumExp(row, r.classes);
       for (int64_t c = 0; c < r.classes; ++c) {
         double p = std::exp(static_cast<double>(Tr::load(row[c])) - max - lse);
         grad[c] = storeDouble<S>((p - (c == label ? 1.0 : 0.0)) * k);
@@ -108,13 +133,6 @@ void crossEntropyGradImpl(const Tensor &logits, const Tensor &labels,
   });
 }
 
-/// The label of row `i` relative to `block`, or -1 when it falls outside
-/// the block's `width` classes.
-inline int64_t blockLabel(const Tensor &labels, int64_t i, ClassBlock block,
-                          int64_t width) {
-  int64_t label = indexAt(labels, i) - block.first;
-  return label >= 0 && label < width ? label : -1;
-}
 
 template <typename S>
 void crossEntropyStatsImpl(const Tensor &logits, const Tensor &labels,
@@ -136,33 +154,6 @@ void crossEntropyStatsImpl(const Tensor &logits, const Tensor &labels,
       int64_t label = blockLabel(labels, i, block, r.classes);
       picked[i] = storeDouble<S>(
           label >= 0 ? static_cast<double>(Tr::load(row[label])) : 0.0);
-    }
-  });
-}
-
-template <typename S>
-void crossEntropyGradBlockImpl(const Tensor &logits, const Tensor &labels,
-                               const Tensor &scale, const Tensor &max,
-                               const Tensor &sumExp, ClassBlock block,
-                               Tensor &out, const ClassRows &r, int threads) {
-  using Tr = ElementTraits<S>;
-  const S *x = dataAs<const S>(logits);
-  const S *m = dataAs<const S>(max);
-  const S *sums = dataAs<const S>(sumExp);
-  S *y = dataAs<S>(out);
-  double k = static_cast<double>(Tr::load(*dataAs<const S>(scale)));
-  parallelFor(r.rows, r.classes, threads, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const S *row = x + i * r.classes;
-      S *grad = y + i * r.classes;
-      double rowMax = static_cast<double>(Tr::load(m[i]));
-      double lse = std::log(static_cast<double>(Tr::load(sums[i])));
-      int64_t label = blockLabel(labels, i, block, r.classes);
-      for (int64_t c = 0; c < r.classes; ++c) {
-        double p =
-            std::exp(static_cast<double>(Tr::load(row[c])) - rowMax - lse);
-        grad[c] = storeDouble<S>((p - (c == label ? 1.0 : 0.0)) * k);
-      }
     }
   });
 }
@@ -197,7 +188,7 @@ int64_t distopt::rt::crossEntropyGrad(const Tensor &logits,
          "the gradient and scale have the logits' type");
   dispatchFloatType(logits.dtype, [&](auto tag) {
     using S = typename decltype(tag)::type;
-    crossEntropyGradImpl<S>(logits, labels, scale, out, r, threads);
+    crossEntropyGradImpl<S>(logits, labels, scale, nullptr, out, r, threads);
   });
   return firstBadLabel(labels, r.rows, r.classes);
 }
@@ -225,8 +216,8 @@ int64_t distopt::rt::crossEntropyGradBlock(const Tensor &logits,
   ClassRows r = classRows(logits, labels);
   dispatchFloatType(logits.dtype, [&](auto tag) {
     using S = typename decltype(tag)::type;
-    crossEntropyGradBlockImpl<S>(logits, labels, scale, max, sumExp, block,
-                                 out, r, threads);
+    BlockStats stats{&max, &sumExp, block};
+    crossEntropyGradImpl<S>(logits, labels, scale, &stats, out, r, threads);
   });
   return firstBadLabel(labels, r.rows, block.classes);
 }

@@ -107,6 +107,64 @@ TEST(CrossEntropyTest, GradIsSoftmaxMinusOnehotTimesScale) {
 // MSE
 //===----------------------------------------------------------------------===//
 
+// Classes split in two blocks of 2 (of 4): each block's statistics against
+// the row maxima over all classes, summed over the blocks, give the whole
+// row's loss; each block's gradient is the whole gradient's columns. Rows
+// [0, 1, 2, 3] label 2 and [3, 0, 0, 1] label 0 (both labels in different
+// blocks than some of their maxima).
+TEST(CrossEntropyTest, BlocksOfClassesCombineToTheWholeRow) {
+  std::vector<double> whole = {0, 1, 2, 3, 3, 0, 0, 1};
+  std::vector<int64_t> labels = {2, 0};
+  std::vector<double> scale = {0.5};
+  std::vector<double> loss = {0}, grad(8);
+  Tensor l = view(loss, {}), g = view(grad, {2, 4});
+  ASSERT_EQ(crossEntropy(view(whole, {2, 4}), view(labels, {2}), l), -1);
+  ASSERT_EQ(crossEntropyGrad(view(whole, {2, 4}), view(labels, {2}),
+                             view(scale, {}), g),
+            -1);
+  std::vector<double> max = {3, 3};
+  std::vector<double> sums = {0, 0}, targets = {0, 0};
+  std::vector<std::vector<double>> blocks = {{0, 1, 3, 0}, {2, 3, 0, 1}};
+  for (int64_t b = 0; b < 2; ++b) {
+    std::vector<double> sum(2), target(2);
+    Tensor s = view(sum, {2}), t = view(target, {2});
+    ASSERT_EQ(crossEntropyStats(view(blocks[b], {2, 2}), view(labels, {2}),
+                                view(max, {2}), ClassBlock{2 * b, 4}, s, t),
+              -1);
+    for (int i = 0; i < 2; ++i) {
+      sums[i] += sum[i];
+      targets[i] += target[i];
+    }
+  }
+  // The label logits: row 0's label 2 is in block 1, row 1's label 0 in
+  // block 0.
+  EXPECT_EQ(targets[0], 2);
+  EXPECT_EQ(targets[1], 3);
+  double mean = 0;
+  for (int i = 0; i < 2; ++i)
+    mean += (std::log(sums[i]) + max[i] - targets[i]) / 2;
+  EXPECT_NEAR(mean, loss[0], 1e-14);
+  for (int64_t b = 0; b < 2; ++b) {
+    std::vector<double> part(4);
+    Tensor p = view(part, {2, 2});
+    ASSERT_EQ(crossEntropyGradBlock(view(blocks[b], {2, 2}), view(labels, {2}),
+                                    view(scale, {}), view(max, {2}),
+                                    view(sums, {2}), ClassBlock{2 * b, 4}, p),
+              -1);
+    for (int i = 0; i < 2; ++i)
+      for (int c = 0; c < 2; ++c)
+        EXPECT_NEAR(part[i * 2 + c], grad[i * 4 + 2 * b + c], 1e-15)
+            << "block " << b << " row " << i << " class " << c;
+  }
+  // A label beyond all classes is reported by every block.
+  std::vector<int64_t> bad = {1, 4};
+  std::vector<double> sum(2), target(2);
+  Tensor s = view(sum, {2}), t = view(target, {2});
+  EXPECT_EQ(crossEntropyStats(view(blocks[0], {2, 2}), view(bad, {2}),
+                              view(max, {2}), ClassBlock{0, 4}, s, t),
+            1);
+}
+
 // Differences 1, 0, -2, 0: (1 + 4) / 4.
 TEST(MseTest, MeanOfSquaredDifferences) {
   std::vector<float> pred = {1, 2, 3, 4}, target = {0, 2, 5, 4}, out = {-1};
