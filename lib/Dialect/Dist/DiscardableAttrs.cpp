@@ -32,15 +32,30 @@ static constexpr StringLiteral kOperationAttrs[] = {
     DistDialect::OnnxProducerAttrHelper::getNameStr(),
     DistDialect::TrainAttrHelper::getNameStr(),
     DistDialect::SourceModelAttrHelper::getNameStr(),
+    DistDialect::StageAttrHelper::getNameStr(),
 };
 static constexpr StringLiteral kValueAttrs[] = {
     DistDialect::NameAttrHelper::getNameStr(),
+    DistDialect::BoundaryAttrHelper::getNameStr(),
 };
 static constexpr StringLiteral kResultAttrs[] = {
     DistDialect::NameAttrHelper::getNameStr(),
     DistDialect::LossAttrHelper::getNameStr(),
     DistDialect::GradientOfAttrHelper::getNameStr(),
+    DistDialect::BoundaryAttrHelper::getNameStr(),
 };
+
+/// Checks that `value` of `name` (on `what`) is an i64 of at least 0.
+static LogicalResult verifyIndex(Operation *op, StringRef name, StringRef what,
+                                 Attribute value) {
+  auto integer = dyn_cast<IntegerAttr>(value);
+  if (integer && integer.getType().isSignlessInteger(64) &&
+      integer.getInt() >= 0)
+    return success();
+  return op->emitOpError("expects '")
+         << name << "' of " << what << " to be an i64 of at least 0, found "
+         << value;
+}
 
 /// The error for a `dist.*` attribute that is not declared where it was
 /// found (`where` is "operation", "argument" or "result" attribute).
@@ -145,6 +160,8 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
     return verifyTrainAttr(op, value);
   if (name == SourceModelAttrHelper::getNameStr())
     return verifySourceModel(op, name, value);
+  if (name == StageAttrHelper::getNameStr())
+    return verifyIndex(op, name, "an op", value);
   if (name == NameAttrHelper::getNameStr())
     return op->emitOpError("carries '")
            << name
@@ -187,6 +204,9 @@ LogicalResult DistDialect::verifyRegionArgAttribute(Operation *op,
   StringRef name = attribute.getName().getValue();
   if (name == NameAttrHelper::getNameStr())
     return verifyValueName(op, "argument", argIndex, attribute.getValue());
+  if (name == BoundaryAttrHelper::getNameStr())
+    return verifyIndex(op, name, "argument #" + std::to_string(argIndex),
+                       attribute.getValue());
   return emitUnknownAttr(op, name, "argument", kValueAttrs);
 }
 
@@ -197,6 +217,9 @@ DistDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex,
   StringRef name = attribute.getName().getValue();
   if (name == NameAttrHelper::getNameStr())
     return verifyValueName(op, "result", resultIndex, attribute.getValue());
+  if (name == BoundaryAttrHelper::getNameStr())
+    return verifyIndex(op, name, "result #" + std::to_string(resultIndex),
+                       attribute.getValue());
   if (name == LossAttrHelper::getNameStr()) {
     if (!isa<UnitAttr>(attribute.getValue()))
       return op->emitOpError("expects '")

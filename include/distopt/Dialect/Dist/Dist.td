@@ -71,7 +71,15 @@ def Dist_Dialect : Dialect {
     "::mlir::UnitAttr":$loss,
     // On a function result added by dist-autodiff: the name of the
     // `dist.weight` whose gradient it is.
-    "::mlir::StringAttr":$gradient_of
+    "::mlir::StringAttr":$gradient_of,
+    // Pipelines (docs/pipeline.md). On a function: the pipeline stage it is
+    // the program of (i64, from 0). On an op of a function to be split into
+    // stages: the stage the planner put it in.
+    "::mlir::IntegerAttr":$stage,
+    // On a stage function's argument or result: the value that crosses
+    // between stages; the one result of that id is sent, per micro-batch,
+    // to every argument of that id in later stages (i64, from 0).
+    "::mlir::IntegerAttr":$boundary
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
