@@ -266,6 +266,20 @@ assignStages(llvm::ArrayRef<SegmentCost> segments, unsigned numStages) {
       layerList += ", ";
     layerList += llvm::formatv("'{0}' x {1}", segment.name, segment.repeat);
   }
+  // Segments placed on their stages by the planner.
+  if (llvm::any_of(segments,
+                   [](const SegmentCost &s) { return s.stage >= 0; })) {
+    std::vector<StageWork> stages(numStages);
+    for (const SegmentCost &segment : segments) {
+      if (segment.stage < 0 || unsigned(segment.stage) >= numStages)
+        return llvm::createStringError(
+            "segment '%s' is placed on stage %d of %u", segment.name.c_str(),
+            segment.stage, numStages);
+      for (unsigned copy = 0; copy < segment.repeat; ++copy)
+        stages[segment.stage].copies.push_back({&segment, false});
+    }
+    return stages;
+  }
   if (numStages > 1 && numLayers == 0)
     return llvm::createStringError(
         "pp = %u stages need layers to divide among them, but no segment is a "

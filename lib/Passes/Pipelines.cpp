@@ -115,6 +115,7 @@ void distopt::addCompilePipeline(OpPassManager &pm,
     addTrainingStepPipeline(pm, options);
   if (asksForPlan(options)) {
     pm.addPass(createAutoPlanPass(getAutoPlanOptions(options), reportStream));
+    pm.addPass(createPipelineSplitPass());
     pm.addPass(createPartitionPass());
   }
   addFinishArtifactStage(pm, options);

@@ -180,6 +180,8 @@ private:
     return nodes[node.rep].strategies[solution.choice[ilpOf.lookup(node.rep)]];
   }
   void buildSegments(Plan &plan);
+  llvm::Error assignStages(Plan &plan);
+  void buildStageSegments(Plan &plan);
   void addOpToSegment(unsigned i, cost::SegmentCost &seg, Plan &plan);
   void summarize(Plan &plan);
 
@@ -194,6 +196,8 @@ private:
   int64_t microBatches = 1;
   unsigned inFlight = 1;
   double layerShare = 1;
+  /// The stages cut the program between ops (assignStages).
+  bool opStages = false;
   DenseMap<unsigned, unsigned> ilpOf; // op node -> ILP node
   StrategySolution solution;
 };
@@ -643,7 +647,13 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
   }
   for (auto [i, node] : llvm::enumerate(nodes))
     plan.choices.push_back({node.op, strategyOf(i).factorAxes});
-  buildSegments(plan);
+  if (candidate.pipelineStages > 1)
+    if (llvm::Error error = assignStages(plan))
+      return std::move(error);
+  if (opStages)
+    buildStageSegments(plan);
+  else
+    buildSegments(plan);
   summarize(plan);
   return plan;
 }
@@ -651,6 +661,106 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 //===----------------------------------------------------------------------===//
 // Reading the plan back: segments for the step model, and a summary
 //===----------------------------------------------------------------------===//
+
+/// The stage of every op. When pp divides the repeated layers, as the step
+/// model assigns segments to stages (cost::composeStep): the ops before the
+/// layers in the first stage, the layers in equal contiguous groups, the
+/// ops after them in the last. Otherwise the program is cut between ops,
+/// in program order (so every value flows to a later stage), into pp
+/// ranges of about equal predicted time, each with at least one op;
+/// `opStages` is set and buildSegments gives each stage a segment of its
+/// own. Weights are copied into every stage that reads them; their entry
+/// is the stage of their first reader.
+llvm::Error GridPlanner::assignStages(Plan &plan) {
+  unsigned pp = candidate.pipelineStages;
+  unsigned layers = planner.layers.count;
+  opStages = layers == 0 || layers % pp != 0;
+  if (!opStages) {
+    unsigned perStage = layers / pp;
+    for (const OpNode &node : nodes) {
+      unsigned stage = 0;
+      if (node.segment == 1)
+        stage = std::min(unsigned(node.layer) / perStage, pp - 1);
+      else if (node.segment == 2)
+        stage = pp - 1;
+      plan.stages.push_back(stage);
+    }
+    return llvm::Error::success();
+  }
+  SmallVector<unsigned> compute;
+  double total = 0;
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (!isa<dist::WeightOp>(node.op)) {
+      compute.push_back(i);
+      total += strategyOf(i).forwardSeconds;
+    }
+  if (compute.size() < pp)
+    return llvm::createStringError(
+        formatv("pp = {0} stages need at least one op each, but the program "
+                "has {1}",
+                pp, compute.size())
+            .str());
+  plan.stages.assign(nodes.size(), 0);
+  double done = 0;
+  unsigned stage = 0;
+  for (auto [k, i] : llvm::enumerate(compute)) {
+    // Move on once this stage has an op and its share of the time, or when
+    // the ops left are just enough for one per stage left.
+    bool hasOp = k > 0 && plan.stages[compute[k - 1]] == stage;
+    unsigned opsLeft = compute.size() - k, stagesLeft = pp - 1 - stage;
+    if (hasOp && stagesLeft > 0 &&
+        (opsLeft == stagesLeft || done >= total * (stage + 1) / pp))
+      ++stage;
+    plan.stages[i] = stage;
+    done += strategyOf(i).forwardSeconds;
+  }
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (isa<dist::WeightOp>(node.op))
+      for (Operation *user : node.op->getUsers())
+        if (auto it = planner.nodeOf.find(user); it != planner.nodeOf.end()) {
+          plan.stages[i] = plan.stages[it->second];
+          break;
+        }
+  return llvm::Error::success();
+}
+
+/// Segments of stages cut between ops: one per stage, with its ops, the
+/// weights they read, and as input the values it receives from earlier
+/// stages (whole, once each).
+void GridPlanner::buildStageSegments(Plan &plan) {
+  unsigned pp = candidate.pipelineStages;
+  std::vector<cost::SegmentCost> segs(pp);
+  std::vector<llvm::SmallPtrSet<void *, 8>> counted(pp);
+  resharded.clear();
+  for (unsigned k = 0; k < pp; ++k) {
+    segs[k].name = formatv("stage {0}", k).str();
+    segs[k].stage = int(k);
+  }
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (isa<dist::WeightOp>(node.op))
+      continue;
+    unsigned k = plan.stages[i];
+    addOpToSegment(i, segs[k], plan);
+    for (Value operand : node.op->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      auto it = def ? planner.nodeOf.find(def) : planner.nodeOf.end();
+      if (it == planner.nodeOf.end())
+        continue;
+      if (isa<dist::WeightOp>(def)) {
+        if (counted[k].insert(def).second)
+          addOpToSegment(it->second, segs[k], plan);
+        continue;
+      }
+      if (plan.stages[it->second] == k ||
+          !counted[k].insert(operand.getAsOpaquePointer()).second)
+        continue;
+      auto type = cast<RankedTensorType>(operand.getType());
+      segs[k].inputBytes += type.getNumElements() * getElementBytes(type);
+    }
+  }
+  for (cost::SegmentCost &seg : segs)
+    plan.segments.push_back(std::move(seg));
+}
 
 /// Segments: before the layers, one layer (its second copy when there are
 /// several: its inputs come from a layer, as for all but the first), after.
@@ -680,7 +790,9 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
                                  Plan &plan) {
   const OpNode &node = nodes[i];
   const Strategy &s = strategyOf(i);
-  bool isLayer = node.segment == 1;
+  // A layer's op stands for its copies, unless stages cut between ops
+  // (then every op is added).
+  bool isLayer = node.segment == 1 && !opStages;
   unsigned dp = candidate.getDegree(AxisRole::Data);
   if (auto weight = dyn_cast<dist::WeightOp>(node.op)) {
     seg.parameters += grid.localElements(weight.getType(), s.results[0]);
@@ -834,8 +946,11 @@ enumerateGrids(const cost::ClusterSpec &cluster,
             ? pp != options.pipelineParallel
             : (pp > 1 && !options.searchPipeline))
       continue;
-    // Stages split the repeated layers: a model without them has none.
-    if (pp > 1 && (layerCount == 0 || layerCount % pp != 0))
+    // Stages split the repeated layers; a plan that fixes pp may also cut
+    // a model whose layers it does not divide (or that has none) between
+    // ops (GridPlanner::assignStages).
+    if (pp > 1 && (layerCount == 0 || layerCount % pp != 0) &&
+        !options.isFixed(PlanKey::PipelineParallel))
       continue;
     for (unsigned tp = 1; tp <= devices / pp; ++tp) {
       if ((devices / pp) % tp)
@@ -1112,6 +1227,10 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &cluster,
 
 void distopt::plan::annotateModule(ModuleOp module, const Plan &plan) {
   MLIRContext *ctx = module.getContext();
+  auto i64 = IntegerType::get(ctx, 64);
+  for (auto [op, stage] : llvm::zip(plan.choices, plan.stages))
+    dist::DistDialect::StageAttrHelper(ctx).setAttr(
+        op.first, IntegerAttr::get(i64, stage));
   if (plan.gridShape.empty())
     return;
   OpBuilder b(ctx);

@@ -75,6 +75,9 @@ struct SegmentCost {
   /// segments (embedding, head, loss) stay on the first or last stage and
   /// keep their activations.
   bool isLayer = false;
+  /// The pipeline stage that runs the segment, when the stages cut the
+  /// program between ops rather than between layers (-1: by layers).
+  int stage = -1;
 };
 
 enum class StepMode { Inference, Training };

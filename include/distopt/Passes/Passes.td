@@ -186,6 +186,46 @@ def PartitionPass : Pass<"dist-partition", "mlir::ModuleOp"> {
                            "mlir::shard::ShardDialect"];
 }
 
+def PipelineSplitPass : Pass<"dist-pipeline-split", "mlir::ModuleOp"> {
+  let summary = "Cut a function whose ops carry dist.stage into one function "
+                "per pipeline stage, with explicit boundary values";
+  let description = [{
+    The planner marks every op of a pipeline plan with the stage that runs
+    it (`dist.stage = k`). This pass moves the ops of each stage into a
+    function of its own, `@<name>_stage<k>` with `dist.stage = k`, in
+    program order, and makes every value that crosses stages explicit: the
+    producing stage returns it and each later stage that reads it takes it
+    as an argument, both marked `dist.boundary = id`. Weights and constants
+    are copied into every stage that uses them (a tied embedding read by
+    the first and the last stage is a weight of both); model inputs are
+    arguments of every stage that reads them and model outputs results of
+    the stage that computes them (`dist.name`). docs/pipeline.md has the
+    contract the runtime follows.
+
+    ```mlir
+    func.func @main(%x: tensor<4x8xf32> {dist.name = "x"})
+        -> (tensor<4x8xf32> {dist.name = "y"}) {
+      %a = dist.unary relu %x {dist.stage = 0 : i64} : tensor<4x8xf32>
+      %b = dist.unary exp %a {dist.stage = 1 : i64} : tensor<4x8xf32>
+      return %b : tensor<4x8xf32>
+    }
+    // becomes
+    func.func @main_stage0(%x: tensor<4x8xf32> {dist.name = "x"})
+        -> (tensor<4x8xf32> {dist.boundary = 0 : i64})
+        attributes {dist.stage = 0 : i64}
+    func.func @main_stage1(%a: tensor<4x8xf32> {dist.boundary = 0 : i64})
+        -> (tensor<4x8xf32> {dist.name = "y"})
+        attributes {dist.stage = 1 : i64}
+    ```
+
+    A module whose ops carry no `dist.stage` is left as it is. An op of the
+    function without a stage (other than weights and constants), a value
+    read by an earlier stage than the one that computes it, a stage without
+    ops, or more than one function to split are errors.
+  }];
+  let dependentDialects = ["distopt::dist::DistDialect"];
+}
+
 def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {
   let summary = "Choose a device grid and a sharding for every op with the "
                 "cost model (shard.grid + dist.factor_axes, for dist-partition)";

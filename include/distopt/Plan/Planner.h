@@ -51,6 +51,8 @@ struct Plan {
   llvm::SmallVector<int64_t> gridShape;
   /// The ops of the main function with their choices (program order).
   llvm::SmallVector<std::pair<mlir::Operation *, FactorAxes>> choices;
+  /// With pipeline stages: the stage of each op of `choices` (same order).
+  llvm::SmallVector<unsigned> stages;
   /// Repeated layers found.
   unsigned layerCount = 0, layerOps = 0;
   /// Segments for the step model (ops before the layers, one layer, ops
@@ -81,8 +83,10 @@ llvm::Expected<Plan> planModule(mlir::ModuleOp module,
                                 const cost::ClusterSpec &cluster,
                                 const cost::PlanOptions &options);
 
-/// Writes `plan` into `module`: a `shard.grid @grid` and the
-/// `dist.factor_axes` attribute on every op that splits something.
+/// Writes `plan` into `module`: a `shard.grid @grid`, the
+/// `dist.factor_axes` attribute on every op that splits something and,
+/// with pipeline stages, `dist.stage` on every op (for
+/// dist-pipeline-split).
 void annotateModule(mlir::ModuleOp module, const Plan &plan);
 
 /// The report for people, and as JSON (keys in docs/planner.md).
