@@ -732,10 +732,8 @@ void GridPlanner::buildStageSegments(Plan &plan) {
   std::vector<cost::SegmentCost> segs(pp);
   std::vector<llvm::SmallPtrSet<void *, 8>> counted(pp);
   resharded.clear();
-  for (unsigned k = 0; k < pp; ++k) {
-    segs[k].name = formatv("stage {0}", k).str();
+  for (unsigned k = 0; k < pp; ++k)
     segs[k].stage = int(k);
-  }
   for (auto [i, node] : llvm::enumerate(nodes)) {
     if (isa<dist::WeightOp>(node.op))
       continue;
@@ -758,8 +756,14 @@ void GridPlanner::buildStageSegments(Plan &plan) {
       segs[k].inputBytes += type.getNumElements() * getElementBytes(type);
     }
   }
-  for (cost::SegmentCost &seg : segs)
+  std::vector<unsigned> ops(pp, 0);
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (!isa<dist::WeightOp>(node.op))
+      ++ops[plan.stages[i]];
+  for (auto [k, seg] : llvm::enumerate(segs)) {
+    seg.name = formatv("{0} ops", ops[k]).str();
     plan.segments.push_back(std::move(seg));
+  }
 }
 
 /// Segments: before the layers, one layer (its second copy when there are
