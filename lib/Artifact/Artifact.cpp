@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Artifact/Artifact.h"
+#include "distopt/Artifact/Pipeline.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 
@@ -29,7 +30,8 @@ using namespace mlir;
 using namespace distopt;
 
 int64_t distopt::getProgramDeviceCount(ModuleOp module) {
-  int64_t devices = 1;
+  // Every stage of a pipeline runs on its own copy of the grid.
+  int64_t devices = std::max<int64_t>(1, getPipelineStageCount(module));
   for (auto grid : module.getOps<shard::GridOp>())
     for (int64_t size : grid.getShape())
       devices *= size;
@@ -168,6 +170,10 @@ OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
                    << "; recompile it";
     return nullptr;
   }
+  // The stage functions of a pipeline must fit together before any rank
+  // runs one of them.
+  if (failed(checkPipeline(*module)))
+    return nullptr;
   if (digestOut)
     *digestOut = digest;
   return module;

@@ -2,11 +2,13 @@
 //
 // `dist-finish-artifact`, the last step of `dist-compile`: records the
 // folder where the weights' paths start (`dist.model_dir`) and checks that
-// the program can run: its device count and every weight's bytes.
+// the program can run: the pipeline contract of its stage functions (if it
+// has any), its device count and every weight's bytes.
 //
 //===----------------------------------------------------------------------===//
 
 #include "distopt/Artifact/Artifact.h"
+#include "distopt/Artifact/Pipeline.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Passes/Passes.h"
@@ -50,8 +52,8 @@ struct FinishArtifactPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (failed(setModelDir(module)) || failed(checkDeviceCount(module)) ||
-        failed(checkWeights(module)))
+    if (failed(setModelDir(module)) || failed(checkPipeline(module)) ||
+        failed(checkDeviceCount(module)) || failed(checkWeights(module)))
       return signalPassFailure();
   }
 
@@ -87,9 +89,14 @@ LogicalResult FinishArtifactPass::checkDeviceCount(ModuleOp module) {
   int64_t programDevices = getProgramDeviceCount(module);
   if (devices == 0 || programDevices == devices)
     return success();
+  if (int64_t stages = getPipelineStageCount(module))
+    return module.emitError("the program runs on ")
+           << programDevices << " devices (" << stages << " pipeline stages of "
+           << programDevices / stages << " devices, its shard.grid), not the "
+           << int64_t(devices) << " it is compiled for";
   return module.emitError("the program runs on ")
-         << programDevices << " devices (its shard.grid), not the " << devices
-         << " it is compiled for";
+         << programDevices << " devices (its shard.grid), not the "
+         << int64_t(devices) << " it is compiled for";
 }
 
 /// Every weight's bytes must be there: its data file stays inside the

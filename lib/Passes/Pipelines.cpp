@@ -128,8 +128,13 @@ void distopt::addCompilePipeline(OpPassManager &pm,
 
 /// Whether `module` holds upstream shard annotations or collectives: a
 /// program laid out or partitioned by hand (e.g. through
-/// `dist-spmd-partition`), which is not planned or partitioned again.
+/// `dist-spmd-partition`), which is not planned or partitioned again. So is
+/// a pipeline of stage functions (`dist.stage`), already cut and laid out.
 static bool isLaidOutByHand(ModuleOp module) {
+  dist::DistDialect::StageAttrHelper stage(module.getContext());
+  if (llvm::any_of(module.getOps<func::FuncOp>(),
+                   [&](func::FuncOp f) { return stage.isAttrPresent(f); }))
+    return true;
   WalkResult result = module.walk([](Operation *op) {
     if (isa<shard::ShardDialect>(op->getDialect()) && !isa<shard::GridOp>(op))
       return WalkResult::interrupt();

@@ -1,12 +1,12 @@
 //===- Communicator.cpp - collectives between ranks over MPI --------------===//
 //
 // Sub-communicators: the processes along grid axes A are those whose
-// coordinates agree on every other axis; MPI_Comm_split with that agreement
-// as color and the linear index over A as key orders them as the shard
-// dialect does. Gathers along a tensor axis other than the outermost are
-// reordered locally after MPI_Allgather; all-to-all packs the pieces it
-// sends contiguously before MPI_Alltoall and reorders what it receives the
-// same way.
+// coordinates agree on every other axis and whose pipeline stage is the
+// same; MPI_Comm_split with that agreement as color and the linear index over A
+// as key orders them as the shard dialect does. Gathers along a tensor axis
+// other than the outermost are reordered locally after MPI_Allgather;
+// all-to-all packs the pieces it sends contiguously before MPI_Alltoall and
+// reorders what it receives the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,25 +37,49 @@ Communicator::Communicator(int *argc, char ***argv) {
 }
 
 Communicator::~Communicator() {
-  for (auto &[axes, comm] : groups_)
-    MPI_Comm_free(&comm);
+  freeComms();
   if (ownsMpi_)
     MPI_Finalize();
 }
 
+void Communicator::freeComms() {
+  for (auto &[axes, comm] : groups_)
+    MPI_Comm_free(&comm);
+  groups_.clear();
+  for (PendingSend &send : pendingSends_)
+    MPI_Request_free(&send.request);
+  pendingSends_.clear();
+  if (p2p_ != MPI_COMM_NULL)
+    MPI_Comm_free(&p2p_);
+}
+
 bool Communicator::setGrid(const std::vector<int64_t> &shape,
-                           std::string &error) {
+                           std::string &error, int64_t stages) {
   int64_t devices = std::accumulate(shape.begin(), shape.end(), int64_t{1},
                                     std::multiplies<int64_t>());
-  if (devices != size_) {
-    error = "the program was compiled for " + std::to_string(devices) +
-            " devices, but the job has " + std::to_string(size_) +
-            " ranks; launch it with mpirun -np " + std::to_string(devices);
+  int64_t ranks = devices * stages;
+  if (ranks != size_) {
+    std::string program =
+        stages > 1 ? std::to_string(stages) + " pipeline stages of " +
+                         std::to_string(devices) + " devices (" +
+                         std::to_string(ranks) + " ranks)"
+                   : std::to_string(devices) + " devices";
+    error = "the program was compiled for " + program + ", but the job has " +
+            std::to_string(size_) + " ranks; launch it with mpirun -np " +
+            std::to_string(ranks);
     return false;
   }
   shape_ = shape;
+  stages_ = stages;
+  gridDevices_ = devices;
+  stage_ = rank_ / devices;
+  position_ = rank_ % devices;
+  if (stages > 1 && p2p_ == MPI_COMM_NULL) {
+    MPI_Comm_dup(MPI_COMM_WORLD, &p2p_);
+    MPI_Comm_set_errhandler(p2p_, MPI_ERRORS_ARE_FATAL);
+  }
   coords_.assign(shape.size(), 0);
-  int64_t rest = rank_;
+  int64_t rest = position_;
   for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
     coords_[d] = rest % shape[d];
     rest /= shape[d];
@@ -81,7 +105,8 @@ MPI_Comm Communicator::groupFor(const std::vector<int64_t> &axes) {
   auto it = groups_.find(axes);
   if (it != groups_.end())
     return it->second;
-  int64_t color = 0;
+  // The stage is the leading coordinate, never one of `axes`.
+  int64_t color = stage_;
   for (size_t d = 0; d < shape_.size(); ++d)
     if (std::find(axes.begin(), axes.end(), int64_t(d)) == axes.end())
       color = color * shape_[d] + coords_[d];
@@ -248,6 +273,51 @@ void Communicator::allToAll(const Tensor &in, Tensor &out,
   interleave(recv.data(), n, piece, out, concatAxis);
 }
 
+int Communicator::stageRank(int64_t stage) const {
+  return int(stage * gridDevices_ + position_);
+}
+
+int Communicator::checkTag(int tag) {
+  int *upper = nullptr, found = 0;
+  MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &upper, &found);
+  if (tag < 0 || (found && tag > *upper))
+    abortAll("a point-to-point transfer needs tag " + std::to_string(tag) +
+             ", more than MPI's limit of " +
+             std::to_string(found ? *upper : 32767) +
+             " (too many boundary values or outputs)");
+  return tag;
+}
+
+void Communicator::send(const Tensor &t, int to, int tag,
+                        const std::string &label) {
+  size_t bytes = t.numElements() * byteWidth(t.dtype);
+  int count = toCount(*this, bytes, "send");
+  PendingSend &pending = pendingSends_.emplace_back();
+  const auto *src = static_cast<const uint8_t *>(t.data);
+  pending.bytes.assign(src, src + bytes);
+  pending.label = label;
+  // The vector's heap bytes stay where they are when pendingSends_ grows.
+  MPI_Isend(pending.bytes.data(), count, MPI_BYTE, to, checkTag(tag), p2p_,
+            &pending.request);
+}
+
+void Communicator::receive(Tensor &t, int from, int tag,
+                           const std::string &label) {
+  size_t bytes = t.numElements() * byteWidth(t.dtype);
+  int count = toCount(*this, bytes, "receive");
+  MPI_Request request;
+  MPI_Irecv(t.data, count, MPI_BYTE, from, checkTag(tag), p2p_, &request);
+  wait(request, "receive", label, bytes);
+}
+
+void Communicator::completeSends(const std::string &label) {
+  for (PendingSend &pending : pendingSends_)
+    wait(pending.request, "send",
+         pending.label + (label.empty() ? "" : ", " + label),
+         pending.bytes.size());
+  pendingSends_.clear();
+}
+
 void Communicator::waitForAll() {
   MPI_Request request;
   MPI_Ibarrier(MPI_COMM_WORLD, &request);
@@ -320,9 +390,7 @@ std::vector<std::string> Communicator::gatherRecords(const std::string &record,
 void Communicator::exitAll(int code) {
   std::fflush(stdout);
   std::fflush(stderr);
-  for (auto &[axes, comm] : groups_)
-    MPI_Comm_free(&comm);
-  groups_.clear();
+  freeComms();
   if (ownsMpi_)
     MPI_Finalize();
   std::exit(code);

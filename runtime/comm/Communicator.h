@@ -5,6 +5,14 @@
 // programs on sub-communicators derived from the grid's axes. Without a grid
 // (a program for one device) nothing is communicated.
 //
+// A pipeline of K stages runs on K copies of the grid: rank r is stage
+// r / G at grid position r mod G (G the grid's device count); the stage is
+// a leading coordinate that no program axis names, so collectives stay
+// within a stage. Stages exchange tensors point-to-point between the ranks
+// of one grid position, on a communicator of their own: sends are
+// non-blocking (their bytes kept until they complete), receives are
+// watched as collectives are.
+//
 // The collective watchdog: with a timeout set, every collective is started
 // non-blocking and waited for by polling (MPI_Test: 1 ms without pause,
 // then with sleeps growing to 0.2 ms); one that has not completed within
@@ -47,10 +55,19 @@ public:
   /// it while building a program, in the same order on every rank.
   void prepareGroup(const std::vector<int64_t> &axes) { (void)groupFor(axes); }
 
-  /// Sets the device grid of the program. Fails, with a message, when the
-  /// job's rank count differs from the grid's device count.
-  bool setGrid(const std::vector<int64_t> &shape, std::string &error);
+  /// Sets the device grid of the program, and its number of pipeline
+  /// `stages` (1: no pipeline), each stage on its own copy of the grid.
+  /// Fails, with a message, when the job's rank count differs from the
+  /// stages times the grid's device count. Collective over the job when
+  /// `stages` > 1 (it creates the point-to-point communicator).
+  bool setGrid(const std::vector<int64_t> &shape, std::string &error,
+               int64_t stages = 1);
   const std::vector<int64_t> &gridShape() const { return shape_; }
+  /// The pipeline stage of this rank (0 without a pipeline), the number of
+  /// stages, and the rank of `stage` at this rank's grid position.
+  int64_t stage() const { return stage_; }
+  int64_t numStages() const { return stages_; }
+  int stageRank(int64_t stage) const;
   /// This rank's coordinates in the grid.
   const std::vector<int64_t> &coords() const { return coords_; }
   /// This rank's linear index over `axes` (first axis major), and the
@@ -83,6 +100,21 @@ public:
   void allToAll(const Tensor &in, Tensor &out, const std::vector<int64_t> &axes,
                 int64_t splitAxis, int64_t concatAxis,
                 const std::string &label = "");
+
+  // Point-to-point transfers between ranks of a pipeline (setGrid with
+  // stages > 1). `tag` tells transfers between the same two ranks apart;
+  // transfers of one tag arrive in the order they were sent. `label` is
+  // what the watchdog's message names (stage, boundary, micro-batch).
+
+  /// Starts sending `t` to world rank `to`: its bytes are copied, and the
+  /// send completes in the background (completeSends waits for it).
+  void send(const Tensor &t, int to, int tag, const std::string &label);
+  /// Receives `t` (its shape and dtype as the sender's) from world rank
+  /// `from` (watched).
+  void receive(Tensor &t, int from, int tag, const std::string &label);
+  /// Waits until every send started by send() has completed (watched), and
+  /// frees their bytes.
+  void completeSends(const std::string &label);
 
   /// Waits until every rank of the job has called it (watched).
   void barrier(const std::string &label);
@@ -119,11 +151,26 @@ private:
                                            bool toAll,
                                            const std::string &label);
 
+  /// Frees the sub-communicators and the point-to-point one.
+  void freeComms();
+  /// `tag` if MPI can carry it, else stops the job.
+  int checkTag(int tag);
+
+  /// A send in flight and the bytes it reads.
+  struct PendingSend {
+    MPI_Request request;
+    std::vector<uint8_t> bytes;
+    std::string label;
+  };
+
   int rank_ = 0, size_ = 1;
   double timeoutSeconds_ = 0;
   bool ownsMpi_ = false;
   std::vector<int64_t> shape_, coords_;
+  int64_t stage_ = 0, stages_ = 1, position_ = 0, gridDevices_ = 1;
   std::map<std::vector<int64_t>, MPI_Comm> groups_;
+  MPI_Comm p2p_ = MPI_COMM_NULL;
+  std::vector<PendingSend> pendingSends_;
 };
 
 } // namespace distopt::rt

@@ -48,7 +48,7 @@ public:
   ProgramBuilder(Executor &ex, Communicator &comm, std::string &error)
       : ex(ex), comm(comm), error(error) {}
 
-  bool build(ModuleOp module);
+  bool build(ModuleOp module, int64_t stage);
 
 private:
   struct Slot {
@@ -74,6 +74,9 @@ private:
   bool loadWeight(dist::WeightOp op, Slot &slot, bool writable);
   bool loadStateWeight(dist::WeightOp op, Slot &slot, bool assigned);
   bool loadConstant(DenseElementsAttr attr, Slot &slot);
+  func::FuncOp selectFunction(ModuleOp module, int64_t stage);
+  bool setGrid(ModuleOp module, int64_t stages);
+  bool bindArguments(func::FuncOp func, Block &body);
   void plan(Block &body);
   Tensor view(Value v) {
     Slot &s = slots[slotOf.lookup(v)];
@@ -286,21 +289,39 @@ void ProgramBuilder::plan(Block &body) {
 static constexpr StringLiteral kNameAttr =
     dist::DistDialect::NameAttrHelper::getNameStr();
 
-bool ProgramBuilder::build(ModuleOp module) {
-  if (StringAttr dir =
-          dist::DistDialect::ModelDirAttrHelper(module.getContext())
-              .getAttr(module))
-    modelDir = dir.str();
+/// The attribute that marks a pipeline's boundary values.
+static constexpr StringLiteral kBoundaryAttr =
+    dist::DistDialect::BoundaryAttrHelper::getNameStr();
+
+/// The function to run: that of `stage` in a pipeline (kThisRanksStage:
+/// this rank's), else `@main` or the module's only function.
+func::FuncOp ProgramBuilder::selectFunction(ModuleOp module, int64_t stage) {
+  dist::DistDialect::StageAttrHelper stageAttr(module.getContext());
+  if (ex.numStages_ > 0) {
+    if (stage == Executor::kThisRanksStage)
+      stage = comm.stage();
+    for (auto func : module.getOps<func::FuncOp>())
+      if (IntegerAttr k = stageAttr.getAttr(func); k && k.getInt() == stage) {
+        ex.stage_ = stage;
+        return func;
+      }
+    error = "the pipeline has no function of stage " + std::to_string(stage);
+    return nullptr;
+  }
   func::FuncOp func = module.lookupSymbol<func::FuncOp>("main");
   if (!func) {
     auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
     if (funcs.size() != 1) {
       error = "the program has no function @main";
-      return false;
+      return nullptr;
     }
     func = funcs.front();
   }
-  // The device grid, if the program was partitioned.
+  return func;
+}
+
+/// Tells `comm` the device grid of the program and its number of stages.
+bool ProgramBuilder::setGrid(ModuleOp module, int64_t stages) {
   auto grids = llvm::to_vector(module.getOps<shard::GridOp>());
   if (grids.size() > 1) {
     error = "the program uses " + std::to_string(grids.size()) +
@@ -310,10 +331,11 @@ bool ProgramBuilder::build(ModuleOp module) {
   std::vector<int64_t> gridShape;
   if (!grids.empty())
     gridShape.assign(grids[0].getShape().begin(), grids[0].getShape().end());
-  if (!comm.setGrid(gridShape, error))
-    return false;
+  return comm.setGrid(gridShape, error, std::max<int64_t>(1, stages));
+}
 
-  Block &body = func.getBody().front();
+/// Gives every argument of `func` an input buffer and its IOInfo.
+bool ProgramBuilder::bindArguments(func::FuncOp func, Block &body) {
   for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
     if (!slotFor(arg, func))
       return false;
@@ -321,10 +343,38 @@ bool ProgramBuilder::build(ModuleOp module) {
     s.ptr = ex.owned_.emplace_back(s.bytes).data();
     ex.inputBytes_ += s.bytes;
     auto name = func.getArgAttrOfType<StringAttr>(i, kNameAttr);
-    ex.inputs_.push_back({name ? name.str() : "arg" + std::to_string(i),
-                          s.dtype, s.shape});
+    auto boundary = func.getArgAttrOfType<IntegerAttr>(i, kBoundaryAttr);
+    IOInfo info{name ? name.str() : "arg" + std::to_string(i), s.dtype,
+                s.shape};
+    if (boundary && !name) {
+      info.boundary = boundary.getInt();
+      info.name = "boundary " + std::to_string(info.boundary);
+    }
+    ex.inputs_.push_back(std::move(info));
     ex.inputTensors_.push_back(Tensor{s.ptr, s.dtype, s.shape});
   }
+  return true;
+}
+
+bool ProgramBuilder::build(ModuleOp module, int64_t stage) {
+  if (StringAttr dir =
+          dist::DistDialect::ModelDirAttrHelper(module.getContext())
+              .getAttr(module))
+    modelDir = dir.str();
+  dist::DistDialect::StageAttrHelper stageAttr(module.getContext());
+  ex.numStages_ =
+      llvm::count_if(module.getOps<func::FuncOp>(), [&](func::FuncOp f) {
+        return stageAttr.isAttrPresent(f);
+      });
+  // The grid first: this rank's stage depends on it.
+  if (!setGrid(module, ex.numStages_))
+    return false;
+  func::FuncOp func = selectFunction(module, stage);
+  if (!func)
+    return false;
+  Block &body = func.getBody().front();
+  if (!bindArguments(func, body))
+    return false;
 
   ex.training_ = dist::DistDialect::TrainAttrHelper(module.getContext())
                      .isAttrPresent(func);
@@ -374,8 +424,14 @@ bool ProgramBuilder::build(ModuleOp module) {
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         Tensor t = view(v);
         auto name = func.getResultAttrOfType<StringAttr>(i, kNameAttr);
-        ex.outputs_.push_back({name ? name.str() : "out" + std::to_string(i),
-                               t.dtype, t.shape});
+        auto boundary = func.getResultAttrOfType<IntegerAttr>(i, kBoundaryAttr);
+        IOInfo info{name ? name.str() : "out" + std::to_string(i), t.dtype,
+                    t.shape};
+        if (boundary && !name) {
+          info.boundary = boundary.getInt();
+          info.name = "boundary " + std::to_string(info.boundary);
+        }
+        ex.outputs_.push_back(std::move(info));
         ex.outputTensors_.push_back(t);
       }
       continue;
@@ -910,22 +966,23 @@ bool ProgramBuilder::emitBackward(Operation *op, const std::string &name) {
 }
 
 std::unique_ptr<Executor> Executor::create(ModuleOp module, Communicator &comm,
-                                           std::string &error) {
+                                           std::string &error, int64_t stage) {
   std::unique_ptr<Executor> ex(new Executor());
   ProgramBuilder builder(*ex, comm, error);
-  if (!builder.build(module))
+  if (!builder.build(module, stage))
     return nullptr;
   return ex;
 }
 
 void Executor::run(const std::vector<HostTensor> &inputs,
                    std::vector<HostTensor> &outputs,
-                   std::vector<TraceEvent> *trace) {
+                   std::vector<TraceEvent> *trace,
+                   const std::chrono::steady_clock::time_point *from) {
   for (size_t i = 0; i < inputs.size(); ++i)
     std::memcpy(inputTensors_[i].data, inputs[i].bytes.data(),
                 inputs[i].bytes.size());
   using Clock = std::chrono::steady_clock;
-  auto origin = Clock::now();
+  auto origin = from ? *from : Clock::now();
   for (Step &step : steps_) {
     if (!trace) {
       step.fn();

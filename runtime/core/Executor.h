@@ -14,6 +14,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +33,10 @@ struct IOInfo {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
+  /// The id of a pipeline stage's boundary value (`dist.boundary`), which
+  /// another stage produces or consumes; -1 for a model input or output
+  /// (`dist.name`).
+  int64_t boundary = -1;
 };
 
 /// A weight that the program keeps from one run to the next: one that a
@@ -61,15 +66,30 @@ struct TraceEvent {
 
 class Executor {
 public:
+  /// Selects the stage of a pipeline that this rank runs (create's
+  /// default).
+  static constexpr int64_t kThisRanksStage = -1;
+
   /// Builds the executable form of `module`'s function: plans buffers, maps
-  /// weights, lays out constants. `comm` supplies this rank's place in the
-  /// device grid. Returns null with a message in `error` when the program
-  /// holds something the runtime cannot run.
+  /// weights, lays out constants. The function is `@main` or the module's
+  /// only one; in a pipeline (functions with `dist.stage`), the function of
+  /// `stage`, by default the stage of this rank. `comm` supplies this
+  /// rank's place in the device grid (and is told the number of stages).
+  /// Returns null with a message in `error` when the program holds
+  /// something the runtime cannot run.
   static std::unique_ptr<Executor> create(mlir::ModuleOp module,
                                           Communicator &comm,
-                                          std::string &error);
+                                          std::string &error,
+                                          int64_t stage = kThisRanksStage);
   ~Executor();
 
+  /// The pipeline stage this program is (-1 outside a pipeline) and the
+  /// pipeline's number of stages (0 outside a pipeline).
+  int64_t stage() const { return stage_; }
+  int64_t numStages() const { return numStages_; }
+
+  /// The function's arguments and results, in order: model values by their
+  /// `dist.name`, a pipeline's boundary values by their id.
   const std::vector<IOInfo> &inputs() const { return inputs_; }
   const std::vector<IOInfo> &outputs() const { return outputs_; }
   /// Bytes of the activation arena; of all the values placed in it (more,
@@ -91,9 +111,11 @@ public:
 
   /// Runs once on `inputs` (in the order of inputs(), checked by the
   /// caller) and returns the outputs in the order of outputs(). With
-  /// `trace`, every step is timed into it.
+  /// `trace`, every step is timed into it, from `origin` (default: the
+  /// start of this run).
   void run(const std::vector<HostTensor> &inputs,
-           std::vector<HostTensor> &outputs, std::vector<TraceEvent> *trace);
+           std::vector<HostTensor> &outputs, std::vector<TraceEvent> *trace,
+           const std::chrono::steady_clock::time_point *origin = nullptr);
 
 private:
   Executor() = default;
@@ -107,6 +129,7 @@ private:
   std::vector<IOInfo> inputs_, outputs_;
   std::vector<StateInfo> state_;
   bool training_ = false;
+  int64_t stage_ = -1, numStages_ = 0;
   std::vector<Tensor> inputTensors_, outputTensors_;
   std::vector<Step> steps_;
   std::vector<uint8_t> arena_;

@@ -548,6 +548,15 @@ void checkOutputPlaces(Communicator &comm, const TrainingOptions &opts) {
 
 void distopt::rt::agreeOnInputs(Communicator &comm, const Executor &ex,
                                 const std::vector<const HostTensor *> &inputs) {
+  std::vector<std::string> names;
+  for (const IOInfo &in : ex.inputs())
+    names.push_back(in.name);
+  agreeOnInputs(comm, names, inputs);
+}
+
+void distopt::rt::agreeOnInputs(Communicator &comm,
+                                const std::vector<std::string> &names,
+                                const std::vector<const HostTensor *> &inputs) {
   if (comm.size() == 1)
     return;
   std::string record;
@@ -574,8 +583,7 @@ void distopt::rt::agreeOnInputs(Communicator &comm, const Executor &ex,
                    "ranks: rank%s %s read other bytes than rank 0; every rank "
                    "must be given the same data (or --inputs-per-rank for "
                    "arguments split by hand)\n",
-                   ex.inputs()[i].name.c_str(), count > 1 ? "s" : "",
-                   ranks.c_str());
+                   names[i].c_str(), count > 1 ? "s" : "", ranks.c_str());
   }
   if (differ)
     comm.exitAll(1);

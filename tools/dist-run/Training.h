@@ -49,6 +49,10 @@ struct TrainingOptions {
 /// the ranks that read other bytes than it, and every rank exits 1.
 void agreeOnInputs(Communicator &comm, const Executor &ex,
                    const std::vector<const HostTensor *> &inputs);
+/// As above, for inputs named `names` (a pipeline's model inputs, which
+/// every rank reads whatever its stage).
+void agreeOnInputs(Communicator &comm, const std::vector<std::string> &names,
+                   const std::vector<const HostTensor *> &inputs);
 
 /// Prints, on rank 0, the memory the runtime allocated for `ex` (`memory:
 /// arena A bytes for V bytes of values; weights W bytes; inputs I bytes`)

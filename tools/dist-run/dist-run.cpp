@@ -7,11 +7,13 @@
 // same artifact with the same options, binds the inputs (.npy or ONNX .pb
 // files; every rank must read the same bytes), runs the program on this
 // rank (collectives through MPI, each watched by --collective-timeout), and
-// writes each graph output as DIR/<name>.npy. Any error on any rank stops
+// writes each graph output as DIR/<name>.npy. A pipeline artifact runs its
+// stages over micro-batches (Pipeline.h). Any error on any rank stops
 // every rank with a non-zero exit; no rank is left waiting.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Pipeline.h"
 #include "Training.h"
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
@@ -70,6 +72,11 @@ static const char *kUsage =
     "  --inputs-per-rank  each rank reads its own pieces of the inputs (a\n"
     "                     program whose arguments are split); without it\n"
     "                     every rank must read the same bytes\n"
+    "\n"
+    "Pipelines (stage functions with dist.stage, docs/pipeline.md): run on\n"
+    "stages x grid devices ranks; each input holds m micro-batches along\n"
+    "dimension 0 (m x the stage argument's first dimension), run GPipe;\n"
+    "--trace shows each stage's run of each micro-batch. Inference only.\n"
     "\n"
     "Training programs (a function with dist.train; --output-dir optional):\n"
     "  --steps N          run N training steps (N >= 1), printing\n"
@@ -409,9 +416,15 @@ static void writeTrace(Communicator &comm, const std::vector<TraceEvent> &events
                        const std::string &path) {
   nlohmann::json mine = nlohmann::json::array();
   for (const TraceEvent &e : events)
-    mine.push_back({{"name", e.name}, {"cat", e.category}, {"ph", "X"},
-                    {"ts", e.startUs}, {"dur", e.durationUs},
-                    {"pid", comm.rank()}, {"tid", e.category == "comm" ? 1 : 0}});
+    mine.push_back({{"name", e.name},
+                    {"cat", e.category},
+                    {"ph", "X"},
+                    {"ts", e.startUs},
+                    {"dur", e.durationUs},
+                    {"pid", comm.rank()},
+                    {"tid", e.category == "comm"       ? 1
+                            : e.category == "pipeline" ? 2
+                                                       : 0}});
   std::vector<std::string> all =
       comm.gatherRecords(mine.dump(), "the trace's events");
   if (comm.rank() != 0)
@@ -568,6 +581,88 @@ static void runRepeatedly(Communicator &comm, Executor &ex, const Options &opts,
   }
 }
 
+/// Creates the output folder on rank 0.
+static void createOutputDir(Communicator &comm, const std::string &dir) {
+  if (comm.rank() != 0)
+    return;
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    comm.abortAll("cannot create '" + dir + "': " + ec.message());
+  if (!llvm::sys::fs::is_directory(dir))
+    comm.abortAll("cannot create '" + dir + "': it exists and is not a folder");
+}
+
+/// Runs a pipeline artifact (stage functions, docs/pipeline.md) for
+/// inference: this rank runs its stage over every micro-batch, `repeat`
+/// times, and rank 0 writes the model outputs.
+static void runPipelineJob(Communicator &comm, mlir::ModuleOp module,
+                           Executor &ex, const Options &opts, int nthreads,
+                           uint64_t maxMemory) {
+  bool training = llvm::any_of(
+      module.getOps<mlir::func::FuncOp>(), [&](mlir::func::FuncOp f) {
+        return dist::DistDialect::TrainAttrHelper(module.getContext())
+            .isAttrPresent(f);
+      });
+  if (training || opts.training.steps > 0)
+    comm.abortAll("'" + opts.artifact +
+                  "' is a pipeline (functions with dist.stage); dist-run runs "
+                  "pipelines for inference only, not training (--steps, "
+                  "dist.train)");
+  if (opts.inputsPerRank)
+    comm.abortAll("--inputs-per-rank is not supported for a pipeline: every "
+                  "rank reads every model input whole");
+  mlir::FailureOr<PipelineInfo> info = checkPipeline(module);
+  if (failed(info))
+    comm.abortAll("'" + opts.artifact + "' breaks the pipeline contract");
+  PipelineInputs inputs =
+      readPipelineInputs(comm, *info, opts.inputs, maxMemory);
+  std::vector<const HostTensor *> read;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < inputs.tensors.size(); ++i) {
+    read.push_back(&inputs.tensors[i]);
+    names.push_back(info->inputs[i].name);
+  }
+  agreeOnInputs(comm, names, read);
+  std::vector<IOInfo> outputs =
+      getPipelineOutputs(comm, *info, inputs.microBatches);
+  std::string error;
+  if (!checkOutputNames(outputs, error))
+    comm.abortAll(error);
+  createOutputDir(comm, opts.outputDir);
+
+  std::vector<HostTensor> stageOutputs;
+  std::vector<TraceEvent> events;
+  std::vector<double> times;
+  for (int i = 0; i < opts.repeat; ++i) {
+    bool last = i + 1 == opts.repeat;
+    comm.barrier("before run " + std::to_string(i + 1));
+    if (i == 0)
+      stopIfTestAsks(comm);
+    auto start = std::chrono::steady_clock::now();
+    runPipelineOnce(comm, ex, *info, inputs, stageOutputs,
+                    last && !opts.trace.empty() ? &events : nullptr, start);
+    comm.barrier("after run " + std::to_string(i + 1));
+    times.push_back(std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count());
+  }
+  if (opts.repeat > 1 && comm.rank() == 0) {
+    std::sort(times.begin(), times.end());
+    std::printf("median run time: %.3f ms over %d runs of %lld micro-batches "
+                "(%lld stages, %d ranks, %d threads each)\n",
+                times[times.size() / 2], int(times.size()),
+                static_cast<long long>(inputs.microBatches),
+                static_cast<long long>(ex.numStages()), comm.size(), nthreads);
+    printMemory(comm, ex, opts.training.residentBefore);
+  }
+  if (!opts.trace.empty())
+    writeTrace(comm, events, opts.trace);
+  std::vector<HostTensor> gathered =
+      gatherPipelineOutputs(comm, ex, *info, outputs, stageOutputs);
+  if (comm.rank() == 0 &&
+      !publishOutputs(opts.outputDir, outputs, gathered, error))
+    comm.abortAll(error);
+}
+
 int main(int argc, char **argv) {
   Communicator comm(&argc, &argv);
   Options opts;
@@ -620,6 +715,10 @@ int main(int argc, char **argv) {
   std::unique_ptr<Executor> ex = Executor::create(*module, comm, error);
   if (!ex)
     comm.abortAll(error);
+  if (ex->numStages() > 0) {
+    runPipelineJob(comm, *module, *ex, opts, nthreads, maxMemory);
+    return 0;
+  }
   if (!checkOutputNames(ex->outputs(), error))
     comm.abortAll(error);
   if (ex->isTraining() != (opts.training.steps > 0))
@@ -644,13 +743,7 @@ int main(int argc, char **argv) {
       read.push_back(&t);
     agreeOnInputs(comm, *ex, read);
   }
-  if (comm.rank() == 0) {
-    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
-      comm.abortAll("cannot create '" + outputDir + "': " + ec.message());
-    if (!llvm::sys::fs::is_directory(outputDir))
-      comm.abortAll("cannot create '" + outputDir +
-                    "': it exists and is not a folder");
-  }
+  createOutputDir(comm, outputDir);
 
   std::vector<HostTensor> outputs;
   std::vector<TraceEvent> events;

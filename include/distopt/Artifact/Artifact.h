@@ -51,7 +51,7 @@ std::string digestToHex(const ArtifactDigest &digest, size_t bytes = 8);
 bool hasArtifactTrailer(llvm::StringRef bytes);
 
 /// The number of devices `module` runs on: the size of its `shard.grid`, 1
-/// without one.
+/// without one, times the number of its pipeline stages (if it has any).
 int64_t getProgramDeviceCount(mlir::ModuleOp module);
 
 /// Verifies `module` and writes it as an artifact to `path`. Reports errors
@@ -59,7 +59,8 @@ int64_t getProgramDeviceCount(mlir::ModuleOp module);
 bool writeArtifact(mlir::ModuleOp module, llvm::StringRef path);
 
 /// Reads the artifact at `path`. Reports errors (missing file, not an
-/// artifact, a checksum that does not match, another version) as
+/// artifact, a checksum that does not match, another version, stage
+/// functions that break the pipeline contract: checkPipeline) as
 /// diagnostics and returns null. With `digest`, stores the artifact's
 /// checksum there.
 mlir::OwningOpRef<mlir::ModuleOp>

@@ -1,0 +1,70 @@
+//===- Pipeline.h - dist-run's pipeline of stages ---------------*- C++ -*-===//
+//
+// Runs a pipeline artifact (docs/pipeline.md) for inference: every rank
+// reads every model input whole, splits it into micro-batches along
+// dimension 0, and runs its stage's program on each micro-batch in turn
+// (GPipe), receiving its boundary values from the stages that produce them
+// and sending its own to the stages that consume them. The model outputs
+// are concatenated over the micro-batches and gathered to rank 0.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
+#define DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
+
+#include "distopt/Artifact/Pipeline.h"
+#include "runtime/core/Executor.h"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace distopt::rt {
+
+class Communicator;
+
+/// The pipeline's model inputs, whole (in the order of `info.inputs`), and
+/// the number of micro-batches they hold.
+struct PipelineInputs {
+  std::vector<HostTensor> tensors;
+  int64_t microBatches = 1;
+};
+
+/// Reads every model input of the pipeline named by `specs` (`NAME=FILE`,
+/// as --input takes them) on this rank. Each must have the element type
+/// and the trailing dimensions of its stage argument, and a leading
+/// dimension that is a whole number m of the argument's, the same m for
+/// every input. Any error stops every rank with a message.
+PipelineInputs readPipelineInputs(Communicator &comm, const PipelineInfo &info,
+                                  const std::vector<std::string> &specs,
+                                  uint64_t maxMemory);
+
+/// The pipeline's model outputs, with the shapes they have over
+/// `microBatches` micro-batches; stops every rank when an output of rank 0
+/// cannot be concatenated (more than one micro-batch).
+std::vector<IOInfo> getPipelineOutputs(Communicator &comm,
+                                       const PipelineInfo &info,
+                                       int64_t microBatches);
+
+/// Runs this rank's stage (`ex`) over every micro-batch of `inputs` once
+/// (GPipe) and returns the stage's model outputs, concatenated over the
+/// micro-batches, in the order of ex.outputs()' model outputs. With `trace`,
+/// each micro-batch's run ("stage S micro-batch J"), each receive and each
+/// kernel is timed from `origin`.
+void runPipelineOnce(Communicator &comm, Executor &ex, const PipelineInfo &info,
+                     const PipelineInputs &inputs,
+                     std::vector<HostTensor> &stageOutputs,
+                     std::vector<TraceEvent> *trace,
+                     std::chrono::steady_clock::time_point origin);
+
+/// Gathers the model outputs on rank 0, in the order of `outputs`
+/// (getPipelineOutputs): each from grid position 0 of the stage that
+/// produces it. Other ranks get an empty vector.
+std::vector<HostTensor> gatherPipelineOutputs(
+    Communicator &comm, const Executor &ex, const PipelineInfo &info,
+    const std::vector<IOInfo> &outputs, std::vector<HostTensor> &stageOutputs);
+
+} // namespace distopt::rt
+
+#endif // DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
