@@ -293,6 +293,19 @@ static constexpr StringLiteral kNameAttr =
 static constexpr StringLiteral kBoundaryAttr =
     dist::DistDialect::BoundaryAttrHelper::getNameStr();
 
+/// A function argument's or result's description: a model value by its
+/// `dist.name`, or a pipeline boundary value by its id, or `fallback`.
+static IOInfo ioInfo(StringAttr name, IntegerAttr boundary,
+                     std::string fallback, DType dtype,
+                     const std::vector<int64_t> &shape) {
+  IOInfo info{name ? name.str() : std::move(fallback), dtype, shape};
+  if (boundary && !name) {
+    info.boundary = boundary.getInt();
+    info.name = "boundary " + std::to_string(info.boundary);
+  }
+  return info;
+}
+
 /// The function to run: that of `stage` in a pipeline (kThisRanksStage:
 /// this rank's), else `@main` or the module's only function.
 func::FuncOp ProgramBuilder::selectFunction(ModuleOp module, int64_t stage) {
@@ -342,15 +355,10 @@ bool ProgramBuilder::bindArguments(func::FuncOp func, Block &body) {
     Slot &s = slots.back();
     s.ptr = ex.owned_.emplace_back(s.bytes).data();
     ex.inputBytes_ += s.bytes;
-    auto name = func.getArgAttrOfType<StringAttr>(i, kNameAttr);
-    auto boundary = func.getArgAttrOfType<IntegerAttr>(i, kBoundaryAttr);
-    IOInfo info{name ? name.str() : "arg" + std::to_string(i), s.dtype,
-                s.shape};
-    if (boundary && !name) {
-      info.boundary = boundary.getInt();
-      info.name = "boundary " + std::to_string(info.boundary);
-    }
-    ex.inputs_.push_back(std::move(info));
+    ex.inputs_.push_back(
+        ioInfo(func.getArgAttrOfType<StringAttr>(i, kNameAttr),
+               func.getArgAttrOfType<IntegerAttr>(i, kBoundaryAttr),
+               "arg" + std::to_string(i), s.dtype, s.shape));
     ex.inputTensors_.push_back(Tensor{s.ptr, s.dtype, s.shape});
   }
   return true;
@@ -423,15 +431,10 @@ bool ProgramBuilder::build(ModuleOp module, int64_t stage) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         Tensor t = view(v);
-        auto name = func.getResultAttrOfType<StringAttr>(i, kNameAttr);
-        auto boundary = func.getResultAttrOfType<IntegerAttr>(i, kBoundaryAttr);
-        IOInfo info{name ? name.str() : "out" + std::to_string(i), t.dtype,
-                    t.shape};
-        if (boundary && !name) {
-          info.boundary = boundary.getInt();
-          info.name = "boundary " + std::to_string(info.boundary);
-        }
-        ex.outputs_.push_back(std::move(info));
+        ex.outputs_.push_back(
+            ioInfo(func.getResultAttrOfType<StringAttr>(i, kNameAttr),
+                   func.getResultAttrOfType<IntegerAttr>(i, kBoundaryAttr),
+                   "out" + std::to_string(i), t.dtype, t.shape));
         ex.outputTensors_.push_back(t);
       }
       continue;

@@ -29,15 +29,6 @@ struct ValueType {
 };
 } // namespace
 
-static std::string typeStr(DType dtype, const std::vector<int64_t> &shape) {
-  std::string s = std::string(dtypeName(dtype)) + " ";
-  if (shape.empty())
-    return s + "scalar";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "x" : "") + std::to_string(shape[i]);
-  return s;
-}
-
 /// The runtime's view of `type`, or nothing for a type it cannot run (the
 /// executor of the stage that has it says why).
 static std::optional<ValueType> toValueType(mlir::Type type) {
@@ -76,7 +67,7 @@ static std::optional<ValueType> toValueType(mlir::Type type) {
 static int64_t countMicroBatches(Communicator &comm, const std::string &name,
                                  const std::string &file, const HostTensor &t,
                                  const ValueType &micro) {
-  std::string expected = typeStr(micro.dtype, micro.shape);
+  std::string expected = shapeText(micro.dtype, micro.shape);
   if (micro.shape.empty())
     comm.abortAll("input '" + name + "' is a scalar (" + expected +
                   "): a pipeline splits its inputs into micro-batches along "
@@ -86,7 +77,7 @@ static int64_t countMicroBatches(Communicator &comm, const std::string &name,
       std::equal(t.shape.begin() + 1, t.shape.end(), micro.shape.begin() + 1);
   int64_t b = micro.shape[0];
   if (!sameTrailing || b == 0 || t.shape[0] == 0 || t.shape[0] % b != 0)
-    comm.abortAll("input '" + name + "': given " + typeStr(t.dtype, t.shape) +
+    comm.abortAll("input '" + name + "': given " + shapeText(t.dtype, t.shape) +
                   " in '" + file +
                   "', which is not a whole number of "
                   "micro-batches of " +
@@ -114,7 +105,7 @@ distopt::rt::readPipelineInputs(Communicator &comm, const PipelineInfo &info,
     auto it = files.find(in.name);
     if (it == files.end())
       comm.abortAll("missing input '" + in.name + "' (micro-batches of " +
-                    typeStr(micro->dtype, micro->shape) +
+                    shapeText(micro->dtype, micro->shape) +
                     "); give it with --input " + in.name + "=FILE");
     HostTensor t;
     if (!readTensorFile(it->second, maxMemory, t, error))

@@ -45,9 +45,8 @@
 using namespace distopt;
 using namespace distopt::rt;
 
-namespace {
-
-std::string shapeText(DType dtype, const std::vector<int64_t> &shape) {
+std::string distopt::rt::shapeText(DType dtype,
+                                   const std::vector<int64_t> &shape) {
   std::string s = std::string(dtypeName(dtype)) + " ";
   if (shape.empty())
     return s + "scalar";
@@ -55,6 +54,8 @@ std::string shapeText(DType dtype, const std::vector<int64_t> &shape) {
     s += (i ? "x" : "") + std::to_string(shape[i]);
   return s;
 }
+
+namespace {
 
 int64_t elementCount(const std::vector<int64_t> &shape) {
   int64_t n = 1;

@@ -12,6 +12,8 @@
 #ifndef DISTOPT_TOOLS_DIST_RUN_TRAINING_H
 #define DISTOPT_TOOLS_DIST_RUN_TRAINING_H
 
+#include "runtime/cpu/Kernels.h"
+
 #include "mlir/IR/BuiltinOps.h"
 
 #include <cstdint>
@@ -40,6 +42,9 @@ struct TrainingOptions {
   /// Resident bytes before the program was built (printMemory).
   uint64_t residentBefore = 0;
 };
+
+/// `f32 2x3`, or `f32 scalar`: a tensor type in messages.
+std::string shapeText(DType dtype, const std::vector<int64_t> &shape);
 
 /// Every rank reads every input whole, and the program treats them as the
 /// same tensor on every rank (dist-partition keeps arguments whole): ranks

@@ -327,6 +327,12 @@ func.func @main(%x: tensor<16xf32>) -> tensor<16xf32> {
   EXPECT_EQ(memory.peakActivationBytes, 192u);
 }
 
+/// The arena offset of the result of op #`op` of `body`.
+static uint64_t resultOffset(Block &body, const ArenaLayout &layout,
+                             unsigned op) {
+  return layout.offsets.lookup(std::next(body.begin(), op)->getResult(0));
+}
+
 TEST_F(OpCostTest, ArenaLeavesTheHolesOfFirstFit) {
   // %a (64 B) at 0 and %b at 64 are live while %c is produced at 128; %a
   // dies there, leaving a 64-byte hole that %d (128 B) does not fit: %d goes
@@ -342,10 +348,7 @@ func.func @main(%x: tensor<16xf32>) -> tensor<32xf32> {
 )mlir");
   ASSERT_TRUE(body);
   ArenaLayout layout = layoutArena(*body, /*alignment=*/1);
-  auto offsetOf = [&](unsigned op) {
-    auto it = std::next(body->begin(), op);
-    return layout.offsets.lookup(it->getResult(0));
-  };
+  auto offsetOf = [&](unsigned op) { return resultOffset(*body, layout, op); };
   EXPECT_EQ(offsetOf(0), 0u);
   EXPECT_EQ(offsetOf(1), 64u);
   EXPECT_EQ(offsetOf(2), 128u);
@@ -373,10 +376,7 @@ func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
 )mlir");
   ASSERT_TRUE(body);
   ArenaLayout layout = layoutArena(*body, /*alignment=*/1);
-  auto offsetOf = [&](unsigned op) {
-    auto it = std::next(body->begin(), op);
-    return layout.offsets.lookup(it->getResult(0));
-  };
+  auto offsetOf = [&](unsigned op) { return resultOffset(*body, layout, op); };
   // Without the assign, %v would take %t's bytes at 0.
   EXPECT_EQ(offsetOf(1), 0u);
   EXPECT_EQ(offsetOf(3), 16u);
