@@ -970,10 +970,12 @@ distopt::cost::makePlanOptions(StringRef planText, StringRef modeText,
         "the mode must be 'infer' or 'train', not '%s'",
         modeText.str().c_str());
   if (globalBatch) {
-    if (options->mode != StepMode::Training)
+    if (options->mode != StepMode::Training &&
+        !(options->isFixed(PlanKey::PipelineParallel) &&
+          options->pipelineParallel > 1))
       return llvm::createStringError(
-          "a global batch is the batch of a training step; give it in "
-          "training mode only");
+          "in inference, a batch is what a pipeline plan (pp > 1) runs as "
+          "micro-batches of the model's batch; fix pp, or give no batch");
     options->globalBatch = *globalBatch;
     options->fix(PlanKey::GlobalBatch);
   }

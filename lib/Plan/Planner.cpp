@@ -997,7 +997,9 @@ static cost::PlanOptions completePlan(const cost::PlanOptions &options,
   plan.tensorParallel = training ? tp : dp * tp;
   plan.pipelineParallel = grid.pipelineStages;
   plan.microBatch = graphBatch;
-  if (!training)
+  // An inference pipeline runs the batch --batch gives as micro-batches
+  // of the model's batch (makePlanOptions allows it only with pp).
+  if (!training && !options.isFixed(cost::PlanKey::GlobalBatch))
     plan.globalBatch = graphBatch;
   else if (!options.isFixed(cost::PlanKey::GlobalBatch))
     plan.globalBatch = graphBatch * dp;

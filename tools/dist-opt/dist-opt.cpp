@@ -95,7 +95,8 @@ static cl::opt<std::string> modeText(
 
 static cl::opt<int64_t> globalBatch(
     "batch",
-    cl::desc("Global batch of a training step (--mode train); the model's "
+    cl::desc("Global batch of a training step (--mode train), or the "
+             "batch an inference pipeline (pp in --plan) runs; the model's "
              "batch dimension is one micro-batch"),
     cl::init(0), cl::cat(planCategory));
 
@@ -241,7 +242,8 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
   if (auto mode = makePlanOptions("", modeText, std::nullopt); !mode)
     return fail("--mode: " + llvm::toString(mode.takeError()));
   if (globalBatch.getNumOccurrences())
-    if (auto batch = makePlanOptions("", modeText, globalBatch.getValue());
+    if (auto batch =
+            makePlanOptions(planText, modeText, globalBatch.getValue());
         !batch)
       return fail("--batch: " + llvm::toString(batch.takeError()));
   if (std::optional<std::string> error = checkTrainingFlags(outputFilename))

@@ -506,8 +506,13 @@ TEST(StepModelTest, PlanOptionsFromModeAndBatch) {
   EXPECT_EQ(getErrorMessage(makePlanOptions("", "trian", std::nullopt)),
             "the mode must be 'infer' or 'train', not 'trian'");
   EXPECT_EQ(getErrorMessage(makePlanOptions("", "infer", int64_t(8))),
-            "a global batch is the batch of a training step; give it in "
-            "training mode only");
+            "in inference, a batch is what a pipeline plan (pp > 1) runs as "
+            "micro-batches of the model's batch; fix pp, or give no batch");
+  // An inference pipeline's batch: micro-batches of the model's batch.
+  options = makePlanOptions("pp=4", "infer", int64_t(16));
+  ASSERT_EQ(succeeded(options), "");
+  EXPECT_EQ(options->globalBatch, 16);
+  EXPECT_TRUE(options->isFixed(PlanKey::GlobalBatch));
   EXPECT_EQ(getErrorMessage(makePlanOptions("dp=0", "train", std::nullopt)),
             "plan key 'dp' must be at least 1, got 0");
 }
