@@ -265,8 +265,9 @@ def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {
     Option<"mode", "mode", "std::string", /*default=*/"\"infer\"",
            "Plan for inference (infer) or training (train)">,
     Option<"batch", "batch", "int64_t", /*default=*/"0",
-           "Global batch of a training step; 0 is one micro-batch (the "
-           "model's batch dimension) per data-parallel replica">,
+           "Global batch of a training step, or the batch an inference "
+           "pipeline (pp fixed) runs; 0 is one micro-batch (the model's "
+           "batch dimension) per data-parallel replica">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Print the plan report (to stderr on the command line)">,
     Option<"reportJson", "report-json", "std::string", /*default=*/"\"\"",
@@ -438,7 +439,8 @@ def CompilePass : Pass<"dist-compile", "mlir::ModuleOp"> {
            "Plan for inference (infer); training (train) is refused until "
            "the runtime runs it">,
     Option<"batch", "batch", "int64_t", /*default=*/"0",
-           "Global batch of a training step; 0 is one micro-batch per "
+           "Global batch of a training step, or the batch an inference "
+           "pipeline (pp fixed) runs; 0 is one micro-batch per "
            "data-parallel replica">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Print the plan report (to stderr on the command line)">,
