@@ -669,8 +669,8 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 /// in program order (so every value flows to a later stage), into pp
 /// ranges of about equal predicted time, each with at least one op;
 /// `opStages` is set and buildSegments gives each stage a segment of its
-/// own. Weights are copied into every stage that reads them; their entry
-/// is the stage of their first reader.
+/// own. A weight's entry does not matter: dist-pipeline-split copies each
+/// weight into every stage that reads it.
 llvm::Error GridPlanner::assignStages(Plan &plan) {
   unsigned pp = candidate.pipelineStages;
   unsigned layers = planner.layers.count;
@@ -714,13 +714,6 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
     plan.stages[i] = stage;
     done += strategyOf(i).forwardSeconds;
   }
-  for (auto [i, node] : llvm::enumerate(nodes))
-    if (isa<dist::WeightOp>(node.op))
-      for (Operation *user : node.op->getUsers())
-        if (auto it = planner.nodeOf.find(user); it != planner.nodeOf.end()) {
-          plan.stages[i] = plan.stages[it->second];
-          break;
-        }
   return llvm::Error::success();
 }
 

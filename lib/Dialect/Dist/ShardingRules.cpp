@@ -628,9 +628,9 @@ static void addSplitClassAllReduces(ShardingRule &rule,
                                     const TensorFactors &batch,
                                     const DimFactors &classes,
                                     Type elementType, bool withTarget) {
-  int64_t c = classes.empty() ? 0 : classes.front();
   if (classes.empty())
     return;
+  int64_t c = classes.front();
   rule.innerAllReduces.push_back(
       {c, ReduceKind::Max, batch, elementType, "row maxima"});
   rule.innerAllReduces.push_back(
