@@ -275,6 +275,8 @@ assignStages(llvm::ArrayRef<SegmentCost> segments, unsigned numStages) {
         return llvm::createStringError(
             "segment '%s' is placed on stage %d of %u", segment.name.c_str(),
             segment.stage, numStages);
+      if (segment.perStep)
+        continue; // getUpdateSeconds
       for (unsigned copy = 0; copy < segment.repeat; ++copy)
         stages[segment.stage].copies.push_back({&segment, false});
     }
@@ -590,6 +592,22 @@ void distopt::cost::setStepMemory(StepReport &report,
       report.stages, [](const StageReport &s) { return s.memory.fits(); });
 }
 
+/// The updates of a generated training step's stages (`perStep`
+/// segments) run once per step after the pipeline, side by side: the
+/// slowest stage's decides.
+static double getUpdateSeconds(llvm::ArrayRef<SegmentCost> segments) {
+  llvm::SmallDenseMap<int, double> perStage;
+  for (const SegmentCost &segment : segments)
+    if (segment.perStep)
+      perStage[segment.stage] +=
+          segment.repeat * (segment.forwardSeconds +
+                            sumSeconds(segment.forwardCollectives));
+  double slowest = 0;
+  for (const auto &[stage, seconds] : perStage)
+    slowest = std::max(slowest, seconds);
+  return slowest;
+}
+
 llvm::Expected<StepReport>
 distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
                            const PlanOptions &plan,
@@ -613,6 +631,10 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   double tailSeconds = plan.mode == StepMode::Training
                            ? composeTail(*stages, plan, locator, report)
                            : 0;
+  if (double update = getUpdateSeconds(segments); update > 0) {
+    report.optimizerSeconds = update;
+    tailSeconds += update;
+  }
   unsigned m = report.microBatches, p = plan.pipelineParallel;
   report.stepSeconds =
       (m + p - 1) * report.stages[report.criticalStage].microBatchSeconds +

@@ -97,10 +97,6 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
         "a training plan is compiled from a generated training step: give "
         "--loss (and --optimizer) with --mode train; without -o the report "
         "prices training from the forward graph");
-  if (options->pipelineParallel > 1 && options->explicitStep)
-    return module.emitError(
-        "pipeline stages of a training step are not supported yet; plan "
-        "without pp, or plan without compiling to see the report");
   return std::make_pair(std::move(*spec), *options);
 }
 

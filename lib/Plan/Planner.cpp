@@ -181,6 +181,9 @@ private:
   }
   void buildSegments(Plan &plan);
   llvm::Error assignStages(Plan &plan);
+  llvm::Error assignTrainingStages(Plan &plan);
+  llvm::Error cutBetweenOps(ArrayRef<unsigned> compute,
+                            ArrayRef<double> seconds, Plan &plan);
   void buildStageSegments(Plan &plan);
   void addOpToSegment(unsigned i, cost::SegmentCost &seg, Plan &plan);
   void summarize(Plan &plan);
@@ -674,7 +677,9 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 llvm::Error GridPlanner::assignStages(Plan &plan) {
   unsigned pp = candidate.pipelineStages;
   unsigned layers = planner.layers.count;
-  opStages = layers == 0 || layers % pp != 0;
+  opStages = layers == 0 || layers % pp != 0 || options.explicitStep;
+  if (options.explicitStep)
+    return assignTrainingStages(plan);
   if (!opStages) {
     unsigned perStage = layers / pp;
     for (const OpNode &node : nodes) {
@@ -688,19 +693,30 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
     return llvm::Error::success();
   }
   SmallVector<unsigned> compute;
-  double total = 0;
+  std::vector<double> seconds(nodes.size(), 0);
   for (auto [i, node] : llvm::enumerate(nodes))
     if (!isa<dist::WeightOp>(node.op)) {
       compute.push_back(i);
-      total += strategyOf(i).forwardSeconds;
+      seconds[i] = strategyOf(i).forwardSeconds;
     }
+  plan.stages.assign(nodes.size(), 0);
+  return cutBetweenOps(compute, seconds, plan);
+}
+
+/// Cuts the `compute` nodes, in program order, into pp ranges of about
+/// equal `seconds`, each with at least one node, into `plan.stages`.
+llvm::Error GridPlanner::cutBetweenOps(ArrayRef<unsigned> compute,
+                                       ArrayRef<double> seconds, Plan &plan) {
+  unsigned pp = candidate.pipelineStages;
   if (compute.size() < pp)
     return llvm::createStringError(
         formatv("pp = {0} stages need at least one op each, but the program "
                 "has {1}",
                 pp, compute.size())
             .str());
-  plan.stages.assign(nodes.size(), 0);
+  double total = 0;
+  for (unsigned i : compute)
+    total += seconds[i];
   double done = 0;
   unsigned stage = 0;
   for (auto [k, i] : llvm::enumerate(compute)) {
@@ -712,22 +728,103 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
         (opsLeft == stagesLeft || done >= total * (stage + 1) / pp))
       ++stage;
     plan.stages[i] = stage;
-    done += strategyOf(i).forwardSeconds;
+    done += seconds[i];
   }
   return llvm::Error::success();
 }
 
+/// The stages of a generated training step. Its forward is cut between
+/// ops into pp ranges of about equal predicted time, each op counting with
+/// the backward that dist-autodiff built for it (`dist.adjoint_of`); each
+/// backward op goes with its forward op, a weight with its first reader;
+/// the update's ops get none (dist-pipeline-split runs each in the stage
+/// whose values it reads).
+llvm::Error GridPlanner::assignTrainingStages(Plan &plan) {
+  MLIRContext *ctx = planner.func.getContext();
+  dist::DistDialect::AdjointOfAttrHelper adjoint(ctx);
+  dist::DistDialect::UpdateAttrHelper update(ctx);
+  SmallVector<Operation *> ops;
+  for (Operation &op : planner.func.getBody().front())
+    ops.push_back(&op);
+  std::vector<int> forwardOf(nodes.size(), -1);
+  std::vector<double> seconds(nodes.size(), 0);
+  SmallVector<unsigned> compute;
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (update.isAttrPresent(node.op))
+      continue;
+    IntegerAttr k = adjoint.getAttr(node.op);
+    if (!k) {
+      if (!isa<dist::WeightOp>(node.op))
+        compute.push_back(i);
+      continue;
+    }
+    Operation *forward =
+        uint64_t(k.getInt()) < ops.size() ? ops[k.getInt()] : nullptr;
+    if (!forward || adjoint.isAttrPresent(forward) ||
+        update.isAttrPresent(forward) || !planner.nodeOf.count(forward))
+      return llvm::createStringError(
+          formatv("the backward op {0} names op #{1} as its forward "
+                  "('dist.adjoint_of'), which is no forward op of the "
+                  "function: was it changed after dist-autodiff?",
+                  describeOp(node.op), k.getInt())
+              .str());
+    forwardOf[i] = int(planner.nodeOf.lookup(forward));
+  }
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (forwardOf[i] >= 0)
+      seconds[forwardOf[i]] += strategyOf(i).forwardSeconds;
+    else if (!update.isAttrPresent(node.op))
+      seconds[i] += strategyOf(i).forwardSeconds;
+  plan.stages.assign(nodes.size(), Plan::kUnstaged);
+  if (llvm::Error error = cutBetweenOps(compute, seconds, plan))
+    return error;
+  // A weight (and what its backward holds) goes with its first reader.
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (!isa<dist::WeightOp>(node.op) || update.isAttrPresent(node.op))
+      continue;
+    for (Operation *user : node.op->getUsers())
+      if (auto it = planner.nodeOf.find(user); it != planner.nodeOf.end() &&
+                                               plan.stages[it->second] !=
+                                                   Plan::kUnstaged &&
+                                               forwardOf[it->second] < 0)
+        plan.stages[i] = std::min(plan.stages[i], plan.stages[it->second]);
+    if (plan.stages[i] == Plan::kUnstaged)
+      plan.stages[i] = 0;
+  }
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (forwardOf[i] >= 0)
+      plan.stages[i] = plan.stages[forwardOf[i]];
+  return llvm::Error::success();
+}
+
 /// Segments of stages cut between ops: one per stage, with its ops, the
-/// weights they read, and as input the values it receives from earlier
-/// stages (whole, once each).
+/// weights they read, and as input the values it receives from other
+/// stages (whole, once each); and in a training step one more per stage
+/// for its update, which runs once per step (`perStep`).
 void GridPlanner::buildStageSegments(Plan &plan) {
   unsigned pp = candidate.pipelineStages;
-  std::vector<cost::SegmentCost> segs(pp);
+  std::vector<cost::SegmentCost> segs(pp), updates(pp);
   std::vector<llvm::SmallPtrSet<void *, 8>> counted(pp);
   resharded.clear();
-  for (unsigned k = 0; k < pp; ++k)
-    segs[k].stage = int(k);
+  for (unsigned k = 0; k < pp; ++k) {
+    segs[k].stage = updates[k].stage = int(k);
+    updates[k].perStep = true;
+  }
+  std::vector<unsigned> updateStage(nodes.size(), 0);
   for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (plan.stages[i] == Plan::kUnstaged) {
+      // The stage of the values it reads (dist-pipeline-split's rule).
+      for (Value operand : node.op->getOperands())
+        if (auto it = planner.nodeOf.find(operand.getDefiningOp());
+            it != planner.nodeOf.end() && !isa<dist::WeightOp>(it->first)) {
+          unsigned from = plan.stages[it->second];
+          updateStage[i] =
+              from == Plan::kUnstaged ? updateStage[it->second] : from;
+          break;
+        }
+      addOpToSegment(i, updates[updateStage[i]], plan);
+      continue;
+    }
     if (isa<dist::WeightOp>(node.op))
       continue;
     unsigned k = plan.stages[i];
@@ -751,12 +848,17 @@ void GridPlanner::buildStageSegments(Plan &plan) {
   }
   std::vector<unsigned> ops(pp, 0);
   for (auto [i, node] : llvm::enumerate(nodes))
-    if (!isa<dist::WeightOp>(node.op))
+    if (!isa<dist::WeightOp>(node.op) && plan.stages[i] != Plan::kUnstaged)
       ++ops[plan.stages[i]];
   for (auto [k, seg] : llvm::enumerate(segs)) {
     seg.name = formatv("{0} ops", ops[k]).str();
     plan.segments.push_back(std::move(seg));
   }
+  for (auto [k, seg] : llvm::enumerate(updates))
+    if (seg.forwardSeconds > 0 || seg.parameters > 0) {
+      seg.name = "update";
+      plan.segments.push_back(std::move(seg));
+    }
 }
 
 /// Segments: before the layers, one layer (its second copy when there are
@@ -1228,8 +1330,9 @@ void distopt::plan::annotateModule(ModuleOp module, const Plan &plan) {
   MLIRContext *ctx = module.getContext();
   auto i64 = IntegerType::get(ctx, 64);
   for (auto [op, stage] : llvm::zip(plan.choices, plan.stages))
-    dist::DistDialect::StageAttrHelper(ctx).setAttr(
-        op.first, IntegerAttr::get(i64, stage));
+    if (stage != Plan::kUnstaged)
+      dist::DistDialect::StageAttrHelper(ctx).setAttr(
+          op.first, IntegerAttr::get(i64, stage));
   if (plan.gridShape.empty())
     return;
   OpBuilder b(ctx);

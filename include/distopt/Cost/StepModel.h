@@ -78,6 +78,9 @@ struct SegmentCost {
   /// The pipeline stage that runs the segment, when the stages cut the
   /// program between ops rather than between layers (-1: by layers).
   int stage = -1;
+  /// Runs once per step after every micro-batch (the update of a generated
+  /// training step's stage), not once per micro-batch.
+  bool perStep = false;
 };
 
 enum class StepMode { Inference, Training };
