@@ -720,6 +720,8 @@ void distopt::cost::printStepReport(const StepReport &report,
   line("pipeline bubble", report.pipelineBubbleSeconds);
   if (training)
     line("optimizer step", report.optimizerSeconds);
+  else if (report.optimizerSeconds > 0) // the stages' updates, once per step
+    line("update (per step)", report.optimizerSeconds);
   os << llvm::formatv(
       "  FLOP/s per device: model {0:f1} TFLOP/s ({1:f1}% of "
       "peak {2:f1} TFLOP/s), hardware {3:f1} TFLOP/s "

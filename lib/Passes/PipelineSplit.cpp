@@ -32,12 +32,15 @@
 #include "distopt/Passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace distopt {
 #define GEN_PASS_DEF_PIPELINESPLITPASS
@@ -88,6 +91,18 @@ private:
   LogicalResult placeOwnedWeights();
   LogicalResult collectInterfaces();
   LogicalResult addOperand(unsigned f, Operation *op, Value operand);
+  /// Whether `operand` of `op` is a term of a sum over the stages that
+  /// another stage than `stage` adds (stage `stage` adds a zero for it).
+  bool isForeignTerm(Operation *op, Value operand, unsigned stage) const {
+    if (!partial.contains(op))
+      return false;
+    if (std::optional<unsigned> s = slotOfValue(operand))
+      return stageOfSlot(*s) != stage;
+    auto d = updateStages.find(operand.getDefiningOp());
+    return d != updateStages.end() && !d->second.test(stage);
+  }
+  Value getStageSum(Value sum, IRMapping &map, OpBuilder &b,
+                    DenseMap<Value, Value> &sums);
   void buildFunction(unsigned f, OpBuilder &b);
   void cloneBody(StageFunction &fn, IRMapping &map, OpBuilder body);
 
@@ -132,6 +147,12 @@ private:
   DenseMap<Operation *, unsigned> slot;
   /// Update ops and the stages whose update runs them.
   llvm::MapVector<Operation *, llvm::SmallBitVector> updateStages;
+  /// Update ops that add values of several stages (the gradients' squared
+  /// norms): every stage computes the sum of its own terms, and a reader
+  /// takes the sum over the stages (an all-reduce on the stages' grid).
+  llvm::SmallPtrSet<Operation *, 8> partial;
+  /// The grid of the stages, made when a sum needs it.
+  shard::GridOp stagesGrid;
   /// Weights that one stage's update assigns: their stage.
   DenseMap<Operation *, unsigned> ownerOf;
   std::vector<StageFunction> functions;
@@ -240,24 +261,44 @@ LogicalResult PipelineSplitter::placeUpdateOps() {
     if (it == updateStages.end())
       continue;
     llvm::SmallBitVector from(numStages);
+    bool readsPartial = false, readsPure = false;
     for (Value v : op.getOperands()) {
-      if (std::optional<unsigned> s = slotOfValue(v))
+      if (std::optional<unsigned> s = slotOfValue(v)) {
         from.set(stageOfSlot(*s));
-      else if (auto def = updateStages.find(v.getDefiningOp());
-               def != updateStages.end())
-        from |= def->second;
+        continue;
+      }
+      Operation *def = v.getDefiningOp();
+      if (partial.contains(def)) {
+        readsPartial = true;
+        continue;
+      }
+      if (auto d = updateStages.find(def); d != updateStages.end()) {
+        readsPure |= d->second.none();
+        from |= d->second;
+      }
+    }
+    auto add = dyn_cast<BinaryOp>(op);
+    if (add && add.getKind() == BinaryKind::Add &&
+        (readsPartial || from.count() > 1)) {
+      if (readsPure)
+        return op.emitOpError("in the optimizer update adds a value that "
+                              "every pipeline stage computes to a sum over "
+                              "the stages");
+      partial.insert(&op);
+      continue;
     }
     if (from.count() > 1) {
       InFlightDiagnostic diag =
           op.emitOpError("in the optimizer update reads values of pipeline "
                          "stages ");
       llvm::interleaveComma(from.set_bits(), diag);
-      return diag << "; an update across stages (such as the global "
-                     "gradient norm of --clip-norm) is not supported in a "
-                     "pipeline yet";
+      return diag << "; only sums may combine the values of several stages";
     }
     it->second = from;
   }
+  // A sum over the stages runs in every stage, each adding its own terms.
+  for (Operation *op : partial)
+    updateStages[op] = llvm::SmallBitVector(numStages, true);
   SmallVector<Operation *> unread;
   for (Operation &op : llvm::reverse(body.without_terminator())) {
     auto it = updateStages.find(&op);
@@ -365,7 +406,8 @@ LogicalResult PipelineSplitter::collectInterfaces() {
   for (unsigned f = 0; f < functions.size(); ++f)
     for (Operation *op : functions[f].ops)
       for (Value operand : op->getOperands())
-        if (failed(addOperand(f, op, operand)))
+        if (!isForeignTerm(op, operand, functions[f].stage) &&
+            failed(addOperand(f, op, operand)))
           return failure();
   // Results: by the function that computes them; an argument, a weight or
   // a constant returned as it is goes out of the last stage's forward.
@@ -393,12 +435,13 @@ LogicalResult PipelineSplitter::collectInterfaces() {
 }
 
 /// Clones `op` without the attributes that placed it.
-static void cloneUnplaced(OpBuilder &b, Operation &op, IRMapping &map) {
+static Operation *cloneUnplaced(OpBuilder &b, Operation &op, IRMapping &map) {
   MLIRContext *ctx = op.getContext();
   Operation *copy = b.clone(op, map);
   StageAttr(ctx).removeAttr(copy);
   DistDialect::AdjointOfAttrHelper(ctx).removeAttr(copy);
   DistDialect::UpdateAttrHelper(ctx).removeAttr(copy);
+  return copy;
 }
 
 /// Clones `v`'s weight or constant unless the function has it already.
@@ -505,11 +548,56 @@ void PipelineSplitter::buildFunction(unsigned f, OpBuilder &b) {
 /// before its first reader.
 void PipelineSplitter::cloneBody(StageFunction &fn, IRMapping &map,
                                  OpBuilder body) {
+  DenseMap<Value, Value> sums;
   for (Operation *op : fn.ops) {
-    for (Value operand : op->getOperands())
+    for (Value operand : op->getOperands()) {
       cloneSource(body, operand, map);
-    cloneUnplaced(body, *op, map);
+      if (isForeignTerm(op, operand, fn.stage) && !map.contains(operand)) {
+        auto type = cast<RankedTensorType>(operand.getType());
+        map.map(operand,
+                ConstantOp::create(body, op->getLoc(), type,
+                                   cast<DenseElementsAttr>(
+                                       body.getZeroAttr(type))));
+      }
+    }
+    SmallVector<std::pair<unsigned, Value>> totals;
+    if (!partial.contains(op))
+      for (OpOperand &use : op->getOpOperands())
+        if (partial.contains(use.get().getDefiningOp()))
+          totals.push_back({use.getOperandNumber(),
+                            getStageSum(use.get(), map, body, sums)});
+    Operation *copy = cloneUnplaced(body, *op, map);
+    for (auto [index, total] : totals)
+      copy->setOperand(index, total);
+    // Every stage takes part in the sum over the stages, right after its
+    // own part, whether or not its update reads the total.
+    if (partial.contains(op) && llvm::any_of(op->getUsers(), [&](Operation *u) {
+          return !partial.contains(u);
+        }))
+      getStageSum(op->getResult(0), map, body, sums);
   }
+}
+
+/// The sum over the stages of `sum`, whose part this stage's function
+/// computes (`map`): an all-reduce on the stages' grid, once per value.
+Value PipelineSplitter::getStageSum(Value sum, IRMapping &map, OpBuilder &b,
+                                    DenseMap<Value, Value> &sums) {
+  Value &total = sums[sum];
+  if (total)
+    return total;
+  if (!stagesGrid) {
+    OpBuilder atModule(func);
+    MLIRContext *ctx = func.getContext();
+    stagesGrid = shard::GridOp::create(atModule, func.getLoc(), "stages",
+                                       ArrayRef<int64_t>{numStages});
+    SymbolTable(func->getParentOp()).insert(stagesGrid);
+    DistDialect::StagesAttrHelper(ctx).setAttr(stagesGrid, UnitAttr::get(ctx));
+  }
+  total = shard::AllReduceOp::create(b, sum.getLoc(), map.lookup(sum),
+                                     stagesGrid.getSymName(),
+                                     ArrayRef<int16_t>{0},
+                                     shard::ReductionKind::Sum);
+  return total;
 }
 
 LogicalResult PipelineSplitter::run() {

@@ -82,11 +82,14 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
   // A generated training step holds its backward and optimizer: each op is
   // priced as it is.
   if (isTrainingStep(module)) {
-    if (batch > 0)
+    bool pipeline = options->isFixed(cost::PlanKey::PipelineParallel) &&
+                    options->pipelineParallel > 1;
+    if (batch > 0 && !pipeline)
       return module.emitError(
           "the batch of a generated training step is the model's batch "
-          "(--shape); --batch is for planning a training step without "
-          "generating it");
+          "(--shape), or with a pipeline plan (pp fixed above 1) a "
+          "multiple of it that runs as micro-batches; --batch is otherwise "
+          "for planning a training step without generating it");
     options->mode = cost::StepMode::Inference;
     options->explicitStep = true;
   }

@@ -237,12 +237,19 @@ def PipelineSplitPass : Pass<"dist-pipeline-split", "mlir::ModuleOp"> {
     assigns lives in that stage, and later stages that read it (a tied
     embedding) receive it as a boundary value.
 
+    A sum in the update of values of several stages (the squared norms of
+    the gradients, for --clip-norm) runs in every stage's update, each
+    adding its own terms, and a reader takes the sum over the stages:
+    `shard.all_reduce` on the grid `@stages` (one axis of K, marked
+    `dist.stages`).
+
     A module whose ops carry no `dist.stage` is left as it is. A value read
     by an earlier slot than the one that computes it, a stage without
-    forward ops, an update that reads values of several stages (a global
-    gradient norm), or more than one function to split are errors.
+    forward ops, an update op other than a sum that reads values of several
+    stages, or more than one function to split are errors.
   }];
-  let dependentDialects = ["distopt::dist::DistDialect"];
+  let dependentDialects = ["distopt::dist::DistDialect",
+                           "mlir::shard::ShardDialect"];
 }
 
 def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {

@@ -36,6 +36,7 @@ static constexpr StringLiteral kOperationAttrs[] = {
     DistDialect::PhaseAttrHelper::getNameStr(),
     DistDialect::AdjointOfAttrHelper::getNameStr(),
     DistDialect::UpdateAttrHelper::getNameStr(),
+    DistDialect::StagesAttrHelper::getNameStr(),
 };
 static constexpr StringLiteral kValueAttrs[] = {
     DistDialect::NameAttrHelper::getNameStr(),
@@ -186,7 +187,12 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
     return verifyIndex(op, name, "an op", value);
   if (name == PhaseAttrHelper::getNameStr())
     return verifyPhaseAttr(op, value);
-  if (name == UpdateAttrHelper::getNameStr()) {
+  if (name == StagesAttrHelper::getNameStr() &&
+      op->getName().getStringRef() != "shard.grid")
+    return op->emitOpError("carries '")
+           << name << "', which marks the shard.grid of a pipeline's stages";
+  if (name == UpdateAttrHelper::getNameStr() ||
+      name == StagesAttrHelper::getNameStr()) {
     if (!isa<UnitAttr>(value))
       return op->emitOpError("expects '")
              << name << "' to be a unit attribute, found " << value;

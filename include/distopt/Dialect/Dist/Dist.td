@@ -93,7 +93,11 @@ def Dist_Dialect : Dialect {
     "::mlir::IntegerAttr":$adjoint_of,
     // On an op that dist-optimizer built: it belongs to the update, which
     // runs once per step after every micro-batch's backward.
-    "::mlir::UnitAttr":$update
+    "::mlir::UnitAttr":$update,
+    // On a shard.grid of one axis, in a training pipeline: the axis is the
+    // pipeline's stages; a collective on it runs between the ranks at the
+    // same position of every stage's grid (the global gradient norm).
+    "::mlir::UnitAttr":$stages
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
