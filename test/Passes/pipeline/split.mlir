@@ -122,3 +122,15 @@ func.func @not_train(%x: tensor<4xf32>) -> tensor<4xf32> {
   %e = dist.unary exp %x {dist.stage = 0 : i64, dist.adjoint_of = 0 : i64} : tensor<4xf32>
   return %e : tensor<4xf32>
 }
+
+// -----
+
+// An update op other than a sum may not combine values of two stages.
+func.func @mix(%x: tensor<4xf32> {dist.name = "x"}) -> (tensor<f32> {dist.loss, dist.name = "loss"}) attributes {dist.train} {
+  %a = dist.unary exp %x {dist.stage = 0 : i64} : tensor<4xf32>
+  %b = dist.unary neg %a {dist.stage = 1 : i64} : tensor<4xf32>
+  %l = dist.reduce sum %b {axes = array<i64: 0>, dist.stage = 1 : i64} : (tensor<4xf32>) -> tensor<f32>
+  // expected-error @+1 {{'dist.binary' op in the optimizer update reads values of pipeline stages 0, 1; only sums may combine the values of several stages}}
+  %m = dist.binary mul %a, %b {dist.update} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %l : tensor<f32>
+}

@@ -1,5 +1,5 @@
 // RUN: dist-opt %s --pass-pipeline='builtin.module(dist-add-loss{loss=mse},func.func(dist-autodiff),dist-optimizer{optimizer=adamw},dist-auto-plan{cluster=cpu devices=2 plan=pp=2},dist-partition,dist-pipeline-split)' | FileCheck %s
-// RUN: not dist-opt %s --pass-pipeline='builtin.module(dist-add-loss{loss=mse},func.func(dist-autodiff),dist-optimizer{optimizer=sgd clip-norm=1.0},dist-auto-plan{cluster=cpu devices=3 plan=pp=3},dist-partition,dist-pipeline-split)' 2>&1 | FileCheck %s --check-prefix=CLIP
+// RUN: dist-opt %s --pass-pipeline='builtin.module(dist-add-loss{loss=mse},func.func(dist-autodiff),dist-optimizer{optimizer=sgd clip-norm=1.0},dist-auto-plan{cluster=cpu devices=3 plan=pp=3},dist-partition,dist-pipeline-split)' | FileCheck %s --check-prefix=CLIP
 
 // A generated training step over 2 stages: each stage gets a forward, a
 // backward and an update function. The weight w0, read by stage 0 and
@@ -61,9 +61,26 @@
 // CHECK-NOT: dist.update
 // CHECK-NOT: func.func @main(
 
-// Clipping by the global norm sums the gradients of every stage in the
-// update: refused until updates can reduce across stages.
-// CLIP: error: 'dist.binary' op in the optimizer update reads values of pipeline stages 0, 1; an update across stages (such as the global gradient norm of --clip-norm) is not supported in a pipeline yet
+// Clipping by the global norm over 3 stages: each stage's update sums the
+// squares of its own gradients (a zero for the other stages' terms) and
+// all-reduces the sum on the grid of the stages; stage 2, which has no
+// weight, takes part with zeros.
+// CLIP-LABEL: func.func @main_stage0_update(
+// CLIP: dist.reduce sum
+// CLIP: %[[P0:.*]] = dist.binary add
+// CLIP-NEXT: %[[N0:.*]] = shard.all_reduce %[[P0]] on @stages grid_axes = [0] : tensor<f32> -> tensor<f32>
+// CLIP-NEXT: dist.unary sqrt %[[N0]]
+// CLIP: dist.sgd
+// CLIP: shard.grid @stages(shape = 3) {dist.stages}
+// CLIP-LABEL: func.func @main_stage1_update(
+// CLIP: shard.all_reduce %{{.*}} on @stages grid_axes = [0]
+// CLIP: dist.sgd
+// CLIP-LABEL: func.func @main_stage2_update()
+// CLIP-NEXT: dist.constant dense<0.000000e+00>
+// CLIP-NEXT: dist.constant dense<0.000000e+00>
+// CLIP-NEXT: %[[P2:.*]] = dist.binary add
+// CLIP-NEXT: shard.all_reduce %[[P2]] on @stages grid_axes = [0]
+// CLIP-NEXT: return
 
 func.func @main(%x: tensor<4x8xf32> {dist.name = "x"}) -> (tensor<4x8xf32> {dist.name = "y"}) {
   %w0 = dist.weight "w0" : tensor<8x8xf32> at #dist.data<storage = external, path = "w0.bin", offset = 0, length = 256>
