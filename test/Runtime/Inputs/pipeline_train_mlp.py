@@ -7,6 +7,9 @@ for test/Runtime/pipeline-train-*.test.
       of STAGES = 2 or 3 stages for micro-batches of B rows), DIR/whole-R.mlir
       (the one-function step for R = B, 2B, 4B rows), DIR/x.npy, DIR/y.npy
       (4B rows), DIR/xs.npy, DIR/ys.npy (3 batches of 4B rows)
+  pipeline_train_mlp.py replace IN OUT OLD NEW [OLD NEW ...]
+      writes IN with each OLD (which must occur exactly once) replaced by
+      NEW (\\n: a new line), for the error tests
   pipeline_train_mlp.py compare A.csv B.csv
       the loss logs have the same steps and losses within rtol 1e-5
 
@@ -267,8 +270,19 @@ def compare(a, b):
     print("OK")
 
 
+def replace(src, dst, pairs):
+    text = open(src).read()
+    for old, new in zip(pairs[::2], pairs[1::2]):
+        old, new = (s.replace("\\n", "\n") for s in (old, new))
+        assert text.count(old) == 1, (old, text.count(old))
+        text = text.replace(old, new)
+    open(dst, "w").write(text)
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "make":
+    if sys.argv[1] == "replace":
+        replace(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         compare(sys.argv[2], sys.argv[3])
