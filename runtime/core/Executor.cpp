@@ -16,6 +16,7 @@
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/KernelKinds.h"
 
+#include "distopt/Artifact/Pipeline.h"
 #include "distopt/Cost/MemoryEstimate.h"
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Support/SafePath.h"
@@ -33,12 +34,14 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace distopt;
 using namespace distopt::rt;
 
 Executor::~Executor() = default;
+WeightStore::~WeightStore() = default;
 
 namespace distopt::rt {
 
@@ -48,7 +51,7 @@ public:
   ProgramBuilder(Executor &ex, Communicator &comm, std::string &error)
       : ex(ex), comm(comm), error(error) {}
 
-  bool build(ModuleOp module, int64_t stage);
+  bool build(ModuleOp module, int64_t stage, StringRef phase);
 
 private:
   struct Slot {
@@ -74,7 +77,10 @@ private:
   bool loadWeight(dist::WeightOp op, Slot &slot, bool writable);
   bool loadStateWeight(dist::WeightOp op, Slot &slot, bool assigned);
   bool loadConstant(DenseElementsAttr attr, Slot &slot);
-  func::FuncOp selectFunction(ModuleOp module, int64_t stage);
+  bool loadAnyWeight(dist::WeightOp op, Slot &slot, bool assignedHere,
+                     bool assignedInStage);
+  void findStageAssigns(ModuleOp module);
+  func::FuncOp selectFunction(ModuleOp module, int64_t stage, StringRef phase);
   bool setGrid(ModuleOp module, int64_t stages);
   bool bindArguments(func::FuncOp func, Block &body);
   void plan(Block &body);
@@ -98,6 +104,11 @@ private:
   Communicator &comm;
   std::string &error;
   std::string modelDir;
+  /// Where weights live: the executor's own buffers, or a WeightStore's.
+  std::vector<std::vector<uint8_t>> *weightOwned = nullptr;
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> *weightMappings = nullptr;
+  size_t *weightBytes = nullptr;
+  std::vector<StateInfo> *state = nullptr;
   std::vector<Slot> slots;
   llvm::DenseMap<Value, int> slotOf;
 };
@@ -170,13 +181,13 @@ bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot, bool writable) {
   if (whole && !writable && reinterpret_cast<uintptr_t>(src) % width == 0) {
     // Use the mapping as it is.
     slot.ptr = const_cast<uint8_t *>(src);
-    ex.mappings_.push_back(std::move(*buffer));
-    ex.weightBytes_ += slot.bytes;
+    weightMappings->push_back(std::move(*buffer));
+    *weightBytes += slot.bytes;
     return true;
   }
   // A shard (or unaligned bytes, or a weight the program writes): copy this
   // rank's slice, row by row of the innermost dim.
-  std::vector<uint8_t> &dst = ex.owned_.emplace_back(slot.bytes);
+  std::vector<uint8_t> &dst = weightOwned->emplace_back(slot.bytes);
   int64_t rank = full.size();
   int64_t rows = 1;
   for (int64_t d = 0; d + 1 < rank; ++d)
@@ -198,7 +209,7 @@ bool ProgramBuilder::loadWeight(dist::WeightOp op, Slot &slot, bool writable) {
     }
   }
   slot.ptr = dst.data();
-  ex.weightBytes_ += slot.bytes;
+  *weightBytes += slot.bytes;
   return true;
 }
 
@@ -209,34 +220,78 @@ bool ProgramBuilder::loadStateWeight(dist::WeightOp op, Slot &slot,
                                      bool assigned) {
   std::string name = op.getName().str();
   std::vector<int64_t> begin = sliceBegin(op, slot);
-  for (StateInfo &state : ex.state_) {
-    if (state.name != name)
+  for (StateInfo &s : *state) {
+    if (s.name != name)
       continue;
-    if (state.shape != slot.shape || state.offsets != begin ||
-        state.dtype != slot.dtype)
+    if (s.shape != slot.shape || s.offsets != begin || s.dtype != slot.dtype)
       return fail(op, "weight '" + name +
                           "' is read as two different slices on this rank; "
                           "a weight the program updates needs one layout");
-    state.assigned |= assigned;
-    slot.ptr = state.data;
+    s.assigned |= assigned;
+    slot.ptr = s.data;
     return true;
   }
   bool zero = op.getData().getStorage() == dist::DataStorage::Zero;
   if (zero) {
-    slot.ptr = ex.owned_.emplace_back(slot.bytes, 0).data();
-    ex.weightBytes_ += slot.bytes;
+    slot.ptr = weightOwned->emplace_back(slot.bytes, 0).data();
+    *weightBytes += slot.bytes;
   } else if (!loadWeight(op, slot, /*writable=*/true)) {
     return false;
   }
   SmallVector<int64_t> full = op.getFullShape();
-  ex.state_.push_back({name, slot.dtype, slot.shape,
-                       std::vector<int64_t>(full.begin(), full.end()), begin,
-                       zero, assigned, slot.ptr, slot.bytes});
+  state->push_back({name, slot.dtype, slot.shape,
+                    std::vector<int64_t>(full.begin(), full.end()), begin, zero,
+                    assigned, slot.ptr, slot.bytes});
   return true;
 }
 
+/// A weight of the program: persistent (assigned by this function, or by
+/// another function of the stage sharing a WeightStore, or zero storage),
+/// or read-only; with a store, one read-only weight is loaded once for the
+/// stage's functions.
+bool ProgramBuilder::loadAnyWeight(dist::WeightOp op, Slot &slot,
+                                   bool assignedHere, bool assignedInStage) {
+  bool isState = assignedHere || assignedInStage ||
+                 op.getData().getStorage() == dist::DataStorage::Zero;
+  if (isState)
+    return loadStateWeight(op, slot, assignedHere);
+  if (!ex.store_)
+    return loadWeight(op, slot, /*writable=*/false);
+  std::string name = op.getName().str();
+  std::vector<int64_t> begin = sliceBegin(op, slot);
+  for (const StateInfo &w : ex.store_->readOnly)
+    if (w.name == name && w.shape == slot.shape && w.offsets == begin &&
+        w.dtype == slot.dtype) {
+      slot.ptr = w.data;
+      return true;
+    }
+  if (!loadWeight(op, slot, /*writable=*/false))
+    return false;
+  SmallVector<int64_t> full = op.getFullShape();
+  ex.store_->readOnly.push_back({name, slot.dtype, slot.shape,
+                                 std::vector<int64_t>(full.begin(), full.end()),
+                                 begin, false, false, slot.ptr, slot.bytes});
+  return true;
+}
+
+/// The weights that the functions of this executor's stage assign, into
+/// the store (a training pipeline's functions share them).
+void ProgramBuilder::findStageAssigns(ModuleOp module) {
+  dist::DistDialect::StageAttrHelper stageAttr(module.getContext());
+  for (auto f : module.getOps<func::FuncOp>()) {
+    IntegerAttr k = stageAttr.getAttr(f);
+    if (!k || k.getInt() != ex.stage_)
+      continue;
+    f.walk([&](dist::AssignOp assign) {
+      if (auto w = assign.getWeight().getDefiningOp<dist::WeightOp>())
+        if (!llvm::is_contained(ex.store_->assigned, w.getName()))
+          ex.store_->assigned.push_back(w.getName().str());
+    });
+  }
+}
+
 const StateInfo *Executor::findState(const std::string &name) const {
-  for (const StateInfo &state : state_)
+  for (const StateInfo &state : this->state())
     if (state.name == name)
       return &state;
   return nullptr;
@@ -296,29 +351,39 @@ static constexpr StringLiteral kBoundaryAttr =
 /// A function argument's or result's description: a model value by its
 /// `dist.name`, or a pipeline boundary value by its id, or `fallback`.
 static IOInfo ioInfo(StringAttr name, IntegerAttr boundary,
-                     std::string fallback, DType dtype,
+                     IntegerAttr accumulate, std::string fallback, DType dtype,
                      const std::vector<int64_t> &shape) {
   IOInfo info{name ? name.str() : std::move(fallback), dtype, shape};
   if (boundary && !name) {
     info.boundary = boundary.getInt();
     info.name = "boundary " + std::to_string(info.boundary);
+  } else if (accumulate && !name) {
+    info.accumulate = accumulate.getInt();
+    info.name = "accumulated value " + std::to_string(info.accumulate);
   }
   return info;
 }
 
 /// The function to run: that of `stage` in a pipeline (kThisRanksStage:
 /// this rank's), else `@main` or the module's only function.
-func::FuncOp ProgramBuilder::selectFunction(ModuleOp module, int64_t stage) {
+func::FuncOp ProgramBuilder::selectFunction(ModuleOp module, int64_t stage,
+                                            StringRef phase) {
   dist::DistDialect::StageAttrHelper stageAttr(module.getContext());
   if (ex.numStages_ > 0) {
     if (stage == Executor::kThisRanksStage)
       stage = comm.stage();
-    for (auto func : module.getOps<func::FuncOp>())
-      if (IntegerAttr k = stageAttr.getAttr(func); k && k.getInt() == stage) {
+    for (auto func : module.getOps<func::FuncOp>()) {
+      IntegerAttr k = stageAttr.getAttr(func);
+      auto p = func->getAttrOfType<StringAttr>(kPipelinePhaseAttr);
+      if (k && k.getInt() == stage &&
+          (p ? p.getValue() == phase : phase.empty())) {
         ex.stage_ = stage;
         return func;
       }
-    error = "the pipeline has no function of stage " + std::to_string(stage);
+    }
+    error =
+        "the pipeline has no function of stage " + std::to_string(stage) +
+        (phase.empty() ? std::string() : " and phase '" + phase.str() + "'");
     return nullptr;
   }
   func::FuncOp func = module.lookupSymbol<func::FuncOp>("main");
@@ -358,28 +423,37 @@ bool ProgramBuilder::bindArguments(func::FuncOp func, Block &body) {
     ex.inputs_.push_back(
         ioInfo(func.getArgAttrOfType<StringAttr>(i, kNameAttr),
                func.getArgAttrOfType<IntegerAttr>(i, kBoundaryAttr),
+               func.getArgAttrOfType<IntegerAttr>(i, kPipelineAccumulateAttr),
                "arg" + std::to_string(i), s.dtype, s.shape));
     ex.inputTensors_.push_back(Tensor{s.ptr, s.dtype, s.shape});
   }
   return true;
 }
 
-bool ProgramBuilder::build(ModuleOp module, int64_t stage) {
+bool ProgramBuilder::build(ModuleOp module, int64_t stage, StringRef phase) {
   if (StringAttr dir =
           dist::DistDialect::ModelDirAttrHelper(module.getContext())
               .getAttr(module))
     modelDir = dir.str();
   dist::DistDialect::StageAttrHelper stageAttr(module.getContext());
-  ex.numStages_ =
-      llvm::count_if(module.getOps<func::FuncOp>(), [&](func::FuncOp f) {
-        return stageAttr.isAttrPresent(f);
-      });
+  std::set<int64_t> stages;
+  for (func::FuncOp f : module.getOps<func::FuncOp>())
+    if (IntegerAttr k = stageAttr.getAttr(f))
+      stages.insert(k.getInt());
+  ex.numStages_ = stages.size();
   // The grid first: this rank's stage depends on it.
   if (!setGrid(module, ex.numStages_))
     return false;
-  func::FuncOp func = selectFunction(module, stage);
+  func::FuncOp func = selectFunction(module, stage, phase);
   if (!func)
     return false;
+  bool shared = ex.store_ != nullptr;
+  weightOwned = shared ? &ex.store_->owned : &ex.owned_;
+  weightMappings = shared ? &ex.store_->mappings : &ex.mappings_;
+  weightBytes = shared ? &ex.store_->weightBytes : &ex.weightBytes_;
+  state = shared ? &ex.store_->state : &ex.state_;
+  if (shared)
+    findStageAssigns(module);
   Block &body = func.getBody().front();
   if (!bindArguments(func, body))
     return false;
@@ -387,12 +461,17 @@ bool ProgramBuilder::build(ModuleOp module, int64_t stage) {
   ex.training_ = dist::DistDialect::TrainAttrHelper(module.getContext())
                      .isAttrPresent(func);
   SmallVector<Operation *> ops;
-  // Weights that some dist.assign writes.
+  // Weights that some dist.assign writes, and their names: another read of
+  // the same name must see the update too (one buffer per name).
   llvm::SmallPtrSet<Operation *, 16> assigned;
+  std::set<std::string> assignedNames;
   for (Operation &op : body) {
     ops.push_back(&op);
-    if (auto assign = dyn_cast<dist::AssignOp>(op))
+    if (auto assign = dyn_cast<dist::AssignOp>(op)) {
       assigned.insert(assign.getWeight().getDefiningOp());
+      if (auto w = assign.getWeight().getDefiningOp<dist::WeightOp>())
+        assignedNames.insert(w.getName().str());
+    }
   }
   for (Operation *op : ops) {
     for (Value operand : op->getOperands())
@@ -407,10 +486,10 @@ bool ProgramBuilder::build(ModuleOp module, int64_t stage) {
       continue;
     Slot &s = slots[slotOf.lookup(op->getResult(0))];
     if (auto weight = dyn_cast<dist::WeightOp>(op)) {
-      bool isState = assigned.contains(op) ||
-                     weight.getData().getStorage() == dist::DataStorage::Zero;
-      if (isState ? !loadStateWeight(weight, s, assigned.contains(op))
-                  : !loadWeight(weight, s, /*writable=*/false))
+      bool inStage = assignedNames.count(weight.getName().str()) ||
+                     (ex.store_ && llvm::is_contained(ex.store_->assigned,
+                                                      weight.getName()));
+      if (!loadAnyWeight(weight, s, assigned.contains(op), inStage))
         return false;
     } else if (auto constant = dyn_cast<dist::ConstantOp>(op)) {
       auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
@@ -431,10 +510,11 @@ bool ProgramBuilder::build(ModuleOp module, int64_t stage) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         Tensor t = view(v);
-        ex.outputs_.push_back(
-            ioInfo(func.getResultAttrOfType<StringAttr>(i, kNameAttr),
-                   func.getResultAttrOfType<IntegerAttr>(i, kBoundaryAttr),
-                   "out" + std::to_string(i), t.dtype, t.shape));
+        ex.outputs_.push_back(ioInfo(
+            func.getResultAttrOfType<StringAttr>(i, kNameAttr),
+            func.getResultAttrOfType<IntegerAttr>(i, kBoundaryAttr),
+            func.getResultAttrOfType<IntegerAttr>(i, kPipelineAccumulateAttr),
+            "out" + std::to_string(i), t.dtype, t.shape));
         ex.outputTensors_.push_back(t);
       }
       continue;
@@ -969,10 +1049,13 @@ bool ProgramBuilder::emitBackward(Operation *op, const std::string &name) {
 }
 
 std::unique_ptr<Executor> Executor::create(ModuleOp module, Communicator &comm,
-                                           std::string &error, int64_t stage) {
+                                           std::string &error, int64_t stage,
+                                           StringRef phase,
+                                           WeightStore *store) {
   std::unique_ptr<Executor> ex(new Executor());
+  ex->store_ = store;
   ProgramBuilder builder(*ex, comm, error);
-  if (!builder.build(module, stage))
+  if (!builder.build(module, stage, phase))
     return nullptr;
   return ex;
 }

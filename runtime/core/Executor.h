@@ -37,6 +37,9 @@ struct IOInfo {
   /// another stage produces or consumes; -1 for a model input or output
   /// (`dist.name`).
   int64_t boundary = -1;
+  /// The id of a training pipeline's accumulated value
+  /// (`dist.accumulate`), -1 for others.
+  int64_t accumulate = -1;
 };
 
 /// A weight that the program keeps from one run to the next: one that a
@@ -57,6 +60,26 @@ struct StateInfo {
   size_t bytes = 0;
 };
 
+/// The weights of several executors of one rank (the forward, backward and
+/// update functions of a training pipeline's stage): one storage per weight
+/// name, so that what one function assigns the others read. A weight is
+/// persistent (in `state`) when some function of the stage assigns it or
+/// it has zero storage. Outlives the executors built with it.
+struct WeightStore {
+  /// The persistent weights, in the order the functions first read them.
+  std::vector<StateInfo> state;
+  /// The weights no function assigns (read-only, shared all the same).
+  std::vector<StateInfo> readOnly;
+  /// The names of the weights that some function sharing the store
+  /// assigns.
+  std::vector<std::string> assigned;
+  std::vector<std::vector<uint8_t>> owned;
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> mappings;
+  /// Bytes of the weights held (each once).
+  size_t weightBytes = 0;
+  ~WeightStore();
+};
+
 /// One timed step of a run, for traces.
 struct TraceEvent {
   std::string name;
@@ -75,12 +98,16 @@ public:
   /// only one; in a pipeline (functions with `dist.stage`), the function of
   /// `stage`, by default the stage of this rank. `comm` supplies this
   /// rank's place in the device grid (and is told the number of stages).
+  /// In a training pipeline, `phase` ("forward", "backward", "update")
+  /// selects the stage's function, and `store` (when given) holds the
+  /// weights that the executors of the stage share by name (weightBytes()
+  /// is then 0: the store counts them).
   /// Returns null with a message in `error` when the program holds
   /// something the runtime cannot run.
-  static std::unique_ptr<Executor> create(mlir::ModuleOp module,
-                                          Communicator &comm,
-                                          std::string &error,
-                                          int64_t stage = kThisRanksStage);
+  static std::unique_ptr<Executor>
+  create(mlir::ModuleOp module, Communicator &comm, std::string &error,
+         int64_t stage = kThisRanksStage, llvm::StringRef phase = "",
+         WeightStore *store = nullptr);
   ~Executor();
 
   /// The pipeline stage this program is (-1 outside a pipeline) and the
@@ -104,8 +131,11 @@ public:
   /// step whose dist.assign ops update the state after each run.
   bool isTraining() const { return training_; }
   /// The persistent weights, in the order the program first reads them
-  /// (the same order on every rank).
-  const std::vector<StateInfo> &state() const { return state_; }
+  /// (the same order on every rank); with a WeightStore, its state
+  /// instead.
+  const std::vector<StateInfo> &state() const {
+    return store_ ? store_->state : state_;
+  }
   /// The persistent weight named `name`, or null.
   const StateInfo *findState(const std::string &name) const;
 
@@ -128,6 +158,7 @@ private:
   };
   std::vector<IOInfo> inputs_, outputs_;
   std::vector<StateInfo> state_;
+  WeightStore *store_ = nullptr;
   bool training_ = false;
   int64_t stage_ = -1, numStages_ = 0;
   std::vector<Tensor> inputTensors_, outputTensors_;

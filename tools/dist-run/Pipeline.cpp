@@ -87,30 +87,60 @@ static int64_t countMicroBatches(Communicator &comm, const std::string &name,
   return t.shape[0] / b;
 }
 
+/// Reads the file of input `in` (`batched`: K batches of it along a
+/// leading dimension, --data), checks it, and returns its number of
+/// micro-batches; `batches` gets K (0 for an --input).
+static int64_t readPipelineInput(Communicator &comm, const PipelineValue &in,
+                                 const std::string &file, bool batched,
+                                 uint64_t maxMemory, HostTensor &t,
+                                 int64_t &batches) {
+  std::optional<ValueType> micro = toValueType(in.type);
+  std::string error;
+  if (!readTensorFile(file, maxMemory, t, error))
+    comm.abortAll("input '" + in.name + "': " + error);
+  batches = 0;
+  if (!batched)
+    return countMicroBatches(comm, in.name, file, t, *micro);
+  if (t.shape.empty() || t.shape[0] < 1)
+    comm.abortAll("input '" + in.name + "': given " +
+                  shapeText(t.dtype, t.shape) + " in '" + file +
+                  "', which holds no batches (--data: K >= 1 batches along "
+                  "dimension 0)");
+  batches = t.shape[0];
+  HostTensor batch{
+      t.dtype, std::vector<int64_t>(t.shape.begin() + 1, t.shape.end()), {}};
+  return countMicroBatches(comm, in.name, file, batch, *micro);
+}
+
 PipelineInputs
 distopt::rt::readPipelineInputs(Communicator &comm, const PipelineInfo &info,
                                 const std::vector<std::string> &specs,
-                                uint64_t maxMemory) {
+                                uint64_t maxMemory,
+                                const std::vector<std::string> &dataSpecs) {
   std::map<std::string, std::string> seen;
   std::map<std::string, std::string> files =
       parseSpecs(comm, specs, "--input", seen);
+  std::map<std::string, std::string> data =
+      parseSpecs(comm, dataSpecs, "--data", seen);
   PipelineInputs result;
-  std::string firstName, error;
+  std::string firstName;
   for (const PipelineValue &in : info.inputs) {
     std::optional<ValueType> micro = toValueType(in.type);
     if (!micro)
       comm.abortAll("input '" + in.name +
                     "' has a type the runtime cannot "
                     "run");
-    auto it = files.find(in.name);
-    if (it == files.end())
+    bool batched = data.count(in.name);
+    auto &from = batched ? data : files;
+    auto it = from.find(in.name);
+    if (it == from.end())
       comm.abortAll("missing input '" + in.name + "' (micro-batches of " +
                     shapeText(micro->dtype, micro->shape) +
                     "); give it with --input " + in.name + "=FILE");
     HostTensor t;
-    if (!readTensorFile(it->second, maxMemory, t, error))
-      comm.abortAll("input '" + in.name + "': " + error);
-    int64_t m = countMicroBatches(comm, in.name, it->second, t, *micro);
+    int64_t batches = 0;
+    int64_t m =
+        readPipelineInput(comm, in, it->second, batched, maxMemory, t, batches);
     if (firstName.empty()) {
       firstName = in.name;
       result.microBatches = m;
@@ -122,15 +152,17 @@ distopt::rt::readPipelineInputs(Communicator &comm, const PipelineInfo &info,
                     "number");
     }
     result.tensors.push_back(std::move(t));
-    files.erase(it);
+    result.batches.push_back(batches);
+    from.erase(it);
   }
-  if (!files.empty()) {
-    std::string names;
-    for (const PipelineValue &in : info.inputs)
-      names += " '" + in.name + "'";
-    comm.abortAll("unknown input '" + files.begin()->first +
-                  "'; the pipeline's inputs are" + names);
-  }
+  for (auto *rest : {&files, &data})
+    if (!rest->empty()) {
+      std::string names;
+      for (const PipelineValue &in : info.inputs)
+        names += " '" + in.name + "'";
+      comm.abortAll("unknown input '" + rest->begin()->first +
+                    "'; the pipeline's inputs are" + names);
+    }
   return result;
 }
 
@@ -157,26 +189,29 @@ std::vector<IOInfo> distopt::rt::getPipelineOutputs(Communicator &comm,
   return outputs;
 }
 
-/// Micro-batch `j` of `whole`, a tensor of `m` micro-batches.
-static void sliceMicroBatch(const HostTensor &whole, int64_t j, int64_t m,
-                            const IOInfo &micro, HostTensor &out) {
-  size_t bytes = whole.bytes.size() / size_t(m);
+void distopt::rt::getMicroBatch(const PipelineInputs &inputs, size_t input,
+                                int64_t step, int64_t j, const IOInfo &micro,
+                                HostTensor &out) {
+  const HostTensor &whole = inputs.tensors[input];
+  int64_t batches = inputs.batches.empty() ? 0 : inputs.batches[input];
+  size_t batchBytes =
+      whole.bytes.size() / size_t(std::max<int64_t>(batches, 1));
+  size_t bytes = batchBytes / size_t(inputs.microBatches);
+  size_t at = (batches ? (step % batches) * batchBytes : 0) + j * bytes;
   out.dtype = micro.dtype;
   out.shape = micro.shape;
-  out.bytes.assign(whole.bytes.begin() + j * bytes,
-                   whole.bytes.begin() + (j + 1) * bytes);
+  out.bytes.assign(whole.bytes.begin() + at, whole.bytes.begin() + at + bytes);
 }
 
-static double microseconds(std::chrono::steady_clock::time_point from,
-                           std::chrono::steady_clock::time_point to) {
+double
+distopt::rt::microsecondsBetween(std::chrono::steady_clock::time_point from,
+                                 std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double, std::micro>(to - from).count();
 }
 
-/// Receives boundary argument `in` of micro-batch `j` into `out`, from the
-/// rank of its producing stage at this rank's grid position.
-static void receiveBoundary(Communicator &comm, const PipelineInfo &info,
-                            const IOInfo &in, int64_t stage, int64_t j,
-                            HostTensor &out) {
+void distopt::rt::receiveBoundary(Communicator &comm, const PipelineInfo &info,
+                                  const IOInfo &in, int64_t stage, int64_t j,
+                                  HostTensor &out) {
   int64_t index = info.boundaryIndex(in.boundary);
   int64_t producer = info.boundaries[index].producer;
   out.dtype = in.dtype;
@@ -191,18 +226,18 @@ static void receiveBoundary(Communicator &comm, const PipelineInfo &info,
                    std::to_string(producer));
 }
 
-/// Sends boundary result `out` of micro-batch `j` to every stage that
-/// consumes it (without waiting for the sends to complete).
-static void sendBoundary(Communicator &comm, const PipelineInfo &info,
-                         const IOInfo &out, HostTensor &value, int64_t stage,
-                         int64_t j) {
+void distopt::rt::sendBoundary(Communicator &comm, const PipelineInfo &info,
+                               const IOInfo &out, HostTensor &value,
+                               int64_t stage, int64_t j) {
   int64_t index = info.boundaryIndex(out.boundary);
   Tensor t{value.bytes.data(), value.dtype, value.shape};
   for (int64_t consumer : info.boundaries[index].consumers)
-    comm.send(t, comm.stageRank(consumer), int(index),
-              "stage " + std::to_string(stage) + " sending boundary " +
-                  std::to_string(out.boundary) + " of micro-batch " +
-                  std::to_string(j) + " to stage " + std::to_string(consumer));
+    if (consumer != stage)
+      comm.send(t, comm.stageRank(consumer), int(index),
+                "stage " + std::to_string(stage) + " sending boundary " +
+                    std::to_string(out.boundary) + " of micro-batch " +
+                    std::to_string(j) + " to stage " +
+                    std::to_string(consumer));
 }
 
 void distopt::rt::runPipelineOnce(
@@ -226,8 +261,7 @@ void distopt::rt::runPipelineOnce(
     for (size_t i = 0; i < args.size(); ++i) {
       const IOInfo &in = ex.inputs()[i];
       if (in.boundary < 0) {
-        sliceMicroBatch(inputs.tensors[inputIndex.at(in.name)], j, m, in,
-                        args[i]);
+        getMicroBatch(inputs, inputIndex.at(in.name), 0, j, in, args[i]);
         continue;
       }
       auto start = Clock::now();
@@ -235,14 +269,14 @@ void distopt::rt::runPipelineOnce(
       if (trace)
         trace->push_back(
             {"receive " + in.name + " of micro-batch " + std::to_string(j),
-             "comm", microseconds(origin, start),
-             microseconds(start, Clock::now())});
+             "comm", microsecondsBetween(origin, start),
+             microsecondsBetween(start, Clock::now())});
     }
     auto start = Clock::now();
     ex.run(args, results, trace, &origin);
     if (trace)
-      trace->push_back({slot, "pipeline", microseconds(origin, start),
-                        microseconds(start, Clock::now())});
+      trace->push_back({slot, "pipeline", microsecondsBetween(origin, start),
+                        microsecondsBetween(start, Clock::now())});
     size_t k = 0;
     for (size_t i = 0; i < results.size(); ++i) {
       const IOInfo &out = ex.outputs()[i];

@@ -29,16 +29,43 @@ class Communicator;
 struct PipelineInputs {
   std::vector<HostTensor> tensors;
   int64_t microBatches = 1;
+  /// Per input: 0 for an --input (the same tensor each step), else the K
+  /// batches of a --data file (step k reads batch k % K).
+  std::vector<int64_t> batches;
 };
 
 /// Reads every model input of the pipeline named by `specs` (`NAME=FILE`,
-/// as --input takes them) on this rank. Each must have the element type
+/// as --input takes them) and `dataSpecs` (--data: K batches along a
+/// leading dimension) on this rank. Each batch must have the element type
 /// and the trailing dimensions of its stage argument, and a leading
 /// dimension that is a whole number m of the argument's, the same m for
 /// every input. Any error stops every rank with a message.
-PipelineInputs readPipelineInputs(Communicator &comm, const PipelineInfo &info,
-                                  const std::vector<std::string> &specs,
-                                  uint64_t maxMemory);
+PipelineInputs
+readPipelineInputs(Communicator &comm, const PipelineInfo &info,
+                   const std::vector<std::string> &specs, uint64_t maxMemory,
+                   const std::vector<std::string> &dataSpecs = {});
+
+/// Micro-batch `j` of step `step` of model input `input` (the index in
+/// `inputs.tensors`), as the argument `micro` takes it.
+void getMicroBatch(const PipelineInputs &inputs, size_t input, int64_t step,
+                   int64_t j, const IOInfo &micro, HostTensor &out);
+
+/// Receives boundary argument `in` of micro-batch `j` into `out`, from the
+/// rank of its producing stage at this rank's grid position (tag: the
+/// boundary's index in `info.boundaries`).
+void receiveBoundary(Communicator &comm, const PipelineInfo &info,
+                     const IOInfo &in, int64_t stage, int64_t j,
+                     HostTensor &out);
+
+/// Sends boundary result `out` of micro-batch `j` to every other stage that
+/// consumes it (without waiting for the sends to complete).
+void sendBoundary(Communicator &comm, const PipelineInfo &info,
+                  const IOInfo &out, HostTensor &value, int64_t stage,
+                  int64_t j);
+
+/// Microseconds from `from` to `to`, for trace events.
+double microsecondsBetween(std::chrono::steady_clock::time_point from,
+                           std::chrono::steady_clock::time_point to);
 
 /// The pipeline's model outputs, with the shapes they have over
 /// `microBatches` micro-batches; stops every rank when an output of rank 0

@@ -516,7 +516,9 @@ void checkLossOutput(Communicator &comm, const Executor &ex) {
                   std::to_string(outs.size()) + " values");
 }
 
-double lossValue(const HostTensor &t) {
+} // namespace
+
+double distopt::rt::lossValue(const HostTensor &t) {
   if (t.dtype == DType::F64) {
     double v;
     std::memcpy(&v, t.bytes.data(), 8);
@@ -527,9 +529,8 @@ double lossValue(const HostTensor &t) {
   return v;
 }
 
-/// Checks, before the first step, that the loss log and the saved state
-/// can be written where they are asked for.
-void checkOutputPlaces(Communicator &comm, const TrainingOptions &opts) {
+void distopt::rt::checkOutputPlaces(Communicator &comm,
+                                    const TrainingOptions &opts) {
   if (comm.rank() != 0)
     return;
   if (!opts.lossLog.empty()) {
@@ -544,8 +545,6 @@ void checkOutputPlaces(Communicator &comm, const TrainingOptions &opts) {
     comm.abortAll("--save-weights: '" + opts.saveDir +
                   "' exists and is not a folder");
 }
-
-} // namespace
 
 void distopt::rt::agreeOnInputs(Communicator &comm, const Executor &ex,
                                 const std::vector<const HostTensor *> &inputs) {
@@ -592,12 +591,18 @@ void distopt::rt::agreeOnInputs(Communicator &comm,
 
 void distopt::rt::printMemory(Communicator &comm, const Executor &ex,
                               uint64_t residentBefore) {
+  printMemoryTotals(comm, ex.arenaBytes(), ex.arenaValueBytes(),
+                    ex.weightBytes(), ex.inputBytes(), residentBefore);
+}
+
+void distopt::rt::printMemoryTotals(Communicator &comm, size_t arena,
+                                    size_t values, size_t weights,
+                                    size_t inputs, uint64_t residentBefore) {
   if (comm.rank() != 0)
     return;
   std::printf("memory: arena %zu bytes for %zu bytes of values; weights "
               "%zu bytes; inputs %zu bytes\n",
-              ex.arenaBytes(), ex.arenaValueBytes(), ex.weightBytes(),
-              ex.inputBytes());
+              arena, values, weights, inputs);
   if (uint64_t peak = getPeakResidentBytes())
     std::printf("resident: peak %llu bytes, %llu bytes before the program "
                 "was built\n",
@@ -645,27 +650,33 @@ void distopt::rt::runTraining(Communicator &comm, Executor &ex,
   if (!opts.saveDir.empty())
     saveState(comm, ex, std::move(model), modelDir, opts.saveDir,
               first + opts.steps);
-  if (!opts.lossLog.empty() && comm.rank() == 0) {
-    std::string csv = "step,loss\n";
-    char line[64];
-    for (auto [step, loss] : losses) {
-      std::snprintf(line, sizeof(line), "%lld,%.9g\n",
-                    static_cast<long long>(step), loss);
-      csv += line;
-    }
-    PendingFiles pending(
-        llvm::sys::path::parent_path(opts.lossLog).empty()
-            ? "."
-            : llvm::sys::path::parent_path(opts.lossLog).str());
-    std::string error;
-    std::ofstream *out =
-        pending.open(llvm::sys::path::filename(opts.lossLog).str(), error);
-    if (!out)
-      comm.abortAll("--loss-log: " + error);
-    *out << csv;
-    if (!pending.commit(error)) {
-      pending.discard();
-      comm.abortAll("--loss-log: " + error);
-    }
+  if (!opts.lossLog.empty())
+    writeLossLog(comm, opts.lossLog, losses);
+}
+
+void distopt::rt::writeLossLog(
+    Communicator &comm, const std::string &path,
+    const std::vector<std::pair<int64_t, double>> &losses) {
+  if (comm.rank() != 0)
+    return;
+  std::string csv = "step,loss\n";
+  char line[64];
+  for (auto [step, loss] : losses) {
+    std::snprintf(line, sizeof(line), "%lld,%.9g\n",
+                  static_cast<long long>(step), loss);
+    csv += line;
+  }
+  PendingFiles pending(llvm::sys::path::parent_path(path).empty()
+                           ? "."
+                           : llvm::sys::path::parent_path(path).str());
+  std::string error;
+  std::ofstream *out =
+      pending.open(llvm::sys::path::filename(path).str(), error);
+  if (!out)
+    comm.abortAll("--loss-log: " + error);
+  *out << csv;
+  if (!pending.commit(error)) {
+    pending.discard();
+    comm.abortAll("--loss-log: " + error);
   }
 }

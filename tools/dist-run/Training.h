@@ -65,6 +65,22 @@ void agreeOnInputs(Communicator &comm, const std::vector<std::string> &names,
 void printMemory(Communicator &comm, const Executor &ex,
                  uint64_t residentBefore);
 
+/// As printMemory, from totals (a training pipeline's stage: the sum over
+/// its functions, its weights counted once).
+void printMemoryTotals(Communicator &comm, size_t arena, size_t values,
+                       size_t weights, size_t inputs, uint64_t residentBefore);
+
+/// The value of a loss (an f32 or f64 scalar).
+double lossValue(const HostTensor &t);
+
+/// Checks, on rank 0 before the first step, that the loss log and the
+/// saved state can be written where `opts` asks for them.
+void checkOutputPlaces(Communicator &comm, const TrainingOptions &opts);
+
+/// Writes `losses` (step, loss) as CSV to `path`, on rank 0.
+void writeLossLog(Communicator &comm, const std::string &path,
+                  const std::vector<std::pair<int64_t, double>> &losses);
+
 /// Parses the `NAME=FILE` values of `flag` (`--input`, `--data`): NAME is
 /// what comes before the first `=`. A malformed value, or a name already in
 /// `seen` (name -> the flag that gave it), stops every rank with a message.

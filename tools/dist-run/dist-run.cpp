@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Pipeline.h"
+#include "TrainPipeline.h"
 #include "Training.h"
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
@@ -76,7 +77,10 @@ static const char *kUsage =
     "Pipelines (stage functions with dist.stage, docs/pipeline.md): run on\n"
     "stages x grid devices ranks; each input holds m micro-batches along\n"
     "dimension 0 (m x the stage argument's first dimension), run GPipe;\n"
-    "--trace shows each stage's run of each micro-batch. Inference only.\n"
+    "--trace shows each stage's run of each micro-batch. A training pipeline\n"
+    "(stage functions with dist.phase) trains with --steps and the flags\n"
+    "below but --save-weights and --resume; --trace works for it too:\n"
+    "  --schedule S       1f1b (default) or gpipe\n"
     "\n"
     "Training programs (a function with dist.train; --output-dir optional):\n"
     "  --steps N          run N training steps (N >= 1), printing\n"
@@ -101,6 +105,8 @@ struct Options {
   /// Training (--steps and the flags that only training takes).
   TrainingOptions training;
   bool trainingFlags = false;
+  /// --schedule, for training pipelines (empty: not given).
+  std::string schedule;
 };
 
 /// The hardware threads of this machine.
@@ -195,6 +201,13 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
       if (!next(text))
         return false;
       setTrainingFlag(arg, text, o);
+    } else if (arg == "--schedule") {
+      if (!next(o.schedule))
+        return false;
+      if (o.schedule != "gpipe" && o.schedule != "1f1b") {
+        error = "--schedule expects gpipe or 1f1b, found '" + o.schedule + "'";
+        return false;
+      }
     } else if (arg == "--inputs-per-rank") {
       o.inputsPerRank = true;
     } else if (arg == "--collective-timeout") {
@@ -246,7 +259,7 @@ static bool checkRequiredArgs(const Options &o, std::string &error) {
     return false;
   }
   bool training = o.training.steps > 0;
-  if (training && (o.repeat > 1 || !o.trace.empty())) {
+  if (training && o.repeat > 1) {
     error = "--repeat and --trace time inference runs; a training run "
             "prints the time of each step";
     return false;
@@ -663,6 +676,27 @@ static void runPipelineJob(Communicator &comm, mlir::ModuleOp module,
     comm.abortAll(error);
 }
 
+/// Trains a training pipeline (stage functions with dist.phase,
+/// docs/pipeline.md) for --steps steps.
+static void runTrainingPipelineJob(Communicator &comm, mlir::ModuleOp module,
+                                   Options &opts, uint64_t maxMemory) {
+  mlir::FailureOr<PipelineInfo> info = checkPipeline(module);
+  if (failed(info))
+    comm.abortAll("'" + opts.artifact + "' breaks the pipeline contract");
+  TrainPipelineOptions run;
+  run.training = opts.training;
+  run.training.inputs = opts.inputs;
+  run.training.maxMemory = maxMemory;
+  run.training.inputsPerRank = opts.inputsPerRank;
+  run.schedule = opts.schedule == "gpipe" ? PipelineSchedule::GPipe
+                                          : PipelineSchedule::OneFOneB;
+  std::vector<TraceEvent> events;
+  runTrainingPipeline(comm, module, *info, run,
+                      opts.trace.empty() ? nullptr : &events);
+  if (!opts.trace.empty())
+    writeTrace(comm, events, opts.trace);
+}
+
 int main(int argc, char **argv) {
   Communicator comm(&argc, &argv);
   Options opts;
@@ -712,6 +746,18 @@ int main(int argc, char **argv) {
   // The peak from here on is what the program's buffers and steps add.
   resetPeakResident();
   opts.training.residentBefore = getResidentBytes();
+  if (isTrainingPipeline(*module)) {
+    runTrainingPipelineJob(comm, *module, opts, maxMemory);
+    return 0;
+  }
+  if (!opts.schedule.empty())
+    comm.abortAll("--schedule runs training pipelines (stage functions with "
+                  "dist.phase); '" +
+                  artifactPath + "' is not one");
+  if (opts.training.steps > 0 && !tracePath.empty())
+    comm.abortAll("--repeat and --trace time inference runs; a training run "
+                  "prints the time of each step (--trace also times training "
+                  "pipelines)");
   std::unique_ptr<Executor> ex = Executor::create(*module, comm, error);
   if (!ex)
     comm.abortAll(error);
