@@ -451,7 +451,8 @@ static void collectWeights(func::FuncOp f, std::set<std::string> &read,
 }
 
 /// A weight that some function of a stage assigns appears in no other
-/// stage.
+/// stage, unless every stage it appears in assigns it (a state that each
+/// stage updates the same way, as AdamW's step counter).
 static LogicalResult checkStageWeights(const PipelineInfo &info) {
   int64_t stages = info.numStages();
   std::vector<std::set<std::string>> read(stages);
@@ -462,7 +463,8 @@ static LogicalResult checkStageWeights(const PipelineInfo &info) {
   for (int64_t k = 0; k < stages; ++k)
     for (auto &[name, f] : assigned[k])
       for (int64_t other = 0; other < stages; ++other)
-        if (other != k && read[other].count(name))
+        if (other != k && read[other].count(name) &&
+            !assigned[other].count(name))
           return f.emitError("weight '")
                  << name << "' is assigned by stage " << k << " (@"
                  << f.getSymName() << ") and read by stage " << other
