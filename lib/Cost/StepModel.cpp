@@ -579,15 +579,20 @@ static void composeMemory(llvm::ArrayRef<StageWork> stages,
 }
 
 void distopt::cost::setStepMemory(StepReport &report,
-                                  const StepMemory &memory) {
-  StepMemory exact = memory;
-  exact.stage = report.memory.stage;
-  exact.deviceMemory = report.memory.deviceMemory;
-  report.memory = exact;
-  for (StageReport &stage : report.stages) {
+                                  llvm::ArrayRef<StepMemory> memory) {
+  // One memory for every stage, or one per stage.
+  for (auto [s, stage] : llvm::enumerate(report.stages)) {
+    StepMemory exact = memory[memory.size() == 1 ? 0 : s];
+    exact.stage = s;
     exact.deviceMemory = stage.memory.deviceMemory;
     stage.memory = exact;
   }
+  // The report's memory is the fullest stage's.
+  const StageReport *fullest = &report.stages.front();
+  for (const StageReport &stage : report.stages)
+    if (stage.memory.total() > fullest->memory.total())
+      fullest = &stage;
+  report.memory = fullest->memory;
   report.fits = llvm::all_of(
       report.stages, [](const StageReport &s) { return s.memory.fits(); });
 }

@@ -19,6 +19,7 @@
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Dialect/Dist/FactorAxes.h"
 #include "distopt/Dialect/Dist/Partition.h"
+#include "distopt/Dialect/Dist/PipelineSplit.h"
 #include "distopt/Dialect/Dist/Reshard.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
 #include "distopt/Plan/LayerDetection.h"
@@ -32,6 +33,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
@@ -1121,14 +1123,93 @@ struct GridSearch {
 };
 } // namespace
 
-/// The memory of one device running the program that `plan` compiles
-/// `func` to: a copy of the module gets the plan and is partitioned (the
-/// program `-o` writes), and its values are laid out as the runtime lays
-/// them out (cost::layoutArena). Parameters are the weights the step does
-/// not start at zero, optimizer states those it does; the arena holds every
-/// computed value, gradients included.
-static llvm::Expected<cost::StepMemory>
-getProgramMemory(func::FuncOp func, const Plan &plan) {
+/// The memory of the functions of one program (one stage's, or the whole
+/// step's): weights (by name, once) and optimizer states, constants, and
+/// each function's arena and input buffers.
+static cost::StepMemory getFunctionsMemory(ArrayRef<func::FuncOp> funcs) {
+  cost::StepMemory memory;
+  llvm::StringSet<> weights;
+  for (func::FuncOp f : funcs) {
+    Block &body = f.getBody().front();
+    for (auto weight : body.getOps<dist::WeightOp>()) {
+      if (!weights.insert(weight.getName()).second)
+        continue;
+      RankedTensorType type = weight.getType();
+      double bytes = double(type.getNumElements()) * getElementBytes(type);
+      (weight.getData().getStorage() == dist::DataStorage::Zero
+           ? memory.optimizerStates
+           : memory.parameters) += bytes;
+    }
+    cost::ProgramMemory program = cost::estimateProgramMemory(body);
+    memory.parameters += program.constantBytes;
+    memory.inputs += program.inputBytes;
+    memory.activations += program.arenaBytes;
+  }
+  return memory;
+}
+
+/// Bytes of the values a training pipeline's stage keeps from a
+/// micro-batch's forward for its backward: the boundary values its
+/// backward reads that its forward computes or receives.
+static double getStashBytes(func::FuncOp forward, func::FuncOp backward) {
+  StringRef boundary = dist::DistDialect::BoundaryAttrHelper::getNameStr();
+  std::set<int64_t> seen;
+  for (unsigned i = 0; i < forward.getNumArguments(); ++i)
+    if (auto id = forward.getArgAttrOfType<IntegerAttr>(i, boundary))
+      seen.insert(id.getInt());
+  for (unsigned i = 0; i < forward.getNumResults(); ++i)
+    if (auto id = forward.getResultAttrOfType<IntegerAttr>(i, boundary))
+      seen.insert(id.getInt());
+  double bytes = 0;
+  for (unsigned i = 0; i < backward.getNumArguments(); ++i)
+    if (auto id = backward.getArgAttrOfType<IntegerAttr>(i, boundary);
+        id && seen.count(id.getInt())) {
+      auto type = cast<RankedTensorType>(backward.getArgumentTypes()[i]);
+      bytes += double(type.getNumElements()) * getElementBytes(type);
+    }
+  return bytes;
+}
+
+/// The memory of each stage of a training pipeline (`module` split): its
+/// functions' (getFunctionsMemory), plus what it keeps for its backward
+/// once per micro-batch in flight (m under GPipe, min(K - s, m) under
+/// 1F1B, for stage s of K), plus one buffer per accumulated value.
+static std::vector<cost::StepMemory>
+getStageMemories(ModuleOp module, unsigned stages,
+                 const cost::PlanOptions &options, unsigned microBatches) {
+  std::vector<SmallVector<func::FuncOp>> funcs(stages);
+  dist::DistDialect::StageAttrHelper stageAttr(module.getContext());
+  for (auto f : module.getOps<func::FuncOp>())
+    if (IntegerAttr k = stageAttr.getAttr(f))
+      funcs[k.getInt()].push_back(f);
+  std::vector<cost::StepMemory> out;
+  for (unsigned s = 0; s < stages; ++s) {
+    cost::StepMemory memory = getFunctionsMemory(funcs[s]);
+    // The functions are the forward, backward and update, in that order.
+    if (funcs[s].size() == 3) {
+      unsigned inFlight = cost::getInFlightMicroBatches(
+          options.schedule, stages - s, microBatches);
+      memory.activations +=
+          inFlight * getStashBytes(funcs[s][0], funcs[s][1]);
+      for (Type t : funcs[s][2].getArgumentTypes()) {
+        auto type = cast<RankedTensorType>(t);
+        memory.activations += double(type.getNumElements()) * getElementBytes(type);
+      }
+    }
+    out.push_back(memory);
+  }
+  return out;
+}
+
+/// The memory per device of the program a plan of a generated training
+/// step compiles to: the planner partitions a copy of the module with the
+/// plan (and cuts its pipeline stages) and lays out each function as the
+/// runtime does. Parameters are the weights that do not start at zero,
+/// optimizer states those that do; the arena holds every computed value,
+/// gradients included. One memory per pipeline stage.
+static llvm::Expected<std::vector<cost::StepMemory>>
+getProgramMemory(func::FuncOp func, const Plan &plan,
+                 const cost::PlanOptions &options, unsigned microBatches) {
   auto module = func->getParentOfType<ModuleOp>();
   OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
   // The copy's ops in the same order as the original's.
@@ -1143,6 +1224,7 @@ getProgramMemory(func::FuncOp func, const Plan &plan) {
     copyOf[&original] = &cloned;
   Plan mapped;
   mapped.gridShape = plan.gridShape;
+  mapped.stages = plan.stages;
   for (const auto &[op, axes] : plan.choices)
     mapped.choices.push_back({copyOf.lookup(op), axes});
   annotateModule(*copy, mapped);
@@ -1153,24 +1235,15 @@ getProgramMemory(func::FuncOp func, const Plan &plan) {
       diagnostics += d.str() + "\n";
       return success();
     });
-    if (failed(dist::partitionModule(*copy)))
+    if (failed(dist::partitionModule(*copy)) ||
+        failed(dist::splitPipelineStages(*copy)))
       return llvm::createStringError(
-          "cannot partition the plan to measure its memory: " + diagnostics);
+          "cannot compile the plan to measure its memory: " + diagnostics);
   }
-  cost::StepMemory memory;
-  Block &body = copyFunc.getBody().front();
-  for (auto weight : body.getOps<dist::WeightOp>()) {
-    RankedTensorType type = weight.getType();
-    double bytes = double(type.getNumElements()) * getElementBytes(type);
-    (weight.getData().getStorage() == dist::DataStorage::Zero
-         ? memory.optimizerStates
-         : memory.parameters) += bytes;
-  }
-  cost::ProgramMemory program = cost::estimateProgramMemory(body);
-  memory.parameters += program.constantBytes;
-  memory.inputs = program.inputBytes;
-  memory.activations = program.arenaBytes;
-  return memory;
+  if (plan.pipelineParallel > 1)
+    return getStageMemories(*copy, plan.pipelineParallel, options,
+                            microBatches);
+  return std::vector<cost::StepMemory>{getFunctionsMemory({copyFunc})};
 }
 
 /// Plans for `grid`, composes its step and records the outcome in `search`.
@@ -1202,8 +1275,8 @@ static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
   // A generated training step is run as it is: its memory is that of the
   // program the plan compiles to.
   if (options.explicitStep) {
-    llvm::Expected<cost::StepMemory> memory =
-        getProgramMemory(planner.func, *plan);
+    llvm::Expected<std::vector<cost::StepMemory>> memory =
+        getProgramMemory(planner.func, *plan, step->plan, step->microBatches);
     if (!memory) {
       search.candidates.push_back({name, llvm::toString(memory.takeError())});
       return;
