@@ -171,6 +171,12 @@ void StageRunner::build(mlir::ModuleOp module) {
       comm.abortAll(error);
   }
   stage = comm.stage();
+  for (const IOInfo &out : program(PipelinePhase::Forward).outputs())
+    if (out.boundary < 0 && out.accumulate < 0 && out.dtype != DType::F32 &&
+        out.dtype != DType::F64)
+      comm.abortAll("the loss of stage " + std::to_string(stage) + " is " +
+                    shapeText(out.dtype, out.shape) +
+                    "; the runtime reads an f32 or f64 loss");
   for (size_t i = 0; i < info.inputs.size(); ++i)
     inputIndex[info.inputs[i].name] = i;
   for (const PipelineBoundary &b : info.boundaries)
