@@ -31,6 +31,9 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
 
 using namespace distopt;
 using namespace distopt::rt;
@@ -121,6 +124,8 @@ public:
   /// micro-batches' losses on the ranks of the loss's stage (0 elsewhere).
   double runStep(int64_t step, PipelineSchedule schedule);
   void printMemory(uint64_t residentBefore) const;
+  /// This rank's persistent weights (its stage's).
+  const std::vector<StateInfo> &state() const { return store.state; }
 
   std::vector<TraceEvent> *trace = nullptr;
   Clock::time_point origin;
@@ -166,6 +171,12 @@ void StageRunner::build(mlir::ModuleOp module) {
       comm.abortAll(error);
   }
   stage = comm.stage();
+  for (const IOInfo &out : program(PipelinePhase::Forward).outputs())
+    if (out.boundary < 0 && out.accumulate < 0 && out.dtype != DType::F32 &&
+        out.dtype != DType::F64)
+      comm.abortAll("the loss of stage " + std::to_string(stage) + " is " +
+                    shapeText(out.dtype, out.shape) +
+                    "; the runtime reads an f32 or f64 loss");
   for (size_t i = 0; i < info.inputs.size(); ++i)
     inputIndex[info.inputs[i].name] = i;
   for (const PipelineBoundary &b : info.boundaries)
@@ -321,7 +332,59 @@ static double lossToRankZero(Communicator &comm, const PipelineInfo &info,
   return loss;
 }
 
-/// Refuses what a training pipeline cannot run yet.
+/// Every stage's persistent weights, in stage order and each once (the
+/// ranks agree on them: each sends its own), with the slice shape of the
+/// stage that holds it; `owner` gets each one's stage.
+static std::vector<StateInfo> allStagesState(Communicator &comm,
+                                             const PipelineInfo &info,
+                                             const std::vector<StateInfo> &mine,
+                                             std::vector<int64_t> &owner) {
+  nlohmann::json record = nlohmann::json::array();
+  for (const StateInfo &s : mine)
+    record.push_back({s.name, int(s.dtype), s.shape, s.globalShape, s.zero});
+  std::vector<std::string> records =
+      comm.allGatherRecords(record.dump(), "the stages' weights");
+  int64_t devices = comm.size() / info.numStages();
+  std::vector<StateInfo> all;
+  std::set<std::string> seen;
+  for (int64_t k = 0; k < info.numStages(); ++k)
+    for (const nlohmann::json &w :
+         nlohmann::json::parse(records[k * devices])) {
+      if (!seen.insert(w[0].get<std::string>()).second)
+        continue;
+      StateInfo s;
+      s.name = w[0].get<std::string>();
+      s.dtype = DType(w[1].get<int>());
+      s.shape = w[2].get<std::vector<int64_t>>();
+      s.globalShape = w[3].get<std::vector<int64_t>>();
+      s.zero = w[4].get<bool>();
+      all.push_back(std::move(s));
+      owner.push_back(k);
+    }
+  return all;
+}
+
+/// Saves every stage's weights into `dir` (rank 0 writes one model and
+/// optimizer state, as a one-stage program does).
+static void savePipelineState(Communicator &comm, const PipelineInfo &info,
+                              const std::vector<StateInfo> &mine,
+                              std::optional<onnx::ModelProto> model,
+                              const std::string &modelDir,
+                              const std::string &dir, int64_t stepsDone) {
+  std::vector<int64_t> owner;
+  std::vector<StateInfo> all = allStagesState(comm, info, mine, owner);
+  std::vector<const StateInfo *> held;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const StateInfo *found = nullptr;
+    for (const StateInfo &s : mine)
+      if (owner[i] == comm.stage() && s.name == all[i].name)
+        found = &s;
+    held.push_back(found);
+  }
+  saveState(comm, all, held, std::move(model), modelDir, dir, stepsDone);
+}
+
+/// Refuses what a training pipeline cannot run.
 static void checkPipelineTraining(Communicator &comm,
                                   const TrainPipelineOptions &opts) {
   const TrainingOptions &t = opts.training;
@@ -331,10 +394,6 @@ static void checkPipelineTraining(Communicator &comm,
   if (t.inputsPerRank)
     comm.abortAll("--inputs-per-rank is not supported for a pipeline: every "
                   "rank reads every model input whole");
-  if (!t.saveDir.empty() || !t.resumeDir.empty())
-    comm.abortAll("--save-weights and --resume are not supported for "
-                  "training pipelines yet (each stage holds its own "
-                  "weights; gathering them to rank 0 is not built)");
   checkOutputPlaces(comm, t);
 }
 
@@ -353,13 +412,23 @@ void distopt::rt::runTrainingPipeline(Communicator &comm, mlir::ModuleOp module,
     names.push_back(info.inputs[i].name);
   }
   agreeOnInputs(comm, names, read);
+  std::optional<onnx::ModelProto> model;
+  std::string modelDir;
+  if (!t.saveDir.empty() && comm.rank() == 0)
+    model = readSourceModel(comm, module, modelDir);
   StageRunner runner(comm, info, inputs);
   runner.build(module);
   runner.trace = trace;
+  int64_t first = 0;
+  if (!t.resumeDir.empty()) {
+    std::vector<int64_t> owner;
+    size_t total = allStagesState(comm, info, runner.state(), owner).size();
+    first = resumeState(comm, runner.state(), total, t.resumeDir);
+  }
   comm.barrier("before training");
   runner.origin = Clock::now();
   std::vector<std::pair<int64_t, double>> losses;
-  for (int64_t k = 0; k < t.steps; ++k) {
+  for (int64_t k = first; k < first + t.steps; ++k) {
     auto start = Clock::now();
     double loss = runner.runStep(k, opts.schedule);
     loss = lossToRankZero(comm, info, loss, k);
@@ -375,6 +444,9 @@ void distopt::rt::runTrainingPipeline(Communicator &comm, mlir::ModuleOp module,
     }
   }
   runner.printMemory(t.residentBefore);
+  if (!t.saveDir.empty())
+    savePipelineState(comm, info, runner.state(), std::move(model), modelDir,
+                      t.saveDir, first + t.steps);
   if (!t.lossLog.empty())
     writeLossLog(comm, t.lossLog, losses);
 }

@@ -196,9 +196,11 @@ void stepInputs(const std::vector<BoundInput> &bound, int64_t k,
 // Resume
 //===----------------------------------------------------------------------===//
 
-/// Reads DIR/state.json and loads this rank's slice of every persistent
-/// weight from the saved files; returns the number of steps done.
-int64_t resumeState(Communicator &comm, Executor &ex, const std::string &dir) {
+} // namespace
+
+int64_t distopt::rt::resumeState(Communicator &comm,
+                                 const std::vector<StateInfo> &mine,
+                                 size_t total, const std::string &dir) {
   std::string where = "--resume '" + dir + "'";
   if (!llvm::sys::fs::is_directory(dir))
     comm.abortAll(where + ": no such folder");
@@ -234,12 +236,11 @@ int64_t resumeState(Communicator &comm, Executor &ex, const std::string &dir) {
     }
   if (!valid)
     comm.abortAll(where + ": state.json is not a dist-run training state");
-  if (saved.size() != ex.state().size())
+  if (saved.size() != total)
     comm.abortAll(where + ": the saved state has " +
                   std::to_string(saved.size()) +
-                  " persistent weights, the program " +
-                  std::to_string(ex.state().size()));
-  for (const StateInfo &s : ex.state()) {
+                  " persistent weights, the program " + std::to_string(total));
+  for (const StateInfo &s : mine) {
     auto it = saved.find(s.name);
     if (it == saved.end())
       comm.abortAll(where + ": the saved state has no weight '" + s.name +
@@ -266,15 +267,19 @@ int64_t resumeState(Communicator &comm, Executor &ex, const std::string &dir) {
   return index["steps"].get<int64_t>();
 }
 
+namespace {
+
 //===----------------------------------------------------------------------===//
 // Save
 //===----------------------------------------------------------------------===//
 
 /// The source ONNX model the artifact names (rank 0 reads it before
 /// training, so that a missing model stops the run before anything runs).
-std::optional<onnx::ModelProto> readSourceModel(Communicator &comm,
-                                                mlir::ModuleOp module,
-                                                std::string &modelDir) {
+} // namespace
+
+std::optional<onnx::ModelProto>
+distopt::rt::readSourceModel(Communicator &comm, mlir::ModuleOp module,
+                             std::string &modelDir) {
   mlir::MLIRContext *ctx = module.getContext();
   auto dir = dist::DistDialect::ModelDirAttrHelper(ctx).getAttr(module);
   auto source = dist::DistDialect::SourceModelAttrHelper(ctx).getAttr(module);
@@ -298,12 +303,19 @@ std::optional<onnx::ModelProto> readSourceModel(Communicator &comm,
   return model;
 }
 
-/// Gathers persistent weight `s` whole on rank 0 (empty elsewhere).
-std::vector<uint8_t> gatherWhole(Communicator &comm, const StateInfo &s) {
-  std::string record(s.offsets.size() * 8, '\0');
-  if (!s.offsets.empty())
-    std::memcpy(record.data(), s.offsets.data(), record.size());
-  record.append(static_cast<const char *>(s.data), s.bytes);
+namespace {
+
+/// Gathers persistent weight `s` whole on rank 0 (empty elsewhere), from
+/// the ranks that hold a slice of it (`mine`, null on the others).
+std::vector<uint8_t> gatherWhole(Communicator &comm, const StateInfo &s,
+                                 const StateInfo *mine) {
+  std::string record;
+  if (mine) {
+    record.assign(mine->offsets.size() * 8, '\0');
+    if (!mine->offsets.empty())
+      std::memcpy(record.data(), mine->offsets.data(), record.size());
+    record.append(static_cast<const char *>(mine->data), mine->bytes);
+  }
   std::vector<std::string> parts =
       comm.gatherRecords(record, "saving weight '" + s.name + "'");
   std::vector<uint8_t> whole;
@@ -312,7 +324,9 @@ std::vector<uint8_t> gatherWhole(Communicator &comm, const StateInfo &s) {
   size_t width = byteWidth(s.dtype);
   whole.resize(elementCount(s.globalShape) * width);
   for (std::string &part : parts) {
-    std::vector<int64_t> offsets(s.offsets.size());
+    if (part.empty())
+      continue;
+    std::vector<int64_t> offsets(s.globalShape.size());
     if (!offsets.empty())
       std::memcpy(offsets.data(), part.data(), offsets.size() * 8);
     copySlice(whole.data(),
@@ -424,12 +438,14 @@ bool readExternal(const onnx::TensorProto &t, const std::string &modelDir,
   return true;
 }
 
-/// Writes the trained model, the optimizer state and the index into `dir`
-/// (rank 0 writes; every rank takes part in the gathers).
-void saveState(Communicator &comm, Executor &ex,
-               std::optional<onnx::ModelProto> model,
-               const std::string &modelDir, const std::string &dir,
-               int64_t stepsDone) {
+} // namespace
+
+void distopt::rt::saveState(Communicator &comm,
+                            const std::vector<StateInfo> &all,
+                            const std::vector<const StateInfo *> &mine,
+                            std::optional<onnx::ModelProto> model,
+                            const std::string &modelDir, const std::string &dir,
+                            int64_t stepsDone) {
   bool root = comm.rank() == 0;
   std::string error;
   if (root) {
@@ -452,8 +468,9 @@ void saveState(Communicator &comm, Executor &ex,
       inits[t.name()] = &t;
   uint64_t dataSize = 0, optimSize = 0;
   nlohmann::json weights = nlohmann::json::array();
-  for (const StateInfo &s : ex.state()) {
-    std::vector<uint8_t> whole = gatherWhole(comm, s);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const StateInfo &s = all[i];
+    std::vector<uint8_t> whole = gatherWhole(comm, s, mine[i]);
     if (!root)
       continue;
     auto it = inits.find(s.name);
@@ -501,6 +518,8 @@ void saveState(Communicator &comm, Executor &ex,
   if (!pending.commit(error))
     fail("--save-weights: " + error);
 }
+
+namespace {
 
 //===----------------------------------------------------------------------===//
 // The loop
@@ -626,7 +645,9 @@ void distopt::rt::runTraining(Communicator &comm, Executor &ex,
   if (!opts.saveDir.empty() && comm.rank() == 0)
     model = readSourceModel(comm, module, modelDir);
   int64_t first =
-      opts.resumeDir.empty() ? 0 : resumeState(comm, ex, opts.resumeDir);
+      opts.resumeDir.empty()
+          ? 0
+          : resumeState(comm, ex.state(), ex.state().size(), opts.resumeDir);
   comm.barrier("before training");
   std::vector<std::pair<int64_t, double>> losses;
   std::vector<HostTensor> inputs, outputs;
@@ -647,9 +668,13 @@ void distopt::rt::runTraining(Communicator &comm, Executor &ex,
     }
   }
   printMemory(comm, ex, opts.residentBefore);
-  if (!opts.saveDir.empty())
-    saveState(comm, ex, std::move(model), modelDir, opts.saveDir,
+  if (!opts.saveDir.empty()) {
+    std::vector<const StateInfo *> mine;
+    for (const StateInfo &s : ex.state())
+      mine.push_back(&s);
+    saveState(comm, ex.state(), mine, std::move(model), modelDir, opts.saveDir,
               first + opts.steps);
+  }
   if (!opts.lossLog.empty())
     writeLossLog(comm, opts.lossLog, losses);
 }

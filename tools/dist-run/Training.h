@@ -16,8 +16,11 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <onnx/onnx_pb.h>
+
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,7 @@ namespace distopt::rt {
 class Communicator;
 class Executor;
 struct HostTensor;
+struct StateInfo;
 
 /// The command line of a training run.
 struct TrainingOptions {
@@ -87,6 +91,28 @@ void writeLossLog(Communicator &comm, const std::string &path,
 std::map<std::string, std::string>
 parseSpecs(Communicator &comm, const std::vector<std::string> &specs,
            const char *flag, std::map<std::string, std::string> &seen);
+
+/// Reads DIR/state.json (`dir`) and loads this rank's slice of each of its
+/// persistent weights (`mine`) from the saved files; the state must hold
+/// `total` weights (the whole program's). Returns the number of steps done.
+int64_t resumeState(Communicator &comm, const std::vector<StateInfo> &mine,
+                    size_t total, const std::string &dir);
+
+/// The source ONNX model the artifact names (rank 0 reads it before
+/// training, so that a missing model stops the run before anything runs).
+std::optional<onnx::ModelProto> readSourceModel(Communicator &comm,
+                                                mlir::ModuleOp module,
+                                                std::string &modelDir);
+
+/// Writes the trained model, the optimizer state and the index into `dir`:
+/// every persistent weight of `all` (whole shapes), gathered to rank 0 from
+/// the ranks that hold a slice of it (`mine[i]`, null on the others). Rank
+/// 0 writes; every rank takes part in the gathers.
+void saveState(Communicator &comm, const std::vector<StateInfo> &all,
+               const std::vector<const StateInfo *> &mine,
+               std::optional<onnx::ModelProto> model,
+               const std::string &modelDir, const std::string &dir,
+               int64_t stepsDone);
 
 /// Runs `opts.steps` training steps of `ex` (built from `module`); every
 /// error stops every rank with a message, before anything is written.

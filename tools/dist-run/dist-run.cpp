@@ -79,7 +79,7 @@ static const char *kUsage =
     "dimension 0 (m x the stage argument's first dimension), run GPipe;\n"
     "--trace shows each stage's run of each micro-batch. A training pipeline\n"
     "(stage functions with dist.phase) trains with --steps and the flags\n"
-    "below but --save-weights and --resume; --trace works for it too:\n"
+    "below, and --trace times its steps:\n"
     "  --schedule S       1f1b (default) or gpipe\n"
     "\n"
     "Training programs (a function with dist.train; --output-dir optional):\n"

@@ -3,13 +3,18 @@ training pipeline"), and the same training step as one dist.train function,
 for test/Runtime/pipeline-train-*.test.
 
   pipeline_train_mlp.py make DIR STAGES B
-      writes DIR/w.bin (the initial weights), DIR/pipe.mlir (the pipeline
+      writes DIR/w.bin (the initial weights), DIR/model.onnx (the model,
+      its weights in w.bin), DIR/pipe.mlir (the pipeline
       of STAGES = 2 or 3 stages for micro-batches of B rows), DIR/whole-R.mlir
       (the one-function step for R = B, 2B, 4B rows), DIR/x.npy, DIR/y.npy
       (4B rows), DIR/xs.npy, DIR/ys.npy (3 batches of 4B rows)
   pipeline_train_mlp.py replace IN OUT OLD NEW [OLD NEW ...]
       writes IN with each OLD (which must occur exactly once) replaced by
       NEW (\\n: a new line), for the error tests
+  pipeline_train_mlp.py compare-saved DIR_A DIR_B
+      the states saved by --save-weights hold the same weights (model.onnx)
+      and optimizer states (optimizer.bin), within rtol 1e-5 of each
+      weight's scale
   pipeline_train_mlp.py compare A.csv B.csv
       the loss logs have the same steps and losses within rtol 1e-5
 
@@ -21,7 +26,11 @@ mean reduction, SGD with momentum 0.9 and weight decay 0.01.
 import os
 import sys
 
+import json
+
 import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 D, H, C = 4, 6, 3
 SGD = "lr = 0.05 : f64, momentum = 0.9 : f64, weight_decay = 0.01 : f64"
@@ -220,6 +229,38 @@ def three_stages(n, ws, offsets):
     return [F[0], F[1], F[2], B[2], B[1], B[0]] + U
 
 
+def onnx_model(out, stages, ws, offsets, rows):
+    """The model, its initializers external data in w.bin."""
+    inits = []
+    for n, w in ws.items():
+        t_ = TensorProto(name=n, data_type=TensorProto.FLOAT, dims=w.shape)
+        t_.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", "w.bin"), ("offset", offsets[n]),
+                     ("length", w.nbytes)):
+            e = t_.external_data.add()
+            e.key, e.value = k, str(v)
+        inits.append(t_)
+    mk = helper.make_node
+    nodes = [mk("MatMul", ["x", "w1"], ["m1"]), mk("Add", ["m1", "b1"], ["p1"]),
+             mk("Relu", ["p1"], ["h1"]), mk("MatMul", ["h1", "w2"], ["m2"]),
+             mk("Add", ["m2", "b2"], ["p2" if stages == 3 else "logits"])]
+    if stages == 3:
+        nodes += [mk("Relu", ["p2"], ["h2"]), mk("Add", ["h2", "h1"], ["z"]),
+                  mk("MatMul", ["z", "w3"], ["m3"]),
+                  mk("Add", ["m3", "b3"], ["logits"])]
+    graph = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, D])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
+                                       [rows, C])], inits)
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save_model(model, os.path.join(out, "model.onnx"))
+
+
+HEAD = 'module attributes {dist.source_model = "model.onnx"} {\n'
+
+
 def make(out, stages, b):
     ws = weights(stages)
     blob, offsets = b"", {}
@@ -227,14 +268,15 @@ def make(out, stages, b):
         offsets[n] = len(blob)
         blob += w.tobytes()
     open(os.path.join(out, "w.bin"), "wb").write(blob)
+    onnx_model(out, stages, ws, offsets, 4 * b)
     build = two_stages if stages == 2 else three_stages
     fns = build(b, ws, offsets)
     with open(os.path.join(out, "pipe.mlir"), "w") as f:
-        f.write("module {\n" + "".join(fn.text() for fn in fns) + "}\n")
+        f.write(HEAD + "".join(fn.text() for fn in fns) + "}\n")
     for rows in (b, 2 * b, 4 * b):
         body = [l for fn in build(rows, ws, offsets) for l in fn.body]
         with open(os.path.join(out, f"whole-{rows}.mlir"), "w") as f:
-            f.write("module {\n  func.func @main(%x: " + t([rows, D]) +
+            f.write(HEAD + "  func.func @main(%x: " + t([rows, D]) +
                     ' {dist.name = "x"}, %y: ' + t([rows], "i64") +
                     ' {dist.name = "labels"}) -> (tensor<f32> {dist.name = '
                     '"loss"}) attributes {dist.train} {\n' +
@@ -252,6 +294,41 @@ def make(out, stages, b):
         np.save(os.path.join(out, f"y{rows}.npy"), ys[0][:rows])
         np.save(os.path.join(out, f"xs{rows}.npy"), xs[:, :rows])
         np.save(os.path.join(out, f"ys{rows}.npy"), ys[:, :rows])
+
+
+def saved(d):
+    """Every weight of a saved state, by name."""
+    index = json.load(open(os.path.join(d, "state.json")))
+    out = {}
+    for w in index["weights"]:
+        assert w["dtype"] == "f32", w
+        n = int(np.prod(w["shape"]))
+        raw = np.fromfile(os.path.join(d, w["file"]), dtype=np.float32,
+                          count=n, offset=w["offset"])
+        out[w["name"]] = raw.reshape(w["shape"])
+    model = onnx.load(os.path.join(d, "model.onnx"))
+    for t_ in model.graph.initializer:
+        got = numpy_helper.to_array(t_, base_dir=d)
+        assert np.array_equal(got, out[t_.name]), t_.name
+    return index["steps"], out
+
+
+def compare_saved(a, b):
+    (sa, wa), (sb, wb) = saved(a), saved(b)
+    assert sa == sb, (sa, sb)
+    assert sorted(wa) == sorted(wb), (sorted(wa), sorted(wb))
+    initial = weights(3 if "w3" in wa else 2)
+    for n in sorted(wa):
+        scale = max(np.abs(wa[n]).max(), 1e-3)
+        diff = np.abs(wa[n] - wb[n]).max()
+        print(n, "max difference", diff, "scale", scale)
+        assert diff <= 1e-5 * scale, n
+        # Training moved every weight and momentum.
+        if n in initial:
+            assert not np.array_equal(wa[n], initial[n]), n
+        else:
+            assert np.abs(wa[n]).max() > 0, n
+    print("OK")
 
 
 def compare(a, b):
@@ -280,7 +357,9 @@ def replace(src, dst, pairs):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "replace":
+    if sys.argv[1] == "compare-saved":
+        compare_saved(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "replace":
         replace(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
