@@ -470,47 +470,32 @@ void PipelineSplitter::buildFunction(unsigned f, OpBuilder &b) {
   llvm::sort(inputs, [](BlockArgument a, BlockArgument c) {
     return a.getArgNumber() < c.getArgNumber();
   });
-  SmallVector<Value> received = sortedById(fn.received, boundaryId);
-  SmallVector<Value> means = sortedById(fn.meansIn, accumulateId);
-  SmallVector<Value> sent = sortedById(fn.sent, boundaryId);
-  SmallVector<Value> accumulated = sortedById(fn.accumulated, accumulateId);
-
-  SmallVector<Type> argTypes, resultTypes;
-  SmallVector<DictionaryAttr> argAttrs, resultAttrs;
-  SmallVector<Value> argValues(inputs.begin(), inputs.end()), resultValues;
-  for (BlockArgument arg : inputs) {
-    argTypes.push_back(arg.getType());
-    argAttrs.push_back(func.getArgAttrDict(arg.getArgNumber()));
-  }
-  for (Value v : received) {
-    argValues.push_back(v);
-    argTypes.push_back(v.getType());
-    argAttrs.push_back(
-        idAttrs(BoundaryAttr::getNameStr(), boundaryId.lookup(v)));
-  }
-  for (Value v : means) {
-    argValues.push_back(v);
-    argTypes.push_back(v.getType());
-    argAttrs.push_back(
-        idAttrs(AccumulateAttr::getNameStr(), accumulateId.lookup(v)));
-  }
-  for (auto [index, v] : fn.outputs) {
-    resultValues.push_back(v);
-    resultTypes.push_back(v.getType());
-    resultAttrs.push_back(func.getResultAttrDict(index));
-  }
-  for (Value v : sent) {
-    resultValues.push_back(v);
-    resultTypes.push_back(v.getType());
-    resultAttrs.push_back(
-        idAttrs(BoundaryAttr::getNameStr(), boundaryId.lookup(v)));
-  }
-  for (Value v : accumulated) {
-    resultValues.push_back(v);
-    resultTypes.push_back(v.getType());
-    resultAttrs.push_back(
-        idAttrs(AccumulateAttr::getNameStr(), accumulateId.lookup(v)));
-  }
+  // One side of the interface: `values` in the order of their ids, each
+  // marked with its id under `attr`.
+  struct Side {
+    SmallVector<Value> values;
+    SmallVector<Type> types;
+    SmallVector<DictionaryAttr> attrs;
+    void add(Value v, DictionaryAttr attr) {
+      values.push_back(v);
+      types.push_back(v.getType());
+      attrs.push_back(attr);
+    }
+  } args, results;
+  auto addById = [&](Side &side, const llvm::SetVector<Value> &values,
+                     const llvm::MapVector<Value, int64_t> &ids,
+                     StringRef attr) {
+    for (Value v : sortedById(values, ids))
+      side.add(v, idAttrs(attr, ids.lookup(v)));
+  };
+  for (BlockArgument arg : inputs)
+    args.add(arg, func.getArgAttrDict(arg.getArgNumber()));
+  addById(args, fn.received, boundaryId, BoundaryAttr::getNameStr());
+  addById(args, fn.meansIn, accumulateId, AccumulateAttr::getNameStr());
+  for (auto [index, v] : fn.outputs)
+    results.add(v, func.getResultAttrDict(index));
+  addById(results, fn.sent, boundaryId, BoundaryAttr::getNameStr());
+  addById(results, fn.accumulated, accumulateId, AccumulateAttr::getNameStr());
 
   static constexpr StringLiteral kPhaseNames[] = {"forward", "backward",
                                                   "update"};
@@ -519,25 +504,26 @@ void PipelineSplitter::buildFunction(unsigned f, OpBuilder &b) {
   if (training)
     name += ("_" + phaseName).str();
   auto stageFunc = func::FuncOp::create(
-      b, func.getLoc(), name, b.getFunctionType(argTypes, resultTypes));
-  stageFunc.setAllArgAttrs(argAttrs);
-  stageFunc.setAllResultAttrs(resultAttrs);
+      b, func.getLoc(), name, b.getFunctionType(args.types, results.types));
+  stageFunc.setAllArgAttrs(args.attrs);
+  stageFunc.setAllResultAttrs(results.attrs);
   StageAttr(ctx).setAttr(stageFunc, i64(fn.stage));
   if (training)
     DistDialect::PhaseAttrHelper(ctx).setAttr(stageFunc,
                                               StringAttr::get(ctx, phaseName));
   Block *entry = stageFunc.addEntryBlock();
   IRMapping map;
-  for (auto [arg, original] : llvm::zip_equal(entry->getArguments(), argValues))
+  for (auto [arg, original] :
+       llvm::zip_equal(entry->getArguments(), args.values))
     map.map(original, arg);
   cloneBody(fn, map, OpBuilder::atBlockEnd(entry));
   OpBuilder body = OpBuilder::atBlockEnd(entry);
-  SmallVector<Value> results;
-  for (Value v : resultValues) {
+  SmallVector<Value> returned;
+  for (Value v : results.values) {
     cloneSource(body, v, map);
-    results.push_back(map.lookup(v));
+    returned.push_back(map.lookup(v));
   }
-  func::ReturnOp::create(body, func.getLoc(), results);
+  func::ReturnOp::create(body, func.getLoc(), returned);
 }
 
 /// Clones the ops of `fn` in program order, each weight and constant
