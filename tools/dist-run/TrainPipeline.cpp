@@ -212,7 +212,11 @@ void StageRunner::bindArguments(Task task, int64_t step,
     }
     auto kept = stash.find({in.boundary, task.j});
     if (kept != stash.end()) {
-      args[i] = kept->second;
+      // The last reader takes the kept value (runTask then drops it).
+      if (lastReader.at(in.boundary) == task.phase)
+        args[i] = std::move(kept->second);
+      else
+        args[i] = kept->second;
       continue;
     }
     auto start = Clock::now();
