@@ -128,7 +128,8 @@ int64_t getPipelineStageCount(mlir::ModuleOp module);
 /// checked against its contract (docs/pipeline.md, "The artifact of a
 /// training pipeline"): one function of each phase per stage, boundaries in
 /// micro-batch order, accumulated values from a stage's forward or backward
-/// to its update, one loss, and weights assigned by one stage only.
+/// to its update, one loss, and no weight that a stage assigns read by
+/// another stage's forward or backward.
 /// Emits an error at the offending function on a violation.
 mlir::FailureOr<PipelineInfo> checkPipeline(mlir::ModuleOp module);
 
