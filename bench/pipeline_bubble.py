@@ -29,6 +29,22 @@ balanced stages; its step time is (m + p - 1) times the slowest stage's
 micro-batch time from the report (`step.stages[].microBatchSeconds`).
 Prints one row per p: predicted and measured idle fraction, predicted and
 measured step time (dist-run's median of R runs). Nothing is asserted.
+
+With --train, the model's training step (cross-entropy, SGD) is compiled
+instead, priced with --batch m*B, and trained for 3 steps under the
+schedule --schedule names (default 1f1b):
+
+    dist-opt model.onnx --shape input_ids=BxT --mode train --loss
+        cross-entropy --optimizer sgd --cluster cpu --devices p
+        --plan pp=p --batch mB --report-json r.json -o p.dist
+    mpirun -np p dist-run p.dist --threads 1 --steps 3 --schedule S
+        --input input_ids=ids.npy --input labels=labels.npy --trace t.json
+
+From the last step in the trace (each rank's slots after its second
+"stage S update"), busy time is the sum of the "stage S forward J" and
+"stage S backward J" slots and the span runs from the first to the last of
+them over all ranks; the measured step time is that span plus the longest
+update. The predicted step time is the report's `step.stepSeconds`.
 """
 import argparse
 import json
@@ -82,6 +98,60 @@ def idle_fraction(trace_path):
     return sum(1 - b / span for b in busy.values()) / len(busy), span / 1e3
 
 
+TRAIN_SLOT_RE = re.compile(r"^stage (\d+) (forward|backward) (\d+)$")
+UPDATE_RE = re.compile(r"^stage (\d+) update$")
+
+
+def last_step_idle(trace_path, steps):
+    """Idle fraction and span (ms, with the slowest update) of the last
+    training step in the trace."""
+    events = [e for e in json.load(open(trace_path))["traceEvents"] if e.get("ph") == "X"]
+    slots = {}
+    for e in sorted(events, key=lambda e: e["ts"]):
+        name = e.get("name", "")
+        if UPDATE_RE.match(name) or TRAIN_SLOT_RE.match(name):
+            slots.setdefault(e["pid"], []).append(e)
+    busy, first, last, update = {}, None, None, 0.0
+    for pid, evs in slots.items():
+        updates = [i for i, e in enumerate(evs) if UPDATE_RE.match(e["name"])]
+        start = updates[steps - 2] + 1 if len(updates) >= steps else 0
+        for e in evs[start:]:
+            if UPDATE_RE.match(e["name"]):
+                update = max(update, e["dur"])
+                continue
+            busy[pid] = busy.get(pid, 0.0) + e["dur"]
+            first = e["ts"] if first is None else min(first, e["ts"])
+            end = e["ts"] + e["dur"]
+            last = end if last is None else max(last, end)
+    span = last - first
+    return sum(1 - b / span for b in busy.values()) / len(busy), (span + update) / 1e3
+
+
+def train_stages(args, onnx_path, ids_path, labels_path, p, work):
+    art = os.path.join(work, f"train-pp{p}.dist")
+    report = os.path.join(work, f"train-pp{p}.json")
+    m = args.micro_batches
+    subprocess.run([os.path.join(args.build, "bin", "dist-opt"), onnx_path,
+                    "--shape", f"input_ids={args.micro_batch}x{args.seq}",
+                    "--mode", "train", "--loss", "cross-entropy", "--optimizer", "sgd",
+                    "--lr", "0.01", "--cluster", "cpu", "--devices", str(p),
+                    "--plan", f"pp={p}", "--batch", str(m * args.micro_batch),
+                    "--report-json", report, "-o", art], check=True,
+                   stdout=subprocess.DEVNULL)
+    step = json.load(open(report))["step"]
+    trace = os.path.join(work, f"train-pp{p}.trace.json")
+    subprocess.run(
+        ["mpirun", "--oversubscribe", "-np", str(p),
+         os.path.join(args.build, "bin", "dist-run"), art, "--threads", "1",
+         "--steps", "3", "--schedule", args.schedule,
+         "--input", f"input_ids={ids_path}", "--input", f"labels={labels_path}",
+         "--trace", trace], check=True, capture_output=True, text=True, env=ENV)
+    idle, step_ms = last_step_idle(trace, 3)
+    return {"p": p, "predicted_idle": (p - 1) / (m + p - 1), "measured_idle": idle,
+            "predicted_ms": step["stepSeconds"] * 1e3, "measured_ms": step_ms,
+            "stage_ms": [round(s["microBatchSeconds"] * 1e3, 3) for s in step["stages"]]}
+
+
 def run_stages(args, onnx_path, ids_path, p, work):
     art = os.path.join(work, f"pp{p}.dist")
     report = os.path.join(work, f"pp{p}.json")
@@ -121,6 +191,9 @@ def main():
     ap.add_argument("--stages", default="2,4")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep")
+    ap.add_argument("--train", action="store_true",
+                    help="the training step under --schedule instead of inference")
+    ap.add_argument("--schedule", default="1f1b", choices=["gpipe", "1f1b"])
     args = ap.parse_args()
     work = args.keep or tempfile.mkdtemp(prefix="pipeline-bubble-")
     os.makedirs(work, exist_ok=True)
@@ -131,14 +204,19 @@ def main():
             0, args.vocab, (args.micro_batch * args.micro_batches, args.seq))
         ids_path = os.path.join(work, "ids.npy")
         np.save(ids_path, ids)
+        labels_path = os.path.join(work, "labels.npy")
+        np.save(labels_path, np.random.default_rng(1).integers(0, args.vocab, ids.shape))
         print(f"GPT: {args.layers} layers, d={args.dim}, seq {args.seq}, vocab "
               f"{args.vocab}; micro-batch {args.micro_batch}, m = "
               f"{args.micro_batches}; {os.cpu_count()} cores; 1 thread per rank; "
               f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')}")
         print(f"{'p':>3}{'idle pred':>11}{'idle meas':>11}{'step pred ms':>14}"
               f"{'step meas ms':>14}  stage ms (planner)")
+        if args.train:
+            print(f"training step, schedule {args.schedule}")
         for p in [int(s) for s in args.stages.split(",")]:
-            r = run_stages(args, onnx_path, ids_path, p, work)
+            r = (train_stages(args, onnx_path, ids_path, labels_path, p, work) if args.train
+                 else run_stages(args, onnx_path, ids_path, p, work))
             print(f"{p:>3}{r['predicted_idle']:>11.3f}{r['measured_idle']:>11.3f}"
                   f"{r['predicted_ms']:>14.2f}{r['measured_ms']:>14.2f}  "
                   f"{r['stage_ms']}")

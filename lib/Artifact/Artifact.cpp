@@ -32,9 +32,13 @@ using namespace distopt;
 int64_t distopt::getProgramDeviceCount(ModuleOp module) {
   // Every stage of a pipeline runs on its own copy of the grid.
   int64_t devices = std::max<int64_t>(1, getPipelineStageCount(module));
+  // The grid of a training pipeline's stages (dist.stages) is no device
+  // grid: it names the stages already counted.
+  dist::DistDialect::StagesAttrHelper stagesGrid(module.getContext());
   for (auto grid : module.getOps<shard::GridOp>())
-    for (int64_t size : grid.getShape())
-      devices *= size;
+    if (!stagesGrid.isAttrPresent(grid))
+      for (int64_t size : grid.getShape())
+        devices *= size;
   return devices;
 }
 

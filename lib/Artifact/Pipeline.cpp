@@ -438,8 +438,7 @@ static LogicalResult checkUpdate(int64_t k, PipelineInfo &info, Collected &c,
   return success();
 }
 
-/// The names of the weights `f` reads, and of those it assigns (with the
-/// function that assigns each).
+/// The names of the weights `f` reads and of those it assigns.
 static void collectWeights(func::FuncOp f, std::set<std::string> &read,
                            std::map<std::string, func::FuncOp> &assigned) {
   f.walk([&](Operation *op) {
@@ -451,34 +450,26 @@ static void collectWeights(func::FuncOp f, std::set<std::string> &read,
   });
 }
 
-/// A weight that some function of a stage assigns is read by no forward or
-/// backward function of another stage. (Update functions of several stages
-/// may each assign a state that every stage computes the same way, such as
-/// an optimizer's step counter.)
-static LogicalResult checkStageWeights(PipelineInfo &info) {
+/// A weight that some function of a stage assigns appears in no other
+/// stage, unless every stage it appears in assigns it (a state that each
+/// stage updates the same way, as AdamW's step counter).
+static LogicalResult checkStageWeights(const PipelineInfo &info) {
   int64_t stages = info.numStages();
-  // Weights read by each stage's forward and backward; assigned by each
-  // stage.
-  std::vector<std::array<std::set<std::string>, 2>> read(stages);
+  std::vector<std::set<std::string>> read(stages);
   std::vector<std::map<std::string, func::FuncOp>> assigned(stages);
   for (int64_t k = 0; k < stages; ++k)
-    for (int p = 0; p < 3; ++p) {
-      std::set<std::string> names;
-      collectWeights(info.phases[k][p], p < 2 ? read[k][p] : names,
-                     assigned[k]);
-    }
+    for (func::FuncOp f : info.phases[k])
+      collectWeights(f, read[k], assigned[k]);
   for (int64_t k = 0; k < stages; ++k)
     for (auto &[name, f] : assigned[k])
       for (int64_t other = 0; other < stages; ++other)
-        for (int p = 0; p < 2; ++p)
-          if (other != k && read[other][p].count(name))
-            return f.emitError("weight '")
-                   << name << "' is assigned by stage " << k << " (@"
-                   << f.getSymName() << ") and read by the "
-                   << getPipelinePhaseName(PipelinePhase(p)) << " of stage "
-                   << other << " (@" << info.phases[other][p].getSymName()
-                   << "); a weight that a stage updates lives in that stage "
-                      "only (send it on as a boundary value)";
+        if (other != k && read[other].count(name) &&
+            !assigned[other].count(name))
+          return f.emitError("weight '")
+                 << name << "' is assigned by stage " << k << " (@"
+                 << f.getSymName() << ") and read by stage " << other
+                 << "; a weight that a stage updates lives in that stage only "
+                    "(send it on as a boundary value)";
   return success();
 }
 

@@ -275,6 +275,8 @@ assignStages(llvm::ArrayRef<SegmentCost> segments, unsigned numStages) {
         return llvm::createStringError(
             "segment '%s' is placed on stage %d of %u", segment.name.c_str(),
             segment.stage, numStages);
+      if (segment.perStep)
+        continue; // getUpdateSeconds
       for (unsigned copy = 0; copy < segment.repeat; ++copy)
         stages[segment.stage].copies.push_back({&segment, false});
     }
@@ -577,17 +579,38 @@ static void composeMemory(llvm::ArrayRef<StageWork> stages,
 }
 
 void distopt::cost::setStepMemory(StepReport &report,
-                                  const StepMemory &memory) {
-  StepMemory exact = memory;
-  exact.stage = report.memory.stage;
-  exact.deviceMemory = report.memory.deviceMemory;
-  report.memory = exact;
-  for (StageReport &stage : report.stages) {
+                                  llvm::ArrayRef<StepMemory> memory) {
+  // One memory for every stage, or one per stage.
+  for (auto [s, stage] : llvm::enumerate(report.stages)) {
+    StepMemory exact = memory[memory.size() == 1 ? 0 : s];
+    exact.stage = s;
     exact.deviceMemory = stage.memory.deviceMemory;
     stage.memory = exact;
   }
+  // The report's memory is the fullest stage's.
+  const StageReport *fullest = &report.stages.front();
+  for (const StageReport &stage : report.stages)
+    if (stage.memory.total() > fullest->memory.total())
+      fullest = &stage;
+  report.memory = fullest->memory;
   report.fits = llvm::all_of(
       report.stages, [](const StageReport &s) { return s.memory.fits(); });
+}
+
+/// The updates of a generated training step's stages (`perStep`
+/// segments) run once per step after the pipeline, side by side: the
+/// slowest stage's decides.
+static double getUpdateSeconds(llvm::ArrayRef<SegmentCost> segments) {
+  llvm::SmallDenseMap<int, double> perStage;
+  for (const SegmentCost &segment : segments)
+    if (segment.perStep)
+      perStage[segment.stage] +=
+          segment.repeat * (segment.forwardSeconds +
+                            sumSeconds(segment.forwardCollectives));
+  double slowest = 0;
+  for (const auto &[stage, seconds] : perStage)
+    slowest = std::max(slowest, seconds);
+  return slowest;
 }
 
 llvm::Expected<StepReport>
@@ -613,6 +636,10 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   double tailSeconds = plan.mode == StepMode::Training
                            ? composeTail(*stages, plan, locator, report)
                            : 0;
+  if (double update = getUpdateSeconds(segments); update > 0) {
+    report.optimizerSeconds = update;
+    tailSeconds += update;
+  }
   unsigned m = report.microBatches, p = plan.pipelineParallel;
   report.stepSeconds =
       (m + p - 1) * report.stages[report.criticalStage].microBatchSeconds +
@@ -698,6 +725,8 @@ void distopt::cost::printStepReport(const StepReport &report,
   line("pipeline bubble", report.pipelineBubbleSeconds);
   if (training)
     line("optimizer step", report.optimizerSeconds);
+  else if (report.optimizerSeconds > 0) // the stages' updates, once per step
+    line("update (per step)", report.optimizerSeconds);
   os << llvm::formatv(
       "  FLOP/s per device: model {0:f1} TFLOP/s ({1:f1}% of "
       "peak {2:f1} TFLOP/s), hardware {3:f1} TFLOP/s "

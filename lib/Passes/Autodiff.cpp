@@ -21,6 +21,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/GlobPattern.h"
 
@@ -216,6 +217,24 @@ static void accumulate(OpBuilder &builder, llvm::DenseMap<Value, Value> &grads,
               : g;
 }
 
+/// The index of `op` in its block.
+static int64_t getIndexInBlock(Operation *op) {
+  return std::distance(op->getBlock()->begin(), Block::iterator(op));
+}
+
+/// Marks the ops built after `before` up to the insertion point of
+/// `builder` as the backward of `forward` (`dist.adjoint_of`): the
+/// planner puts them on the pipeline stage of `forward`.
+static void tagAdjoints(Operation *before, OpBuilder &builder,
+                        Operation *forward) {
+  auto index = IntegerAttr::get(IntegerType::get(forward->getContext(), 64),
+                                getIndexInBlock(forward));
+  DistDialect::AdjointOfAttrHelper adjoint(forward->getContext());
+  for (Block::iterator it = std::next(Block::iterator(before));
+       it != builder.getInsertionPoint(); ++it)
+    adjoint.setAttr(&*it, index);
+}
+
 /// Builds the gradients of `ops`, last first, into `grads` (keyed by the
 /// original values). With `recompute`, the rule of an op in a layer copy is
 /// that of its clone, whose operands and results match the op's one by one.
@@ -224,6 +243,9 @@ LogicalResult AutodiffPass::backpropagate(ArrayRef<Operation *> ops,
                                           llvm::DenseMap<Value, Value> &grads,
                                           LayerRecompute *recompute) {
   for (Operation *op : llvm::reverse(ops)) {
+    Operation *beforeRule = &*std::prev(builder.getInsertionPoint());
+    auto tagRule = llvm::make_scope_exit(
+        [&] { tagAdjoints(beforeRule, builder, op); });
     SmallVector<Value> resultGrads;
     for (Value r : op->getResults())
       resultGrads.push_back(grads.lookup(r));
@@ -298,6 +320,8 @@ void AutodiffPass::runOnOperation() {
       DenseElementsAttr::get(cast<RankedTensorType>(loss.getType()),
                              ArrayRef<Attribute>{FloatAttr::get(
                                  getElementTypeOrSelf(loss.getType()), 1.0)}));
+  if (Operation *lossOp = loss.getDefiningOp())
+    tagAdjoints(beforeNew, builder, lossOp);
   std::optional<LayerRecompute> layers;
   if (recompute == "full")
     layers.emplace(func);
@@ -311,11 +335,14 @@ void AutodiffPass::runOnOperation() {
   for (WeightOp w : active.weights) {
     auto type = cast<RankedTensorType>(w.getType());
     Value g = grads.lookup(w.getResult());
-    if (!g) // every path went through ops without a gradient (floor, ...)
+    if (!g) { // every path went through ops without a gradient (floor, ...)
+      Operation *before = ret->getPrevNode();
       g = ConstantOp::create(
           builder, w.getLoc(), type,
           DenseElementsAttr::get(type, ArrayRef<Attribute>{FloatAttr::get(
                                            type.getElementType(), 0.0)}));
+      tagAdjoints(before, builder, w);
+    }
     results.push_back(g);
     NamedAttribute gradientOf(
         StringAttr::get(&getContext(),

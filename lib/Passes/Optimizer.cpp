@@ -240,11 +240,18 @@ void OptimizerPass::runOnOperation() {
   auto ret = cast<func::ReturnOp>(func->getBody().front().getTerminator());
   OpBuilder b(ret);
   Location loc = func->getLoc();
+  Operation *beforeNew = ret->getPrevNode();
   if (clipNorm > 0)
     clipGradients(b, loc, *updates);
   if (failed(optimizer == "adamw" ? buildAdamW(b, loc, *updates)
                                   : buildSgd(b, loc, *updates)))
     return signalPassFailure();
+  // Every op built here runs once per step (a pipeline's update function).
+  DistDialect::UpdateAttrHelper update(&getContext());
+  for (Operation *op = beforeNew ? beforeNew->getNextNode()
+                                 : &func->getBody().front().front();
+       op != ret.getOperation(); op = op->getNextNode())
+    update.setAttr(op, UnitAttr::get(&getContext()));
 
   // The function returns what it returned but the gradients.
   StringRef gradientOf = DistDialect::GradientOfAttrHelper::getNameStr();

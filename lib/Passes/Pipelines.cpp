@@ -115,8 +115,8 @@ void distopt::addCompilePipeline(OpPassManager &pm,
     addTrainingStepPipeline(pm, options);
   if (asksForPlan(options)) {
     pm.addPass(createAutoPlanPass(getAutoPlanOptions(options), reportStream));
-    pm.addPass(createPipelineSplitPass());
     pm.addPass(createPartitionPass());
+    pm.addPass(createPipelineSplitPass());
   }
   addFinishArtifactStage(pm, options);
 }

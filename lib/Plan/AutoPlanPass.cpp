@@ -82,11 +82,14 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
   // A generated training step holds its backward and optimizer: each op is
   // priced as it is.
   if (isTrainingStep(module)) {
-    if (batch > 0)
+    bool pipeline = options->isFixed(cost::PlanKey::PipelineParallel) &&
+                    options->pipelineParallel > 1;
+    if (batch > 0 && !pipeline)
       return module.emitError(
           "the batch of a generated training step is the model's batch "
-          "(--shape); --batch is for planning a training step without "
-          "generating it");
+          "(--shape), or with a pipeline plan (pp fixed above 1) a "
+          "multiple of it that runs as micro-batches; --batch is otherwise "
+          "for planning a training step without generating it");
     options->mode = cost::StepMode::Inference;
     options->explicitStep = true;
   }
@@ -97,10 +100,6 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
         "a training plan is compiled from a generated training step: give "
         "--loss (and --optimizer) with --mode train; without -o the report "
         "prices training from the forward graph");
-  if (options->pipelineParallel > 1 && options->explicitStep)
-    return module.emitError(
-        "pipeline stages of a training step are not supported yet; plan "
-        "without pp, or plan without compiling to see the report");
   return std::make_pair(std::move(*spec), *options);
 }
 

@@ -12,6 +12,19 @@ using namespace mlir;
 using namespace distopt;
 using namespace distopt::plan;
 
+
+/// The attributes that two copies of a layer share: all but the index of
+/// the forward op that dist-autodiff records on a backward op.
+static DictionaryAttr getCopyAttrs(Operation *op) {
+  DictionaryAttr attrs = op->getRawDictionaryAttrs();
+  StringRef adjoint = dist::DistDialect::AdjointOfAttrHelper::getNameStr();
+  if (!attrs.contains(adjoint))
+    return attrs;
+  NamedAttrList kept(attrs);
+  kept.erase(adjoint);
+  return kept.getDictionary(op->getContext());
+}
+
 LayerStructure distopt::plan::findRepeatedLayers(func::FuncOp func) {
   LayerStructure result;
   DenseMap<Operation *, unsigned> position;
@@ -60,9 +73,9 @@ LayerStructure distopt::plan::findRepeatedLayers(func::FuncOp func) {
   std::vector<llvm::hash_code> sig(n);
   for (unsigned i = 0; i < n; ++i) {
     Operation *op = result.ops[i];
-    llvm::hash_code h = llvm::hash_combine(
-        op->getName().getAsOpaquePointer(),
-        op->getRawDictionaryAttrs().getAsOpaquePointer());
+    llvm::hash_code h =
+        llvm::hash_combine(op->getName().getAsOpaquePointer(),
+                           getCopyAttrs(op).getAsOpaquePointer());
     for (Type t : op->getResultTypes())
       h = llvm::hash_combine(h, t.getAsOpaquePointer());
     for (Value v : op->getOperands()) {

@@ -19,6 +19,7 @@
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Dialect/Dist/FactorAxes.h"
 #include "distopt/Dialect/Dist/Partition.h"
+#include "distopt/Dialect/Dist/PipelineSplit.h"
 #include "distopt/Dialect/Dist/Reshard.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
 #include "distopt/Plan/LayerDetection.h"
@@ -32,6 +33,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
@@ -181,6 +183,9 @@ private:
   }
   void buildSegments(Plan &plan);
   llvm::Error assignStages(Plan &plan);
+  llvm::Error assignTrainingStages(Plan &plan);
+  llvm::Error cutBetweenOps(ArrayRef<unsigned> compute,
+                            ArrayRef<double> seconds, Plan &plan);
   void buildStageSegments(Plan &plan);
   void addOpToSegment(unsigned i, cost::SegmentCost &seg, Plan &plan);
   void summarize(Plan &plan);
@@ -674,7 +679,9 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 llvm::Error GridPlanner::assignStages(Plan &plan) {
   unsigned pp = candidate.pipelineStages;
   unsigned layers = planner.layers.count;
-  opStages = layers == 0 || layers % pp != 0;
+  opStages = layers == 0 || layers % pp != 0 || options.explicitStep;
+  if (options.explicitStep)
+    return assignTrainingStages(plan);
   if (!opStages) {
     unsigned perStage = layers / pp;
     for (const OpNode &node : nodes) {
@@ -688,19 +695,30 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
     return llvm::Error::success();
   }
   SmallVector<unsigned> compute;
-  double total = 0;
+  std::vector<double> seconds(nodes.size(), 0);
   for (auto [i, node] : llvm::enumerate(nodes))
     if (!isa<dist::WeightOp>(node.op)) {
       compute.push_back(i);
-      total += strategyOf(i).forwardSeconds;
+      seconds[i] = strategyOf(i).forwardSeconds;
     }
+  plan.stages.assign(nodes.size(), 0);
+  return cutBetweenOps(compute, seconds, plan);
+}
+
+/// Cuts the `compute` nodes, in program order, into pp ranges of about
+/// equal `seconds`, each with at least one node, into `plan.stages`.
+llvm::Error GridPlanner::cutBetweenOps(ArrayRef<unsigned> compute,
+                                       ArrayRef<double> seconds, Plan &plan) {
+  unsigned pp = candidate.pipelineStages;
   if (compute.size() < pp)
     return llvm::createStringError(
         formatv("pp = {0} stages need at least one op each, but the program "
                 "has {1}",
                 pp, compute.size())
             .str());
-  plan.stages.assign(nodes.size(), 0);
+  double total = 0;
+  for (unsigned i : compute)
+    total += seconds[i];
   double done = 0;
   unsigned stage = 0;
   for (auto [k, i] : llvm::enumerate(compute)) {
@@ -712,22 +730,103 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
         (opsLeft == stagesLeft || done >= total * (stage + 1) / pp))
       ++stage;
     plan.stages[i] = stage;
-    done += strategyOf(i).forwardSeconds;
+    done += seconds[i];
   }
   return llvm::Error::success();
 }
 
+/// The stages of a generated training step. Its forward is cut between
+/// ops into pp ranges of about equal predicted time, each op counting with
+/// the backward that dist-autodiff built for it (`dist.adjoint_of`); each
+/// backward op goes with its forward op, a weight with its first reader;
+/// the update's ops get none (dist-pipeline-split runs each in the stage
+/// whose values it reads).
+llvm::Error GridPlanner::assignTrainingStages(Plan &plan) {
+  MLIRContext *ctx = planner.func.getContext();
+  dist::DistDialect::AdjointOfAttrHelper adjoint(ctx);
+  dist::DistDialect::UpdateAttrHelper update(ctx);
+  SmallVector<Operation *> ops;
+  for (Operation &op : planner.func.getBody().front())
+    ops.push_back(&op);
+  std::vector<int> forwardOf(nodes.size(), -1);
+  std::vector<double> seconds(nodes.size(), 0);
+  SmallVector<unsigned> compute;
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (update.isAttrPresent(node.op))
+      continue;
+    IntegerAttr k = adjoint.getAttr(node.op);
+    if (!k) {
+      if (!isa<dist::WeightOp>(node.op))
+        compute.push_back(i);
+      continue;
+    }
+    Operation *forward =
+        uint64_t(k.getInt()) < ops.size() ? ops[k.getInt()] : nullptr;
+    if (!forward || adjoint.isAttrPresent(forward) ||
+        update.isAttrPresent(forward) || !planner.nodeOf.count(forward))
+      return llvm::createStringError(
+          formatv("the backward op {0} names op #{1} as its forward "
+                  "('dist.adjoint_of'), which is no forward op of the "
+                  "function: was it changed after dist-autodiff?",
+                  describeOp(node.op), k.getInt())
+              .str());
+    forwardOf[i] = int(planner.nodeOf.lookup(forward));
+  }
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (forwardOf[i] >= 0)
+      seconds[forwardOf[i]] += strategyOf(i).forwardSeconds;
+    else if (!update.isAttrPresent(node.op))
+      seconds[i] += strategyOf(i).forwardSeconds;
+  plan.stages.assign(nodes.size(), Plan::kUnstaged);
+  if (llvm::Error error = cutBetweenOps(compute, seconds, plan))
+    return error;
+  // A weight (and what its backward holds) goes with its first reader.
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (!isa<dist::WeightOp>(node.op) || update.isAttrPresent(node.op))
+      continue;
+    for (Operation *user : node.op->getUsers())
+      if (auto it = planner.nodeOf.find(user); it != planner.nodeOf.end() &&
+                                               plan.stages[it->second] !=
+                                                   Plan::kUnstaged &&
+                                               forwardOf[it->second] < 0)
+        plan.stages[i] = std::min(plan.stages[i], plan.stages[it->second]);
+    if (plan.stages[i] == Plan::kUnstaged)
+      plan.stages[i] = 0;
+  }
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (forwardOf[i] >= 0)
+      plan.stages[i] = plan.stages[forwardOf[i]];
+  return llvm::Error::success();
+}
+
 /// Segments of stages cut between ops: one per stage, with its ops, the
-/// weights they read, and as input the values it receives from earlier
-/// stages (whole, once each).
+/// weights they read, and as input the values it receives from other
+/// stages (whole, once each); and in a training step one more per stage
+/// for its update, which runs once per step (`perStep`).
 void GridPlanner::buildStageSegments(Plan &plan) {
   unsigned pp = candidate.pipelineStages;
-  std::vector<cost::SegmentCost> segs(pp);
+  std::vector<cost::SegmentCost> segs(pp), updates(pp);
   std::vector<llvm::SmallPtrSet<void *, 8>> counted(pp);
   resharded.clear();
-  for (unsigned k = 0; k < pp; ++k)
-    segs[k].stage = int(k);
+  for (unsigned k = 0; k < pp; ++k) {
+    segs[k].stage = updates[k].stage = int(k);
+    updates[k].perStep = true;
+  }
+  std::vector<unsigned> updateStage(nodes.size(), 0);
   for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (plan.stages[i] == Plan::kUnstaged) {
+      // The stage of the values it reads (dist-pipeline-split's rule).
+      for (Value operand : node.op->getOperands())
+        if (auto it = planner.nodeOf.find(operand.getDefiningOp());
+            it != planner.nodeOf.end() && !isa<dist::WeightOp>(it->first)) {
+          unsigned from = plan.stages[it->second];
+          updateStage[i] =
+              from == Plan::kUnstaged ? updateStage[it->second] : from;
+          break;
+        }
+      addOpToSegment(i, updates[updateStage[i]], plan);
+      continue;
+    }
     if (isa<dist::WeightOp>(node.op))
       continue;
     unsigned k = plan.stages[i];
@@ -751,12 +850,17 @@ void GridPlanner::buildStageSegments(Plan &plan) {
   }
   std::vector<unsigned> ops(pp, 0);
   for (auto [i, node] : llvm::enumerate(nodes))
-    if (!isa<dist::WeightOp>(node.op))
+    if (!isa<dist::WeightOp>(node.op) && plan.stages[i] != Plan::kUnstaged)
       ++ops[plan.stages[i]];
   for (auto [k, seg] : llvm::enumerate(segs)) {
     seg.name = formatv("{0} ops", ops[k]).str();
     plan.segments.push_back(std::move(seg));
   }
+  for (auto [k, seg] : llvm::enumerate(updates))
+    if (seg.forwardSeconds > 0 || seg.parameters > 0) {
+      seg.name = "update";
+      plan.segments.push_back(std::move(seg));
+    }
 }
 
 /// Segments: before the layers, one layer (its second copy when there are
@@ -1019,14 +1123,93 @@ struct GridSearch {
 };
 } // namespace
 
-/// The memory of one device running the program that `plan` compiles
-/// `func` to: a copy of the module gets the plan and is partitioned (the
-/// program `-o` writes), and its values are laid out as the runtime lays
-/// them out (cost::layoutArena). Parameters are the weights the step does
-/// not start at zero, optimizer states those it does; the arena holds every
-/// computed value, gradients included.
-static llvm::Expected<cost::StepMemory>
-getProgramMemory(func::FuncOp func, const Plan &plan) {
+/// The memory of the functions of one program (one stage's, or the whole
+/// step's): weights (by name, once) and optimizer states, constants, and
+/// each function's arena and input buffers.
+static cost::StepMemory getFunctionsMemory(ArrayRef<func::FuncOp> funcs) {
+  cost::StepMemory memory;
+  llvm::StringSet<> weights;
+  for (func::FuncOp f : funcs) {
+    Block &body = f.getBody().front();
+    for (auto weight : body.getOps<dist::WeightOp>()) {
+      if (!weights.insert(weight.getName()).second)
+        continue;
+      RankedTensorType type = weight.getType();
+      double bytes = double(type.getNumElements()) * getElementBytes(type);
+      (weight.getData().getStorage() == dist::DataStorage::Zero
+           ? memory.optimizerStates
+           : memory.parameters) += bytes;
+    }
+    cost::ProgramMemory program = cost::estimateProgramMemory(body);
+    memory.parameters += program.constantBytes;
+    memory.inputs += program.inputBytes;
+    memory.activations += program.arenaBytes;
+  }
+  return memory;
+}
+
+/// Bytes of the values a training pipeline's stage keeps from a
+/// micro-batch's forward for its backward: the boundary values its
+/// backward reads that its forward computes or receives.
+static double getStashBytes(func::FuncOp forward, func::FuncOp backward) {
+  StringRef boundary = dist::DistDialect::BoundaryAttrHelper::getNameStr();
+  std::set<int64_t> seen;
+  for (unsigned i = 0; i < forward.getNumArguments(); ++i)
+    if (auto id = forward.getArgAttrOfType<IntegerAttr>(i, boundary))
+      seen.insert(id.getInt());
+  for (unsigned i = 0; i < forward.getNumResults(); ++i)
+    if (auto id = forward.getResultAttrOfType<IntegerAttr>(i, boundary))
+      seen.insert(id.getInt());
+  double bytes = 0;
+  for (unsigned i = 0; i < backward.getNumArguments(); ++i)
+    if (auto id = backward.getArgAttrOfType<IntegerAttr>(i, boundary);
+        id && seen.count(id.getInt())) {
+      auto type = cast<RankedTensorType>(backward.getArgumentTypes()[i]);
+      bytes += double(type.getNumElements()) * getElementBytes(type);
+    }
+  return bytes;
+}
+
+/// The memory of each stage of a training pipeline (`module` split): its
+/// functions' (getFunctionsMemory), plus what it keeps for its backward
+/// once per micro-batch in flight (m under GPipe, min(K - s, m) under
+/// 1F1B, for stage s of K), plus one buffer per accumulated value.
+static std::vector<cost::StepMemory>
+getStageMemories(ModuleOp module, unsigned stages,
+                 const cost::PlanOptions &options, unsigned microBatches) {
+  std::vector<SmallVector<func::FuncOp>> funcs(stages);
+  dist::DistDialect::StageAttrHelper stageAttr(module.getContext());
+  for (auto f : module.getOps<func::FuncOp>())
+    if (IntegerAttr k = stageAttr.getAttr(f))
+      funcs[k.getInt()].push_back(f);
+  std::vector<cost::StepMemory> out;
+  for (unsigned s = 0; s < stages; ++s) {
+    cost::StepMemory memory = getFunctionsMemory(funcs[s]);
+    // The functions are the forward, backward and update, in that order.
+    if (funcs[s].size() == 3) {
+      unsigned inFlight = cost::getInFlightMicroBatches(
+          options.schedule, stages - s, microBatches);
+      memory.activations +=
+          inFlight * getStashBytes(funcs[s][0], funcs[s][1]);
+      for (Type t : funcs[s][2].getArgumentTypes()) {
+        auto type = cast<RankedTensorType>(t);
+        memory.activations += double(type.getNumElements()) * getElementBytes(type);
+      }
+    }
+    out.push_back(memory);
+  }
+  return out;
+}
+
+/// The memory per device of the program a plan of a generated training
+/// step compiles to: the planner partitions a copy of the module with the
+/// plan (and cuts its pipeline stages) and lays out each function as the
+/// runtime does. Parameters are the weights that do not start at zero,
+/// optimizer states those that do; the arena holds every computed value,
+/// gradients included. One memory per pipeline stage.
+static llvm::Expected<std::vector<cost::StepMemory>>
+getProgramMemory(func::FuncOp func, const Plan &plan,
+                 const cost::PlanOptions &options, unsigned microBatches) {
   auto module = func->getParentOfType<ModuleOp>();
   OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
   // The copy's ops in the same order as the original's.
@@ -1041,6 +1224,7 @@ getProgramMemory(func::FuncOp func, const Plan &plan) {
     copyOf[&original] = &cloned;
   Plan mapped;
   mapped.gridShape = plan.gridShape;
+  mapped.stages = plan.stages;
   for (const auto &[op, axes] : plan.choices)
     mapped.choices.push_back({copyOf.lookup(op), axes});
   annotateModule(*copy, mapped);
@@ -1051,24 +1235,15 @@ getProgramMemory(func::FuncOp func, const Plan &plan) {
       diagnostics += d.str() + "\n";
       return success();
     });
-    if (failed(dist::partitionModule(*copy)))
+    if (failed(dist::partitionModule(*copy)) ||
+        failed(dist::splitPipelineStages(*copy)))
       return llvm::createStringError(
-          "cannot partition the plan to measure its memory: " + diagnostics);
+          "cannot compile the plan to measure its memory: " + diagnostics);
   }
-  cost::StepMemory memory;
-  Block &body = copyFunc.getBody().front();
-  for (auto weight : body.getOps<dist::WeightOp>()) {
-    RankedTensorType type = weight.getType();
-    double bytes = double(type.getNumElements()) * getElementBytes(type);
-    (weight.getData().getStorage() == dist::DataStorage::Zero
-         ? memory.optimizerStates
-         : memory.parameters) += bytes;
-  }
-  cost::ProgramMemory program = cost::estimateProgramMemory(body);
-  memory.parameters += program.constantBytes;
-  memory.inputs = program.inputBytes;
-  memory.activations = program.arenaBytes;
-  return memory;
+  if (plan.pipelineParallel > 1)
+    return getStageMemories(*copy, plan.pipelineParallel, options,
+                            microBatches);
+  return std::vector<cost::StepMemory>{getFunctionsMemory({copyFunc})};
 }
 
 /// Plans for `grid`, composes its step and records the outcome in `search`.
@@ -1100,8 +1275,8 @@ static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
   // A generated training step is run as it is: its memory is that of the
   // program the plan compiles to.
   if (options.explicitStep) {
-    llvm::Expected<cost::StepMemory> memory =
-        getProgramMemory(planner.func, *plan);
+    llvm::Expected<std::vector<cost::StepMemory>> memory =
+        getProgramMemory(planner.func, *plan, step->plan, step->microBatches);
     if (!memory) {
       search.candidates.push_back({name, llvm::toString(memory.takeError())});
       return;
@@ -1228,8 +1403,9 @@ void distopt::plan::annotateModule(ModuleOp module, const Plan &plan) {
   MLIRContext *ctx = module.getContext();
   auto i64 = IntegerType::get(ctx, 64);
   for (auto [op, stage] : llvm::zip(plan.choices, plan.stages))
-    dist::DistDialect::StageAttrHelper(ctx).setAttr(
-        op.first, IntegerAttr::get(i64, stage));
+    if (stage != Plan::kUnstaged)
+      dist::DistDialect::StageAttrHelper(ctx).setAttr(
+          op.first, IntegerAttr::get(i64, stage));
   if (plan.gridShape.empty())
     return;
   OpBuilder b(ctx);

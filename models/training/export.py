@@ -69,11 +69,17 @@ def initializer_name_map(module: torch.nn.Module, graph: onnx.GraphProto):
     return entries
 
 
-def export(name: str, out: str) -> dict:
-    """Export model `name` into directory `out`; returns the meta data written."""
+def export(name: str, out: str, micro_batches: int = 1) -> dict:
+    """Export model `name` into directory `out`; returns the meta data written.
+    With micro_batches M > 1 the model is traced on the first 1/M of its
+    batch's rows: the same weights, for a pipeline's micro-batch."""
     spec = models.TRAINING_MODELS[name]
     module = spec.build()
     batch = spec.make_batch(torch.Generator().manual_seed(0))
+    if micro_batches > 1:
+        if any(t.shape[0] % micro_batches for t in batch):
+            raise ValueError(f"the batch is not a multiple of {micro_batches} micro-batches")
+        batch = tuple(t[: t.shape[0] // micro_batches] for t in batch)
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "model.onnx")
     tmp = path + ".tmp"
@@ -90,8 +96,10 @@ def export(name: str, out: str) -> dict:
         "model": name,
         "description": spec.description,
         "opset": models.OPSET,
-        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": str(i.dtype).split(".")[-1]}
+        "inputs": [{"name": i.name, "shape": [i.shape[0] // micro_batches] + list(i.shape[1:]),
+                    "dtype": str(i.dtype).split(".")[-1]}
                    for i in spec.inputs],
+        "micro_batches": micro_batches,
         "output": spec.output,
         "logits_shape": list(spec.logits_shape(module)),
         "classes": spec.classes,
@@ -114,13 +122,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help=",".join(models.TRAINING_MODELS))
     ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--micro-batches", type=int, default=1,
+                    help="trace on 1/M of the batch's rows (a pipeline's micro-batch)")
     args = ap.parse_args(argv)
     if args.model not in models.TRAINING_MODELS:
         print(f"error: unknown model '{args.model}'; known: {', '.join(models.TRAINING_MODELS)}",
               file=sys.stderr)
         return 2
     try:
-        meta = export(args.model, args.out)
+        meta = export(args.model, args.out, args.micro_batches)
     except (ValueError, onnx.checker.ValidationError) as e:
         print(f"error: exporting {args.model}: {e}", file=sys.stderr)
         return 1

@@ -84,7 +84,29 @@ bool Communicator::setGrid(const std::vector<int64_t> &shape,
     coords_[d] = rest % shape[d];
     rest /= shape[d];
   }
+  if (stages > 1)
+    makePipelineGroups();
   return true;
+}
+
+/// The stages of a pipeline run different programs, whose collectives use
+/// different groups; MPI_Comm_split is collective over the job, so every
+/// group is made here, before any program runs: each ordered selection of
+/// grid axes, then the stages' group.
+void Communicator::makePipelineGroups() {
+  if (groups_.count({kStagesAxis}))
+    return;
+  unsigned n = shape_.size();
+  for (unsigned mask = 1; mask < (1u << n); ++mask) {
+    std::vector<int64_t> axes;
+    for (unsigned d = 0; d < n; ++d)
+      if (mask & (1u << d))
+        axes.push_back(d);
+    do
+      (void)groupFor(axes);
+    while (std::next_permutation(axes.begin(), axes.end()));
+  }
+  (void)groupFor({kStagesAxis});
 }
 
 int64_t Communicator::linearIndex(const std::vector<int64_t> &axes) const {
@@ -105,12 +127,16 @@ MPI_Comm Communicator::groupFor(const std::vector<int64_t> &axes) {
   auto it = groups_.find(axes);
   if (it != groups_.end())
     return it->second;
+  MPI_Comm comm;
+  if (axes.size() == 1 && axes[0] == kStagesAxis) {
+    MPI_Comm_split(MPI_COMM_WORLD, int(position_), int(stage_), &comm);
+    return groups_[axes] = comm;
+  }
   // The stage is the leading coordinate, never one of `axes`.
   int64_t color = stage_;
   for (size_t d = 0; d < shape_.size(); ++d)
     if (std::find(axes.begin(), axes.end(), int64_t(d)) == axes.end())
       color = color * shape_[d] + coords_[d];
-  MPI_Comm comm;
   MPI_Comm_split(MPI_COMM_WORLD, int(color), int(linearIndex(axes)), &comm);
   groups_[axes] = comm;
   return comm;

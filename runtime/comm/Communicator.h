@@ -55,6 +55,10 @@ public:
   /// it while building a program, in the same order on every rank.
   void prepareGroup(const std::vector<int64_t> &axes) { (void)groupFor(axes); }
 
+  /// The axis, in a collective's `axes`, of a pipeline's stages: the ranks
+  /// at this rank's grid position in every stage (all-reduce only).
+  static constexpr int64_t kStagesAxis = -1;
+
   /// Sets the device grid of the program, and its number of pipeline
   /// `stages` (1: no pipeline), each stage on its own copy of the grid.
   /// Fails, with a message, when the job's rank count differs from the
@@ -143,6 +147,9 @@ public:
 
 private:
   MPI_Comm groupFor(const std::vector<int64_t> &axes);
+  /// Makes every group a pipeline's collectives may use, in one order on
+  /// every rank (its stages run different programs).
+  void makePipelineGroups();
   /// Waits for `request`, watched: `kind` (all-reduce, ...), `label` and
   /// `bytes` are what the timeout's message names.
   void wait(MPI_Request &request, const char *kind, const std::string &label,

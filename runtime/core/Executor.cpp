@@ -400,7 +400,12 @@ func::FuncOp ProgramBuilder::selectFunction(ModuleOp module, int64_t stage,
 
 /// Tells `comm` the device grid of the program and its number of stages.
 bool ProgramBuilder::setGrid(ModuleOp module, int64_t stages) {
-  auto grids = llvm::to_vector(module.getOps<shard::GridOp>());
+  // The grid of a pipeline's stages (dist.stages) is not a device grid.
+  SmallVector<shard::GridOp> grids;
+  for (shard::GridOp grid : module.getOps<shard::GridOp>())
+    if (!dist::DistDialect::StagesAttrHelper(module.getContext())
+             .isAttrPresent(grid))
+      grids.push_back(grid);
   if (grids.size() > 1) {
     error = "the program uses " + std::to_string(grids.size()) +
             " device grids; the runtime runs programs of one grid";
@@ -772,6 +777,12 @@ bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
       .Case([&](shard::AllReduceOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
         auto axes = gridAxes(o);
+        auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
+            o, o.getGridAttr());
+        if (grid &&
+            dist::DistDialect::StagesAttrHelper(o.getContext()).isAttrPresent(
+                grid))
+          axes = {Communicator::kStagesAxis};
         int kind = 0;
         switch (o.getReduction()) {
         case shard::ReductionKind::Sum:

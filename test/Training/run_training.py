@@ -2,6 +2,7 @@
 """End-to-end training check of one model against PyTorch (issue 12).
 
     run_training.py --model gpt --build BUILD --out DIR [--devices N] [--plan dp=2,tp=2]
+                    [--micro-batches M] [--schedule gpipe|1f1b]
                     [--steps 20] [--batches K] [--loss ...] [--optimizer ...] [--lr ...]
                     [--betas b1,b2] [--eps ...] [--weight-decay ...] [--momentum ...]
                     [--clip-norm ...] [--ranks-against ONE_RANK_LOSSES] [--dry-run]
@@ -75,6 +76,10 @@ def parse_args(argv):
     ap.add_argument("--weight-decay", type=float)
     ap.add_argument("--momentum", type=float)
     ap.add_argument("--clip-norm", type=float)
+    ap.add_argument("--micro-batches", type=int, default=1,
+                    help="M > 1: compile the model traced on 1/M of the batch (a pipeline's "
+                         "micro-batch); dist-run runs the whole batch as M micro-batches")
+    ap.add_argument("--schedule", help="dist-run --schedule (gpipe or 1f1b)")
     ap.add_argument("--ranks-against", help="a 1-rank loss log to compare with (rtol 1e-5)")
     ap.add_argument("--mpirun", default="mpirun --oversubscribe")
     ap.add_argument("--dry-run", action="store_true")
@@ -131,7 +136,8 @@ def dist_commands(args, export_dir, ref_dir):
     losses = os.path.join(args.out, "losses.csv")
     trained = os.path.join(args.out, "trained")
     run_cmd = ([os.path.join(bin_dir, "dist-run"), artifact, "--steps", str(args.steps)]
-               + feed + ["--loss-log", losses, "--save-weights", trained])
+               + feed + ["--loss-log", losses, "--save-weights", trained]
+               + (["--schedule", args.schedule] if args.schedule else []))
     if args.devices > 1:
         run_cmd = shlex.split(args.mpirun) + ["-np", str(args.devices)] + run_cmd
     check_cmd = [PYTHON, os.path.join(HERE, "compare_training.py"), "--reference", ref_dir,
@@ -161,7 +167,16 @@ def main(argv=None):
         rc = run(cmd)
         if rc != 0:
             return rc
-    for cmd in dist_commands(args, export_dir, ref_dir):
+    # A pipeline's micro-batch: the model traced on 1/M of the rows, with
+    # the same weights; dist-run gets the whole batch as M micro-batches.
+    compiled_dir = export_dir
+    if args.micro_batches > 1:
+        compiled_dir = os.path.join(args.out, "export-micro")
+        rc = run([PYTHON, os.path.join(training, "export.py"), "--model", args.model,
+                  "--out", compiled_dir, "--micro-batches", str(args.micro_batches)])
+        if rc != 0:
+            return rc
+    for cmd in dist_commands(args, compiled_dir, ref_dir):
         rc = run(cmd, args.dry_run)
         if rc != 0:
             print(f"error: exit status {rc}", file=sys.stderr)

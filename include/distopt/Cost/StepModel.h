@@ -78,6 +78,9 @@ struct SegmentCost {
   /// The pipeline stage that runs the segment, when the stages cut the
   /// program between ops rather than between layers (-1: by layers).
   int stage = -1;
+  /// Runs once per step after every micro-batch (the update of a generated
+  /// training step's stage), not once per micro-batch.
+  bool perStep = false;
 };
 
 enum class StepMode { Inference, Training };
@@ -305,10 +308,12 @@ llvm::Expected<StepReport> composeStep(llvm::ArrayRef<SegmentCost> segments,
                                        const PlanOptions &plan,
                                        const ClusterSpec &cluster);
 
-/// Replaces the memory of a one-stage `report` with `memory` (keeping the
-/// device's memory), and whether it fits: for a program whose memory is
-/// known exactly, such as a generated training step laid out as it runs.
-void setStepMemory(StepReport &report, const StepMemory &memory);
+/// Replaces the memory of `report`'s stages with `memory` (one for every
+/// stage, or one per stage; keeping each device's memory), the report's
+/// with the fullest stage's, and whether it fits: for a program whose
+/// memory is known exactly, such as a generated training step laid out as
+/// it runs.
+void setStepMemory(StepReport &report, llvm::ArrayRef<StepMemory> memory);
 
 /// Writes `report` for people: plan, step time and its breakdown, FLOP/s,
 /// memory, and one line per stage.

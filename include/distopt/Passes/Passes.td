@@ -196,8 +196,9 @@ def PipelineSplitPass : Pass<"dist-pipeline-split", "mlir::ModuleOp"> {
     program order, and makes every value that crosses stages explicit: the
     producing stage returns it and each later stage that reads it takes it
     as an argument, both marked `dist.boundary = id`. Weights and constants
-    are copied into every stage that uses them (a tied embedding read by
-    the first and the last stage is a weight of both); model inputs are
+    are copied into every stage that uses them (in inference, a tied
+    embedding read by the first and the last stage is a weight of both);
+    model inputs are
     arguments of every stage that reads them and model outputs results of
     the stage that computes them (`dist.name`). docs/pipeline.md has the
     contract the runtime follows.
@@ -218,12 +219,37 @@ def PipelineSplitPass : Pass<"dist-pipeline-split", "mlir::ModuleOp"> {
         attributes {dist.stage = 1 : i64}
     ```
 
-    A module whose ops carry no `dist.stage` is left as it is. An op of the
-    function without a stage (other than weights and constants), a value
-    read by an earlier stage than the one that computes it, a stage without
-    ops, or more than one function to split are errors.
+    The pass runs after `dist-partition` (values cross as local shards).
+    An op without a stage (a collective the partitioner inserted) runs in
+    the stage of its earliest reader, or after its operands when nothing
+    reads it.
+
+    A training step (`dist.train`) becomes three functions per stage,
+    `@<name>_stage<k>_forward`, `_backward` and `_update` (`dist.phase`):
+    the ops dist-autodiff built (`dist.adjoint_of`) form the backward of
+    their stage, the ops dist-optimizer built (`dist.update`) the update.
+    A micro-batch runs F0 .. F(K-1), B(K-1) .. B0, and values flow only
+    forward in that order; a value of stage k's forward or backward that
+    its update reads is returned and taken as `dist.accumulate = id` (the
+    runtime passes the mean over the micro-batches). An update op runs in
+    the stage whose values it reads, or in every stage that needs it when
+    it reads none (AdamW's step counter); a weight that one stage's update
+    assigns lives in that stage, and later stages that read it (a tied
+    embedding) receive it as a boundary value.
+
+    A sum in the update of values of several stages (the squared norms of
+    the gradients, for --clip-norm) runs in every stage's update, each
+    adding its own terms, and a reader takes the sum over the stages:
+    `shard.all_reduce` on the grid `@stages` (one axis of K, marked
+    `dist.stages`).
+
+    A module whose ops carry no `dist.stage` is left as it is. A value read
+    by an earlier slot than the one that computes it, a stage without
+    forward ops, an update op other than a sum that reads values of several
+    stages, or more than one function to split are errors.
   }];
-  let dependentDialects = ["distopt::dist::DistDialect"];
+  let dependentDialects = ["distopt::dist::DistDialect",
+                           "mlir::shard::ShardDialect"];
 }
 
 def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {

@@ -51,8 +51,11 @@ struct Plan {
   llvm::SmallVector<int64_t> gridShape;
   /// The ops of the main function with their choices (program order).
   llvm::SmallVector<std::pair<mlir::Operation *, FactorAxes>> choices;
-  /// With pipeline stages: the stage of each op of `choices` (same order).
+  /// With pipeline stages: the stage of each op of `choices` (same order);
+  /// kUnstaged for the update of a training step, which
+  /// dist-pipeline-split places by the values it reads.
   llvm::SmallVector<unsigned> stages;
+  static constexpr unsigned kUnstaged = ~0u;
   /// Repeated layers found.
   unsigned layerCount = 0, layerOps = 0;
   /// Segments for the step model (ops before the layers, one layer, ops

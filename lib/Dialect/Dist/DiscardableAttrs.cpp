@@ -33,16 +33,22 @@ static constexpr StringLiteral kOperationAttrs[] = {
     DistDialect::TrainAttrHelper::getNameStr(),
     DistDialect::SourceModelAttrHelper::getNameStr(),
     DistDialect::StageAttrHelper::getNameStr(),
+    DistDialect::PhaseAttrHelper::getNameStr(),
+    DistDialect::AdjointOfAttrHelper::getNameStr(),
+    DistDialect::UpdateAttrHelper::getNameStr(),
+    DistDialect::StagesAttrHelper::getNameStr(),
 };
 static constexpr StringLiteral kValueAttrs[] = {
     DistDialect::NameAttrHelper::getNameStr(),
     DistDialect::BoundaryAttrHelper::getNameStr(),
+    DistDialect::AccumulateAttrHelper::getNameStr(),
 };
 static constexpr StringLiteral kResultAttrs[] = {
     DistDialect::NameAttrHelper::getNameStr(),
     DistDialect::LossAttrHelper::getNameStr(),
     DistDialect::GradientOfAttrHelper::getNameStr(),
     DistDialect::BoundaryAttrHelper::getNameStr(),
+    DistDialect::AccumulateAttrHelper::getNameStr(),
 };
 
 /// Checks that `value` of `name` (on `what`) is an i64 of at least 0.
@@ -141,6 +147,22 @@ static LogicalResult verifySourceModel(Operation *op, StringRef name,
   return success();
 }
 
+/// Checks `dist.phase`: "forward", "backward" or "update", on a function.
+static LogicalResult verifyPhaseAttr(Operation *op, Attribute value) {
+  StringRef name = DistDialect::PhaseAttrHelper::getNameStr();
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitOpError("carries '")
+           << name << "', which marks a stage function of a training pipeline";
+  auto str = dyn_cast<StringAttr>(value);
+  if (!str || !llvm::is_contained({StringRef("forward"), StringRef("backward"),
+                                   StringRef("update")},
+                                  str.getValue()))
+    return op->emitOpError("expects '")
+           << name << "' to be \"forward\", \"backward\" or \"update\", found "
+           << value;
+  return success();
+}
+
 LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
@@ -160,8 +182,22 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
     return verifyTrainAttr(op, value);
   if (name == SourceModelAttrHelper::getNameStr())
     return verifySourceModel(op, name, value);
-  if (name == StageAttrHelper::getNameStr())
+  if (name == StageAttrHelper::getNameStr() ||
+      name == AdjointOfAttrHelper::getNameStr())
     return verifyIndex(op, name, "an op", value);
+  if (name == PhaseAttrHelper::getNameStr())
+    return verifyPhaseAttr(op, value);
+  if (name == StagesAttrHelper::getNameStr() &&
+      op->getName().getStringRef() != "shard.grid")
+    return op->emitOpError("carries '")
+           << name << "', which marks the shard.grid of a pipeline's stages";
+  if (name == UpdateAttrHelper::getNameStr() ||
+      name == StagesAttrHelper::getNameStr()) {
+    if (!isa<UnitAttr>(value))
+      return op->emitOpError("expects '")
+             << name << "' to be a unit attribute, found " << value;
+    return success();
+  }
   if (name == NameAttrHelper::getNameStr())
     return op->emitOpError("carries '")
            << name
@@ -204,7 +240,8 @@ LogicalResult DistDialect::verifyRegionArgAttribute(Operation *op,
   StringRef name = attribute.getName().getValue();
   if (name == NameAttrHelper::getNameStr())
     return verifyValueName(op, "argument", argIndex, attribute.getValue());
-  if (name == BoundaryAttrHelper::getNameStr())
+  if (name == BoundaryAttrHelper::getNameStr() ||
+      name == AccumulateAttrHelper::getNameStr())
     return verifyIndex(op, name, "argument #" + std::to_string(argIndex),
                        attribute.getValue());
   return emitUnknownAttr(op, name, "argument", kValueAttrs);
@@ -217,7 +254,8 @@ DistDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex,
   StringRef name = attribute.getName().getValue();
   if (name == NameAttrHelper::getNameStr())
     return verifyValueName(op, "result", resultIndex, attribute.getValue());
-  if (name == BoundaryAttrHelper::getNameStr())
+  if (name == BoundaryAttrHelper::getNameStr() ||
+      name == AccumulateAttrHelper::getNameStr())
     return verifyIndex(op, name, "result #" + std::to_string(resultIndex),
                        attribute.getValue());
   if (name == LossAttrHelper::getNameStr()) {

@@ -79,18 +79,31 @@ func.func @plain(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 func.func @backward(%x: tensor<4xf32>) -> tensor<4xf32> {
   %e = dist.unary exp %x {dist.stage = 1 : i64} : tensor<4xf32>
-  // expected-error @+1 {{'dist.unary' op in pipeline stage 0 reads a value that stage 1 computes; stages must follow the program's order}}
+  // expected-error @+1 {{'dist.unary' op in pipeline stage 0 reads a value that pipeline stage 1 computes; stages must follow the program's order}}
   %n = dist.unary neg %e {dist.stage = 0 : i64} : tensor<4xf32>
   return %n : tensor<4xf32>
 }
 
 // -----
 
+// An op without a stage (a collective the partitioner inserted) runs in the
+// stage of its earliest reader (%n in stage 1), or after its operands when
+// nothing reads it (%r, returned, in stage 1).
+// CHECK-LABEL: func.func @unstaged_stage0(
+// CHECK-SAME: -> (tensor<4xf32> {dist.boundary = 0 : i64})
+// CHECK-NEXT: dist.unary exp
+// CHECK-NEXT: return
+// CHECK-LABEL: func.func @unstaged_stage1(
+// CHECK-NEXT: dist.unary neg
+// CHECK-NEXT: dist.unary abs
+// CHECK-NEXT: dist.unary sqrt
+// CHECK-NEXT: return
 func.func @unstaged(%x: tensor<4xf32>) -> tensor<4xf32> {
   %e = dist.unary exp %x {dist.stage = 0 : i64} : tensor<4xf32>
-  // expected-error @+1 {{'dist.unary' op has no 'dist.stage' in a function whose ops are split into pipeline stages}}
   %n = dist.unary neg %e : tensor<4xf32>
-  return %n : tensor<4xf32>
+  %m = dist.unary abs %n {dist.stage = 1 : i64} : tensor<4xf32>
+  %r = dist.unary sqrt %m : tensor<4xf32>
+  return %r : tensor<4xf32>
 }
 
 // -----
@@ -104,8 +117,20 @@ func.func @gap(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
-// expected-error @+1 {{'func.func' op is a training step; pipeline stages of training steps are not supported yet (plan without pp)}}
-func.func @train(%x: tensor<4xf32>) -> tensor<4xf32> attributes {dist.train} {
-  %e = dist.unary exp %x {dist.stage = 0 : i64} : tensor<4xf32>
+func.func @not_train(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'dist.unary' op belongs to a training step's backward or update, in a function that is not a training step (no 'dist.train')}}
+  %e = dist.unary exp %x {dist.stage = 0 : i64, dist.adjoint_of = 0 : i64} : tensor<4xf32>
   return %e : tensor<4xf32>
+}
+
+// -----
+
+// An update op other than a sum may not combine values of two stages.
+func.func @mix(%x: tensor<4xf32> {dist.name = "x"}) -> (tensor<f32> {dist.loss, dist.name = "loss"}) attributes {dist.train} {
+  %a = dist.unary exp %x {dist.stage = 0 : i64} : tensor<4xf32>
+  %b = dist.unary neg %a {dist.stage = 1 : i64} : tensor<4xf32>
+  %l = dist.reduce sum %b {axes = array<i64: 0>, dist.stage = 1 : i64} : (tensor<4xf32>) -> tensor<f32>
+  // expected-error @+1 {{'dist.binary' op in the optimizer update reads values of pipeline stages 0, 1; only sums may combine the values of several stages}}
+  %m = dist.binary mul %a, %b {dist.update} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %l : tensor<f32>
 }

@@ -79,7 +79,25 @@ def Dist_Dialect : Dialect {
     // On a stage function's argument or result: the value that crosses
     // between stages; the one result of that id is sent, per micro-batch,
     // to every argument of that id in later stages (i64, from 0).
-    "::mlir::IntegerAttr":$boundary
+    "::mlir::IntegerAttr":$boundary,
+    // On a stage function of a training pipeline: what it runs, "forward"
+    // or "backward" (once per micro-batch) or "update" (once per step).
+    "::mlir::StringAttr":$phase,
+    // On a result of a training pipeline's forward or backward function:
+    // the value summed over the step's micro-batches and divided by their
+    // number; on an argument of the same stage's update function: that
+    // mean (i64 id, from 0).
+    "::mlir::IntegerAttr":$accumulate,
+    // On an op that dist-autodiff built: the backward of which op, as the
+    // index of that op in the function's block when autodiff ran (i64).
+    "::mlir::IntegerAttr":$adjoint_of,
+    // On an op that dist-optimizer built: it belongs to the update, which
+    // runs once per step after every micro-batch's backward.
+    "::mlir::UnitAttr":$update,
+    // On a shard.grid of one axis, in a training pipeline: the axis is the
+    // pipeline's stages; a collective on it runs between the ranks at the
+    // same position of every stage's grid (the global gradient norm).
+    "::mlir::UnitAttr":$stages
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
