@@ -14,6 +14,8 @@
 #ifndef DISTOPT_ARTIFACT_PIPELINE_H
 #define DISTOPT_ARTIFACT_PIPELINE_H
 
+#include "distopt/Dialect/Dist/DistDialect.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
@@ -26,12 +28,12 @@
 
 namespace distopt {
 
-/// The attributes of a training pipeline's functions and values (spelled
-/// here until the dialect declares them): a stage function's phase, and an
-/// accumulated value's id.
-inline constexpr llvm::StringLiteral kPipelinePhaseAttr = "dist.phase";
+/// The attributes of a training pipeline's functions and values: a stage
+/// function's phase, and an accumulated value's id.
+inline constexpr llvm::StringLiteral kPipelinePhaseAttr =
+    dist::DistDialect::PhaseAttrHelper::getNameStr();
 inline constexpr llvm::StringLiteral kPipelineAccumulateAttr =
-    "dist.accumulate";
+    dist::DistDialect::AccumulateAttrHelper::getNameStr();
 
 /// The phase of a training pipeline's stage function (`dist.phase`).
 enum class PipelinePhase : int { Forward = 0, Backward = 1, Update = 2 };
@@ -128,7 +130,8 @@ int64_t getPipelineStageCount(mlir::ModuleOp module);
 /// checked against its contract (docs/pipeline.md, "The artifact of a
 /// training pipeline"): one function of each phase per stage, boundaries in
 /// micro-batch order, accumulated values from a stage's forward or backward
-/// to its update, one loss, and weights assigned by one stage only.
+/// to its update, one loss, and a weight that a stage assigns in no other
+/// stage unless that stage assigns it too.
 /// Emits an error at the offending function on a violation.
 mlir::FailureOr<PipelineInfo> checkPipeline(mlir::ModuleOp module);
 

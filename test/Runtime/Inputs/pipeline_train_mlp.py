@@ -21,7 +21,8 @@ for test/Runtime/pipeline-train-*.test.
 2 stages: logits = relu(x @ w1 + b1) @ w2 + b2; 3 stages: h1 = relu(x @ w1 +
 b1), h2 = relu(h1 @ w2 + b2), logits = (h2 + h1) @ w3 + b3 (h1 goes from
 stage 0 to stage 2, and is read by stage 1's backward). Cross-entropy with
-mean reduction, SGD with momentum 0.9 and weight decay 0.01.
+mean reduction, SGD with momentum 0.9 and weight decay 0.01; every stage's
+update also counts the steps in one state, "opt.step".
 """
 import os
 import sys
@@ -130,6 +131,17 @@ def loss_grad(fn, logits, n):
 
 
 def update(fn, names, ws, offsets):
+    # A step counter that every stage's update keeps the same way (as
+    # AdamW's): one state of one name, assigned by every stage.
+    fn.body.append(f'%{fn.name}_step = dist.weight "opt.step" : tensor<f32> '
+                   'at #dist.data<storage = zero, path = "", offset = 0, '
+                   'length = 4>')
+    fn.body.append(f"%{fn.name}_one = dist.constant dense<1.0> : tensor<f32>")
+    fn.body.append(f"%{fn.name}_step1 = dist.binary add %{fn.name}_step, "
+                   f"%{fn.name}_one : (tensor<f32>, tensor<f32>) -> "
+                   "tensor<f32>")
+    fn.body.append(f"dist.assign %{fn.name}_step, %{fn.name}_step1 : "
+                   "tensor<f32>")
     for n in names:
         ty = t(ws[n].shape)
         fn.args.append((f"g_{n}", ty, f"dist.accumulate = {fn.acc[n]} : i64"))
@@ -323,8 +335,10 @@ def compare_saved(a, b):
         diff = np.abs(wa[n] - wb[n]).max()
         print(n, "max difference", diff, "scale", scale)
         assert diff <= 1e-5 * scale, n
-        # Training moved every weight and momentum.
-        if n in initial:
+        # Training moved every weight and momentum; 4 steps were counted.
+        if n == "opt.step":
+            assert wa[n] == sa, (wa[n], sa)
+        elif n in initial:
             assert not np.array_equal(wa[n], initial[n]), n
         else:
             assert np.abs(wa[n]).max() > 0, n
