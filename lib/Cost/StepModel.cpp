@@ -605,8 +605,8 @@ static double getUpdateSeconds(llvm::ArrayRef<SegmentCost> segments) {
   for (const SegmentCost &segment : segments)
     if (segment.perStep)
       perStage[segment.stage] +=
-          segment.repeat * (segment.forwardSeconds +
-                            sumSeconds(segment.forwardCollectives));
+          segment.repeat *
+          (segment.forwardSeconds + sumSeconds(segment.forwardCollectives));
   double slowest = 0;
   for (const auto &[stage, seconds] : perStage)
     slowest = std::max(slowest, seconds);

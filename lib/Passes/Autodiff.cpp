@@ -244,8 +244,8 @@ LogicalResult AutodiffPass::backpropagate(ArrayRef<Operation *> ops,
                                           LayerRecompute *recompute) {
   for (Operation *op : llvm::reverse(ops)) {
     Operation *beforeRule = &*std::prev(builder.getInsertionPoint());
-    auto tagRule = llvm::make_scope_exit(
-        [&] { tagAdjoints(beforeRule, builder, op); });
+    auto tagRule =
+        llvm::make_scope_exit([&] { tagAdjoints(beforeRule, builder, op); });
     SmallVector<Value> resultGrads;
     for (Value r : op->getResults())
       resultGrads.push_back(grads.lookup(r));

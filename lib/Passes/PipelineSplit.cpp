@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Dialect/Dist/PipelineSplit.h"
+#include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Passes/Passes.h"
 
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"

@@ -12,7 +12,6 @@ using namespace mlir;
 using namespace distopt;
 using namespace distopt::plan;
 
-
 /// The attributes that two copies of a layer share: all but the index of
 /// the forward op that dist-autodiff records on a backward op.
 static DictionaryAttr getCopyAttrs(Operation *op) {

@@ -785,10 +785,10 @@ llvm::Error GridPlanner::assignTrainingStages(Plan &plan) {
     if (!isa<dist::WeightOp>(node.op) || update.isAttrPresent(node.op))
       continue;
     for (Operation *user : node.op->getUsers())
-      if (auto it = planner.nodeOf.find(user); it != planner.nodeOf.end() &&
-                                               plan.stages[it->second] !=
-                                                   Plan::kUnstaged &&
-                                               forwardOf[it->second] < 0)
+      if (auto it = planner.nodeOf.find(user);
+          it != planner.nodeOf.end() &&
+          plan.stages[it->second] != Plan::kUnstaged &&
+          forwardOf[it->second] < 0)
         plan.stages[i] = std::min(plan.stages[i], plan.stages[it->second]);
     if (plan.stages[i] == Plan::kUnstaged)
       plan.stages[i] = 0;
@@ -1189,11 +1189,11 @@ getStageMemories(ModuleOp module, unsigned stages,
     if (funcs[s].size() == 3) {
       unsigned inFlight = cost::getInFlightMicroBatches(
           options.schedule, stages - s, microBatches);
-      memory.activations +=
-          inFlight * getStashBytes(funcs[s][0], funcs[s][1]);
+      memory.activations += inFlight * getStashBytes(funcs[s][0], funcs[s][1]);
       for (Type t : funcs[s][2].getArgumentTypes()) {
         auto type = cast<RankedTensorType>(t);
-        memory.activations += double(type.getNumElements()) * getElementBytes(type);
+        memory.activations +=
+            double(type.getNumElements()) * getElementBytes(type);
       }
     }
     out.push_back(memory);

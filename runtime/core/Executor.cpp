@@ -779,9 +779,8 @@ bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
         auto axes = gridAxes(o);
         auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
             o, o.getGridAttr());
-        if (grid &&
-            dist::DistDialect::StagesAttrHelper(o.getContext()).isAttrPresent(
-                grid))
+        if (grid && dist::DistDialect::StagesAttrHelper(o.getContext())
+                        .isAttrPresent(grid))
           axes = {Communicator::kStagesAxis};
         int kind = 0;
         switch (o.getReduction()) {

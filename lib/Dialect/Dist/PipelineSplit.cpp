@@ -35,8 +35,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
@@ -111,8 +111,7 @@ private:
   }
   /// The function of a slot, or of stage s's update.
   unsigned functionOfSlot(unsigned slot) const {
-    return training ? stageOfSlot(slot) * 3 + (slot < numStages ? 0 : 1)
-                    : slot;
+    return training ? stageOfSlot(slot) * 3 + (slot < numStages ? 0 : 1) : slot;
   }
   unsigned updateFunction(unsigned stage) const { return stage * 3 + 2; }
   /// The slot of the op computing `v`, if it has one (not an argument, a
@@ -185,8 +184,7 @@ LogicalResult PipelineSplitter::readStages() {
   }
   llvm::SmallBitVector hasForward(numStages);
   for (auto [op, stage] : stageOf) {
-    Phase phase =
-        adjoint.isAttrPresent(op) ? Phase::Backward : Phase::Forward;
+    Phase phase = adjoint.isAttrPresent(op) ? Phase::Backward : Phase::Forward;
     slot[op] = slotOf(stage, phase);
     if (phase == Phase::Forward)
       hasForward.set(stage);
@@ -448,10 +446,12 @@ static void cloneSource(OpBuilder &b, Value v, IRMapping &map) {
 }
 
 /// Sorts `values` by their id in `ids`.
-static SmallVector<Value> sortedById(const llvm::SetVector<Value> &values,
-                                     const llvm::MapVector<Value, int64_t> &ids) {
+static SmallVector<Value>
+sortedById(const llvm::SetVector<Value> &values,
+           const llvm::MapVector<Value, int64_t> &ids) {
   SmallVector<Value> out(values.begin(), values.end());
-  llvm::sort(out, [&](Value a, Value c) { return ids.lookup(a) < ids.lookup(c); });
+  llvm::sort(out,
+             [&](Value a, Value c) { return ids.lookup(a) < ids.lookup(c); });
   return out;
 }
 
@@ -536,10 +536,9 @@ void PipelineSplitter::cloneBody(StageFunction &fn, IRMapping &map,
       cloneSource(body, operand, map);
       if (isForeignTerm(op, operand, fn.stage) && !map.contains(operand)) {
         auto type = cast<RankedTensorType>(operand.getType());
-        map.map(operand,
-                ConstantOp::create(body, op->getLoc(), type,
-                                   cast<DenseElementsAttr>(
-                                       body.getZeroAttr(type))));
+        map.map(operand, ConstantOp::create(
+                             body, op->getLoc(), type,
+                             cast<DenseElementsAttr>(body.getZeroAttr(type))));
       }
     }
     SmallVector<std::pair<unsigned, Value>> totals;
@@ -575,10 +574,9 @@ Value PipelineSplitter::getStageSum(Value sum, IRMapping &map, OpBuilder &b,
     SymbolTable(func->getParentOp()).insert(stagesGrid);
     DistDialect::StagesAttrHelper(ctx).setAttr(stagesGrid, UnitAttr::get(ctx));
   }
-  total = shard::AllReduceOp::create(b, sum.getLoc(), map.lookup(sum),
-                                     stagesGrid.getSymName(),
-                                     ArrayRef<int16_t>{0},
-                                     shard::ReductionKind::Sum);
+  total = shard::AllReduceOp::create(
+      b, sum.getLoc(), map.lookup(sum), stagesGrid.getSymName(),
+      ArrayRef<int16_t>{0}, shard::ReductionKind::Sum);
   return total;
 }
 
