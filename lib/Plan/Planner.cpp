@@ -801,8 +801,8 @@ llvm::Error GridPlanner::assignTrainingStages(Plan &plan) {
 
 /// Segments of stages cut between ops: one per stage, with its ops, the
 /// weights they read, and as input the values it receives from other
-/// stages (whole, once each); and in a training step one more per stage
-/// for its update, which runs once per step (`perStep`).
+/// stages (each device's part, once each); and in a training step one more
+/// per stage for its update, which runs once per step (`perStep`).
 void GridPlanner::buildStageSegments(Plan &plan) {
   unsigned pp = candidate.pipelineStages;
   std::vector<cost::SegmentCost> segs(pp), updates(pp);
@@ -836,16 +836,29 @@ void GridPlanner::buildStageSegments(Plan &plan) {
       auto it = def ? planner.nodeOf.find(def) : planner.nodeOf.end();
       if (it == planner.nodeOf.end())
         continue;
+      // A value crosses as its producer leaves it on each device (the
+      // split runs after partitioning); so does, in a training step, a
+      // weight that lives in an earlier stage (dist-pipeline-split).
+      auto type = cast<RankedTensorType>(operand.getType());
+      const dist::DistState &state =
+          strategyOf(it->second)
+              .results[cast<OpResult>(operand).getResultNumber()];
       if (isa<dist::WeightOp>(def)) {
-        if (counted[k].insert(def).second)
+        if (!counted[k].insert(def).second)
+          continue;
+        bool trained = llvm::any_of(def->getUsers(), [](Operation *user) {
+          return isa<dist::AssignOp>(user);
+        });
+        if (options.explicitStep && trained && plan.stages[it->second] != k)
+          segs[k].inputBytes += grid.localBytes(type, state);
+        else
           addOpToSegment(it->second, segs[k], plan);
         continue;
       }
       if (plan.stages[it->second] == k ||
           !counted[k].insert(operand.getAsOpaquePointer()).second)
         continue;
-      auto type = cast<RankedTensorType>(operand.getType());
-      segs[k].inputBytes += type.getNumElements() * getElementBytes(type);
+      segs[k].inputBytes += grid.localBytes(type, state);
     }
   }
   std::vector<unsigned> ops(pp, 0);
