@@ -42,27 +42,11 @@ int64_t distopt::getPipelineStageCount(ModuleOp module) {
   return stages.size();
 }
 
-StringRef distopt::getPipelinePhaseName(PipelinePhase phase) {
-  switch (phase) {
-  case PipelinePhase::Forward:
-    return "forward";
-  case PipelinePhase::Backward:
-    return "backward";
-  case PipelinePhase::Update:
-    return "update";
-  }
-  return "";
-}
-
 std::optional<PipelinePhase> distopt::getPipelinePhase(func::FuncOp f) {
   auto attr = f->getAttrOfType<StringAttr>(kPipelinePhaseAttr);
   if (!attr)
     return std::nullopt;
-  for (PipelinePhase p :
-       {PipelinePhase::Forward, PipelinePhase::Backward, PipelinePhase::Update})
-    if (attr.getValue() == getPipelinePhaseName(p))
-      return p;
-  return std::nullopt;
+  return dist::parsePipelinePhase(attr.getValue());
 }
 
 /// Orders the stage functions by `dist.stage`: 0..K-1, each once.

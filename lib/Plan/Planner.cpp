@@ -19,6 +19,7 @@
 #include "distopt/Dialect/Dist/DistOps.h"
 #include "distopt/Dialect/Dist/FactorAxes.h"
 #include "distopt/Dialect/Dist/Partition.h"
+#include "distopt/Dialect/Dist/PipelinePhase.h"
 #include "distopt/Dialect/Dist/PipelineSplit.h"
 #include "distopt/Dialect/Dist/Reshard.h"
 #include "distopt/Dialect/Dist/ShardingRule.h"
@@ -36,6 +37,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -1190,20 +1192,28 @@ static double getStashBytes(func::FuncOp forward, func::FuncOp backward) {
 static std::vector<cost::StepMemory>
 getStageMemories(ModuleOp module, unsigned stages,
                  const cost::PlanOptions &options, unsigned microBatches) {
+  MLIRContext *ctx = module.getContext();
+  dist::DistDialect::StageAttrHelper stageAttr(ctx);
+  dist::DistDialect::PhaseAttrHelper phaseAttr(ctx);
   std::vector<SmallVector<func::FuncOp>> funcs(stages);
-  dist::DistDialect::StageAttrHelper stageAttr(module.getContext());
+  // A training stage's functions by phase (forward, backward, update).
+  std::vector<std::array<func::FuncOp, 3>> phases(stages);
   for (auto f : module.getOps<func::FuncOp>())
-    if (IntegerAttr k = stageAttr.getAttr(f))
+    if (IntegerAttr k = stageAttr.getAttr(f)) {
       funcs[k.getInt()].push_back(f);
+      if (StringAttr name = phaseAttr.getAttr(f))
+        if (auto phase = dist::parsePipelinePhase(name.getValue()))
+          phases[k.getInt()][int(*phase)] = f;
+    }
   std::vector<cost::StepMemory> out;
   for (unsigned s = 0; s < stages; ++s) {
     cost::StepMemory memory = getFunctionsMemory(funcs[s]);
-    // The functions are the forward, backward and update, in that order.
-    if (funcs[s].size() == 3) {
+    auto [forward, backward, update] = phases[s];
+    if (forward && backward && update) {
       unsigned inFlight = cost::getInFlightMicroBatches(
           options.schedule, stages - s, microBatches);
-      memory.activations += inFlight * getStashBytes(funcs[s][0], funcs[s][1]);
-      for (Type t : funcs[s][2].getArgumentTypes()) {
+      memory.activations += inFlight * getStashBytes(forward, backward);
+      for (Type t : update.getArgumentTypes()) {
         auto type = cast<RankedTensorType>(t);
         memory.activations +=
             double(type.getNumElements()) * getElementBytes(type);

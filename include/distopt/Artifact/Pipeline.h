@@ -15,6 +15,7 @@
 #define DISTOPT_ARTIFACT_PIPELINE_H
 
 #include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Dialect/Dist/PipelinePhase.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -36,10 +37,8 @@ inline constexpr llvm::StringLiteral kPipelineAccumulateAttr =
     dist::DistDialect::AccumulateAttrHelper::getNameStr();
 
 /// The phase of a training pipeline's stage function (`dist.phase`).
-enum class PipelinePhase : int { Forward = 0, Backward = 1, Update = 2 };
-
-/// "forward", "backward" or "update".
-llvm::StringRef getPipelinePhaseName(PipelinePhase phase);
+using dist::getPipelinePhaseName;
+using dist::PipelinePhase;
 
 /// One function of a training pipeline, as a reader of a boundary value.
 struct PipelineReader {

@@ -9,6 +9,7 @@
 
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Dialect/Dist/FactorAxes.h"
+#include "distopt/Dialect/Dist/PipelinePhase.h"
 #include "distopt/Support/Suggest.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -147,6 +148,26 @@ static LogicalResult verifySourceModel(Operation *op, StringRef name,
   return success();
 }
 
+StringRef distopt::dist::getPipelinePhaseName(PipelinePhase phase) {
+  switch (phase) {
+  case PipelinePhase::Forward:
+    return "forward";
+  case PipelinePhase::Backward:
+    return "backward";
+  case PipelinePhase::Update:
+    return "update";
+  }
+  return "";
+}
+
+std::optional<PipelinePhase> distopt::dist::parsePipelinePhase(StringRef name) {
+  for (PipelinePhase p :
+       {PipelinePhase::Forward, PipelinePhase::Backward, PipelinePhase::Update})
+    if (name == getPipelinePhaseName(p))
+      return p;
+  return std::nullopt;
+}
+
 /// Checks `dist.phase`: "forward", "backward" or "update", on a function.
 static LogicalResult verifyPhaseAttr(Operation *op, Attribute value) {
   StringRef name = DistDialect::PhaseAttrHelper::getNameStr();
@@ -154,9 +175,7 @@ static LogicalResult verifyPhaseAttr(Operation *op, Attribute value) {
     return op->emitOpError("carries '")
            << name << "', which marks a stage function of a training pipeline";
   auto str = dyn_cast<StringAttr>(value);
-  if (!str || !llvm::is_contained({StringRef("forward"), StringRef("backward"),
-                                   StringRef("update")},
-                                  str.getValue()))
+  if (!str || !parsePipelinePhase(str.getValue()))
     return op->emitOpError("expects '")
            << name << "' to be \"forward\", \"backward\" or \"update\", found "
            << value;

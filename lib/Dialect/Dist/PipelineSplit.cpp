@@ -31,6 +31,7 @@
 
 #include "distopt/Dialect/Dist/PipelineSplit.h"
 #include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/PipelinePhase.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -53,7 +54,7 @@ using StageAttr = DistDialect::StageAttrHelper;
 using BoundaryAttr = DistDialect::BoundaryAttrHelper;
 using AccumulateAttr = DistDialect::AccumulateAttrHelper;
 
-enum class Phase { Forward, Backward, Update };
+using Phase = PipelinePhase;
 
 /// What one stage function takes and returns, in order.
 struct StageFunction {
@@ -127,13 +128,11 @@ private:
   }
   /// "pipeline stage 1", or "the backward of pipeline stage 1".
   std::string describeFunction(unsigned f) const {
-    static constexpr StringLiteral kPhases[] = {"forward", "backward",
-                                                "update"};
     const StageFunction &fn = functions[f];
     std::string stage = ("pipeline stage " + Twine(fn.stage)).str();
     if (!training)
       return stage;
-    return ("the " + kPhases[unsigned(fn.phase)] + " of " + stage).str();
+    return ("the " + getPipelinePhaseName(fn.phase) + " of " + stage).str();
   }
 
   func::FuncOp func;
@@ -497,9 +496,7 @@ void PipelineSplitter::buildFunction(unsigned f, OpBuilder &b) {
   addById(results, fn.sent, boundaryId, BoundaryAttr::getNameStr());
   addById(results, fn.accumulated, accumulateId, AccumulateAttr::getNameStr());
 
-  static constexpr StringLiteral kPhaseNames[] = {"forward", "backward",
-                                                  "update"};
-  StringRef phaseName = kPhaseNames[unsigned(fn.phase)];
+  StringRef phaseName = getPipelinePhaseName(fn.phase);
   std::string name = (func.getSymName() + "_stage" + Twine(fn.stage)).str();
   if (training)
     name += ("_" + phaseName).str();
