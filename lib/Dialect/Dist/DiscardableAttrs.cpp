@@ -38,6 +38,7 @@ static constexpr StringLiteral kOperationAttrs[] = {
     DistDialect::AdjointOfAttrHelper::getNameStr(),
     DistDialect::UpdateAttrHelper::getNameStr(),
     DistDialect::StagesAttrHelper::getNameStr(),
+    DistDialect::ChunksAttrHelper::getNameStr(),
 };
 static constexpr StringLiteral kValueAttrs[] = {
     DistDialect::NameAttrHelper::getNameStr(),
@@ -190,7 +191,8 @@ LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
     return verifyFactorAxesAttr(op, value);
   if (name == ModelDirAttrHelper::getNameStr())
     return verifyModuleString(op, name, value, /*absolutePath=*/true);
-  if (name == ArtifactVersionAttrHelper::getNameStr())
+  if (name == ArtifactVersionAttrHelper::getNameStr() ||
+      name == ChunksAttrHelper::getNameStr())
     return verifyModuleInteger(op, name, value, /*min=*/1);
   if (name == OnnxOpsetAttrHelper::getNameStr() ||
       name == OnnxIrVersionAttrHelper::getNameStr())

@@ -97,7 +97,12 @@ def Dist_Dialect : Dialect {
     // On a shard.grid of one axis, in a training pipeline: the axis is the
     // pipeline's stages; a collective on it runs between the ranks at the
     // same position of every stage's grid (the global gradient norm).
-    "::mlir::UnitAttr":$stages
+    "::mlir::UnitAttr":$stages,
+    // On the module of a training pipeline run by the interleaved 1F1B
+    // schedule: the number v of stages (chunks) each rank group runs; the
+    // K * v stage functions run on K rank groups, stage c on group c mod K
+    // (i64, at least 1; absent: 1).
+    "::mlir::IntegerAttr":$chunks
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
