@@ -55,6 +55,28 @@ unsigned distopt::cost::getInFlightMicroBatches(PipelineScheduleKind kind,
   return std::min(stages, microBatches);
 }
 
+unsigned distopt::cost::getInterleavedInFlight(unsigned stages, unsigned chunks,
+                                               unsigned microBatches,
+                                               unsigned position,
+                                               unsigned chunk) {
+  uint64_t total = uint64_t(microBatches) * chunks;
+  // The forwards before the first backward: the warm-up, and the first
+  // forward of the steady state (all of them when m == p).
+  uint64_t warmup = microBatches == stages
+                        ? total
+                        : uint64_t(stages - position - 1) * 2 +
+                              uint64_t(chunks - 1) * stages + 1;
+  warmup = std::min(warmup, total);
+  // Virtual micro-batch k runs chunk (k mod p*v) / p: groups of p
+  // micro-batches go through the chunks in turn.
+  uint64_t group = uint64_t(stages) * chunks;
+  uint64_t count = (warmup / group) * stages;
+  uint64_t rest = warmup % group, from = uint64_t(chunk) * stages;
+  if (rest > from)
+    count += std::min<uint64_t>(rest - from, stages);
+  return unsigned(count);
+}
+
 llvm::Expected<double>
 distopt::cost::getPipelineBubbleFraction(PipelineScheduleKind kind,
                                          unsigned stages, unsigned microBatches,

@@ -124,7 +124,9 @@ static void addSeconds(KindSeconds &into, llvm::ArrayRef<CollectiveUse> uses,
 /// stage `stage`: tp innermost, then dp, then pp.
 static unsigned getRank(const PlanOptions &plan, unsigned stage,
                         unsigned replica, unsigned tpIndex) {
-  return (stage * plan.dataParallel + replica) * plan.tensorParallel + tpIndex;
+  unsigned position = stage % plan.pipelineParallel;
+  return (position * plan.dataParallel + replica) * plan.tensorParallel +
+         tpIndex;
 }
 
 /// Devices the plan uses: dp * tp * pp.
@@ -133,7 +135,8 @@ static uint64_t getNumPlanDevices(const PlanOptions &plan) {
          plan.pipelineParallel;
 }
 
-/// The ranks of stage `stage`: [first, end), tp innermost, then dp.
+/// The ranks of stage `stage`: [first, end), tp innermost, then dp. Under
+/// interleaved 1F1B stage c runs on pipeline position c mod pp.
 static std::pair<unsigned, unsigned> getStageRanks(const PlanOptions &plan,
                                                    unsigned stage) {
   unsigned first = getRank(plan, stage, 0, 0);
@@ -198,6 +201,34 @@ static void composeGradientSync(StageWork &stage, bool recomputes,
   }
 }
 
+/// Checks the chunks of an interleaved 1F1B plan: at least 2 on at least 2
+/// pipeline positions, in a training step.
+static llvm::Error checkChunks(const PlanOptions &plan) {
+  bool interleaved = plan.schedule == PipelineScheduleKind::Interleaved1F1B;
+  if (!interleaved && plan.chunks == 1)
+    return llvm::Error::success();
+  if (!interleaved)
+    return llvm::createStringError(
+        "chunks = %u stages per pipeline position need the interleaved "
+        "schedule, not %s",
+        plan.chunks, stringifyPipelineScheduleKind(plan.schedule).data());
+  if (plan.chunks < 2)
+    return llvm::createStringError(
+        "the interleaved schedule runs at least 2 chunks per pipeline "
+        "position (got chunks = %u; one chunk is the 1f1b schedule)",
+        plan.chunks);
+  if (plan.pipelineParallel < 2)
+    return llvm::createStringError(
+        "the interleaved schedule needs pipeline stages (pp >= 2, got pp = "
+        "%u)",
+        plan.pipelineParallel);
+  if (plan.mode == StepMode::Inference && !plan.explicitStep)
+    return llvm::createStringError(
+        "the interleaved 1F1B schedule runs training steps; an inference "
+        "pipeline runs gpipe");
+  return llvm::Error::success();
+}
+
 /// Checks the degrees, batches and device count of `plan`; returns the
 /// number of micro-batches per replica.
 static llvm::Expected<unsigned> checkPlan(const PlanOptions &plan,
@@ -213,9 +244,8 @@ static llvm::Expected<unsigned> checkPlan(const PlanOptions &plan,
         "micro-batch and global batch must be at least 1 (got micro-batch "
         "%lld, global batch %lld)",
         (long long)plan.microBatch, (long long)plan.globalBatch);
-  if (plan.schedule == PipelineScheduleKind::Interleaved1F1B)
-    return llvm::createStringError(
-        "the interleaved 1F1B schedule is not composed yet; use 1f1b or gpipe");
+  if (llvm::Error error = checkChunks(plan))
+    return std::move(error);
   if (numSegments == 0)
     return llvm::createStringError("a step needs at least one segment");
 
@@ -236,6 +266,14 @@ static llvm::Expected<unsigned> checkPlan(const PlanOptions &plan,
   if (microBatches > std::numeric_limits<unsigned>::max())
     return llvm::createStringError("%lld micro-batches are too many",
                                    (long long)microBatches);
+  if (plan.chunks > 1 && microBatches % plan.pipelineParallel != 0)
+    return llvm::createStringError(
+        "the interleaved 1F1B schedule runs the micro-batches in groups of "
+        "pp = %u, but there are %lld per replica (global batch %lld / (dp * "
+        "micro-batch) = %lld / %lld)",
+        plan.pipelineParallel, (long long)microBatches,
+        (long long)plan.globalBatch, (long long)plan.globalBatch,
+        (long long)perStep);
 
   uint64_t devices = getNumPlanDevices(plan);
   if (devices > cluster.getNumDevices())
@@ -383,28 +421,47 @@ static void reportStages(llvm::ArrayRef<StageWork> stages, StepReport &report) {
   }
 }
 
-/// The pipeline: m micro-batches of the critical stage, its layer
-/// collectives and transfers, and the bubble of (p - 1) micro-batch times.
-static void composePipeline(llvm::ArrayRef<StageWork> stages,
-                            StepReport &report) {
-  unsigned m = report.microBatches, p = stages.size();
-  const StageWork &critical = stages[report.criticalStage];
-  double stageSeconds = report.stages[report.criticalStage].microBatchSeconds;
-  report.forwardComputeSeconds = m * critical.forwardCompute;
-  report.backwardComputeSeconds = m * critical.backwardCompute;
-  report.recomputeSeconds = m * critical.recomputeCompute;
-  report.pipelineBubbleSeconds = (p - 1) * stageSeconds;
-  for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind) {
-    double seconds = m * critical.layerCollectives[kind];
-    if (seconds > 0)
-      report.communication.push_back(
-          {CollectiveKind(kind), CommunicationPhase::Layer, seconds, seconds});
+/// The pipeline: m micro-batches of the critical pipeline position (the
+/// one whose stages take longest per micro-batch: one stage, or its v
+/// chunks under interleaved 1F1B), its layer collectives and transfers, and
+/// the bubble of (p - 1) / v of its micro-batch times. Returns its seconds
+/// per micro-batch.
+static double composePipeline(llvm::ArrayRef<StageWork> stages,
+                              const PlanOptions &plan, StepReport &report) {
+  unsigned m = report.microBatches, p = plan.pipelineParallel;
+  unsigned v = stages.size() / p;
+  std::vector<double> positionSeconds(p, 0);
+  for (auto [s, stage] : llvm::enumerate(report.stages))
+    positionSeconds[s % p] += stage.microBatchSeconds;
+  unsigned critical =
+      std::max_element(positionSeconds.begin(), positionSeconds.end()) -
+      positionSeconds.begin();
+  KindSeconds layerCollectives{};
+  double transfer = 0;
+  report.criticalStage = critical;
+  for (unsigned s = critical; s < stages.size(); s += p) {
+    const StageWork &stage = stages[s];
+    report.forwardComputeSeconds += m * stage.forwardCompute;
+    report.backwardComputeSeconds += m * stage.backwardCompute;
+    report.recomputeSeconds += m * stage.recomputeCompute;
+    for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind)
+      layerCollectives[kind] += m * stage.layerCollectives[kind];
+    transfer += m * (stage.forwardTransfer + stage.backwardTransfer);
+    if (report.stages[s].microBatchSeconds >
+        report.stages[report.criticalStage].microBatchSeconds)
+      report.criticalStage = s;
   }
-  double transfer = m * (critical.forwardTransfer + critical.backwardTransfer);
+  report.pipelineBubbleSeconds = (p - 1) * positionSeconds[critical] / v;
+  for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind)
+    if (layerCollectives[kind] > 0)
+      report.communication.push_back(
+          {CollectiveKind(kind), CommunicationPhase::Layer,
+           layerCollectives[kind], layerCollectives[kind]});
   if (transfer > 0)
     report.communication.push_back({CollectiveKind::SendRecv,
                                     CommunicationPhase::Pipeline, transfer,
                                     transfer});
+  return positionSeconds[critical];
 }
 
 /// Seconds of the mixed-precision Adam step of stage `stage`, which holds
@@ -427,13 +484,16 @@ static double getOptimizerSeconds(const PlanOptions &plan,
 }
 
 /// After the pipeline, in training: gradient synchronization and the
-/// optimizer step of every stage; the stage that finishes last (the tail
-/// stage) decides. Returns the tail's seconds.
+/// optimizer step of every stage; the pipeline position that finishes last
+/// (the tail: its stage, or its chunks one after another) decides. Returns
+/// the tail's seconds.
 static double composeTail(std::vector<StageWork> &stages,
                           const PlanOptions &plan, const RankLocator &locator,
                           StepReport &report) {
   bool recomputes = plan.recompute == RecomputePolicy::Full;
-  double tailSeconds = 0, drain = 0;
+  unsigned p = plan.pipelineParallel;
+  std::vector<double> positionTail(p, 0);
+  double drain = 0;
   for (unsigned s = 0; s < stages.size(); ++s) {
     StageWork &stage = stages[s];
     StageReport &out = report.stages[s];
@@ -445,27 +505,33 @@ static double composeTail(std::vector<StageWork> &stages,
       out.exposedGradientSeconds += seconds;
     out.optimizerSeconds =
         getOptimizerSeconds(plan, locator, s, out.parameters);
-    double tail = out.exposedGradientSeconds + out.optimizerSeconds;
-    if (tail > tailSeconds) {
-      tailSeconds = tail;
-      report.tailStage = s;
+    positionTail[s % p] += out.exposedGradientSeconds + out.optimizerSeconds;
+  }
+  unsigned tail = std::max_element(positionTail.begin(), positionTail.end()) -
+                  positionTail.begin();
+  report.tailStage = tail;
+  KindSeconds total{}, exposed{};
+  for (unsigned s = tail; s < stages.size(); s += p) {
+    report.optimizerSeconds += report.stages[s].optimizerSeconds;
+    for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind) {
+      total[kind] += stages[s].gradientTotal[kind];
+      exposed[kind] += stages[s].gradientExposed[kind];
     }
   }
-  const StageWork &tail = stages[report.tailStage];
-  report.optimizerSeconds = report.stages[report.tailStage].optimizerSeconds;
   for (unsigned kind = 0; kind < kNumCollectiveKinds; ++kind)
-    if (tail.gradientTotal[kind] > 0)
-      report.communication.push_back(
-          {CollectiveKind(kind), CommunicationPhase::Gradient,
-           tail.gradientTotal[kind], tail.gradientExposed[kind]});
-  return tailSeconds;
+    if (total[kind] > 0)
+      report.communication.push_back({CollectiveKind(kind),
+                                      CommunicationPhase::Gradient, total[kind],
+                                      exposed[kind]});
+  return positionTail[tail];
 }
 
 /// FLOPs per device and per second, averaged over the devices of the plan.
 static void composeFlops(llvm::ArrayRef<StageWork> stages,
                          const RankLocator &locator, StepReport &report) {
   const PlanOptions &plan = report.plan;
-  unsigned m = report.microBatches, p = stages.size();
+  // Every pipeline position holds 1 / pp of the model.
+  unsigned m = report.microBatches, p = plan.pipelineParallel;
   uint64_t devices = getNumPlanDevices(plan);
   double forwardFlops = 0, recomputeFlops = 0, peak = 0;
   for (const StageWork &stage : stages) {
@@ -545,7 +611,12 @@ static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
     memory.gradients = states.gradients;
     memory.optimizerStates = states.optimizerStates;
     unsigned inFlight =
-        getInFlightMicroBatches(plan.schedule, p - s, report.microBatches);
+        plan.chunks > 1
+            ? getInterleavedInFlight(
+                  plan.pipelineParallel, plan.chunks, report.microBatches,
+                  s % plan.pipelineParallel, s / plan.pipelineParallel)
+            : getInFlightMicroBatches(plan.schedule, p - s,
+                                      report.microBatches);
     memory.activations = inFlight * (activationBytes + layerInputBytes) +
                          largestLayerActivations;
   } else {
@@ -560,15 +631,40 @@ static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
   return memory;
 }
 
-/// Memory per device of each stage; the report's memory is the stage with
-/// the least headroom.
+/// The memory of one device of each pipeline position: of its stage, or
+/// the sum of its chunks' under interleaved 1F1B (they are held at once;
+/// their working sets are used one after another).
+static std::vector<StepMemory> getPositionMemories(const StepReport &report) {
+  unsigned p = report.plan.pipelineParallel;
+  std::vector<StepMemory> positions(std::min<size_t>(p, report.stages.size()));
+  for (auto [s, stage] : llvm::enumerate(report.stages)) {
+    const StepMemory &m = stage.memory;
+    StepMemory &sum = positions[s % p];
+    if (s < p) {
+      sum = m;
+      continue;
+    }
+    sum.parameters += m.parameters;
+    sum.gradients += m.gradients;
+    sum.optimizerStates += m.optimizerStates;
+    sum.activations += m.activations;
+    sum.temporaries = std::max(sum.temporaries, m.temporaries);
+    sum.communicationBuffers += m.communicationBuffers;
+    sum.inputs += m.inputs;
+    sum.deviceMemory = std::min(sum.deviceMemory, m.deviceMemory);
+  }
+  return positions;
+}
+
+/// Memory per device of each stage; the report's memory is the pipeline
+/// position with the least headroom.
 static void composeMemory(llvm::ArrayRef<StageWork> stages,
                           const RankLocator &locator, StepReport &report) {
+  for (unsigned s = 0; s < stages.size(); ++s)
+    report.stages[s].memory = getStageMemory(stages, s, report, locator);
   report.fits = true;
   double leastHeadroom = std::numeric_limits<double>::infinity();
-  for (unsigned s = 0; s < stages.size(); ++s) {
-    StepMemory &memory = report.stages[s].memory;
-    memory = getStageMemory(stages, s, report, locator);
+  for (const StepMemory &memory : getPositionMemories(report)) {
     report.fits &= memory.fits();
     double headroom = memory.deviceMemory - memory.total();
     if (headroom < leastHeadroom) {
@@ -587,24 +683,27 @@ void distopt::cost::setStepMemory(StepReport &report,
     exact.deviceMemory = stage.memory.deviceMemory;
     stage.memory = exact;
   }
-  // The report's memory is the fullest stage's.
-  const StageReport *fullest = &report.stages.front();
-  for (const StageReport &stage : report.stages)
-    if (stage.memory.total() > fullest->memory.total())
-      fullest = &stage;
-  report.memory = fullest->memory;
-  report.fits = llvm::all_of(
-      report.stages, [](const StageReport &s) { return s.memory.fits(); });
+  // The report's memory is the fullest pipeline position's.
+  std::vector<StepMemory> positions = getPositionMemories(report);
+  const StepMemory *fullest = &positions.front();
+  for (const StepMemory &position : positions)
+    if (position.total() > fullest->total())
+      fullest = &position;
+  report.memory = *fullest;
+  report.fits =
+      llvm::all_of(positions, [](const StepMemory &m) { return m.fits(); });
 }
 
 /// The updates of a generated training step's stages (`perStep`
-/// segments) run once per step after the pipeline, side by side: the
-/// slowest stage's decides.
-static double getUpdateSeconds(llvm::ArrayRef<SegmentCost> segments) {
+/// segments) run once per step after the pipeline, side by side on the
+/// pipeline positions (one after another for the chunks of one): the
+/// slowest position's decides.
+static double getUpdateSeconds(llvm::ArrayRef<SegmentCost> segments,
+                               unsigned positions) {
   llvm::SmallDenseMap<int, double> perStage;
   for (const SegmentCost &segment : segments)
     if (segment.perStep)
-      perStage[segment.stage] +=
+      perStage[segment.stage % int(positions)] +=
           segment.repeat *
           (segment.forwardSeconds + sumSeconds(segment.forwardCollectives));
   double slowest = 0;
@@ -622,7 +721,7 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   if (!microBatches)
     return microBatches.takeError();
   llvm::Expected<std::vector<StageWork>> stages =
-      assignStages(segments, plan.pipelineParallel);
+      assignStages(segments, plan.pipelineParallel * plan.chunks);
   if (!stages)
     return stages.takeError();
   RankLocator locator(cluster);
@@ -632,18 +731,17 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
   report.plan = plan;
   report.microBatches = *microBatches;
   reportStages(*stages, report);
-  composePipeline(*stages, report);
+  double positionSeconds = composePipeline(*stages, plan, report);
   double tailSeconds = plan.mode == StepMode::Training
                            ? composeTail(*stages, plan, locator, report)
                            : 0;
-  if (double update = getUpdateSeconds(segments); update > 0) {
+  if (double update = getUpdateSeconds(segments, plan.pipelineParallel);
+      update > 0) {
     report.optimizerSeconds = update;
     tailSeconds += update;
   }
-  unsigned m = report.microBatches, p = plan.pipelineParallel;
-  report.stepSeconds =
-      (m + p - 1) * report.stages[report.criticalStage].microBatchSeconds +
-      tailSeconds;
+  report.stepSeconds = report.microBatches * positionSeconds +
+                       report.pipelineBubbleSeconds + tailSeconds;
   composeFlops(*stages, locator, report);
   composeMemory(*stages, locator, report);
 
@@ -677,6 +775,14 @@ static std::string formatBytes(double bytes) {
   return llvm::formatv("{0:f2} KiB", bytes / 1024).str();
 }
 
+/// The schedule, with its chunks per pipeline position when interleaved.
+static std::string getScheduleText(const PlanOptions &plan) {
+  std::string text = stringifyPipelineScheduleKind(plan.schedule).str();
+  if (plan.chunks > 1)
+    text += llvm::formatv(" ({0} chunks per stage)", plan.chunks).str();
+  return text;
+}
+
 void distopt::cost::printStepReport(const StepReport &report,
                                     llvm::raw_ostream &os) {
   const PlanOptions &plan = report.plan;
@@ -692,12 +798,12 @@ void distopt::cost::printStepReport(const StepReport &report,
     os << llvm::formatv("{0} micro-batches of {1} per replica (global batch "
                         "{2}), {3}, recompute {4}, ZeRO-{5}",
                         report.microBatches, plan.microBatch, plan.globalBatch,
-                        stringifyPipelineScheduleKind(plan.schedule),
+                        getScheduleText(plan),
                         stringifyRecomputePolicy(plan.recompute),
                         unsigned(plan.zero));
   else
     os << llvm::formatv("batch {0}, {1}", plan.globalBatch,
-                        stringifyPipelineScheduleKind(plan.schedule));
+                        getScheduleText(plan));
   os << "\n";
   os << "  step time                   " << formatSeconds(report.stepSeconds)
      << "\n";
@@ -735,7 +841,9 @@ void distopt::cost::printStepReport(const StepReport &report,
       report.peakFlopsPerSecond / 1e12, report.hardwareFlopsPerSecond / 1e12,
       100 * report.hardwareFlopsUtilization);
   const StepMemory &memory = report.memory;
-  os << llvm::formatv("  memory per device (stage {0}): {1} of {2}, {3}\n",
+  // Under interleaved 1F1B a device holds the stages of its position.
+  os << llvm::formatv("  memory per device ({0} {1}): {2} of {3}, {4}\n",
+                      plan.chunks > 1 ? "pipeline position" : "stage",
                       memory.stage, formatBytes(memory.total()),
                       formatBytes(memory.deviceMemory),
                       report.fits ? "fits" : "DOES NOT FIT");
@@ -818,6 +926,7 @@ llvm::json::Value distopt::cost::toJSON(const StepReport &report) {
            {"globalBatch", plan.globalBatch},
            {"microBatches", report.microBatches},
            {"schedule", stringifyPipelineScheduleKind(plan.schedule)},
+           {"chunks", plan.chunks},
            {"recompute", stringifyRecomputePolicy(plan.recompute)},
            {"zero", unsigned(plan.zero)},
        }},
@@ -864,7 +973,7 @@ void distopt::cost::writeStepReportJSON(const StepReport &report,
 // that reads the text from its command line says where it came from.
 
 static constexpr StringRef kPlanKeys[] = {
-    "dp", "tp", "pp", "microbatch", "recompute", "zero", "schedule"};
+    "dp", "tp", "pp", "microbatch", "recompute", "zero", "schedule", "chunks"};
 
 /// The key of kPlanKeys closest to `key`, if close enough to be a typo.
 static std::optional<StringRef> getClosestPlanKey(StringRef key) {
@@ -915,6 +1024,18 @@ static llvm::Error setPlanKey(PlanOptions &spec, StringRef key,
     spec.fix(PlanKey::MicroBatch);
     return llvm::Error::success();
   }
+  if (key == "chunks") {
+    llvm::Expected<int64_t> chunks = parsePositive(key, value);
+    if (!chunks)
+      return chunks.takeError();
+    if (*chunks > 1024)
+      return llvm::createStringError(
+          "plan key 'chunks' = %lld is too large (at most 1024)",
+          (long long)*chunks);
+    spec.chunks = unsigned(*chunks);
+    spec.fix(PlanKey::Chunks);
+    return llvm::Error::success();
+  }
   if (key == "recompute") {
     if (value == "none")
       spec.recompute = RecomputePolicy::None;
@@ -942,12 +1063,36 @@ static llvm::Error setPlanKey(PlanOptions &spec, StringRef key,
     spec.schedule = PipelineScheduleKind::OneFOneB;
   else if (lower == "gpipe")
     spec.schedule = PipelineScheduleKind::GPipe;
+  else if (lower == "interleaved" || lower == "interleaved-1f1b")
+    spec.schedule = PipelineScheduleKind::Interleaved1F1B;
   else
     return llvm::createStringError(
-        "plan key 'schedule' must be 1f1b or gpipe, got '%s'",
+        "plan key 'schedule' must be 1f1b, gpipe or interleaved, got '%s'",
         value.str().c_str());
   spec.fix(PlanKey::Schedule);
   return llvm::Error::success();
+}
+
+/// Chunks imply the interleaved schedule; the interleaved schedule without
+/// chunks runs 2.
+static llvm::Expected<PlanOptions> completeChunks(PlanOptions spec) {
+  bool interleaved = spec.schedule == PipelineScheduleKind::Interleaved1F1B;
+  if (spec.isFixed(PlanKey::Chunks) && spec.chunks > 1 && !interleaved) {
+    if (spec.isFixed(PlanKey::Schedule))
+      return llvm::createStringError(
+          "plan key 'chunks' = %u needs schedule=interleaved, not %s",
+          spec.chunks, stringifyPipelineScheduleKind(spec.schedule).data());
+    spec.schedule = PipelineScheduleKind::Interleaved1F1B;
+    spec.fix(PlanKey::Schedule);
+  } else if (interleaved && !spec.isFixed(PlanKey::Chunks)) {
+    spec.chunks = 2;
+    spec.fix(PlanKey::Chunks);
+  } else if (interleaved && spec.chunks < 2) {
+    return llvm::createStringError(
+        "schedule=interleaved runs at least 2 chunks per pipeline position "
+        "(got chunks=1: that is schedule=1f1b)");
+  }
+  return spec;
 }
 
 llvm::Expected<PlanOptions> distopt::cost::parsePlanSpec(StringRef text) {
@@ -971,7 +1116,8 @@ llvm::Expected<PlanOptions> distopt::cost::parsePlanSpec(StringRef text) {
       std::string message = llvm::formatv("unknown plan key '{0}'", key).str();
       if (std::optional<StringRef> closest = getClosestPlanKey(key))
         message += llvm::formatv(" (did you mean '{0}'?)", *closest).str();
-      message += "; keys are dp, tp, pp, microbatch, recompute, zero, schedule";
+      message += "; keys are dp, tp, pp, microbatch, recompute, zero, "
+                 "schedule, chunks";
       return llvm::createStringError(message);
     }
     if (!item.contains('=') || value.empty())
@@ -983,7 +1129,7 @@ llvm::Expected<PlanOptions> distopt::cost::parsePlanSpec(StringRef text) {
     if (llvm::Error error = setPlanKey(spec, key, value))
       return std::move(error);
   }
-  return spec;
+  return completeChunks(spec);
 }
 
 llvm::Expected<PlanOptions>

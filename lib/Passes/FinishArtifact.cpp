@@ -89,11 +89,16 @@ LogicalResult FinishArtifactPass::checkDeviceCount(ModuleOp module) {
   int64_t programDevices = getProgramDeviceCount(module);
   if (devices == 0 || programDevices == devices)
     return success();
-  if (int64_t stages = getPipelineStageCount(module))
+  if (int64_t stages = getPipelineStageCount(module)) {
+    int64_t grids = getPipelinePositionCount(module);
     return module.emitError("the program runs on ")
-           << programDevices << " devices (" << stages << " pipeline stages of "
-           << programDevices / stages << " devices, its shard.grid), not the "
-           << int64_t(devices) << " it is compiled for";
+           << programDevices << " devices (" << stages << " pipeline stages"
+           << (grids < stages ? " interleaved over " + std::to_string(grids)
+                              : std::string())
+           << " of " << programDevices / grids
+           << " devices, its shard.grid), not the " << int64_t(devices)
+           << " it is compiled for";
+  }
   return module.emitError("the program runs on ")
          << programDevices << " devices (its shard.grid), not the "
          << int64_t(devices) << " it is compiled for";

@@ -168,6 +168,12 @@ public:
 
 private:
   llvm::Error setMicroBatches();
+  /// The stages the program is cut into: pp, times the chunks of an
+  /// interleaved schedule.
+  unsigned getStageCount() const {
+    unsigned pp = candidate.pipelineStages;
+    return pp > 1 ? pp * options.chunks : 1;
+  }
   llvm::Error buildStrategies();
   /// The (value, state) pairs whose resharding buildSegments recorded.
   std::set<std::pair<const void *, std::string>> resharded;
@@ -355,6 +361,15 @@ llvm::Error GridPlanner::setMicroBatches() {
     microBatches = perStep / (graphBatch * dp);
     inFlight =
         cost::getInFlightMicroBatches(options.schedule, pp, microBatches);
+    // Interleaved: the first position's chunks each hold 1 / v of its
+    // layers, for the micro-batches in flight on each.
+    if (pp > 1 && options.chunks > 1) {
+      unsigned sum = 0;
+      for (unsigned c = 0; c < options.chunks; ++c)
+        sum += cost::getInterleavedInFlight(pp, options.chunks, microBatches, 0,
+                                            c);
+      inFlight = (sum + options.chunks - 1) / options.chunks;
+    }
   }
   layerShare = planner.layers.count ? 1.0 / pp : 1.0;
   return llvm::Error::success();
@@ -645,6 +660,7 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
   plan.dataParallel = candidate.getDegree(AxisRole::Data);
   plan.tensorParallel = candidate.getDegree(AxisRole::Tensor);
   plan.pipelineParallel = candidate.pipelineStages;
+  plan.chunks = candidate.pipelineStages > 1 ? options.chunks : 1;
   plan.objective = solution.cost;
   plan.layerCount = planner.layers.count;
   plan.layerOps = planner.layers.period;
@@ -679,7 +695,7 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 /// own. A weight's entry does not matter: dist-pipeline-split copies each
 /// weight into every stage that reads it.
 llvm::Error GridPlanner::assignStages(Plan &plan) {
-  unsigned pp = candidate.pipelineStages;
+  unsigned pp = getStageCount();
   unsigned layers = planner.layers.count;
   opStages = layers == 0 || layers % pp != 0 || options.explicitStep;
   if (options.explicitStep)
@@ -711,12 +727,17 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
 /// equal `seconds`, each with at least one node, into `plan.stages`.
 llvm::Error GridPlanner::cutBetweenOps(ArrayRef<unsigned> compute,
                                        ArrayRef<double> seconds, Plan &plan) {
-  unsigned pp = candidate.pipelineStages;
+  unsigned pp = getStageCount();
   if (compute.size() < pp)
     return llvm::createStringError(
-        formatv("pp = {0} stages need at least one op each, but the program "
-                "has {1}",
-                pp, compute.size())
+        formatv("{0} stages need at least one op each, but the program has "
+                "{1}",
+                options.chunks > 1
+                    ? formatv("pp = {0} x chunks = {1}: {2}",
+                              candidate.pipelineStages, options.chunks, pp)
+                          .str()
+                    : formatv("pp = {0}", pp).str(),
+                compute.size())
             .str());
   double total = 0;
   for (unsigned i : compute)
@@ -806,7 +827,7 @@ llvm::Error GridPlanner::assignTrainingStages(Plan &plan) {
 /// stages (each device's part, once each); and in a training step one more
 /// per stage for its update, which runs once per step (`perStep`).
 void GridPlanner::buildStageSegments(Plan &plan) {
-  unsigned pp = candidate.pipelineStages;
+  unsigned pp = getStageCount();
   std::vector<cost::SegmentCost> segs(pp), updates(pp);
   std::vector<llvm::SmallPtrSet<void *, 8>> counted(pp);
   resharded.clear();
@@ -1188,7 +1209,8 @@ static double getStashBytes(func::FuncOp forward, func::FuncOp backward) {
 /// The memory of each stage of a training pipeline (`module` split): its
 /// functions' (getFunctionsMemory), plus what it keeps for its backward
 /// once per micro-batch in flight (m under GPipe, min(K - s, m) under
-/// 1F1B, for stage s of K), plus one buffer per accumulated value.
+/// 1F1B, for stage s of K; under interleaved 1F1B its chunk's share of its
+/// position's warm-up), plus one buffer per accumulated value.
 static std::vector<cost::StepMemory>
 getStageMemories(ModuleOp module, unsigned stages,
                  const cost::PlanOptions &options, unsigned microBatches) {
@@ -1210,8 +1232,14 @@ getStageMemories(ModuleOp module, unsigned stages,
     cost::StepMemory memory = getFunctionsMemory(funcs[s]);
     auto [forward, backward, update] = phases[s];
     if (forward && backward && update) {
-      unsigned inFlight = cost::getInFlightMicroBatches(
-          options.schedule, stages - s, microBatches);
+      unsigned positions = stages / options.chunks;
+      unsigned inFlight =
+          options.chunks > 1
+              ? cost::getInterleavedInFlight(positions, options.chunks,
+                                             microBatches, s % positions,
+                                             s / positions)
+              : cost::getInFlightMicroBatches(options.schedule, stages - s,
+                                              microBatches);
       memory.activations += inFlight * getStashBytes(forward, backward);
       for (Type t : update.getArgumentTypes()) {
         auto type = cast<RankedTensorType>(t);
@@ -1248,6 +1276,7 @@ getProgramMemory(func::FuncOp func, const Plan &plan,
   Plan mapped;
   mapped.gridShape = plan.gridShape;
   mapped.stages = plan.stages;
+  mapped.chunks = plan.chunks;
   for (const auto &[op, axes] : plan.choices)
     mapped.choices.push_back({copyOf.lookup(op), axes});
   annotateModule(*copy, mapped);
@@ -1264,7 +1293,7 @@ getProgramMemory(func::FuncOp func, const Plan &plan,
           "cannot compile the plan to measure its memory: " + diagnostics);
   }
   if (plan.pipelineParallel > 1)
-    return getStageMemories(*copy, plan.pipelineParallel, options,
+    return getStageMemories(*copy, plan.pipelineParallel * plan.chunks, options,
                             microBatches);
   return std::vector<cost::StepMemory>{getFunctionsMemory({copyFunc})};
 }
@@ -1429,6 +1458,9 @@ void distopt::plan::annotateModule(ModuleOp module, const Plan &plan) {
     if (stage != Plan::kUnstaged)
       dist::DistDialect::StageAttrHelper(ctx).setAttr(
           op.first, IntegerAttr::get(i64, stage));
+  if (plan.chunks > 1)
+    dist::DistDialect::ChunksAttrHelper(ctx).setAttr(
+        module, IntegerAttr::get(i64, plan.chunks));
   if (plan.gridShape.empty())
     return;
   OpBuilder b(ctx);

@@ -89,6 +89,18 @@ TEST(CostMemoryModelTest, PipelineBubbleAndInFlight) {
             "pipeline bubble needs at least one stage, micro-batch and chunk "
             "(got p=4, m=0, v=1)");
 
+  // Interleaved, p = 4, v = 2, m = 8: position 0 runs 3 * 2 + 1 * 4 = 10
+  // warm-up forwards and one more before its first backward: virtual
+  // micro-batches 0-3 are chunk 0's micro-batches 0-3, 4-7 chunk 1's, 8-10
+  // chunk 0's 4-6.
+  EXPECT_EQ(getInterleavedInFlight(4, 2, 8, 0, 0), 7u);
+  EXPECT_EQ(getInterleavedInFlight(4, 2, 8, 0, 1), 4u);
+  // The last position: (v - 1) * p + 1 = 5: 4 of chunk 0, 1 of chunk 1.
+  EXPECT_EQ(getInterleavedInFlight(4, 2, 8, 3, 0), 4u);
+  EXPECT_EQ(getInterleavedInFlight(4, 2, 8, 3, 1), 1u);
+  // m == p: every forward runs first.
+  EXPECT_EQ(getInterleavedInFlight(4, 2, 4, 3, 1), 4u);
+
   // GPipe keeps all m micro-batches, 1F1B at most p.
   EXPECT_EQ(getInFlightMicroBatches(PipelineScheduleKind::GPipe, 4, 8), 8u);
   EXPECT_EQ(getInFlightMicroBatches(PipelineScheduleKind::OneFOneB, 4, 8), 4u);

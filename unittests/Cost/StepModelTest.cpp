@@ -490,6 +490,80 @@ TEST(StepModelTest, PlanSpecParses) {
   EXPECT_EQ(getErrorMessage(parsePlanSpec("")), "<success>");
 }
 
+TEST(StepModelTest, PlanSpecChunksImplyInterleaved) {
+  llvm::Expected<PlanOptions> spec = parsePlanSpec("pp=4,chunks=3");
+  ASSERT_EQ(succeeded(spec), "");
+  EXPECT_EQ(spec->schedule, PipelineScheduleKind::Interleaved1F1B);
+  EXPECT_EQ(spec->chunks, 3u);
+  EXPECT_TRUE(spec->isFixed(PlanKey::Schedule));
+  spec = parsePlanSpec("pp=2,schedule=interleaved");
+  ASSERT_EQ(succeeded(spec), "");
+  EXPECT_EQ(spec->chunks, 2u);
+  EXPECT_TRUE(spec->isFixed(PlanKey::Chunks));
+  spec = parsePlanSpec("pp=2,chunks=1");
+  ASSERT_EQ(succeeded(spec), "");
+  EXPECT_EQ(spec->schedule, PipelineScheduleKind::OneFOneB);
+}
+
+TEST(StepModelTest, InterleavedChunksShrinkTheBubble) {
+  // p = 2 positions x v = 2 chunks of 2 layers each, m = 4: position 0
+  // runs embed + layers 0-1 and layers 4-5, position 1 layers 2-3 and
+  // layers 6-7 + head.
+  PlanOptions plan = makeTrainingPlan(1, 1, 2, 4);
+  plan.schedule = PipelineScheduleKind::Interleaved1F1B;
+  plan.chunks = 2;
+  llvm::Expected<StepReport> report =
+      composeStep(makeEightLayerModel(), plan, getDgxA100(2));
+  ASSERT_EQ(succeeded(report), "");
+  ASSERT_EQ(report->stages.size(), 4u);
+  EXPECT_EQ(report->stages[0].segments.front(), "embed");
+  EXPECT_EQ(report->stages[3].segments.back(), "head");
+  const double transfer = 12e-6;
+  // Position 1: 60 + 2 transfers, and 69 + 1 transfer (sends backward
+  // only): 129 ms + 3 transfers per micro-batch; position 0: 63 + 1 and
+  // 60 + 2.
+  double position1 = 129 * kMs + 3 * transfer;
+  EXPECT_EQ(report->criticalStage, 3u);
+  // Bubble (p - 1) / v = 1/2 of a position's micro-batch.
+  EXPECT_NEAR(report->pipelineBubbleSeconds, position1 / 2, 1e-9);
+  EXPECT_NEAR(report->stepSeconds, 4 * position1 + position1 / 2, 1e-9);
+  EXPECT_NEAR(report->forwardComputeSeconds, 4 * 43 * kMs, 1e-9);
+  EXPECT_NEAR(report->forwardComputeSeconds + report->backwardComputeSeconds +
+                  report->recomputeSeconds +
+                  report->getExposedCommunicationSeconds() +
+                  report->pipelineBubbleSeconds + report->optimizerSeconds,
+              report->stepSeconds, 1e-9);
+  // Position 0 (p = 2, v = 2, m = 4) runs (2 - 0 - 1) * 2 + (2 - 1) * 2
+  // = 4 warm-up forwards and one more before its first backward: chunk 0
+  // micro-batches 0, 1, 2 and chunk 1 micro-batches 0, 1. The report's
+  // memory is the fuller position's, the sum of its chunks.
+  EXPECT_DOUBLE_EQ(report->stages[0].memory.activations, 3 * 2.5e9);
+  EXPECT_DOUBLE_EQ(report->stages[2].memory.activations, 2 * 2e9);
+  EXPECT_GE(report->memory.activations, 3 * 2.5e9 + 2 * 2e9);
+
+  // m must be a multiple of p; the schedule runs training steps.
+  plan.globalBatch = 3;
+  EXPECT_NE(
+      getErrorMessage(composeStep(makeEightLayerModel(), plan, getDgxA100(2)))
+          .find("runs the micro-batches in groups of pp = 2, but there "
+                "are 3 per replica"),
+      std::string::npos);
+  plan.globalBatch = 4;
+  plan.mode = StepMode::Inference;
+  EXPECT_EQ(
+      getErrorMessage(composeStep(makeEightLayerModel(), plan, getDgxA100(2))),
+      "the interleaved 1F1B schedule runs training steps; an inference "
+      "pipeline runs gpipe");
+  // 8 layers do not split into 2 x 3 chunks.
+  plan.mode = StepMode::Training;
+  plan.chunks = 3;
+  plan.globalBatch = 4;
+  EXPECT_NE(
+      getErrorMessage(composeStep(makeEightLayerModel(), plan, getDgxA100(2)))
+          .find("do not divide evenly into"),
+      std::string::npos);
+}
+
 TEST(StepModelTest, PlanOptionsFromModeAndBatch) {
   llvm::Expected<PlanOptions> options =
       makePlanOptions("dp=2", "train", int64_t(64));
@@ -524,7 +598,8 @@ TEST(StepModelTest, PlanSpecErrors) {
   // The messages name the plan key and never a command-line flag.
   EXPECT_EQ(error("dp=8,micro_batch=2"),
             "unknown plan key 'micro_batch' (did you mean 'microbatch'?); "
-            "keys are dp, tp, pp, microbatch, recompute, zero, schedule");
+            "keys are dp, tp, pp, microbatch, recompute, zero, schedule, "
+            "chunks");
   EXPECT_NE(error("shedule=1f1b").find("did you mean 'schedule'"),
             std::string::npos);
   EXPECT_EQ(error("foo=1").find("did you mean"), std::string::npos);
@@ -540,8 +615,15 @@ TEST(StepModelTest, PlanSpecErrors) {
   EXPECT_EQ(error("zero=4"), "plan key 'zero' must be 0, 1, 2 or 3, got '4'");
   EXPECT_EQ(error("recompute=some"),
             "plan key 'recompute' must be none or full, got 'some'");
-  EXPECT_EQ(error("schedule=interleaved"),
-            "plan key 'schedule' must be 1f1b or gpipe, got 'interleaved'");
+  EXPECT_EQ(error("schedule=zigzag"),
+            "plan key 'schedule' must be 1f1b, gpipe or interleaved, got "
+            "'zigzag'");
+  EXPECT_EQ(error("schedule=gpipe,chunks=2"),
+            "plan key 'chunks' = 2 needs schedule=interleaved, not gpipe");
+  EXPECT_EQ(error("schedule=interleaved,chunks=1"),
+            "schedule=interleaved runs at least 2 chunks per pipeline "
+            "position (got chunks=1: that is schedule=1f1b)");
+  EXPECT_EQ(error("chunks=0"), "plan key 'chunks' must be at least 1, got 0");
   EXPECT_EQ(error("dp=2,dp=4"), "plan key 'dp' is given twice");
   EXPECT_EQ(error("dp=2,,tp=2"), "empty item in plan 'dp=2,,tp=2' (items are "
                                  "key=value separated by commas)");

@@ -68,6 +68,14 @@ enum class PipelineScheduleKind { GPipe, OneFOneB, Interleaved1F1B };
 unsigned getInFlightMicroBatches(PipelineScheduleKind kind, unsigned stages,
                                  unsigned microBatches);
 
+/// Micro-batches whose forward of chunk `chunk` (0..v-1) is in flight at
+/// once on pipeline position `position` of `stages` under interleaved 1F1B
+/// with `chunks` chunks per position (Megatron-LM's schedule): of the
+/// forwards it runs before its first backward, those of that chunk.
+unsigned getInterleavedInFlight(unsigned stages, unsigned chunks,
+                                unsigned microBatches, unsigned position,
+                                unsigned chunk);
+
 /// Bubble fraction (idle time over ideal time): (p-1)/m for GPipe and 1F1B,
 /// (p-1)/(v m) for interleaved 1F1B with v chunks per device. Fails for
 /// zero stages, micro-batches or chunks.

@@ -96,6 +96,7 @@ enum class PlanKey : unsigned {
   Recompute = 1u << 5,
   Zero = 1u << 6,
   Schedule = 1u << 7,
+  Chunks = 1u << 8,
 };
 
 /// The options of a plan: one type for the whole flow. The user's text
@@ -118,8 +119,11 @@ struct PlanOptions {
   RecomputePolicy recompute = RecomputePolicy::None;
   /// Sharding of the Adam model states over the data-parallel replicas.
   ZeroStage zero = ZeroStage::Zero0;
-  /// GPipe and 1F1B are composed; Interleaved1F1B is rejected.
   PipelineScheduleKind schedule = PipelineScheduleKind::OneFOneB;
+  /// Interleaved 1F1B: the stages (chunks) each pipeline position runs, v;
+  /// the model is cut into pp * v stages, stage c on position c mod pp.
+  /// 1 for the other schedules.
+  unsigned chunks = 1;
   /// The keys the user fixed (a bit per PlanKey).
   unsigned fixed = 0;
   /// Whether the planner may choose pipeline stages (off when the plan must
@@ -334,8 +338,10 @@ void writeStepReportJSON(const StepReport &report, llvm::json::OStream &os);
 ///
 ///   dp=32,tp=8,pp=4,microbatch=1,recompute=full,zero=1,schedule=1f1b
 ///
-/// dp, tp, pp, microbatch: positive integers; recompute: none | full;
-/// zero: 0 | 1 | 2 | 3; schedule: 1f1b | gpipe. Every key at most once.
+/// dp, tp, pp, microbatch, chunks: positive integers; recompute: none |
+/// full; zero: 0 | 1 | 2 | 3; schedule: 1f1b | gpipe | interleaved. Every
+/// key at most once. `chunks=v` (v >= 2) goes with the interleaved schedule
+/// (and implies it); `schedule=interleaved` without chunks runs 2.
 /// Unknown keys are errors that suggest the closest key; missing values,
 /// non-integers and out-of-range values are errors that name the key
 /// ("plan key 'dp' must be ..."). The messages do not name the command-line

@@ -56,6 +56,10 @@ struct Plan {
   /// dist-pipeline-split places by the values it reads.
   llvm::SmallVector<unsigned> stages;
   static constexpr unsigned kUnstaged = ~0u;
+  /// Interleaved 1F1B: the stages (chunks) each pipeline position runs;
+  /// `stages` then numbers pipelineParallel * chunks stages, stage c on
+  /// position c mod pipelineParallel.
+  unsigned chunks = 1;
   /// Repeated layers found.
   unsigned layerCount = 0, layerOps = 0;
   /// Segments for the step model (ops before the layers, one layer, ops

@@ -83,6 +83,7 @@ public:
 
 private:
   LogicalResult readStages();
+  LogicalResult readChunks();
   LogicalResult placeUnstagedOps();
   LogicalResult placeUpdateOps();
   LogicalResult placeOwnedWeights();
@@ -138,6 +139,8 @@ private:
   func::FuncOp func;
   bool training = false;
   unsigned numStages = 0;
+  /// The module's `dist.chunks` (interleaved 1F1B; 1 without).
+  unsigned chunks = 1;
   DenseMap<Operation *, unsigned> slot;
   /// Update ops and the stages whose update runs them.
   llvm::MapVector<Operation *, llvm::SmallBitVector> updateStages;
@@ -155,6 +158,30 @@ private:
 };
 
 } // namespace
+
+/// Reads the module's `dist.chunks` (interleaved 1F1B): a training step
+/// whose stages it divides.
+LogicalResult PipelineSplitter::readChunks() {
+  auto module = func->getParentOfType<ModuleOp>();
+  IntegerAttr attr =
+      module ? DistDialect::ChunksAttrHelper(func.getContext()).getAttr(module)
+             : IntegerAttr();
+  chunks = attr ? unsigned(attr.getInt()) : 1;
+  if (chunks == 1)
+    return success();
+  if (!training)
+    return module.emitOpError("has '")
+           << DistDialect::ChunksAttrHelper::getNameStr() << "' = " << chunks
+           << ", which interleaves the stages of a training step; @"
+           << func.getSymName() << " is no training step (no 'dist.train')";
+  if (numStages % chunks != 0 || numStages / chunks < 2)
+    return module.emitOpError("has '")
+           << DistDialect::ChunksAttrHelper::getNameStr() << "' = " << chunks
+           << ", but @" << func.getSymName() << " has " << numStages
+           << " pipeline stages: they must be at least 2 positions times the "
+              "chunks";
+  return success();
+}
 
 /// Reads the stage and phase of every staged op.
 LogicalResult PipelineSplitter::readStages() {
@@ -192,6 +219,8 @@ LogicalResult PipelineSplitter::readStages() {
     if (!hasForward.test(k))
       return func.emitOpError("has no op in pipeline stage ")
              << k << " of " << numStages;
+  if (failed(readChunks()))
+    return failure();
   for (unsigned k = 0; k < numStages; ++k)
     for (Phase phase : {Phase::Forward, Phase::Backward, Phase::Update})
       if (training || phase == Phase::Forward) {
@@ -289,6 +318,17 @@ LogicalResult PipelineSplitter::placeUpdateOps() {
     }
     it->second = from;
   }
+  Operation *firstSum = nullptr;
+  for (Operation &op : body.without_terminator())
+    if (!firstSum && partial.contains(&op))
+      firstSum = &op;
+  if (firstSum && chunks > 1)
+    return firstSum->emitOpError(
+               "in the optimizer update sums values of several pipeline "
+               "stages (a global gradient norm); under the interleaved "
+               "schedule ('")
+           << DistDialect::ChunksAttrHelper::getNameStr() << "' = " << chunks
+           << ") such a sum is not split yet: use the 1f1b or gpipe schedule";
   // A sum over the stages runs in every stage, each adding its own terms.
   for (Operation *op : partial)
     updateStages[op] = llvm::SmallBitVector(numStages, true);

@@ -1,5 +1,19 @@
 // RUN: dist-opt %s --pass-pipeline='builtin.module(dist-add-loss{loss=mse},func.func(dist-autodiff),dist-optimizer{optimizer=adamw},dist-auto-plan{cluster=cpu devices=2 plan=pp=2},dist-partition,dist-pipeline-split)' | FileCheck %s
 // RUN: dist-opt %s --pass-pipeline='builtin.module(dist-add-loss{loss=mse},func.func(dist-autodiff),dist-optimizer{optimizer=sgd clip-norm=1.0},dist-auto-plan{cluster=cpu devices=3 plan=pp=3},dist-partition,dist-pipeline-split)' | FileCheck %s --check-prefix=CLIP
+// RUN: dist-opt %s --pass-pipeline='builtin.module(dist-add-loss{loss=mse},func.func(dist-autodiff),dist-optimizer{optimizer=adamw},dist-auto-plan{cluster=cpu devices=2 plan="pp=2,chunks=2" batch=8},dist-partition,dist-pipeline-split)' | FileCheck %s --check-prefix=INTER
+
+// Interleaved 1F1B (pp=2 positions x 2 chunks): the step is cut into 4
+// stages, stage c on position c mod 2, and the module says so
+// (dist.chunks). The tied weight w0 lives in stage 0 and goes to stage 2,
+// on the same position: a boundary between two chunks of one rank.
+// INTER: module attributes {dist.chunks = 2 : i64}
+// INTER: func.func @main_stage0_forward({{.*}} -> (tensor<8x8xf32> {dist.boundary = 0 : i64},
+// INTER: func.func @main_stage1_forward(
+// INTER: func.func @main_stage2_forward(%{{.*}}: tensor<8x8xf32> {dist.boundary = 0 : i64},
+// INTER: func.func @main_stage3_forward(
+// INTER-SAME: dist.loss
+// INTER-NOT: dist.stage = 4
+
 
 // A generated training step over 2 stages: each stage gets a forward, a
 // backward and an update function. The weight w0, read by stage 0 and
