@@ -4,6 +4,7 @@
     nice -n -19 /usr/bin/python3 bench/plan_vs_measured.py --build BUILD_DIR
         [--models gpt2,bert,...] [--batch NAME=B,...] [--repeat 30]
         [--rounds 5] [--cluster cpu] [--json FILE] [--keep DIR]
+        [--pipeline] [--micro-batches 4]
 
 For small models of models/zoo.py (exported by models/export.py at opset
 17, then imported with a larger batch: the batch axis of every zoo model is
@@ -12,7 +13,9 @@ along it give runs of milliseconds rather than microseconds), and for the
 candidate plans
 
     1 rank; 2 ranks dp=2,tp=1 and dp=1,tp=2; 4 ranks dp=4,tp=1, dp=2,tp=2
-    and dp=1,tp=4 (inference),
+    and dp=1,tp=4 (inference); with --pipeline also the pipeline plans
+    2 ranks pp=2, 4 ranks pp=4, dp=2,pp=2 and tp=2,pp=2, which run the
+    batch as --micro-batches M micro-batches (GPipe),
 
   - predicted: `dist-opt model.onnx --shape ... --cluster CLUSTER --devices
     N --plan P --report-json r.json -o m.dist`, the report's
@@ -25,6 +28,10 @@ candidate plans
     plans so that a busy moment of the machine does not fall on one plan
     only. The first round also checks that the N-rank outputs equal the
     1-rank outputs (rtol 1e-4), so that what is timed computes the model.
+
+A pipeline plan is compiled for one micro-batch (`--shape NAME=(B/M)x...
+--batch B --plan P -o m.dist`: the report prices M micro-batches of the
+model's batch) and the artifact `-o` writes runs the whole batch.
 
 The artifact that runs is the planned program partitioned per device: it
 is compiled with the pass pipeline `--dist-auto-plan="cluster=CLUSTER
@@ -62,6 +69,8 @@ DEFAULT_BATCH = {"mlp": 16384, "gpt2": 128, "bert": 128, "vit": 128,
                  "t5": 128, "mixer": 128, "resnet": 32}
 CANDIDATES = [(1, ""), (2, "dp=2,tp=1"), (2, "dp=1,tp=2"), (4, "dp=4,tp=1"),
               (4, "dp=2,tp=2"), (4, "dp=1,tp=4")]
+PIPELINE_CANDIDATES = [(2, "pp=2"), (4, "pp=4"), (4, "dp=2,pp=2"),
+                       (4, "tp=2,pp=2")]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
            OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
@@ -118,7 +127,7 @@ class Model:
         meta = json.load(open(os.path.join(folder, "meta.json")))
         self.name, self.batch = name, batch
         self.onnx = os.path.join(folder, meta["file"])
-        self.shapes, self.inputs = [], []
+        self.shapes, self.inputs, self.dims = [], [], []
         for i in meta["inputs"]:
             a = np.load(os.path.join(folder, i["file"]))
             if batch % a.shape[0]:
@@ -129,7 +138,17 @@ class Model:
             np.save(path, a)
             self.shapes.append(f"--shape={i['name']}=" +
                                "x".join(str(d) for d in a.shape))
+            self.dims.append((i["name"], a.shape))
             self.inputs.append(f"--input={i['name']}={path}")
+
+    def micro_batch_shapes(self, m):
+        """--shape flags of one of m micro-batches of the batch."""
+        if self.batch % m:
+            sys.exit(f"error: {self.name}: batch {self.batch} is not a "
+                     f"multiple of {m} micro-batches")
+        return [f"--shape={name}=" + "x".join(
+                    str(d) for d in (self.batch // m, *shape[1:]))
+                for name, shape in self.dims]
 
 
 def print_module(dist_opt, artifact):
@@ -144,22 +163,30 @@ def plan_one(args, model, devices, plan, work, compile=True):
     tag = f"{model.name}.{devices}.{plan.replace(',', '_') or 'free'}"
     report = os.path.join(work, tag + ".json")
     by_o = os.path.join(work, tag + ".o.dist")
-    cmd = [args.dist_opt, model.onnx, *model.shapes, "--cluster", args.cluster,
+    pipeline = "pp=" in plan
+    shapes = (model.micro_batch_shapes(args.micro_batches) if pipeline
+              else model.shapes)
+    cmd = [args.dist_opt, model.onnx, *shapes, "--cluster", args.cluster,
            "--devices", str(devices), "--report-json", report, "-o", by_o]
     if plan:
         cmd += ["--plan", plan]
+    if pipeline:
+        cmd += ["--batch", str(model.batch)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
         return {"refused": lines[-1] if lines else
                 f"dist-opt exited with {proc.returncode}"}
     r = json.load(open(report))
-    result = {"predicted": r["step"]["stepSeconds"],
-              "grid": f"dp={r['grid']['dp']},tp={r['grid']['tp']}",
+    grid = f"dp={r['grid']['dp']},tp={r['grid']['tp']}"
+    if r["grid"].get("pp", 1) > 1:
+        grid += f",pp={r['grid']['pp']}"
+    result = {"predicted": r["step"]["stepSeconds"], "grid": grid,
               "shardings": r["shardings"]}
     if not compile:
         return result
-    if devices == 1:
+    # A pipeline runs as -o wrote it (partitioned and cut into stages).
+    if devices == 1 or pipeline:
         result["artifact"], result["partitioned_by_o"] = by_o, True
         return result
     # The partitioned program, through the pass pipeline.
@@ -223,6 +250,11 @@ def main():
                    help="preset or cluster file that predicts (default cpu)")
     p.add_argument("--json", help="write every row to this file")
     p.add_argument("--keep", help="work in this folder and keep it")
+    p.add_argument("--pipeline", action="store_true",
+                   help="also the pipeline plans " +
+                        ", ".join(plan for _, plan in PIPELINE_CANDIDATES))
+    p.add_argument("--micro-batches", type=int, default=4,
+                   help="micro-batches of a pipeline plan (default 4)")
     args = p.parse_args()
     args.dist_opt = os.path.join(args.build, "bin", "dist-opt")
     args.dist_run = os.path.join(args.build, "bin", "dist-run")
@@ -253,7 +285,8 @@ def main():
         free = {}    # model name -> {devices: result}
         for model in models:
             rows[model.name] = []
-            for devices, plan in CANDIDATES:
+            for devices, plan in CANDIDATES + (PIPELINE_CANDIDATES
+                                               if args.pipeline else []):
                 r = plan_one(args, model, devices, plan, work)
                 r.update(devices=devices, plan=plan, measured=[])
                 rows[model.name].append(r)

@@ -264,7 +264,8 @@ def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {
     device count is solved exactly against the cost model; the fastest plan
     that fits in memory wins. The fixed parts of the plan (`plan`) use the
     keys of `dist-opt --plan`: `dp`, `tp`, `pp`, `microbatch`, `recompute`,
-    `zero`, `schedule`.
+    `zero`, `schedule`, `chunks` (in a pass pipeline, quote a plan of
+    several keys: `plan="pp=2,chunks=2"`).
 
     ```
     dist-opt model.onnx --dist-auto-plan="cluster=cpu devices=4 plan=tp=2 report=1" --dist-partition
