@@ -802,11 +802,19 @@ bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
         Communicator *c = &comm;
         c->prepareGroup(axes);
         size_t bytes = in.numElements() * byteWidth(in.dtype);
-        return add([=]() mutable {
+        add([=]() mutable {
           if (out.data != in.data)
             std::memcpy(out.data, in.data, bytes);
           c->allReduce(out, axes, kind, name);
         }, /*isComm=*/true);
+        // A sum over the pipeline's stages: runStagesSum can stop before
+        // it (the stages of one rank under the interleaved schedule).
+        if (axes.size() == 1 && axes[0] == Communicator::kStagesAxis) {
+          ex.steps_.back().stagesSum = true;
+          ex.steps_.back().in = in;
+          ex.steps_.back().out = out;
+        }
+        return true;
       })
       .Case([&](shard::AllGatherOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
@@ -1074,24 +1082,51 @@ void Executor::run(const std::vector<HostTensor> &inputs,
                    std::vector<HostTensor> &outputs,
                    std::vector<TraceEvent> *trace,
                    const std::chrono::steady_clock::time_point *from) {
+  auto origin = from ? *from : std::chrono::steady_clock::now();
+  start(inputs);
+  while (runToStagesSum(trace, &origin))
+    runStep(trace, &origin);
+  finish(outputs);
+}
+
+void Executor::start(const std::vector<HostTensor> &inputs) {
   for (size_t i = 0; i < inputs.size(); ++i)
     std::memcpy(inputTensors_[i].data, inputs[i].bytes.data(),
                 inputs[i].bytes.size());
+  next_ = 0;
+}
+
+void Executor::runStep(std::vector<TraceEvent> *trace,
+                       const std::chrono::steady_clock::time_point *from) {
   using Clock = std::chrono::steady_clock;
-  auto origin = from ? *from : Clock::now();
-  for (Step &step : steps_) {
-    if (!trace) {
-      step.fn();
-      continue;
-    }
-    auto start = Clock::now();
+  Step &step = steps_[next_++];
+  if (!trace) {
     step.fn();
-    auto end = Clock::now();
-    trace->push_back(
-        {step.name, step.comm ? "comm" : "kernel",
-         std::chrono::duration<double, std::micro>(start - origin).count(),
-         std::chrono::duration<double, std::micro>(end - start).count()});
+    return;
   }
+  auto origin = from ? *from : Clock::now();
+  auto start = Clock::now();
+  step.fn();
+  auto end = Clock::now();
+  trace->push_back(
+      {step.name, step.comm ? "comm" : "kernel",
+       std::chrono::duration<double, std::micro>(start - origin).count(),
+       std::chrono::duration<double, std::micro>(end - start).count()});
+}
+
+bool Executor::runToStagesSum(std::vector<TraceEvent> *trace,
+                              const std::chrono::steady_clock::time_point *from) {
+  // Without an origin, every step is timed from the start of this call.
+  auto origin = std::chrono::steady_clock::now();
+  while (next_ < steps_.size()) {
+    if (steps_[next_].stagesSum)
+      return true;
+    runStep(trace, from ? from : &origin);
+  }
+  return false;
+}
+
+void Executor::finish(std::vector<HostTensor> &outputs) {
   outputs.clear();
   for (size_t i = 0; i < outputs_.size(); ++i) {
     HostTensor t;

@@ -147,6 +147,24 @@ public:
            std::vector<HostTensor> &outputs, std::vector<TraceEvent> *trace,
            const std::chrono::steady_clock::time_point *origin = nullptr);
 
+  /// run() in parts, for the stages of one rank that sum a value over the
+  /// pipeline's stages together (the interleaved schedule): start() binds
+  /// `inputs`; runToStagesSum() runs the steps up to the end (false) or up
+  /// to the next all-reduce over the stages (true; it has not run: its
+  /// input is stagesSumInput(), its result stagesSumOutput()); the caller
+  /// then runs it (runStep) or writes its result and skips it
+  /// (skipStep); finish() returns the outputs once no step is left.
+  void start(const std::vector<HostTensor> &inputs);
+  bool runToStagesSum(std::vector<TraceEvent> *trace,
+                      const std::chrono::steady_clock::time_point *origin =
+                          nullptr);
+  Tensor stagesSumInput() const { return steps_[next_].in; }
+  Tensor stagesSumOutput() const { return steps_[next_].out; }
+  void runStep(std::vector<TraceEvent> *trace,
+               const std::chrono::steady_clock::time_point *origin = nullptr);
+  void skipStep() { ++next_; }
+  void finish(std::vector<HostTensor> &outputs);
+
 private:
   Executor() = default;
   friend class ProgramBuilder;
@@ -155,7 +173,12 @@ private:
     std::string name;
     bool comm = false;
     std::function<void()> fn;
+    /// An all-reduce (sum) over the pipeline's stages, of `in` into `out`.
+    bool stagesSum = false;
+    Tensor in, out;
   };
+  /// The next step of a run in parts.
+  size_t next_ = 0;
   std::vector<IOInfo> inputs_, outputs_;
   std::vector<StateInfo> state_;
   WeightStore *store_ = nullptr;
