@@ -45,6 +45,11 @@ From the last step in the trace (each rank's slots after its second
 "stage S backward J" slots and the span runs from the first to the last of
 them over all ranks; the measured step time is that span plus the longest
 update. The predicted step time is the report's `step.stepSeconds`.
+
+With --schedule interleaved (training only), the step is compiled with
+`--plan pp=p,chunks=V` (--chunks, default 2: p x V stages, V per rank) and
+run with `--schedule interleaved`; the planner's idle fraction is then
+((p - 1) / V) / (m + (p - 1) / V) of balanced positions.
 """
 import argparse
 import json
@@ -131,11 +136,13 @@ def train_stages(args, onnx_path, ids_path, labels_path, p, work):
     art = os.path.join(work, f"train-pp{p}.dist")
     report = os.path.join(work, f"train-pp{p}.json")
     m = args.micro_batches
+    interleaved = args.schedule == "interleaved"
+    plan = f"pp={p},chunks={args.chunks}" if interleaved else f"pp={p}"
     subprocess.run([os.path.join(args.build, "bin", "dist-opt"), onnx_path,
                     "--shape", f"input_ids={args.micro_batch}x{args.seq}",
                     "--mode", "train", "--loss", "cross-entropy", "--optimizer", "sgd",
                     "--lr", "0.01", "--cluster", "cpu", "--devices", str(p),
-                    "--plan", f"pp={p}", "--batch", str(m * args.micro_batch),
+                    "--plan", plan, "--batch", str(m * args.micro_batch),
                     "--report-json", report, "-o", art], check=True,
                    stdout=subprocess.DEVNULL)
     step = json.load(open(report))["step"]
@@ -147,7 +154,8 @@ def train_stages(args, onnx_path, ids_path, labels_path, p, work):
          "--input", f"input_ids={ids_path}", "--input", f"labels={labels_path}",
          "--trace", trace], check=True, capture_output=True, text=True, env=ENV)
     idle, step_ms = last_step_idle(trace, 3)
-    return {"p": p, "predicted_idle": (p - 1) / (m + p - 1), "measured_idle": idle,
+    bubble = (p - 1) / (args.chunks if interleaved else 1)
+    return {"p": p, "predicted_idle": bubble / (m + bubble), "measured_idle": idle,
             "predicted_ms": step["stepSeconds"] * 1e3, "measured_ms": step_ms,
             "stage_ms": [round(s["microBatchSeconds"] * 1e3, 3) for s in step["stages"]]}
 
@@ -193,8 +201,13 @@ def main():
     ap.add_argument("--keep")
     ap.add_argument("--train", action="store_true",
                     help="the training step under --schedule instead of inference")
-    ap.add_argument("--schedule", default="1f1b", choices=["gpipe", "1f1b"])
+    ap.add_argument("--schedule", default="1f1b",
+                    choices=["gpipe", "1f1b", "interleaved"])
+    ap.add_argument("--chunks", type=int, default=2,
+                    help="stages per rank of the interleaved schedule")
     args = ap.parse_args()
+    if args.schedule == "interleaved" and not args.train:
+        ap.error("--schedule interleaved runs training steps: add --train")
     work = args.keep or tempfile.mkdtemp(prefix="pipeline-bubble-")
     os.makedirs(work, exist_ok=True)
     try:
@@ -213,7 +226,9 @@ def main():
         print(f"{'p':>3}{'idle pred':>11}{'idle meas':>11}{'step pred ms':>14}"
               f"{'step meas ms':>14}  stage ms (planner)")
         if args.train:
-            print(f"training step, schedule {args.schedule}")
+            print(f"training step, schedule {args.schedule}" +
+                  (f", {args.chunks} chunks per rank"
+                   if args.schedule == "interleaved" else ""))
         for p in [int(s) for s in args.stages.split(",")]:
             r = (train_stages(args, onnx_path, ids_path, labels_path, p, work) if args.train
                  else run_stages(args, onnx_path, ids_path, p, work))

@@ -4,7 +4,8 @@ step's loss equals the 1-rank run's (issue 13).
 
     /usr/bin/python3 run_pipeline_training.py --dist-opt BIN --dist-run BIN \\
         --models DIR --plan pp=2 --devices 2 [--micro-batches 2] \\
-        [--schedules gpipe,1f1b] [--steps 4] [--only NAME,...]
+        [--schedules gpipe,1f1b,interleaved] [--chunks 2] [--steps 4]
+        [--only NAME,...]
 
 For each model under DIR/<name>/opset17/ (model.onnx with a free batch
 dimension, meta.json, input_*.npy, output_0_*.npy): the training step is
@@ -14,7 +15,9 @@ over every stage's gradients). The batch is the model's inputs twice over
 (2b rows). dist-opt compiles it for 1 device at batch 2b, and for the plan
 at the micro-batch 2b / M; dist-run trains both on the same batch (the
 pipeline as M micro-batches, under each schedule), and every step's loss
-must agree within rtol 1e-5. Exits 1 after the first failure.
+must agree within rtol 1e-5. The interleaved schedule runs an artifact
+compiled with `--plan PLAN,chunks=C` (C stages per rank group). Exits 1
+after the first failure.
 """
 import argparse
 import json
@@ -87,19 +90,24 @@ def check_model(args, name, folder, work):
     reference, err = train(args, one, 1, feeds, os.path.join(work, "one.csv"), [])
     if reference is None:
         return "training on 1 rank failed:\n" + err
-    piped = os.path.join(work, "pipeline.dist")
-    r = compile_step(args, folder, meta, rows // args.micro_batches, args.devices,
-                     args.plan, piped)
-    if r.returncode != 0:
-        return f"compiling for {args.plan} failed:\n" + r.stderr
+    artifacts = {}
     for schedule in args.schedules.split(","):
-        losses, err = train(args, piped, args.devices, feeds,
+        plan = args.plan
+        if schedule == "interleaved":
+            plan += f",chunks={args.chunks}"
+        if plan not in artifacts:
+            artifacts[plan] = os.path.join(work, f"pipeline{len(artifacts)}.dist")
+            r = compile_step(args, folder, meta, rows // args.micro_batches,
+                             args.devices, plan, artifacts[plan])
+            if r.returncode != 0:
+                return f"compiling for {plan} failed:\n" + r.stderr
+        losses, err = train(args, artifacts[plan], args.devices, feeds,
                             os.path.join(work, schedule + ".csv"), ["--schedule", schedule])
         if losses is None:
             return f"training with {schedule} failed:\n" + err
         worst = max(abs(a - b) / abs(a) for a, b in zip(reference, losses))
         ok = len(losses) == len(reference) and worst <= RTOL
-        print(f"{'PASS' if ok else 'FAIL'} {name} {args.plan} m={args.micro_batches} "
+        print(f"{'PASS' if ok else 'FAIL'} {name} {plan} m={args.micro_batches} "
               f"{schedule}: {len(losses)} steps, worst relative difference {worst:.2e} "
               f"(1 rank {reference[0]:.6g} .. {reference[-1]:.6g})", flush=True)
         if not ok:
@@ -115,7 +123,8 @@ def main():
     p.add_argument("--plan", required=True)
     p.add_argument("--devices", type=int, required=True)
     p.add_argument("--micro-batches", type=int, default=2)
-    p.add_argument("--schedules", default="gpipe,1f1b")
+    p.add_argument("--schedules", default="gpipe,1f1b,interleaved")
+    p.add_argument("--chunks", type=int, default=2)
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--only", default="")
     p.add_argument("--mpirun", default="mpirun --oversubscribe")

@@ -295,6 +295,53 @@ static uint64_t getMaxMemory() {
   return distopt::parseByteSize(maxMemoryText).value_or(0);
 }
 
+/// `--plan microbatch=b` with `--shape` giving a batch B of b-sample
+/// micro-batches (training, or an inference pipeline): the model is
+/// imported with the micro-batch b as its batch dimension (the first of
+/// every input `--shape` fixes, which must agree), and B becomes the
+/// global batch unless `--batch` gives one. Returns an error message.
+static std::optional<std::string>
+splitIntoMicroBatches(distopt::OnnxImportOptions &options) {
+  auto plan = distopt::cost::parsePlanSpec(planText);
+  if (!plan) {
+    llvm::consumeError(plan.takeError());
+    return std::nullopt; // getAction reports it
+  }
+  bool pipeline = plan->isFixed(distopt::cost::PlanKey::PipelineParallel) &&
+                  plan->pipelineParallel > 1;
+  if (!plan->isFixed(distopt::cost::PlanKey::MicroBatch) ||
+      options.inputShapes.empty() || (modeText != "train" && !pipeline))
+    return std::nullopt;
+  std::vector<std::string> names;
+  for (const auto &entry : options.inputShapes)
+    names.push_back(entry.getKey().str());
+  llvm::sort(names);
+  int64_t batch = -1;
+  for (const std::string &name : names) {
+    const auto &shape = options.inputShapes[name];
+    if (shape.empty())
+      return "--plan microbatch=" + std::to_string(plan->microBatch) +
+             ": --shape " + name + " has no batch dimension (a scalar)";
+    if (batch >= 0 && shape[0] != batch)
+      return "--plan microbatch=" + std::to_string(plan->microBatch) +
+             " splits the batch, but the --shape batch dimensions differ (" +
+             names.front() + " has " + std::to_string(batch) + ", " + name +
+             " has " + std::to_string(shape[0]) + ")";
+    batch = shape[0];
+  }
+  if (batch == plan->microBatch)
+    return std::nullopt;
+  if (batch % plan->microBatch != 0)
+    return "--plan microbatch=" + std::to_string(plan->microBatch) +
+           " does not divide the batch " + std::to_string(batch) +
+           " that --shape gives";
+  for (auto &entry : options.inputShapes)
+    entry.getValue()[0] = plan->microBatch;
+  if (!globalBatch.getNumOccurrences())
+    globalBatch.setValue(batch);
+  return std::nullopt;
+}
+
 /// Imports the ONNX model `inputFilename` with the command line's import
 /// options. Problems are reported; returns null then.
 static mlir::OwningOpRef<mlir::ModuleOp>
@@ -310,6 +357,10 @@ importOnnx(llvm::StringRef inputFilename, mlir::MLIRContext &context) {
       reportError(inputFilename, error);
       return nullptr;
     }
+  }
+  if (std::optional<std::string> error = splitIntoMicroBatches(options)) {
+    reportError(inputFilename, *error);
+    return nullptr;
   }
   return distopt::importOnnxFile(inputFilename, &context, options);
 }
