@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 
 using namespace distopt::cost;
 using llvm::StringRef;
@@ -84,6 +85,51 @@ const DeviceType &RankLocator::getDeviceType(unsigned rank) const {
 unsigned RankLocator::getRanksLeftInNode(unsigned rank) const {
   DeviceLocation location = getLocation(rank);
   return firstRanks[location.node + 1] - rank;
+}
+
+ClusterSpec
+distopt::cost::sortNodesBySpeed(const ClusterSpec &cluster,
+                                llvm::SmallVectorImpl<unsigned> &fileNode) {
+  fileNode.clear();
+  for (unsigned i = 0; i < cluster.nodes.size(); ++i)
+    fileNode.push_back(i);
+  auto key = [&](unsigned i) {
+    const NodeSpec &node = cluster.nodes[i];
+    const DeviceType &device = cluster.deviceTypes[node.deviceType];
+    uint64_t memory = node.memoryLimitBytes
+                          ? std::min(*node.memoryLimitBytes, device.memoryBytes)
+                          : device.memoryBytes;
+    // Larger is better in every place.
+    return std::make_tuple(device.peakFlops * device.efficiency.gemmEfficiency,
+                           memory, device.memoryBandwidth,
+                           node.intraNode.bandwidth, node.interNode.bandwidth,
+                           node.numDevices);
+  };
+  std::stable_sort(fileNode.begin(), fileNode.end(),
+                   [&](unsigned a, unsigned b) { return key(a) > key(b); });
+  ClusterSpec sorted = cluster;
+  for (auto [i, from] : llvm::enumerate(fileNode))
+    sorted.nodes[i] = cluster.nodes[from];
+  return sorted;
+}
+
+llvm::SmallVector<const DeviceType *>
+RankLocator::getDeviceTypes(unsigned first, unsigned end) const {
+  llvm::SmallVector<bool> used(cluster.deviceTypes.size(), false);
+  for (unsigned rank = first; rank < end; rank += getRanksLeftInNode(rank))
+    used[cluster.nodes[getLocation(rank).node].deviceType] = true;
+  llvm::SmallVector<const DeviceType *> types;
+  for (auto [i, isUsed] : llvm::enumerate(used))
+    if (isUsed)
+      types.push_back(&cluster.deviceTypes[i]);
+  return types;
+}
+
+uint64_t RankLocator::getLeastDeviceMemory(unsigned first, unsigned end) const {
+  uint64_t least = std::numeric_limits<uint64_t>::max();
+  for (unsigned rank = first; rank < end; rank += getRanksLeftInNode(rank))
+    least = std::min(least, getDeviceMemory(rank));
+  return least;
 }
 
 uint64_t RankLocator::getDeviceMemory(unsigned rank) const {

@@ -418,3 +418,12 @@ double distopt::cost::getComputeTime(const DeviceType &device,
   }
   return eff.opOverhead + std::max(memoryTime, computeTime);
 }
+
+double
+distopt::cost::getSlowestComputeTime(llvm::ArrayRef<const DeviceType *> devices,
+                                     const OpWork &work) {
+  double slowest = 0;
+  for (const DeviceType *device : devices)
+    slowest = std::max(slowest, getComputeTime(*device, work));
+  return slowest;
+}

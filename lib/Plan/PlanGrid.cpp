@@ -45,6 +45,10 @@ GridContext::GridContext(const cost::ClusterSpec &cluster,
     if (!training || axis.role != AxisRole::Data)
       usable.push_back(a);
   }
+  int64_t ranks = grid.pipelineStages;
+  for (int64_t size : shape)
+    ranks *= size;
+  devices = locator.getDeviceTypes(0, unsigned(ranks));
 }
 
 double GridContext::localElements(RankedTensorType type,
@@ -60,6 +64,51 @@ double GridContext::localBytes(RankedTensorType type,
   return localElements(type, state) * getElementBytes(type);
 }
 
+/// Whether every node of `cluster` has the same devices and links, in one
+/// site: then every group over the same axes costs the same (as rank 0's).
+static bool hasIdenticalNodes(const cost::ClusterSpec &cluster) {
+  const cost::NodeSpec &first = cluster.nodes.front();
+  auto same = [](const cost::LinkSpec &a, const cost::LinkSpec &b) {
+    return a.bandwidth == b.bandwidth && a.latency == b.latency &&
+           a.bandwidthCurve.size() == b.bandwidthCurve.size();
+  };
+  return llvm::all_of(cluster.nodes, [&](const cost::NodeSpec &node) {
+    return node.deviceType == first.deviceType &&
+           node.numDevices == first.numDevices && node.site == first.site &&
+           same(node.intraNode, first.intraNode) &&
+           same(node.interNode, first.interNode);
+  });
+}
+
+const SmallVector<cost::CollectiveGroup, 1> &
+GridContext::getGroups(ArrayRef<int16_t> axes) {
+  std::vector<int16_t> key(axes.begin(), axes.end());
+  auto it = groups.find(key);
+  if (it != groups.end())
+    return it->second;
+  SmallVector<unsigned> ranks = dist::getGroupRanks(axes, shape);
+  SmallVector<cost::CollectiveGroup, 1> &out = groups[key];
+  if (hasIdenticalNodes(cluster)) {
+    out.push_back(cost::getCollectiveGroup(locator, ranks));
+    return out;
+  }
+  // Every group: rank 0's shifted to each position of the other axes, in
+  // each pipeline stage.
+  dist::GridAxes others;
+  for (int16_t a = 0; a < int16_t(shape.size()); ++a)
+    if (!llvm::is_contained(axes, a))
+      others.push_back(a);
+  unsigned stageRanks = unsigned(size(others)) * unsigned(size(axes));
+  SmallVector<unsigned> shifted(ranks.size());
+  for (unsigned stage = 0; stage < grid.pipelineStages; ++stage)
+    for (unsigned offset : dist::getGroupRanks(others, shape)) {
+      for (auto [i, r] : llvm::enumerate(ranks))
+        shifted[i] = r + offset + stage * stageRanks;
+      out.push_back(cost::getCollectiveGroup(locator, shifted));
+    }
+  return out;
+}
+
 double GridContext::collective(CollectiveKind kind, double bytes,
                                ArrayRef<int16_t> axes) {
   if (size(axes) <= 1 || bytes <= 0)
@@ -69,17 +118,13 @@ double GridContext::collective(CollectiveKind kind, double bytes,
   auto it = cache.find(key);
   if (it != cache.end())
     return it->second;
-  auto group = groups.find(std::get<2>(key));
-  if (group == groups.end())
-    group = groups
-                .try_emplace(std::get<2>(key),
-                             cost::getCollectiveGroup(
-                                 locator, dist::getGroupRanks(axes, shape)))
-                .first;
+  double t = 0;
+  for (const cost::CollectiveGroup &group : getGroups(axes))
+    t = std::max(t, cost::getCollectiveTime(
+                        group, kind, cost::CollectiveAlgorithm::Ring, bytes));
   // Each collective is also one kernel launch on the device.
-  double t = cost::getCollectiveTime(group->second, kind,
-                                     cost::CollectiveAlgorithm::Ring, bytes) +
-             locator.getDeviceType(0).efficiency.opOverhead;
+  t += cost::getSlowestComputeTime(devices,
+                                   cost::OpWork{cost::OpClass::Memory, 0, 0});
   cache[key] = t;
   return t;
 }
@@ -112,7 +157,7 @@ SmallVector<CommStep> GridContext::reshard(const dist::DistState &from,
       // A copy kernel that reads and writes the piece it keeps.
       cost::OpWork copy{cost::OpClass::Memory, 0, 2 * bytes};
       if (sliceSeconds)
-        *sliceSeconds += cost::getComputeTime(locator.getDeviceType(0), copy);
+        *sliceSeconds += cost::getSlowestComputeTime(devices, copy);
       continue;
     }
     CollectiveKind kind = toCollectiveKind(step.kind);

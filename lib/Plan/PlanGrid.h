@@ -77,6 +77,9 @@ public:
   dist::GridAxes usable;
   /// Axes of data-parallel replicas (gradients are summed over them).
   dist::GridAxes dataAxes;
+  /// The device types of the ranks the grid's plans use (its pipeline
+  /// stages included): a kernel takes as long as on the slowest of them.
+  llvm::SmallVector<const cost::DeviceType *> devices;
 
   int64_t size(llvm::ArrayRef<int16_t> axes) const {
     return dist::getGroupSize(axes, shape);
@@ -109,8 +112,12 @@ public:
 
 private:
   std::map<std::tuple<int, double, std::vector<int16_t>>, double> cache;
-  /// The group of rank 0 over each set of axes.
-  std::map<std::vector<int16_t>, cost::CollectiveGroup> groups;
+  /// The groups over each set of axes: rank 0's on a cluster of identical
+  /// nodes, else every group of every pipeline stage (the slowest decides).
+  std::map<std::vector<int16_t>, llvm::SmallVector<cost::CollectiveGroup, 1>>
+      groups;
+  const llvm::SmallVector<cost::CollectiveGroup, 1> &
+  getGroups(llvm::ArrayRef<int16_t> axes);
 };
 
 /// Bytes of one element of a shaped type.

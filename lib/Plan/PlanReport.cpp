@@ -67,6 +67,16 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
     os << "; " << plan.layerCount << " identical layers of " << plan.layerOps
        << " ops, solved once";
   os << formatv("; planned in {0:f3} s\n", plan.planningSeconds);
+  if (!plan.rankOrder.empty()) {
+    // Launch the ranks in this order (rank 0 on the first node listed).
+    os << "ranks by node (fastest first, not the cluster file's order):";
+    unsigned rank = 0;
+    for (const auto &[node, count] : plan.rankOrder) {
+      os << formatv(" {0}-{1} {2};", rank, rank + count - 1, node);
+      rank += count;
+    }
+    os << "\n";
+  }
   os << "grids considered:\n";
   for (const auto &[grid, outcome] : plan.candidates)
     os << "  " << grid << ": " << outcome << "\n";
@@ -111,6 +121,9 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
         {"name", name},
         {"shape", llvm::json::Array(shape)},
         {"elements", getElements(shape)}});
+  llvm::json::Array rankOrder;
+  for (const auto &[node, count] : plan.rankOrder)
+    rankOrder.push_back(llvm::json::Object{{"node", node}, {"devices", count}});
   llvm::json::Array axes;
   for (auto [name, size] : llvm::zip(plan.axisNames, plan.gridShape))
     axes.push_back(llvm::json::Object{{"name", name}, {"size", size}});
@@ -127,6 +140,7 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
       {"solver_objective_seconds", plan.objective},
       {"planning_seconds", plan.planningSeconds},
       {"trainable", std::move(trainable)},
+      {"rank_order", std::move(rankOrder)},
       {"step", cost::toJSON(getReportedStep(plan))},
   };
 }

@@ -159,7 +159,7 @@ public:
       : planner(planner), nodes(planner.nodes), cluster(planner.cluster),
         options(planner.options), candidate(candidate),
         training(options.mode == cost::StepMode::Training),
-        grid(cluster, candidate, training), device(cluster.getDeviceType(0)) {}
+        grid(cluster, candidate, training) {}
 
   /// Plans for the grid. `minMemory` is set to the memory the smallest plan
   /// on this grid needs once the ILP is built; `noFit` when only memory is
@@ -168,6 +168,25 @@ public:
 
 private:
   llvm::Error setMicroBatches();
+  std::vector<double> getStageShares(ArrayRef<unsigned> compute);
+  /// Seconds of `work` on the grid's devices: on the slowest of them (an
+  /// op's time before it has a stage).
+  double computeSeconds(const cost::OpWork &work) const {
+    return cost::getSlowestComputeTime(grid.devices, work);
+  }
+  /// The ranks [first, end) of pipeline stage `k` (position k mod pp).
+  std::pair<unsigned, unsigned> getStageRanks(unsigned k) const {
+    unsigned size = 1;
+    for (int64_t d : grid.shape)
+      size *= unsigned(d);
+    unsigned first = (k % candidate.pipelineStages) * size;
+    return {first, first + size};
+  }
+  /// The device types of stage `k`'s ranks.
+  SmallVector<const cost::DeviceType *> getStageDevices(unsigned k) const {
+    auto [first, end] = getStageRanks(k);
+    return grid.locator.getDeviceTypes(first, end);
+  }
   /// The stages the program is cut into: pp, times the chunks of an
   /// interleaved schedule.
   unsigned getStageCount() const {
@@ -205,12 +224,13 @@ private:
   const CandidateGrid &candidate;
   bool training;
   GridContext grid;
-  const cost::DeviceType &device;
   int64_t microBatches = 1;
   unsigned inFlight = 1;
   double layerShare = 1;
   /// The stages cut the program between ops (assignStages).
   bool opStages = false;
+  /// The device types of each pipeline stage (assignStages).
+  std::vector<SmallVector<const cost::DeviceType *>> stageDevices;
   DenseMap<unsigned, unsigned> ilpOf; // op node -> ILP node
   StrategySolution solution;
 };
@@ -390,7 +410,7 @@ Strategy GridPlanner::buildStrategy(const OpNode &node,
   for (const GridAxes &factorAxes : axes)
     splits.push_back(grid.size(factorAxes));
   s.work = cost::getShardedOpWork(node.op, node.rule, splits);
-  s.forwardSeconds = cost::getComputeTime(device, s.work);
+  s.forwardSeconds = computeSeconds(s.work);
   // A split collective factor: the all-reduces of the op's split form, on
   // this device's share of each statistic.
   for (const dist::InnerAllReduce &inner : node.rule.innerAllReduces) {
@@ -411,12 +431,11 @@ Strategy GridPlanner::buildStrategy(const OpNode &node,
   if (dist::splitsMean(node.rule, axes)) {
     auto type = cast<RankedTensorType>(node.op->getResult(0).getType());
     double bytes = grid.localBytes(type, s.results[0]);
-    s.forwardSeconds += cost::getComputeTime(
-        device, cost::OpWork{cost::OpClass::Memory, 0, 2 * bytes});
+    s.forwardSeconds +=
+        computeSeconds(cost::OpWork{cost::OpClass::Memory, 0, 2 * bytes});
   }
   if (training)
-    s.backwardSeconds =
-        cost::getComputeTime(device, cost::getBackwardWork(s.work));
+    s.backwardSeconds = computeSeconds(cost::getBackwardWork(s.work));
   return s;
 }
 
@@ -643,7 +662,8 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
   addEdges(problem);
 
   // Memory: the device's, and the smallest any plan on this grid needs.
-  problem.memoryLimit = cluster.getDeviceMemory(0);
+  problem.memoryLimit = grid.locator.getLeastDeviceMemory(
+      0, getStageRanks(0).second * candidate.pipelineStages);
   minMemory = 0;
   for (const StrategyProblem::Node &n : problem.nodes)
     *minMemory += *llvm::min_element(n.memory);
@@ -697,7 +717,14 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 llvm::Error GridPlanner::assignStages(Plan &plan) {
   unsigned pp = getStageCount();
   unsigned layers = planner.layers.count;
-  opStages = layers == 0 || layers % pp != 0 || options.explicitStep;
+  stageDevices.clear();
+  for (unsigned k = 0; k < pp; ++k)
+    stageDevices.push_back(getStageDevices(k));
+  // Stages on devices of different speeds get uneven shares, cut between
+  // ops.
+  bool uniform = llvm::all_equal(stageDevices);
+  opStages =
+      layers == 0 || layers % pp != 0 || options.explicitStep || !uniform;
   if (options.explicitStep)
     return assignTrainingStages(plan);
   if (!opStages) {
@@ -723,8 +750,38 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
   return cutBetweenOps(compute, seconds, plan);
 }
 
+/// The share of the program's time that stages 0..k run, for each k: equal
+/// shares on equal devices; on devices of different speeds, shares as
+/// their speed on the `compute` nodes' kernels.
+std::vector<double> GridPlanner::getStageShares(ArrayRef<unsigned> compute) {
+  unsigned stages = getStageCount();
+  std::vector<double> speed(stages, 1.0);
+  if (!llvm::all_equal(stageDevices)) {
+    double reference = 0;
+    std::vector<double> own(stages, 0);
+    for (unsigned i : compute) {
+      const cost::OpWork &work = strategyOf(i).work;
+      reference += computeSeconds(work);
+      for (unsigned k = 0; k < stages; ++k)
+        own[k] += cost::getSlowestComputeTime(
+            stageDevices[k % candidate.pipelineStages], work);
+    }
+    for (unsigned k = 0; k < stages; ++k)
+      speed[k] = own[k] > 0 ? reference / own[k] : 1.0;
+  }
+  double sum = 0;
+  for (double v : speed)
+    sum += v;
+  std::vector<double> upTo;
+  double done = 0;
+  for (double v : speed)
+    upTo.push_back((done += v) / sum);
+  return upTo;
+}
+
 /// Cuts the `compute` nodes, in program order, into pp ranges of about
-/// equal `seconds`, each with at least one node, into `plan.stages`.
+/// equal `seconds` (shares as their devices' speed, getStageShares), each
+/// with at least one node, into `plan.stages`.
 llvm::Error GridPlanner::cutBetweenOps(ArrayRef<unsigned> compute,
                                        ArrayRef<double> seconds, Plan &plan) {
   unsigned pp = getStageCount();
@@ -742,6 +799,8 @@ llvm::Error GridPlanner::cutBetweenOps(ArrayRef<unsigned> compute,
   double total = 0;
   for (unsigned i : compute)
     total += seconds[i];
+  // Each stage's share of the time: as its devices' speed.
+  std::vector<double> upTo = getStageShares(compute);
   double done = 0;
   unsigned stage = 0;
   for (auto [k, i] : llvm::enumerate(compute)) {
@@ -750,7 +809,7 @@ llvm::Error GridPlanner::cutBetweenOps(ArrayRef<unsigned> compute,
     bool hasOp = k > 0 && plan.stages[compute[k - 1]] == stage;
     unsigned opsLeft = compute.size() - k, stagesLeft = pp - 1 - stage;
     if (hasOp && stagesLeft > 0 &&
-        (opsLeft == stagesLeft || done >= total * (stage + 1) / pp))
+        (opsLeft == stagesLeft || done >= total * upTo[stage]))
       ++stage;
     plan.stages[i] = stage;
     done += seconds[i];
@@ -944,6 +1003,18 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
   }
   seg.forwardSeconds += s.forwardSeconds;
   seg.backwardSeconds += s.backwardSeconds;
+  // A stage cut between ops runs its kernels on its own devices.
+  if (seg.stage >= 0) {
+    ArrayRef<const cost::DeviceType *> devices =
+        stageDevices[seg.stage % candidate.pipelineStages];
+    seg.forwardSeconds +=
+        cost::getSlowestComputeTime(devices, s.work) - computeSeconds(s.work);
+    if (training) {
+      cost::OpWork backward = cost::getBackwardWork(s.work);
+      seg.backwardSeconds += cost::getSlowestComputeTime(devices, backward) -
+                             computeSeconds(backward);
+    }
+  }
   seg.forwardFlops += s.work.flops;
   for (const auto &[c, what] : s.innerCollectives) {
     cost::CollectiveUse use{c.kind, c.bytes,
@@ -1368,7 +1439,8 @@ static llvm::Error noPlanError(const cost::ClusterSpec &cluster,
                                    reasons);
   }
   unsigned devices = cluster.getNumDevices();
-  uint64_t limit = cluster.getDeviceMemory(0);
+  // The smallest device decides (the same whatever the nodes' order).
+  uint64_t limit = cost::RankLocator(cluster).getLeastDeviceMemory(0, devices);
   unsigned needDevices = std::max<unsigned>(
       devices + 1, static_cast<unsigned>(std::ceil(
                        devices * *search.smallestMemory / double(limit))));
@@ -1377,7 +1449,7 @@ static llvm::Error noPlanError(const cost::ClusterSpec &cluster,
   if (options.mode == cost::StepMode::Training) {
     if (!options.searchPipeline &&
         !options.isFixed(cost::PlanKey::PipelineParallel))
-      advice += ", pipeline stages (plan key pp; planned, not yet run)";
+      advice += ", pipeline stages (plan key pp)";
     if (options.recompute == cost::RecomputePolicy::None)
       advice += ", activation recompute (plan key recompute=full)";
   }
@@ -1407,9 +1479,13 @@ getTrainableWeights(func::FuncOp func) {
 }
 
 llvm::Expected<Plan>
-distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &cluster,
+distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
                           const cost::PlanOptions &options) {
   auto start = std::chrono::steady_clock::now();
+  // The plan is made for the nodes in an order of their own, not the
+  // file's: a plan and its price do not depend on how the file lists them.
+  SmallVector<unsigned> fileNode;
+  cost::ClusterSpec cluster = cost::sortNodesBySpeed(file, fileNode);
   func::FuncOp func;
   for (auto f : module.getOps<func::FuncOp>())
     if (!f.isExternal() && !func)
@@ -1445,6 +1521,10 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &cluster,
     return noPlanError(cluster, options, search);
   search.best->candidates = search.candidates;
   search.best->trainable = getTrainableWeights(func);
+  if (!llvm::equal(fileNode, llvm::seq<unsigned>(0, fileNode.size())))
+    for (unsigned from : fileNode)
+      search.best->rankOrder.push_back(
+          {file.nodes[from].name, file.nodes[from].numDevices});
   search.best->planningSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

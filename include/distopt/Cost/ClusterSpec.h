@@ -165,6 +165,15 @@ struct ClusterSpec {
   const LinkSpec *getWanLink(unsigned siteA, unsigned siteB) const;
 };
 
+/// `cluster` with its nodes in an order that does not depend on the order
+/// of the file: fastest devices first (dense peak times GEMM efficiency),
+/// then more memory, faster memory, faster links, then the file's order
+/// among nodes that are alike. `fileNode[i]` is the file's index of node i
+/// of the result. The planner plans on it, so that a plan and its price are
+/// the same whatever order the file lists the nodes in.
+ClusterSpec sortNodesBySpeed(const ClusterSpec &cluster,
+                             llvm::SmallVectorImpl<unsigned> &fileNode);
+
 /// Finds the node of a rank by binary search over the nodes' first ranks,
 /// in O(log nodes) after O(nodes) to build; ClusterSpec's own lookups build
 /// one per call. The cluster's nodes must not change while it lives.
@@ -182,6 +191,12 @@ public:
   /// Ranks from `rank` to the last of its node (at least 1): loops over a
   /// range of ranks step by this, once per node.
   unsigned getRanksLeftInNode(unsigned rank) const;
+  /// The distinct device types of ranks [first, end), in the order of the
+  /// cluster's device types (so the same whatever the order of the nodes).
+  llvm::SmallVector<const DeviceType *> getDeviceTypes(unsigned first,
+                                                       unsigned end) const;
+  /// The least memory usable by a rank of [first, end).
+  uint64_t getLeastDeviceMemory(unsigned first, unsigned end) const;
 
 private:
   const ClusterSpec &cluster;

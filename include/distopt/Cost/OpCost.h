@@ -73,6 +73,12 @@ OpWork getBackwardWork(const OpWork &forward);
 /// arithmetic bound when `vectorFlops` is 0).
 double getComputeTime(const DeviceType &device, const OpWork &work);
 
+/// Time in seconds of `work` run at once on devices of each of `devices`
+/// (a data- or tensor-parallel group waits for its slowest member): the
+/// longest getComputeTime. 0 for no devices.
+double getSlowestComputeTime(llvm::ArrayRef<const DeviceType *> devices,
+                             const OpWork &work);
+
 /// FLOP/s that a GEMM of `flops` FLOPs reaches on `device`:
 /// `peakFlops * gemmEfficiency * flops / (flops + gemmHalfFlops)`.
 double getGemmRate(const DeviceType &device, double flops);

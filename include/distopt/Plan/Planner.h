@@ -46,6 +46,10 @@ struct PlannedCollective {
 
 struct Plan {
   unsigned dataParallel = 1, tensorParallel = 1, pipelineParallel = 1;
+  /// The nodes in the order the plan's ranks run on them (name, devices),
+  /// when it is not the cluster file's: rank 0 on the first node's first
+  /// device, and so on (cost::sortNodesBySpeed). Empty: the file's order.
+  llvm::SmallVector<std::pair<std::string, unsigned>> rankOrder;
   /// Names and sizes of the sharding grid's axes.
   llvm::SmallVector<std::string> axisNames;
   llvm::SmallVector<int64_t> gridShape;
