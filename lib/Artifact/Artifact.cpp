@@ -30,8 +30,9 @@ using namespace mlir;
 using namespace distopt;
 
 int64_t distopt::getProgramDeviceCount(ModuleOp module) {
-  // Every stage of a pipeline runs on its own copy of the grid.
-  int64_t devices = std::max<int64_t>(1, getPipelineStageCount(module));
+  // Every rank group of a pipeline (one per stage without dist.chunks)
+  // runs on its own copy of the grid.
+  int64_t devices = std::max<int64_t>(1, getPipelineRankGroupCount(module));
   // The grid of a training pipeline's stages (dist.stages) is no device
   // grid: it names the stages already counted.
   dist::DistDialect::StagesAttrHelper stagesGrid(module.getContext());
