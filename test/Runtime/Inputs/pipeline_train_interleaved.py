@@ -1,0 +1,85 @@
+"""Helpers of test/Runtime/pipeline-train-interleaved.test: training
+pipelines compiled by dist-opt, run by rank groups of several stages
+(dist.chunks, docs/pipeline.md).
+
+  pipeline_train_interleaved.py data DIR
+      writes DIR/ids{2,4,6}.npy (token ids, 2, 4 and 6 sequences of 16)
+      and DIR/tgt{2,4,6}.npy (MSE targets for the logits)
+  pipeline_train_interleaved.py chunk IN.dist OUT.mlir V
+      writes the artifact IN.dist (its checksum trailer dropped) with the
+      module attribute dist.chunks = V
+  pipeline_train_interleaved.py same-group ARTIFACT K
+      prints each boundary that a stage sends to another stage of its own
+      rank group (stage c runs on group c mod K): "boundary B: stage P ->
+      stage C, group G"
+  pipeline_train_interleaved.py slots TRACE RANK
+      prints the pipeline slots ("stage S forward J", ...) that rank RANK
+      ran, by start time, one a line
+"""
+import json
+import re
+import sys
+
+import numpy as np
+
+
+def data(out):
+    rng = np.random.default_rng(0)
+    for rows in (2, 4, 6):
+        np.save(f"{out}/ids{rows}.npy", rng.integers(0, 256, (rows, 16)))
+        np.save(f"{out}/tgt{rows}.npy",
+                (rng.standard_normal((rows, 16, 256)) * 0.1).astype(np.float32))
+
+
+def chunk(src, dst, v):
+    text = open(src, "rb").read()
+    trailer = text.rfind(b"DISTSUM1")
+    if trailer < 0:
+        sys.exit(f"{src} has no checksum trailer")
+    text = text[:trailer].decode()
+    marker = "module attributes {"
+    if text.count(marker) != 1:
+        sys.exit(f"{src}: expected one '{marker}'")
+    text = text.replace(marker, marker + f"dist.chunks = {v} : i64, ")
+    open(dst, "w").write(text)
+
+
+def same_group(path, groups):
+    text = open(path, "rb").read().decode("utf8", "replace")
+    producer, consumers = {}, {}
+    sig = re.compile(r"func\.func @\w+\((.*?)\) -> \((.*?)\) attributes "
+                     r"\{([^}]*)\}")
+    for args, results, attrs in sig.findall(text):
+        stage = int(re.search(r"dist\.stage = (\d+)", attrs).group(1))
+        for b in re.findall(r"dist\.boundary = (\d+)", args):
+            consumers.setdefault(int(b), set()).add(stage)
+        for b in re.findall(r"dist\.boundary = (\d+)", results):
+            producer[int(b)] = stage
+    for b in sorted(producer):
+        p = producer[b]
+        for c in sorted(consumers.get(b, ())):
+            if c != p and c % groups == p % groups:
+                print(f"boundary {b}: stage {p} -> stage {c}, group "
+                      f"{p % groups}")
+
+
+def slots(path, rank):
+    events = json.load(open(path))["traceEvents"]
+    mine = [e for e in events
+            if e.get("cat") == "pipeline" and e["pid"] == rank]
+    for e in sorted(mine, key=lambda e: e["ts"]):
+        print(e["name"])
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "data":
+        data(sys.argv[2])
+    elif cmd == "chunk":
+        chunk(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "same-group":
+        same_group(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "slots":
+        slots(sys.argv[2], int(sys.argv[3]))
+    else:
+        sys.exit(f"unknown command {cmd}")
