@@ -548,9 +548,8 @@ static LogicalResult checkChunks(ModuleOp module, PipelineInfo &info) {
            << "'); an inference pipeline runs one stage per rank group";
   if (stages % v != 0)
     return module.emitError("'")
-           << attr << "' is " << v << ", which does not divide the "
-           << stages << " stages; each rank group runs " << attr
-           << " stages";
+           << attr << "' is " << v << ", which does not divide the " << stages
+           << " stages; each rank group runs " << attr << " stages";
   if (v > 1 && stages / v < 2)
     return module.emitError("'")
            << attr << "' is " << v << " with " << stages

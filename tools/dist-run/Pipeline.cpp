@@ -210,7 +210,7 @@ distopt::rt::microsecondsBetween(std::chrono::steady_clock::time_point from,
 }
 
 int distopt::rt::boundaryTag(const PipelineInfo &info, int64_t index,
-                              int64_t consumer) {
+                             int64_t consumer) {
   return int(index * info.numStages() + consumer);
 }
 

@@ -26,8 +26,8 @@
 #include "Pipeline.h"
 
 #include "distopt/Artifact/Artifact.h"
-#include "runtime/comm/Communicator.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "runtime/comm/Communicator.h"
 #include "runtime/core/Executor.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -52,9 +52,8 @@ bool distopt::rt::isTrainingPipeline(mlir::ModuleOp module) {
 }
 
 /// GPipe (`warmup` = m) or 1F1B on one stage per rank group.
-static std::vector<PipelineTask> makeOneStageSchedule(int64_t stage,
-                                                      int64_t warmup,
-                                                      int64_t m) {
+static std::vector<PipelineTask>
+makeOneStageSchedule(int64_t stage, int64_t warmup, int64_t m) {
   std::vector<PipelineTask> tasks;
   auto forward = [&](int64_t j) {
     tasks.push_back({stage, PipelinePhase::Forward, j});
@@ -376,8 +375,7 @@ public:
   /// sets the grid, and so this rank's group (the first stage's number).
   void build(mlir::ModuleOp module, std::vector<TraceEvent> *trace) {
     int64_t groups = info.numRankGroups();
-    for (int64_t stage = Executor::kThisRanksStage;
-         stage < info.numStages();
+    for (int64_t stage = Executor::kThisRanksStage; stage < info.numStages();
          stage = stages.back()->getStage() + groups) {
       stages.push_back(
           std::make_unique<StageRunner>(comm, info, inputs, stage));
@@ -459,8 +457,7 @@ static std::vector<StateInfo> allStagesState(Communicator &comm,
   for (const auto &stage : group.getStages()) {
     nlohmann::json weights = nlohmann::json::array();
     for (const StateInfo &s : stage->state())
-      weights.push_back(
-          {s.name, int(s.dtype), s.shape, s.globalShape, s.zero});
+      weights.push_back({s.name, int(s.dtype), s.shape, s.globalShape, s.zero});
     record.push_back({stage->getStage(), weights});
   }
   std::vector<std::string> records =
@@ -469,8 +466,8 @@ static std::vector<StateInfo> allStagesState(Communicator &comm,
   std::vector<StateInfo> all;
   std::set<std::string> seen;
   for (int64_t k = 0; k < info.numStages(); ++k)
-    for (const nlohmann::json &stage : nlohmann::json::parse(
-             records[info.rankGroupOf(k) * devices])) {
+    for (const nlohmann::json &stage :
+         nlohmann::json::parse(records[info.rankGroupOf(k) * devices])) {
       if (stage[0].get<int64_t>() != k)
         continue;
       for (const nlohmann::json &w : stage[1]) {
@@ -531,9 +528,8 @@ static PipelineSchedule chooseSchedule(Communicator &comm,
                                        const PipelineInfo &info,
                                        const TrainPipelineOptions &opts) {
   bool chunked = info.chunks > 1;
-  PipelineSchedule schedule =
-      opts.schedule.value_or(chunked ? PipelineSchedule::Interleaved
-                                     : PipelineSchedule::OneFOneB);
+  PipelineSchedule schedule = opts.schedule.value_or(
+      chunked ? PipelineSchedule::Interleaved : PipelineSchedule::OneFOneB);
   bool interleaved = schedule == PipelineSchedule::Interleaved;
   if (interleaved && !chunked)
     comm.abortAll("--schedule interleaved runs an artifact whose rank groups "
@@ -561,14 +557,13 @@ static void checkChunkedRun(Communicator &comm, mlir::ModuleOp module,
   int64_t groups = info.numRankGroups();
   int64_t ranks = getProgramDeviceCount(module);
   if (comm.size() != ranks)
-    comm.abortAll("the program was compiled for " + std::to_string(groups) +
-                  " rank groups of " + std::to_string(ranks / groups) +
-                  " devices (" + std::to_string(info.numStages()) +
-                  " pipeline stages, dist.chunks = " +
-                  std::to_string(info.chunks) + " per group): " +
-                  std::to_string(ranks) + " ranks, but the job has " +
-                  std::to_string(comm.size()) +
-                  " ranks; launch it with mpirun -np " + std::to_string(ranks));
+    comm.abortAll(
+        "the program was compiled for " + std::to_string(groups) +
+        " rank groups of " + std::to_string(ranks / groups) + " devices (" +
+        std::to_string(info.numStages()) + " pipeline stages, dist.chunks = " +
+        std::to_string(info.chunks) + " per group): " + std::to_string(ranks) +
+        " ranks, but the job has " + std::to_string(comm.size()) +
+        " ranks; launch it with mpirun -np " + std::to_string(ranks));
   for (auto grid : module.getOps<mlir::shard::GridOp>())
     if (dist::DistDialect::StagesAttrHelper(module.getContext())
             .isAttrPresent(grid))

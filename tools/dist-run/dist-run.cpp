@@ -138,6 +138,15 @@ static void setTrainingFlag(const std::string &arg, const std::string &value,
 
 static bool checkRequiredArgs(const Options &o, std::string &error);
 
+/// --schedule's value is a schedule's name.
+static bool checkSchedule(const std::string &schedule, std::string &error) {
+  if (schedule == "gpipe" || schedule == "1f1b" || schedule == "interleaved")
+    return true;
+  error =
+      "--schedule expects gpipe, 1f1b or interleaved, found '" + schedule + "'";
+  return false;
+}
+
 static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
@@ -208,14 +217,8 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
         return false;
       setTrainingFlag(arg, text, o);
     } else if (arg == "--schedule") {
-      if (!next(o.schedule))
+      if (!next(o.schedule) || !checkSchedule(o.schedule, error))
         return false;
-      if (o.schedule != "gpipe" && o.schedule != "1f1b" &&
-          o.schedule != "interleaved") {
-        error = "--schedule expects gpipe, 1f1b or interleaved, found '" +
-                o.schedule + "'";
-        return false;
-      }
     } else if (arg == "--inputs-per-rank") {
       o.inputsPerRank = true;
     } else if (arg == "--collective-timeout") {
