@@ -3,15 +3,15 @@ pipelines compiled by dist-opt, run by rank groups of several stages
 (dist.chunks, docs/pipeline.md).
 
   pipeline_train_interleaved.py data DIR
-      writes DIR/ids{2,4,6}.npy (token ids, 2, 4 and 6 sequences of 16)
-      and DIR/tgt{2,4,6}.npy (MSE targets for the logits)
+      writes DIR/ids{2,4,6,8}.npy (token ids, 2 to 8 sequences of 16)
+      and DIR/tgt{2,4,6,8}.npy (MSE targets for the logits)
   pipeline_train_interleaved.py chunk IN.dist OUT.mlir V
       writes the artifact IN.dist (its checksum trailer dropped) with the
       module attribute dist.chunks = V
   pipeline_train_interleaved.py same-group ARTIFACT K
       prints each boundary that a stage sends to another stage of its own
-      rank group (stage c runs on group c mod K): "boundary B: stage P ->
-      stage C, group G"
+      rank group (stage c runs on group c mod K): "boundary B (TYPE):
+      stage P -> stage C, group G"
   pipeline_train_interleaved.py slots TRACE RANK
       prints the pipeline slots ("stage S forward J", ...) that rank RANK
       ran, by start time, one a line
@@ -25,7 +25,7 @@ import numpy as np
 
 def data(out):
     rng = np.random.default_rng(0)
-    for rows in (2, 4, 6):
+    for rows in (2, 4, 6, 8):
         np.save(f"{out}/ids{rows}.npy", rng.integers(0, 256, (rows, 16)))
         np.save(f"{out}/tgt{rows}.npy",
                 (rng.standard_normal((rows, 16, 256)) * 0.1).astype(np.float32))
@@ -46,21 +46,22 @@ def chunk(src, dst, v):
 
 def same_group(path, groups):
     text = open(path, "rb").read().decode("utf8", "replace")
-    producer, consumers = {}, {}
+    producer, consumers, types = {}, {}, {}
     sig = re.compile(r"func\.func @\w+\((.*?)\) -> \((.*?)\) attributes "
                      r"\{([^}]*)\}")
+    port = re.compile(r"(tensor<[^>]*>) \{dist\.boundary = (\d+)")
     for args, results, attrs in sig.findall(text):
         stage = int(re.search(r"dist\.stage = (\d+)", attrs).group(1))
-        for b in re.findall(r"dist\.boundary = (\d+)", args):
+        for _, b in port.findall(args):
             consumers.setdefault(int(b), set()).add(stage)
-        for b in re.findall(r"dist\.boundary = (\d+)", results):
-            producer[int(b)] = stage
+        for ty, b in port.findall(results):
+            producer[int(b)], types[int(b)] = stage, ty
     for b in sorted(producer):
         p = producer[b]
         for c in sorted(consumers.get(b, ())):
             if c != p and c % groups == p % groups:
-                print(f"boundary {b}: stage {p} -> stage {c}, group "
-                      f"{p % groups}")
+                print(f"boundary {b} ({types[b]}): stage {p} -> stage {c}, "
+                      f"group {p % groups}")
 
 
 def slots(path, rank):
