@@ -29,19 +29,10 @@
 using namespace mlir;
 using namespace distopt;
 
-int64_t distopt::getPipelinePositionCount(ModuleOp module) {
-  int64_t stages = getPipelineStageCount(module);
-  IntegerAttr chunks =
-      dist::DistDialect::ChunksAttrHelper(module.getContext()).getAttr(module);
-  if (chunks && chunks.getInt() > 1 && stages % chunks.getInt() == 0)
-    return stages / chunks.getInt();
-  return stages;
-}
-
 int64_t distopt::getProgramDeviceCount(ModuleOp module) {
-  // Every pipeline position (a stage, or the `dist.chunks` stages of the
-  // interleaved schedule) runs on its own copy of the grid.
-  int64_t devices = std::max<int64_t>(1, getPipelinePositionCount(module));
+  // Every rank group of a pipeline (one per stage without dist.chunks)
+  // runs on its own copy of the grid.
+  int64_t devices = std::max<int64_t>(1, getPipelineRankGroupCount(module));
   // The grid of a training pipeline's stages (dist.stages) is no device
   // grid: it names the stages already counted.
   dist::DistDialect::StagesAttrHelper stagesGrid(module.getContext());

@@ -42,6 +42,19 @@ int64_t distopt::getPipelineStageCount(ModuleOp module) {
   return stages.size();
 }
 
+/// The module's `dist.chunks`, or 1 without it.
+static int64_t getChunks(ModuleOp module) {
+  IntegerAttr chunks =
+      dist::DistDialect::ChunksAttrHelper(module.getContext()).getAttr(module);
+  return chunks ? chunks.getInt() : 1;
+}
+
+int64_t distopt::getPipelineRankGroupCount(ModuleOp module) {
+  int64_t stages = getPipelineStageCount(module);
+  int64_t chunks = getChunks(module);
+  return chunks >= 1 && stages % chunks == 0 ? stages / chunks : stages;
+}
+
 std::optional<PipelinePhase> distopt::getPipelinePhase(func::FuncOp f) {
   auto attr = f->getAttrOfType<StringAttr>(kPipelinePhaseAttr);
   if (!attr)
@@ -516,6 +529,35 @@ static LogicalResult checkInferencePipeline(ModuleOp module,
   return finishBoundaries(info, c);
 }
 
+/// Checks the module's `dist.chunks` (v) against the pipeline: it divides
+/// the stage count, is 1 in an inference pipeline, and leaves at least two
+/// rank groups when it is above 1.
+static LogicalResult checkChunks(ModuleOp module, PipelineInfo &info) {
+  StringRef attr = dist::DistDialect::ChunksAttrHelper::getNameStr();
+  info.chunks = getChunks(module);
+  int64_t v = info.chunks, stages = info.numStages();
+  if (v < 1)
+    return module.emitError("'") << attr << "' is " << v
+                                 << "; it is the number of stages of each "
+                                    "rank group, at least 1";
+  if (v > 1 && !info.isTraining())
+    return module.emitError("'")
+           << attr << "' is " << v
+           << ": dist.chunks needs a training pipeline (functions with '"
+           << kPipelinePhaseAttr
+           << "'); an inference pipeline runs one stage per rank group";
+  if (stages % v != 0)
+    return module.emitError("'")
+           << attr << "' is " << v << ", which does not divide the " << stages
+           << " stages; each rank group runs " << attr << " stages";
+  if (v > 1 && stages / v < 2)
+    return module.emitError("'")
+           << attr << "' is " << v << " with " << stages
+           << " stages: that leaves " << stages / v
+           << " rank group; the interleaved schedule needs at least 2";
+  return success();
+}
+
 FailureOr<PipelineInfo> distopt::checkPipeline(ModuleOp module) {
   PipelineInfo info;
   if (getPipelineStageCount(module) == 0)
@@ -530,7 +572,8 @@ FailureOr<PipelineInfo> distopt::checkPipeline(ModuleOp module) {
            << " has: a training pipeline's functions are each the forward, "
               "backward or update of a stage";
   if (failed(withPhase ? checkTrainingPipeline(module, info)
-                       : checkInferencePipeline(module, info)))
+                       : checkInferencePipeline(module, info)) ||
+      failed(checkChunks(module, info)))
     return failure();
   std::sort(info.inputs.begin(), info.inputs.end(),
             [](const PipelineValue &a, const PipelineValue &b) {

@@ -90,7 +90,7 @@ LogicalResult FinishArtifactPass::checkDeviceCount(ModuleOp module) {
   if (devices == 0 || programDevices == devices)
     return success();
   if (int64_t stages = getPipelineStageCount(module)) {
-    int64_t grids = getPipelinePositionCount(module);
+    int64_t grids = getPipelineRankGroupCount(module);
     return module.emitError("the program runs on ")
            << programDevices << " devices (" << stages << " pipeline stages"
            << (grids < stages ? " interleaved over " + std::to_string(grids)

@@ -60,7 +60,9 @@ public:
   static constexpr int64_t kStagesAxis = -1;
 
   /// Sets the device grid of the program, and its number of pipeline
-  /// `stages` (1: no pipeline), each stage on its own copy of the grid.
+  /// `stages` (1: no pipeline), each stage on its own copy of the grid. A
+  /// pipeline whose rank groups each run several stages (dist.chunks)
+  /// passes its number of rank groups: "stage" below is then the group.
   /// Fails, with a message, when the job's rank count differs from the
   /// stages times the grid's device count. Collective over the job when
   /// `stages` > 1 (it creates the point-to-point communicator).

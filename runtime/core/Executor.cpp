@@ -446,8 +446,16 @@ bool ProgramBuilder::build(ModuleOp module, int64_t stage, StringRef phase) {
     if (IntegerAttr k = stageAttr.getAttr(f))
       stages.insert(k.getInt());
   ex.numStages_ = stages.size();
-  // The grid first: this rank's stage depends on it.
-  if (!setGrid(module, ex.numStages_))
+  // The grid first: this rank's stage depends on it. The stages run on
+  // S / v rank groups (v: the module's dist.chunks, which checkPipeline
+  // checks; stage c on group c mod S / v).
+  int64_t groups = ex.numStages_;
+  if (IntegerAttr chunks =
+          dist::DistDialect::ChunksAttrHelper(module.getContext())
+              .getAttr(module))
+    if (chunks.getInt() >= 1 && groups % chunks.getInt() == 0)
+      groups /= chunks.getInt();
+  if (!setGrid(module, groups))
     return false;
   func::FuncOp func = selectFunction(module, stage, phase);
   if (!func)

@@ -209,6 +209,15 @@ distopt::rt::microsecondsBetween(std::chrono::steady_clock::time_point from,
   return std::chrono::duration<double, std::micro>(to - from).count();
 }
 
+int distopt::rt::boundaryTag(const PipelineInfo &info, int64_t index,
+                             int64_t consumer) {
+  return int(index * info.numStages() + consumer);
+}
+
+int distopt::rt::firstFreeTag(const PipelineInfo &info) {
+  return int(int64_t(info.boundaries.size()) * info.numStages());
+}
+
 void distopt::rt::receiveBoundary(Communicator &comm, const PipelineInfo &info,
                                   const IOInfo &in, int64_t stage, int64_t j,
                                   HostTensor &out) {
@@ -219,7 +228,8 @@ void distopt::rt::receiveBoundary(Communicator &comm, const PipelineInfo &info,
   out.bytes.resize(Tensor{nullptr, in.dtype, in.shape}.numElements() *
                    byteWidth(in.dtype));
   Tensor t{out.bytes.data(), in.dtype, in.shape};
-  comm.receive(t, comm.stageRank(producer), int(index),
+  comm.receive(t, comm.stageRank(info.rankGroupOf(producer)),
+               boundaryTag(info, index, stage),
                "stage " + std::to_string(stage) + " receiving boundary " +
                    std::to_string(in.boundary) + " of micro-batch " +
                    std::to_string(j) + " from stage " +
@@ -233,7 +243,8 @@ void distopt::rt::sendBoundary(Communicator &comm, const PipelineInfo &info,
   Tensor t{value.bytes.data(), value.dtype, value.shape};
   for (int64_t consumer : info.boundaries[index].consumers)
     if (consumer != stage)
-      comm.send(t, comm.stageRank(consumer), int(index),
+      comm.send(t, comm.stageRank(info.rankGroupOf(consumer)),
+                boundaryTag(info, index, consumer),
                 "stage " + std::to_string(stage) + " sending boundary " +
                     std::to_string(out.boundary) + " of micro-batch " +
                     std::to_string(j) + " to stage " +
@@ -305,11 +316,11 @@ std::vector<HostTensor> distopt::rt::gatherPipelineOutputs(
     if (out.boundary < 0)
       mine[out.name] = &stageOutputs[k++];
   int64_t devices = comm.size() / comm.numStages();
-  int tagBase = int(info.boundaries.size());
+  int tagBase = firstFreeTag(info);
   std::vector<HostTensor> gathered;
   for (size_t i = 0; i < outputs.size(); ++i) {
     int64_t producer = info.outputs[i].stages.front();
-    int source = int(producer * devices);
+    int source = int(info.rankGroupOf(producer) * devices);
     const IOInfo &want = outputs[i];
     if (comm.rank() == 0 && source == 0) {
       gathered.push_back(std::move(*mine.at(want.name)));

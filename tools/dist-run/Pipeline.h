@@ -50,15 +50,23 @@ readPipelineInputs(Communicator &comm, const PipelineInfo &info,
 void getMicroBatch(const PipelineInputs &inputs, size_t input, int64_t step,
                    int64_t j, const IOInfo &micro, HostTensor &out);
 
-/// Receives boundary argument `in` of micro-batch `j` into `out`, from the
-/// rank of its producing stage at this rank's grid position (tag: the
-/// boundary's index in `info.boundaries`).
+/// The tag of boundary `index` (in `info.boundaries`) sent to stage
+/// `consumer`: one per (boundary, consuming stage), so that two stages of
+/// one rank group that read the same boundary each get their own stream.
+int boundaryTag(const PipelineInfo &info, int64_t index, int64_t consumer);
+/// The first tag after every boundary's (the loss, the model outputs).
+int firstFreeTag(const PipelineInfo &info);
+
+/// Receives boundary argument `in` of micro-batch `j` of `stage` into
+/// `out`, from the rank of its producing stage's group at this rank's grid
+/// position (tag: boundaryTag), possibly this rank itself.
 void receiveBoundary(Communicator &comm, const PipelineInfo &info,
                      const IOInfo &in, int64_t stage, int64_t j,
                      HostTensor &out);
 
 /// Sends boundary result `out` of micro-batch `j` to every other stage that
-/// consumes it (without waiting for the sends to complete).
+/// consumes it, at the rank of that stage's group (this rank itself for a
+/// stage of its own group), without waiting for the sends to complete.
 void sendBoundary(Communicator &comm, const PipelineInfo &info,
                   const IOInfo &out, HostTensor &value, int64_t stage,
                   int64_t j);

@@ -1,16 +1,20 @@
 //===- TrainPipeline.cpp - dist-run's training pipelines ------------------===//
 //
-// Each rank runs its stage: the forward and backward functions over the
-// micro-batches in the order of the schedule, then the update function.
+// Each rank runs the stages of its rank group (one, or v with dist.chunks
+// = v): their forward and backward functions over the micro-batches in the
+// order of the schedule, then each stage's update function, in stage
+// order. Each stage has its own programs, weights, stash and sums (a
+// StageRunner); a GroupRunner drives them.
 //
-// Boundary values: a value read by functions of this stage is kept per
+// Boundary values: a value read by functions of the same stage is kept per
 // micro-batch (the stash) from the time it is produced or received until
 // the last of them has run; a value read by another stage is sent to the
-// rank at this grid position of that stage (tag: its index in
-// PipelineInfo::boundaries). Every function runs its micro-batches in
-// increasing order, so the j-th message of a tag between two ranks is
-// micro-batch j. The step's mean loss goes from grid position 0 of the
-// loss's stage to rank 0 with the tag after the boundaries'.
+// rank at this grid position of that stage's group, this rank itself for
+// a stage of its own group (tag: one per boundary and consuming stage,
+// boundaryTag). Every function runs its micro-batches in increasing order,
+// so the j-th message of a tag between two ranks is micro-batch j. The
+// step's mean loss goes from grid position 0 of the loss's stage's group
+// to rank 0 with the first tag after the boundaries'.
 //
 // Accumulated values are zeroed at the start of each step, summed over the
 // micro-batches in order (in their type) and divided by m before the
@@ -21,6 +25,8 @@
 #include "TrainPipeline.h"
 #include "Pipeline.h"
 
+#include "distopt/Artifact/Artifact.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/Executor.h"
 
@@ -45,28 +51,16 @@ bool distopt::rt::isTrainingPipeline(mlir::ModuleOp module) {
       [](mlir::func::FuncOp f) { return f->hasAttr(kPipelinePhaseAttr); });
 }
 
-namespace {
-
-/// One run of a stage function in a step: a forward or backward of
-/// micro-batch `j`.
-struct Task {
-  PipelinePhase phase;
-  int64_t j;
-};
-
-/// The forwards and backwards that stage `stage` of `stages` runs in a step
-/// of `m` micro-batches.
-std::vector<Task> makeSchedule(PipelineSchedule schedule, int64_t stages,
-                               int64_t stage, int64_t m) {
-  std::vector<Task> tasks;
+/// GPipe (`warmup` = m) or 1F1B on one stage per rank group.
+static std::vector<PipelineTask>
+makeOneStageSchedule(int64_t stage, int64_t warmup, int64_t m) {
+  std::vector<PipelineTask> tasks;
   auto forward = [&](int64_t j) {
-    tasks.push_back({PipelinePhase::Forward, j});
+    tasks.push_back({stage, PipelinePhase::Forward, j});
   };
   auto backward = [&](int64_t j) {
-    tasks.push_back({PipelinePhase::Backward, j});
+    tasks.push_back({stage, PipelinePhase::Backward, j});
   };
-  int64_t warmup =
-      schedule == PipelineSchedule::GPipe ? m : std::min(stages - 1 - stage, m);
   for (int64_t j = 0; j < warmup; ++j)
     forward(j);
   // 1F1B's steady state: one forward, one backward.
@@ -79,6 +73,55 @@ std::vector<Task> makeSchedule(PipelineSchedule schedule, int64_t stages,
     backward(done++);
   return tasks;
 }
+
+/// Megatron-LM's interleaved 1F1B (forward_backward_pipelining_with_
+/// interleaving) for group `group` of `groups`, `chunks` stages each:
+/// m x chunks virtual micro-batches, taken `groups` micro-batches of one
+/// chunk at a time; a warmup of forwards, then one forward and one
+/// backward, then the remaining backwards.
+static std::vector<PipelineTask> makeInterleavedSchedule(int64_t groups,
+                                                         int64_t chunks,
+                                                         int64_t group,
+                                                         int64_t m) {
+  int64_t total = m * chunks;
+  auto task = [&](int64_t k, PipelinePhase phase) {
+    int64_t chunk = (k % (groups * chunks)) / groups;
+    if (phase == PipelinePhase::Backward)
+      chunk = chunks - 1 - chunk;
+    int64_t j = (k / (groups * chunks)) * groups + k % groups;
+    return PipelineTask{chunk * groups + group, phase, j};
+  };
+  int64_t warmup =
+      m == groups
+          ? total
+          : std::min((groups - group - 1) * 2 + (chunks - 1) * groups, total);
+  std::vector<PipelineTask> tasks;
+  for (int64_t k = 0; k < warmup; ++k)
+    tasks.push_back(task(k, PipelinePhase::Forward));
+  for (int64_t k = 0; k < total - warmup; ++k) {
+    tasks.push_back(task(k + warmup, PipelinePhase::Forward));
+    tasks.push_back(task(k, PipelinePhase::Backward));
+  }
+  for (int64_t k = total - warmup; k < total; ++k)
+    tasks.push_back(task(k, PipelinePhase::Backward));
+  return tasks;
+}
+
+std::vector<PipelineTask>
+distopt::rt::makePipelineSchedule(PipelineSchedule schedule, int64_t groups,
+                                  int64_t chunks, int64_t group, int64_t m) {
+  switch (schedule) {
+  case PipelineSchedule::GPipe:
+    return makeOneStageSchedule(group, m, m);
+  case PipelineSchedule::OneFOneB:
+    return makeOneStageSchedule(group, std::min(groups - 1 - group, m), m);
+  case PipelineSchedule::Interleaved:
+    break;
+  }
+  return makeInterleavedSchedule(groups, chunks, group, m);
+}
+
+namespace {
 
 /// Adds `v` into `sum` elementwise (f32 or f64).
 void accumulate(HostTensor &sum, const HostTensor &v) {
@@ -110,32 +153,40 @@ void divide(HostTensor &t, int64_t m) {
     s[i] /= float(m);
 }
 
-/// This rank's stage of a training pipeline: its three programs over one
-/// weight store, and what a step keeps between them.
+/// One stage of this rank's group: its three programs over one weight
+/// store, and what a step keeps between them.
 class StageRunner {
 public:
   StageRunner(Communicator &comm, const PipelineInfo &info,
-              const PipelineInputs &inputs)
-      : comm(comm), info(info), inputs(inputs), stage(comm.stage()) {}
+              const PipelineInputs &inputs, int64_t stage)
+      : comm(comm), info(info), inputs(inputs), stage(stage) {}
 
   /// Builds the stage's programs; stops every rank on an error.
   void build(mlir::ModuleOp module);
-  /// Runs step `step` (0-based) as `schedule` says; returns the mean of the
-  /// micro-batches' losses on the ranks of the loss's stage (0 elsewhere).
-  double runStep(int64_t step, PipelineSchedule schedule);
-  void printMemory(uint64_t residentBefore) const;
-  /// This rank's persistent weights (its stage's).
+  /// Starts a step: no loss, no sums yet.
+  void beginStep();
+  /// Runs the forward or backward `task` of step `step` (0-based).
+  void runTask(PipelineTask task, int64_t step);
+  /// Runs the update on the step's accumulated values.
+  void runUpdate();
+  /// The sum of the step's losses (0 unless this stage returns the loss).
+  double stepLossSum() const { return lossSum; }
+  /// The bytes of the arena, of the values in it and of the inputs of the
+  /// stage's programs, and of its weights.
+  void addMemory(size_t &arena, size_t &values, size_t &in,
+                 size_t &weights) const;
+  /// The stage's persistent weights.
   const std::vector<StateInfo> &state() const { return store.state; }
+  int64_t getStage() const { return stage; }
 
   std::vector<TraceEvent> *trace = nullptr;
   Clock::time_point origin;
 
 private:
-  void bindArguments(Task task, int64_t step, std::vector<HostTensor> &args,
+  void bindArguments(PipelineTask task, int64_t step,
+                     std::vector<HostTensor> &args,
                      std::vector<int64_t> &received);
-  void takeResults(Task task, std::vector<HostTensor> &results);
-  void runTask(Task task, int64_t step);
-  void runUpdate();
+  void takeResults(PipelineTask task, std::vector<HostTensor> &results);
   Executor &program(PipelinePhase p) { return *programs[int(p)]; }
   std::string slot(PipelinePhase p) const {
     return "stage " + std::to_string(stage) + " " +
@@ -164,13 +215,13 @@ void StageRunner::build(mlir::ModuleOp module) {
   std::string error;
   for (PipelinePhase p : {PipelinePhase::Forward, PipelinePhase::Backward,
                           PipelinePhase::Update}) {
-    programs[int(p)] =
-        Executor::create(module, comm, error, Executor::kThisRanksStage,
-                         getPipelinePhaseName(p), &store);
+    programs[int(p)] = Executor::create(module, comm, error, stage,
+                                        getPipelinePhaseName(p), &store);
     if (!programs[int(p)])
       comm.abortAll(error);
+    // Executor::kThisRanksStage: the first stage of this rank's group.
+    stage = programs[int(p)]->stage();
   }
-  stage = comm.stage();
   for (const IOInfo &out : program(PipelinePhase::Forward).outputs())
     if (out.boundary < 0 && out.accumulate < 0 && out.dtype != DType::F32 &&
         out.dtype != DType::F64)
@@ -199,7 +250,7 @@ void StageRunner::build(mlir::ModuleOp module) {
   }
 }
 
-void StageRunner::bindArguments(Task task, int64_t step,
+void StageRunner::bindArguments(PipelineTask task, int64_t step,
                                 std::vector<HostTensor> &args,
                                 std::vector<int64_t> &received) {
   Executor &ex = program(task.phase);
@@ -230,7 +281,8 @@ void StageRunner::bindArguments(Task task, int64_t step,
   }
 }
 
-void StageRunner::takeResults(Task task, std::vector<HostTensor> &results) {
+void StageRunner::takeResults(PipelineTask task,
+                              std::vector<HostTensor> &results) {
   Executor &ex = program(task.phase);
   for (size_t i = 0; i < results.size(); ++i) {
     const IOInfo &out = ex.outputs()[i];
@@ -249,7 +301,7 @@ void StageRunner::takeResults(Task task, std::vector<HostTensor> &results) {
   }
 }
 
-void StageRunner::runTask(Task task, int64_t step) {
+void StageRunner::runTask(PipelineTask task, int64_t step) {
   std::vector<HostTensor> args, results;
   std::vector<int64_t> received;
   bindArguments(task, step, args, received);
@@ -295,36 +347,94 @@ void StageRunner::runUpdate() {
                       microsecondsBetween(start, Clock::now())});
 }
 
-double StageRunner::runStep(int64_t step, PipelineSchedule schedule) {
+void StageRunner::beginStep() {
   lossSum = 0;
   for (auto &[id, sum] : sums)
     sum.bytes.clear();
-  for (Task task :
-       makeSchedule(schedule, info.numStages(), stage, inputs.microBatches))
-    runTask(task, step);
-  runUpdate();
-  comm.completeSends("stage " + std::to_string(stage));
-  return lossSum / double(inputs.microBatches);
 }
 
-void StageRunner::printMemory(uint64_t residentBefore) const {
-  size_t arena = 0, values = 0, in = 0;
+void StageRunner::addMemory(size_t &arena, size_t &values, size_t &in,
+                            size_t &weights) const {
   for (const auto &ex : programs) {
     arena += ex->arenaBytes();
     values += ex->arenaValueBytes();
     in += ex->inputBytes();
   }
-  printMemoryTotals(comm, arena, values, store.weightBytes, in, residentBefore);
+  weights += store.weightBytes;
 }
 
-/// The step's loss on rank 0: from grid position 0 of the loss's stage.
+/// The stages of this rank's group, each a StageRunner, run in the order
+/// of the schedule.
+class GroupRunner {
+public:
+  GroupRunner(Communicator &comm, const PipelineInfo &info,
+              const PipelineInputs &inputs, PipelineSchedule schedule)
+      : comm(comm), info(info), inputs(inputs), schedule(schedule) {}
+
+  /// Builds every stage's programs, in stage order: the first stage's
+  /// sets the grid, and so this rank's group (the first stage's number).
+  void build(mlir::ModuleOp module, std::vector<TraceEvent> *trace) {
+    int64_t groups = info.numRankGroups();
+    for (int64_t stage = Executor::kThisRanksStage; stage < info.numStages();
+         stage = stages.back()->getStage() + groups) {
+      stages.push_back(
+          std::make_unique<StageRunner>(comm, info, inputs, stage));
+      stages.back()->build(module);
+      stages.back()->trace = trace;
+    }
+    tasks = makePipelineSchedule(schedule, groups, info.chunks, comm.stage(),
+                                 inputs.microBatches);
+  }
+  /// Runs step `step` (0-based): the schedule's tasks, then every stage's
+  /// update in stage order; returns the mean of the micro-batches' losses
+  /// on the ranks of the loss's stage's group (0 elsewhere).
+  double runStep(int64_t step) {
+    double loss = 0;
+    for (auto &s : stages)
+      s->beginStep();
+    int64_t groups = info.numRankGroups();
+    for (const PipelineTask &task : tasks)
+      stages[task.stage / groups]->runTask(task, step);
+    for (auto &s : stages) {
+      s->runUpdate();
+      loss += s->stepLossSum();
+    }
+    comm.completeSends("rank group " + std::to_string(comm.stage()));
+    return loss / double(inputs.microBatches);
+  }
+  void setOrigin(Clock::time_point origin) {
+    for (auto &s : stages)
+      s->origin = origin;
+  }
+  /// Prints the memory of all the group's stages together.
+  void printMemory(uint64_t residentBefore) const {
+    size_t arena = 0, values = 0, in = 0, weights = 0;
+    for (const auto &s : stages)
+      s->addMemory(arena, values, in, weights);
+    printMemoryTotals(comm, arena, values, weights, in, residentBefore);
+  }
+  const std::vector<std::unique_ptr<StageRunner>> &getStages() const {
+    return stages;
+  }
+
+private:
+  Communicator &comm;
+  const PipelineInfo &info;
+  const PipelineInputs &inputs;
+  PipelineSchedule schedule;
+  std::vector<std::unique_ptr<StageRunner>> stages;
+  std::vector<PipelineTask> tasks;
+};
+
+/// The step's loss on rank 0: from grid position 0 of the loss's stage's
+/// group.
 static double lossToRankZero(Communicator &comm, const PipelineInfo &info,
                              double loss, int64_t step) {
-  int64_t devices = comm.size() / info.numStages();
-  int source = int(info.lossStage * devices);
+  int64_t devices = comm.size() / info.numRankGroups();
+  int source = int(info.rankGroupOf(info.lossStage) * devices);
   if (source == 0 || (comm.rank() != 0 && comm.rank() != source))
     return loss;
-  int tag = int(info.boundaries.size());
+  int tag = firstFreeTag(info);
   std::vector<int64_t> scalar;
   Tensor t{&loss, DType::F64, scalar};
   std::string label = "the loss of step " + std::to_string(step + 1) +
@@ -337,33 +447,41 @@ static double lossToRankZero(Communicator &comm, const PipelineInfo &info,
 }
 
 /// Every stage's persistent weights, in stage order and each once (the
-/// ranks agree on them: each sends its own), with the slice shape of the
-/// stage that holds it; `owner` gets each one's stage.
+/// ranks agree on them: each sends those of its group's stages), with the
+/// slice shape of the stage that holds it; `owner` gets each one's stage.
 static std::vector<StateInfo> allStagesState(Communicator &comm,
                                              const PipelineInfo &info,
-                                             const std::vector<StateInfo> &mine,
+                                             const GroupRunner &group,
                                              std::vector<int64_t> &owner) {
   nlohmann::json record = nlohmann::json::array();
-  for (const StateInfo &s : mine)
-    record.push_back({s.name, int(s.dtype), s.shape, s.globalShape, s.zero});
+  for (const auto &stage : group.getStages()) {
+    nlohmann::json weights = nlohmann::json::array();
+    for (const StateInfo &s : stage->state())
+      weights.push_back({s.name, int(s.dtype), s.shape, s.globalShape, s.zero});
+    record.push_back({stage->getStage(), weights});
+  }
   std::vector<std::string> records =
       comm.allGatherRecords(record.dump(), "the stages' weights");
-  int64_t devices = comm.size() / info.numStages();
+  int64_t devices = comm.size() / info.numRankGroups();
   std::vector<StateInfo> all;
   std::set<std::string> seen;
   for (int64_t k = 0; k < info.numStages(); ++k)
-    for (const nlohmann::json &w :
-         nlohmann::json::parse(records[k * devices])) {
-      if (!seen.insert(w[0].get<std::string>()).second)
+    for (const nlohmann::json &stage :
+         nlohmann::json::parse(records[info.rankGroupOf(k) * devices])) {
+      if (stage[0].get<int64_t>() != k)
         continue;
-      StateInfo s;
-      s.name = w[0].get<std::string>();
-      s.dtype = DType(w[1].get<int>());
-      s.shape = w[2].get<std::vector<int64_t>>();
-      s.globalShape = w[3].get<std::vector<int64_t>>();
-      s.zero = w[4].get<bool>();
-      all.push_back(std::move(s));
-      owner.push_back(k);
+      for (const nlohmann::json &w : stage[1]) {
+        if (!seen.insert(w[0].get<std::string>()).second)
+          continue;
+        StateInfo s;
+        s.name = w[0].get<std::string>();
+        s.dtype = DType(w[1].get<int>());
+        s.shape = w[2].get<std::vector<int64_t>>();
+        s.globalShape = w[3].get<std::vector<int64_t>>();
+        s.zero = w[4].get<bool>();
+        all.push_back(std::move(s));
+        owner.push_back(k);
+      }
     }
   return all;
 }
@@ -371,18 +489,20 @@ static std::vector<StateInfo> allStagesState(Communicator &comm,
 /// Saves every stage's weights into `dir` (rank 0 writes one model and
 /// optimizer state, as a one-stage program does).
 static void savePipelineState(Communicator &comm, const PipelineInfo &info,
-                              const std::vector<StateInfo> &mine,
+                              const GroupRunner &group,
                               std::optional<onnx::ModelProto> model,
                               const std::string &modelDir,
                               const std::string &dir, int64_t stepsDone) {
   std::vector<int64_t> owner;
-  std::vector<StateInfo> all = allStagesState(comm, info, mine, owner);
+  std::vector<StateInfo> all = allStagesState(comm, info, group, owner);
   std::vector<const StateInfo *> held;
   for (size_t i = 0; i < all.size(); ++i) {
     const StateInfo *found = nullptr;
-    for (const StateInfo &s : mine)
-      if (owner[i] == comm.stage() && s.name == all[i].name)
-        found = &s;
+    for (const auto &stage : group.getStages())
+      if (stage->getStage() == owner[i])
+        for (const StateInfo &s : stage->state())
+          if (s.name == all[i].name)
+            found = &s;
     held.push_back(found);
   }
   saveState(comm, all, held, std::move(model), modelDir, dir, stepsDone);
@@ -401,12 +521,62 @@ static void checkPipelineTraining(Communicator &comm,
   checkOutputPlaces(comm, t);
 }
 
-void distopt::rt::runTrainingPipeline(Communicator &comm, mlir::ModuleOp module,
-                                      const PipelineInfo &info,
-                                      const TrainPipelineOptions &opts,
-                                      std::vector<TraceEvent> *trace) {
-  checkPipelineTraining(comm, opts);
-  const TrainingOptions &t = opts.training;
+/// The schedule to run: the one asked for, or the artifact's default
+/// (interleaved with dist.chunks > 1, else 1F1B); refuses a schedule that
+/// does not fit the artifact's rank groups.
+static PipelineSchedule chooseSchedule(Communicator &comm,
+                                       const PipelineInfo &info,
+                                       const TrainPipelineOptions &opts) {
+  bool chunked = info.chunks > 1;
+  PipelineSchedule schedule = opts.schedule.value_or(
+      chunked ? PipelineSchedule::Interleaved : PipelineSchedule::OneFOneB);
+  bool interleaved = schedule == PipelineSchedule::Interleaved;
+  if (interleaved && !chunked)
+    comm.abortAll("--schedule interleaved runs an artifact whose rank groups "
+                  "each run several stages (dist.chunks > 1); this one runs "
+                  "one stage per rank group: compile with --plan "
+                  "schedule=interleaved,chunks=V");
+  if (!interleaved && chunked)
+    comm.abortAll(std::string("--schedule ") +
+                  (schedule == PipelineSchedule::GPipe ? "gpipe" : "1f1b") +
+                  " runs one stage per rank group, but the artifact has "
+                  "dist.chunks = " +
+                  std::to_string(info.chunks) + " (" +
+                  std::to_string(info.numStages()) + " stages on " +
+                  std::to_string(info.numRankGroups()) +
+                  " rank groups): run it with --schedule interleaved");
+  return schedule;
+}
+
+/// With dist.chunks > 1: the job has K x G ranks, and the module has no
+/// sum over the stages (grid @stages), which the runtime does not run.
+static void checkChunkedRun(Communicator &comm, mlir::ModuleOp module,
+                            const PipelineInfo &info) {
+  if (info.chunks == 1)
+    return;
+  int64_t groups = info.numRankGroups();
+  int64_t ranks = getProgramDeviceCount(module);
+  if (comm.size() != ranks)
+    comm.abortAll(
+        "the program was compiled for " + std::to_string(groups) +
+        " rank groups of " + std::to_string(ranks / groups) + " devices (" +
+        std::to_string(info.numStages()) + " pipeline stages, dist.chunks = " +
+        std::to_string(info.chunks) + " per group): " + std::to_string(ranks) +
+        " ranks, but the job has " + std::to_string(comm.size()) +
+        " ranks; launch it with mpirun -np " + std::to_string(ranks));
+  for (auto grid : module.getOps<mlir::shard::GridOp>())
+    if (dist::DistDialect::StagesAttrHelper(module.getContext())
+            .isAttrPresent(grid))
+      comm.abortAll("the artifact sums over its stages (grid @" +
+                    grid.getSymName().str() +
+                    ", as --clip-norm's global norm does), which the runtime "
+                    "does not run with dist.chunks > 1");
+}
+
+/// Reads and agrees on the model inputs of every step.
+static PipelineInputs readTrainingInputs(Communicator &comm,
+                                         const PipelineInfo &info,
+                                         const TrainingOptions &t) {
   PipelineInputs inputs =
       readPipelineInputs(comm, info, t.inputs, t.maxMemory, t.data);
   std::vector<const HostTensor *> read;
@@ -416,25 +586,44 @@ void distopt::rt::runTrainingPipeline(Communicator &comm, mlir::ModuleOp module,
     names.push_back(info.inputs[i].name);
   }
   agreeOnInputs(comm, names, read);
+  return inputs;
+}
+
+void distopt::rt::runTrainingPipeline(Communicator &comm, mlir::ModuleOp module,
+                                      const PipelineInfo &info,
+                                      const TrainPipelineOptions &opts,
+                                      std::vector<TraceEvent> *trace) {
+  checkPipelineTraining(comm, opts);
+  PipelineSchedule schedule = chooseSchedule(comm, info, opts);
+  const TrainingOptions &t = opts.training;
+  checkChunkedRun(comm, module, info);
+  PipelineInputs inputs = readTrainingInputs(comm, info, t);
+  if (info.chunks > 1 && inputs.microBatches % info.numRankGroups() != 0)
+    comm.abortAll("the inputs hold " + std::to_string(inputs.microBatches) +
+                  " micro-batches, which the interleaved schedule cannot run "
+                  "on " +
+                  std::to_string(info.numRankGroups()) +
+                  " rank groups: give a multiple of " +
+                  std::to_string(info.numRankGroups()) + " micro-batches");
   std::optional<onnx::ModelProto> model;
   std::string modelDir;
   if (!t.saveDir.empty() && comm.rank() == 0)
     model = readSourceModel(comm, module, modelDir);
-  StageRunner runner(comm, info, inputs);
-  runner.build(module);
-  runner.trace = trace;
+  GroupRunner group(comm, info, inputs, schedule);
+  group.build(module, trace);
   int64_t first = 0;
   if (!t.resumeDir.empty()) {
     std::vector<int64_t> owner;
-    size_t total = allStagesState(comm, info, runner.state(), owner).size();
-    first = resumeState(comm, runner.state(), total, t.resumeDir);
+    size_t total = allStagesState(comm, info, group, owner).size();
+    for (const auto &stage : group.getStages())
+      first = resumeState(comm, stage->state(), total, t.resumeDir);
   }
   comm.barrier("before training");
-  runner.origin = Clock::now();
+  group.setOrigin(Clock::now());
   std::vector<std::pair<int64_t, double>> losses;
   for (int64_t k = first; k < first + t.steps; ++k) {
     auto start = Clock::now();
-    double loss = runner.runStep(k, opts.schedule);
+    double loss = group.runStep(k);
     loss = lossToRankZero(comm, info, loss, k);
     comm.completeSends("the loss");
     comm.barrier("after step " + std::to_string(k + 1));
@@ -447,10 +636,10 @@ void distopt::rt::runTrainingPipeline(Communicator &comm, mlir::ModuleOp module,
       std::fflush(stdout);
     }
   }
-  runner.printMemory(t.residentBefore);
+  group.printMemory(t.residentBefore);
   if (!t.saveDir.empty())
-    savePipelineState(comm, info, runner.state(), std::move(model), modelDir,
-                      t.saveDir, first + t.steps);
+    savePipelineState(comm, info, group, std::move(model), modelDir, t.saveDir,
+                      first + t.steps);
   if (!t.lossLog.empty())
     writeLossLog(comm, t.lossLog, losses);
 }

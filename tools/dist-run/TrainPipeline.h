@@ -1,10 +1,12 @@
 //===- TrainPipeline.h - dist-run's training pipelines ----------*- C++ -*-===//
 //
 // Runs a training pipeline (docs/pipeline.md, "The artifact of a training
-// pipeline"): each rank builds its stage's forward, backward and update
-// functions over one store of weights, and runs every step as a schedule
-// (GPipe or 1F1B) of forwards and backwards over the micro-batches, then
-// the update on the accumulated values.
+// pipeline"): each rank builds the forward, backward and update functions
+// of each stage of its rank group (one stage, or v with dist.chunks = v),
+// each stage over its own store of weights, and runs every step as a
+// schedule (GPipe, 1F1B or interleaved 1F1B) of forwards and backwards
+// over the micro-batches, then each stage's update on its accumulated
+// values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,18 +18,38 @@
 #include "distopt/Artifact/Pipeline.h"
 #include "runtime/core/Executor.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace distopt::rt {
 
-/// The order in which a stage runs its forwards and backwards.
-enum class PipelineSchedule { GPipe, OneFOneB };
+/// The order in which a rank runs the forwards and backwards of its
+/// stages: GPipe and 1F1B with one stage per rank group, Megatron-LM's
+/// interleaved 1F1B with several (dist.chunks).
+enum class PipelineSchedule { GPipe, OneFOneB, Interleaved };
 
-/// A training pipeline's run: the training flags and the schedule.
+/// A training pipeline's run: the training flags and the schedule
+/// (nothing: interleaved with dist.chunks > 1, else 1F1B).
 struct TrainPipelineOptions {
   TrainingOptions training;
-  PipelineSchedule schedule = PipelineSchedule::OneFOneB;
+  std::optional<PipelineSchedule> schedule;
 };
+
+/// One run of a stage function in a step: the forward or backward of
+/// `stage` on micro-batch `j`.
+struct PipelineTask {
+  int64_t stage;
+  PipelinePhase phase;
+  int64_t j;
+};
+
+/// The forwards and backwards that rank group `group` of `groups` runs in
+/// a step of `m` micro-batches, in order, its `chunks` stages being
+/// `group`, `group + groups`, ... (GPipe and 1F1B: `chunks` is 1).
+std::vector<PipelineTask> makePipelineSchedule(PipelineSchedule schedule,
+                                               int64_t groups, int64_t chunks,
+                                               int64_t group, int64_t m);
 
 /// True when `module` is a training pipeline (a function with
 /// `dist.phase`).

@@ -81,7 +81,12 @@ static const char *kUsage =
     "--trace shows each stage's run of each micro-batch. A training pipeline\n"
     "(stage functions with dist.phase) trains with --steps and the flags\n"
     "below, and --trace times its steps:\n"
-    "  --schedule S       1f1b (default) or gpipe\n"
+    "  --schedule S       1f1b (default) or gpipe; interleaved (Megatron-LM's\n"
+    "                     interleaved 1F1B, the default and the only one)\n"
+    "                     for an artifact with dist.chunks = v > 1, whose\n"
+    "                     S stages run on S / v rank groups (stage c on\n"
+    "                     group c mod S / v): S / v x grid devices ranks,\n"
+    "                     m a multiple of S / v\n"
     "\n"
     "Training programs (a function with dist.train; --output-dir optional):\n"
     "  --steps N          run N training steps (N >= 1), printing\n"
@@ -132,6 +137,15 @@ static void setTrainingFlag(const std::string &arg, const std::string &value,
 }
 
 static bool checkRequiredArgs(const Options &o, std::string &error);
+
+/// --schedule's value is a schedule's name.
+static bool checkSchedule(const std::string &schedule, std::string &error) {
+  if (schedule == "gpipe" || schedule == "1f1b" || schedule == "interleaved")
+    return true;
+  error =
+      "--schedule expects gpipe, 1f1b or interleaved, found '" + schedule + "'";
+  return false;
+}
 
 static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
   for (int i = 1; i < argc; ++i) {
@@ -203,12 +217,8 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
         return false;
       setTrainingFlag(arg, text, o);
     } else if (arg == "--schedule") {
-      if (!next(o.schedule))
+      if (!next(o.schedule) || !checkSchedule(o.schedule, error))
         return false;
-      if (o.schedule != "gpipe" && o.schedule != "1f1b") {
-        error = "--schedule expects gpipe or 1f1b, found '" + o.schedule + "'";
-        return false;
-      }
     } else if (arg == "--inputs-per-rank") {
       o.inputsPerRank = true;
     } else if (arg == "--collective-timeout") {
@@ -689,8 +699,12 @@ static void runTrainingPipelineJob(Communicator &comm, mlir::ModuleOp module,
   run.training.inputs = opts.inputs;
   run.training.maxMemory = maxMemory;
   run.training.inputsPerRank = opts.inputsPerRank;
-  run.schedule = opts.schedule == "gpipe" ? PipelineSchedule::GPipe
-                                          : PipelineSchedule::OneFOneB;
+  if (opts.schedule == "gpipe")
+    run.schedule = PipelineSchedule::GPipe;
+  else if (opts.schedule == "1f1b")
+    run.schedule = PipelineSchedule::OneFOneB;
+  else if (opts.schedule == "interleaved")
+    run.schedule = PipelineSchedule::Interleaved;
   std::vector<TraceEvent> events;
   runTrainingPipeline(comm, module, *info, run,
                       opts.trace.empty() ? nullptr : &events);

@@ -50,13 +50,9 @@ std::string digestToHex(const ArtifactDigest &digest, size_t bytes = 8);
 /// checked): tools that read MLIR read such a file with readArtifact.
 bool hasArtifactTrailer(llvm::StringRef bytes);
 
-/// The number of copies of the grid a pipeline runs on: its stages, over
-/// its `dist.chunks` under the interleaved schedule (stage c on position c
-/// mod the result); 0 without a pipeline.
-int64_t getPipelinePositionCount(mlir::ModuleOp module);
-
 /// The number of devices `module` runs on: the size of its `shard.grid`, 1
-/// without one, times the number of its pipeline positions (if it has any).
+/// without one, times the number of its pipeline's rank groups (if it has
+/// one; getPipelineRankGroupCount).
 int64_t getProgramDeviceCount(mlir::ModuleOp module);
 
 /// Verifies `module` and writes it as an artifact to `path`. Reports errors

@@ -108,6 +108,15 @@ struct PipelineInfo {
   int64_t numStages() const {
     return isTraining() ? int64_t(phases.size()) : int64_t(stages.size());
   }
+  /// The number v of stages each rank group runs (the module's
+  /// `dist.chunks`, 1 without it): v > 1 only in a training pipeline, run
+  /// by the interleaved 1F1B schedule.
+  int64_t chunks = 1;
+  /// The number K of rank groups: numStages() / chunks. Group r runs stages
+  /// r, r + K, ..., r + (v - 1) K, each on its copy of the device grid.
+  int64_t numRankGroups() const { return numStages() / chunks; }
+  /// The rank group that runs `stage`.
+  int64_t rankGroupOf(int64_t stage) const { return stage % numRankGroups(); }
 };
 
 /// The phase of `f` (`dist.phase`), or nothing (no phase, or a value that
@@ -117,6 +126,11 @@ std::optional<PipelinePhase> getPipelinePhase(mlir::func::FuncOp f);
 /// The number of stages of `module`: of distinct `dist.stage` values of its
 /// functions (0: not a pipeline).
 int64_t getPipelineStageCount(mlir::ModuleOp module);
+
+/// The number of rank groups of `module`'s pipeline: its stage count
+/// divided by its `dist.chunks` (the stage count itself without the
+/// attribute, or when it does not divide it; 0: not a pipeline).
+int64_t getPipelineRankGroupCount(mlir::ModuleOp module);
 
 /// Checks the pipeline contract of `module`: when some function has
 /// `dist.stage`, every function has one, the stages are 0..K-1 each once,
@@ -130,7 +144,9 @@ int64_t getPipelineStageCount(mlir::ModuleOp module);
 /// training pipeline"): one function of each phase per stage, boundaries in
 /// micro-batch order, accumulated values from a stage's forward or backward
 /// to its update, one loss, and a weight that a stage assigns in no other
-/// stage unless that stage assigns it too.
+/// stage unless that stage assigns it too. The module's `dist.chunks` (v)
+/// divides the stage count S, is 1 in an inference pipeline, and leaves
+/// at least 2 rank groups (S / v) when it is above 1.
 /// Emits an error at the offending function on a violation.
 mlir::FailureOr<PipelineInfo> checkPipeline(mlir::ModuleOp module);
 
