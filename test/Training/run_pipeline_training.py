@@ -52,7 +52,7 @@ def make_batch(folder, meta, work):
     return feeds + ["--input", f"target={path}"], rows
 
 
-def compile_step(args, folder, meta, rows, devices, plan, path):
+def compile_step(args, folder, meta, rows, devices, plan, path, batch=None):
     shapes = []
     for i in meta["inputs"]:
         dims = [rows] + list(i["shape"][1:])
@@ -61,7 +61,8 @@ def compile_step(args, folder, meta, rows, devices, plan, path):
            ["--mode", "train", "--loss", "mse:" + meta["outputs"][0]["name"],
             "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9",
             "--clip-norm", "1.0", "--cluster", "cpu", "--devices", str(devices)] +
-           (["--plan", plan] if plan else []) + ["-o", path])
+           (["--plan", plan] if plan else []) +
+           (["--batch", str(batch)] if batch else []) + ["-o", path])
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
@@ -97,8 +98,10 @@ def check_model(args, name, folder, work):
             plan += f",chunks={args.chunks}"
         if plan not in artifacts:
             artifacts[plan] = os.path.join(work, f"pipeline{len(artifacts)}.dist")
+            # Priced for the batch it runs (the interleaved schedule needs
+            # the micro-batches in groups of pp).
             r = compile_step(args, folder, meta, rows // args.micro_batches,
-                             args.devices, plan, artifacts[plan])
+                             args.devices, plan, artifacts[plan], batch=rows)
             if r.returncode != 0:
                 return f"compiling for {plan} failed:\n" + r.stderr
         losses, err = train(args, artifacts[plan], args.devices, feeds,

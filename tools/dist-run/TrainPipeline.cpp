@@ -167,8 +167,11 @@ public:
   void beginStep();
   /// Runs the forward or backward `task` of step `step` (0-based).
   void runTask(PipelineTask task, int64_t step);
-  /// Runs the update on the step's accumulated values.
-  void runUpdate();
+  /// Starts the update on the step's accumulated values (its program is
+  /// update(); Executor's run in parts), and ends it.
+  void startUpdate();
+  void finishUpdate();
+  Executor &update() { return program(PipelinePhase::Update); }
   /// The sum of the step's losses (0 unless this stage returns the loss).
   double stepLossSum() const { return lossSum; }
   /// The bytes of the arena, of the values in it and of the inputs of the
@@ -206,6 +209,7 @@ private:
   std::map<std::pair<int64_t, int64_t>, HostTensor> stash;
   /// The step's sums of the accumulated values, by id.
   std::map<int64_t, HostTensor> sums;
+  Clock::time_point updateStart;
   double lossSum = 0;
 };
 
@@ -325,9 +329,9 @@ void StageRunner::runTask(PipelineTask task, int64_t step) {
   takeResults(task, results);
 }
 
-void StageRunner::runUpdate() {
+void StageRunner::startUpdate() {
   Executor &ex = program(PipelinePhase::Update);
-  std::vector<HostTensor> args, results;
+  std::vector<HostTensor> args;
   int64_t m = inputs.microBatches;
   for (const IOInfo &in : ex.inputs()) {
     HostTensor &sum = sums.at(in.accumulate);
@@ -339,12 +343,17 @@ void StageRunner::runUpdate() {
     args.push_back(std::move(sum));
     sum = HostTensor{in.dtype, in.shape, {}};
   }
-  auto start = Clock::now();
-  ex.run(args, results, trace, &origin);
+  updateStart = Clock::now();
+  ex.start(args);
+}
+
+void StageRunner::finishUpdate() {
+  std::vector<HostTensor> results;
+  program(PipelinePhase::Update).finish(results);
   if (trace)
     trace->push_back({slot(PipelinePhase::Update), "pipeline",
-                      microsecondsBetween(origin, start),
-                      microsecondsBetween(start, Clock::now())});
+                      microsecondsBetween(origin, updateStart),
+                      microsecondsBetween(updateStart, Clock::now())});
 }
 
 void StageRunner::beginStep() {
@@ -395,10 +404,9 @@ public:
     int64_t groups = info.numRankGroups();
     for (const PipelineTask &task : tasks)
       stages[task.stage / groups]->runTask(task, step);
-    for (auto &s : stages) {
-      s->runUpdate();
+    runUpdates();
+    for (auto &s : stages)
       loss += s->stepLossSum();
-    }
     comm.completeSends("rank group " + std::to_string(comm.stage()));
     return loss / double(inputs.microBatches);
   }
@@ -418,6 +426,8 @@ public:
   }
 
 private:
+  void runUpdates();
+
   Communicator &comm;
   const PipelineInfo &info;
   const PipelineInputs &inputs;
@@ -548,8 +558,69 @@ static PipelineSchedule chooseSchedule(Communicator &comm,
   return schedule;
 }
 
-/// With dist.chunks > 1: the job has K x G ranks, and the module has no
-/// sum over the stages (grid @stages), which the runtime does not run.
+/// Adds `term` into `sum` elementwise (f32 or f64, one shape).
+static void addTerm(Communicator &comm, Tensor sum, Tensor term,
+                    const std::string &what) {
+  if (sum.dtype != term.dtype || sum.shape != term.shape ||
+      (sum.dtype != DType::F32 && sum.dtype != DType::F64))
+    comm.abortAll(what + ": the stages' terms are " +
+                  shapeText(sum.dtype, sum.shape) + " and " +
+                  shapeText(term.dtype, term.shape) +
+                  "; the runtime adds f32 or f64 terms of one type");
+  int64_t n = sum.numElements();
+  if (sum.dtype == DType::F64) {
+    auto *s = static_cast<double *>(sum.data);
+    auto *t = static_cast<const double *>(term.data);
+    for (int64_t i = 0; i < n; ++i)
+      s[i] += t[i];
+    return;
+  }
+  auto *s = static_cast<float *>(sum.data);
+  auto *t = static_cast<const float *>(term.data);
+  for (int64_t i = 0; i < n; ++i)
+    s[i] += t[i];
+}
+
+/// Every stage's update, side by side: each runs up to its next sum over
+/// the pipeline's stages (the global gradient norm); the group adds its
+/// stages' terms into the first stage's, whose all-reduce sums over the
+/// rank groups, and every stage of the group takes the total. Each stage
+/// makes the same sums in the same order (dist-pipeline-split puts every
+/// sum in every stage).
+void GroupRunner::runUpdates() {
+  for (auto &s : stages)
+    s->startUpdate();
+  for (int64_t sumIndex = 0;; ++sumIndex) {
+    size_t paused = 0;
+    for (auto &s : stages)
+      paused += s->update().runToStagesSum(s->trace, &s->origin);
+    if (paused == 0)
+      break;
+    std::string what = "sum " + std::to_string(sumIndex) +
+                       " over the stages of rank group " +
+                       std::to_string(comm.stage());
+    if (paused != stages.size())
+      comm.abortAll(what + ": " + std::to_string(paused) + " of its " +
+                    std::to_string(stages.size()) +
+                    " stages reach it; every stage must take part");
+    Executor &first = stages.front()->update();
+    for (size_t i = 1; i < stages.size(); ++i)
+      addTerm(comm, first.stagesSumInput(), stages[i]->update().stagesSumInput(),
+              what);
+    Tensor total = first.stagesSumOutput();
+    first.runStep(stages.front()->trace, &stages.front()->origin);
+    for (size_t i = 1; i < stages.size(); ++i) {
+      Executor &ex = stages[i]->update();
+      std::memcpy(ex.stagesSumOutput().data, total.data,
+                  total.numElements() * byteWidth(total.dtype));
+      ex.skipStep();
+    }
+  }
+  for (auto &s : stages)
+    s->finishUpdate();
+}
+
+/// With dist.chunks > 1: the job has K x G ranks.
 static void checkChunkedRun(Communicator &comm, mlir::ModuleOp module,
                             const PipelineInfo &info) {
   if (info.chunks == 1)
@@ -564,13 +635,6 @@ static void checkChunkedRun(Communicator &comm, mlir::ModuleOp module,
         std::to_string(info.chunks) + " per group): " + std::to_string(ranks) +
         " ranks, but the job has " + std::to_string(comm.size()) +
         " ranks; launch it with mpirun -np " + std::to_string(ranks));
-  for (auto grid : module.getOps<mlir::shard::GridOp>())
-    if (dist::DistDialect::StagesAttrHelper(module.getContext())
-            .isAttrPresent(grid))
-      comm.abortAll("the artifact sums over its stages (grid @" +
-                    grid.getSymName().str() +
-                    ", as --clip-norm's global norm does), which the runtime "
-                    "does not run with dist.chunks > 1");
 }
 
 /// Reads and agrees on the model inputs of every step.

@@ -318,17 +318,6 @@ LogicalResult PipelineSplitter::placeUpdateOps() {
     }
     it->second = from;
   }
-  Operation *firstSum = nullptr;
-  for (Operation &op : body.without_terminator())
-    if (!firstSum && partial.contains(&op))
-      firstSum = &op;
-  if (firstSum && chunks > 1)
-    return firstSum->emitOpError(
-               "in the optimizer update sums values of several pipeline "
-               "stages (a global gradient norm); under the interleaved "
-               "schedule ('")
-           << DistDialect::ChunksAttrHelper::getNameStr() << "' = " << chunks
-           << ") such a sum is not split yet: use the 1f1b or gpipe schedule";
   // A sum over the stages runs in every stage, each adding its own terms.
   for (Operation *op : partial)
     updateStages[op] = llvm::SmallBitVector(numStages, true);

@@ -161,19 +161,3 @@ func.func @odd(%x: tensor<4xf32> {dist.name = "x"}) -> (tensor<f32> {dist.loss, 
   return %l : tensor<f32>
 }
 }
-
-// -----
-
-// A sum over the stages in the update (a global gradient norm) is not
-// split for the interleaved schedule.
-module attributes {dist.chunks = 2 : i64} {
-func.func @norm(%x: tensor<4xf32> {dist.name = "x"}) -> (tensor<f32> {dist.loss, dist.name = "loss"}) attributes {dist.train} {
-  %a = dist.unary exp %x {dist.stage = 0 : i64} : tensor<4xf32>
-  %b = dist.unary neg %a {dist.stage = 1 : i64} : tensor<4xf32>
-  %c = dist.unary abs %b {dist.stage = 2 : i64} : tensor<4xf32>
-  %l = dist.reduce sum %c {axes = array<i64: 0>, dist.stage = 3 : i64} : (tensor<4xf32>) -> tensor<f32>
-  // expected-error @+1 {{'dist.binary' op in the optimizer update sums values of several pipeline stages (a global gradient norm); under the interleaved schedule ('dist.chunks' = 2) such a sum is not split yet: use the 1f1b or gpipe schedule}}
-  %s = dist.binary add %a, %c {dist.update} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
-  return %l : tensor<f32>
-}
-}
