@@ -119,7 +119,11 @@ def last_step_idle(trace_path, steps):
     busy, first, last, update = {}, None, None, 0.0
     for pid, evs in slots.items():
         updates = [i for i, e in enumerate(evs) if UPDATE_RE.match(e["name"])]
-        start = updates[steps - 2] + 1 if len(updates) >= steps else 0
+        # A rank runs one update per stage it holds (v under the
+        # interleaved schedule) at the end of every step.
+        per_step = max(1, len(updates) // steps)
+        start = (updates[(steps - 1) * per_step - 1] + 1
+                 if len(updates) >= steps else 0)
         for e in evs[start:]:
             if UPDATE_RE.match(e["name"]):
                 update = max(update, e["dur"])

@@ -336,6 +336,22 @@ void Communicator::receive(Tensor &t, int from, int tag,
   wait(request, "receive", label, bytes);
 }
 
+Communicator::PendingReceive
+Communicator::startReceive(Tensor &t, int from, int tag,
+                           const std::string &label) {
+  PendingReceive pending;
+  pending.bytes = t.numElements() * byteWidth(t.dtype);
+  pending.label = label;
+  int count = toCount(*this, pending.bytes, "receive");
+  MPI_Irecv(t.data, count, MPI_BYTE, from, checkTag(tag), p2p_,
+            &pending.request);
+  return pending;
+}
+
+void Communicator::finishReceive(PendingReceive &pending) {
+  wait(pending.request, "receive", pending.label, pending.bytes);
+}
+
 void Communicator::completeSends(const std::string &label) {
   for (PendingSend &pending : pendingSends_)
     wait(pending.request, "send",

@@ -118,6 +118,19 @@ public:
   /// Receives `t` (its shape and dtype as the sender's) from world rank
   /// `from` (watched).
   void receive(Tensor &t, int from, int tag, const std::string &label);
+  /// receive() in two parts, so that a transfer can arrive while this rank
+  /// computes: startReceive posts it into `t` (whose bytes must stay where
+  /// they are until it completes), finishReceive waits for it (watched).
+  /// Receives of one tag from one rank take the messages in the order the
+  /// receives were started.
+  struct PendingReceive {
+    MPI_Request request = MPI_REQUEST_NULL;
+    size_t bytes = 0;
+    std::string label;
+  };
+  PendingReceive startReceive(Tensor &t, int from, int tag,
+                              const std::string &label);
+  void finishReceive(PendingReceive &pending);
   /// Waits until every send started by send() has completed (watched), and
   /// frees their bytes.
   void completeSends(const std::string &label);

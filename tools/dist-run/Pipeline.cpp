@@ -218,7 +218,8 @@ int distopt::rt::firstFreeTag(const PipelineInfo &info) {
   return int(int64_t(info.boundaries.size()) * info.numStages());
 }
 
-void distopt::rt::receiveBoundary(Communicator &comm, const PipelineInfo &info,
+Communicator::PendingReceive
+distopt::rt::startBoundaryReceive(Communicator &comm, const PipelineInfo &info,
                                   const IOInfo &in, int64_t stage, int64_t j,
                                   HostTensor &out) {
   int64_t index = info.boundaryIndex(in.boundary);
@@ -228,12 +229,20 @@ void distopt::rt::receiveBoundary(Communicator &comm, const PipelineInfo &info,
   out.bytes.resize(Tensor{nullptr, in.dtype, in.shape}.numElements() *
                    byteWidth(in.dtype));
   Tensor t{out.bytes.data(), in.dtype, in.shape};
-  comm.receive(t, comm.stageRank(info.rankGroupOf(producer)),
-               boundaryTag(info, index, stage),
-               "stage " + std::to_string(stage) + " receiving boundary " +
-                   std::to_string(in.boundary) + " of micro-batch " +
-                   std::to_string(j) + " from stage " +
-                   std::to_string(producer));
+  return comm.startReceive(
+      t, comm.stageRank(info.rankGroupOf(producer)),
+      boundaryTag(info, index, stage),
+      "stage " + std::to_string(stage) + " receiving boundary " +
+          std::to_string(in.boundary) + " of micro-batch " + std::to_string(j) +
+          " from stage " + std::to_string(producer));
+}
+
+void distopt::rt::receiveBoundary(Communicator &comm, const PipelineInfo &info,
+                                  const IOInfo &in, int64_t stage, int64_t j,
+                                  HostTensor &out) {
+  Communicator::PendingReceive pending =
+      startBoundaryReceive(comm, info, in, stage, j, out);
+  comm.finishReceive(pending);
 }
 
 void distopt::rt::sendBoundary(Communicator &comm, const PipelineInfo &info,

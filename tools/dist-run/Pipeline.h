@@ -13,6 +13,7 @@
 #define DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
 
 #include "distopt/Artifact/Pipeline.h"
+#include "runtime/comm/Communicator.h"
 #include "runtime/core/Executor.h"
 
 #include <chrono>
@@ -63,6 +64,14 @@ int firstFreeTag(const PipelineInfo &info);
 void receiveBoundary(Communicator &comm, const PipelineInfo &info,
                      const IOInfo &in, int64_t stage, int64_t j,
                      HostTensor &out);
+/// receiveBoundary's first part: sizes `out` and posts the receive into it
+/// (Communicator::startReceive; `out`'s bytes must stay put until
+/// Communicator::finishReceive).
+Communicator::PendingReceive startBoundaryReceive(Communicator &comm,
+                                                  const PipelineInfo &info,
+                                                  const IOInfo &in,
+                                                  int64_t stage, int64_t j,
+                                                  HostTensor &out);
 
 /// Sends boundary result `out` of micro-batch `j` to every other stage that
 /// consumes it, at the rank of that stage's group (this rank itself for a

@@ -167,6 +167,11 @@ public:
   void beginStep();
   /// Runs the forward or backward `task` of step `step` (0-based).
   void runTask(PipelineTask task, int64_t step);
+  /// Posts the receives of `task`'s boundary arguments from other stages,
+  /// so that they arrive while earlier tasks compute. The group posts every
+  /// task's before it runs the previous task, in the schedule's order (the
+  /// order MPI matches receives of one tag in).
+  void postReceives(PipelineTask task);
   /// Starts the update on the step's accumulated values (its program is
   /// update(); Executor's run in parts), and ends it.
   void startUpdate();
@@ -203,8 +208,15 @@ private:
   WeightStore store;
   std::array<std::unique_ptr<Executor>, 3> programs;
   std::map<std::string, size_t> inputIndex;
-  /// The last function of this stage that reads each boundary it reads.
-  std::map<int64_t, PipelinePhase> lastReader;
+  /// The first and the last function of this stage that read each
+  /// boundary it reads.
+  std::map<int64_t, PipelinePhase> firstReader, lastReader;
+  /// Receives posted ahead (postReceives), by (id, micro-batch).
+  struct Posted {
+    HostTensor value;
+    Communicator::PendingReceive receive;
+  };
+  std::map<std::pair<int64_t, int64_t>, Posted> posted;
   /// Boundary values kept for later functions of this stage, by (id, j).
   std::map<std::pair<int64_t, int64_t>, HostTensor> stash;
   /// The step's sums of the accumulated values, by id.
@@ -235,10 +247,16 @@ void StageRunner::build(mlir::ModuleOp module) {
   for (size_t i = 0; i < info.inputs.size(); ++i)
     inputIndex[info.inputs[i].name] = i;
   for (const PipelineBoundary &b : info.boundaries)
-    for (const PipelineReader &r : b.readers)
-      if (r.stage == stage &&
-          (!lastReader.count(b.id) || int(r.phase) > int(lastReader[b.id])))
+    for (const PipelineReader &r : b.readers) {
+      if (r.stage != stage)
+        continue;
+      if (!lastReader.count(b.id) || int(r.phase) > int(lastReader[b.id]))
         lastReader[b.id] = r.phase;
+      // Received from another stage by its first reader; kept after.
+      if (b.producer != stage &&
+          (!firstReader.count(b.id) || int(r.phase) < int(firstReader[b.id])))
+        firstReader[b.id] = r.phase;
+    }
   for (const PipelineAccumulate &a : info.accumulates) {
     if (a.stage != stage)
       continue;
@@ -263,6 +281,19 @@ void StageRunner::bindArguments(PipelineTask task, int64_t step,
     const IOInfo &in = ex.inputs()[i];
     if (in.boundary < 0) {
       getMicroBatch(inputs, inputIndex.at(in.name), step, task.j, in, args[i]);
+      continue;
+    }
+    if (auto it = posted.find({in.boundary, task.j}); it != posted.end()) {
+      auto start = Clock::now();
+      comm.finishReceive(it->second.receive);
+      args[i] = std::move(it->second.value);
+      posted.erase(it);
+      received.push_back(int64_t(i));
+      if (trace)
+        trace->push_back(
+            {"receive " + in.name + " of micro-batch " + std::to_string(task.j),
+             "comm", microsecondsBetween(origin, start),
+             microsecondsBetween(start, Clock::now())});
       continue;
     }
     auto kept = stash.find({in.boundary, task.j});
@@ -302,6 +333,17 @@ void StageRunner::takeResults(PipelineTask task,
     } else {
       lossSum += lossValue(results[i]);
     }
+  }
+}
+
+void StageRunner::postReceives(PipelineTask task) {
+  for (const IOInfo &in : program(task.phase).inputs()) {
+    auto first = firstReader.find(in.boundary);
+    if (in.boundary < 0 || first == firstReader.end() ||
+        first->second != task.phase)
+      continue;
+    Posted &p = posted[{in.boundary, task.j}];
+    p.receive = startBoundaryReceive(comm, info, in, stage, task.j, p.value);
   }
 }
 
@@ -402,8 +444,14 @@ public:
     for (auto &s : stages)
       s->beginStep();
     int64_t groups = info.numRankGroups();
-    for (const PipelineTask &task : tasks)
-      stages[task.stage / groups]->runTask(task, step);
+    // Each task's receives are posted before the task before it runs.
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      if (t == 0)
+        stages[tasks[0].stage / groups]->postReceives(tasks[0]);
+      if (t + 1 < tasks.size())
+        stages[tasks[t + 1].stage / groups]->postReceives(tasks[t + 1]);
+      stages[tasks[t].stage / groups]->runTask(tasks[t], step);
+    }
     runUpdates();
     for (auto &s : stages)
       loss += s->stepLossSum();
