@@ -815,7 +815,7 @@ bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
             std::memcpy(out.data, in.data, bytes);
           c->allReduce(out, axes, kind, name);
         }, /*isComm=*/true);
-        // A sum over the pipeline's stages: runStagesSum can stop before
+        // A sum over the pipeline's stages: runToStagesSum can stop before
         // it (the stages of one rank under the interleaved schedule).
         if (axes.size() == 1 && axes[0] == Communicator::kStagesAxis) {
           ex.steps_.back().stagesSum = true;
