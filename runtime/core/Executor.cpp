@@ -810,11 +810,13 @@ bool ProgramBuilder::emitCollective(Operation *op, const std::string &name) {
         Communicator *c = &comm;
         c->prepareGroup(axes);
         size_t bytes = in.numElements() * byteWidth(in.dtype);
-        add([=]() mutable {
-          if (out.data != in.data)
-            std::memcpy(out.data, in.data, bytes);
-          c->allReduce(out, axes, kind, name);
-        }, /*isComm=*/true);
+        add(
+            [=]() mutable {
+              if (out.data != in.data)
+                std::memcpy(out.data, in.data, bytes);
+              c->allReduce(out, axes, kind, name);
+            },
+            /*isComm=*/true);
         // A sum over the pipeline's stages: runToStagesSum can stop before
         // it (the stages of one rank under the interleaved schedule).
         if (axes.size() == 1 && axes[0] == Communicator::kStagesAxis) {
@@ -1122,8 +1124,9 @@ void Executor::runStep(std::vector<TraceEvent> *trace,
        std::chrono::duration<double, std::micro>(end - start).count()});
 }
 
-bool Executor::runToStagesSum(std::vector<TraceEvent> *trace,
-                              const std::chrono::steady_clock::time_point *from) {
+bool Executor::runToStagesSum(
+    std::vector<TraceEvent> *trace,
+    const std::chrono::steady_clock::time_point *from) {
   // Without an origin, every step is timed from the start of this call.
   auto origin = std::chrono::steady_clock::now();
   while (next_ < steps_.size()) {

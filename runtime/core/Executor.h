@@ -155,9 +155,9 @@ public:
   /// then runs it (runStep) or writes its result and skips it
   /// (skipStep); finish() returns the outputs once no step is left.
   void start(const std::vector<HostTensor> &inputs);
-  bool runToStagesSum(std::vector<TraceEvent> *trace,
-                      const std::chrono::steady_clock::time_point *origin =
-                          nullptr);
+  bool
+  runToStagesSum(std::vector<TraceEvent> *trace,
+                 const std::chrono::steady_clock::time_point *origin = nullptr);
   Tensor stagesSumInput() const { return steps_[next_].in; }
   Tensor stagesSumOutput() const { return steps_[next_].out; }
   void runStep(std::vector<TraceEvent> *trace,
