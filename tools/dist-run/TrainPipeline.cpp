@@ -283,19 +283,6 @@ void StageRunner::bindArguments(PipelineTask task, int64_t step,
       getMicroBatch(inputs, inputIndex.at(in.name), step, task.j, in, args[i]);
       continue;
     }
-    if (auto it = posted.find({in.boundary, task.j}); it != posted.end()) {
-      auto start = Clock::now();
-      comm.finishReceive(it->second.receive);
-      args[i] = std::move(it->second.value);
-      posted.erase(it);
-      received.push_back(int64_t(i));
-      if (trace)
-        trace->push_back(
-            {"receive " + in.name + " of micro-batch " + std::to_string(task.j),
-             "comm", microsecondsBetween(origin, start),
-             microsecondsBetween(start, Clock::now())});
-      continue;
-    }
     auto kept = stash.find({in.boundary, task.j});
     if (kept != stash.end()) {
       // The last reader takes the kept value (runTask then drops it).
@@ -305,8 +292,17 @@ void StageRunner::bindArguments(PipelineTask task, int64_t step,
         args[i] = kept->second;
       continue;
     }
+    // Received: posted ahead by postReceives (else now).
+    auto it = posted.find({in.boundary, task.j});
+    if (it == posted.end()) {
+      it = posted.try_emplace({in.boundary, task.j}).first;
+      it->second.receive = startBoundaryReceive(comm, info, in, stage, task.j,
+                                                it->second.value);
+    }
     auto start = Clock::now();
-    receiveBoundary(comm, info, in, stage, task.j, args[i]);
+    comm.finishReceive(it->second.receive);
+    args[i] = std::move(it->second.value);
+    posted.erase(it);
     received.push_back(int64_t(i));
     if (trace)
       trace->push_back(
