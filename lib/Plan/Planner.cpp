@@ -682,6 +682,12 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
   plan.pipelineParallel = candidate.pipelineStages;
   plan.chunks = candidate.pipelineStages > 1 ? options.chunks : 1;
   plan.objective = solution.cost;
+  for (const StrategyProblem::Node &n : problem.nodes)
+    plan.ilpStrategies += n.cost.size();
+  plan.ilpDominated = solution.dominated;
+  plan.ilpVariables = solution.variables;
+  plan.ilpConstraints = solution.constraints;
+  plan.ilpRelaxationIntegral = solution.relaxationIntegral;
   plan.layerCount = planner.layers.count;
   plan.layerOps = planner.layers.period;
   for (const GridAxisSpec &axis : candidate.axes) {

@@ -8,7 +8,9 @@
 // With x integral, y is the indicator of the one pair chosen, so the
 // objective sum c x + sum c y is the exact plan cost. Edges whose cost
 // depends on one side only, and nodes with one strategy, are folded into
-// node costs first.
+// node costs first. Dominated strategies are removed before (exact), and
+// when the linear relaxation's optimum is integral (Clp) it is the optimum
+// and CBC is not run.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,14 +20,14 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <Cbc_C_Interface.h>
+#include <Clp_C_Interface.h>
 
 #include <cmath>
 
 using namespace distopt::plan;
 using llvm::ArrayRef;
 
-static double edgeCost(const StrategyProblem::Edge &e, unsigned s,
-                       unsigned t) {
+static double edgeCost(const StrategyProblem::Edge &e, unsigned s, unsigned t) {
   return e.cost[e.srcClass[s] * e.numDstClasses + e.dstClass[t]];
 }
 
@@ -43,6 +45,280 @@ double StrategyProblem::evaluateMemory(ArrayRef<unsigned> choice) const {
   for (auto [n, node] : llvm::enumerate(nodes))
     total += node.memory[choice[n]];
   return total;
+}
+
+namespace {
+/// Elimination of leaves: a node with one edge is merged into the node at
+/// the other end, whose strategies become the pairs (its strategy, the
+/// leaf's strategy) that are Pareto-optimal in cost and memory for each of
+/// its own strategies. Its other edges see the same classes, so the
+/// program loses the leaf's pair variables and keeps its other ones.
+struct LeafElimination {
+  StrategyProblem p;
+  std::vector<char> nodeAlive, edgeAlive;
+  /// Per node and strategy, the original (node, strategy) pairs it stands
+  /// for.
+  std::vector<std::vector<llvm::SmallVector<std::pair<unsigned, unsigned>>>>
+      assign;
+  /// A merged node keeps at most this many strategies.
+  static constexpr unsigned kMaxStrategies = 512;
+
+  explicit LeafElimination(const StrategyProblem &original) : p(original) {
+    nodeAlive.assign(p.nodes.size(), 1);
+    edgeAlive.assign(p.edges.size(), 1);
+    for (auto [n, node] : llvm::enumerate(p.nodes)) {
+      assign.emplace_back();
+      for (unsigned s = 0; s < node.cost.size(); ++s)
+        assign[n].push_back({{unsigned(n), s}});
+    }
+    // Self edges are node costs.
+    for (auto [i, e] : llvm::enumerate(p.edges))
+      if (e.src == e.dst) {
+        for (unsigned s = 0; s < p.nodes[e.src].cost.size(); ++s)
+          p.nodes[e.src].cost[s] += edgeCost(e, s, s);
+        edgeAlive[i] = 0;
+      }
+  }
+
+  /// The one live edge of `n`, or -1.
+  int onlyEdge(unsigned n) const {
+    int found = -1;
+    for (auto [i, e] : llvm::enumerate(p.edges))
+      if (edgeAlive[i] && (e.src == n || e.dst == n)) {
+        if (found >= 0)
+          return -1;
+        found = i;
+      }
+    return found;
+  }
+
+  /// Merges leaf `l` into the other end of edge `ei`; false when the
+  /// merged node would be too large.
+  bool merge(unsigned l, unsigned ei) {
+    const StrategyProblem::Edge &e = p.edges[ei];
+    unsigned n = e.src == l ? e.dst : e.src;
+    const StrategyProblem::Node &leaf = p.nodes[l], &node = p.nodes[n];
+    std::vector<std::pair<unsigned, unsigned>> pairs;
+    for (unsigned t = 0; t < node.cost.size(); ++t) {
+      std::vector<std::tuple<double, double, unsigned>> options;
+      for (unsigned w = 0; w < leaf.cost.size(); ++w) {
+        double c =
+            leaf.cost[w] + (e.src == l ? edgeCost(e, w, t) : edgeCost(e, t, w));
+        options.push_back({c, leaf.memory[w], w});
+      }
+      llvm::sort(options);
+      double bestMemory = std::numeric_limits<double>::infinity();
+      for (auto [c, m, w] : options)
+        if (m < bestMemory) {
+          bestMemory = m;
+          pairs.push_back({t, w});
+        }
+    }
+    if (pairs.size() > std::max<size_t>(kMaxStrategies, node.cost.size()))
+      return false;
+    StrategyProblem::Node merged;
+    std::vector<llvm::SmallVector<std::pair<unsigned, unsigned>>> mergedAssign;
+    for (auto [t, w] : pairs) {
+      double c =
+          leaf.cost[w] + (e.src == l ? edgeCost(e, w, t) : edgeCost(e, t, w));
+      merged.cost.push_back(node.cost[t] + c);
+      merged.memory.push_back(node.memory[t] + leaf.memory[w]);
+      mergedAssign.push_back(assign[n][t]);
+      llvm::append_range(mergedAssign.back(), assign[l][w]);
+    }
+    edgeAlive[ei] = 0;
+    nodeAlive[l] = 0;
+    for (auto [i, other] : llvm::enumerate(p.edges)) {
+      if (!edgeAlive[i])
+        continue;
+      for (llvm::SmallVector<unsigned> *cls :
+           {other.src == n ? &other.srcClass : nullptr,
+            other.dst == n ? &other.dstClass : nullptr})
+        if (cls) {
+          llvm::SmallVector<unsigned> expanded;
+          for (auto [t, w] : pairs)
+            expanded.push_back((*cls)[t]);
+          *cls = std::move(expanded);
+        }
+    }
+    p.nodes[n] = std::move(merged);
+    assign[n] = std::move(mergedAssign);
+    return true;
+  }
+
+  void run() {
+    std::vector<char> tried(p.nodes.size(), 0);
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (unsigned l = 0; l < p.nodes.size(); ++l) {
+        if (!nodeAlive[l] || tried[l])
+          continue;
+        int ei = onlyEdge(l);
+        if (ei < 0)
+          continue;
+        if (merge(l, ei))
+          changed = true;
+        else
+          tried[l] = 1;
+      }
+    }
+  }
+
+  /// The live nodes and edges as a problem; `nodeOf` maps live nodes.
+  StrategyProblem result(std::vector<unsigned> &live) const {
+    StrategyProblem q;
+    q.memoryLimit = p.memoryLimit;
+    std::vector<unsigned> index(p.nodes.size(), 0);
+    for (unsigned n = 0; n < p.nodes.size(); ++n)
+      if (nodeAlive[n]) {
+        index[n] = q.nodes.size();
+        live.push_back(n);
+        q.nodes.push_back(p.nodes[n]);
+      }
+    for (auto [i, e] : llvm::enumerate(p.edges))
+      if (edgeAlive[i]) {
+        StrategyProblem::Edge r = e;
+        r.src = index[e.src];
+        r.dst = index[e.dst];
+        q.edges.push_back(std::move(r));
+      }
+    return q;
+  }
+};
+} // namespace
+
+namespace {
+/// The dominance search over one problem: alive strategies per node and
+/// the edges of each node.
+struct DominanceSearch {
+  const StrategyProblem &p;
+  std::vector<std::vector<char>> alive;
+  std::vector<llvm::SmallVector<const StrategyProblem::Edge *>> incident;
+  /// Node cost plus the node's self edges, per strategy.
+  std::vector<llvm::SmallVector<double>> ownCost;
+
+  explicit DominanceSearch(const StrategyProblem &p)
+      : p(p), alive(p.nodes.size()), incident(p.nodes.size()),
+        ownCost(p.nodes.size()) {
+    for (auto [n, node] : llvm::enumerate(p.nodes)) {
+      alive[n].assign(node.cost.size(), 1);
+      ownCost[n] = node.cost;
+    }
+    for (const StrategyProblem::Edge &e : p.edges) {
+      if (e.src == e.dst) {
+        for (unsigned s = 0; s < ownCost[e.src].size(); ++s)
+          ownCost[e.src][s] += edgeCost(e, s, s);
+        continue;
+      }
+      incident[e.src].push_back(&e);
+      incident[e.dst].push_back(&e);
+    }
+  }
+
+  /// True when, on edge `e` of node `n`, strategy t costs no more than s
+  /// against every class the other end still has.
+  bool edgeNoWorse(const StrategyProblem::Edge &e, unsigned n, unsigned t,
+                   unsigned s) const {
+    bool isSrc = e.src == n;
+    ArrayRef<unsigned> own = isSrc ? e.srcClass : e.dstClass;
+    ArrayRef<unsigned> other = isSrc ? e.dstClass : e.srcClass;
+    unsigned ct = own[t], cs = own[s];
+    if (ct == cs)
+      return true;
+    unsigned m = isSrc ? e.dst : e.src;
+    llvm::SmallVector<char> seen(isSrc ? e.numDstClasses : e.numSrcClasses, 0);
+    for (auto [u, cls] : llvm::enumerate(other)) {
+      if (!alive[m][u] || seen[cls])
+        continue;
+      seen[cls] = 1;
+      auto at = [&](unsigned mine) {
+        return isSrc ? e.cost[mine * e.numDstClasses + cls]
+                     : e.cost[cls * e.numDstClasses + mine];
+      };
+      if (at(ct) > at(cs))
+        return false;
+    }
+    return true;
+  }
+
+  bool dominates(unsigned n, unsigned t, unsigned s) const {
+    const StrategyProblem::Node &node = p.nodes[n];
+    if (ownCost[n][t] > ownCost[n][s] || node.memory[t] > node.memory[s])
+      return false;
+    return llvm::all_of(incident[n], [&](const StrategyProblem::Edge *e) {
+      return edgeNoWorse(*e, n, t, s);
+    });
+  }
+
+  /// Removes dominated strategies of `n`; true if any was removed.
+  bool pruneNode(unsigned n) {
+    bool changed = false;
+    unsigned k = alive[n].size();
+    for (unsigned s = 0; s < k; ++s)
+      for (unsigned t = 0; t < k && alive[n][s]; ++t)
+        if (t != s && alive[n][t] && dominates(n, t, s)) {
+          alive[n][s] = 0;
+          changed = true;
+        }
+    return changed;
+  }
+};
+} // namespace
+
+/// The classes of `classOf` that the kept strategies use, renumbered.
+static llvm::SmallVector<unsigned>
+keepClasses(ArrayRef<unsigned> classOf, ArrayRef<unsigned> kept,
+            unsigned numClasses, llvm::SmallVector<unsigned> &newClass,
+            unsigned &numNew) {
+  llvm::SmallVector<int> renumber(numClasses, -1);
+  llvm::SmallVector<unsigned> oldOfNew;
+  for (unsigned s : kept) {
+    unsigned c = classOf[s];
+    if (renumber[c] < 0) {
+      renumber[c] = oldOfNew.size();
+      oldOfNew.push_back(c);
+    }
+    newClass.push_back(renumber[c]);
+  }
+  numNew = oldOfNew.size();
+  return oldOfNew;
+}
+
+StrategyProblem distopt::plan::removeDominatedStrategies(
+    const StrategyProblem &p, std::vector<llvm::SmallVector<unsigned>> &kept) {
+  DominanceSearch search(p);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (unsigned n = 0; n < p.nodes.size(); ++n)
+      changed |= search.pruneNode(n);
+  }
+  StrategyProblem q;
+  q.memoryLimit = p.memoryLimit;
+  kept.assign(p.nodes.size(), {});
+  for (auto [n, node] : llvm::enumerate(p.nodes)) {
+    StrategyProblem::Node reduced;
+    for (unsigned s = 0; s < node.cost.size(); ++s)
+      if (search.alive[n][s]) {
+        kept[n].push_back(s);
+        reduced.cost.push_back(node.cost[s]);
+        reduced.memory.push_back(node.memory[s]);
+      }
+    q.nodes.push_back(std::move(reduced));
+  }
+  for (const StrategyProblem::Edge &e : p.edges) {
+    StrategyProblem::Edge r;
+    r.src = e.src;
+    r.dst = e.dst;
+    llvm::SmallVector<unsigned> from = keepClasses(
+        e.srcClass, kept[e.src], e.numSrcClasses, r.srcClass, r.numSrcClasses);
+    llvm::SmallVector<unsigned> to = keepClasses(
+        e.dstClass, kept[e.dst], e.numDstClasses, r.dstClass, r.numDstClasses);
+    for (unsigned a : from)
+      for (unsigned b : to)
+        r.cost.push_back(e.cost[a * e.numDstClasses + b]);
+    q.edges.push_back(std::move(r));
+  }
+  return q;
 }
 
 namespace {
@@ -182,33 +458,113 @@ static IntegerProgram buildProgram(const StrategyProblem &p) {
   return ip;
 }
 
-/// Loads `ip` into `cbc` (CBC takes columns: the rows are transposed).
-static void loadProgram(const IntegerProgram &ip, CbcModel &cbc) {
-  int numCols = ip.objective.size();
-  std::vector<std::vector<std::pair<int, double>>> columns(numCols);
-  for (auto [ri, r] : llvm::enumerate(ip.rows))
-    for (auto [c, v] : llvm::zip(r.cols, r.coefs))
-      columns[c].push_back({static_cast<int>(ri), v});
+namespace {
+/// `ip` in the column form CBC and Clp take.
+struct ColumnForm {
   std::vector<CoinBigIndex> start{0};
   std::vector<int> index;
-  std::vector<double> value;
-  for (auto &col : columns) {
-    for (auto [ri, v] : col) {
-      index.push_back(ri);
-      value.push_back(v);
+  std::vector<double> value, rowLo, rowHi;
+
+  explicit ColumnForm(const IntegerProgram &ip) {
+    std::vector<std::vector<std::pair<int, double>>> columns(
+        ip.objective.size());
+    for (auto [ri, r] : llvm::enumerate(ip.rows))
+      for (auto [c, v] : llvm::zip(r.cols, r.coefs))
+        columns[c].push_back({static_cast<int>(ri), v});
+    for (auto &col : columns) {
+      for (auto [ri, v] : col) {
+        index.push_back(ri);
+        value.push_back(v);
+      }
+      start.push_back(index.size());
     }
-    start.push_back(index.size());
+    for (const Row &r : ip.rows) {
+      rowLo.push_back(r.lo);
+      rowHi.push_back(r.hi);
+    }
   }
-  std::vector<double> rowLo, rowHi;
-  for (const Row &r : ip.rows) {
-    rowLo.push_back(r.lo);
-    rowHi.push_back(r.hi);
-  }
-  Cbc_loadProblem(cbc.model, numCols, ip.rows.size(), start.data(),
-                  index.data(), value.data(), ip.lower.data(), ip.upper.data(),
-                  ip.objective.data(), rowLo.data(), rowHi.data());
+};
+
+/// RAII owner of a Clp model.
+struct ClpModel {
+  Clp_Simplex *model = Clp_newModel();
+  ~ClpModel() { Clp_deleteModel(model); }
+};
+
+/// How the linear relaxation came out.
+enum class Relaxation { Integral, Fractional, Infeasible };
+} // namespace
+
+/// Loads `ip` into `cbc`, its x columns integer.
+static void loadProgram(const IntegerProgram &ip, const ColumnForm &cols,
+                        CbcModel &cbc) {
+  Cbc_loadProblem(cbc.model, ip.objective.size(), ip.rows.size(),
+                  cols.start.data(), cols.index.data(), cols.value.data(),
+                  ip.lower.data(), ip.upper.data(), ip.objective.data(),
+                  cols.rowLo.data(), cols.rowHi.data());
   for (int c = 0; c < ip.numX; ++c)
     Cbc_setInteger(cbc.model, c);
+}
+
+/// The strategy of each node that `solution` (a value per column) picks.
+static llvm::SmallVector<unsigned> readChoice(const IntegerProgram &ip,
+                                              const double *solution) {
+  llvm::SmallVector<unsigned> choice;
+  for (unsigned n = 0; n + 1 < ip.xStart.size(); ++n) {
+    unsigned best = 0;
+    for (int c = ip.xStart[n]; c < ip.xStart[n + 1]; ++c)
+      if (solution[c] > solution[ip.xStart[n] + best])
+        best = c - ip.xStart[n];
+    choice.push_back(best);
+  }
+  return choice;
+}
+
+/// Solves the linear relaxation of `ip` with Clp. When its optimum has
+/// every x integral it is the integer optimum too (the relaxation's bound
+/// is reached): `choice` is set.
+static Relaxation solveRelaxation(const IntegerProgram &ip,
+                                  const ColumnForm &cols,
+                                  llvm::SmallVector<unsigned> &choice) {
+  ClpModel clp;
+  Clp_setLogLevel(clp.model, 0);
+  Clp_loadProblem(clp.model, ip.objective.size(), ip.rows.size(),
+                  cols.start.data(), cols.index.data(), cols.value.data(),
+                  ip.lower.data(), ip.upper.data(), ip.objective.data(),
+                  cols.rowLo.data(), cols.rowHi.data());
+  Clp_initialSolve(clp.model);
+  if (Clp_isProvenPrimalInfeasible(clp.model))
+    return Relaxation::Infeasible;
+  if (!Clp_isProvenOptimal(clp.model))
+    return Relaxation::Fractional;
+  const double *x = Clp_getColSolution(clp.model);
+  // CBC's default integrality tolerance.
+  for (int c = 0; c < ip.numX; ++c)
+    if (std::fabs(x[c] - std::round(x[c])) > 1e-7)
+      return Relaxation::Fractional;
+  choice = readChoice(ip, x);
+  return Relaxation::Integral;
+}
+
+/// Solves `ip` with CBC, exactly (no gap accepted).
+static llvm::Expected<llvm::SmallVector<unsigned>>
+solveWithCbc(const IntegerProgram &ip, const ColumnForm &cols,
+             bool &infeasible) {
+  CbcModel cbc;
+  Cbc_setLogLevel(cbc.model, 0);
+  loadProgram(ip, cols, cbc);
+  Cbc_setAllowableGap(cbc.model, 0);
+  Cbc_setAllowableFractionGap(cbc.model, 0);
+  Cbc_setAllowablePercentageGap(cbc.model, 0);
+  Cbc_solve(cbc.model);
+  if (Cbc_isProvenInfeasible(cbc.model)) {
+    infeasible = true;
+    return llvm::createStringError("infeasible");
+  }
+  if (!Cbc_isProvenOptimal(cbc.model))
+    return llvm::createStringError(
+        "the ILP solver stopped without proving a plan optimal");
+  return readChoice(ip, Cbc_getColSolution(cbc.model));
 }
 
 llvm::Expected<StrategySolution>
@@ -216,33 +572,43 @@ distopt::plan::solveStrategyProblem(const StrategyProblem &p,
                                     bool *infeasible) {
   if (infeasible)
     *infeasible = false;
-  IntegerProgram ip = buildProgram(p);
-  CbcModel cbc;
-  Cbc_setLogLevel(cbc.model, 0);
-  loadProgram(ip, cbc);
-  // Exact: no relative or absolute gap is accepted.
-  Cbc_setAllowableGap(cbc.model, 0);
-  Cbc_setAllowableFractionGap(cbc.model, 0);
-  Cbc_setAllowablePercentageGap(cbc.model, 0);
-  Cbc_solve(cbc.model);
-  if (Cbc_isProvenInfeasible(cbc.model)) {
+  LeafElimination leaves(p);
+  leaves.run();
+  std::vector<unsigned> live;
+  StrategyProblem merged = leaves.result(live);
+  std::vector<llvm::SmallVector<unsigned>> kept;
+  StrategyProblem reduced = removeDominatedStrategies(merged, kept);
+  IntegerProgram ip = buildProgram(reduced);
+  ColumnForm cols(ip);
+  StrategySolution result;
+  result.variables = ip.objective.size();
+  result.constraints = ip.rows.size();
+  for (auto [n, node] : llvm::enumerate(merged.nodes))
+    result.dominated += node.cost.size() - kept[n].size();
+  llvm::SmallVector<unsigned> choice;
+  Relaxation relaxation = solveRelaxation(ip, cols, choice);
+  bool noFit = relaxation == Relaxation::Infeasible;
+  result.relaxationIntegral = relaxation == Relaxation::Integral;
+  if (relaxation == Relaxation::Fractional) {
+    llvm::Expected<llvm::SmallVector<unsigned>> solved =
+        solveWithCbc(ip, cols, noFit);
+    if (!solved && !noFit)
+      return solved.takeError();
+    if (solved)
+      choice = std::move(*solved);
+    else
+      llvm::consumeError(solved.takeError());
+  }
+  if (noFit) {
     if (infeasible)
       *infeasible = true;
     return llvm::createStringError(
         "no sharding fits in the memory limit of %.0f bytes", p.memoryLimit);
   }
-  if (!Cbc_isProvenOptimal(cbc.model))
-    return llvm::createStringError(
-        "the ILP solver stopped without proving a plan optimal");
-  const double *solution = Cbc_getColSolution(cbc.model);
-  StrategySolution result;
-  for (unsigned n = 0; n < p.nodes.size(); ++n) {
-    unsigned best = 0;
-    for (int c = ip.xStart[n]; c < ip.xStart[n + 1]; ++c)
-      if (solution[c] > solution[ip.xStart[n] + best])
-        best = c - ip.xStart[n];
-    result.choice.push_back(best);
-  }
+  result.choice.assign(p.nodes.size(), 0);
+  for (auto [n, c] : llvm::enumerate(choice))
+    for (auto [orig, strategy] : leaves.assign[live[n]][kept[n][c]])
+      result.choice[orig] = strategy;
   result.cost = p.evaluateCost(result.choice);
   result.memory = p.evaluateMemory(result.choice);
   return result;

@@ -79,6 +79,103 @@ TEST(StrategyProblemTest, MatchesBruteForceOnRandomProblems) {
   }
 }
 
+/// Like randomProblem, but a tree with many leaves (weights hanging off a
+/// chain of ops) and up to 6 strategies, some of them copies of others (as
+/// symmetric shardings are).
+StrategyProblem randomTreeProblem(std::mt19937 &rng, unsigned numOps,
+                                  bool limitMemory) {
+  StrategyProblem p = randomProblem(rng, numOps, limitMemory);
+  std::uniform_real_distribution<double> cost(0.0, 10.0);
+  for (unsigned n = 0; n < numOps; ++n) {
+    if (rng() % 2)
+      continue;
+    StrategyProblem::Node leaf;
+    unsigned k = 1 + rng() % 6;
+    for (unsigned s = 0; s < k; ++s) {
+      bool copy = s > 0 && rng() % 3 == 0;
+      leaf.cost.push_back(copy ? leaf.cost[s - 1] : 0.0);
+      leaf.memory.push_back(copy ? leaf.memory[s - 1] : cost(rng));
+    }
+    p.nodes.push_back(leaf);
+    StrategyProblem::Edge e;
+    e.src = p.nodes.size() - 1;
+    e.dst = n;
+    e.numSrcClasses = k;
+    e.numDstClasses = 1 + rng() % 3;
+    for (unsigned s = 0; s < k; ++s)
+      e.srcClass.push_back(s);
+    for (size_t t = 0; t < p.nodes[n].cost.size(); ++t)
+      e.dstClass.push_back(rng() % e.numDstClasses);
+    for (unsigned i = 0; i < e.numSrcClasses * e.numDstClasses; ++i)
+      e.cost.push_back(rng() % 4 == 0 ? 0.0 : cost(rng));
+    p.edges.push_back(e);
+  }
+  if (limitMemory) {
+    double lo = 0, hi = 0;
+    for (const auto &node : p.nodes) {
+      lo += *std::min_element(node.memory.begin(), node.memory.end());
+      hi += *std::max_element(node.memory.begin(), node.memory.end());
+    }
+    p.memoryLimit = lo + (hi - lo) * 0.3;
+  }
+  return p;
+}
+
+// The reductions before the ILP (leaves merged into their neighbour,
+// dominated strategies removed, an integral relaxation taken as is) keep
+// the optimum.
+TEST(StrategyProblemTest, ReductionsMatchBruteForceOnTrees) {
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 80; ++trial) {
+    StrategyProblem p = randomTreeProblem(rng, 2 + trial % 5, trial % 2 == 1);
+    StrategySolution expected = solveByEnumeration(p);
+    ASSERT_FALSE(expected.choice.empty()) << "trial " << trial;
+    llvm::Expected<StrategySolution> got = solveStrategyProblem(p);
+    ASSERT_TRUE(static_cast<bool>(got))
+        << "trial " << trial << ": " << llvm::toString(got.takeError());
+    EXPECT_NEAR(got->cost, expected.cost, 1e-6) << "trial " << trial;
+    EXPECT_LE(got->memory, p.memoryLimit + 1e-9) << "trial " << trial;
+    ASSERT_EQ(got->choice.size(), p.nodes.size());
+  }
+}
+
+TEST(StrategyProblemTest, DominatedStrategiesAreRemoved) {
+  // Node 0: strategy 1 costs more and needs more memory than strategy 0
+  // and its edge row is no cheaper: dominated. Strategy 2 is cheaper on
+  // the edge: kept.
+  StrategyProblem p;
+  p.nodes.push_back({{1.0, 2.0, 1.5}, {1.0, 1.0, 1.0}});
+  p.nodes.push_back({{1.0, 0.0}, {0.0, 0.0}});
+  p.edges.push_back({0, 1, {0, 1, 2}, {0, 1}, 3, 2, {1, 2, 1, 2, 0, 3}});
+  std::vector<llvm::SmallVector<unsigned>> kept;
+  StrategyProblem q = removeDominatedStrategies(p, kept);
+  EXPECT_EQ(kept[0], (llvm::SmallVector<unsigned>{0, 2}));
+  EXPECT_EQ(q.edges[0].numSrcClasses, 2u);
+  EXPECT_EQ(kept[1], (llvm::SmallVector<unsigned>{0, 1}));
+  EXPECT_EQ(q.edges[0].cost, (std::vector<double>{1, 2, 0, 3}));
+}
+
+TEST(StrategyProblemTest, LeafEdgesNeedNoPairVariables) {
+  // Two ops (3 strategies each, 3 classes on their edge) and a weight
+  // leaf on each (3 strategies, 3 classes): the leaves merge into the ops,
+  // then op 0, a leaf now, into op 1. Without the merging the program had
+  // 12 x and 27 pair columns; now one node is left.
+  StrategyProblem p;
+  for (int i = 0; i < 4; ++i)
+    p.nodes.push_back({{1.0, 2.0, 3.0}, {0.0, 0.0, 0.0}});
+  std::vector<double> diag{0, 5, 5, 5, 0, 5, 5, 5, 0};
+  p.edges.push_back({0, 1, {0, 1, 2}, {0, 1, 2}, 3, 3, diag});
+  p.edges.push_back({2, 0, {0, 1, 2}, {0, 1, 2}, 3, 3, diag});
+  p.edges.push_back({3, 1, {0, 1, 2}, {0, 1, 2}, 3, 3, diag});
+  llvm::Expected<StrategySolution> got = solveStrategyProblem(p);
+  ASSERT_TRUE(static_cast<bool>(got));
+  // No memory limit and no edge left: the cheapest of the 3 dominates.
+  EXPECT_EQ(got->variables, 1u);
+  EXPECT_EQ(got->constraints, 1u);
+  EXPECT_EQ(got->cost, 4.0);
+  EXPECT_EQ(got->choice, (llvm::SmallVector<unsigned>{0, 0, 0, 0}));
+}
+
 TEST(StrategyProblemTest, SelfEdgesAndFixedNodesFold) {
   // A node tied to itself (a layer feeding the next copy of itself) and a
   // node with one strategy.

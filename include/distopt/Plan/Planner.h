@@ -75,6 +75,12 @@ struct Plan {
   std::vector<PlannedCollective> collectives;
   /// The ILP objective (per-step cost the solver minimized), seconds.
   double objective = 0;
+  /// The ILP solved for this grid: its strategies before and after the
+  /// dominated ones were removed, columns and rows of the program, and
+  /// whether its linear relaxation was integral (no branch and bound).
+  unsigned ilpStrategies = 0, ilpDominated = 0, ilpVariables = 0,
+           ilpConstraints = 0;
+  bool ilpRelaxationIntegral = false;
   /// Grids tried, with their predicted step time (or why they failed).
   llvm::SmallVector<std::pair<std::string, std::string>> candidates;
   double planningSeconds = 0;

@@ -52,7 +52,24 @@ struct StrategySolution {
   llvm::SmallVector<unsigned> choice;
   double cost = 0;
   double memory = 0;
+  /// The size of the integer program solved (after dominated strategies
+  /// were removed and one-sided edges folded): columns and rows.
+  unsigned variables = 0, constraints = 0;
+  /// Strategies removed as dominated before the program was built.
+  unsigned dominated = 0;
+  /// True when the linear relaxation was integral (no branch and bound).
+  bool relaxationIntegral = false;
 };
+
+/// `p` without its dominated strategies: strategy s of a node is removed
+/// when another strategy t of the node costs no more, needs no more memory,
+/// and on every edge of the node costs no more against every strategy the
+/// other end still has; of equal strategies the first is kept. Every
+/// optimal choice of the result is optimal for `p`. `kept[n]` lists the
+/// strategies of `p` that node n keeps, in order.
+StrategyProblem
+removeDominatedStrategies(const StrategyProblem &p,
+                          std::vector<llvm::SmallVector<unsigned>> &kept);
 
 /// The optimal choice under the memory limit, through CBC. Fails with a
 /// message when no choice fits (`infeasible` is set then) or the solver
