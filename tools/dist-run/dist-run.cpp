@@ -77,7 +77,8 @@ static const char *kUsage =
     "\n"
     "Pipelines (stage functions with dist.stage, docs/pipeline.md): run on\n"
     "stages x grid devices ranks; each input holds m micro-batches along\n"
-    "dimension 0 (m x the stage argument's first dimension), run GPipe;\n"
+    "dimension 0 (m x the stage argument's first dimension), run GPipe\n"
+    "(--schedule gpipe or 1f1b: the same order without backwards);\n"
     "--trace shows each stage's run of each micro-batch. A training pipeline\n"
     "(stage functions with dist.phase) trains with --steps and the flags\n"
     "below, and --trace times its steps:\n"
@@ -776,10 +777,18 @@ int main(int argc, char **argv) {
     runTrainingPipelineJob(comm, *module, opts, maxMemory);
     return 0;
   }
-  if (!opts.schedule.empty())
-    comm.abortAll("--schedule runs training pipelines (stage functions with "
-                  "dist.phase); '" +
+  // An inference pipeline runs each stage's forwards in micro-batch order:
+  // GPipe and 1F1B are that one order.
+  bool pipeline = getPipelineStageCount(*module) > 0;
+  if (!opts.schedule.empty() && !pipeline)
+    comm.abortAll("--schedule runs pipelines (stage functions with "
+                  "dist.stage); '" +
                   artifactPath + "' is not one");
+  if (opts.schedule == "interleaved")
+    comm.abortAll("--schedule interleaved runs training pipelines; '" +
+                  artifactPath +
+                  "' is an inference pipeline, which runs gpipe (the same "
+                  "order as 1f1b without backwards)");
   if (opts.training.steps > 0 && !tracePath.empty())
     comm.abortAll("--repeat and --trace time inference runs; a training run "
                   "prints the time of each step (--trace also times training "
