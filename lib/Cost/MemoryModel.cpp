@@ -77,6 +77,17 @@ unsigned distopt::cost::getInterleavedInFlight(unsigned stages, unsigned chunks,
   return unsigned(count);
 }
 
+unsigned distopt::cost::getStageInFlightMicroBatches(PipelineScheduleKind kind,
+                                                     unsigned positions,
+                                                     unsigned chunks,
+                                                     unsigned microBatches,
+                                                     unsigned stage) {
+  if (chunks > 1)
+    return getInterleavedInFlight(positions, chunks, microBatches,
+                                  stage % positions, stage / positions);
+  return getInFlightMicroBatches(kind, positions - stage, microBatches);
+}
+
 llvm::Expected<double>
 distopt::cost::getPipelineBubbleFraction(PipelineScheduleKind kind,
                                          unsigned stages, unsigned microBatches,

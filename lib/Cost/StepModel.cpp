@@ -611,12 +611,8 @@ static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
     memory.gradients = states.gradients;
     memory.optimizerStates = states.optimizerStates;
     unsigned inFlight =
-        plan.chunks > 1
-            ? getInterleavedInFlight(
-                  plan.pipelineParallel, plan.chunks, report.microBatches,
-                  s % plan.pipelineParallel, s / plan.pipelineParallel)
-            : getInFlightMicroBatches(plan.schedule, p - s,
-                                      report.microBatches);
+        getStageInFlightMicroBatches(plan.schedule, plan.pipelineParallel,
+                                     plan.chunks, report.microBatches, s);
     memory.activations = inFlight * (activationBytes + layerInputBytes) +
                          largestLayerActivations;
   } else {

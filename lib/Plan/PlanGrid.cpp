@@ -45,10 +45,10 @@ GridContext::GridContext(const cost::ClusterSpec &cluster,
     if (!training || axis.role != AxisRole::Data)
       usable.push_back(a);
   }
-  int64_t ranks = grid.pipelineStages;
+  numRanks = grid.pipelineStages;
   for (int64_t size : shape)
-    ranks *= size;
-  devices = locator.getDeviceTypes(0, unsigned(ranks));
+    numRanks *= unsigned(size);
+  devices = locator.getDeviceTypes(0, numRanks);
 }
 
 double GridContext::localElements(RankedTensorType type,

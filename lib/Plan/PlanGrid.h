@@ -77,8 +77,9 @@ public:
   dist::GridAxes usable;
   /// Axes of data-parallel replicas (gradients are summed over them).
   dist::GridAxes dataAxes;
-  /// The device types of the ranks the grid's plans use (its pipeline
-  /// stages included): a kernel takes as long as on the slowest of them.
+  /// The ranks the grid's plans use (its pipeline stages included), and
+  /// their device types: a kernel takes as long as on the slowest of them.
+  unsigned numRanks = 1;
   llvm::SmallVector<const cost::DeviceType *> devices;
 
   int64_t size(llvm::ArrayRef<int16_t> axes) const {

@@ -174,18 +174,11 @@ private:
   double computeSeconds(const cost::OpWork &work) const {
     return cost::getSlowestComputeTime(grid.devices, work);
   }
-  /// The ranks [first, end) of pipeline stage `k` (position k mod pp).
-  std::pair<unsigned, unsigned> getStageRanks(unsigned k) const {
-    unsigned size = 1;
-    for (int64_t d : grid.shape)
-      size *= unsigned(d);
-    unsigned first = (k % candidate.pipelineStages) * size;
-    return {first, first + size};
-  }
-  /// The device types of stage `k`'s ranks.
-  SmallVector<const cost::DeviceType *> getStageDevices(unsigned k) const {
-    auto [first, end] = getStageRanks(k);
-    return grid.locator.getDeviceTypes(first, end);
+  /// The device types of the ranks of pipeline position `k` (stage k, or
+  /// every stage c with c mod pp = k).
+  SmallVector<const cost::DeviceType *> getPositionDevices(unsigned k) const {
+    unsigned size = grid.numRanks / candidate.pipelineStages;
+    return grid.locator.getDeviceTypes(k * size, (k + 1) * size);
   }
   /// The stages the program is cut into: pp, times the chunks of an
   /// interleaved schedule.
@@ -229,8 +222,9 @@ private:
   double layerShare = 1;
   /// The stages cut the program between ops (assignStages).
   bool opStages = false;
-  /// The device types of each pipeline stage (assignStages).
-  std::vector<SmallVector<const cost::DeviceType *>> stageDevices;
+  /// The device types of each pipeline position (assignStages); stage c
+  /// runs on position c mod pp.
+  std::vector<SmallVector<const cost::DeviceType *>> positionDevices;
   DenseMap<unsigned, unsigned> ilpOf; // op node -> ILP node
   StrategySolution solution;
 };
@@ -662,8 +656,7 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
   addEdges(problem);
 
   // Memory: the device's, and the smallest any plan on this grid needs.
-  problem.memoryLimit = grid.locator.getLeastDeviceMemory(
-      0, getStageRanks(0).second * candidate.pipelineStages);
+  problem.memoryLimit = grid.locator.getLeastDeviceMemory(0, grid.numRanks);
   minMemory = 0;
   for (const StrategyProblem::Node &n : problem.nodes)
     *minMemory += *llvm::min_element(n.memory);
@@ -723,12 +716,12 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 llvm::Error GridPlanner::assignStages(Plan &plan) {
   unsigned pp = getStageCount();
   unsigned layers = planner.layers.count;
-  stageDevices.clear();
-  for (unsigned k = 0; k < pp; ++k)
-    stageDevices.push_back(getStageDevices(k));
+  positionDevices.clear();
+  for (unsigned k = 0; k < candidate.pipelineStages; ++k)
+    positionDevices.push_back(getPositionDevices(k));
   // Stages on devices of different speeds get uneven shares, cut between
   // ops.
-  bool uniform = llvm::all_equal(stageDevices);
+  bool uniform = llvm::all_equal(positionDevices);
   opStages =
       layers == 0 || layers % pp != 0 || options.explicitStep || !uniform;
   if (options.explicitStep)
@@ -760,28 +753,30 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
 /// shares on equal devices; on devices of different speeds, shares as
 /// their speed on the `compute` nodes' kernels.
 std::vector<double> GridPlanner::getStageShares(ArrayRef<unsigned> compute) {
-  unsigned stages = getStageCount();
-  std::vector<double> speed(stages, 1.0);
-  if (!llvm::all_equal(stageDevices)) {
+  unsigned pp = candidate.pipelineStages;
+  // Each position's speed: the kernels' time on the slowest devices of
+  // the grid over their time on its own.
+  std::vector<double> speed(pp, 1.0);
+  if (!llvm::all_equal(positionDevices)) {
     double reference = 0;
-    std::vector<double> own(stages, 0);
+    std::vector<double> own(pp, 0);
     for (unsigned i : compute) {
       const cost::OpWork &work = strategyOf(i).work;
       reference += computeSeconds(work);
-      for (unsigned k = 0; k < stages; ++k)
-        own[k] += cost::getSlowestComputeTime(
-            stageDevices[k % candidate.pipelineStages], work);
+      for (unsigned k = 0; k < pp; ++k)
+        own[k] += cost::getSlowestComputeTime(positionDevices[k], work);
     }
-    for (unsigned k = 0; k < stages; ++k)
+    for (unsigned k = 0; k < pp; ++k)
       speed[k] = own[k] > 0 ? reference / own[k] : 1.0;
   }
+  unsigned stages = getStageCount();
   double sum = 0;
-  for (double v : speed)
-    sum += v;
+  for (unsigned k = 0; k < stages; ++k)
+    sum += speed[k % pp];
   std::vector<double> upTo;
   double done = 0;
-  for (double v : speed)
-    upTo.push_back((done += v) / sum);
+  for (unsigned k = 0; k < stages; ++k)
+    upTo.push_back((done += speed[k % pp]) / sum);
   return upTo;
 }
 
@@ -1012,7 +1007,7 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
   // A stage cut between ops runs its kernels on its own devices.
   if (seg.stage >= 0) {
     ArrayRef<const cost::DeviceType *> devices =
-        stageDevices[seg.stage % candidate.pipelineStages];
+        positionDevices[seg.stage % candidate.pipelineStages];
     seg.forwardSeconds +=
         cost::getSlowestComputeTime(devices, s.work) - computeSeconds(s.work);
     if (training) {
@@ -1309,14 +1304,9 @@ getStageMemories(ModuleOp module, unsigned stages,
     cost::StepMemory memory = getFunctionsMemory(funcs[s]);
     auto [forward, backward, update] = phases[s];
     if (forward && backward && update) {
-      unsigned positions = stages / options.chunks;
-      unsigned inFlight =
-          options.chunks > 1
-              ? cost::getInterleavedInFlight(positions, options.chunks,
-                                             microBatches, s % positions,
-                                             s / positions)
-              : cost::getInFlightMicroBatches(options.schedule, stages - s,
-                                              microBatches);
+      unsigned inFlight = cost::getStageInFlightMicroBatches(
+          options.schedule, stages / options.chunks, options.chunks,
+          microBatches, s);
       memory.activations += inFlight * getStashBytes(forward, backward);
       for (Type t : update.getArgumentTypes()) {
         auto type = cast<RankedTensorType>(t);

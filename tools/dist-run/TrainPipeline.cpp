@@ -51,6 +51,29 @@ bool distopt::rt::isTrainingPipeline(mlir::ModuleOp module) {
       [](mlir::func::FuncOp f) { return f->hasAttr(kPipelinePhaseAttr); });
 }
 
+llvm::StringRef
+distopt::rt::getPipelineScheduleName(PipelineSchedule schedule) {
+  switch (schedule) {
+  case PipelineSchedule::GPipe:
+    return "gpipe";
+  case PipelineSchedule::OneFOneB:
+    return "1f1b";
+  case PipelineSchedule::Interleaved:
+    break;
+  }
+  return "interleaved";
+}
+
+std::optional<PipelineSchedule>
+distopt::rt::parsePipelineSchedule(llvm::StringRef name) {
+  for (PipelineSchedule s :
+       {PipelineSchedule::GPipe, PipelineSchedule::OneFOneB,
+        PipelineSchedule::Interleaved})
+    if (name == getPipelineScheduleName(s))
+      return s;
+  return std::nullopt;
+}
+
 /// GPipe (`warmup` = m) or 1F1B on one stage per rank group.
 static std::vector<PipelineTask>
 makeOneStageSchedule(int64_t stage, int64_t warmup, int64_t m) {
@@ -441,9 +464,9 @@ public:
       s->beginStep();
     int64_t groups = info.numRankGroups();
     // Each task's receives are posted before the task before it runs.
+    if (!tasks.empty())
+      stages[tasks[0].stage / groups]->postReceives(tasks[0]);
     for (size_t t = 0; t < tasks.size(); ++t) {
-      if (t == 0)
-        stages[tasks[0].stage / groups]->postReceives(tasks[0]);
       if (t + 1 < tasks.size())
         stages[tasks[t + 1].stage / groups]->postReceives(tasks[t + 1]);
       stages[tasks[t].stage / groups]->runTask(tasks[t], step);
@@ -591,8 +614,7 @@ static PipelineSchedule chooseSchedule(Communicator &comm,
                   "one stage per rank group: compile with --plan "
                   "schedule=interleaved,chunks=V");
   if (!interleaved && chunked)
-    comm.abortAll(std::string("--schedule ") +
-                  (schedule == PipelineSchedule::GPipe ? "gpipe" : "1f1b") +
+    comm.abortAll("--schedule " + getPipelineScheduleName(schedule).str() +
                   " runs one stage per rank group, but the artifact has "
                   "dist.chunks = " +
                   std::to_string(info.chunks) + " (" +

@@ -29,6 +29,11 @@ namespace distopt::rt {
 /// interleaved 1F1B with several (dist.chunks).
 enum class PipelineSchedule { GPipe, OneFOneB, Interleaved };
 
+/// The schedule's name on the command line ("gpipe", "1f1b",
+/// "interleaved"), and the schedule of a name (nothing for another).
+llvm::StringRef getPipelineScheduleName(PipelineSchedule schedule);
+std::optional<PipelineSchedule> parsePipelineSchedule(llvm::StringRef name);
+
 /// A training pipeline's run: the training flags and the schedule
 /// (nothing: interleaved with dist.chunks > 1, else 1F1B).
 struct TrainPipelineOptions {

@@ -112,8 +112,8 @@ struct Options {
   /// Training (--steps and the flags that only training takes).
   TrainingOptions training;
   bool trainingFlags = false;
-  /// --schedule, for training pipelines (empty: not given).
-  std::string schedule;
+  /// --schedule, for pipelines (nothing: not given).
+  std::optional<PipelineSchedule> schedule;
 };
 
 /// The hardware threads of this machine.
@@ -139,13 +139,15 @@ static void setTrainingFlag(const std::string &arg, const std::string &value,
 
 static bool checkRequiredArgs(const Options &o, std::string &error);
 
-/// --schedule's value is a schedule's name.
-static bool checkSchedule(const std::string &schedule, std::string &error) {
-  if (schedule == "gpipe" || schedule == "1f1b" || schedule == "interleaved")
-    return true;
-  error =
-      "--schedule expects gpipe, 1f1b or interleaved, found '" + schedule + "'";
-  return false;
+/// Reads --schedule's value, a schedule's name, into `schedule`.
+static bool readSchedule(const std::string &name,
+                         std::optional<PipelineSchedule> &schedule,
+                         std::string &error) {
+  schedule = parsePipelineSchedule(name);
+  if (!schedule)
+    error =
+        "--schedule expects gpipe, 1f1b or interleaved, found '" + name + "'";
+  return schedule.has_value();
 }
 
 static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
@@ -218,7 +220,7 @@ static bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
         return false;
       setTrainingFlag(arg, text, o);
     } else if (arg == "--schedule") {
-      if (!next(o.schedule) || !checkSchedule(o.schedule, error))
+      if (!next(text) || !readSchedule(text, o.schedule, error))
         return false;
     } else if (arg == "--inputs-per-rank") {
       o.inputsPerRank = true;
@@ -700,12 +702,7 @@ static void runTrainingPipelineJob(Communicator &comm, mlir::ModuleOp module,
   run.training.inputs = opts.inputs;
   run.training.maxMemory = maxMemory;
   run.training.inputsPerRank = opts.inputsPerRank;
-  if (opts.schedule == "gpipe")
-    run.schedule = PipelineSchedule::GPipe;
-  else if (opts.schedule == "1f1b")
-    run.schedule = PipelineSchedule::OneFOneB;
-  else if (opts.schedule == "interleaved")
-    run.schedule = PipelineSchedule::Interleaved;
+  run.schedule = opts.schedule;
   std::vector<TraceEvent> events;
   runTrainingPipeline(comm, module, *info, run,
                       opts.trace.empty() ? nullptr : &events);
@@ -780,11 +777,11 @@ int main(int argc, char **argv) {
   // An inference pipeline runs each stage's forwards in micro-batch order:
   // GPipe and 1F1B are that one order.
   bool pipeline = getPipelineStageCount(*module) > 0;
-  if (!opts.schedule.empty() && !pipeline)
+  if (opts.schedule && !pipeline)
     comm.abortAll("--schedule runs pipelines (stage functions with "
                   "dist.stage); '" +
                   artifactPath + "' is not one");
-  if (opts.schedule == "interleaved")
+  if (opts.schedule == PipelineSchedule::Interleaved)
     comm.abortAll("--schedule interleaved runs training pipelines; '" +
                   artifactPath +
                   "' is an inference pipeline, which runs gpipe (the same "

@@ -76,6 +76,14 @@ unsigned getInterleavedInFlight(unsigned stages, unsigned chunks,
                                 unsigned microBatches, unsigned position,
                                 unsigned chunk);
 
+/// Micro-batches in flight on stage `stage` of a pipeline of `positions`
+/// positions with `chunks` stages each (stage c on position c mod
+/// positions): getInterleavedInFlight with chunks > 1, else
+/// getInFlightMicroBatches over the stages from `stage` to the last.
+unsigned getStageInFlightMicroBatches(PipelineScheduleKind kind,
+                                      unsigned positions, unsigned chunks,
+                                      unsigned microBatches, unsigned stage);
+
 /// Bubble fraction (idle time over ideal time): (p-1)/m for GPipe and 1F1B,
 /// (p-1)/(v m) for interleaved 1F1B with v chunks per device. Fails for
 /// zero stages, micro-batches or chunks.
