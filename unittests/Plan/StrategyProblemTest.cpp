@@ -17,6 +17,17 @@ using namespace distopt::plan;
 
 namespace {
 
+/// A memory limit between the smallest and the largest memory any choice
+/// of `p` needs.
+void limitMemoryOf(StrategyProblem &p) {
+  double lo = 0, hi = 0;
+  for (const auto &node : p.nodes) {
+    lo += *std::min_element(node.memory.begin(), node.memory.end());
+    hi += *std::max_element(node.memory.begin(), node.memory.end());
+  }
+  p.memoryLimit = lo + (hi - lo) * 0.3;
+}
+
 StrategyProblem randomProblem(std::mt19937 &rng, unsigned numNodes,
                               bool limitMemory) {
   std::uniform_int_distribution<unsigned> numStrategies(1, 4);
@@ -52,15 +63,8 @@ StrategyProblem randomProblem(std::mt19937 &rng, unsigned numNodes,
     if (n >= 3 && rng() % 2)
       addEdge(n - 3, n); // a residual connection
   }
-  if (limitMemory) {
-    // Between the smallest and the largest possible memory.
-    double lo = 0, hi = 0;
-    for (const auto &node : p.nodes) {
-      lo += *std::min_element(node.memory.begin(), node.memory.end());
-      hi += *std::max_element(node.memory.begin(), node.memory.end());
-    }
-    p.memoryLimit = lo + (hi - lo) * 0.3;
-  }
+  if (limitMemory)
+    limitMemoryOf(p);
   return p;
 }
 
@@ -84,7 +88,7 @@ TEST(StrategyProblemTest, MatchesBruteForceOnRandomProblems) {
 /// symmetric shardings are).
 StrategyProblem randomTreeProblem(std::mt19937 &rng, unsigned numOps,
                                   bool limitMemory) {
-  StrategyProblem p = randomProblem(rng, numOps, limitMemory);
+  StrategyProblem p = randomProblem(rng, numOps, /*limitMemory=*/false);
   std::uniform_real_distribution<double> cost(0.0, 10.0);
   for (unsigned n = 0; n < numOps; ++n) {
     if (rng() % 2)
@@ -110,14 +114,8 @@ StrategyProblem randomTreeProblem(std::mt19937 &rng, unsigned numOps,
       e.cost.push_back(rng() % 4 == 0 ? 0.0 : cost(rng));
     p.edges.push_back(e);
   }
-  if (limitMemory) {
-    double lo = 0, hi = 0;
-    for (const auto &node : p.nodes) {
-      lo += *std::min_element(node.memory.begin(), node.memory.end());
-      hi += *std::max_element(node.memory.begin(), node.memory.end());
-    }
-    p.memoryLimit = lo + (hi - lo) * 0.3;
-  }
+  if (limitMemory)
+    limitMemoryOf(p);
   return p;
 }
 
