@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <map>
+#include <tuple>
 
 #define DEBUG_TYPE "dist-step-model"
 
@@ -34,7 +36,15 @@ StringRef distopt::cost::stringifyStepMode(StepMode mode) {
 }
 
 StringRef distopt::cost::stringifyRecomputePolicy(RecomputePolicy policy) {
-  return policy == RecomputePolicy::Full ? "full" : "none";
+  switch (policy) {
+  case RecomputePolicy::None:
+    return "none";
+  case RecomputePolicy::Selective:
+    return "selective";
+  case RecomputePolicy::Full:
+    return "full";
+  }
+  return "unknown";
 }
 
 StringRef
@@ -168,6 +178,20 @@ static double getStageTransferTime(const RankLocator &locator,
   return slowest;
 }
 
+/// Seconds a layer copy of `segment` runs again before its backward.
+static double getRecomputeSeconds(const SegmentCost &segment,
+                                  RecomputePolicy recompute) {
+  switch (recompute) {
+  case RecomputePolicy::None:
+    return 0;
+  case RecomputePolicy::Selective:
+    return segment.selectiveSeconds;
+  case RecomputePolicy::Full:
+    return segment.forwardSeconds + sumSeconds(segment.forwardCollectives);
+  }
+  return 0;
+}
+
 /// Exposed time of the gradient synchronization of one stage.
 ///
 /// The last micro-batch's backward runs the stage's copies in reverse
@@ -176,16 +200,15 @@ static double getStageTransferTime(const RankLocator &locator,
 /// stream). Whatever runs past `hiddenUntil` (the end of the stage's
 /// backward plus the drain of the earlier stages) is exposed. All-gathers
 /// are ZeRO parameter gathers after the optimizer step and fully exposed.
-static void composeGradientSync(StageWork &stage, bool recomputes,
+static void composeGradientSync(StageWork &stage, RecomputePolicy recompute,
                                 double hiddenUntil) {
   double computeEnd = 0, streamEnd = 0;
   for (const SegmentCopy &copy : llvm::reverse(stage.copies)) {
     const SegmentCost &segment = *copy.segment;
     computeEnd +=
         segment.backwardSeconds + sumSeconds(segment.backwardCollectives);
-    if (recomputes && copy.isLayer)
-      computeEnd +=
-          segment.forwardSeconds + sumSeconds(segment.forwardCollectives);
+    if (copy.isLayer)
+      computeEnd += getRecomputeSeconds(segment, recompute);
     for (const CollectiveUse &use : segment.gradientCollectives) {
       unsigned kind = unsigned(use.kind);
       stage.gradientTotal[kind] += use.seconds;
@@ -350,7 +373,8 @@ assignStages(llvm::ArrayRef<SegmentCost> segments, unsigned numStages) {
 /// Adds the compute and collectives of one micro-batch of `stage`'s
 /// copies: forward; in training backward, and the forward again of the
 /// layers that are recomputed.
-static void addStageCompute(StageWork &stage, bool training, bool recomputes) {
+static void addStageCompute(StageWork &stage, bool training,
+                            RecomputePolicy recompute) {
   for (const SegmentCopy &copy : stage.copies) {
     const SegmentCost &segment = *copy.segment;
     stage.forwardCompute += segment.forwardSeconds;
@@ -362,11 +386,16 @@ static void addStageCompute(StageWork &stage, bool training, bool recomputes) {
     stage.backwardCompute += segment.backwardSeconds;
     stage.backwardCollectives += sumSeconds(segment.backwardCollectives);
     addSeconds(stage.layerCollectives, segment.backwardCollectives);
-    if (recomputes && copy.isLayer) {
+    if (!copy.isLayer)
+      continue;
+    if (recompute == RecomputePolicy::Full) {
       stage.recomputeCompute += segment.forwardSeconds;
       stage.recomputeCollectives += sumSeconds(segment.forwardCollectives);
       stage.recomputeFlops += segment.forwardFlops;
       addSeconds(stage.layerCollectives, segment.forwardCollectives);
+    } else if (recompute == RecomputePolicy::Selective) {
+      stage.recomputeCompute += segment.selectiveSeconds;
+      stage.recomputeFlops += segment.selectiveFlops;
     }
   }
 }
@@ -376,20 +405,29 @@ static void addStageCompute(StageWork &stage, bool training, bool recomputes) {
 static void addStageTimes(std::vector<StageWork> &stages,
                           const PlanOptions &plan, const RankLocator &locator) {
   bool training = plan.mode == StepMode::Training;
-  bool recomputes = training && plan.recompute == RecomputePolicy::Full;
   unsigned p = stages.size();
+  // Stages on the same pipeline positions send the same bytes at the same
+  // price (the chunks of interleaved 1F1B): each is priced once.
+  std::map<std::tuple<unsigned, unsigned, double>, double> priced;
+  auto transfer = [&](unsigned from, unsigned to, double bytes) {
+    unsigned positions = plan.pipelineParallel;
+    auto [it, inserted] =
+        priced.try_emplace({from % positions, to % positions, bytes}, 0);
+    if (inserted)
+      it->second = getStageTransferTime(locator, plan, from, to, bytes);
+    return it->second;
+  };
   for (unsigned s = 0; s < p; ++s) {
     StageWork &stage = stages[s];
-    addStageCompute(stage, training, recomputes);
+    addStageCompute(stage, training, plan.recompute);
     // Activations go to the next stage; in training their gradients come
     // back. The bytes are the input of the receiving stage's first copy.
     if (s + 1 < p && !stages[s + 1].copies.empty())
-      stage.forwardTransfer = getStageTransferTime(
-          locator, plan, s, s + 1,
-          stages[s + 1].copies.front().segment->inputBytes);
+      stage.forwardTransfer =
+          transfer(s, s + 1, stages[s + 1].copies.front().segment->inputBytes);
     if (training && s > 0 && !stage.copies.empty())
-      stage.backwardTransfer = getStageTransferTime(
-          locator, plan, s, s - 1, stage.copies.front().segment->inputBytes);
+      stage.backwardTransfer =
+          transfer(s, s - 1, stage.copies.front().segment->inputBytes);
     stage.backwardPart = stage.backwardCompute + stage.backwardCollectives +
                          stage.recomputeCompute + stage.recomputeCollectives +
                          stage.backwardTransfer;
@@ -490,7 +528,6 @@ static double getOptimizerSeconds(const PlanOptions &plan,
 static double composeTail(std::vector<StageWork> &stages,
                           const PlanOptions &plan, const RankLocator &locator,
                           StepReport &report) {
-  bool recomputes = plan.recompute == RecomputePolicy::Full;
   unsigned p = plan.pipelineParallel;
   std::vector<double> positionTail(p, 0);
   double drain = 0;
@@ -498,7 +535,7 @@ static double composeTail(std::vector<StageWork> &stages,
     StageWork &stage = stages[s];
     StageReport &out = report.stages[s];
     // Stages 0..s-1 still run their last backward after stage s is done.
-    composeGradientSync(stage, recomputes,
+    composeGradientSync(stage, plan.recompute,
                         stage.backwardPart - stage.backwardTransfer + drain);
     drain += stage.backwardPart;
     for (double seconds : stage.gradientExposed)
@@ -592,6 +629,12 @@ static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
       layerInputBytes += segment.inputBytes;
       largestLayerActivations =
           std::max(largestLayerActivations, segment.activationBytes);
+    } else if (copy.isLayer && training &&
+               plan.recompute == RecomputePolicy::Selective) {
+      // The attention core of one layer is alive again during its backward.
+      activationBytes += segment.activationBytes - segment.selectiveBytes;
+      largestLayerActivations =
+          std::max(largestLayerActivations, segment.selectiveBytes);
     } else {
       activationBytes += segment.activationBytes;
     }
@@ -1037,9 +1080,11 @@ static llvm::Error setPlanKey(PlanOptions &spec, StringRef key,
       spec.recompute = RecomputePolicy::None;
     else if (value == "full")
       spec.recompute = RecomputePolicy::Full;
+    else if (value == "selective")
+      spec.recompute = RecomputePolicy::Selective;
     else
       return llvm::createStringError(
-          "plan key 'recompute' must be none or full, got '%s'",
+          "plan key 'recompute' must be none, selective or full, got '%s'",
           value.str().c_str());
     spec.fix(PlanKey::Recompute);
     return llvm::Error::success();

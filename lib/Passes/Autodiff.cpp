@@ -294,6 +294,14 @@ void AutodiffPass::runOnOperation() {
   FailureOr<SmallVector<WeightOp>> candidates = candidateWeights(func);
   if (failed(lossIndex) || failed(candidates))
     return signalPassFailure();
+  if (recompute == "selective") {
+    // The planner prices it for forward graphs; the generated step does
+    // not build it yet.
+    func.emitError("dist-autodiff: selective recompute is priced by the "
+                   "planner but not generated in a training step; use "
+                   "recompute=none or recompute=full");
+    return signalPassFailure();
+  }
   if (recompute != "none" && recompute != "full") {
     func.emitError("dist-autodiff: option 'recompute' must be 'none' or ")
         << "'full', got '" << recompute << "'";

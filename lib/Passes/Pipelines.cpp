@@ -79,7 +79,7 @@ static std::string getRecompute(StringRef planSpec) {
     llvm::consumeError(plan.takeError());
     return "none";
   }
-  return plan->recompute == cost::RecomputePolicy::Full ? "full" : "none";
+  return cost::stringifyRecomputePolicy(plan->recompute).str();
 }
 
 void distopt::addTrainingStepPipeline(OpPassManager &pm,

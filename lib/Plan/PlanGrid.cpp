@@ -26,12 +26,6 @@ unsigned CandidateGrid::getDegree(AxisRole role) const {
   return n;
 }
 
-std::string CandidateGrid::getName() const {
-  return llvm::formatv("dp={0},tp={1},pp={2}", getDegree(AxisRole::Data),
-                       getDegree(AxisRole::Tensor), pipelineStages)
-      .str();
-}
-
 GridContext::GridContext(const cost::ClusterSpec &cluster,
                          const CandidateGrid &grid, bool training)
     : cluster(cluster), locator(cluster), grid(grid) {

@@ -50,8 +50,6 @@ struct CandidateGrid {
 
   /// The product of the sizes of the axes of `role`.
   unsigned getDegree(AxisRole role) const;
-  /// e.g. `dp=2,tp=4,pp=1`: every role's degree, 1 when absent.
-  std::string getName() const;
 };
 
 /// One collective of a resharding or of a gradient synchronization.

@@ -2,6 +2,7 @@
 
 #include "distopt/Plan/Planner.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace distopt;
@@ -35,6 +36,85 @@ static std::string bytesString(double bytes) {
   if (bytes >= 1024)
     return formatv("{0:f1} KiB", bytes / 1024).str();
   return formatv("{0} B", static_cast<int64_t>(bytes)).str();
+}
+
+static std::string secondsString(double seconds) {
+  if (seconds >= 1)
+    return formatv("{0:f3} s", seconds).str();
+  return formatv("{0:f3} ms", seconds * 1e3).str();
+}
+
+std::string Candidate::getGridName() const {
+  return formatv("dp={0},tp={1},pp={2}", dataParallel, tensorParallel,
+                 pipelineParallel)
+      .str();
+}
+
+/// Whether `candidate` has settings besides its grid (a training plan of a
+/// forward graph).
+static bool hasSettings(const Candidate &candidate) {
+  return candidate.priced &&
+         candidate.setting.mode == cost::StepMode::Training &&
+         !candidate.setting.explicitStep;
+}
+
+/// The schedule of a setting, with its chunks when interleaved.
+static std::string scheduleString(const cost::PlanOptions &setting) {
+  std::string text =
+      cost::stringifyPipelineScheduleKind(setting.schedule).str();
+  if (setting.chunks > 1)
+    text += formatv(" x{0} chunks", setting.chunks).str();
+  return text;
+}
+
+/// One line of "grids considered".
+static std::string candidateString(const Candidate &c) {
+  if (!c.priced)
+    return c.reason;
+  std::string text =
+      c.fits ? formatv("{0}, {1} of {2} per device",
+                       secondsString(c.stepSeconds), bytesString(c.memoryBytes),
+                       bytesString(c.deviceMemoryBytes))
+                   .str()
+             : formatv("does not fit: needs {0} of {1} per device",
+                       bytesString(c.memoryBytes),
+                       bytesString(c.deviceMemoryBytes))
+                   .str();
+  if (!hasSettings(c))
+    return text;
+  const cost::PlanOptions &s = c.setting;
+  text += formatv("; recompute {0}, ZeRO-{1}, {2}, {3} micro-batches",
+                  cost::stringifyRecomputePolicy(s.recompute), unsigned(s.zero),
+                  scheduleString(s), c.microBatches)
+              .str();
+  if (c.settingsPriced > 1)
+    text += formatv(" ({0} of {1} settings priced)",
+                    c.fits ? "best" : "least memory", c.settingsPriced)
+                .str();
+  return text;
+}
+
+static llvm::json::Object candidateToJSON(const Candidate &c) {
+  llvm::json::Object object{
+      {"grid", c.getGridName()}, {"dp", c.dataParallel},
+      {"tp", c.tensorParallel},  {"pp", c.pipelineParallel},
+      {"priced", c.priced},      {"fits", c.fits},
+      {"reason", c.reason},      {"outcome", candidateString(c)}};
+  if (!c.priced)
+    return object;
+  object["step_seconds"] = c.stepSeconds;
+  object["memory_bytes"] = c.memoryBytes;
+  object["device_memory_bytes"] = c.deviceMemoryBytes;
+  if (hasSettings(c)) {
+    object["recompute"] = cost::stringifyRecomputePolicy(c.setting.recompute);
+    object["zero"] = unsigned(c.setting.zero);
+    object["schedule"] =
+        cost::stringifyPipelineScheduleKind(c.setting.schedule);
+    object["chunks"] = c.setting.chunks;
+    object["micro_batches"] = c.microBatches;
+    object["settings_priced"] = c.settingsPriced;
+  }
+  return object;
 }
 
 /// The elements of a tensor of `shape`.
@@ -78,8 +158,9 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
     os << "\n";
   }
   os << "grids considered:\n";
-  for (const auto &[grid, outcome] : plan.candidates)
-    os << "  " << grid << ": " << outcome << "\n";
+  for (const Candidate &candidate : plan.candidates)
+    os << "  " << candidate.getGridName() << ": " << candidateString(candidate)
+       << "\n";
   os << "shardings:\n";
   if (plan.summary.empty())
     os << "  everything replicated\n";
@@ -96,14 +177,17 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
        << "  " << c.where << "\n";
   if (!plan.trainable.empty())
     printTrainable(plan, os);
+  if (plan.step.plan.recompute == cost::RecomputePolicy::Selective &&
+      plan.step.plan.mode == cost::StepMode::Training)
+    os << "selective recompute runs again per layer: "
+       << llvm::join(plan.attentionCore, ", ") << "\n";
   cost::printStepReport(getReportedStep(plan), os);
 }
 
 llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
   llvm::json::Array candidates;
-  for (const auto &[grid, outcome] : plan.candidates)
-    candidates.push_back(llvm::json::Object{{"grid", grid},
-                                            {"outcome", outcome}});
+  for (const Candidate &candidate : plan.candidates)
+    candidates.push_back(candidateToJSON(candidate));
   llvm::json::Array summary;
   for (const std::string &line : plan.summary)
     summary.push_back(line);
@@ -138,14 +222,15 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
       {"shardings", std::move(summary)},
       {"collectives", std::move(collectives)},
       {"solver_objective_seconds", plan.objective},
-      {"ilp", llvm::json::Object{{"strategies", plan.ilpStrategies},
-                                 {"dominated", plan.ilpDominated},
-                                 {"variables", plan.ilpVariables},
-                                 {"constraints", plan.ilpConstraints},
-                                 {"relaxation_integral",
-                                  plan.ilpRelaxationIntegral}}},
+      {"ilp",
+       llvm::json::Object{{"strategies", plan.ilpStrategies},
+                          {"dominated", plan.ilpDominated},
+                          {"variables", plan.ilpVariables},
+                          {"constraints", plan.ilpConstraints},
+                          {"relaxation_integral", plan.ilpRelaxationIntegral}}},
       {"planning_seconds", plan.planningSeconds},
       {"trainable", std::move(trainable)},
+      {"attention_core", llvm::json::Array(plan.attentionCore)},
       {"rank_order", std::move(rankOrder)},
       {"step", cost::toJSON(getReportedStep(plan))},
   };

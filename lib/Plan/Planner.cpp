@@ -72,6 +72,11 @@ struct OpNode {
   int rep = -1;
   int segment = 0;
   int layer = -1;
+  /// In the attention core (Planner::markAttentionCore), which selective
+  /// recompute runs again; `coreDropped`: a value only the core reads,
+  /// which selective recompute does not keep.
+  bool attentionCore = false;
+  bool coreDropped = false;
 };
 
 /// True when, in every tensor of `rule`, each dim has at most one split
@@ -136,6 +141,8 @@ public:
 
   /// Collects the ops with their rules, segments and representatives.
   llvm::Error collectOps();
+  /// Marks the attention core of the layers (OpNode::attentionCore).
+  void markAttentionCore();
 
   func::FuncOp func;
   const cost::ClusterSpec &cluster;
@@ -144,6 +151,8 @@ public:
   std::vector<OpNode> nodes;
   DenseMap<Operation *, unsigned> nodeOf;
   int64_t graphBatch = 1;
+  /// Some layer has an attention core (selective recompute applies).
+  bool hasAttentionCore = false;
 
 private:
   llvm::Error collectRules();
@@ -155,9 +164,12 @@ private:
 /// and the plan read back from it.
 class GridPlanner {
 public:
-  GridPlanner(Planner &planner, const CandidateGrid &candidate)
+  /// The planning of `candidate` with `knobs` (planner.options with the
+  /// recompute, ZeRO stage, schedule and chunks of one setting).
+  GridPlanner(Planner &planner, const CandidateGrid &candidate,
+              const cost::PlanOptions &knobs)
       : planner(planner), nodes(planner.nodes), cluster(planner.cluster),
-        options(planner.options), candidate(candidate),
+        options(knobs), candidate(candidate),
         training(options.mode == cost::StepMode::Training),
         grid(cluster, candidate, training) {}
 
@@ -165,9 +177,28 @@ public:
   /// on this grid needs once the ILP is built; `noFit` when only memory is
   /// the problem.
   llvm::Expected<Plan> plan(std::optional<double> &minMemory, bool &noFit);
+  /// Plans again with other `knobs` (the strategies and their costs stay:
+  /// the knobs change the memory row only).
+  llvm::Expected<Plan> replan(const cost::PlanOptions &knobs,
+                              std::optional<double> &minMemory, bool &noFit);
+  /// The strategy the last solution chose for each ILP node.
+  SmallVector<unsigned> getChoice() const { return solution.choice; }
+  /// Whether `choice` fits the ILP's memory limit under `knobs`.
+  bool fitsUnder(ArrayRef<unsigned> choice, const cost::PlanOptions &knobs);
+  /// Micro-batches in flight that the ILP's memory row counts for `knobs`.
+  unsigned getInFlight(const cost::PlanOptions &knobs) const;
 
 private:
   llvm::Error setMicroBatches();
+  llvm::Expected<Plan> solve(std::optional<double> &minMemory, bool &noFit);
+  /// The memory of one copy of `node` in strategy `s` under `knobs`, with
+  /// `inFlight` micro-batches in flight (the ILP's memory row).
+  double getStrategyMemory(const OpNode &node, const Strategy &s, double count,
+                           const cost::PlanOptions &knobs,
+                           unsigned inFlight) const;
+  /// The ILP's memory row under `knobs`, one vector per ILP node.
+  std::vector<SmallVector<double>>
+  getMemoryRow(const cost::PlanOptions &knobs) const;
   std::vector<double> getStageShares(ArrayRef<unsigned> compute);
   /// Seconds of `work` on the grid's devices: on the slowest of them (an
   /// op's time before it has a stage).
@@ -193,9 +224,8 @@ private:
                                SmallVectorImpl<FactorAxes> &assignments);
   Strategy buildStrategy(const OpNode &node, const FactorAxes &axes);
   void addNodes(StrategyProblem &problem);
-  double getWeightCost(const OpNode &node, const Strategy &s, double &memory);
-  double getOpCost(const OpNode &node, const Strategy &s, double count,
-                   double &memory);
+  double getWeightCost(const OpNode &node, const Strategy &s);
+  double getOpCost(const OpNode &node, const Strategy &s);
   void addEdges(StrategyProblem &problem);
   const Strategy &strategyOf(unsigned i) const {
     const OpNode &node = nodes[i];
@@ -213,7 +243,7 @@ private:
   Planner &planner;
   std::vector<OpNode> &nodes;
   const cost::ClusterSpec &cluster;
-  const cost::PlanOptions &options;
+  cost::PlanOptions options;
   const CandidateGrid &candidate;
   bool training;
   GridContext grid;
@@ -226,6 +256,7 @@ private:
   /// runs on position c mod pp.
   std::vector<SmallVector<const cost::DeviceType *>> positionDevices;
   DenseMap<unsigned, unsigned> ilpOf; // op node -> ILP node
+  StrategyProblem problem;
   StrategySolution solution;
 };
 
@@ -241,6 +272,7 @@ llvm::Error Planner::collectOps() {
     return error;
   placeWeights();
   tieLayerCopies();
+  markAttentionCore();
   // The batch of one micro-batch: dim 0 of the first argument.
   if (func.getNumArguments() > 0)
     if (auto t = dyn_cast<RankedTensorType>(func.getArgument(0).getType()))
@@ -299,6 +331,97 @@ void Planner::placeWeights() {
         node.layer = u.layer;
         break;
       }
+  }
+}
+
+/// True when `v` is a weight or constant, seen through views and casts.
+static bool isParameterValue(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (isa<dist::WeightOp, dist::ConstantOp>(def))
+      return true;
+    if (!isa<dist::ReshapeOp, dist::TransposeOp, dist::BroadcastOp,
+             dist::CastOp>(def))
+      return false;
+    v = def->getOperand(0);
+  }
+  return false;
+}
+
+/// A product of two activations (attention's scores and its weighted sum
+/// of values), not of an activation and a weight.
+static bool isActivationProduct(Operation *op) {
+  return isa<dist::MatMulOp>(op) && !isParameterValue(op->getOperand(0)) &&
+         !isParameterValue(op->getOperand(1));
+}
+
+/// A contraction with a weight (a linear layer, a convolution): where the
+/// attention core ends.
+static bool isWeightContraction(Operation *op) {
+  return isa<dist::MatMulOp, dist::GemmOp, dist::Conv2DOp>(op) &&
+         !isActivationProduct(op);
+}
+
+/// The attention core of each layer, as Megatron-LM's selective recompute
+/// takes it (Korthikanti et al. 2022): the products of two activations and
+/// the ops between them (scale, mask, softmax, dropout): downstream of
+/// such a product and upstream of another one, without passing a
+/// contraction with a weight. A core value that only core ops read is
+/// recomputed rather than kept.
+void Planner::markAttentionCore() {
+  SmallVector<unsigned> products;
+  for (auto [i, node] : llvm::enumerate(nodes))
+    if (node.segment == 1 && isActivationProduct(node.op))
+      products.push_back(i);
+  if (products.empty())
+    return;
+  auto inLayer = [&](Operation *op, int layer) {
+    auto it = nodeOf.find(op);
+    return it != nodeOf.end() && nodes[it->second].layer == layer;
+  };
+  DenseSet<Operation *> downstream, upstream;
+  SmallVector<Operation *> work;
+  for (unsigned i : products) {
+    int layer = nodes[i].layer;
+    // Forward from the product to the weight contractions.
+    work.assign(1, nodes[i].op);
+    while (!work.empty()) {
+      Operation *op = work.pop_back_val();
+      for (Operation *user : op->getUsers())
+        if (inLayer(user, layer) && !isWeightContraction(user) &&
+            !isActivationProduct(user) && downstream.insert(user).second)
+          work.push_back(user);
+    }
+    // Backward from the product to contractions.
+    for (Value operand : nodes[i].op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        work.push_back(def);
+    while (!work.empty()) {
+      Operation *op = work.pop_back_val();
+      if (!inLayer(op, layer) ||
+          isa<dist::MatMulOp, dist::GemmOp, dist::Conv2DOp, dist::WeightOp>(
+              op) ||
+          !upstream.insert(op).second)
+        continue;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          work.push_back(def);
+    }
+  }
+  for (unsigned i : products)
+    nodes[i].attentionCore = true;
+  for (Operation *op : downstream)
+    if (upstream.contains(op))
+      nodes[nodeOf[op]].attentionCore = true;
+  for (OpNode &node : nodes) {
+    if (!node.attentionCore)
+      continue;
+    hasAttentionCore = true;
+    node.coreDropped =
+        !node.op->use_empty() &&
+        llvm::all_of(node.op->getUsers(), [&](Operation *user) {
+          auto it = nodeOf.find(user);
+          return it != nodeOf.end() && nodes[it->second].attentionCore;
+        });
   }
 }
 
@@ -373,20 +496,23 @@ llvm::Error GridPlanner::setMicroBatches() {
                   perStep, dp, graphBatch)
               .str());
     microBatches = perStep / (graphBatch * dp);
-    inFlight =
-        cost::getInFlightMicroBatches(options.schedule, pp, microBatches);
-    // Interleaved: the first position's chunks each hold 1 / v of its
-    // layers, for the micro-batches in flight on each.
-    if (pp > 1 && options.chunks > 1) {
-      unsigned sum = 0;
-      for (unsigned c = 0; c < options.chunks; ++c)
-        sum += cost::getInterleavedInFlight(pp, options.chunks, microBatches, 0,
-                                            c);
-      inFlight = (sum + options.chunks - 1) / options.chunks;
-    }
+    inFlight = getInFlight(options);
   }
   layerShare = planner.layers.count ? 1.0 / pp : 1.0;
   return llvm::Error::success();
+}
+
+unsigned GridPlanner::getInFlight(const cost::PlanOptions &knobs) const {
+  unsigned pp = candidate.pipelineStages;
+  unsigned m = unsigned(microBatches);
+  if (pp == 1 || knobs.chunks == 1)
+    return cost::getInFlightMicroBatches(knobs.schedule, pp, m);
+  // Interleaved: the first position's chunks each hold 1 / v of its
+  // layers, for the micro-batches in flight on each.
+  unsigned sum = 0;
+  for (unsigned c = 0; c < knobs.chunks; ++c)
+    sum += cost::getInterleavedInFlight(pp, knobs.chunks, m, 0, c);
+  return (sum + knobs.chunks - 1) / knobs.chunks;
 }
 
 /// A strategy of `node` for one assignment: operand and result states,
@@ -487,42 +613,55 @@ llvm::Error GridPlanner::buildStrategies() {
   return llvm::Error::success();
 }
 
-/// The per-step cost of a weight in strategy `s` (gradient synchronization
-/// over the replicas in training) and its memory (with Adam's states in
-/// training).
-double GridPlanner::getWeightCost(const OpNode &node, const Strategy &s,
-                                  double &memory) {
+/// The per-step cost of a weight in strategy `s`: gradient synchronization
+/// over the replicas in training.
+double GridPlanner::getWeightCost(const OpNode &node, const Strategy &s) {
   auto type = cast<RankedTensorType>(node.op->getResult(0).getType());
   double localElems = grid.localElements(type, s.results[0]);
-  if (!training) {
-    memory = localElems * getElementBytes(type);
+  if (!training)
     return 0;
-  }
-  memory = cost::getAdamModelStateMemory(localElems, options.zero,
-                                         candidate.getDegree(AxisRole::Data))
-               .total();
   // Gradients of replicated parameters are summed over dp once per step.
   return grid.collective(CollectiveKind::AllReduce,
                          localElems * getElementBytes(type), grid.dataAxes);
 }
 
+/// The memory of a weight (with Adam's states in training) or of the
+/// activations an op keeps for its backward (training): once per
+/// micro-batch in flight, or, when recompute runs it again, once for the
+/// layer being differentiated (1 / `count` of its copies).
+double GridPlanner::getStrategyMemory(const OpNode &node, const Strategy &s,
+                                      double count,
+                                      const cost::PlanOptions &knobs,
+                                      unsigned inFlight) const {
+  if (auto weight = dyn_cast<dist::WeightOp>(node.op)) {
+    double localElems = grid.localElements(weight.getType(), s.results[0]);
+    if (!training)
+      return localElems * getElementBytes(weight.getType());
+    return cost::getAdamModelStateMemory(localElems, knobs.zero,
+                                         candidate.getDegree(AxisRole::Data))
+        .total();
+  }
+  if (!training)
+    return 0;
+  double kept = 0;
+  for (OpResult r : node.op->getResults())
+    kept += grid.localBytes(cast<RankedTensorType>(r.getType()),
+                            s.results[r.getResultNumber()]);
+  using cost::RecomputePolicy;
+  bool recomputed =
+      node.segment == 1 &&
+      (knobs.recompute == RecomputePolicy::Full ||
+       (knobs.recompute == RecomputePolicy::Selective && node.coreDropped));
+  return kept * (recomputed ? 1.0 / count : inFlight);
+}
+
 /// The per-step cost of a compute op in strategy `s`: its kernels, the
 /// all-reduce of the gradients of the weights it uses where its split
-/// leaves them partial (training), and its results returned whole; and the
-/// memory of the activations it keeps (training).
-double GridPlanner::getOpCost(const OpNode &node, const Strategy &s,
-                              double count, double &memory) {
+/// leaves them partial (training), and its results returned whole.
+double GridPlanner::getOpCost(const OpNode &node, const Strategy &s) {
   double c =
       microBatches * (s.forwardSeconds + (training ? s.backwardSeconds : 0));
-  memory = 0;
   if (training) {
-    double kept = 0;
-    for (OpResult r : node.op->getResults())
-      kept += grid.localBytes(cast<RankedTensorType>(r.getType()),
-                              s.results[r.getResultNumber()]);
-    bool recomputed =
-        node.segment == 1 && options.recompute == cost::RecomputePolicy::Full;
-    memory = kept * (recomputed ? 1.0 / count : inFlight);
     // Weight gradients are partial over the axes that split a factor the
     // weight does not have (e.g. the batch): all-reduce them.
     for (auto [o, operand] : llvm::enumerate(node.op->getOperands())) {
@@ -568,17 +707,50 @@ void GridPlanner::addNodes(StrategyProblem &problem) {
     StrategyProblem::Node n;
     double count = multiplicity[i];
     double memShare = node.segment == 1 ? layerShare : 1.0;
+    // Among plans of equal time, prefer the one that needs less memory
+    // (1 GB weighs 1 us), memory without recompute or ZeRO, so that the
+    // preference does not depend on them.
+    cost::PlanOptions plain = options;
+    plain.recompute = cost::RecomputePolicy::None;
+    plain.zero = cost::ZeroStage::Zero0;
     for (const Strategy &s : node.strategies) {
-      double mem = 0;
-      double c = isa<dist::WeightOp>(node.op) ? getWeightCost(node, s, mem)
-                                              : getOpCost(node, s, count, mem);
-      // Among plans of equal time, prefer the one that needs less memory
-      // (1 GB weighs 1 us).
+      double c = isa<dist::WeightOp>(node.op) ? getWeightCost(node, s)
+                                              : getOpCost(node, s);
+      double mem = getStrategyMemory(node, s, count, plain, 1);
       n.cost.push_back(c * count + mem * count * memShare * 1e-15);
-      n.memory.push_back(mem * count * memShare);
     }
     problem.nodes.push_back(std::move(n));
   }
+  for (auto [n, memory] : llvm::zip_equal(problem.nodes, getMemoryRow(options)))
+    n.memory = std::move(memory);
+}
+
+std::vector<SmallVector<double>>
+GridPlanner::getMemoryRow(const cost::PlanOptions &knobs) const {
+  SmallVector<unsigned> multiplicity(nodes.size(), 0);
+  for (const OpNode &node : nodes)
+    ++multiplicity[node.rep];
+  unsigned knobInFlight = training ? getInFlight(knobs) : 1;
+  std::vector<SmallVector<double>> row;
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (node.rep != static_cast<int>(i))
+      continue;
+    double count = multiplicity[i];
+    double share = count * (node.segment == 1 ? layerShare : 1.0);
+    SmallVector<double> &memory = row.emplace_back();
+    for (const Strategy &s : node.strategies)
+      memory.push_back(share *
+                       getStrategyMemory(node, s, count, knobs, knobInFlight));
+  }
+  return row;
+}
+
+bool GridPlanner::fitsUnder(ArrayRef<unsigned> choice,
+                            const cost::PlanOptions &knobs) {
+  double sum = 0;
+  for (auto [memory, c] : llvm::zip_equal(getMemoryRow(knobs), choice))
+    sum += memory[c];
+  return sum <= grid.locator.getLeastDeviceMemory(0, grid.numRanks);
 }
 
 /// The cost of a pair of states that a plan must not have (seconds; no
@@ -651,15 +823,38 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
     return std::move(error);
   if (llvm::Error error = buildStrategies())
     return std::move(error);
-  StrategyProblem problem;
+  ilpOf.clear();
+  problem = StrategyProblem();
   addNodes(problem);
   addEdges(problem);
-
-  // Memory: the device's, and the smallest any plan on this grid needs.
   problem.memoryLimit = grid.locator.getLeastDeviceMemory(0, grid.numRanks);
+  return solve(minMemory, noFit);
+}
+
+llvm::Expected<Plan> GridPlanner::replan(const cost::PlanOptions &knobs,
+                                         std::optional<double> &minMemory,
+                                         bool &noFit) {
+  noFit = false;
+  options = knobs;
+  if (llvm::Error error = setMicroBatches())
+    return std::move(error);
+  // The costs stay; the memory row is the setting's.
+  for (auto [n, memory] : llvm::zip_equal(problem.nodes, getMemoryRow(options)))
+    n.memory = std::move(memory);
+  return solve(minMemory, noFit);
+}
+
+llvm::Expected<Plan> GridPlanner::solve(std::optional<double> &minMemory,
+                                        bool &noFit) {
+  // The smallest memory any plan on this grid needs.
   minMemory = 0;
   for (const StrategyProblem::Node &n : problem.nodes)
     *minMemory += *llvm::min_element(n.memory);
+  // No choice fits when the least memory of every node together does not.
+  if (*minMemory > problem.memoryLimit) {
+    noFit = true;
+    return llvm::createStringError("no choice fits in memory");
+  }
   bool infeasible = false;
   llvm::Expected<StrategySolution> solved =
       solveStrategyProblem(problem, &infeasible);
@@ -704,6 +899,22 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 // Reading the plan back: segments for the step model, and a summary
 //===----------------------------------------------------------------------===//
 
+/// The stage of every op of `planner` when `stages` stages cut its layers
+/// evenly (the ops before the layers on the first, after on the last).
+static void stageByLayers(const Planner &planner, unsigned stages,
+                          SmallVectorImpl<unsigned> &out) {
+  unsigned perStage = planner.layers.count / stages;
+  out.clear();
+  for (const OpNode &node : planner.nodes) {
+    unsigned stage = 0;
+    if (node.segment == 1)
+      stage = std::min(unsigned(node.layer) / perStage, stages - 1);
+    else if (node.segment == 2)
+      stage = stages - 1;
+    out.push_back(stage);
+  }
+}
+
 /// The stage of every op. When pp divides the repeated layers, as the step
 /// model assigns segments to stages (cost::composeStep): the ops before the
 /// layers in the first stage, the layers in equal contiguous groups, the
@@ -727,15 +938,7 @@ llvm::Error GridPlanner::assignStages(Plan &plan) {
   if (options.explicitStep)
     return assignTrainingStages(plan);
   if (!opStages) {
-    unsigned perStage = layers / pp;
-    for (const OpNode &node : nodes) {
-      unsigned stage = 0;
-      if (node.segment == 1)
-        stage = std::min(unsigned(node.layer) / perStage, pp - 1);
-      else if (node.segment == 2)
-        stage = pp - 1;
-      plan.stages.push_back(stage);
-    }
+    stageByLayers(planner, pp, plan.stages);
     return llvm::Error::success();
   }
   SmallVector<unsigned> compute;
@@ -1017,6 +1220,10 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
     }
   }
   seg.forwardFlops += s.work.flops;
+  if (isLayer && node.attentionCore) {
+    seg.selectiveSeconds += computeSeconds(s.work);
+    seg.selectiveFlops += s.work.flops;
+  }
   for (const auto &[c, what] : s.innerCollectives) {
     cost::CollectiveUse use{c.kind, c.bytes,
                             static_cast<unsigned>(grid.size(c.axes)),
@@ -1032,6 +1239,8 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
     double e = grid.localBytes(cast<RankedTensorType>(result.getType()),
                                s.results[result.getResultNumber()]);
     seg.activationBytes += e;
+    if (isLayer && node.coreDropped)
+      seg.selectiveBytes += e;
     seg.peakTemporaryBytes = std::max(seg.peakTemporaryBytes, e);
   }
   // The collectives of a resharding, in the segment and in the report; its
@@ -1219,7 +1428,7 @@ struct GridSearch {
   /// The smallest memory per device any evaluated grid needs, and where.
   std::optional<double> smallestMemory;
   std::string smallestGrid;
-  SmallVector<std::pair<std::string, std::string>> candidates;
+  SmallVector<Candidate> candidates;
   bool anyFitError = false;
 
   void noteMemory(double memory, const std::string &grid) {
@@ -1365,61 +1574,254 @@ getProgramMemory(func::FuncOp func, const Plan &plan,
   return std::vector<cost::StepMemory>{getFunctionsMemory({copyFunc})};
 }
 
-/// Plans for `grid`, composes its step and records the outcome in `search`.
-static void evaluateGrid(Planner &planner, const CandidateGrid &grid,
-                         GridSearch &search) {
+/// The settings of the choices besides the grid that a plan of `grid`
+/// searches, each a copy of the options: in training (of a forward graph),
+/// activation recompute (none, selective where layers have an attention
+/// core, full), the ZeRO stage (0-3 with data parallelism) and, with
+/// pipeline stages, 1F1B or interleaved 1F1B with v chunks (v dividing
+/// the layers per stage); what the options fix stays. Otherwise only the
+/// options themselves.
+static SmallVector<cost::PlanOptions> getSettings(const Planner &planner,
+                                                  const CandidateGrid &grid) {
   const cost::PlanOptions &options = planner.options;
-  std::string name = grid.getName();
+  if (options.mode != cost::StepMode::Training || options.explicitStep)
+    return {options};
+  using cost::PlanKey;
+  using cost::RecomputePolicy;
+  SmallVector<RecomputePolicy> recomputes = {options.recompute};
+  if (!options.isFixed(PlanKey::Recompute)) {
+    recomputes = {RecomputePolicy::None, RecomputePolicy::Full};
+    if (planner.hasAttentionCore)
+      recomputes.insert(recomputes.begin() + 1, RecomputePolicy::Selective);
+  }
+  SmallVector<cost::ZeroStage> zeros = {options.zero};
+  if (!options.isFixed(PlanKey::Zero) && grid.getDegree(AxisRole::Data) > 1)
+    zeros = {cost::ZeroStage::Zero0, cost::ZeroStage::Zero1,
+             cost::ZeroStage::Zero2, cost::ZeroStage::Zero3};
+  SmallVector<std::pair<cost::PipelineScheduleKind, unsigned>> schedules = {
+      {options.schedule, options.chunks}};
+  unsigned pp = grid.pipelineStages, layers = planner.layers.count;
+  if (pp > 1 && !options.isFixed(PlanKey::Schedule) &&
+      !options.isFixed(PlanKey::Chunks)) {
+    schedules = {{cost::PipelineScheduleKind::OneFOneB, 1}};
+    for (unsigned v = 2; layers % pp == 0 && v <= layers / pp; ++v)
+      if ((layers / pp) % v == 0)
+        schedules.push_back({cost::PipelineScheduleKind::Interleaved1F1B, v});
+  }
+  SmallVector<cost::PlanOptions> settings;
+  for (RecomputePolicy recompute : recomputes)
+    for (cost::ZeroStage zero : zeros)
+      for (auto [schedule, chunks] : schedules) {
+        cost::PlanOptions setting = options;
+        setting.recompute = recompute;
+        setting.zero = zero;
+        setting.schedule = schedule;
+        setting.chunks = chunks;
+        settings.push_back(setting);
+      }
+  return settings;
+}
+
+/// The setting of `settings` whose ILP memory row is the smallest for
+/// every strategy: the most recompute, the highest ZeRO stage, the fewest
+/// micro-batches in flight (1F1B).
+static cost::PlanOptions getLeanest(ArrayRef<cost::PlanOptions> settings) {
+  cost::PlanOptions lean = settings.front();
+  for (const cost::PlanOptions &s : settings) {
+    lean.recompute = std::max(lean.recompute, s.recompute);
+    lean.zero = std::max(lean.zero, s.zero);
+  }
+  for (const cost::PlanOptions &s : settings)
+    if (s.chunks == 1 && s.schedule != cost::PipelineScheduleKind::GPipe) {
+      lean.schedule = s.schedule;
+      lean.chunks = 1;
+    }
+  return lean;
+}
+
+/// Composes the step of `plan` under `setting`; a generated training step
+/// gets the memory of the program the plan compiles to.
+static llvm::Expected<cost::StepReport>
+priceSetting(const Planner &planner, const CandidateGrid &grid,
+             const Plan &plan, const cost::PlanOptions &setting) {
+  llvm::Expected<cost::StepReport> step = cost::composeStep(
+      plan.segments, completePlan(setting, grid, planner.graphBatch),
+      planner.cluster);
+  if (!step || !setting.explicitStep)
+    return step;
+  llvm::Expected<std::vector<cost::StepMemory>> memory =
+      getProgramMemory(planner.func, plan, step->plan, step->microBatches);
+  if (!memory)
+    return memory.takeError();
+  cost::setStepMemory(*step, *memory);
+  return step;
+}
+
+/// Fills `candidate`'s figures from `step`.
+static void describeCandidate(Candidate &candidate,
+                              const cost::StepReport &step) {
+  candidate.priced = true;
+  candidate.setting = step.plan;
+  candidate.microBatches = step.microBatches;
+  candidate.stepSeconds = step.stepSeconds;
+  candidate.memoryBytes = step.memory.total();
+  candidate.deviceMemoryBytes = step.memory.deviceMemory;
+  candidate.fits = step.fits;
+}
+
+/// Settings priced within this factor of the best step found on the base
+/// plan are planned with their own ILP too (plans of equal objective can
+/// differ in step time).
+static constexpr double kNearTie = 1.02;
+
+namespace {
+/// The search over the settings of one grid (getSettings): every setting
+/// is first priced on the plan of the leanest one (whose ILP admits every
+/// plan the others admit). In order of that price, until it exceeds the
+/// best step found by kNearTie, each setting is priced on that plan (where
+/// its choice fits the setting's memory) and on the plan of its own ILP;
+/// the fastest that fits wins.
+class SettingSearch {
+public:
+  SettingSearch(Planner &planner, const CandidateGrid &grid)
+      : planner(planner), grid(grid) {
+    candidate.dataParallel = grid.getDegree(AxisRole::Data);
+    candidate.tensorParallel = grid.getDegree(AxisRole::Tensor);
+    candidate.pipelineParallel = grid.pipelineStages;
+  }
+  void run(GridSearch &search);
+
+private:
+  void consider(const Plan &plan, const cost::PlanOptions &setting,
+                cost::StepReport step, GridSearch &search);
+
+  Planner &planner;
+  const CandidateGrid &grid;
+  Candidate candidate;
+  std::optional<Plan> best;
+  cost::StepReport bestStep;
+  std::optional<cost::StepReport> leanest; // the least memory that failed
+};
+} // namespace
+
+void SettingSearch::consider(const Plan &plan, const cost::PlanOptions &setting,
+                             cost::StepReport step, GridSearch &search) {
+  if (!step.fits) {
+    search.anyFitError = true;
+    search.noteMemory(step.memory.total(), candidate.getGridName());
+    if (!leanest || step.memory.total() < leanest->memory.total())
+      leanest = step;
+    return;
+  }
+  if (best && step.stepSeconds >= bestStep.stepSeconds)
+    return;
+  best = plan;
+  best->chunks = grid.pipelineStages > 1 ? setting.chunks : 1;
+  bestStep = std::move(step);
+}
+
+void SettingSearch::run(GridSearch &search) {
+  SmallVector<cost::PlanOptions> settings = getSettings(planner, grid);
+  cost::PlanOptions lean = getLeanest(settings);
+  GridPlanner planning(planner, grid, lean);
   std::optional<double> minMemory;
   bool noFit = false;
-  llvm::Expected<Plan> plan = GridPlanner(planner, grid).plan(minMemory, noFit);
-  if (!plan) {
-    std::string error = llvm::toString(plan.takeError());
-    search.candidates.push_back({name, noFit ? "does not fit" : error});
+  llvm::Expected<Plan> base = planning.plan(minMemory, noFit);
+  std::string name = candidate.getGridName();
+  if (!base) {
+    std::string error = llvm::toString(base.takeError());
+    candidate.reason = noFit ? "does not fit" : error;
     // The solver's bound is what this grid needs at least; a grid that
     // failed for another reason tells nothing about memory.
     if (noFit && minMemory) {
       search.anyFitError = true;
       search.noteMemory(*minMemory, name);
     }
+    search.candidates.push_back(std::move(candidate));
     return;
   }
-  llvm::Expected<cost::StepReport> step = cost::composeStep(
-      plan->segments, completePlan(options, grid, planner.graphBatch),
-      planner.cluster);
-  if (!step) {
-    search.candidates.push_back({name, llvm::toString(step.takeError())});
-    return;
-  }
-  // A generated training step is run as it is: its memory is that of the
-  // program the plan compiles to.
-  if (options.explicitStep) {
-    llvm::Expected<std::vector<cost::StepMemory>> memory =
-        getProgramMemory(planner.func, *plan, step->plan, step->microBatches);
-    if (!memory) {
-      search.candidates.push_back({name, llvm::toString(memory.takeError())});
-      return;
+  SmallVector<unsigned> baseChoice = planning.getChoice();
+  // Segments cut by layers serve every number of chunks; cut between ops
+  // they hold their stages.
+  bool byLayers = llvm::none_of(
+      base->segments, [](const cost::SegmentCost &s) { return s.stage >= 0; });
+  std::string firstError;
+  SmallVector<std::pair<double, unsigned>> order;
+  std::vector<std::optional<cost::StepReport>> steps(settings.size());
+  for (auto [i, setting] : llvm::enumerate(settings)) {
+    if (setting.chunks != lean.chunks && !byLayers)
+      continue;
+    llvm::Expected<cost::StepReport> step =
+        priceSetting(planner, grid, *base, setting);
+    if (!step) {
+      std::string error = llvm::toString(step.takeError());
+      if (firstError.empty())
+        firstError = error;
+      continue;
     }
-    cost::setStepMemory(*step, *memory);
+    order.push_back({step->stepSeconds, i});
+    steps[i] = std::move(*step);
   }
-  plan->step = *step;
-  double time = step->stepSeconds;
-  search.candidates.push_back({name, formatv("{0:f3} ms", time * 1e3).str()});
-  if (!step->fits) {
-    search.candidates.back().second +=
-        formatv(" (does not fit: needs {0} per device)",
-                formatBytes(step->memory.total()))
-            .str();
-    search.anyFitError = true;
-    // The step model's need, which counts more than the solver's
-    // constraint did (activations, temporaries, communication buffers).
-    search.noteMemory(step->memory.total(), name);
+  llvm::stable_sort(order, [](auto &a, auto &b) { return a.first < b.first; });
+  // Each setting's own plan, by what its ILP's memory row depends on.
+  using Key = std::tuple<int, int, unsigned>;
+  auto keyOf = [&](const cost::PlanOptions &setting) {
+    return Key{int(setting.recompute), int(setting.zero),
+               planning.getInFlight(setting)};
+  };
+  std::map<Key, std::optional<Plan>> replanned;
+  replanned[keyOf(lean)] = std::nullopt; // the base plan
+  for (auto [price, i] : order) {
+    if (best && price >= bestStep.stepSeconds * kNearTie)
+      break;
+    const cost::PlanOptions &setting = settings[i];
+    // The setting's own ILP: its optimum may be another plan of the same
+    // objective, or, where the base choice breaks its memory limit, a
+    // plan that needs less memory. Where the base choice fits that limit
+    // but not the step's memory, the ILP's optimum needs about as much.
+    if (planning.fitsUnder(baseChoice, setting)) {
+      consider(*base, setting, *steps[i], search);
+      if (!steps[i]->fits)
+        continue;
+    }
+    auto [it, inserted] = replanned.try_emplace(keyOf(setting));
+    if (inserted) {
+      llvm::Expected<Plan> plan = planning.replan(setting, minMemory, noFit);
+      if (plan)
+        it->second = std::move(*plan);
+      else
+        llvm::consumeError(plan.takeError());
+    }
+    if (!it->second)
+      continue; // the base plan, or no plan of this grid fits
+    llvm::Expected<cost::StepReport> step =
+        priceSetting(planner, grid, *it->second, setting);
+    if (!step) {
+      llvm::consumeError(step.takeError());
+      continue;
+    }
+    consider(*it->second, setting, std::move(*step), search);
+  }
+
+  candidate.settingsPriced = order.size();
+  if (best) {
+    describeCandidate(candidate, bestStep);
+  } else if (leanest) {
+    describeCandidate(candidate, *leanest);
+    candidate.reason = "does not fit";
+  } else {
+    candidate.reason = firstError.empty() ? "does not fit" : firstError;
+  }
+  search.candidates.push_back(candidate);
+  if (!best || (search.best && bestStep.stepSeconds >= search.bestTime))
     return;
-  }
-  if (!search.best || time < search.bestTime) {
-    search.best = std::move(*plan);
-    search.bestTime = time;
-  }
+  // The stages of the chosen chunks.
+  if (best->pipelineParallel > 1 && byLayers && !lean.explicitStep &&
+      best->chunks != lean.chunks)
+    stageByLayers(planner, best->pipelineParallel * best->chunks, best->stages);
+  best->step = bestStep;
+  search.best = std::move(*best);
+  search.bestTime = bestStep.stepSeconds;
 }
 
 /// The error when no grid gave a plan: why each failed, or, when memory
@@ -1429,8 +1831,8 @@ static llvm::Error noPlanError(const cost::ClusterSpec &cluster,
                                const GridSearch &search) {
   if (!search.anyFitError || !search.smallestMemory) {
     std::string reasons;
-    for (const auto &[grid, outcome] : search.candidates)
-      reasons += "\n  " + grid + ": " + outcome;
+    for (const Candidate &candidate : search.candidates)
+      reasons += "\n  " + candidate.getGridName() + ": " + candidate.reason;
     return llvm::createStringError("no candidate grid can run this model:" +
                                    reasons);
   }
@@ -1446,8 +1848,13 @@ static llvm::Error noPlanError(const cost::ClusterSpec &cluster,
     if (!options.searchPipeline &&
         !options.isFixed(cost::PlanKey::PipelineParallel))
       advice += ", pipeline stages (plan key pp)";
-    if (options.recompute == cost::RecomputePolicy::None)
+    // The search tries full recompute unless the plan fixes another.
+    if (options.isFixed(cost::PlanKey::Recompute) &&
+        options.recompute != cost::RecomputePolicy::Full)
       advice += ", activation recompute (plan key recompute=full)";
+    if (options.isFixed(cost::PlanKey::Zero) &&
+        options.zero != cost::ZeroStage::Zero3)
+      advice += ", sharded model states (plan key zero=3)";
   }
   return llvm::createStringError(
       formatv("no plan fits in memory: the best plan needs {0} per "
@@ -1512,10 +1919,13 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
 
   GridSearch search;
   for (const CandidateGrid &grid : grids)
-    evaluateGrid(planner, grid, search);
+    SettingSearch(planner, grid).run(search);
   if (!search.best)
     return noPlanError(cluster, options, search);
   search.best->candidates = search.candidates;
+  for (const OpNode &node : planner.nodes)
+    if (node.attentionCore && node.layer == 0)
+      search.best->attentionCore.push_back(describeOp(node.op));
   search.best->trainable = getTrainableWeights(func);
   if (!llvm::equal(fileNode, llvm::seq<unsigned>(0, fileNode.size())))
     for (unsigned from : fileNode)

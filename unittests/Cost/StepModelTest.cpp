@@ -179,6 +179,32 @@ TEST(StepModelTest, FullRecomputeAddsTheLayersForward) {
   EXPECT_DOUBLE_EQ(full->memory.activations, 4e8 + 5e8 + 1e9);
 }
 
+TEST(StepModelTest, SelectiveRecomputeRunsTheAttentionCoreAgain) {
+  std::vector<SegmentCost> model = makeRecomputeModel();
+  // The layer's attention core: 2 ms of its 10 ms forward, 2e11 of its
+  // 1e12 FLOPs, 6e8 of its 1e9 kept bytes. The head has none.
+  model[0].selectiveSeconds = 2 * kMs;
+  model[0].selectiveFlops = 2e11;
+  model[0].selectiveBytes = 6e8;
+  PlanOptions plan = makeTrainingPlan(1, 1, 1, 2);
+  plan.recompute = RecomputePolicy::Selective;
+  llvm::Expected<StepReport> report = composeStep(model, plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  // 137 ms per micro-batch without recompute, + 4 layers x 2 ms; the
+  // core has no collectives to run again.
+  EXPECT_NEAR(report->stepSeconds, 2 * 145 * kMs, 1e-9);
+  EXPECT_NEAR(report->recomputeSeconds, 2 * 8 * kMs, 1e-9);
+  EXPECT_NEAR(getCommunication(*report, CollectiveKind::AllReduce,
+                               CommunicationPhase::Layer),
+              2 * 4 * 2 * kMs, 1e-9);
+  EXPECT_DOUBLE_EQ(report->hardwareFlopsPerDevice,
+                   3 * 2 * 4.1e12 + 2 * 4 * 2e11);
+  // Kept: 4 layers without their core (4e8 each) and the head, plus one
+  // layer's core while it is recomputed.
+  EXPECT_DOUBLE_EQ(report->memory.activations, 4 * 4e8 + 5e8 + 6e8);
+  EXPECT_EQ(stringifyRecomputePolicy(plan.recompute), "selective");
+}
+
 TEST(StepModelTest, ZeroOneShardsOptimizerStatesAndUpdates) {
   // 10 layers of 1e8 parameters = 1e9 parameters, dp = 8.
   SegmentCost layer = makeSegment("layer", 10, kMs, 2 * kMs);
@@ -614,7 +640,7 @@ TEST(StepModelTest, PlanSpecErrors) {
             "plan key 'microbatch' must be a positive integer, got '1.5'");
   EXPECT_EQ(error("zero=4"), "plan key 'zero' must be 0, 1, 2 or 3, got '4'");
   EXPECT_EQ(error("recompute=some"),
-            "plan key 'recompute' must be none or full, got 'some'");
+            "plan key 'recompute' must be none, selective or full, got 'some'");
   EXPECT_EQ(error("schedule=zigzag"),
             "plan key 'schedule' must be 1f1b, gpipe or interleaved, got "
             "'zigzag'");

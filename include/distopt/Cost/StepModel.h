@@ -66,6 +66,14 @@ struct SegmentCost {
   double activationBytes = 0;
   /// Bytes of the segment's input (all that full recompute keeps).
   double inputBytes = 0;
+  /// Selective recompute (Megatron-LM's, Korthikanti et al. 2022): the
+  /// attention core of a layer (the products of two activations and the
+  /// softmax, mask and dropout between them) runs again before the
+  /// backward instead of keeping its values. Its forward compute time and
+  /// FLOPs, and the activation bytes it does not keep.
+  double selectiveSeconds = 0;
+  double selectiveFlops = 0;
+  double selectiveBytes = 0;
   /// Largest set of values alive at once inside the segment in the forward
   /// pass (the working set beyond what is kept), in bytes.
   double peakTemporaryBytes = 0;
@@ -84,7 +92,7 @@ struct SegmentCost {
 };
 
 enum class StepMode { Inference, Training };
-enum class RecomputePolicy { None, Full };
+enum class RecomputePolicy { None, Selective, Full };
 
 /// The parts of a plan that a user can fix; the planner chooses the rest.
 enum class PlanKey : unsigned {
@@ -115,7 +123,8 @@ struct PlanOptions {
   /// Samples per step over all replicas.
   int64_t globalBatch = 1;
   /// Full: layers keep only their input and run forward again before
-  /// their backward.
+  /// their backward. Selective: layers run their attention core again
+  /// (SegmentCost::selectiveSeconds) and keep the rest.
   RecomputePolicy recompute = RecomputePolicy::None;
   /// Sharding of the Adam model states over the data-parallel replicas.
   ZeroStage zero = ZeroStage::Zero0;
@@ -339,9 +348,9 @@ void writeStepReportJSON(const StepReport &report, llvm::json::OStream &os);
 ///   dp=32,tp=8,pp=4,microbatch=1,recompute=full,zero=1,schedule=1f1b
 ///
 /// dp, tp, pp, microbatch, chunks: positive integers; recompute: none |
-/// full; zero: 0 | 1 | 2 | 3; schedule: 1f1b | gpipe | interleaved. Every
-/// key at most once. `chunks=v` (v >= 2) goes with the interleaved schedule
-/// (and implies it); `schedule=interleaved` without chunks runs 2.
+/// selective | full; zero: 0 | 1 | 2 | 3; schedule: 1f1b | gpipe | interleaved.
+/// Every key at most once. `chunks=v` (v >= 2) goes with the interleaved
+/// schedule (and implies it); `schedule=interleaved` without chunks runs 2.
 /// Unknown keys are errors that suggest the closest key; missing values,
 /// non-integers and out-of-range values are errors that name the key
 /// ("plan key 'dp' must be ..."). The messages do not name the command-line

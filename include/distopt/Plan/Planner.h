@@ -44,6 +44,29 @@ struct PlannedCollective {
   unsigned count = 1;
 };
 
+/// One grid the planner priced: the best setting of the other choices on
+/// it (in training: recompute, ZeRO stage, schedule and chunks), with its
+/// figures, or why it was rejected.
+struct Candidate {
+  unsigned dataParallel = 1, tensorParallel = 1, pipelineParallel = 1;
+  /// The setting reported: the fastest that fits, else the one that needs
+  /// the least memory.
+  cost::PlanOptions setting;
+  unsigned microBatches = 0;
+  /// Settings priced on this grid.
+  unsigned settingsPriced = 0;
+  /// A step was composed: the figures below are set.
+  bool priced = false;
+  double stepSeconds = 0;
+  double memoryBytes = 0, deviceMemoryBytes = 0;
+  bool fits = false;
+  /// Why the grid was rejected: empty when it fits (the chosen one, or one
+  /// that was slower).
+  std::string reason;
+  /// "dp=2,tp=4,pp=1".
+  std::string getGridName() const;
+};
+
 struct Plan {
   unsigned dataParallel = 1, tensorParallel = 1, pipelineParallel = 1;
   /// The nodes in the order the plan's ranks run on them (name, devices),
@@ -81,8 +104,12 @@ struct Plan {
   unsigned ilpStrategies = 0, ilpDominated = 0, ilpVariables = 0,
            ilpConstraints = 0;
   bool ilpRelaxationIntegral = false;
-  /// Grids tried, with their predicted step time (or why they failed).
-  llvm::SmallVector<std::pair<std::string, std::string>> candidates;
+  /// The ops of the first layer's attention core, which selective
+  /// recompute runs again (products of two activations and the ops
+  /// between them).
+  llvm::SmallVector<std::string> attentionCore;
+  /// Grids tried, in the order they were, with their best setting.
+  llvm::SmallVector<Candidate> candidates;
   double planningSeconds = 0;
   /// A generated training step's trainable parameters (the weights it
   /// updates, not the optimizer states), with their whole shapes.
