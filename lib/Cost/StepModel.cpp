@@ -200,28 +200,63 @@ static double getRecomputeSeconds(const SegmentCost &segment,
 /// stream). Whatever runs past `hiddenUntil` (the end of the stage's
 /// backward plus the drain of the earlier stages) is exposed. All-gathers
 /// are ZeRO parameter gathers after the optimizer step and fully exposed.
-static void composeGradientSync(StageWork &stage, RecomputePolicy recompute,
-                                double hiddenUntil) {
-  double computeEnd = 0, streamEnd = 0;
+///
+/// Under ZeRO (stage 1 and up) a gradient all-reduce over the replicas is
+/// its two ring halves, each half its time: a reduce-scatter in its place
+/// and an all-gather of the updated parameters after the optimizer step
+/// (exposed). ZeRO-2 keeps no whole gradients, so every micro-batch
+/// reduce-scatters; ZeRO-3 keeps no whole parameters either, so every
+/// micro-batch also all-gathers them before its forward and before its
+/// backward. That per-micro-batch communication runs beside the stage's
+/// compute; what it takes beyond it is exposed, once per micro-batch.
+static void composeGradientSync(StageWork &stage, const PlanOptions &plan,
+                                unsigned microBatches, double hiddenUntil) {
+  bool zero = plan.zero >= ZeroStage::Zero1;
+  double computeEnd = 0, streamEnd = 0, halves = 0;
   for (const SegmentCopy &copy : llvm::reverse(stage.copies)) {
     const SegmentCost &segment = *copy.segment;
     computeEnd +=
         segment.backwardSeconds + sumSeconds(segment.backwardCollectives);
     if (copy.isLayer)
-      computeEnd += getRecomputeSeconds(segment, recompute);
+      computeEnd += getRecomputeSeconds(segment, plan.recompute);
     for (const CollectiveUse &use : segment.gradientCollectives) {
-      unsigned kind = unsigned(use.kind);
-      stage.gradientTotal[kind] += use.seconds;
-      if (use.kind == CollectiveKind::AllGather) {
-        stage.gradientExposed[kind] += use.seconds;
+      CollectiveKind kind = use.kind;
+      double seconds = use.seconds;
+      if (zero && kind == CollectiveKind::AllReduce) {
+        kind = CollectiveKind::ReduceScatter;
+        seconds /= 2;
+        halves += seconds;
+      }
+      stage.gradientTotal[unsigned(kind)] += seconds;
+      if (kind == CollectiveKind::AllGather) {
+        stage.gradientExposed[unsigned(kind)] += seconds;
         continue;
       }
       double start = std::max(streamEnd, computeEnd);
-      streamEnd = start + use.seconds;
-      stage.gradientExposed[kind] +=
+      streamEnd = start + seconds;
+      stage.gradientExposed[unsigned(kind)] +=
           std::max(0.0, streamEnd - std::max(start, hiddenUntil));
     }
   }
+  if (halves == 0)
+    return;
+  unsigned gather = unsigned(CollectiveKind::AllGather);
+  unsigned scatter = unsigned(CollectiveKind::ReduceScatter);
+  stage.gradientTotal[gather] += halves;
+  stage.gradientExposed[gather] += halves;
+  double perMicroBatch = 0;
+  if (plan.zero >= ZeroStage::Zero2) {
+    stage.gradientTotal[scatter] += (microBatches - 1) * halves;
+    perMicroBatch += halves;
+  }
+  if (plan.zero >= ZeroStage::Zero3) {
+    stage.gradientTotal[gather] += microBatches * 2 * halves;
+    perMicroBatch += 2 * halves;
+  }
+  double compute =
+      stage.forwardCompute + stage.backwardCompute + stage.recomputeCompute;
+  stage.gradientExposed[plan.zero >= ZeroStage::Zero3 ? gather : scatter] +=
+      microBatches * std::max(0.0, perMicroBatch - compute);
 }
 
 /// Checks the chunks of an interleaved 1F1B plan: at least 2 on at least 2
@@ -535,7 +570,7 @@ static double composeTail(std::vector<StageWork> &stages,
     StageWork &stage = stages[s];
     StageReport &out = report.stages[s];
     // Stages 0..s-1 still run their last backward after stage s is done.
-    composeGradientSync(stage, plan.recompute,
+    composeGradientSync(stage, plan, report.microBatches,
                         stage.backwardPart - stage.backwardTransfer + drain);
     drain += stage.backwardPart;
     for (double seconds : stage.gradientExposed)

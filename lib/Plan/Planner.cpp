@@ -178,9 +178,11 @@ public:
   /// the problem.
   llvm::Expected<Plan> plan(std::optional<double> &minMemory, bool &noFit);
   /// Plans again with other `knobs` (the strategies and their costs stay:
-  /// the knobs change the memory row only).
+  /// the knobs change the memory row only), and the device memory scaled
+  /// by `memoryScale` as the limit.
   llvm::Expected<Plan> replan(const cost::PlanOptions &knobs,
-                              std::optional<double> &minMemory, bool &noFit);
+                              std::optional<double> &minMemory, bool &noFit,
+                              double memoryScale = 1);
   /// The strategy the last solution chose for each ILP node.
   SmallVector<unsigned> getChoice() const { return solution.choice; }
   /// Whether `choice` fits the ILP's memory limit under `knobs`.
@@ -731,16 +733,26 @@ GridPlanner::getMemoryRow(const cost::PlanOptions &knobs) const {
   for (const OpNode &node : nodes)
     ++multiplicity[node.rep];
   unsigned knobInFlight = training ? getInFlight(knobs) : 1;
+  // The row is the first stage's (the most micro-batches in flight) plus
+  // the ops after the layers, which run on the last stage, with that
+  // stage's micro-batches in flight (1 under 1F1B).
+  unsigned pp = candidate.pipelineStages;
+  unsigned lastInFlight = knobInFlight;
+  if (training && pp > 1)
+    lastInFlight = cost::getStageInFlightMicroBatches(
+        knobs.schedule, pp, knobs.chunks, unsigned(microBatches),
+        pp * knobs.chunks - 1);
   std::vector<SmallVector<double>> row;
   for (auto [i, node] : llvm::enumerate(nodes)) {
     if (node.rep != static_cast<int>(i))
       continue;
     double count = multiplicity[i];
     double share = count * (node.segment == 1 ? layerShare : 1.0);
+    unsigned inFlight = node.segment == 2 ? lastInFlight : knobInFlight;
     SmallVector<double> &memory = row.emplace_back();
     for (const Strategy &s : node.strategies)
       memory.push_back(share *
-                       getStrategyMemory(node, s, count, knobs, knobInFlight));
+                       getStrategyMemory(node, s, count, knobs, inFlight));
   }
   return row;
 }
@@ -833,7 +845,7 @@ llvm::Expected<Plan> GridPlanner::plan(std::optional<double> &minMemory,
 
 llvm::Expected<Plan> GridPlanner::replan(const cost::PlanOptions &knobs,
                                          std::optional<double> &minMemory,
-                                         bool &noFit) {
+                                         bool &noFit, double memoryScale) {
   noFit = false;
   options = knobs;
   if (llvm::Error error = setMicroBatches())
@@ -841,6 +853,8 @@ llvm::Expected<Plan> GridPlanner::replan(const cost::PlanOptions &knobs,
   // The costs stay; the memory row is the setting's.
   for (auto [n, memory] : llvm::zip_equal(problem.nodes, getMemoryRow(options)))
     n.memory = std::move(memory);
+  problem.memoryLimit =
+      memoryScale * grid.locator.getLeastDeviceMemory(0, grid.numRanks);
   return solve(minMemory, noFit);
 }
 
@@ -1694,6 +1708,8 @@ public:
 private:
   void consider(const Plan &plan, const cost::PlanOptions &setting,
                 cost::StepReport step, GridSearch &search);
+  void tighten(GridPlanner &planning, const cost::PlanOptions &setting,
+               cost::StepReport step, GridSearch &search);
 
   Planner &planner;
   const CandidateGrid &grid;
@@ -1718,6 +1734,44 @@ void SettingSearch::consider(const Plan &plan, const cost::PlanOptions &setting,
   best = plan;
   best->chunks = grid.pipelineStages > 1 ? setting.chunks : 1;
   bestStep = std::move(step);
+}
+
+/// Plans whose step needs at most this factor of the device memory are
+/// planned again with a tighter limit (SettingSearch::tighten).
+static constexpr double kTightenRange = 1.5;
+
+/// The integer program's memory row counts less than the step model does
+/// (the step model adds working sets, buffers, the fullest pipeline
+/// stage), so a plan the program admits may not fit. Plans `setting`
+/// again with the program's limit scaled by what the device has over what
+/// `step` needs, twice at most, while the step is within kTightenRange of
+/// fitting.
+void SettingSearch::tighten(GridPlanner &planning,
+                            const cost::PlanOptions &setting,
+                            cost::StepReport step, GridSearch &search) {
+  double scale = 1;
+  std::optional<double> minMemory;
+  bool noFit = false;
+  for (unsigned tries = 0;
+       tries < 2 && !step.fits &&
+       step.memory.total() < kTightenRange * step.memory.deviceMemory;
+       ++tries) {
+    scale *= 0.99 * step.memory.deviceMemory / step.memory.total();
+    llvm::Expected<Plan> plan =
+        planning.replan(setting, minMemory, noFit, scale);
+    if (!plan) {
+      llvm::consumeError(plan.takeError());
+      return;
+    }
+    llvm::Expected<cost::StepReport> next =
+        priceSetting(planner, grid, *plan, setting);
+    if (!next) {
+      llvm::consumeError(next.takeError());
+      return;
+    }
+    step = std::move(*next);
+    consider(*plan, setting, step, search);
+  }
 }
 
 void SettingSearch::run(GridSearch &search) {
@@ -1778,11 +1832,14 @@ void SettingSearch::run(GridSearch &search) {
     // The setting's own ILP: its optimum may be another plan of the same
     // objective, or, where the base choice breaks its memory limit, a
     // plan that needs less memory. Where the base choice fits that limit
-    // but not the step's memory, the ILP's optimum needs about as much.
+    // but not the step's memory, the ILP's optimum needs about as much:
+    // a tighter limit is tried instead.
     if (planning.fitsUnder(baseChoice, setting)) {
       consider(*base, setting, *steps[i], search);
-      if (!steps[i]->fits)
+      if (!steps[i]->fits) {
+        tighten(planning, setting, *steps[i], search);
         continue;
+      }
     }
     auto [it, inserted] = replanned.try_emplace(keyOf(setting));
     if (inserted) {
@@ -1800,7 +1857,10 @@ void SettingSearch::run(GridSearch &search) {
       llvm::consumeError(step.takeError());
       continue;
     }
-    consider(*it->second, setting, std::move(*step), search);
+    bool fits = step->fits;
+    consider(*it->second, setting, *step, search);
+    if (!fits)
+      tighten(planning, setting, std::move(*step), search);
   }
 
   candidate.settingsPriced = order.size();

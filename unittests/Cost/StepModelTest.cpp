@@ -315,6 +315,57 @@ TEST(StepModelTest, ZeroParameterGatherIsExposed) {
   EXPECT_NEAR(report->stepSeconds, (22 + 6) * kMs, 1e-12);
 }
 
+TEST(StepModelTest, ZeroStagesSplitTheGradientAllReduce) {
+  // Two copies of a layer (1 ms forward, 10 ms backward), each with a 4 ms
+  // gradient all-reduce over dp = 2; two micro-batches: 44 ms of compute.
+  auto compose = [](ZeroStage zero, double backward) {
+    SegmentCost layer = makeSegment("layer", 2, kMs, backward);
+    layer.gradientCollectives.push_back(
+        makeUse(CollectiveKind::AllReduce, 4 * kMs));
+    PlanOptions plan = makeTrainingPlan(2, 1, 1, 4);
+    plan.zero = zero;
+    return composeStep(layer, plan, getDgxA100(8));
+  };
+  auto exposed = [](const StepReport &report, CollectiveKind kind) {
+    return getCommunication(report, kind, CommunicationPhase::Gradient);
+  };
+  auto total = [](const StepReport &report, CollectiveKind kind) {
+    return getCommunication(report, kind, CommunicationPhase::Gradient,
+                            /*exposed=*/false);
+  };
+  // ZeRO-0: the second copy's all-reduce [10, 14] hides behind the first
+  // copy's backward; the first copy's [20, 24] is exposed.
+  llvm::Expected<StepReport> zero0 = compose(ZeroStage::Zero0, 10 * kMs);
+  ASSERT_EQ(succeeded(zero0), "");
+  EXPECT_NEAR(zero0->stepSeconds, 48 * kMs, 1e-12);
+  // ZeRO-1: reduce-scatters of 2 ms ([10, 12] hidden, [20, 22] exposed)
+  // and the all-gather of both copies' parameters after the optimizer.
+  llvm::Expected<StepReport> zero1 = compose(ZeroStage::Zero1, 10 * kMs);
+  ASSERT_EQ(succeeded(zero1), "");
+  EXPECT_NEAR(exposed(*zero1, CollectiveKind::ReduceScatter), 2 * kMs, 1e-12);
+  EXPECT_NEAR(exposed(*zero1, CollectiveKind::AllGather), 4 * kMs, 1e-12);
+  EXPECT_NEAR(zero1->stepSeconds, 50 * kMs, 1e-12);
+  // ZeRO-2: the first micro-batch reduce-scatters too, behind the second.
+  llvm::Expected<StepReport> zero2 = compose(ZeroStage::Zero2, 10 * kMs);
+  ASSERT_EQ(succeeded(zero2), "");
+  EXPECT_NEAR(total(*zero2, CollectiveKind::ReduceScatter), 8 * kMs, 1e-12);
+  EXPECT_NEAR(zero2->stepSeconds, 50 * kMs, 1e-12);
+  // ZeRO-3: each micro-batch gathers the parameters twice (8 ms), which
+  // with its reduce-scatters (4 ms) hides behind its 22 ms of compute.
+  llvm::Expected<StepReport> zero3 = compose(ZeroStage::Zero3, 10 * kMs);
+  ASSERT_EQ(succeeded(zero3), "");
+  EXPECT_NEAR(total(*zero3, CollectiveKind::AllGather), 20 * kMs, 1e-12);
+  EXPECT_NEAR(zero3->stepSeconds, 50 * kMs, 1e-12);
+  // With a 1 ms backward a micro-batch computes 4 ms and communicates
+  // 12: 8 ms exposed per micro-batch. The last micro-batch's
+  // reduce-scatters [1, 3] and [3, 5] pass its backward's end at 2 by 3.
+  llvm::Expected<StepReport> short3 = compose(ZeroStage::Zero3, kMs);
+  ASSERT_EQ(succeeded(short3), "");
+  EXPECT_NEAR(exposed(*short3, CollectiveKind::ReduceScatter), 3 * kMs, 1e-12);
+  EXPECT_NEAR(exposed(*short3, CollectiveKind::AllGather), 20 * kMs, 1e-12);
+  EXPECT_NEAR(short3->stepSeconds, (8 + 3 + 20) * kMs, 1e-12);
+}
+
 TEST(StepModelTest, PipelineRanksPutTensorParallelInsideANode) {
   // tp = 4, dp = 2, pp = 2 on two DGX nodes: stage 0 is ranks 0-7 (node 0),
   // stage 1 ranks 8-15, so activations cross InfiniBand (5 us + S / 25 GB/s).
