@@ -6,8 +6,8 @@
 Builds shape-only GPT models with models/shape_only_gpt.py (1.3B, 13B, 175B;
 micro-batch 1, sequence 2048, fp16) and times `dist-opt --cluster
 dgx-a100-80g --devices N --mode train` end to end (import + planning over
-every grid + report), and prints the planner's own planning time and the
-grid it chose.
+every grid, recompute, ZeRO stage, schedule and chunks + report), and
+prints the planner's own planning time and the grid it chose.
 
     /usr/bin/python3 bench/plan_time.py --dist-opt build/bin/dist-opt \
         --sweep 1024,65536,262144,1048576
@@ -65,9 +65,10 @@ def main():
                             "--vocab", "51200", "--batch", "1", "--out", model,
                             "--dtype", "float16", "--no-check"],
                            check=True, capture_output=True)
+            # The whole search: grid, recompute, ZeRO stage, schedule and
+            # chunks (nothing fixed).
             cmd = [args.dist_opt, model, "--cluster", "dgx-a100-80g",
-                   "--devices", str(devices), "--mode", "train",
-                   "--plan", "recompute=full"]
+                   "--devices", str(devices), "--mode", "train"]
             if batch:
                 cmd += ["--batch", str(batch)]
             start = time.perf_counter()

@@ -470,11 +470,47 @@ static std::string formatBytes(double bytes) {
   return formatv("{0:f1} KiB", bytes / 1024).str();
 }
 
+/// The module path of the ONNX node an op was imported from, from the
+/// node name in its location: torch.onnx names nodes after the module
+/// that made them ("/blocks.0/attn/q/MatMul" gives "blocks.0.attn.q").
+/// Empty when the name has no path.
+static std::string getModulePath(Operation *op) {
+  std::string path;
+  op->getLoc()->walk([&](Location loc) {
+    auto name = dyn_cast<NameLoc>(loc);
+    if (!name || !path.empty())
+      return WalkResult::advance();
+    StringRef node = name.getName().getValue();
+    if (!node.consume_front("/"))
+      return WalkResult::advance();
+    SmallVector<StringRef> parts;
+    node.split(parts, '/');
+    parts.pop_back(); // the node's own name (MatMul, Add, ...)
+    path = llvm::join(parts, ".");
+    return WalkResult::interrupt();
+  });
+  return path;
+}
+
+/// A weight's name for people: its initializer's name, or, for the names
+/// torch.onnx makes up for transposed weights ("onnx::MatMul_304"), the
+/// module path of the op that reads it ("blocks.0.attn.q.weight
+/// (onnx::MatMul_304)").
+static std::string getWeightLabel(dist::WeightOp weight) {
+  StringRef name = weight.getName();
+  if (!name.starts_with("onnx::"))
+    return name.str();
+  for (Operation *user : weight->getUsers())
+    if (std::string path = getModulePath(user); !path.empty())
+      return path + ".weight (" + name.str() + ")";
+  return name.str();
+}
+
 static std::string describeOp(Operation *op) {
   std::string s = op->getName().getStringRef().str();
   for (Value v : op->getOperands())
     if (auto w = v.getDefiningOp<dist::WeightOp>())
-      return s + " (" + w.getName().str() + ")";
+      return s + " (" + getWeightLabel(w) + ")";
   return s;
 }
 
@@ -1329,7 +1365,7 @@ void GridPlanner::summarize(Plan &plan) {
       }
       if (!parts.empty())
         plan.summary.push_back(formatv("{0}weight {1}: {2}", prefix,
-                                       weight.getName(),
+                                       getWeightLabel(weight),
                                        llvm::join(parts, ", "))
                                    .str());
       continue;
