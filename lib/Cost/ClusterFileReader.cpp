@@ -143,6 +143,9 @@ static std::pair<double, double> getPlausibleRange(StringRef key) {
     return {1e-6, 1.0};
   if (key == "count" || key == "devices_per_node" || key == "cores")
     return {1, double(kMaxClusterDevices)};
+  // USD per device-hour: a device rented for more is a typo.
+  if (key == "price_per_hour")
+    return {1e-6, 1e4};
   if (key == "latency" || key == "op_overhead_us")
     return {1e-6, 1e9}; // microseconds: up to a quarter of an hour
   // TFLOP/s, GiB, GB/s, GFLOP: from a microcontroller to a data center.
@@ -279,7 +282,8 @@ bool ClusterFileReader::readDeviceTypes(const DocumentNode &root,
     if (!checkMap(entry, "device type",
                   {"name", "peak_tflops", "memory_gib", "memory_bandwidth",
                    "gemm_efficiency", "gemm_half_gflop", "memory_efficiency",
-                   "vector_tflops", "op_overhead_us", "bandwidth_curve"},
+                   "vector_tflops", "op_overhead_us", "bandwidth_curve",
+                   "price_per_hour"},
                   {"name", "peak_tflops", "memory_gib", "memory_bandwidth"}))
       return false;
     DeviceType device;
@@ -297,6 +301,12 @@ bool ClusterFileReader::readDeviceTypes(const DocumentNode &root,
     device.memoryBandwidth = bandwidth * kGBs;
     if (!readEfficiency(entry, device.efficiency))
       return false;
+    if (entry.lookup("price_per_hour")) {
+      double price;
+      if (!readNumber(entry, "price_per_hour", price, /*positive=*/false))
+        return false;
+      device.pricePerHour = price;
+    }
     spec.deviceTypes.push_back(std::move(device));
   }
   return true;

@@ -115,6 +115,10 @@ void ClusterFileWriter::writeDeviceType(const DeviceType &device) {
   key("op_overhead_us");
   out << number(e.opOverhead / kMicrosecond);
   writeCurve("bandwidth_curve", e.bandwidthCurve, "[MB moved, GB/s]");
+  if (device.pricePerHour) {
+    key("price_per_hour");
+    out << number(*device.pricePerHour);
+  }
   out << YAML::EndMap;
 }
 

@@ -54,6 +54,20 @@ const LinkSpec *ClusterSpec::getWanLink(unsigned siteA, unsigned siteB) const {
   return nullptr;
 }
 
+std::optional<double> ClusterSpec::getPricePerHour() const {
+  double total = 0;
+  for (const NodeSpec &node : nodes) {
+    if (node.numDevices == 0)
+      continue;
+    const std::optional<double> &price =
+        deviceTypes[node.deviceType].pricePerHour;
+    if (!price)
+      return std::nullopt;
+    total += *price * node.numDevices;
+  }
+  return total;
+}
+
 //===----------------------------------------------------------------------===//
 // RankLocator
 //===----------------------------------------------------------------------===//

@@ -16,6 +16,7 @@
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Import/ONNX.h"
 #include "distopt/Passes/Passes.h"
+#include "distopt/Plan/Sweep.h"
 #include "distopt/Support/Resources.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -31,10 +32,14 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
+
+#include <cmath>
 
 namespace cl = llvm::cl;
 
@@ -51,11 +56,15 @@ static cl::opt<bool> printOnnxOperators(
     cl::desc("Print which ONNX operators the importer converts, and exit"),
     cl::init(false), cl::cat(onnxCategory));
 
-static cl::opt<int> devices(
+static cl::opt<std::string> devicesText(
     "devices",
     cl::desc("Compile for this many devices and write the runtime artifact "
-             "(MLIR text and its checksum) to -o; dist-run executes it"),
-    cl::init(0), cl::cat(onnxCategory));
+             "(MLIR text and its checksum) to -o; dist-run executes it. "
+             "auto (or auto:MIN-MAX) plans each candidate count of --cluster "
+             "and takes the fastest (the fewest devices within 1% of it); "
+             "with --sweep, also a list N,N,..."),
+    cl::value_desc("N|auto[:MIN-MAX]|N,N,..."), cl::init(""),
+    cl::cat(onnxCategory));
 
 static cl::opt<bool> noRaise(
     "onnx-no-raise",
@@ -108,8 +117,33 @@ static cl::opt<bool>
 
 static cl::opt<std::string>
     reportJson("report-json",
-               cl::desc("Write the plan report as JSON to this file"),
+               cl::desc("Write the plan report (with --sweep: its rows) as "
+                        "JSON to this file"),
                cl::value_desc("FILE"), cl::init(""), cl::cat(planCategory));
+
+static cl::opt<bool> sweepClusters(
+    "sweep",
+    cl::desc("Plan for each cluster of --cluster A,B,... (presets or files) "
+             "and each device count of --devices (a list, or auto, the "
+             "default) and print a row per point: plan, step time, "
+             "throughput, cost; no artifact"),
+    cl::init(false), cl::cat(planCategory));
+
+static cl::opt<double> trainTokens(
+    "train-tokens",
+    cl::desc("With --sweep or --devices auto: also give the time (and cost) "
+             "to train on this many tokens, e.g. 300e9"),
+    cl::value_desc("N"), cl::init(0), cl::cat(planCategory));
+
+static cl::opt<double> trainSamples("train-samples",
+                                    cl::desc("As --train-tokens, in samples"),
+                                    cl::value_desc("N"), cl::init(0),
+                                    cl::cat(planCategory));
+
+/// The device count of --devices N (0: none given, or a search).
+static unsigned devices = 0;
+/// The device counts of --devices auto or a list, to search or sweep.
+static std::optional<distopt::plan::DeviceCountSpec> deviceSearch;
 
 static cl::OptionCategory trainCategory("dist-opt training options");
 
@@ -171,8 +205,10 @@ static cl::opt<std::string>
                 cl::cat(trainCategory));
 
 namespace {
-/// What the command line asks for, beyond running its passes.
-enum class DriverAction { Print, ReportPlan, Compile };
+/// What the command line asks for, beyond running its passes. ChooseDevices
+/// reports the device count --devices auto picks; Compile compiles for the
+/// count of --devices, or for the one it picks.
+enum class DriverAction { Print, ReportPlan, Compile, ChooseDevices, Sweep };
 } // namespace
 
 /// Reports a command-line problem about `inputFilename`; returns 1.
@@ -212,6 +248,55 @@ checkTrainingFlags(llvm::StringRef outputFilename) {
   return std::nullopt;
 }
 
+/// Reads --devices into `devices` or `deviceSearch`. Returns the message of
+/// the first problem.
+static std::optional<std::string> parseDevicesFlag() {
+  if (devicesText.empty())
+    return std::nullopt;
+  auto spec = distopt::plan::parseDeviceCountSpec(devicesText);
+  if (!spec)
+    return "--devices: " + llvm::toString(spec.takeError());
+  if (sweepClusters || spec->automatic) {
+    deviceSearch = std::move(*spec);
+    return std::nullopt;
+  }
+  if (spec->counts.size() > 1)
+    return std::string("--devices: a list of device counts is for --sweep");
+  devices = spec->counts.front();
+  return std::nullopt;
+}
+
+/// Checks the flags of --sweep and --devices auto (after parseDevicesFlag).
+/// Returns the message of the first problem.
+static std::optional<std::string>
+checkSearchFlags(llvm::StringRef outputFilename) {
+  const cl::Option *targets[] = {&trainTokens, &trainSamples};
+  for (const cl::Option *flag : targets)
+    if (flag->getNumOccurrences() && !deviceSearch && !sweepClusters)
+      return "--" + flag->ArgStr.str() +
+             " prices a search: give --sweep or --devices auto";
+  if (trainTokens.getNumOccurrences() && trainSamples.getNumOccurrences())
+    return std::string("give --train-tokens or --train-samples, not both");
+  for (cl::opt<double> *flag : {&trainTokens, &trainSamples})
+    if (flag->getNumOccurrences() &&
+        !(flag->getValue() > 0 && std::isfinite(flag->getValue())))
+      return "--" + flag->ArgStr.str() + " must be a positive number";
+  if ((deviceSearch || sweepClusters) && clusterName.empty())
+    return std::string(sweepClusters ? "--sweep" : "--devices auto") +
+           " plans on a cluster: give --cluster";
+  if (!sweepClusters && llvm::StringRef(clusterName).contains(','))
+    return std::string("--cluster names several clusters: give --sweep");
+  if (sweepClusters && outputFilename != "-")
+    return std::string("--sweep prints a table and writes no artifact: drop "
+                       "-o");
+  if (sweepClusters && printReport)
+    return std::string("--sweep prints a table, not the plan report: drop "
+                       "--report");
+  if (sweepClusters && !deviceSearch)
+    deviceSearch = distopt::plan::DeviceCountSpec{/*automatic=*/true};
+  return std::nullopt;
+}
+
 /// Checks the planner and compile flags against each other and picks the
 /// action. Fails with a message that names the flags.
 static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
@@ -220,15 +305,17 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
     reportError(inputFilename, message);
     return std::nullopt;
   };
-  if (devices < 0)
-    return fail("--devices must be positive");
+  if (std::optional<std::string> error = parseDevicesFlag())
+    return fail(*error);
+  if (std::optional<std::string> error = checkSearchFlags(outputFilename))
+    return fail(*error);
   if (globalBatch.getNumOccurrences() && globalBatch <= 0)
     return fail("--batch must be positive");
   if (!maxMemoryText.empty() && !distopt::parseByteSize(maxMemoryText))
     return fail("--max-memory expects a positive number of bytes (with an "
                 "optional K, M, G or T), found '" +
                 maxMemoryText + "'");
-  bool planning = devices > 0 || !clusterName.empty();
+  bool planning = devices > 0 || deviceSearch || !clusterName.empty();
   const cl::Option *planFlags[] = {&planText, &modeText, &globalBatch,
                                    &printReport, &reportJson};
   for (const cl::Option *flag : planFlags)
@@ -249,13 +336,19 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
   if (std::optional<std::string> error = checkTrainingFlags(outputFilename))
     return fail(*error);
   // A cluster file may say how many devices it has; a preset may not.
-  if (devices == 0 && llvm::is_contained(distopt::cost::getClusterPresetNames(),
-                                         clusterName.getValue()))
-    return fail("--cluster " + clusterName + " needs --devices N");
+  if (devices == 0 && !deviceSearch &&
+      llvm::is_contained(distopt::cost::getClusterPresetNames(),
+                         clusterName.getValue()))
+    return fail("--cluster " + clusterName +
+                " needs --devices N (or auto:MIN-MAX)");
   if (!planning)
     return DriverAction::Print;
+  if (sweepClusters)
+    return DriverAction::Sweep;
   if (outputFilename != "-")
     return DriverAction::Compile;
+  if (deviceSearch)
+    return DriverAction::ChooseDevices;
   if (clusterName.empty())
     return fail("--devices writes a compiled artifact; name it with -o");
   return DriverAction::ReportPlan;
@@ -473,6 +566,127 @@ static int reportPlan(mlir::ModuleOp module,
   return failed(runWithCommandLineOptions(pm, module, config)) ? 1 : 0;
 }
 
+/// A copy of `module` as the planner sees it: with --loss, the generated
+/// training step. Null when its generation fails (reported).
+static mlir::OwningOpRef<mlir::ModuleOp>
+getPlannedModule(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config) {
+  mlir::OwningOpRef<mlir::ModuleOp> copy = module.clone();
+  distopt::CompileOptions compileOptions = getCompileOptions("");
+  if (compileOptions.loss.empty())
+    return copy;
+  mlir::PassManager pm(module.getContext(), module.getOperationName());
+  distopt::addTrainingStepPipeline(pm, compileOptions);
+  if (failed(runWithCommandLineOptions(pm, *copy, config)))
+    return nullptr;
+  return copy;
+}
+
+/// The options of --sweep and --devices auto; `report`: pipeline stages
+/// may be chosen (a report), else only what dist-run runs.
+static llvm::Expected<distopt::plan::SweepOptions>
+getSweepOptions(bool report) {
+  std::optional<int64_t> batch;
+  if (globalBatch > 0)
+    batch = globalBatch;
+  auto plan = distopt::cost::makePlanOptions(planText, modeText, batch);
+  if (!plan)
+    return plan.takeError();
+  plan->searchPipeline = report;
+  distopt::plan::SweepOptions options;
+  options.plan = *plan;
+  options.devices = *deviceSearch;
+  if (trainTokens > 0)
+    options.target = distopt::plan::TrainingTarget{trainTokens, true};
+  else if (trainSamples > 0)
+    options.target = distopt::plan::TrainingTarget{trainSamples, false};
+  return options;
+}
+
+/// Writes `value` to --report-json through a temporary file; returns 1
+/// after reporting a failure.
+static int writeReportJson(const llvm::json::Value &value) {
+  if (llvm::Error error =
+          llvm::writeToOutput(reportJson, [&](llvm::raw_ostream &os) {
+            os << llvm::formatv("{0:2}", value) << "\n";
+            return llvm::Error::success();
+          }))
+    return reportError(reportJson, "cannot write the report: " +
+                                       llvm::toString(std::move(error)));
+  return 0;
+}
+
+/// Plans `module` for each device count of --devices auto on --cluster and
+/// prints the counts and the choice; `report`: as the report does (pipeline
+/// stages too), else as a compile does.
+static llvm::Expected<distopt::plan::DeviceCountChoice>
+chooseDevices(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config,
+              bool report) {
+  mlir::OwningOpRef<mlir::ModuleOp> planned = getPlannedModule(module, config);
+  if (!planned)
+    return llvm::createStringError("the training step was not generated");
+  auto options = getSweepOptions(report);
+  if (!options)
+    return options.takeError();
+  auto choice =
+      distopt::plan::planDeviceCounts(*planned, clusterName, *options);
+  if (choice)
+    distopt::plan::printDeviceCountChoice(*choice, options->target,
+                                          llvm::outs());
+  return choice;
+}
+
+/// --devices auto without -o: the counts, the choice and the chosen plan's
+/// report (and its JSON, with the counts, to --report-json).
+static int reportDeviceChoice(mlir::ModuleOp module,
+                              llvm::StringRef inputFilename,
+                              const mlir::MlirOptMainConfig &config) {
+  auto choice = chooseDevices(module, config, /*report=*/true);
+  if (!choice)
+    return reportError(inputFilename, llvm::toString(choice.takeError()));
+  distopt::plan::printPlanReport(choice->plan, llvm::outs());
+  if (reportJson.empty())
+    return 0;
+  llvm::json::Value json = distopt::plan::planReportToJSON(choice->plan);
+  llvm::json::Array rows;
+  for (const distopt::plan::SweepRow &row : choice->rows)
+    rows.push_back(distopt::plan::toJSON(row));
+  json.getAsObject()->insert({"device_counts", std::move(rows)});
+  return writeReportJson(json);
+}
+
+/// --sweep: a row per cluster of --cluster and device count of --devices.
+static int runSweep(mlir::ModuleOp module, llvm::StringRef inputFilename,
+                    const mlir::MlirOptMainConfig &config) {
+  llvm::SmallVector<llvm::StringRef> names;
+  llvm::StringRef(clusterName).split(names, ',');
+  std::vector<std::string> clusters;
+  for (llvm::StringRef name : names) {
+    if (name.trim().empty())
+      return reportError(inputFilename, "--cluster '" + clusterName +
+                                            "' has an empty cluster name");
+    clusters.push_back(name.trim().str());
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> planned = getPlannedModule(module, config);
+  if (!planned)
+    return 1;
+  auto options = getSweepOptions(/*report=*/true);
+  if (!options)
+    return reportError(inputFilename, llvm::toString(options.takeError()));
+  auto result = distopt::plan::sweep(*planned, clusters, *options);
+  if (!result)
+    return reportError(inputFilename, llvm::toString(result.takeError()));
+  distopt::plan::printSweepTable(result->rows, options->target, llvm::outs());
+  llvm::outs() << llvm::formatv("{0} points planned in {1:f2} s\n",
+                                result->rows.size(), result->seconds);
+  if (reportJson.empty())
+    return 0;
+  llvm::json::Array rows;
+  for (const distopt::plan::SweepRow &row : result->rows)
+    rows.push_back(distopt::plan::toJSON(row));
+  return writeReportJson(llvm::json::Object{{"rows", std::move(rows)},
+                                            {"seconds", result->seconds}});
+}
+
 /// Compiles `module` with the dist-compile pipeline and writes the artifact
 /// to `outputFilename`; nothing is written when any step fails.
 static int compile(mlir::ModuleOp module, llvm::StringRef inputFilename,
@@ -485,7 +699,17 @@ static int compile(mlir::ModuleOp module, llvm::StringRef inputFilename,
                        "the program runs on " +
                            llvm::Twine(distopt::getProgramDeviceCount(module)) +
                            " devices (its shard.grid), not --devices " +
-                           llvm::Twine(devices.getValue()));
+                           llvm::Twine(devices));
+  if (deviceSearch) {
+    if (!module.getOps<mlir::shard::GridOp>().empty())
+      return reportError(inputFilename,
+                         "--devices auto plans a model; this program is laid "
+                         "out already (its shard.grid)");
+    auto choice = chooseDevices(module, config, /*report=*/false);
+    if (!choice)
+      return reportError(inputFilename, llvm::toString(choice.takeError()));
+    devices = choice->rows[choice->chosen].devices;
+  }
   mlir::PassManager pm(module.getContext(), module.getOperationName());
   pm.addPass(distopt::createCompilePass(getCompileOptions(inputFilename),
                                         llvm::outs()));
@@ -544,6 +768,10 @@ static int runInMemory(llvm::StringRef inputFilename,
     return reportPlan(*module, config);
   case DriverAction::Compile:
     return compile(*module, inputFilename, outputFilename, config);
+  case DriverAction::ChooseDevices:
+    return reportDeviceChoice(*module, inputFilename, config);
+  case DriverAction::Sweep:
+    return runSweep(*module, inputFilename, config);
   }
   return 1;
 }

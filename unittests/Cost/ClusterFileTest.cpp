@@ -70,6 +70,9 @@ void expectSameCluster(const ClusterSpec &a, const ClusterSpec &b,
     EXPECT_PRED3(near, e.vectorFlops, f.vectorFlops, relative);
     EXPECT_PRED3(near, e.opOverhead, f.opOverhead, relative);
     expectSameCurve(e.bandwidthCurve, f.bandwidthCurve, relative);
+    ASSERT_EQ(x.pricePerHour.has_value(), y.pricePerHour.has_value());
+    if (x.pricePerHour)
+      EXPECT_PRED3(near, *x.pricePerHour, *y.pricePerHour, relative);
   }
   ASSERT_EQ(a.nodes.size(), b.nodes.size());
   for (auto [x, y] : llvm::zip(a.nodes, b.nodes)) {
@@ -101,6 +104,7 @@ ClusterSpec makeEveryKeyCluster() {
   gpu.efficiency.memoryEfficiency = 0.8;
   gpu.efficiency.vectorFlops = 15e12;
   gpu.efficiency.opOverhead = 5e-6;
+  gpu.pricePerHour = 3.4309;
   DeviceType cpu{"cpu-rank", 0.1559e12, uint64_t(23.54 * kGiB), 14.57e9, {}};
   cpu.efficiency.bandwidthCurve = {{24580, 164.9e9}, {201.3e6, 14.57e9}};
   spec.deviceTypes = {gpu, cpu};
@@ -148,6 +152,10 @@ TEST(CostClusterFileTest, WrittenClusterReadsBackEqual) {
   EXPECT_EQ(text->find("&link0"), std::string::npos) << *text;
   // A name YAML would read as null stays a string.
   EXPECT_NE(text->find("\"null\""), std::string::npos) << *text;
+  // A price is written where there is one, and only there.
+  EXPECT_NE(text->find("price_per_hour: 3.4309\n"), std::string::npos) << *text;
+  EXPECT_EQ(text->find("price_per_hour"), text->rfind("price_per_hour"))
+      << *text;
 }
 
 TEST(CostClusterFileTest, SignificantDigitsRoundTheFigures) {
@@ -214,7 +222,8 @@ TEST(CostClusterFileTest, WriteClusterFileReplacesTheFileWhole) {
 //===----------------------------------------------------------------------===//
 
 /// The DGX presets as ClusterSpec.cpp built them in C++ before they became
-/// files (makeDgx and its figures), for `numDevices` devices.
+/// files (makeDgx and its figures), for `numDevices` devices, with the
+/// prices the files gained since (AWS on-demand per GPU, docs/cluster.md).
 ClusterSpec makeFormerDgxPreset(llvm::StringRef name, unsigned numDevices) {
   ComputeEfficiency a100;
   a100.gemmEfficiency = 0.70;
@@ -235,15 +244,21 @@ ClusterSpec makeFormerDgxPreset(llvm::StringRef name, unsigned numDevices) {
   DeviceType device;
   LinkSpec intra, inter;
   if (name == "dgx-a100-80g") {
-    device = {"A100-SXM4-80GB", 312e12, uint64_t(80 * kGiB), 2039 * kGB, a100};
+    device = {
+        "A100-SXM4-80GB",       312e12, uint64_t(80 * kGiB), 2039 * kGB, a100,
+        /*pricePerHour=*/3.4309};
     intra = nvlinkA100;
     inter = hdr;
   } else if (name == "dgx-a100-40g") {
-    device = {"A100-SXM4-40GB", 312e12, uint64_t(40 * kGiB), 1555 * kGB, a100};
+    device = {
+        "A100-SXM4-40GB",       312e12, uint64_t(40 * kGiB), 1555 * kGB, a100,
+        /*pricePerHour=*/2.7447};
     intra = nvlinkA100;
     inter = hdr;
   } else {
-    device = {"H100-SXM5", 989e12, uint64_t(80 * kGiB), 3350 * kGB, h100};
+    device = {"H100-SXM5",          989e12, uint64_t(80 * kGiB),
+              3350 * kGB,           h100,
+              /*pricePerHour=*/6.88};
     intra = nvlinkH100;
     inter = ndr;
   }

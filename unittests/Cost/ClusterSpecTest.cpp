@@ -299,6 +299,88 @@ TEST(CostClusterSpecTest, FiguresNoMachineHasAreErrors) {
             "1048577 devices asked for; at most 1048576 are supported");
 }
 
+TEST(CostClusterSpecTest, PricePerHourIsReadAndChecked) {
+  // Absent: no price, and a cluster of such devices has none.
+  auto unpriced = parseClusterYAML(kSmall, "cluster.yaml");
+  ASSERT_EQ(succeeded(unpriced), "");
+  EXPECT_FALSE(unpriced->deviceTypes[0].pricePerHour.has_value());
+  EXPECT_FALSE(unpriced->getPricePerHour().has_value());
+  std::string priced = kSmall;
+  priced.replace(priced.find("memory_gib: 80"), 14,
+                 "memory_gib: 80\n    price_per_hour: 2.5");
+  auto spec = parseClusterYAML(priced, "cluster.yaml");
+  ASSERT_EQ(succeeded(spec), "");
+  ASSERT_TRUE(spec->deviceTypes[0].pricePerHour.has_value());
+  EXPECT_EQ(*spec->deviceTypes[0].pricePerHour, 2.5);
+  // 8 devices of 2.5 USD an hour; 3 of them after takeDevices.
+  EXPECT_EQ(spec->getPricePerHour(), std::optional<double>(20.0));
+  auto three = takeDevices(*spec, 3);
+  ASSERT_EQ(succeeded(three), "");
+  EXPECT_EQ(three->getPricePerHour(), std::optional<double>(7.5));
+  // Free devices (own hardware) are allowed.
+  EXPECT_EQ(
+      breakSmall("memory_gib: 80", "memory_gib: 80\n    price_per_hour: 0"),
+      "<success>");
+  // The checks of every figure.
+  EXPECT_EQ(breakSmall("memory_gib: 80", "memory_gib: 80\n    price_per_hr: 2"),
+            "cluster.yaml:5:5: unknown key 'price_per_hr' in device type "
+            "(did you mean 'price_per_hour'?)");
+  EXPECT_EQ(
+      breakSmall("memory_gib: 80", "memory_gib: 80\n    price_per_hour: -1"),
+      "cluster.yaml:5:21: 'price_per_hour' must be non-negative (got -1)");
+  EXPECT_EQ(
+      breakSmall("memory_gib: 80", "memory_gib: 80\n    price_per_hour: 1e6"),
+      "cluster.yaml:5:21: 'price_per_hour' = 1e6 is outside the plausible "
+      "range [1e-06, 10000]");
+  EXPECT_EQ(
+      breakSmall("memory_gib: 80", "memory_gib: 80\n    price_per_hour: .nan"),
+      "cluster.yaml:5:21: 'price_per_hour' must be a number");
+  EXPECT_EQ(breakSmall("memory_gib: 80",
+                       "memory_gib: 80\n    price_per_hour: \"2.5\""),
+            "cluster.yaml:5:21: 'price_per_hour' must be a number, not a "
+            "string");
+  // JSON goes through the same reader.
+  EXPECT_EQ(getErrorMessage(parseClusterJSON(
+                R"({"device_types": [{"name": "A", "peak_tflops": 312, )"
+                R"("memory_gib": 80, "memory_bandwidth": 2039, )"
+                R"("price_per_hour": -2}], "sites": []})",
+                "cluster.json")),
+            "cluster.json:1:115: 'price_per_hour' must be non-negative (got "
+            "-2)");
+}
+
+TEST(CostClusterSpecTest, ClusterPriceNeedsEveryDeviceTypePriced) {
+  // Two device types, one priced: the nodes of the priced one have a
+  // price, the whole cluster has none.
+  auto spec = parseClusterFile(kExample);
+  ASSERT_EQ(succeeded(spec), "");
+  ASSERT_GE(spec->deviceTypes.size(), 2u);
+  spec->deviceTypes[0].pricePerHour = 3.0;
+  EXPECT_FALSE(spec->getPricePerHour().has_value());
+  spec->deviceTypes[1].pricePerHour = 1.0;
+  double expected = 0;
+  for (const NodeSpec &node : spec->nodes)
+    expected += node.numDevices * (node.deviceType == 0 ? 3.0 : 1.0);
+  EXPECT_EQ(spec->getPricePerHour(), std::optional<double>(expected));
+}
+
+TEST(CostClusterSpecTest, PresetPrices) {
+  // The DGX presets carry a price per GPU-hour (docs/cluster.md, "Prices");
+  // the cpu preset has none.
+  for (auto [name, price] :
+       {std::pair<llvm::StringRef, double>{"dgx-h100", 6.88},
+        {"dgx-a100-80g", 3.4309},
+        {"dgx-a100-40g", 2.7447}}) {
+    auto spec = getClusterSpec(name, 12);
+    ASSERT_EQ(succeeded(spec), "");
+    ASSERT_TRUE(spec->getPricePerHour().has_value()) << name.str();
+    EXPECT_DOUBLE_EQ(*spec->getPricePerHour(), 12 * price) << name.str();
+  }
+  auto cpu = getClusterSpec("cpu", 2);
+  ASSERT_EQ(succeeded(cpu), "");
+  EXPECT_FALSE(cpu->getPricePerHour().has_value());
+}
+
 TEST(CostClusterSpecTest, StringsAndRepeatedKeysAreErrors) {
   // A number written as a string.
   EXPECT_EQ(breakSmall("peak_tflops: 312", "peak_tflops: \"312\""),

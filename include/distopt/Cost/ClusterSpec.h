@@ -72,6 +72,9 @@ struct DeviceType {
   double memoryBandwidth = 0;
   /// Kernel efficiencies against the peaks above.
   ComputeEfficiency efficiency;
+  /// What one device of this type costs to rent, in USD per device-hour
+  /// (cluster file key `price_per_hour`), when known.
+  std::optional<double> pricePerHour;
 };
 
 /// One link level: bandwidth per direction (bytes/s) and latency (seconds).
@@ -163,6 +166,10 @@ struct ClusterSpec {
   uint64_t getDeviceMemory(unsigned rank) const;
   /// The WAN link between two different sites, or null if none.
   const LinkSpec *getWanLink(unsigned siteA, unsigned siteB) const;
+  /// What all the devices of the cluster cost together, in USD per hour:
+  /// the sum of their device types' `pricePerHour`; none when a device
+  /// type in use has no price.
+  std::optional<double> getPricePerHour() const;
 };
 
 /// `cluster` with its nodes in an order that does not depend on the order
