@@ -72,6 +72,10 @@ StringRef distopt::cost::stringifyCommunicationPhase(CommunicationPhase phase) {
   return "unknown";
 }
 
+bool StepMemory::isTight() const {
+  return fits() && headroom() < kTightHeadroom * deviceMemory;
+}
+
 double StepReport::getExposedCommunicationSeconds() const {
   double sum = 0;
   for (const CommunicationTime &comm : communication)
@@ -916,11 +920,18 @@ void distopt::cost::printStepReport(const StepReport &report,
       100 * report.hardwareFlopsUtilization);
   const StepMemory &memory = report.memory;
   // Under interleaved 1F1B a device holds the stages of its position.
+  std::string verdict = report.fits ? "fits" : "DOES NOT FIT";
+  if (report.fits && memory.isTight())
+    verdict = llvm::formatv("fits with only {0} ({1:f1}%) left: TIGHT, the "
+                            "allocator's fragmentation and the framework's "
+                            "own buffers may not fit",
+                            formatBytes(memory.headroom()),
+                            100 * memory.headroom() / memory.deviceMemory)
+                  .str();
   os << llvm::formatv("  memory per device ({0} {1}): {2} of {3}, {4}\n",
                       plan.chunks > 1 ? "pipeline position" : "stage",
                       memory.stage, formatBytes(memory.total()),
-                      formatBytes(memory.deviceMemory),
-                      report.fits ? "fits" : "DOES NOT FIT");
+                      formatBytes(memory.deviceMemory), verdict);
   os << llvm::formatv(
       "    parameters {0}, gradients {1}, optimizer states "
       "{2}, activations {3}, temporaries {4}, communication "
@@ -955,6 +966,8 @@ static llvm::json::Object getMemoryJSON(const StepMemory &memory) {
       {"totalBytes", memory.total()},
       {"deviceMemoryBytes", memory.deviceMemory},
       {"fits", memory.fits()},
+      {"headroomBytes", memory.headroom()},
+      {"tight", memory.isTight()},
   };
 }
 

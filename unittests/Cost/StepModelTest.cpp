@@ -205,6 +205,20 @@ TEST(StepModelTest, SelectiveRecomputeRunsTheAttentionCoreAgain) {
   EXPECT_EQ(stringifyRecomputePolicy(plan.recompute), "selective");
 }
 
+TEST(StepModelTest, LittleHeadroomIsFlagged) {
+  StepMemory memory;
+  memory.deviceMemory = 80;
+  memory.parameters = 79.08;
+  EXPECT_TRUE(memory.fits());
+  EXPECT_TRUE(memory.isTight());
+  EXPECT_NEAR(memory.headroom(), 0.92, 1e-12);
+  memory.parameters = 75.9; // 4.1 left: more than 5%
+  EXPECT_FALSE(memory.isTight());
+  memory.parameters = 81; // does not fit: not "tight"
+  EXPECT_FALSE(memory.isTight());
+  EXPECT_LT(memory.headroom(), 0);
+}
+
 TEST(StepModelTest, ZeroOneShardsOptimizerStatesAndUpdates) {
   // 10 layers of 1e8 parameters = 1e9 parameters, dp = 8.
   SegmentCost layer = makeSegment("layer", 10, kMs, 2 * kMs);

@@ -211,7 +211,16 @@ struct StepMemory {
            temporaries + communicationBuffers + inputs;
   }
   bool fits() const { return total() <= deviceMemory; }
+  /// Device memory left, in bytes (negative when it does not fit).
+  double headroom() const { return deviceMemory - total(); }
+  /// Fits, but with less than kTightHeadroom of the device left: what the
+  /// model does not count (allocator fragmentation, the framework's own
+  /// buffers, the CUDA context) may not fit.
+  bool isTight() const;
 };
+
+/// The share of device memory under which a plan that fits is flagged.
+inline constexpr double kTightHeadroom = 0.05;
 
 /// One pipeline stage: what it holds and its time per micro-batch.
 struct StageReport {
