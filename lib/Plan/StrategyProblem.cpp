@@ -558,8 +558,7 @@ solveWithCbc(const IntegerProgram &ip, const ColumnForm &cols,
   Cbc_setAllowablePercentageGap(cbc.model, 0);
   // The feasibility pump heuristic took most of the solver's time on the
   // planner's programs (the search stays exact: the gap is 0).
-  Cbc_setParameter(cbc.model, "feas",
-                   getenv("DBG_FEAS") ? getenv("DBG_FEAS") : "off");
+  Cbc_setParameter(cbc.model, "feas", "off");
   Cbc_solve(cbc.model);
   if (Cbc_isProvenInfeasible(cbc.model)) {
     infeasible = true;
