@@ -31,6 +31,18 @@ using llvm::StringRef;
 // Names
 //===----------------------------------------------------------------------===//
 
+bool distopt::cost::hasTrainingSettings(const PlanOptions &plan) {
+  return plan.mode == StepMode::Training && !plan.explicitStep;
+}
+
+void distopt::cost::addTrainingSettings(const PlanOptions &plan,
+                                        llvm::json::Object &object) {
+  object["recompute"] = stringifyRecomputePolicy(plan.recompute);
+  object["zero"] = unsigned(plan.zero);
+  object["schedule"] = stringifyPipelineScheduleKind(plan.schedule);
+  object["chunks"] = plan.chunks;
+}
+
 StringRef distopt::cost::stringifyStepMode(StepMode mode) {
   return mode == StepMode::Training ? "training" : "inference";
 }

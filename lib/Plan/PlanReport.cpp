@@ -53,9 +53,7 @@ std::string Candidate::getGridName() const {
 /// Whether `candidate` has settings besides its grid (a training plan of a
 /// forward graph).
 static bool hasSettings(const Candidate &candidate) {
-  return candidate.priced &&
-         candidate.setting.mode == cost::StepMode::Training &&
-         !candidate.setting.explicitStep;
+  return candidate.priced && cost::hasTrainingSettings(candidate.setting);
 }
 
 /// The schedule of a setting, with its chunks when interleaved.
@@ -106,11 +104,7 @@ static llvm::json::Object candidateToJSON(const Candidate &c) {
   object["memory_bytes"] = c.memoryBytes;
   object["device_memory_bytes"] = c.deviceMemoryBytes;
   if (hasSettings(c)) {
-    object["recompute"] = cost::stringifyRecomputePolicy(c.setting.recompute);
-    object["zero"] = unsigned(c.setting.zero);
-    object["schedule"] =
-        cost::stringifyPipelineScheduleKind(c.setting.schedule);
-    object["chunks"] = c.setting.chunks;
+    cost::addTrainingSettings(c.setting, object);
     object["micro_batches"] = c.microBatches;
     object["settings_priced"] = c.settingsPriced;
   }

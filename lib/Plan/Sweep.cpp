@@ -336,17 +336,13 @@ distopt::plan::sweep(ModuleOp module, llvm::ArrayRef<std::string> clusters,
 
 /// Whether the planner chose training settings for `row` (a training plan
 /// of a forward graph).
-static bool hasTrainingSettings(const SweepRow &row) {
-  return row.setting.mode == cost::StepMode::Training &&
-         !row.setting.explicitStep;
-}
 
 std::string SweepRow::getPlanText() const {
   std::string text =
       formatv("dp={0},tp={1},pp={2},microbatch={3}", dataParallel,
               tensorParallel, pipelineParallel, setting.microBatch)
           .str();
-  if (hasTrainingSettings(*this))
+  if (cost::hasTrainingSettings(setting))
     text += formatv(",recompute={0},zero={1},schedule={2}",
                     cost::stringifyRecomputePolicy(setting.recompute),
                     unsigned(setting.zero),
@@ -516,13 +512,8 @@ llvm::json::Value distopt::plan::toJSON(const SweepRow &row) {
   object["micro_batch"] = row.setting.microBatch;
   object["global_batch"] = row.setting.globalBatch;
   object["micro_batches"] = row.microBatches;
-  if (hasTrainingSettings(row)) {
-    object["recompute"] = cost::stringifyRecomputePolicy(row.setting.recompute);
-    object["zero"] = unsigned(row.setting.zero);
-    object["schedule"] =
-        cost::stringifyPipelineScheduleKind(row.setting.schedule);
-    object["chunks"] = row.setting.chunks;
-  }
+  if (cost::hasTrainingSettings(row.setting))
+    cost::addTrainingSettings(row.setting, object);
   object["step_seconds"] = row.stepSeconds;
   object["memory_bytes"] = row.memoryBytes;
   object["samples_per_second"] = row.samplesPerSecond;

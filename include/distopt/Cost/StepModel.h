@@ -148,6 +148,12 @@ struct PlanOptions {
   void fix(PlanKey key) { fixed |= unsigned(key); }
 };
 
+/// Whether `plan` trains a forward graph, where the recompute, ZeRO stage,
+/// schedule and chunks are settings the planner chooses with the grid.
+bool hasTrainingSettings(const PlanOptions &plan);
+/// Adds those settings to `object`: recompute, zero, schedule, chunks.
+void addTrainingSettings(const PlanOptions &plan, llvm::json::Object &object);
+
 llvm::StringRef stringifyStepMode(StepMode mode);
 llvm::StringRef stringifyRecomputePolicy(RecomputePolicy policy);
 llvm::StringRef stringifyPipelineScheduleKind(PipelineScheduleKind kind);
