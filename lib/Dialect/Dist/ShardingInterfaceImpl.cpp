@@ -58,14 +58,18 @@ LoopSpace buildLoopSpace(Operation *op) {
   LoopSpace space;
   ShardingRule rule = cast<ShardingRuleOpInterface>(op).getShardingRule();
   space.bias = rule.bias;
-  for (const ShardingFactor &f : rule.factors) {
+  for (auto [i, f] : llvm::enumerate(rule.factors)) {
     space.types.push_back(f.kind == FactorKind::Reduction
                               ? utils::IteratorType::reduction
                               : utils::IteratorType::parallel);
-    // Upstream partitioning knows no split forms: a collective factor stays
-    // whole there.
-    space.splittable.push_back(f.kind == FactorKind::Parallel ||
-                               f.kind == FactorKind::Reduction);
+    // Upstream partitioning knows no split forms: a collective factor, and
+    // one whose local form must know its block (a table split by rows),
+    // stay whole there.
+    bool needsBlock =
+        rule.blockAxes && rule.blockAxes->factor == static_cast<int64_t>(i);
+    space.splittable.push_back(!needsBlock &&
+                               (f.kind == FactorKind::Parallel ||
+                                f.kind == FactorKind::Reduction));
     if (f.kind == FactorKind::Reduction)
       space.combiner = f.combiner;
   }
