@@ -100,9 +100,8 @@ private:
   std::optional<ClassBlock> classBlock(Operation *op, ArrayRef<int16_t> axes,
                                        int64_t width,
                                        StringRef attr = "class_axes");
-  std::optional<RowBlock> rowBlock(Operation *op,
-                                   std::optional<ArrayRef<int16_t>> axes,
-                                   int64_t rows);
+  std::optional<RowBlock>
+  rowBlock(Operation *op, std::optional<ArrayRef<int16_t>> axes, int64_t rows);
 
   Executor &ex;
   Communicator &comm;
@@ -910,8 +909,7 @@ std::optional<ClassBlock> ProgramBuilder::classBlock(Operation *op,
   for (int16_t a : axes) {
     if (a < 0 || size_t(a) >= comm.gridShape().size() ||
         llvm::is_contained(list, int64_t(a))) {
-      fail(op, attr.str() +
-                   " must be distinct axes of the program's grid of " +
+      fail(op, attr.str() + " must be distinct axes of the program's grid of " +
                    std::to_string(comm.gridShape().size()) + " axes");
       return std::nullopt;
     }

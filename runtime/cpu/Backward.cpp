@@ -57,8 +57,8 @@ static void scatterAddRows(const S *grad, const Tensor &indices, A *acc,
 int64_t distopt::rt::gatherGrad(const Tensor &grad, const Tensor &indices,
                                 Tensor &out, int64_t axis, int threads) {
   assert(axis >= 0 && axis < out.rank() && "gather_grad axis");
-  return gatherGradBlock(grad, indices, RowBlock{0, out.shape[axis]}, out,
-                         axis, threads);
+  return gatherGradBlock(grad, indices, RowBlock{0, out.shape[axis]}, out, axis,
+                         threads);
 }
 
 int64_t distopt::rt::gatherGradBlock(const Tensor &grad, const Tensor &indices,

@@ -200,8 +200,7 @@ TEST(BackwardKernels, Pool2DGradThreadsAgree) {
 TEST(BackwardKernels, GatherGradBlockScattersIntoItsRowsOnly) {
   // Rows [2, 4) of a 4 x 2 table: ids 3, 2, -1 (= 3) land in the block,
   // 0 and -4 (= 0) in another one; 4 is outside the table (reported).
-  std::vector<float> grad{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},
-      out(4, -7.0f);
+  std::vector<float> grad{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, out(4, -7.0f);
   std::vector<int64_t> ids{3, 2, -1, 0, -4, 4};
   Tensor g = f32(grad, {6, 2}), rows = f32(out, {2, 2});
   Tensor idx{ids.data(), DType::I64, {6}};

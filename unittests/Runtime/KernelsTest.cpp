@@ -1771,9 +1771,9 @@ TEST(GatherBlockTest, LooksUpItsRowsAndZerosTheOthers) {
   std::vector<int64_t> ids = {2, 0, 3, 5, -3, -6};
   std::vector<float> y(12, 7);
   Tensor out = view(y, {6, 2});
-  EXPECT_EQ(gatherBlock(view(rows, {2, 2}), view(ids, {6}), RowBlock{2, 6},
-                        out, 0),
-            -1);
+  EXPECT_EQ(
+      gatherBlock(view(rows, {2, 2}), view(ids, {6}), RowBlock{2, 6}, out, 0),
+      -1);
   EXPECT_EQ(y, (std::vector<float>{20, 21, 0, 0, 30, 31, 0, 0, 30, 31, 0, 0}));
 }
 
@@ -1812,9 +1812,9 @@ TEST(GatherBlockTest, IndexOutsideTheWholeTableIsAnError) {
   std::vector<int64_t> ids = {3, 0, 4, -5};
   std::vector<float> y(4, 7);
   Tensor out = view(y, {4, 1});
-  EXPECT_EQ(gatherBlock(view(rows, {2, 1}), view(ids, {4}), RowBlock{2, 4},
-                        out, 0),
-            2);
+  EXPECT_EQ(
+      gatherBlock(view(rows, {2, 1}), view(ids, {4}), RowBlock{2, 4}, out, 0),
+      2);
   EXPECT_EQ(y, (std::vector<float>{30, 0, 0, 0}));
 }
 

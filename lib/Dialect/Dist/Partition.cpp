@@ -2,9 +2,9 @@
 //
 // `partitionModule` (the `dist-partition` pass, and the planner when it
 // measures the memory of a generated training step) turns a function over
-// whole tensors into the program that every device of the grid runs. The planner says, per op, which grid axes
-// split which factors of the op's sharding rule (`dist.factor_axes`); this
-// pass follows those choices:
+// whole tensors into the program that every device of the grid runs. The
+// planner says, per op, which grid axes split which factors of the op's
+// sharding rule (`dist.factor_axes`); this pass follows those choices:
 //
 //  1. every op's rule and assignment are read and checked while the types
 //     are still the global ones (a rule depends on its op's types);
@@ -313,8 +313,8 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
   // A local form that needs its block's position gets the split's axes.
   if (rule.blockAxes && !plan.factorAxes[rule.blockAxes->factor].empty())
     op->setAttr(rule.blockAxes->attr,
-                DenseI16ArrayAttr::get(op->getContext(),
-                                       plan.factorAxes[rule.blockAxes->factor]));
+                DenseI16ArrayAttr::get(
+                    op->getContext(), plan.factorAxes[rule.blockAxes->factor]));
   if (failed(rewriteSplitForm(b, plan)))
     return failure();
   op = plan.op;

@@ -67,9 +67,9 @@ LoopSpace buildLoopSpace(Operation *op) {
     // stay whole there.
     bool needsBlock =
         rule.blockAxes && rule.blockAxes->factor == static_cast<int64_t>(i);
-    space.splittable.push_back(!needsBlock &&
-                               (f.kind == FactorKind::Parallel ||
-                                f.kind == FactorKind::Reduction));
+    space.splittable.push_back(
+        !needsBlock &&
+        (f.kind == FactorKind::Parallel || f.kind == FactorKind::Reduction));
     if (f.kind == FactorKind::Reduction)
       space.combiner = f.combiner;
   }
