@@ -31,6 +31,13 @@
 // RUN: not dist-run %t/one.dist --input ids=%t/bad.npy --input g=%t/g.npy --output-dir %t/bad1 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: 'dist.gather': index 8 (at [2, 5] of the indices) is out of range for axis 0 of size 8; indices must be in [-8, 8)
 
+// An artifact whose row_axes name no axis of its grid (untrusted: rewritten
+// after dist-opt) is refused before it runs, with no output.
+// RUN: %python %S/Inputs/rewrite_artifact.py %t/two.dist %t/axes.dist "row_axes = array<i16: 0>" "row_axes = array<i16: 3>"
+// RUN: not %mpirun -np 2 dist-run %t/axes.dist --input ids=%t/ids.npy --input g=%t/g.npy --output-dir %t/axes 2>&1 | FileCheck %s --check-prefix=AXES
+// AXES: error: 'dist.gather': row_axes must be distinct axes of the program's grid of 1 axes
+// RUN: not test -e %t/axes
+
 shard.grid @tp(shape = 2)
 
 func.func @main(%ids: tensor<4x6xi64> {dist.name = "ids"}, %g: tensor<4x6x16xf32> {dist.name = "g"}) -> (tensor<4x6x16xf32> {dist.name = "y"}, tensor<4x6x16xf32> {dist.name = "z"}, tensor<8x16xf32> {dist.name = "dtable"}) {

@@ -50,6 +50,8 @@ struct LoopSpace {
   ReduceKind combiner = ReduceKind::Sum;
   /// The bias added after the reduction, if the op has one.
   std::optional<BiasAfterReduction> bias;
+  /// The loop whose local form must know its block (ShardingRule::blockAxes).
+  std::optional<int64_t> blockLoop;
   /// False when the rule cannot be expressed with projected permutations.
   bool valid = true;
 };
@@ -58,6 +60,8 @@ LoopSpace buildLoopSpace(Operation *op) {
   LoopSpace space;
   ShardingRule rule = cast<ShardingRuleOpInterface>(op).getShardingRule();
   space.bias = rule.bias;
+  if (rule.blockAxes)
+    space.blockLoop = rule.blockAxes->factor;
   for (auto [i, f] : llvm::enumerate(rule.factors)) {
     space.types.push_back(f.kind == FactorKind::Reduction
                               ? utils::IteratorType::reduction
@@ -237,7 +241,11 @@ struct RuleShardingModel
         InFlightDiagnostic diag = op->emitOpError("cannot split loop d");
         diag << i << " over grid axes [";
         llvm::interleaveComma(axes, diag);
-        diag << "]: its sharding rule keeps that factor whole";
+        if (space.blockLoop == static_cast<int64_t>(i))
+          diag << "]: its local form needs the block it holds, which upstream "
+                  "partitioning does not give (dist-partition does)";
+        else
+          diag << "]: its sharding rule keeps that factor whole";
         return diag;
       }
 
