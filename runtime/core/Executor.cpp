@@ -98,7 +98,10 @@ private:
   bool emitTraining(Operation *op, const std::string &name);
   bool emitAssigns(ArrayRef<Operation *> ops);
   std::optional<ClassBlock> classBlock(Operation *op, ArrayRef<int16_t> axes,
-                                       int64_t width);
+                                       int64_t width,
+                                       StringRef attr = "class_axes");
+  std::optional<RowBlock>
+  rowBlock(Operation *op, std::optional<ArrayRef<int16_t>> axes, int64_t rows);
 
   Executor &ex;
   Communicator &comm;
@@ -725,10 +728,14 @@ bool ProgramBuilder::emitDataMovement(Operation *op, const std::string &name) {
         Tensor d = view(o.getData()), idx = view(o.getIndices()), out = view(o.getResult());
         int64_t axis = o.getAxis();
         Communicator *c = &comm;
-        return add([=]() mutable {
-          int64_t bad = gather(d, idx, out, axis);
+        std::optional<RowBlock> block =
+            rowBlock(o, o.getRowAxes(), d.shape[axis]);
+        if (!block)
+          return false;
+        return add([=, block = *block]() mutable {
+          int64_t bad = gatherBlock(d, idx, block, out, axis);
           if (bad >= 0)
-            c->abortAll(gatherIndexError(name, idx, bad, d.shape[axis], axis));
+            c->abortAll(gatherIndexError(name, idx, bad, block.rows, axis));
         });
       })
       .Case([&](dist::TransposeOp o) {
@@ -896,12 +903,13 @@ static std::string labelError(const std::string &op, const Tensor &labels,
 /// untrusted).
 std::optional<ClassBlock> ProgramBuilder::classBlock(Operation *op,
                                                      ArrayRef<int16_t> axes,
-                                                     int64_t width) {
+                                                     int64_t width,
+                                                     StringRef attr) {
   std::vector<int64_t> list;
   for (int16_t a : axes) {
     if (a < 0 || size_t(a) >= comm.gridShape().size() ||
         llvm::is_contained(list, int64_t(a))) {
-      fail(op, "class_axes must be distinct axes of the program's grid of " +
+      fail(op, attr.str() + " must be distinct axes of the program's grid of " +
                    std::to_string(comm.gridShape().size()) + " axes");
       return std::nullopt;
     }
@@ -909,6 +917,20 @@ std::optional<ClassBlock> ProgramBuilder::classBlock(Operation *op,
   }
   return ClassBlock{comm.linearIndex(list) * width,
                     width * comm.groupSize(list)};
+}
+
+/// This rank's block of a table split by rows over the grid axes `axes`
+/// (`row_axes` of a gather or its gradient; none: the whole table of
+/// `rows` rows), `rows` rows per rank.
+std::optional<RowBlock>
+ProgramBuilder::rowBlock(Operation *op, std::optional<ArrayRef<int16_t>> axes,
+                         int64_t rows) {
+  if (!axes)
+    return RowBlock{0, rows};
+  std::optional<ClassBlock> block = classBlock(op, *axes, rows, "row_axes");
+  if (!block)
+    return std::nullopt;
+  return RowBlock{block->first, block->classes};
 }
 
 /// The steps of the loss and optimizer ops (`emit`'s helper).
@@ -1031,11 +1053,14 @@ bool ProgramBuilder::emitBackward(Operation *op, const std::string &name) {
                out = view(o.getResult());
         int64_t axis = o.getAxis();
         Communicator *c = &comm;
-        return add([=]() mutable {
-          int64_t bad = gatherGrad(g, idx, out, axis);
+        std::optional<RowBlock> block =
+            rowBlock(o, o.getRowAxes(), out.shape[axis]);
+        if (!block)
+          return false;
+        return add([=, block = *block]() mutable {
+          int64_t bad = gatherGradBlock(g, idx, block, out, axis);
           if (bad >= 0)
-            c->abortAll(
-                gatherIndexError(name, idx, bad, out.shape[axis], axis));
+            c->abortAll(gatherIndexError(name, idx, bad, block.rows, axis));
         });
       })
       .Case([&](dist::Conv2DGradInputOp o) {

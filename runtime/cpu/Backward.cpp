@@ -24,10 +24,12 @@ using namespace distopt::rt::detail;
 
 /// Adds the rows of `grad` (outer x count x inner) into `acc` (outer x
 /// axisSize x inner, zeroed), columns split into chunks across tasks.
+/// Only the indices in `block` (rows [block.first, block.first + axisSize)
+/// of a table of block.rows rows) add anything.
 template <typename S, typename A>
 static void scatterAddRows(const S *grad, const Tensor &indices, A *acc,
                            int64_t outer, int64_t count, int64_t axisSize,
-                           int64_t inner, int threads) {
+                           const RowBlock &block, int64_t inner, int threads) {
   constexpr int64_t kChunk = 256;
   int64_t chunks = (inner + kChunk - 1) / kChunk;
   parallelFor(outer * chunks, count * kChunk, threads,
@@ -39,7 +41,8 @@ static void scatterAddRows(const S *grad, const Tensor &indices, A *acc,
                   for (int64_t i = 0; i < count; ++i) {
                     int64_t index = indexAt(indices, i);
                     if (index < 0)
-                      index += axisSize;
+                      index += block.rows;
+                    index -= block.first;
                     if (index < 0 || index >= axisSize)
                       continue;
                     const S *src = grad + (o * count + i) * inner;
@@ -53,9 +56,19 @@ static void scatterAddRows(const S *grad, const Tensor &indices, A *acc,
 
 int64_t distopt::rt::gatherGrad(const Tensor &grad, const Tensor &indices,
                                 Tensor &out, int64_t axis, int threads) {
+  assert(axis >= 0 && axis < out.rank() && "gather_grad axis");
+  return gatherGradBlock(grad, indices, RowBlock{0, out.shape[axis]}, out, axis,
+                         threads);
+}
+
+int64_t distopt::rt::gatherGradBlock(const Tensor &grad, const Tensor &indices,
+                                     const RowBlock &block, Tensor &out,
+                                     int64_t axis, int threads) {
   assert(grad.dtype == out.dtype && axis >= 0 && axis < out.rank() &&
          grad.rank() == out.rank() - 1 + indices.rank() &&
          "gather_grad: grad has the shape of the gather's result");
+  assert(block.first >= 0 && block.first + out.shape[axis] <= block.rows &&
+         "gather_grad block within the table");
   int64_t outer = 1, inner = 1, axisSize = out.shape[axis];
   for (int64_t d = 0; d < axis; ++d)
     outer *= out.shape[d];
@@ -65,7 +78,7 @@ int64_t distopt::rt::gatherGrad(const Tensor &grad, const Tensor &indices,
   int64_t firstBad = -1;
   for (int64_t i = count - 1; i >= 0; --i) {
     int64_t index = indexAt(indices, i);
-    if (index < -axisSize || index >= axisSize)
+    if (index < -block.rows || index >= block.rows)
       firstBad = i;
   }
   dispatchFloatType(out.dtype, [&](auto tag) {
@@ -75,11 +88,12 @@ int64_t distopt::rt::gatherGrad(const Tensor &grad, const Tensor &indices,
     int64_t n = out.numElements();
     if constexpr (ElementTraits<S>::kDirect) {
       std::fill(dst, dst + n, S(0));
-      scatterAddRows(src, indices, dst, outer, count, axisSize, inner, threads);
+      scatterAddRows(src, indices, dst, outer, count, axisSize, block, inner,
+                     threads);
     } else {
       std::vector<float> acc(n, 0.0f);
-      scatterAddRows(src, indices, acc.data(), outer, count, axisSize, inner,
-                     threads);
+      scatterAddRows(src, indices, acc.data(), outer, count, axisSize, block,
+                     inner, threads);
       for (int64_t i = 0; i < n; ++i)
         dst[i] = ElementTraits<S>::store(acc[i]);
     }

@@ -20,8 +20,20 @@ int64_t distopt::rt::indexAt(const Tensor &indices, int64_t i) {
   return dataAs<const int64_t>(indices)[i];
 }
 
-int64_t distopt::rt::gather(const Tensor &data, const Tensor &indices,
-                            Tensor &out, int64_t axis, int threads) {
+/// The row of a table of `rows` rows that `index` selects (negative
+/// indices count from the end, ONNX), or -1 outside [-rows, rows).
+static int64_t normalizeIndex(int64_t index, int64_t rows) {
+  if (index < -rows || index >= rows)
+    return -1;
+  return index < 0 ? index + rows : index;
+}
+
+/// `gather` from `data`, the rows `[block.first, block.first + n)` of a
+/// table of `block.rows` rows along `axis` (the whole table when `first` is
+/// 0 and `rows` is n): slices of rows outside the block are zeros.
+static int64_t gatherRows(const Tensor &data, const Tensor &indices,
+                          const RowBlock &block, Tensor &out, int64_t axis,
+                          int threads) {
   assert(data.dtype == out.dtype && axis >= 0 && axis < data.rank() &&
          out.rank() == data.rank() - 1 + indices.rank() &&
          "gather result shape is data[:axis] ++ indices ++ data[axis+1:]");
@@ -35,31 +47,43 @@ int64_t distopt::rt::gather(const Tensor &data, const Tensor &indices,
   size_t sliceBytes = static_cast<size_t>(inner) * byteWidth(data.dtype);
   const char *src = static_cast<const char *>(data.data);
   char *dst = static_cast<char *>(out.data);
-  // The first index outside [-n, n), found before any copy (indices are
-  // few next to the slices they select).
+  // The first index outside [-rows, rows), found before any copy (indices
+  // are few next to the slices they select).
   int64_t firstBad = -1;
-  for (int64_t i = 0; i < count && firstBad < 0; ++i) {
-    int64_t index = indexAt(indices, i);
-    if (index < -axisSize || index >= axisSize)
+  for (int64_t i = 0; i < count && firstBad < 0; ++i)
+    if (normalizeIndex(indexAt(indices, i), block.rows) < 0)
       firstBad = i;
-  }
   parallelFor(outer * count, inner, threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       int64_t o = item / count;
-      int64_t index = indexAt(indices, item % count);
-      // A negative index counts from the end of the axis (ONNX).
-      if (index < 0)
-        index += axisSize;
+      int64_t row = normalizeIndex(indexAt(indices, item % count), block.rows);
+      int64_t local = row - block.first;
       char *target = dst + item * sliceBytes;
-      if (index < 0 || index >= axisSize) {
+      if (row < 0 || local < 0 || local >= axisSize) {
         std::memset(target, 0, sliceBytes);
         continue;
       }
-      std::memcpy(target, src + (o * axisSize + index) * sliceBytes,
+      std::memcpy(target, src + (o * axisSize + local) * sliceBytes,
                   sliceBytes);
     }
   });
   return firstBad;
+}
+
+int64_t distopt::rt::gather(const Tensor &data, const Tensor &indices,
+                            Tensor &out, int64_t axis, int threads) {
+  assert(axis >= 0 && axis < data.rank() && "gather axis");
+  return gatherRows(data, indices, RowBlock{0, data.shape[axis]}, out, axis,
+                    threads);
+}
+
+int64_t distopt::rt::gatherBlock(const Tensor &data, const Tensor &indices,
+                                 const RowBlock &block, Tensor &out,
+                                 int64_t axis, int threads) {
+  assert(axis >= 0 && axis < data.rank() && block.first >= 0 &&
+         block.first + data.shape[axis] <= block.rows &&
+         "gather block within the table");
+  return gatherRows(data, indices, block, out, axis, threads);
 }
 
 void distopt::rt::transpose(const Tensor &in, Tensor &out,

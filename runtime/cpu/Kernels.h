@@ -241,6 +241,23 @@ void layerNorm(const Tensor &in, const Tensor &scale, const Tensor *bias,
 int64_t gather(const Tensor &data, const Tensor &indices, Tensor &out,
                int64_t axis, int threads = 0);
 
+/// A device's block of a table split by rows along a gather's axis: its
+/// first row and the whole table's row count.
+struct RowBlock {
+  int64_t first = 0, rows = 0;
+};
+
+/// The masked lookup of a table split by rows (Megatron-LM's
+/// vocabulary-parallel embedding): `data` holds the rows `[block.first,
+/// block.first + data.shape[axis])` of a table of `block.rows` rows, and
+/// indices are the whole table's (negative ones count from its end). An
+/// index in the block selects its slice; one outside the block gives zeros;
+/// one outside [-rows, rows) is an error: returns the position of the first
+/// such index (its slice zeros), or -1.
+int64_t gatherBlock(const Tensor &data, const Tensor &indices,
+                    const RowBlock &block, Tensor &out, int64_t axis,
+                    int threads = 0);
+
 /// The integer (i32 or i64) at row-major position `i` of `indices`.
 int64_t indexAt(const Tensor &indices, int64_t i);
 
@@ -356,6 +373,15 @@ void sgd(const Tensor &param, const Tensor &grad, const Tensor *buffer,
 /// the first index outside [-n, n) (which adds nothing), or -1.
 int64_t gatherGrad(const Tensor &grad, const Tensor &indices, Tensor &out,
                    int64_t axis, int threads = 0);
+
+/// `gatherGrad` into a device's block of a table split by rows: `out` holds
+/// the rows `[block.first, block.first + out.shape[axis])` of a table of
+/// `block.rows` rows; only the indices (the whole table's) that fall in the
+/// block add anything. Returns the position of the first index outside
+/// [-rows, rows), or -1.
+int64_t gatherGradBlock(const Tensor &grad, const Tensor &indices,
+                        const RowBlock &block, Tensor &out, int64_t axis,
+                        int threads = 0);
 
 /// The gradient of `conv2d` for its input: `grad` N x O x OH x OW, `filter`
 /// O x C/group x KH x KW, `out` N x C x H x W; window attributes as conv2d.

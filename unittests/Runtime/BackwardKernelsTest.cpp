@@ -197,4 +197,25 @@ TEST(BackwardKernels, Pool2DGradThreadsAgree) {
   }
 }
 
+TEST(BackwardKernels, GatherGradBlockScattersIntoItsRowsOnly) {
+  // Rows [2, 4) of a 4 x 2 table: ids 3, 2, -1 (= 3) land in the block,
+  // 0 and -4 (= 0) in another one; 4 is outside the table (reported).
+  std::vector<float> grad{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, out(4, -7.0f);
+  std::vector<int64_t> ids{3, 2, -1, 0, -4, 4};
+  Tensor g = f32(grad, {6, 2}), rows = f32(out, {2, 2});
+  Tensor idx{ids.data(), DType::I64, {6}};
+  EXPECT_EQ(gatherGradBlock(g, idx, RowBlock{2, 4}, rows, 0), 5);
+  EXPECT_EQ(out, (std::vector<float>{3, 4, 1 + 5, 2 + 6}));
+  // The blocks of both ranks are the whole gradient.
+  std::vector<float> first(4, -7.0f), whole(8, -7.0f);
+  Tensor firstRows = f32(first, {2, 2}), table = f32(whole, {4, 2});
+  ids.back() = 1;
+  EXPECT_EQ(gatherGradBlock(g, idx, RowBlock{0, 4}, firstRows, 0), -1);
+  EXPECT_EQ(gatherGradBlock(g, idx, RowBlock{2, 4}, rows, 0), -1);
+  EXPECT_EQ(gatherGrad(g, idx, table, 0), -1);
+  std::vector<float> joined(first);
+  joined.insert(joined.end(), out.begin(), out.end());
+  EXPECT_EQ(joined, whole);
+}
+
 } // namespace

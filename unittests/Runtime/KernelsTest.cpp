@@ -1760,4 +1760,62 @@ TEST(ThreadsTest, ResultsDoNotDependOnThreads) {
     ASSERT_EQ(mask[i], x[i] > b[i % 1024] ? 1 : 0);
 }
 
+//===----------------------------------------------------------------------===//
+// Masked lookup of a table split by rows (vocabulary-parallel embedding)
+//===----------------------------------------------------------------------===//
+
+TEST(GatherBlockTest, LooksUpItsRowsAndZerosTheOthers) {
+  // Rows 2 and 3 of a 6-row table (r = [10r, 10r+1]); the ids are the whole
+  // table's: 2, 3 and -3 (= 3) are the block's, 0, 5 and -6 (= 0) others'.
+  std::vector<float> rows = {20, 21, 30, 31};
+  std::vector<int64_t> ids = {2, 0, 3, 5, -3, -6};
+  std::vector<float> y(12, 7);
+  Tensor out = view(y, {6, 2});
+  EXPECT_EQ(
+      gatherBlock(view(rows, {2, 2}), view(ids, {6}), RowBlock{2, 6}, out, 0),
+      -1);
+  EXPECT_EQ(y, (std::vector<float>{20, 21, 0, 0, 30, 31, 0, 0, 30, 31, 0, 0}));
+}
+
+TEST(GatherBlockTest, BlocksOfAllRanksAddUpToTheWholeLookup) {
+  // Three blocks of a 6 x 3 table on an inner axis (data 2 x 6 x 3, axis 1):
+  // the sum of the three masked lookups is the unsplit gather.
+  std::vector<float> table(36);
+  for (size_t i = 0; i < table.size(); ++i)
+    table[i] = static_cast<float>(i) + 0.5f;
+  std::vector<int32_t> ids = {5, -1, 0, 3, -4, 2, 1};
+  std::vector<float> whole(2 * 7 * 3);
+  Tensor wholeOut = view(whole, {2, 7, 3});
+  ASSERT_EQ(gather(view(table, {2, 6, 3}), view(ids, {7}), wholeOut, 1), -1);
+  std::vector<float> sum(whole.size(), 0.0f);
+  for (int64_t block = 0; block < 3; ++block) {
+    std::vector<float> rows;
+    for (int64_t a = 0; a < 2; ++a)
+      for (int64_t r = 2 * block; r < 2 * block + 2; ++r)
+        for (int64_t c = 0; c < 3; ++c)
+          rows.push_back(table[(a * 6 + r) * 3 + c]);
+    std::vector<float> part(whole.size(), 7.0f);
+    Tensor partOut = view(part, {2, 7, 3});
+    ASSERT_EQ(gatherBlock(view(rows, {2, 2, 3}), view(ids, {7}),
+                          RowBlock{2 * block, 6}, partOut, 1),
+              -1);
+    for (size_t i = 0; i < sum.size(); ++i)
+      sum[i] += part[i];
+  }
+  EXPECT_EQ(sum, whole);
+}
+
+TEST(GatherBlockTest, IndexOutsideTheWholeTableIsAnError) {
+  // Block of rows [2, 4) of 4: 3 is in it, 0 another block's, 4 and -5
+  // outside the table (reported: the first one), their slices zeros.
+  std::vector<float> rows = {20, 30};
+  std::vector<int64_t> ids = {3, 0, 4, -5};
+  std::vector<float> y(4, 7);
+  Tensor out = view(y, {4, 1});
+  EXPECT_EQ(
+      gatherBlock(view(rows, {2, 1}), view(ids, {4}), RowBlock{2, 4}, out, 0),
+      2);
+  EXPECT_EQ(y, (std::vector<float>{30, 0, 0, 0}));
+}
+
 } // namespace

@@ -35,7 +35,7 @@ LogicalResult GatherGradOp::verify() {
   if (grad.getShape() != ArrayRef<int64_t>(expected))
     return emitOpError("expects grad of the gather's result type ")
            << grad.clone(expected) << ", found " << grad;
-  return success();
+  return detail::verifyRowAxes(*this, getRowAxes());
 }
 
 /// Checks that a conv2d of `input` with `filter` (shapes) and `op`'s window

@@ -596,6 +596,35 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult
+distopt::dist::detail::verifyRowAxes(Operation *op,
+                                     std::optional<ArrayRef<int16_t>> rowAxes) {
+  if (!rowAxes)
+    return success();
+  if (rowAxes->empty())
+    return op->emitOpError("expects 'row_axes' to name the grid axes that "
+                           "split the table's rows, found none");
+  for (auto [i, axis] : llvm::enumerate(*rowAxes)) {
+    if (axis < 0)
+      return op->emitOpError("expects non-negative grid axes in 'row_axes', "
+                             "found ")
+             << axis;
+    if (llvm::is_contained(rowAxes->take_front(i), axis))
+      return op->emitOpError("expects distinct grid axes in 'row_axes', "
+                             "found ")
+             << axis << " twice";
+  }
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  if (getRowAxes() && !isFloat(getType().getElementType()))
+    return emitOpError("splits the rows of a table of ")
+           << getType().getElementType()
+           << " ('row_axes'); only float tables are split by rows";
+  return detail::verifyRowAxes(*this, getRowAxes());
+}
+
 LogicalResult ReshapeOp::verify() {
   RankedTensorType in = getInput().getType(), out = getType();
   if (in.getElementType() != out.getElementType())

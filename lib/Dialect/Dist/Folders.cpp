@@ -834,6 +834,9 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
 //===----------------------------------------------------------------------===//
 
 OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  // A local form's result depends on the device that runs it.
+  if (getRowAxes())
+    return {};
   DenseElementsAttr data = getDense(adaptor.getData());
   DenseElementsAttr indices = getDense(adaptor.getIndices());
   if (!data || !indices)

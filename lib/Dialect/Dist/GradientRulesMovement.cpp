@@ -141,8 +141,10 @@ LogicalResult distopt::dist::buildOpGradients(GatherOp op, GradBuilder &gb,
                                               SmallVectorImpl<Value> &grads) {
   if (!isFloatTensor(op.getData()))
     return success();
-  grads[0] =
-      GatherGradOp::create(gb.builder, gb.loc, op.getData().getType(),
-                           resultGrads[0], op.getIndices(), op.getAxis());
+  // The gradient of a local form (a table split by rows) scatters into the
+  // same block of rows.
+  grads[0] = GatherGradOp::create(gb.builder, gb.loc, op.getData().getType(),
+                                  resultGrads[0], op.getIndices(), op.getAxis(),
+                                  op.getRowAxesAttr());
   return success();
 }

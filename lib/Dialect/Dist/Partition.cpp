@@ -2,9 +2,9 @@
 //
 // `partitionModule` (the `dist-partition` pass, and the planner when it
 // measures the memory of a generated training step) turns a function over
-// whole tensors into the program that every device of the grid runs. The planner says, per op, which grid axes
-// split which factors of the op's sharding rule (`dist.factor_axes`); this
-// pass follows those choices:
+// whole tensors into the program that every device of the grid runs. The
+// planner says, per op, which grid axes split which factors of the op's
+// sharding rule (`dist.factor_axes`); this pass follows those choices:
 //
 //  1. every op's rule and assignment are read and checked while the types
 //     are still the global ones (a rule depends on its op's types);
@@ -12,8 +12,10 @@
 //     producer left it in to the state the op needs (the steps of
 //     planReshard, the same the planner priced, emitted as shard-dialect
 //     collectives and cached per value and state), and the op gets its local
-//     types; split mean reductions, biases after split contractions and
-//     split weights get their local forms (LocalForms.h);
+//     types; split mean reductions, biases after split contractions,
+//     split weights and ops that must know their block of a split factor
+//     (a gather from a table split by rows: ShardingRule::blockAxes) get
+//     their local forms (LocalForms.h);
 //  3. function results are resharded to whole.
 //
 // docs/partition.md has the contract and the resharding table.
@@ -308,6 +310,11 @@ LogicalResult Partitioner::rewrite(OpPlan &plan) {
   // An op without results (dist.assign) only needed its operands resharded.
   if (resultStates.empty())
     return success();
+  // A local form that needs its block's position gets the split's axes.
+  if (rule.blockAxes && !plan.factorAxes[rule.blockAxes->factor].empty())
+    op->setAttr(rule.blockAxes->attr,
+                DenseI16ArrayAttr::get(
+                    op->getContext(), plan.factorAxes[rule.blockAxes->factor]));
   if (failed(rewriteSplitForm(b, plan)))
     return failure();
   op = plan.op;

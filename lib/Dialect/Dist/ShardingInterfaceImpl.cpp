@@ -50,6 +50,8 @@ struct LoopSpace {
   ReduceKind combiner = ReduceKind::Sum;
   /// The bias added after the reduction, if the op has one.
   std::optional<BiasAfterReduction> bias;
+  /// The loop whose local form must know its block (ShardingRule::blockAxes).
+  std::optional<int64_t> blockLoop;
   /// False when the rule cannot be expressed with projected permutations.
   bool valid = true;
 };
@@ -58,14 +60,20 @@ LoopSpace buildLoopSpace(Operation *op) {
   LoopSpace space;
   ShardingRule rule = cast<ShardingRuleOpInterface>(op).getShardingRule();
   space.bias = rule.bias;
-  for (const ShardingFactor &f : rule.factors) {
+  if (rule.blockAxes)
+    space.blockLoop = rule.blockAxes->factor;
+  for (auto [i, f] : llvm::enumerate(rule.factors)) {
     space.types.push_back(f.kind == FactorKind::Reduction
                               ? utils::IteratorType::reduction
                               : utils::IteratorType::parallel);
-    // Upstream partitioning knows no split forms: a collective factor stays
-    // whole there.
-    space.splittable.push_back(f.kind == FactorKind::Parallel ||
-                               f.kind == FactorKind::Reduction);
+    // Upstream partitioning knows no split forms: a collective factor, and
+    // one whose local form must know its block (a table split by rows),
+    // stay whole there.
+    bool needsBlock =
+        rule.blockAxes && rule.blockAxes->factor == static_cast<int64_t>(i);
+    space.splittable.push_back(
+        !needsBlock &&
+        (f.kind == FactorKind::Parallel || f.kind == FactorKind::Reduction));
     if (f.kind == FactorKind::Reduction)
       space.combiner = f.combiner;
   }
@@ -233,7 +241,11 @@ struct RuleShardingModel
         InFlightDiagnostic diag = op->emitOpError("cannot split loop d");
         diag << i << " over grid axes [";
         llvm::interleaveComma(axes, diag);
-        diag << "]: its sharding rule keeps that factor whole";
+        if (space.blockLoop == static_cast<int64_t>(i))
+          diag << "]: its local form needs the block it holds, which upstream "
+                  "partitioning does not give (dist-partition does)";
+        else
+          diag << "]: its sharding rule keeps that factor whole";
         return diag;
       }
 

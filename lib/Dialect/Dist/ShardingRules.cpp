@@ -152,6 +152,9 @@ void ShardingRule::print(raw_ostream &os) const {
   };
   printTensors("operands", operands);
   printTensors("results", results);
+  if (blockAxes)
+    os << " split " << factors[blockAxes->factor].name << " sets "
+       << blockAxes->attr;
   if (innerAllReduces.empty())
     return;
   os << " split " << factors[innerAllReduces.front().factor].name
@@ -422,10 +425,18 @@ ShardingRule GatherOp::getShardingRule() {
   ShardingRule rule;
   ArrayRef<int64_t> data = shapeOf(getData());
   int64_t axis = getAxis();
-  // Data dims d<i> (the gathered one whole), index dims i<j>.
+  // Data dims d<i>, index dims i<j>. The gathered dim of a float table is a
+  // sum: split by rows, every device looks up the rows it holds (zeros for
+  // the others) and the partial results add up (Megatron-LM's
+  // vocabulary-parallel embedding). A local form (`row_axes` set) is
+  // already split; integer tables keep it whole.
+  bool splittable = !getRowAxes() && isa<FloatType>(getType().getElementType());
   TensorFactors outer = addParallelFactors(rule, data.take_front(axis));
-  TensorFactors gathered =
-      addFactors(rule, data.slice(axis, 1), FactorKind::Whole, "d", axis);
+  TensorFactors gathered = addFactors(
+      rule, data.slice(axis, 1),
+      splittable ? FactorKind::Reduction : FactorKind::Whole, "d", axis);
+  if (splittable && !gathered.front().empty())
+    rule.blockAxes = BlockAxes{gathered.front().front(), "row_axes"};
   TensorFactors indices = addParallelFactors(rule, shapeOf(getIndices()), "i");
   TensorFactors inner =
       addParallelFactors(rule, data.drop_front(axis + 1), "d", axis + 1);
@@ -733,15 +744,20 @@ ShardingRule SgdOp::getShardingRule() {
 //===----------------------------------------------------------------------===//
 
 ShardingRule GatherGradOp::getShardingRule() {
-  // The table's dims d<i> (the gathered one whole); the index dims i<j> are
-  // summed over: a split of the indices (data parallelism) leaves partial
-  // table gradients that an all-reduce adds up.
+  // The table's dims d<i>; the index dims i<j> are summed over: a split of
+  // the indices (data parallelism) leaves partial table gradients that an
+  // all-reduce adds up. The gathered dim is parallel: split by rows, every
+  // device scatters only into the rows it holds (`row_axes`, set on the
+  // local form, which is already split).
   ShardingRule rule;
   ArrayRef<int64_t> table = shapeOf(getResult());
   int64_t axis = getAxis();
   TensorFactors outer = addParallelFactors(rule, table.take_front(axis));
-  TensorFactors gathered =
-      addFactors(rule, table.slice(axis, 1), FactorKind::Whole, "d", axis);
+  TensorFactors gathered = addFactors(
+      rule, table.slice(axis, 1),
+      getRowAxes() ? FactorKind::Whole : FactorKind::Parallel, "d", axis);
+  if (!getRowAxes() && !gathered.front().empty())
+    rule.blockAxes = BlockAxes{gathered.front().front(), "row_axes"};
   TensorFactors indices =
       addFactors(rule, shapeOf(getIndices()), FactorKind::Reduction, "i");
   TensorFactors inner =

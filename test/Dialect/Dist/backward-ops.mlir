@@ -7,8 +7,9 @@
 // CHECK-LABEL: func.func @gather_grad
 // CHECK: dist.gather_grad %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<2x3x8xf32>, tensor<2x3xi64>) -> tensor<10x8xf32>
 // The index dims are summed over: splitting them (data parallelism) leaves
-// partial table gradients.
-// RULE: remark: factors [d0=10 whole, i0=2 reduction(sum), i1=3 reduction(sum), d1=8 parallel] operands ([i0, i1, d1], [i0, i1]) results ([d0, d1])
+// partial table gradients. The table's rows are parallel: split, every
+// device scatters into its block of rows (`row_axes` on the local form).
+// RULE: remark: factors [d0=10 parallel, i0=2 reduction(sum), i1=3 reduction(sum), d1=8 parallel] operands ([i0, i1, d1], [i0, i1]) results ([d0, d1]) split d0 sets row_axes{{$}}
 func.func @gather_grad(%g: tensor<2x3x8xf32>, %ids: tensor<2x3xi64>) -> tensor<10x8xf32> {
   %t = dist.gather_grad %g, %ids {axis = 0 : i64} : (tensor<2x3x8xf32>, tensor<2x3xi64>) -> tensor<10x8xf32>
   return %t : tensor<10x8xf32>

@@ -207,13 +207,34 @@ func.func @layer_norm(%x: tensor<2x16x12x64xf32>, %g: tensor<12x64xf32>, %b: ten
 // Data movement
 //===----------------------------------------------------------------------===//
 
-// The gathered axis stays whole; the indices' dims and the other data dims
-// are parallel.
+// The gathered axis of a float table is a sum (split by rows, each device
+// looks up its rows and the results are partial sums; the local form gets
+// the split's axes as `row_axes`); the indices' dims and the other data
+// dims are parallel.
 func.func @gather(%t: tensor<50257x768xf32>, %ids: tensor<2x128xi64>) -> tensor<2x128x768xf32> {
-  // expected-remark @+1 {{factors [d0=50257 whole, i0=2 parallel, i1=128 parallel, d1=768 parallel] operands ([d0, d1], [i0, i1]) results ([i0, i1, d1])}}
+  // expected-remark @+1 {{factors [d0=50257 reduction(sum), i0=2 parallel, i1=128 parallel, d1=768 parallel] operands ([d0, d1], [i0, i1]) results ([i0, i1, d1]) split d0 sets row_axes}}
   %0 = dist.gather %t, %ids {axis = 0 : i64}
       : (tensor<50257x768xf32>, tensor<2x128xi64>) -> tensor<2x128x768xf32>
   return %0 : tensor<2x128x768xf32>
+}
+
+// -----
+
+// An integer table (a shape computation) keeps its gathered axis whole.
+func.func @gather_int(%t: tensor<4xi64>, %ids: tensor<2xi64>) -> tensor<2xi64> {
+  // expected-remark @+1 {{factors [d0=4 whole, i0=2 parallel] operands ([d0], [i0]) results ([i0])}}
+  %0 = dist.gather %t, %ids {axis = 0 : i64} : (tensor<4xi64>, tensor<2xi64>) -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// -----
+
+// The local form of a table split by rows is already split: its rows stay
+// whole.
+func.func @gather_rows(%t: tensor<8x4xf32>, %ids: tensor<3xi64>) -> tensor<3x4xf32> {
+  // expected-remark @+1 {{factors [d0=8 whole, i0=3 parallel, d1=4 parallel] operands ([d0, d1], [i0]) results ([i0, d1])}}
+  %0 = dist.gather %t, %ids {axis = 0 : i64, row_axes = array<i16: 0>} : (tensor<8x4xf32>, tensor<3xi64>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
 }
 
 // -----

@@ -35,6 +35,15 @@ void registerShardingInterfaceExternalModels(mlir::DialectRegistry &registry);
 /// Attaches GradientOpInterface, the reverse-mode rule that dist-autodiff
 /// asks, to every differentiable dist op (lib/Dialect/Dist/GradientRules.cpp).
 void registerGradientInterfaceExternalModels(mlir::DialectRegistry &registry);
+
+namespace detail {
+/// Checks the `row_axes` of a gather (or its gradient) on a table split by
+/// rows, if present: a non-empty list of distinct, non-negative grid axes.
+/// Emits an error on `op` and fails otherwise.
+mlir::LogicalResult
+verifyRowAxes(mlir::Operation *op,
+              std::optional<llvm::ArrayRef<int16_t>> rowAxes);
+} // namespace detail
 } // namespace distopt::dist
 
 #endif // DISTOPT_DIALECT_DIST_DISTOPS_H

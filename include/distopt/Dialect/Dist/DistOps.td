@@ -430,18 +430,44 @@ def Dist_GatherOp : Dist_ComputeOp<"gather", [InferTypeOpAdaptor]> {
     constants only when every index is in range, and otherwise leaves the
     op in place.
 
+    Sharding rule: the dims of `data` before and after `axis` and the dims
+    of `indices` are parallel; the gathered dim is a sum reduction (for
+    float tables): split across devices (a vocabulary-parallel embedding,
+    as in Megatron-LM), every device looks up only the rows it holds and
+    the results are partial sums, combined by an all-reduce (or a
+    reduce-scatter). Integer and boolean tables keep it whole.
+
+    In that local form, `data` holds this device's block of the table
+    along `axis` and `row_axes` names the grid axes that split it, from
+    which the device knows its block's first slice. Indices are the whole
+    table's: one in the device's block selects its slice there, one outside
+    the block (but in the table) gives zeros, and one outside `[-n, n)` of
+    the whole table (`n` the block's size times the devices on `row_axes`)
+    is a run-time error.
+
     ```mlir
     %e = dist.gather %table, %ids {axis = 0 : i64}
         : (tensor<50257x768xf32>, tensor<2x128xi64>) -> tensor<2x128x768xf32>
+    %p = dist.gather %rows, %ids {axis = 0 : i64, row_axes = array<i16: 1>}
+        : (tensor<25000x768xf32>, tensor<2x128xi64>) -> tensor<2x128x768xf32>
     ```
   }];
   let arguments = (ins Dist_Tensor:$data, Dist_IndexTensor:$indices,
-                   I64Attr:$axis);
+                   I64Attr:$axis, OptionalAttr<DenseI16ArrayAttr>:$row_axes);
   let results = (outs Dist_Tensor:$result);
+  let builders = [
+    // A gather from a whole table (no `row_axes`).
+    OpBuilder<(ins "::mlir::TypeRange":$resultTypes, "::mlir::Value":$data,
+                   "::mlir::Value":$indices, "::mlir::IntegerAttr":$axis), [{
+      build($_builder, $_state, resultTypes, data, indices, axis,
+            ::mlir::DenseI16ArrayAttr());
+    }]>
+  ];
   let assemblyFormat = [{
     $data `,` $indices attr-dict `:` functional-type(operands, results)
   }];
   let hasFolder = 1;
+  let hasVerifier = 1;
 }
 
 def Dist_ReshapeOp : Dist_ComputeOp<"reshape"> {
@@ -813,13 +839,22 @@ def Dist_GatherGradOp : Dist_ComputeOp<"gather_grad"> {
     counts from the end as in `dist.gather`; an index outside `[-n, n)` is a
     run-time error.
 
+    Sharding rule: the table's gathered dim is parallel, the index dims a
+    sum reduction. With the gathered dim split (the local form of a table
+    split by rows), `row_axes` names the grid axes that split it: the
+    result is this device's block of rows, and only the indices that fall
+    in it add anything (indices are the whole table's, `n` as in
+    `dist.gather`'s local form).
+
     ```mlir
     %dtable = dist.gather_grad %dy, %ids {axis = 0 : i64}
         : (tensor<2x128x768xf32>, tensor<2x128xi64>) -> tensor<50257x768xf32>
+    %drows = dist.gather_grad %dy, %ids {axis = 0 : i64, row_axes = array<i16: 1>}
+        : (tensor<2x128x768xf32>, tensor<2x128xi64>) -> tensor<25000x768xf32>
     ```
   }];
   let arguments = (ins Dist_FloatTensor:$grad, Dist_IndexTensor:$indices,
-                   I64Attr:$axis);
+                   I64Attr:$axis, OptionalAttr<DenseI16ArrayAttr>:$row_axes);
   let results = (outs Dist_FloatTensor:$result);
   let assemblyFormat = [{
     $grad `,` $indices attr-dict `:` functional-type(operands, results)

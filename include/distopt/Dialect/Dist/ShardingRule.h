@@ -87,6 +87,16 @@ struct InnerAllReduce {
   std::string what;
 };
 
+/// A factor whose split pieces the op's local form must know the position
+/// of: a gather from a table split by rows looks up only the rows of its
+/// block. When the factor is split, the partitioner sets the attribute
+/// `attr` of the local op to the factor's grid axes (a DenseI16ArrayAttr),
+/// from which each device derives its block's first element.
+struct BlockAxes {
+  int64_t factor = 0;
+  llvm::StringRef attr;
+};
+
 /// The sharding rule of one op.
 struct ShardingRule {
   llvm::SmallVector<ShardingFactor> factors;
@@ -97,6 +107,8 @@ struct ShardingRule {
   /// The all-reduces of the op's local form when its `collective` factors
   /// are split, in the order it runs them.
   llvm::SmallVector<InnerAllReduce> innerAllReduces;
+  /// Set when the local form of a split factor needs its block's position.
+  std::optional<BlockAxes> blockAxes;
 
   /// Appends a factor named `name` and returns its index.
   int64_t addFactor(llvm::StringRef name, int64_t size, FactorKind kind,
