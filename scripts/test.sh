@@ -36,7 +36,8 @@ stage() {
 
 normal_suite() {
   "$ROOT/scripts/build.sh"
-  (cd "$BUILD_DIR" && ctest --output-on-failure)
+  # Two at a time, as the sanitizer stage: most tests use one core.
+  (cd "$BUILD_DIR" && ctest --parallel 2 --output-on-failure)
 }
 
 asan_suite() {
