@@ -11,6 +11,7 @@
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Passes/Passes.h"
 #include "distopt/Plan/Planner.h"
+#include "distopt/Plan/Sweep.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
@@ -49,13 +50,6 @@ private:
 };
 } // namespace
 
-/// Whether a function of `module` is a generated training step.
-static bool isTrainingStep(ModuleOp module) {
-  StringRef train = dist::DistDialect::TrainAttrHelper::getNameStr();
-  return llvm::any_of(module.getOps<func::FuncOp>(),
-                      [&](func::FuncOp f) { return f->hasAttr(train); });
-}
-
 FailureOr<std::pair<cost::ClusterSpec, cost::PlanOptions>>
 AutoPlanPass::getPlannerOptions(ModuleOp module) {
   // A cluster file may say how many devices it has; a preset may not.
@@ -81,18 +75,11 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
   options->searchPipeline = reportOnly;
   // A generated training step holds its backward and optimizer: each op is
   // priced as it is.
-  if (isTrainingStep(module)) {
-    bool pipeline = options->isFixed(cost::PlanKey::PipelineParallel) &&
-                    options->pipelineParallel > 1;
-    if (batch > 0 && !pipeline)
-      return module.emitError(
-          "the batch of a generated training step is the model's batch "
-          "(--shape), or with a pipeline plan (pp fixed above 1) a "
-          "multiple of it that runs as micro-batches; --batch is otherwise "
-          "for planning a training step without generating it");
-    options->mode = cost::StepMode::Inference;
-    options->explicitStep = true;
-  }
+  llvm::Expected<cost::PlanOptions> moduleOptions =
+      plan::getModulePlanOptions(module, *options);
+  if (!moduleOptions)
+    return module.emitError(llvm::toString(moduleOptions.takeError()));
+  options = std::move(moduleOptions);
   if (!runnable)
     return std::make_pair(std::move(*spec), *options);
   if (options->mode == cost::StepMode::Training)

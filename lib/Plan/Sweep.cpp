@@ -147,10 +147,10 @@ distopt::plan::getModulePlanOptions(ModuleOp module,
                   options.pipelineParallel > 1;
   if (options.isFixed(cost::PlanKey::GlobalBatch) && !pipeline)
     return llvm::createStringError(
-        "the batch of a generated training step is the model's batch, or "
-        "with a pipeline plan (pp fixed above 1) a multiple of it that runs "
-        "as micro-batches; a global batch is otherwise for planning a "
-        "training step without generating it");
+        "the batch of a generated training step is the model's batch "
+        "(--shape), or with a pipeline plan (pp fixed above 1) a multiple "
+        "of it that runs as micro-batches; --batch is otherwise for "
+        "planning a training step without generating it");
   options.mode = cost::StepMode::Inference;
   options.explicitStep = true;
   return options;
