@@ -106,6 +106,15 @@ static llvm::json::Object candidateToJSON(const Candidate &c) {
   if (hasSettings(c)) {
     cost::addTrainingSettings(c.setting, object);
     object["micro_batches"] = c.microBatches;
+    llvm::json::Array considered;
+    for (const Candidate::Priced &priced : c.considered) {
+      llvm::json::Object setting{{"step_seconds", priced.stepSeconds},
+                                 {"memory_bytes", priced.memoryBytes},
+                                 {"fits", priced.fits}};
+      cost::addTrainingSettings(priced.setting, setting);
+      considered.push_back(std::move(setting));
+    }
+    object["considered"] = std::move(considered);
     object["settings_priced"] = c.settingsPriced;
   }
   return object;

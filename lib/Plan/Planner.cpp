@@ -1758,6 +1758,8 @@ private:
 
 void SettingSearch::consider(const Plan &plan, const cost::PlanOptions &setting,
                              cost::StepReport step, GridSearch &search) {
+  candidate.considered.push_back(
+      {setting, step.stepSeconds, step.memory.total(), step.fits});
   if (!step.fits) {
     search.anyFitError = true;
     search.noteMemory(step.memory.total(), candidate.getGridName());

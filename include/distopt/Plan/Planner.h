@@ -48,6 +48,13 @@ struct PlannedCollective {
 /// it (in training: recompute, ZeRO stage, schedule and chunks), with its
 /// figures, or why it was rejected.
 struct Candidate {
+  /// One setting planned and priced on the grid.
+  struct Priced {
+    cost::PlanOptions setting;
+    double stepSeconds = 0;
+    double memoryBytes = 0;
+    bool fits = false;
+  };
   unsigned dataParallel = 1, tensorParallel = 1, pipelineParallel = 1;
   /// The setting reported: the fastest that fits, else the one that needs
   /// the least memory.
@@ -55,6 +62,10 @@ struct Candidate {
   unsigned microBatches = 0;
   /// Settings priced on this grid.
   unsigned settingsPriced = 0;
+  /// The settings the search planned and priced as candidates, in the
+  /// order it did (a setting may come twice: on the leanest setting's plan
+  /// and on a plan of its own); the reported one is the fastest that fits.
+  std::vector<Priced> considered;
   /// A step was composed: the figures below are set.
   bool priced = false;
   double stepSeconds = 0;
