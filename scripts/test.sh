@@ -36,8 +36,7 @@ stage() {
 
 normal_suite() {
   "$ROOT/scripts/build.sh"
-  # Two at a time, as the sanitizer stage: most tests use one core.
-  (cd "$BUILD_DIR" && ctest --parallel 2 --output-on-failure)
+  (cd "$BUILD_DIR" && ctest --output-on-failure)
 }
 
 asan_suite() {
