@@ -153,6 +153,9 @@ public:
   int64_t graphBatch = 1;
   /// Some layer has an attention core (selective recompute applies).
   bool hasAttentionCore = false;
+  /// For a representative node, the copies it stands for (itself
+  /// included); 0 for the other nodes.
+  SmallVector<unsigned> copies;
 
 private:
   llvm::Error collectRules();
@@ -274,6 +277,9 @@ llvm::Error Planner::collectOps() {
     return error;
   placeWeights();
   tieLayerCopies();
+  copies.assign(nodes.size(), 0);
+  for (const OpNode &node : nodes)
+    ++copies[node.rep];
   markAttentionCore();
   // The batch of one micro-batch: dim 0 of the first argument.
   if (func.getNumArguments() > 0)
@@ -735,15 +741,12 @@ double GridPlanner::getOpCost(const OpNode &node, const Strategy &s) {
 /// One ILP node per representative, with the cost and memory of each of
 /// its strategies summed over the copies it stands for.
 void GridPlanner::addNodes(StrategyProblem &problem) {
-  SmallVector<unsigned> multiplicity(nodes.size(), 0);
-  for (const OpNode &node : nodes)
-    ++multiplicity[node.rep];
   for (auto [i, node] : llvm::enumerate(nodes)) {
     if (node.rep != static_cast<int>(i))
       continue;
     ilpOf[i] = problem.nodes.size();
     StrategyProblem::Node n;
-    double count = multiplicity[i];
+    double count = planner.copies[i];
     double memShare = node.segment == 1 ? layerShare : 1.0;
     // Among plans of equal time, prefer the one that needs less memory
     // (1 GB weighs 1 us), memory without recompute or ZeRO, so that the
@@ -765,9 +768,6 @@ void GridPlanner::addNodes(StrategyProblem &problem) {
 
 std::vector<SmallVector<double>>
 GridPlanner::getMemoryRow(const cost::PlanOptions &knobs) const {
-  SmallVector<unsigned> multiplicity(nodes.size(), 0);
-  for (const OpNode &node : nodes)
-    ++multiplicity[node.rep];
   unsigned knobInFlight = training ? getInFlight(knobs) : 1;
   // The row is the first stage's (the most micro-batches in flight) plus
   // the ops after the layers, which run on the last stage, with that
@@ -782,7 +782,7 @@ GridPlanner::getMemoryRow(const cost::PlanOptions &knobs) const {
   for (auto [i, node] : llvm::enumerate(nodes)) {
     if (node.rep != static_cast<int>(i))
       continue;
-    double count = multiplicity[i];
+    double count = planner.copies[i];
     double share = count * (node.segment == 1 ? layerShare : 1.0);
     unsigned inFlight = node.segment == 2 ? lastInFlight : knobInFlight;
     SmallVector<double> &memory = row.emplace_back();
