@@ -193,9 +193,25 @@ public:
   /// Micro-batches in flight that the ILP's memory row counts for `knobs`.
   unsigned getInFlight(const cost::PlanOptions &knobs) const;
 
+  /// Set by a search over grids before plan(): a grid whose relaxation is
+  /// fractional is set aside (plan() fails with isDeferred() set) until
+  /// resume(), so that the grids that need branch and bound run last, in
+  /// the order of their bounds, with the best step found as their cutoff.
+  bool deferFractional = false;
+  /// No plan whose objective exceeds this is wanted (isAboveCutoff() when
+  /// every plan of the grid does).
+  double cutoff = std::numeric_limits<double>::infinity();
+  bool isDeferred() const { return deferred; }
+  bool isAboveCutoff() const { return aboveCutoff; }
+  /// The relaxation's bound on the objective of the last program built.
+  double getBound() const { return solver ? solver->getBound() : 0; }
+  /// Finishes the deferred solve, with `cutoff`.
+  llvm::Expected<Plan> resume(bool &noFit);
+
 private:
   llvm::Error setMicroBatches();
   llvm::Expected<Plan> solve(std::optional<double> &minMemory, bool &noFit);
+  llvm::Expected<Plan> finishSolve(bool &noFit);
   /// The memory of one copy of `node` in strategy `s` under `knobs`, with
   /// `inFlight` micro-batches in flight (the ILP's memory row).
   double getStrategyMemory(const OpNode &node, const Strategy &s, double count,
@@ -248,6 +264,8 @@ private:
   Planner &planner;
   std::vector<OpNode> &nodes;
   const cost::ClusterSpec &cluster;
+  std::optional<StrategySolver> solver;
+  bool deferred = false, aboveCutoff = false;
   cost::PlanOptions options;
   const CandidateGrid &candidate;
   bool training;
@@ -905,11 +923,31 @@ llvm::Expected<Plan> GridPlanner::solve(std::optional<double> &minMemory,
     noFit = true;
     return llvm::createStringError("no choice fits in memory");
   }
-  bool infeasible = false;
-  llvm::Expected<StrategySolution> solved =
-      solveStrategyProblem(problem, &infeasible);
+  solver.emplace(problem);
+  return finishSolve(noFit);
+}
+
+llvm::Expected<Plan> GridPlanner::resume(bool &noFit) {
+  deferFractional = false;
+  // The strategies live in the planner's nodes, which the grids planned
+  // meanwhile rebuilt for theirs.
+  if (llvm::Error error = buildStrategies())
+    return std::move(error);
+  return finishSolve(noFit);
+}
+
+llvm::Expected<Plan> GridPlanner::finishSolve(bool &noFit) {
+  deferred = aboveCutoff = false;
+  if (deferFractional && !solver->isRelaxationIntegral() &&
+      std::isfinite(solver->getBound())) {
+    deferred = true;
+    return llvm::createStringError("deferred: needs branch and bound");
+  }
+  StrategySolver::Status status;
+  llvm::Expected<StrategySolution> solved = solver->solve(status, cutoff);
   if (!solved) {
-    noFit = infeasible;
+    noFit = status == StrategySolver::Status::NoFit;
+    aboveCutoff = status == StrategySolver::Status::AboveCutoff;
     return solved.takeError();
   }
   solution = std::move(*solved);
@@ -1475,6 +1513,9 @@ namespace {
 struct GridSearch {
   std::optional<Plan> best;
   double bestTime = 0;
+  /// The best plan's grid, by its place in the order of enumerateGrids
+  /// (of plans equally fast, the first grid's wins).
+  unsigned bestGrid = 0;
   /// The smallest memory per device any evaluated grid needs, and where.
   std::optional<double> smallestMemory;
   std::string smallestGrid;
@@ -1733,15 +1774,28 @@ namespace {
 /// the fastest that fits wins.
 class SettingSearch {
 public:
-  SettingSearch(Planner &planner, const CandidateGrid &grid)
-      : planner(planner), grid(grid) {
+  /// The search of `grid`, the `index`th of enumerateGrids.
+  SettingSearch(Planner &planner, const CandidateGrid &grid, unsigned index)
+      : planner(planner), grid(grid), index(index) {
     candidate.dataParallel = grid.getDegree(AxisRole::Data);
     candidate.tensorParallel = grid.getDegree(AxisRole::Tensor);
     candidate.pipelineParallel = grid.pipelineStages;
   }
-  void run(GridSearch &search);
+  void run(GridSearch &search) {
+    if (!start(search))
+      resume(search);
+  }
+  /// Plans the grid's base setting; false when the planning was deferred
+  /// (`defer`: the relaxation is fractional), to be finished by resume().
+  bool start(GridSearch &search, bool defer = false);
+  /// Finishes a deferred planning; skips the grid when none of its plans
+  /// can beat the best step `search` found.
+  void resume(GridSearch &search);
+  /// The bound of a deferred planning's objective.
+  double getBound() const { return gridPlanning->getBound(); }
 
 private:
+  void finish(llvm::Expected<Plan> base, GridSearch &search);
   void consider(const Plan &plan, const cost::PlanOptions &setting,
                 cost::StepReport step, GridSearch &search);
   void tighten(GridPlanner &planning, const cost::PlanOptions &setting,
@@ -1749,7 +1803,13 @@ private:
 
   Planner &planner;
   const CandidateGrid &grid;
+  unsigned index;
   Candidate candidate;
+  SmallVector<cost::PlanOptions> settings;
+  cost::PlanOptions lean;
+  std::unique_ptr<GridPlanner> gridPlanning;
+  std::optional<double> minMemory;
+  bool noFit = false;
   std::optional<Plan> best;
   cost::StepReport bestStep;
   std::optional<cost::StepReport> leanest; // the least memory that failed
@@ -1812,13 +1872,50 @@ void SettingSearch::tighten(GridPlanner &planning,
   }
 }
 
-void SettingSearch::run(GridSearch &search) {
-  SmallVector<cost::PlanOptions> settings = getSettings(planner, grid);
-  cost::PlanOptions lean = getLeanest(settings);
-  GridPlanner planning(planner, grid, lean);
-  std::optional<double> minMemory;
-  bool noFit = false;
-  llvm::Expected<Plan> base = planning.plan(minMemory, noFit);
+bool SettingSearch::start(GridSearch &search, bool defer) {
+  settings = getSettings(planner, grid);
+  lean = getLeanest(settings);
+  gridPlanning = std::make_unique<GridPlanner>(planner, grid, lean);
+  gridPlanning->deferFractional = defer;
+  llvm::Expected<Plan> base = gridPlanning->plan(minMemory, noFit);
+  if (!base && gridPlanning->isDeferred()) {
+    llvm::consumeError(base.takeError());
+    return false;
+  }
+  gridPlanning->deferFractional = false;
+  finish(std::move(base), search);
+  return true;
+}
+
+/// The slack of the cutoff a deferred grid is solved with, over the best
+/// step found. In inference a plan's step time is its ILP objective plus
+/// what the ILP does not price (stage-to-stage transfers), less what the
+/// ILP counts twice: a value resharded to the same state for several
+/// consumers is one collective in the step and one per edge in the ILP.
+/// That difference was at most 0.14% of the step on the test suite's
+/// models (test/Plan/megatron.test's tensor-parallel GPT layers); the
+/// slack leaves room for more, so a grid is set aside only when its bound
+/// exceeds the best step by over 5%.
+static constexpr double kCutoffSlack = 1.05;
+
+void SettingSearch::resume(GridSearch &search) {
+  if (search.best)
+    gridPlanning->cutoff = search.bestTime * kCutoffSlack;
+  llvm::Expected<Plan> base = gridPlanning->resume(noFit);
+  if (!base && gridPlanning->isAboveCutoff()) {
+    llvm::consumeError(base.takeError());
+    candidate.reason = formatv("not solved: no plan of this grid beats "
+                               "{0:f3} ms (its bound: {1:f3} ms)",
+                               search.bestTime * 1e3, getBound() * 1e3)
+                           .str();
+    search.candidates.push_back(std::move(candidate));
+    return;
+  }
+  finish(std::move(base), search);
+}
+
+void SettingSearch::finish(llvm::Expected<Plan> base, GridSearch &search) {
+  GridPlanner &planning = *gridPlanning;
   std::string name = candidate.getGridName();
   if (!base) {
     std::string error = llvm::toString(base.takeError());
@@ -1911,7 +2008,9 @@ void SettingSearch::run(GridSearch &search) {
     candidate.reason = firstError.empty() ? "does not fit" : firstError;
   }
   search.candidates.push_back(candidate);
-  if (!best || (search.best && bestStep.stepSeconds >= search.bestTime))
+  if (!best || (search.best && (bestStep.stepSeconds > search.bestTime ||
+                                (bestStep.stepSeconds == search.bestTime &&
+                                 index > search.bestGrid))))
     return;
   // The stages of the chosen chunks.
   if (best->pipelineParallel > 1 && byLayers && !lean.explicitStep &&
@@ -1920,6 +2019,45 @@ void SettingSearch::run(GridSearch &search) {
   best->step = bestStep;
   search.best = std::move(*best);
   search.bestTime = bestStep.stepSeconds;
+  search.bestGrid = index;
+}
+
+/// Plans every grid of `grids` into `search`. In inference a plan's step
+/// time is about its ILP objective or more (kCutoffSlack), so the grids
+/// whose relaxation is fractional (branch and bound, the slow part of
+/// planning) run last, in the order of their relaxation's bound, and a
+/// grid is not solved when its bound exceeds the best step found by more
+/// than that slack: none of its plans would be faster. In training the
+/// step hides part of the communication the objective counts, and every
+/// grid is solved.
+static void searchGrids(Planner &planner, ArrayRef<CandidateGrid> grids,
+                        GridSearch &search) {
+  const cost::PlanOptions &options = planner.options;
+  bool inference =
+      options.mode == cost::StepMode::Inference && !options.explicitStep;
+  std::vector<std::unique_ptr<SettingSearch>> deferred;
+  for (auto [i, grid] : llvm::enumerate(grids)) {
+    auto gridSearch = std::make_unique<SettingSearch>(planner, grid, i);
+    if (!gridSearch->start(search, /*defer=*/inference))
+      deferred.push_back(std::move(gridSearch));
+  }
+  if (deferred.empty())
+    return;
+  llvm::stable_sort(deferred, [](const auto &a, const auto &b) {
+    return a->getBound() < b->getBound();
+  });
+  for (std::unique_ptr<SettingSearch> &gridSearch : deferred)
+    gridSearch->resume(search);
+  // The report lists the grids in their order.
+  llvm::StringMap<unsigned> position;
+  for (auto [i, grid] : llvm::enumerate(grids))
+    position[formatv("dp={0},tp={1},pp={2}", grid.getDegree(AxisRole::Data),
+                     grid.getDegree(AxisRole::Tensor), grid.pipelineStages)
+                 .str()] = i;
+  llvm::stable_sort(search.candidates, [&](const Candidate &a,
+                                           const Candidate &b) {
+    return position.lookup(a.getGridName()) < position.lookup(b.getGridName());
+  });
 }
 
 /// The error when no grid gave a plan: why each failed, or, when memory
@@ -2016,8 +2154,7 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
             .str());
 
   GridSearch search;
-  for (const CandidateGrid &grid : grids)
-    SettingSearch(planner, grid).run(search);
+  searchGrids(planner, grids, search);
   if (!search.best)
     return noPlanError(cluster, options, search);
   search.best->candidates = search.candidates;

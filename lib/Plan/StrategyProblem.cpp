@@ -522,10 +522,11 @@ static llvm::SmallVector<unsigned> readChoice(const IntegerProgram &ip,
 
 /// Solves the linear relaxation of `ip` with Clp. When its optimum has
 /// every x integral it is the integer optimum too (the relaxation's bound
-/// is reached): `choice` is set.
+/// is reached): `choice` is set. `bound` is the relaxation's optimum.
 static Relaxation solveRelaxation(const IntegerProgram &ip,
                                   const ColumnForm &cols,
-                                  llvm::SmallVector<unsigned> &choice) {
+                                  llvm::SmallVector<unsigned> &choice,
+                                  double &bound) {
   ClpModel clp;
   Clp_setLogLevel(clp.model, 0);
   Clp_loadProblem(clp.model, ip.objective.size(), ip.rows.size(),
@@ -533,10 +534,14 @@ static Relaxation solveRelaxation(const IntegerProgram &ip,
                   ip.lower.data(), ip.upper.data(), ip.objective.data(),
                   cols.rowLo.data(), cols.rowHi.data());
   Clp_initialSolve(clp.model);
-  if (Clp_isProvenPrimalInfeasible(clp.model))
+  bound = -std::numeric_limits<double>::infinity();
+  if (Clp_isProvenPrimalInfeasible(clp.model)) {
+    bound = std::numeric_limits<double>::infinity();
     return Relaxation::Infeasible;
+  }
   if (!Clp_isProvenOptimal(clp.model))
     return Relaxation::Fractional;
+  bound = Clp_objectiveValue(clp.model);
   const double *x = Clp_getColSolution(clp.model);
   // CBC's default integrality tolerance.
   for (int c = 0; c < ip.numX; ++c)
@@ -546,75 +551,134 @@ static Relaxation solveRelaxation(const IntegerProgram &ip,
   return Relaxation::Integral;
 }
 
-/// Solves `ip` with CBC, exactly (no gap accepted).
+/// Solves `ip` with CBC, exactly (no gap accepted), among the choices that
+/// cost at most `cutoff`.
 static llvm::Expected<llvm::SmallVector<unsigned>>
-solveWithCbc(const IntegerProgram &ip, const ColumnForm &cols,
-             bool &infeasible) {
+solveWithCbc(const IntegerProgram &ip, const ColumnForm &cols, double cutoff,
+             StrategySolver::Status &status) {
   CbcModel cbc;
   Cbc_setLogLevel(cbc.model, 0);
   loadProgram(ip, cols, cbc);
   Cbc_setAllowableGap(cbc.model, 0);
   Cbc_setAllowableFractionGap(cbc.model, 0);
   Cbc_setAllowablePercentageGap(cbc.model, 0);
+  if (std::isfinite(cutoff))
+    Cbc_setCutoff(cbc.model, cutoff);
   // The feasibility pump heuristic took most of the solver's time on the
   // planner's programs (the search stays exact: the gap is 0).
   Cbc_setParameter(cbc.model, "feas", "off");
   Cbc_solve(cbc.model);
   if (Cbc_isProvenInfeasible(cbc.model)) {
-    infeasible = true;
+    status = std::isfinite(cutoff) ? StrategySolver::Status::AboveCutoff
+                                   : StrategySolver::Status::NoFit;
     return llvm::createStringError("infeasible");
   }
-  if (!Cbc_isProvenOptimal(cbc.model))
+  if (!Cbc_isProvenOptimal(cbc.model)) {
+    status = StrategySolver::Status::Failed;
     return llvm::createStringError(
         "the ILP solver stopped without proving a plan optimal");
+  }
+  status = StrategySolver::Status::Solved;
   return readChoice(ip, Cbc_getColSolution(cbc.model));
+}
+
+struct StrategySolver::Impl {
+  const StrategyProblem &p;
+  LeafElimination leaves;
+  std::vector<unsigned> live;
+  StrategyProblem merged;
+  std::vector<llvm::SmallVector<unsigned>> kept;
+  StrategyProblem reduced;
+  IntegerProgram ip;
+  ColumnForm cols;
+  // Set by solveRelaxation, so declared before `relaxation`.
+  llvm::SmallVector<unsigned> relaxedChoice;
+  double bound = 0;
+  Relaxation relaxation;
+
+  explicit Impl(const StrategyProblem &p)
+      : p(p), leaves(p), merged(runLeaves(leaves, live)),
+        reduced(removeDominatedStrategies(merged, kept)),
+        ip(buildProgram(reduced)), cols(ip), relaxedChoice(), bound(0),
+        relaxation(solveRelaxation(ip, cols, relaxedChoice, bound)) {}
+
+  static StrategyProblem runLeaves(LeafElimination &leaves,
+                                   std::vector<unsigned> &live) {
+    leaves.run();
+    return leaves.result(live);
+  }
+
+  /// The solution of `p` that `choice` (of the program's nodes) picks.
+  StrategySolution expand(ArrayRef<unsigned> choice) const {
+    StrategySolution result;
+    result.variables = ip.objective.size();
+    result.constraints = ip.rows.size();
+    for (auto [n, node] : llvm::enumerate(merged.nodes))
+      result.dominated += node.cost.size() - kept[n].size();
+    result.relaxationIntegral = relaxation == Relaxation::Integral;
+    result.choice.assign(p.nodes.size(), 0);
+    for (auto [n, c] : llvm::enumerate(choice))
+      for (auto [orig, strategy] : leaves.assign[live[n]][kept[n][c]])
+        result.choice[orig] = strategy;
+    result.cost = p.evaluateCost(result.choice);
+    result.memory = p.evaluateMemory(result.choice);
+    return result;
+  }
+};
+
+StrategySolver::StrategySolver(const StrategyProblem &p)
+    : impl(std::make_unique<Impl>(p)) {}
+StrategySolver::~StrategySolver() = default;
+StrategySolver::StrategySolver(StrategySolver &&) noexcept = default;
+StrategySolver &StrategySolver::operator=(StrategySolver &&) noexcept = default;
+
+double StrategySolver::getBound() const { return impl->bound; }
+
+bool StrategySolver::isRelaxationIntegral() const {
+  return impl->relaxation == Relaxation::Integral;
+}
+
+llvm::Expected<StrategySolution> StrategySolver::solve(Status &status,
+                                                       double cutoff) {
+  auto noFit = [&] {
+    return llvm::createStringError(
+        "no sharding fits in the memory limit of %.0f bytes",
+        impl->p.memoryLimit);
+  };
+  if (impl->relaxation == Relaxation::Infeasible) {
+    status = Status::NoFit;
+    return noFit();
+  }
+  if (impl->bound > cutoff) {
+    status = Status::AboveCutoff;
+    return llvm::createStringError("every plan costs more than the cutoff");
+  }
+  if (impl->relaxation == Relaxation::Integral) {
+    status = Status::Solved;
+    return impl->expand(impl->relaxedChoice);
+  }
+  llvm::Expected<llvm::SmallVector<unsigned>> solved =
+      solveWithCbc(impl->ip, impl->cols, cutoff, status);
+  if (!solved) {
+    llvm::consumeError(solved.takeError());
+    if (status == Status::NoFit)
+      return noFit();
+    if (status == Status::AboveCutoff)
+      return llvm::createStringError("every plan costs more than the cutoff");
+    return llvm::createStringError(
+        "the ILP solver stopped without proving a plan optimal");
+  }
+  return impl->expand(*solved);
 }
 
 llvm::Expected<StrategySolution>
 distopt::plan::solveStrategyProblem(const StrategyProblem &p,
                                     bool *infeasible) {
+  StrategySolver::Status status;
+  llvm::Expected<StrategySolution> solution = StrategySolver(p).solve(status);
   if (infeasible)
-    *infeasible = false;
-  LeafElimination leaves(p);
-  leaves.run();
-  std::vector<unsigned> live;
-  StrategyProblem merged = leaves.result(live);
-  std::vector<llvm::SmallVector<unsigned>> kept;
-  StrategyProblem reduced = removeDominatedStrategies(merged, kept);
-  IntegerProgram ip = buildProgram(reduced);
-  ColumnForm cols(ip);
-  StrategySolution result;
-  result.variables = ip.objective.size();
-  result.constraints = ip.rows.size();
-  for (auto [n, node] : llvm::enumerate(merged.nodes))
-    result.dominated += node.cost.size() - kept[n].size();
-  llvm::SmallVector<unsigned> choice;
-  Relaxation relaxation = solveRelaxation(ip, cols, choice);
-  bool noFit = relaxation == Relaxation::Infeasible;
-  result.relaxationIntegral = relaxation == Relaxation::Integral;
-  if (relaxation == Relaxation::Fractional) {
-    llvm::Expected<llvm::SmallVector<unsigned>> solved =
-        solveWithCbc(ip, cols, noFit);
-    if (!solved && !noFit)
-      return solved.takeError();
-    if (solved)
-      choice = std::move(*solved);
-    else
-      llvm::consumeError(solved.takeError());
-  }
-  if (noFit) {
-    if (infeasible)
-      *infeasible = true;
-    return llvm::createStringError(
-        "no sharding fits in the memory limit of %.0f bytes", p.memoryLimit);
-  }
-  result.choice.assign(p.nodes.size(), 0);
-  for (auto [n, c] : llvm::enumerate(choice))
-    for (auto [orig, strategy] : leaves.assign[live[n]][kept[n][c]])
-      result.choice[orig] = strategy;
-  result.cost = p.evaluateCost(result.choice);
-  result.memory = p.evaluateMemory(result.choice);
-  return result;
+    *infeasible = status == StrategySolver::Status::NoFit;
+  return solution;
 }
 
 StrategySolution distopt::plan::solveByEnumeration(const StrategyProblem &p) {

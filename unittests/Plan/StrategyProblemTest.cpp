@@ -203,3 +203,55 @@ TEST(StrategyProblemTest, ReportsWhenNothingFits) {
 }
 
 } // namespace
+
+// The two-step solve: the relaxation's bound is at most the optimum; with a
+// cutoff at or above the optimum the optimum is found, and below it the
+// solve says that every plan costs more (it is neither an error nor "no
+// fit"), whether the relaxation or branch and bound decides it.
+TEST(StrategyProblemTest, BoundAndCutoffMatchBruteForce) {
+  std::mt19937 rng(4321);
+  unsigned belowByBound = 0, belowBySearch = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    StrategyProblem p = randomProblem(rng, 4 + trial % 5, /*limitMemory=*/true);
+    StrategySolution expected = solveByEnumeration(p);
+    ASSERT_FALSE(expected.choice.empty()) << "trial " << trial;
+    StrategySolver solver(p);
+    EXPECT_LE(solver.getBound(), expected.cost + 1e-6) << "trial " << trial;
+    if (solver.isRelaxationIntegral()) {
+      EXPECT_NEAR(solver.getBound(), expected.cost, 1e-6) << "trial " << trial;
+    }
+
+    StrategySolver::Status status;
+    llvm::Expected<StrategySolution> atOptimum =
+        StrategySolver(p).solve(status, expected.cost + 1e-6);
+    ASSERT_TRUE(static_cast<bool>(atOptimum))
+        << "trial " << trial << ": " << llvm::toString(atOptimum.takeError());
+    EXPECT_EQ(status, StrategySolver::Status::Solved);
+    EXPECT_NEAR(atOptimum->cost, expected.cost, 1e-6) << "trial " << trial;
+
+    double below = expected.cost - 1e-3;
+    llvm::Expected<StrategySolution> under = solver.solve(status, below);
+    ASSERT_FALSE(static_cast<bool>(under)) << "trial " << trial;
+    llvm::consumeError(under.takeError());
+    EXPECT_EQ(status, StrategySolver::Status::AboveCutoff) << "trial " << trial;
+    if (solver.getBound() > below)
+      ++belowByBound;
+    else
+      ++belowBySearch;
+  }
+  // Both ways of refusing a cutoff ran.
+  EXPECT_GT(belowByBound, 0u);
+  EXPECT_GT(belowBySearch, 0u);
+}
+
+TEST(StrategyProblemTest, NoFitIsNotAboveCutoff) {
+  StrategyProblem p;
+  p.nodes.push_back({{1.0, 2.0}, {5.0, 6.0}});
+  p.memoryLimit = 4;
+  StrategySolver solver(p);
+  StrategySolver::Status status;
+  llvm::Expected<StrategySolution> got = solver.solve(status, 0.5);
+  ASSERT_FALSE(static_cast<bool>(got));
+  llvm::consumeError(got.takeError());
+  EXPECT_EQ(status, StrategySolver::Status::NoFit);
+}

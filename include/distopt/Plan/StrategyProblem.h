@@ -16,6 +16,7 @@
 #include "llvm/Support/Error.h"
 
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace distopt::plan {
@@ -71,9 +72,43 @@ StrategyProblem
 removeDominatedStrategies(const StrategyProblem &p,
                           std::vector<llvm::SmallVector<unsigned>> &kept);
 
-/// The optimal choice under the memory limit, through CBC. Fails with a
-/// message when no choice fits (`infeasible` is set then) or the solver
-/// gives up.
+/// The exact solve of a StrategyProblem in two steps, so that a search
+/// over several problems can order them by their bounds and skip those that
+/// cannot win. The constructor reduces the problem (leaves merged into
+/// their neighbours, dominated strategies removed) and solves the linear
+/// relaxation of its integer program (Clp); solve() runs branch and bound
+/// (CBC) only where that relaxation is fractional.
+class StrategySolver {
+public:
+  explicit StrategySolver(const StrategyProblem &p);
+  ~StrategySolver();
+  StrategySolver(StrategySolver &&) noexcept;
+  StrategySolver &operator=(StrategySolver &&) noexcept;
+
+  /// The relaxation's optimum: no choice that fits costs less. Infinity
+  /// when no choice fits.
+  double getBound() const;
+  /// Whether the relaxation's optimum is integral (and so the solution).
+  bool isRelaxationIntegral() const;
+
+  /// How solve() ended.
+  enum class Status { Solved, NoFit, AboveCutoff, Failed };
+  /// The optimal choice under the memory limit that costs at most
+  /// `cutoff`. Without a solution, `status` says why: no choice fits, every
+  /// one that fits costs more than `cutoff`, or the solver gave up (the
+  /// error's message).
+  llvm::Expected<StrategySolution>
+  solve(Status &status,
+        double cutoff = std::numeric_limits<double>::infinity());
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+/// The optimal choice under the memory limit (StrategySolver, no cutoff).
+/// Fails with a message when no choice fits (`infeasible` is set then) or
+/// the solver gives up.
 llvm::Expected<StrategySolution> solveStrategyProblem(const StrategyProblem &p,
                                                       bool *infeasible = nullptr);
 
