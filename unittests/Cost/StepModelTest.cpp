@@ -466,6 +466,27 @@ TEST(StepModelTest, InferenceHoldsParametersOnly) {
   EXPECT_DOUBLE_EQ(report->memory.temporaries, 3e8);
 }
 
+TEST(StepModelTest, Fp32TrainingKeepsNoMasterCopy) {
+  // The plan of ZeroOneShardsOptimizerStatesAndUpdates in fp32: 4 psi
+  // weights, 4 psi gradients and 8 psi / 8 momentum and variance.
+  SegmentCost layer = makeSegment("layer", 10, kMs, 2 * kMs);
+  layer.parameters = 1e8;
+  layer.parameterBytes = 4e8;
+  PlanOptions plan = makeTrainingPlan(8, 1, 1, 8);
+  plan.zero = ZeroStage::Zero1;
+  plan.precision = Precision::FP32;
+  llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_DOUBLE_EQ(report->memory.parameters, 4e9);
+  EXPECT_DOUBLE_EQ(report->memory.gradients, 4e9);
+  EXPECT_DOUBLE_EQ(report->memory.optimizerStates, 1e9);
+  // Utilization is against the fp32 peak of the A100 preset.
+  EXPECT_DOUBLE_EQ(report->peakFlopsPerSecond, 19.5e12);
+  EXPECT_EQ(
+      *toJSON(*report).getAsObject()->getObject("plan")->getString("precision"),
+      "fp32");
+}
+
 TEST(StepModelTest, FlopsAgainstPeak) {
   // One A100 (312 TFLOP/s): a 1 s forward of 156 TFLOPs is half of peak.
   SegmentCost segment = makeSegment("layer", 1, 1, 2);
