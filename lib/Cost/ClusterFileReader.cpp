@@ -280,10 +280,10 @@ bool ClusterFileReader::readDeviceTypes(const DocumentNode &root,
     return false;
   for (const DocumentNode &entry : devices.items) {
     if (!checkMap(entry, "device type",
-                  {"name", "peak_tflops", "memory_gib", "memory_bandwidth",
-                   "gemm_efficiency", "gemm_half_gflop", "memory_efficiency",
-                   "vector_tflops", "op_overhead_us", "bandwidth_curve",
-                   "price_per_hour"},
+                  {"name", "peak_tflops", "peak_tflops_fp32", "memory_gib",
+                   "memory_bandwidth", "gemm_efficiency", "gemm_half_gflop",
+                   "memory_efficiency", "vector_tflops", "op_overhead_us",
+                   "bandwidth_curve", "price_per_hour"},
                   {"name", "peak_tflops", "memory_gib", "memory_bandwidth"}))
       return false;
     DeviceType device;
@@ -299,6 +299,12 @@ bool ClusterFileReader::readDeviceTypes(const DocumentNode &root,
     device.peakFlops = tflops * kTFLOPs;
     device.memoryBytes = uint64_t(memory * kGiB);
     device.memoryBandwidth = bandwidth * kGBs;
+    if (entry.lookup("peak_tflops_fp32")) {
+      double fp32;
+      if (!readNumber(entry, "peak_tflops_fp32", fp32))
+        return false;
+      device.peakFlopsFp32 = fp32 * kTFLOPs;
+    }
     if (!readEfficiency(entry, device.efficiency))
       return false;
     if (entry.lookup("price_per_hour")) {

@@ -100,6 +100,10 @@ void ClusterFileWriter::writeDeviceType(const DeviceType &device) {
   string(device.name);
   key("peak_tflops");
   out << number(device.peakFlops / kTFLOPs);
+  if (device.peakFlopsFp32) {
+    key("peak_tflops_fp32");
+    out << number(*device.peakFlopsFp32 / kTFLOPs);
+  }
   key("memory_gib");
   out << number(double(device.memoryBytes) / kGiB);
   key("memory_bandwidth");

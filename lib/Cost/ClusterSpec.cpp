@@ -12,6 +12,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -22,6 +23,36 @@
 
 using namespace distopt::cost;
 using llvm::StringRef;
+
+//===----------------------------------------------------------------------===//
+// Precision and DeviceType
+//===----------------------------------------------------------------------===//
+
+StringRef distopt::cost::stringifyPrecision(Precision precision) {
+  switch (precision) {
+  case Precision::BF16:
+    return "bf16";
+  case Precision::FP16:
+    return "fp16";
+  case Precision::FP32:
+    return "fp32";
+  }
+  llvm_unreachable("unknown precision");
+}
+
+std::optional<Precision> distopt::cost::parsePrecision(StringRef name) {
+  for (Precision precision :
+       {Precision::BF16, Precision::FP16, Precision::FP32})
+    if (name == stringifyPrecision(precision))
+      return precision;
+  return std::nullopt;
+}
+
+double DeviceType::getPeakFlops(Precision precision) const {
+  if (precision == Precision::FP32 && peakFlopsFp32)
+    return *peakFlopsFp32;
+  return peakFlops;
+}
 
 //===----------------------------------------------------------------------===//
 // ClusterSpec
@@ -229,6 +260,8 @@ ClusterSpec distopt::cost::shareCores(ClusterSpec spec) {
     }
     DeviceType &device = spec.deviceTypes[node.deviceType];
     device.peakFlops *= share;
+    if (device.peakFlopsFp32)
+      *device.peakFlopsFp32 *= share;
     device.memoryBandwidth *= share;
     ComputeEfficiency &efficiency = device.efficiency;
     efficiency.vectorFlops *= share;

@@ -12,12 +12,16 @@ using namespace distopt::cost;
 
 ModelStateMemory distopt::cost::getAdamModelStateMemory(double numParams,
                                                         ZeroStage stage,
-                                                        unsigned dataParallel) {
+                                                        unsigned dataParallel,
+                                                        Precision precision) {
   double n = std::max(1u, dataParallel);
+  // Mixed precision keeps an fp32 master copy beside the 16-bit weights.
+  bool mixed = precision != Precision::FP32;
+  double weightBytes = mixed ? 2 : 4;
   ModelStateMemory mem;
-  mem.parameters = 2 * numParams;
-  mem.gradients = 2 * numParams;
-  mem.optimizerStates = 12 * numParams;
+  mem.parameters = weightBytes * numParams;
+  mem.gradients = weightBytes * numParams;
+  mem.optimizerStates = (mixed ? 12 : 8) * numParams;
   if (stage >= ZeroStage::Zero1)
     mem.optimizerStates /= n;
   if (stage >= ZeroStage::Zero2)

@@ -267,7 +267,8 @@ getTrainingOpWork(Operation *op, llvm::function_ref<OpWork(double)> memory) {
       .Default([](Operation *) -> Result { return std::nullopt; });
 }
 
-OpWork distopt::cost::getOpWork(Operation *op) {
+/// Forward work of `op` by its kind, the precision left at its default.
+static OpWork getOpWorkOfKind(Operation *op) {
   double bytes = getOperandAndResultBytes(op);
   auto memory = [&](double flops) {
     return OpWork{OpClass::Memory, flops, bytes};
@@ -324,6 +325,31 @@ OpWork distopt::cost::getOpWork(Operation *op) {
           return *work;
         return isa<dist::DistDialect>(op->getDialect()) ? memory(0) : OpWork{};
       });
+}
+
+Precision distopt::cost::getPrecision(Type elementType) {
+  if (elementType.isF32() || elementType.isF64())
+    return Precision::FP32;
+  if (elementType.isF16())
+    return Precision::FP16;
+  return Precision::BF16;
+}
+
+/// The precision `op` computes in: that of its first result's element type
+/// (a contraction's accumulator type), else of its first operand's.
+static Precision getOpPrecision(Operation *op) {
+  for (ValueRange values :
+       {ValueRange(op->getResults()), ValueRange(op->getOperands())})
+    for (Value value : values)
+      if (auto shaped = dyn_cast<ShapedType>(value.getType()))
+        return getPrecision(shaped.getElementType());
+  return Precision::BF16;
+}
+
+OpWork distopt::cost::getOpWork(Operation *op) {
+  OpWork work = getOpWorkOfKind(op);
+  work.precision = getOpPrecision(op);
+  return work;
 }
 
 //===----------------------------------------------------------------------===//
@@ -387,9 +413,10 @@ OpWork distopt::cost::getBackwardWork(const OpWork &forward) {
   return backward;
 }
 
-double distopt::cost::getGemmRate(const DeviceType &device, double flops) {
+double distopt::cost::getGemmRate(const DeviceType &device, double flops,
+                                  Precision precision) {
   const ComputeEfficiency &eff = device.efficiency;
-  double rate = device.peakFlops * eff.gemmEfficiency;
+  double rate = device.getPeakFlops(precision) * eff.gemmEfficiency;
   if (eff.gemmHalfFlops > 0)
     rate *= flops / (flops + eff.gemmHalfFlops);
   return rate;
@@ -411,7 +438,7 @@ double distopt::cost::getComputeTime(const DeviceType &device,
   double memoryTime = memoryRate > 0 ? work.bytes / memoryRate : 0;
   double computeTime = 0;
   if (work.opClass == OpClass::Gemm) {
-    double rate = getGemmRate(device, work.flops);
+    double rate = getGemmRate(device, work.flops, work.precision);
     computeTime = rate > 0 ? work.flops / rate : 0;
   } else if (eff.vectorFlops > 0) {
     computeTime = work.flops / eff.vectorFlops;

@@ -629,7 +629,7 @@ static void composeFlops(llvm::ArrayRef<StageWork> stages,
   for (uint64_t rank = 0; rank < devices;) {
     uint64_t run =
         std::min<uint64_t>(locator.getRanksLeftInNode(rank), devices - rank);
-    peak += run * locator.getDeviceType(rank).peakFlops;
+    peak += run * locator.getDeviceType(rank).getPeakFlops(plan.precision);
     rank += run;
   }
   report.peakFlopsPerSecond = peak / devices;
@@ -699,8 +699,9 @@ static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
     receiveBytes += stages[s + 1].copies.front().segment->inputBytes;
   memory.communicationBuffers = receiveBytes + largestCollective;
   if (training) {
-    ModelStateMemory states = getAdamModelStateMemory(
-        report.stages[s].parameters, plan.zero, plan.dataParallel);
+    ModelStateMemory states =
+        getAdamModelStateMemory(report.stages[s].parameters, plan.zero,
+                                plan.dataParallel, plan.precision);
     memory.parameters = states.parameters;
     memory.gradients = states.gradients;
     memory.optimizerStates = states.optimizerStates;
@@ -1028,6 +1029,7 @@ llvm::json::Value distopt::cost::toJSON(const StepReport &report) {
            {"chunks", plan.chunks},
            {"recompute", stringifyRecomputePolicy(plan.recompute)},
            {"zero", unsigned(plan.zero)},
+           {"precision", stringifyPrecision(plan.precision)},
        }},
       {"stepSeconds", report.stepSeconds},
       {"breakdown",
@@ -1072,7 +1074,8 @@ void distopt::cost::writeStepReportJSON(const StepReport &report,
 // that reads the text from its command line says where it came from.
 
 static constexpr StringRef kPlanKeys[] = {
-    "dp", "tp", "pp", "microbatch", "recompute", "zero", "schedule", "chunks"};
+    "dp",   "tp",       "pp",     "microbatch", "recompute",
+    "zero", "schedule", "chunks", "precision"};
 
 /// The key of kPlanKeys closest to `key`, if close enough to be a typo.
 static std::optional<StringRef> getClosestPlanKey(StringRef key) {
@@ -1159,6 +1162,16 @@ static llvm::Error setPlanKey(PlanOptions &spec, StringRef key,
     spec.fix(PlanKey::Zero);
     return llvm::Error::success();
   }
+  if (key == "precision") {
+    std::optional<Precision> precision = parsePrecision(value.lower());
+    if (!precision)
+      return llvm::createStringError(
+          "plan key 'precision' must be bf16, fp16 or fp32, got '%s'",
+          value.str().c_str());
+    spec.precision = *precision;
+    spec.fix(PlanKey::Precision);
+    return llvm::Error::success();
+  }
   std::string lower = value.lower();
   if (lower == "1f1b")
     spec.schedule = PipelineScheduleKind::OneFOneB;
@@ -1218,7 +1231,7 @@ llvm::Expected<PlanOptions> distopt::cost::parsePlanSpec(StringRef text) {
       if (std::optional<StringRef> closest = getClosestPlanKey(key))
         message += llvm::formatv(" (did you mean '{0}'?)", *closest).str();
       message += "; keys are dp, tp, pp, microbatch, recompute, zero, "
-                 "schedule, chunks";
+                 "schedule, chunks, precision";
       return llvm::createStringError(message);
     }
     if (!item.contains('=') || value.empty())

@@ -142,6 +142,18 @@ static void printTrainable(const Plan &plan, llvm::raw_ostream &os) {
   }
 }
 
+/// The precision the plan is priced in, and what it means for its memory.
+static void printPrecision(const cost::PlanOptions &plan,
+                           llvm::raw_ostream &os) {
+  bool fp32 = plan.precision == cost::Precision::FP32;
+  os << "precision: " << cost::stringifyPrecision(plan.precision)
+     << (fp32 ? " (GEMMs at the fp32 peak" : " (GEMMs at the bf16/fp16 peak");
+  if (plan.mode == cost::StepMode::Training && !plan.explicitStep)
+    os << (fp32 ? "; fp32 weights, gradients and Adam states"
+                : "; mixed precision: fp32 master weights and Adam states");
+  os << ")\n";
+}
+
 void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
   os << "plan: grid " << gridString(plan) << " ("
      << plan.dataParallel * plan.tensorParallel * plan.pipelineParallel
@@ -150,6 +162,7 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
     os << "; " << plan.layerCount << " identical layers of " << plan.layerOps
        << " ops, solved once";
   os << formatv("; planned in {0:f3} s\n", plan.planningSeconds);
+  printPrecision(plan.step.plan, os);
   if (!plan.rankOrder.empty()) {
     // Launch the ranks in this order (rank 0 on the first node listed).
     os << "ranks by node (fastest first, not the cluster file's order):";
@@ -219,6 +232,7 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
                                   {"tp", plan.tensorParallel},
                                   {"pp", plan.pipelineParallel},
                                   {"axes", std::move(axes)}}},
+      {"precision", cost::stringifyPrecision(plan.step.plan.precision)},
       {"layers", llvm::json::Object{{"count", plan.layerCount},
                                     {"ops_per_layer", plan.layerOps}}},
       {"candidates", std::move(candidates)},

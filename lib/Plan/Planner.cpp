@@ -700,7 +700,8 @@ double GridPlanner::getStrategyMemory(const OpNode &node, const Strategy &s,
     if (!training)
       return localElems * getElementBytes(weight.getType());
     return cost::getAdamModelStateMemory(localElems, knobs.zero,
-                                         candidate.getDegree(AxisRole::Data))
+                                         candidate.getDegree(AxisRole::Data),
+                                         knobs.precision)
         .total();
   }
   if (!training)
@@ -2117,9 +2118,47 @@ getTrainableWeights(func::FuncOp func) {
   return trainable;
 }
 
+/// The precision `func` computes in: that of the element type of its first
+/// float weight, else of its first float argument; none without floats.
+static std::optional<cost::Precision> getGraphPrecision(func::FuncOp func) {
+  auto precisionOf = [](Type type) -> std::optional<cost::Precision> {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !isa<FloatType>(tensor.getElementType()))
+      return std::nullopt;
+    return cost::getPrecision(tensor.getElementType());
+  };
+  for (dist::WeightOp weight : func.getOps<dist::WeightOp>())
+    if (std::optional<cost::Precision> precision =
+            precisionOf(weight.getType()))
+      return precision;
+  for (Type type : func.getArgumentTypes())
+    if (std::optional<cost::Precision> precision = precisionOf(type))
+      return precision;
+  return std::nullopt;
+}
+
+/// `options` with the precision `func` computes in. Fails when the plan
+/// fixes another one: the graph must be retyped to it first.
+static llvm::Expected<cost::PlanOptions>
+setGraphPrecision(func::FuncOp func, cost::PlanOptions options) {
+  std::optional<cost::Precision> graph = getGraphPrecision(func);
+  if (!graph)
+    return options;
+  if (options.isFixed(cost::PlanKey::Precision) && options.precision != *graph)
+    return llvm::createStringError(
+        formatv("the plan fixes precision={0}, but the model computes in "
+                "{1}: retype its float32 values first (pass "
+                "dist-convert-precision, which dist-opt --precision runs)",
+                cost::stringifyPrecision(options.precision),
+                cost::stringifyPrecision(*graph))
+            .str());
+  options.precision = *graph;
+  return options;
+}
+
 llvm::Expected<Plan>
 distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
-                          const cost::PlanOptions &options) {
+                          const cost::PlanOptions &fixedOptions) {
   auto start = std::chrono::steady_clock::now();
   // The plan is made for the nodes in an order of their own, not the
   // file's: a plan and its price do not depend on how the file lists them.
@@ -2131,6 +2170,11 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
       func = f;
   if (!func)
     return llvm::createStringError("the module has no function to plan");
+  llvm::Expected<cost::PlanOptions> withPrecision =
+      setGraphPrecision(func, fixedOptions);
+  if (!withPrecision)
+    return withPrecision.takeError();
+  const cost::PlanOptions &options = *withPrecision;
   Planner planner(func, cluster, options);
   if (llvm::Error error = planner.collectOps())
     return std::move(error);

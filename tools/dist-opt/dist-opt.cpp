@@ -92,7 +92,8 @@ static cl::opt<std::string> clusterName(
 static cl::opt<std::string> planText(
     "plan",
     cl::desc("Fix parts of the plan, e.g. dp=32,tp=8,pp=4,microbatch=1,"
-             "recompute=full,zero=1,schedule=1f1b; the rest is chosen"),
+             "recompute=full,zero=1,schedule=1f1b,precision=bf16; the rest "
+             "is chosen"),
     cl::value_desc("KEY=VALUE,..."), cl::init(""), cl::cat(planCategory));
 
 static cl::opt<std::string> modeText(
@@ -108,6 +109,15 @@ static cl::opt<int64_t> globalBatch(
              "batch an inference pipeline (pp in --plan) runs; the model's "
              "batch dimension is one micro-batch"),
     cl::init(0), cl::cat(planCategory));
+
+static cl::opt<std::string> precisionText(
+    "precision",
+    cl::desc("Price the model in this precision (the same as --plan "
+             "precision=...): bf16 and fp16 retype its float32 values "
+             "(dist-convert-precision; training is mixed precision, with fp32 "
+             "master weights and Adam states) and only plan and report; fp32 "
+             "prices a float32 model as it is. Default: the model's own"),
+    cl::value_desc("bf16|fp16|fp32"), cl::init(""), cl::cat(planCategory));
 
 static cl::opt<bool>
     printReport("report",
@@ -297,6 +307,66 @@ checkSearchFlags(llvm::StringRef outputFilename) {
   return std::nullopt;
 }
 
+/// Adds --precision to --plan as its `precision` key. Returns the message of
+/// the first problem: a bad name, or a plan that fixes another precision.
+static std::optional<std::string> mergePrecisionFlag() {
+  if (!precisionText.getNumOccurrences())
+    return std::nullopt;
+  if (!distopt::cost::parsePrecision(precisionText))
+    return "--precision must be bf16, fp16 or fp32, not '" + precisionText +
+           "'";
+  auto plan = distopt::cost::parsePlanSpec(planText);
+  if (!plan) {
+    llvm::consumeError(plan.takeError());
+    return std::nullopt; // getAction reports it
+  }
+  if (plan->isFixed(distopt::cost::PlanKey::Precision)) {
+    if (distopt::cost::stringifyPrecision(plan->precision) != precisionText)
+      return "--precision " + precisionText + " and --plan precision=" +
+             distopt::cost::stringifyPrecision(plan->precision).str() +
+             " disagree";
+    return std::nullopt;
+  }
+  std::string text = planText;
+  planText.setValue(text.empty() ? "precision=" + precisionText
+                                 : text + ",precision=" + precisionText);
+  return std::nullopt;
+}
+
+/// The 16-bit precision the plan fixes (--precision or --plan precision=),
+/// to which the model is retyped before planning; none for fp32 or none.
+static std::optional<distopt::cost::Precision> getRetypePrecision() {
+  auto plan = distopt::cost::parsePlanSpec(planText);
+  if (!plan) {
+    llvm::consumeError(plan.takeError());
+    return std::nullopt;
+  }
+  if (!plan->isFixed(distopt::cost::PlanKey::Precision) ||
+      plan->precision == distopt::cost::Precision::FP32)
+    return std::nullopt;
+  return plan->precision;
+}
+
+/// Checks a 16-bit precision against what the command line asks for: it
+/// plans and reports a forward graph. Returns the message of the problem.
+static std::optional<std::string>
+checkRetypePrecision(llvm::StringRef outputFilename) {
+  std::optional<distopt::cost::Precision> precision = getRetypePrecision();
+  if (!precision)
+    return std::nullopt;
+  std::string name = distopt::cost::stringifyPrecision(*precision).str();
+  if (outputFilename != "-")
+    return "--precision " + name +
+           " plans and reports only: the retyped program would read the "
+           "model's float32 weight bytes as " +
+           name + "; drop -o (or export the model in " + name + ")";
+  if (!lossText.empty())
+    return "--precision " + name +
+           " prices the training of a forward graph; the step --loss "
+           "generates keeps the model's float32 (drop --loss)";
+  return std::nullopt;
+}
+
 /// Checks the planner and compile flags against each other and picks the
 /// action. Fails with a message that names the flags.
 static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
@@ -316,11 +386,13 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
                 "optional K, M, G or T), found '" +
                 maxMemoryText + "'");
   bool planning = devices > 0 || deviceSearch || !clusterName.empty();
-  const cl::Option *planFlags[] = {&planText, &modeText, &globalBatch,
-                                   &printReport, &reportJson};
+  const cl::Option *planFlags[] = {&planText,    &modeText,   &globalBatch,
+                                   &printReport, &reportJson, &precisionText};
   for (const cl::Option *flag : planFlags)
     if (flag->getNumOccurrences() && !planning)
       return fail("--" + flag->ArgStr + " plans: give --cluster or --devices");
+  if (std::optional<std::string> error = mergePrecisionFlag())
+    return fail(*error);
   // The plan options are checked here too, one flag at a time, so that
   // their errors name the flag.
   using distopt::cost::makePlanOptions;
@@ -334,6 +406,8 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
         !batch)
       return fail("--batch: " + llvm::toString(batch.takeError()));
   if (std::optional<std::string> error = checkTrainingFlags(outputFilename))
+    return fail(*error);
+  if (std::optional<std::string> error = checkRetypePrecision(outputFilename))
     return fail(*error);
   // A cluster file may say how many devices it has; a preset may not.
   if (devices == 0 && !deviceSearch &&
@@ -718,6 +792,22 @@ static int compile(mlir::ModuleOp module, llvm::StringRef inputFilename,
   return distopt::writeArtifact(module, outputFilename) ? 0 : 1;
 }
 
+/// Retypes the float32 values of `module` to the 16-bit precision the plan
+/// fixes (dist-convert-precision), so that the planner prices it; nothing
+/// without one.
+static mlir::LogicalResult
+retypeToPrecision(mlir::ModuleOp module,
+                  const mlir::MlirOptMainConfig &config) {
+  std::optional<distopt::cost::Precision> precision = getRetypePrecision();
+  if (!precision)
+    return mlir::success();
+  distopt::ConvertPrecisionPassOptions options;
+  options.precision = distopt::cost::stringifyPrecision(*precision).str();
+  mlir::PassManager pm(module.getContext(), module.getOperationName());
+  pm.addPass(distopt::createConvertPrecisionPass(options));
+  return runWithCommandLineOptions(pm, module, config);
+}
+
 /// Loads `inputFilename` (.onnx or .mlir) into memory, runs the command
 /// line's passes on it, then does `action`.
 static int runInMemory(llvm::StringRef inputFilename,
@@ -759,7 +849,8 @@ static int runInMemory(llvm::StringRef inputFilename,
     pm.dump();
     llvm::errs() << "\n";
   }
-  if (failed(runWithCommandLineOptions(pm, *module, config)))
+  if (failed(runWithCommandLineOptions(pm, *module, config)) ||
+      failed(retypeToPrecision(*module, config)))
     return 1;
   switch (action) {
   case DriverAction::Print:

@@ -70,6 +70,9 @@ void expectSameCluster(const ClusterSpec &a, const ClusterSpec &b,
     EXPECT_PRED3(near, e.vectorFlops, f.vectorFlops, relative);
     EXPECT_PRED3(near, e.opOverhead, f.opOverhead, relative);
     expectSameCurve(e.bandwidthCurve, f.bandwidthCurve, relative);
+    ASSERT_EQ(x.peakFlopsFp32.has_value(), y.peakFlopsFp32.has_value());
+    if (x.peakFlopsFp32)
+      EXPECT_PRED3(near, *x.peakFlopsFp32, *y.peakFlopsFp32, relative);
     ASSERT_EQ(x.pricePerHour.has_value(), y.pricePerHour.has_value());
     if (x.pricePerHour)
       EXPECT_PRED3(near, *x.pricePerHour, *y.pricePerHour, relative);
@@ -105,6 +108,7 @@ ClusterSpec makeEveryKeyCluster() {
   gpu.efficiency.vectorFlops = 15e12;
   gpu.efficiency.opOverhead = 5e-6;
   gpu.pricePerHour = 3.4309;
+  gpu.peakFlopsFp32 = 19.5e12;
   DeviceType cpu{"cpu-rank", 0.1559e12, uint64_t(23.54 * kGiB), 14.57e9, {}};
   cpu.efficiency.bandwidthCurve = {{24580, 164.9e9}, {201.3e6, 14.57e9}};
   spec.deviceTypes = {gpu, cpu};
@@ -262,6 +266,8 @@ ClusterSpec makeFormerDgxPreset(llvm::StringRef name, unsigned numDevices) {
     intra = nvlinkH100;
     inter = ndr;
   }
+  // The fp32 peaks the files gained since (non-tensor-core fp32).
+  device.peakFlopsFp32 = name == "dgx-h100" ? 67e12 : 19.5e12;
   ClusterSpec spec;
   spec.name = name.str();
   spec.deviceTypes.push_back(device);

@@ -349,6 +349,53 @@ TEST(CostClusterSpecTest, PricePerHourIsReadAndChecked) {
             "-2)");
 }
 
+TEST(CostClusterSpecTest, Fp32PeakIsReadAndChecked) {
+  // Absent: fp32 GEMMs run at the one peak.
+  auto single = parseClusterYAML(kSmall, "cluster.yaml");
+  ASSERT_EQ(succeeded(single), "");
+  EXPECT_FALSE(single->deviceTypes[0].peakFlopsFp32.has_value());
+  EXPECT_EQ(single->deviceTypes[0].getPeakFlops(Precision::FP32), 312e12);
+  std::string both = kSmall;
+  both.replace(both.find("memory_gib: 80"), 14,
+               "memory_gib: 80\n    peak_tflops_fp32: 19.5");
+  auto spec = parseClusterYAML(both, "cluster.yaml");
+  ASSERT_EQ(succeeded(spec), "");
+  const DeviceType &device = spec->deviceTypes[0];
+  EXPECT_EQ(device.getPeakFlops(Precision::FP32), 19.5e12);
+  EXPECT_EQ(device.getPeakFlops(Precision::BF16), 312e12);
+  EXPECT_EQ(device.getPeakFlops(Precision::FP16), 312e12);
+  // The writer writes it, and it reads back; without it, nothing is written.
+  auto text = formatClusterYAML(*spec);
+  ASSERT_EQ(succeeded(text), "");
+  EXPECT_NE(text->find("peak_tflops_fp32: 19.5\n"), std::string::npos) << *text;
+  auto back = parseClusterYAML(*text, "written.yaml");
+  ASSERT_EQ(succeeded(back), "");
+  EXPECT_EQ(back->deviceTypes[0].peakFlopsFp32, std::optional<double>(19.5e12));
+  auto plain = formatClusterYAML(*single);
+  ASSERT_EQ(succeeded(plain), "");
+  EXPECT_EQ(plain->find("peak_tflops_fp32"), std::string::npos) << *plain;
+  // Cores shared by ranks slow both peaks.
+  spec->nodes[0].cores = 4;
+  ClusterSpec shared = shareCores(*spec);
+  EXPECT_DOUBLE_EQ(shared.deviceTypes[0].getPeakFlops(Precision::FP32),
+                   19.5e12 / 2);
+  // The checks of every figure, located.
+  EXPECT_EQ(
+      breakSmall("memory_gib: 80", "memory_gib: 80\n    peak_tflops_fp32: 0"),
+      "cluster.yaml:5:23: 'peak_tflops_fp32' must be positive (got 0)");
+  EXPECT_EQ(breakSmall("memory_gib: 80",
+                       "memory_gib: 80\n    peak_tflops_fp32: fast"),
+            "cluster.yaml:5:23: 'peak_tflops_fp32' must be a number");
+  EXPECT_EQ(breakSmall("memory_gib: 80",
+                       "memory_gib: 80\n    peak_tflops_fp32: 1e12"),
+            "cluster.yaml:5:23: 'peak_tflops_fp32' = 1e12 is outside the "
+            "plausible range [1e-06, 1e+09]");
+  EXPECT_EQ(
+      breakSmall("memory_gib: 80", "memory_gib: 80\n    peak_tflops_f32: 19.5"),
+      "cluster.yaml:5:5: unknown key 'peak_tflops_f32' in device type "
+      "(did you mean 'peak_tflops_fp32'?)");
+}
+
 TEST(CostClusterSpecTest, ClusterPriceNeedsEveryDeviceTypePriced) {
   // Two device types, one priced: the nodes of the priced one have a
   // price, the whole cluster has none.

@@ -19,23 +19,58 @@ namespace {
 TEST(CostMemoryModelTest, AdamOneBillionParamsUnderZero) {
   const double psi = 1e9;
   // ZeRO-0: 2 + 2 + 12 = 16 bytes per parameter = 16e9 bytes.
-  EXPECT_DOUBLE_EQ(getAdamModelStateMemory(psi, ZeroStage::Zero0, 8).total(),
-                   16e9);
+  EXPECT_DOUBLE_EQ(
+      getAdamModelStateMemory(psi, ZeroStage::Zero0, 8, Precision::BF16)
+          .total(),
+      16e9);
   // ZeRO-1: 4 psi + 12 psi / 8 = 4e9 + 1.5e9 = 5.5e9.
-  ModelStateMemory zero1 = getAdamModelStateMemory(psi, ZeroStage::Zero1, 8);
+  ModelStateMemory zero1 =
+      getAdamModelStateMemory(psi, ZeroStage::Zero1, 8, Precision::BF16);
   EXPECT_DOUBLE_EQ(zero1.total(), 5.5e9);
   EXPECT_DOUBLE_EQ(zero1.optimizerStates, 1.5e9);
   // ZeRO-2: 2 psi + 14 psi / 8 = 2e9 + 1.75e9 = 3.75e9.
-  ModelStateMemory zero2 = getAdamModelStateMemory(psi, ZeroStage::Zero2, 8);
+  ModelStateMemory zero2 =
+      getAdamModelStateMemory(psi, ZeroStage::Zero2, 8, Precision::BF16);
   EXPECT_DOUBLE_EQ(zero2.total(), 3.75e9);
   EXPECT_DOUBLE_EQ(zero2.gradients, 0.25e9);
   EXPECT_DOUBLE_EQ(zero2.parameters, 2e9);
   // ZeRO-3: 16 psi / 8 = 2e9.
-  EXPECT_DOUBLE_EQ(getAdamModelStateMemory(psi, ZeroStage::Zero3, 8).total(),
-                   2e9);
+  EXPECT_DOUBLE_EQ(
+      getAdamModelStateMemory(psi, ZeroStage::Zero3, 8, Precision::BF16)
+          .total(),
+      2e9);
   // Without data parallelism every stage keeps everything.
-  EXPECT_DOUBLE_EQ(getAdamModelStateMemory(psi, ZeroStage::Zero3, 1).total(),
-                   16e9);
+  EXPECT_DOUBLE_EQ(
+      getAdamModelStateMemory(psi, ZeroStage::Zero3, 1, Precision::BF16)
+          .total(),
+      16e9);
+}
+
+TEST(CostMemoryModelTest, AdamStatesFollowThePrecision) {
+  const double psi = 1e9;
+  // fp16 is mixed precision like bf16: 2 + 2 + 12 bytes per parameter.
+  ModelStateMemory fp16 =
+      getAdamModelStateMemory(psi, ZeroStage::Zero0, 8, Precision::FP16);
+  EXPECT_DOUBLE_EQ(fp16.parameters, 2e9);
+  EXPECT_DOUBLE_EQ(fp16.gradients, 2e9);
+  EXPECT_DOUBLE_EQ(fp16.optimizerStates, 12e9);
+  // fp32: 4 + 4 + 8 (momentum and variance, no master copy): the same 16
+  // bytes in all, split otherwise.
+  ModelStateMemory fp32 =
+      getAdamModelStateMemory(psi, ZeroStage::Zero0, 8, Precision::FP32);
+  EXPECT_DOUBLE_EQ(fp32.parameters, 4e9);
+  EXPECT_DOUBLE_EQ(fp32.gradients, 4e9);
+  EXPECT_DOUBLE_EQ(fp32.optimizerStates, 8e9);
+  // So ZeRO-1 saves less: 8 psi + 8 psi / 8 = 9e9 (mixed: 5.5e9).
+  EXPECT_DOUBLE_EQ(
+      getAdamModelStateMemory(psi, ZeroStage::Zero1, 8, Precision::FP32)
+          .total(),
+      9e9);
+  // ZeRO-2: 4 psi + 12 psi / 8 = 5.5e9 (mixed: 3.75e9).
+  EXPECT_DOUBLE_EQ(
+      getAdamModelStateMemory(psi, ZeroStage::Zero2, 8, Precision::FP32)
+          .total(),
+      5.5e9);
 }
 
 TEST(CostMemoryModelTest, GptLayerActivations) {

@@ -233,10 +233,10 @@ TEST(OpCostRooflineTest, RegimesOfTheRoofline) {
   // A large GEMM is compute-bound near gemmEfficiency * peak.
   OpWork big{OpClass::Gemm, 1e12, 1e6};
   double rate = 50e12 * 1e12 / (1e12 + 1e9);
-  EXPECT_DOUBLE_EQ(getGemmRate(device, 1e12), rate);
+  EXPECT_DOUBLE_EQ(getGemmRate(device, 1e12, Precision::BF16), rate);
   EXPECT_DOUBLE_EQ(getComputeTime(device, big), 2e-6 + 1e12 / rate);
   // A GEMM of gemmHalfFlops runs at half of that.
-  EXPECT_DOUBLE_EQ(getGemmRate(device, 1e9), 25e12);
+  EXPECT_DOUBLE_EQ(getGemmRate(device, 1e9, Precision::BF16), 25e12);
   // A GEMM that moves much and computes little is memory-bound.
   OpWork skinny{OpClass::Gemm, 1e6, 8e9};
   EXPECT_DOUBLE_EQ(getComputeTime(device, skinny), 2e-6 + 8e9 / 0.8e12);
@@ -249,6 +249,49 @@ TEST(OpCostRooflineTest, RegimesOfTheRoofline) {
   EXPECT_DOUBLE_EQ(getComputeTime(device, elementwise), 2e-6 + 2e10 / 1e12);
   // Free work takes no time, not even the overhead.
   EXPECT_EQ(getComputeTime(device, OpWork{}), 0);
+}
+
+TEST_F(OpCostTest, GemmRunsAtThePeakOfItsElementType) {
+  // The A100 preset: 312 TFLOP/s bf16/fp16, 19.5 fp32, GEMM efficiency 0.7
+  // with half rate at 1 GFLOP, 5 us per kernel, 2039 GB/s at 0.8.
+  auto cluster = getClusterPreset("dgx-a100-80g", 1);
+  ASSERT_TRUE(bool(cluster)) << llvm::toString(cluster.takeError());
+  const DeviceType &a100 = cluster->getDeviceType(0);
+  ASSERT_EQ(a100.getPeakFlops(Precision::FP32), 19.5e12);
+  ASSERT_EQ(a100.getPeakFlops(Precision::BF16), 312e12);
+
+  // One 4096 x 4096 x 4096 product, whose bytes take far less time than its
+  // FLOPs at either peak.
+  auto gemm = [&](llvm::StringRef type) {
+    std::string t = ("tensor<4096x4096x" + type + ">").str();
+    return parseOp("%a: " + t + ", %b: " + t, "  %c = dist.matmul %a, %b : (" +
+                                                  t + ", " + t + ") -> " + t);
+  };
+  double flops = 2.0 * 4096 * 4096 * 4096;
+  double halfRate = flops / (flops + 1e9);
+  Operation *f32 = gemm("f32");
+  ASSERT_TRUE(f32);
+  OpWork f32Work = getOpWork(f32);
+  EXPECT_EQ(f32Work.precision, Precision::FP32);
+  EXPECT_DOUBLE_EQ(getComputeTime(a100, f32Work),
+                   5e-6 + flops / (19.5e12 * 0.7 * halfRate));
+  Operation *bf16 = gemm("bf16");
+  ASSERT_TRUE(bf16);
+  OpWork bf16Work = getOpWork(bf16);
+  EXPECT_EQ(bf16Work.precision, Precision::BF16);
+  EXPECT_DOUBLE_EQ(getComputeTime(a100, bf16Work),
+                   5e-6 + flops / (312e12 * 0.7 * halfRate));
+  Operation *f16 = gemm("f16");
+  ASSERT_TRUE(f16);
+  EXPECT_EQ(getOpWork(f16).precision, Precision::FP16);
+  EXPECT_DOUBLE_EQ(getComputeTime(a100, getOpWork(f16)),
+                   getComputeTime(a100, bf16Work));
+  // The backward pass keeps the precision of its forward.
+  EXPECT_EQ(getBackwardWork(f32Work).precision, Precision::FP32);
+  // A device without an fp32 peak (a CPU) runs fp32 at its one peak.
+  DeviceType cpu = a100;
+  cpu.peakFlopsFp32.reset();
+  EXPECT_DOUBLE_EQ(getComputeTime(cpu, f32Work), getComputeTime(cpu, bf16Work));
 }
 
 TEST(OpCostRooflineTest, BandwidthCurveIsInterpolatedInLogBytes) {

@@ -466,6 +466,27 @@ TEST(StepModelTest, InferenceHoldsParametersOnly) {
   EXPECT_DOUBLE_EQ(report->memory.temporaries, 3e8);
 }
 
+TEST(StepModelTest, Fp32TrainingKeepsNoMasterCopy) {
+  // The plan of ZeroOneShardsOptimizerStatesAndUpdates in fp32: 4 psi
+  // weights, 4 psi gradients and 8 psi / 8 momentum and variance.
+  SegmentCost layer = makeSegment("layer", 10, kMs, 2 * kMs);
+  layer.parameters = 1e8;
+  layer.parameterBytes = 4e8;
+  PlanOptions plan = makeTrainingPlan(8, 1, 1, 8);
+  plan.zero = ZeroStage::Zero1;
+  plan.precision = Precision::FP32;
+  llvm::Expected<StepReport> report = composeStep(layer, plan, getDgxA100(8));
+  ASSERT_EQ(succeeded(report), "");
+  EXPECT_DOUBLE_EQ(report->memory.parameters, 4e9);
+  EXPECT_DOUBLE_EQ(report->memory.gradients, 4e9);
+  EXPECT_DOUBLE_EQ(report->memory.optimizerStates, 1e9);
+  // Utilization is against the fp32 peak of the A100 preset.
+  EXPECT_DOUBLE_EQ(report->peakFlopsPerSecond, 19.5e12);
+  EXPECT_EQ(
+      *toJSON(*report).getAsObject()->getObject("plan")->getString("precision"),
+      "fp32");
+}
+
 TEST(StepModelTest, FlopsAgainstPeak) {
   // One A100 (312 TFLOP/s): a 1 s forward of 156 TFLOPs is half of peak.
   SegmentCost segment = makeSegment("layer", 1, 1, 2);
@@ -578,7 +599,19 @@ TEST(StepModelTest, PlanSpecParses) {
   EXPECT_EQ(spec->microBatch, 1);
   EXPECT_EQ(spec->recompute, RecomputePolicy::None);
   EXPECT_EQ(spec->schedule, PipelineScheduleKind::OneFOneB);
+  EXPECT_FALSE(spec->isFixed(PlanKey::Precision));
   EXPECT_EQ(getErrorMessage(parsePlanSpec("")), "<success>");
+
+  // The precision, in any case.
+  for (auto [text, precision] :
+       {std::pair{"precision=fp32", Precision::FP32},
+        std::pair{"precision=FP16", Precision::FP16},
+        std::pair{"tp=2,precision=bf16", Precision::BF16}}) {
+    spec = parsePlanSpec(text);
+    ASSERT_EQ(succeeded(spec), "") << text;
+    EXPECT_TRUE(spec->isFixed(PlanKey::Precision)) << text;
+    EXPECT_EQ(spec->precision, precision) << text;
+  }
 }
 
 TEST(StepModelTest, PlanSpecChunksImplyInterleaved) {
@@ -690,7 +723,7 @@ TEST(StepModelTest, PlanSpecErrors) {
   EXPECT_EQ(error("dp=8,micro_batch=2"),
             "unknown plan key 'micro_batch' (did you mean 'microbatch'?); "
             "keys are dp, tp, pp, microbatch, recompute, zero, schedule, "
-            "chunks");
+            "chunks, precision");
   EXPECT_NE(error("shedule=1f1b").find("did you mean 'schedule'"),
             std::string::npos);
   EXPECT_EQ(error("foo=1").find("did you mean"), std::string::npos);
@@ -704,6 +737,8 @@ TEST(StepModelTest, PlanSpecErrors) {
   EXPECT_EQ(error("microbatch=1.5"),
             "plan key 'microbatch' must be a positive integer, got '1.5'");
   EXPECT_EQ(error("zero=4"), "plan key 'zero' must be 0, 1, 2 or 3, got '4'");
+  EXPECT_EQ(error("precision=fp8"),
+            "plan key 'precision' must be bf16, fp16 or fp32, got 'fp8'");
   EXPECT_EQ(error("recompute=some"),
             "plan key 'recompute' must be none, selective or full, got 'some'");
   EXPECT_EQ(error("schedule=zigzag"),

@@ -61,6 +61,16 @@ struct ComputeEfficiency {
   llvm::SmallVector<BandwidthPoint, 0> bandwidthCurve;
 };
 
+/// The arithmetic a GEMM runs in, which decides the peak it is priced at:
+/// 16-bit floats (bf16, fp16) on tensor cores, or fp32.
+enum class Precision { BF16, FP16, FP32 };
+
+/// "bf16", "fp16" or "fp32".
+llvm::StringRef stringifyPrecision(Precision precision);
+
+/// The precision named "bf16", "fp16" or "fp32"; none for another name.
+std::optional<Precision> parsePrecision(llvm::StringRef name);
+
 /// One kind of accelerator (or CPU rank).
 struct DeviceType {
   std::string name;
@@ -75,6 +85,14 @@ struct DeviceType {
   /// What one device of this type costs to rent, in USD per device-hour
   /// (cluster file key `price_per_hour`), when known.
   std::optional<double> pricePerHour;
+  /// Dense fp32 peak, in FLOP/s (cluster file key `peak_tflops_fp32`);
+  /// none: fp32 runs at `peakFlops` (a CPU, whose calibrated peak is its
+  /// fp32 rate and which runs bf16 no faster).
+  std::optional<double> peakFlopsFp32;
+
+  /// The dense peak of GEMMs in `precision`, in FLOP/s: `peakFlops` for
+  /// bf16 and fp16, `peakFlopsFp32` (else `peakFlops`) for fp32.
+  double getPeakFlops(Precision precision) const;
 };
 
 /// One link level: bandwidth per direction (bytes/s) and latency (seconds).

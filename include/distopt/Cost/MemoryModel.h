@@ -12,6 +12,8 @@
 #ifndef DISTOPT_COST_MEMORYMODEL_H
 #define DISTOPT_COST_MEMORYMODEL_H
 
+#include "distopt/Cost/ClusterSpec.h"
+
 #include "llvm/Support/Error.h"
 
 namespace distopt::cost {
@@ -20,21 +22,26 @@ enum class ZeroStage { Zero0 = 0, Zero1 = 1, Zero2 = 2, Zero3 = 3 };
 
 /// Bytes per device of the model states.
 struct ModelStateMemory {
-  /// fp16/bf16 parameters (2 bytes per parameter before sharding).
+  /// The parameters the step computes with: 16-bit in mixed precision (2
+  /// bytes per parameter before sharding), fp32 (4) in fp32 training.
   double parameters = 0;
-  /// fp16/bf16 gradients (2 bytes per parameter before sharding).
+  /// Gradients, in the parameters' precision (2 or 4 bytes per parameter).
   double gradients = 0;
-  /// fp32 master weights, Adam momentum and variance (12 bytes per param).
+  /// Adam momentum and variance (8 bytes per parameter) and, in mixed
+  /// precision, the fp32 master weights (4 more: 12).
   double optimizerStates = 0;
   double total() const { return parameters + gradients + optimizerStates; }
 };
 
-/// Model states of `numParams` parameters trained with mixed-precision Adam
-/// (16 bytes per parameter) under `stage` with data-parallel degree
-/// `dataParallel`: ZeRO-0 16P, ZeRO-1 4P + 12P/N, ZeRO-2 2P + 14P/N,
+/// Model states of `numParams` parameters trained with Adam in `precision`
+/// under `stage` with data-parallel degree `dataParallel`. Mixed precision
+/// (bf16, fp16): 2 + 2 + 12 bytes per parameter, ZeRO-0 16P, ZeRO-1
+/// 4P + 12P/N, ZeRO-2 2P + 14P/N, ZeRO-3 16P/N. fp32: 4 + 4 + 8 bytes
+/// (no master copy), ZeRO-0 16P, ZeRO-1 8P + 8P/N, ZeRO-2 4P + 12P/N,
 /// ZeRO-3 16P/N.
 ModelStateMemory getAdamModelStateMemory(double numParams, ZeroStage stage,
-                                         unsigned dataParallel);
+                                         unsigned dataParallel,
+                                         Precision precision);
 
 /// Shape of one transformer layer's activations.
 struct TransformerLayerShape {

@@ -19,6 +19,7 @@
 
 namespace mlir {
 class Operation;
+class Type;
 } // namespace mlir
 
 namespace distopt::dist {
@@ -29,7 +30,8 @@ namespace distopt::cost {
 
 /// Which efficiency factor and which peak bound an op's time.
 enum class OpClass {
-  /// Matrix products and convolutions: peakFlops with the GEMM curve.
+  /// Matrix products and convolutions: the peak of their precision with
+  /// the GEMM curve.
   Gemm,
   /// Elementwise, reductions, normalizations, softmax, gathers and copies:
   /// memory bandwidth, or vectorFlops where the arithmetic dominates.
@@ -47,7 +49,15 @@ struct OpWork {
   double flops = 0;
   /// Bytes read and written (operands and results, each once).
   double bytes = 0;
+  /// The arithmetic the op runs in (its result's element type,
+  /// getPrecision): Gemm work runs at the device's peak of it.
+  Precision precision = Precision::BF16;
 };
+
+/// The precision a kernel on elements of `elementType` runs in: fp32 for
+/// f32 and f64 (no tensor-core peak applies), fp16 for f16, bf16 for bf16
+/// and for every other type (integers, i1).
+Precision getPrecision(mlir::Type elementType);
 
 /// Forward work of `op` on the types it has (global shapes before
 /// partitioning, local shapes after). Non-dist ops are Free.
@@ -69,8 +79,8 @@ OpWork getBackwardWork(const OpWork &forward);
 /// Time in seconds of `work` on `device`: a roofline with efficiency
 /// factors, plus the per-kernel overhead (none for Free work):
 /// `opOverhead + max(bytes / getMemoryRate, flops / rate)` where the rate is
-/// getGemmRate for Gemm work and `vectorFlops` for Memory work (no
-/// arithmetic bound when `vectorFlops` is 0).
+/// getGemmRate at the work's precision for Gemm work and `vectorFlops` for
+/// Memory work (no arithmetic bound when `vectorFlops` is 0).
 double getComputeTime(const DeviceType &device, const OpWork &work);
 
 /// Time in seconds of `work` run at once on devices of each of `devices`
@@ -79,9 +89,10 @@ double getComputeTime(const DeviceType &device, const OpWork &work);
 double getSlowestComputeTime(llvm::ArrayRef<const DeviceType *> devices,
                              const OpWork &work);
 
-/// FLOP/s that a GEMM of `flops` FLOPs reaches on `device`:
-/// `peakFlops * gemmEfficiency * flops / (flops + gemmHalfFlops)`.
-double getGemmRate(const DeviceType &device, double flops);
+/// FLOP/s that a GEMM of `flops` FLOPs in `precision` reaches on `device`:
+/// `getPeakFlops(precision) * gemmEfficiency * flops / (flops +
+/// gemmHalfFlops)`.
+double getGemmRate(const DeviceType &device, double flops, Precision precision);
 
 /// Bytes/s that a memory-bound kernel moving `bytes` reaches on `device`:
 /// the device's bandwidth curve at `bytes` when it has one, else

@@ -105,6 +105,7 @@ enum class PlanKey : unsigned {
   Zero = 1u << 6,
   Schedule = 1u << 7,
   Chunks = 1u << 8,
+  Precision = 1u << 9,
 };
 
 /// The options of a plan: one type for the whole flow. The user's text
@@ -129,6 +130,12 @@ struct PlanOptions {
   /// Sharding of the Adam model states over the data-parallel replicas.
   ZeroStage zero = ZeroStage::Zero0;
   PipelineScheduleKind schedule = PipelineScheduleKind::OneFOneB;
+  /// The precision the model computes in: the element type of its floats
+  /// (the planner takes it from the graph; the plan key `precision` fixes
+  /// it, and the graph must have been retyped to it: dist-convert-precision).
+  /// GEMMs run at the device's peak of it; training in bf16 or fp16 is mixed
+  /// precision (fp32 master weights and Adam states, getAdamModelStateMemory).
+  Precision precision = Precision::BF16;
   /// Interleaved 1F1B: the stages (chunks) each pipeline position runs, v;
   /// the model is cut into pp * v stages, stage c on position c mod pp.
   /// 1 for the other schedules.
@@ -287,7 +294,8 @@ struct StepReport {
   /// The above over stepSeconds, and over the device peak.
   double modelFlopsPerSecond = 0;
   double hardwareFlopsPerSecond = 0;
-  /// Mean dense peak of the devices the plan uses, FLOP/s.
+  /// Mean dense peak of the devices the plan uses at the plan's precision,
+  /// FLOP/s.
   double peakFlopsPerSecond = 0;
   double modelFlopsUtilization = 0;
   double hardwareFlopsUtilization = 0;
@@ -306,7 +314,8 @@ struct StepReport {
 /// Bytes Adam reads and writes per parameter it updates in mixed precision:
 /// reads the fp32 master weight, momentum and variance (12) and the 16-bit
 /// gradient (2), writes the master weight, momentum and variance (12) and
-/// the 16-bit parameter (2).
+/// the 16-bit parameter (2). In fp32 the same 28: reads the weight, the
+/// gradient, momentum and variance (16), writes all but the gradient (12).
 inline constexpr double kAdamBytesPerParameter = 28;
 
 /// Composes one step of `plan` on `cluster` from `segments`.
@@ -363,7 +372,8 @@ void writeStepReportJSON(const StepReport &report, llvm::json::OStream &os);
 ///   dp=32,tp=8,pp=4,microbatch=1,recompute=full,zero=1,schedule=1f1b
 ///
 /// dp, tp, pp, microbatch, chunks: positive integers; recompute: none |
-/// selective | full; zero: 0 | 1 | 2 | 3; schedule: 1f1b | gpipe | interleaved.
+/// selective | full; zero: 0 | 1 | 2 | 3; schedule: 1f1b | gpipe | interleaved;
+/// precision: bf16 | fp16 | fp32.
 /// Every key at most once. `chunks=v` (v >= 2) goes with the interleaved
 /// schedule (and implies it); `schedule=interleaved` without chunks runs 2.
 /// Unknown keys are errors that suggest the closest key; missing values,

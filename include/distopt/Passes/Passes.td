@@ -252,6 +252,43 @@ def PipelineSplitPass : Pass<"dist-pipeline-split", "mlir::ModuleOp"> {
                            "mlir::shard::ShardDialect"];
 }
 
+def ConvertPrecisionPass : Pass<"dist-convert-precision", "mlir::ModuleOp"> {
+  let summary = "Retype the model's float32 values to bf16 or fp16, so that "
+                "the planner prices mixed precision";
+  let description = [{
+    A model exported in float32 is usually trained (or served) in a 16-bit
+    precision. This pass retypes every f32 tensor of the module to
+    `precision` (bf16 or fp16): the results of every op, the arguments of
+    every block, the type of every function, and the elements of every
+    `dist.constant` (rounded to nearest, ties to even). Other element types
+    (f64, integers, i1) are left as they are; so are attributes that are not
+    tensors (a layer norm's epsilon). The planner then sees a 16-bit graph:
+    activations, communication and compute are priced in it, at the
+    device's bf16/fp16 peak, and training counts fp32 master weights and
+    Adam states beside the 16-bit weights (`precision` in docs/planner.md).
+
+    ```mlir
+    %w = dist.weight "fc.weight" : tensor<64x256xf32>
+        at #dist.data<storage = external, path = "m.bin", offset = 0, length = 65536>
+    %y = dist.matmul %x, %w : (tensor<8x64xf32>, tensor<64x256xf32>) -> tensor<8x256xf32>
+    // becomes, with precision=bf16
+    %w = dist.weight "fc.weight" : tensor<64x256xbf16>
+        at #dist.data<storage = external, path = "m.bin", offset = 0, length = 32768>
+    %y = dist.matmul %x, %w : (tensor<8x64xbf16>, tensor<64x256xbf16>) -> tensor<8x256xbf16>
+    ```
+
+    A weight keeps its path and offset and gets the byte length of its new
+    type: the retyped program is for planning, its weights' bytes in the
+    file are still float32, so it is not a program to run (`dist-opt
+    --precision bf16` refuses `-o`). A constant whose f32 elements are not
+    a dense attribute is an error at the constant.
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"bf16\"",
+           "The element type f32 values become: bf16 or fp16">,
+  ];
+}
+
 def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {
   let summary = "Choose a device grid and a sharding for every op with the "
                 "cost model (shard.grid + dist.factor_axes, for dist-partition)";
@@ -264,8 +301,11 @@ def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {
     device count is solved exactly against the cost model; the fastest plan
     that fits in memory wins. The fixed parts of the plan (`plan`) use the
     keys of `dist-opt --plan`: `dp`, `tp`, `pp`, `microbatch`, `recompute`,
-    `zero`, `schedule`, `chunks` (in a pass pipeline, quote a plan of
-    several keys: `plan="pp=2,chunks=2"`).
+    `zero`, `schedule`, `chunks`, `precision` (in a pass pipeline, quote a
+    plan of several keys: `plan="pp=2,chunks=2"`). The precision is the
+    model's own (its float weights' element type); a plan that fixes
+    another is an error: retype the model first with
+    `dist-convert-precision`.
 
     ```
     dist-opt model.onnx --dist-auto-plan="cluster=cpu devices=4 plan=tp=2 report=1" --dist-partition

@@ -130,10 +130,12 @@ struct Plan {
 
 /// Plans `module` (its public function) for all devices of `cluster`, with
 /// what `options` fixes (cost::PlanOptions::isFixed) and the planner's
-/// choice for the rest. Fails with a message a user can act on: no grid of
-/// the cluster's device count, an op without a sharding rule, or no plan
-/// that fits in memory (with the smallest memory needed and what would make
-/// it fit).
+/// choice for the rest. The precision is the model's (the element type of
+/// its float weights, cost::getPrecision). Fails with a message a user can
+/// act on: a fixed precision the model is not retyped to, no grid of the
+/// cluster's device count, an op without a sharding rule, or no plan that
+/// fits in memory (with the smallest memory needed and what would make it
+/// fit).
 llvm::Expected<Plan> planModule(mlir::ModuleOp module,
                                 const cost::ClusterSpec &cluster,
                                 const cost::PlanOptions &options);
