@@ -37,6 +37,9 @@ PACKAGES=(
   python3-torch python3-onnx python3-numpy
   # lit runs on the system Python.
   python3
+  # Test-only: the HTML plan report (--report-html) is checked in a headless
+  # browser (test/Plan/report-html.test).
+  chromium
 )
 # Test-only ONNX Runtime oracle (test/oracle/): npm's onnxruntime-node needs
 # Node.js >= 18 and npm. Debian's only when no node/npm is installed: another

@@ -35,6 +35,10 @@ config.substitutions.append(("%mpirun", "mpirun --oversubscribe"))
 # (docs/building.md says which, and what covers their code instead).
 if getattr(config, "distopt_sanitize", ""):
     config.available_features.add("sanitizers")
+# The HTML plan report is rendered by a headless browser where there is one
+# (test/Plan/report-html.test says `REQUIRES: chromium`).
+if os.path.exists("/usr/bin/chromium"):
+    config.available_features.add("chromium")
 config.environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
 config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
 config.substitutions.append(

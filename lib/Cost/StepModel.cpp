@@ -722,10 +722,8 @@ static StepMemory getStageMemory(llvm::ArrayRef<StageWork> stages, unsigned s,
   return memory;
 }
 
-/// The memory of one device of each pipeline position: of its stage, or
-/// the sum of its chunks' under interleaved 1F1B (they are held at once;
-/// their working sets are used one after another).
-static std::vector<StepMemory> getPositionMemories(const StepReport &report) {
+std::vector<StepMemory>
+distopt::cost::getPositionMemories(const StepReport &report) {
   unsigned p = report.plan.pipelineParallel;
   std::vector<StepMemory> positions(std::min<size_t>(p, report.stages.size()));
   for (auto [s, stage] : llvm::enumerate(report.stages)) {

@@ -45,7 +45,8 @@ void distopt::addSpmdPartitionPipeline(OpPassManager &pm) {
 static bool asksForPlan(const CompileOptions &options) {
   return options.devices != 1 || !options.cluster.empty() ||
          !options.planSpec.empty() || options.mode != "infer" ||
-         options.batch != 0 || options.report || !options.reportJson.empty();
+         options.batch != 0 || options.report || !options.reportJson.empty() ||
+         !options.reportHtml.empty();
 }
 
 /// The last stage: what the artifact needs.
@@ -66,6 +67,7 @@ AutoPlanPassOptions distopt::getAutoPlanOptions(const CompileOptions &options) {
   plan.batch = options.batch;
   plan.report = options.report;
   plan.reportJson = options.reportJson;
+  plan.reportHtml = options.reportHtml;
   plan.runnable = true;
   return plan;
 }
@@ -159,6 +161,7 @@ struct CompilePass : public distopt::impl::CompilePassBase<CompilePass> {
     options.batch = batch;
     options.report = report;
     options.reportJson = reportJson;
+    options.reportHtml = reportHtml;
     options.modelDir = modelDir;
     options.loss = loss;
     options.labels = labels;

@@ -3,8 +3,8 @@
 // `dist-auto-plan` runs the planner on a module and writes its choice
 // (shard.grid + dist.factor_axes), for `dist-partition` to apply. Its
 // options are declared in Passes.td; dist-opt's --cluster/--devices/--plan/
-// --mode/--batch/--report/--report-json set them, and `dist-compile` runs it
-// with `runnable`.
+// --mode/--batch/--report/--report-json/--report-html set them, and
+// `dist-compile` runs it with `runnable`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,8 +42,10 @@ private:
   /// `module`.
   FailureOr<std::pair<cost::ClusterSpec, cost::PlanOptions>>
   getPlannerOptions(ModuleOp module);
-  /// Prints and writes the report as the options ask.
-  LogicalResult reportPlan(const plan::Plan &plan, ModuleOp module);
+  /// Prints and writes the report as the options ask; `cluster` is the
+  /// one planned for.
+  LogicalResult reportPlan(const plan::Plan &plan,
+                           const cost::ClusterSpec &cluster, ModuleOp module);
 
   /// Where `report` prints: stderr, unless a C++ caller says otherwise.
   llvm::raw_ostream *reportStream = &llvm::errs();
@@ -91,19 +93,25 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
 }
 
 LogicalResult AutoPlanPass::reportPlan(const plan::Plan &plan,
+                                       const cost::ClusterSpec &cluster,
                                        ModuleOp module) {
   if (report)
     plan::printPlanReport(plan, *reportStream);
-  if (reportJson.empty())
-    return success();
   // Through a temporary file: nothing partial is left at the path.
-  if (llvm::Error error =
-          llvm::writeToOutput(reportJson, [&](llvm::raw_ostream &os) {
-            os << llvm::formatv("{0:2}", plan::planReportToJSON(plan)) << "\n";
-            return llvm::Error::success();
-          }))
-    return module.emitError("cannot write the report: ")
-           << llvm::toString(std::move(error));
+  if (!reportJson.empty())
+    if (llvm::Error error =
+            llvm::writeToOutput(reportJson, [&](llvm::raw_ostream &os) {
+              os << llvm::formatv("{0:2}", plan::planReportToJSON(plan))
+                 << "\n";
+              return llvm::Error::success();
+            }))
+      return module.emitError("cannot write the report: ")
+             << llvm::toString(std::move(error));
+  if (!reportHtml.empty())
+    if (llvm::Error error =
+            plan::writePlanReportHtml(plan, cluster, reportHtml))
+      return module.emitError("cannot write the HTML report: ")
+             << llvm::toString(std::move(error));
   return success();
 }
 
@@ -121,7 +129,7 @@ void AutoPlanPass::runOnOperation() {
     module.emitError(llvm::toString(result.takeError()));
     return signalPassFailure();
   }
-  if (failed(reportPlan(*result, module)))
+  if (failed(reportPlan(*result, options->first, module)))
     return signalPassFailure();
   if (reportOnly)
     return markAllAnalysesPreserved();

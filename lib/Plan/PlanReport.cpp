@@ -1,6 +1,6 @@
 //===- PlanReport.cpp - The plan, for people and as JSON ------------------===//
 
-#include "distopt/Plan/Planner.h"
+#include "ReportFormat.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -9,7 +9,7 @@ using namespace distopt;
 using namespace distopt::plan;
 using llvm::formatv;
 
-static std::string gridString(const Plan &plan) {
+std::string distopt::plan::formatGrid(const Plan &plan) {
   return formatv("dp={0} tp={1} pp={2}", plan.dataParallel,
                  plan.tensorParallel, plan.pipelineParallel)
       .str();
@@ -20,7 +20,7 @@ static std::string gridString(const Plan &plan) {
 /// tensor-parallel devices (the segments already hold the per-device costs
 /// of the whole grid, and dp splits whatever the solver chose, not only the
 /// batch); that is how they are costed, not the grid that runs.
-static cost::StepReport getReportedStep(const Plan &plan) {
+cost::StepReport distopt::plan::getReportedStep(const Plan &plan) {
   cost::StepReport step = plan.step;
   step.plan.dataParallel = plan.dataParallel;
   step.plan.tensorParallel = plan.tensorParallel;
@@ -28,7 +28,7 @@ static cost::StepReport getReportedStep(const Plan &plan) {
   return step;
 }
 
-static std::string bytesString(double bytes) {
+std::string distopt::plan::formatBytes(double bytes) {
   if (bytes >= (1ull << 30))
     return formatv("{0:f2} GiB", bytes / (1ull << 30)).str();
   if (bytes >= (1ull << 20))
@@ -38,7 +38,7 @@ static std::string bytesString(double bytes) {
   return formatv("{0} B", static_cast<int64_t>(bytes)).str();
 }
 
-static std::string secondsString(double seconds) {
+std::string distopt::plan::formatSeconds(double seconds) {
   if (seconds >= 1)
     return formatv("{0:f3} s", seconds).str();
   return formatv("{0:f3} ms", seconds * 1e3).str();
@@ -57,7 +57,7 @@ static bool hasSettings(const Candidate &candidate) {
 }
 
 /// The schedule of a setting, with its chunks when interleaved.
-static std::string scheduleString(const cost::PlanOptions &setting) {
+std::string distopt::plan::formatSchedule(const cost::PlanOptions &setting) {
   std::string text =
       cost::stringifyPipelineScheduleKind(setting.schedule).str();
   if (setting.chunks > 1)
@@ -66,24 +66,24 @@ static std::string scheduleString(const cost::PlanOptions &setting) {
 }
 
 /// One line of "grids considered".
-static std::string candidateString(const Candidate &c) {
+std::string distopt::plan::formatCandidate(const Candidate &c) {
   if (!c.priced)
     return c.reason;
   std::string text =
       c.fits ? formatv("{0}, {1} of {2} per device",
-                       secondsString(c.stepSeconds), bytesString(c.memoryBytes),
-                       bytesString(c.deviceMemoryBytes))
+                       formatSeconds(c.stepSeconds), formatBytes(c.memoryBytes),
+                       formatBytes(c.deviceMemoryBytes))
                    .str()
              : formatv("does not fit: needs {0} of {1} per device",
-                       bytesString(c.memoryBytes),
-                       bytesString(c.deviceMemoryBytes))
+                       formatBytes(c.memoryBytes),
+                       formatBytes(c.deviceMemoryBytes))
                    .str();
   if (!hasSettings(c))
     return text;
   const cost::PlanOptions &s = c.setting;
   text += formatv("; recompute {0}, ZeRO-{1}, {2}, {3} micro-batches",
                   cost::stringifyRecomputePolicy(s.recompute), unsigned(s.zero),
-                  scheduleString(s), c.microBatches)
+                  formatSchedule(s), c.microBatches)
               .str();
   if (c.settingsPriced > 1)
     text += formatv(" ({0} of {1} settings priced)",
@@ -97,7 +97,7 @@ static llvm::json::Object candidateToJSON(const Candidate &c) {
       {"grid", c.getGridName()}, {"dp", c.dataParallel},
       {"tp", c.tensorParallel},  {"pp", c.pipelineParallel},
       {"priced", c.priced},      {"fits", c.fits},
-      {"reason", c.reason},      {"outcome", candidateString(c)}};
+      {"reason", c.reason},      {"outcome", formatCandidate(c)}};
   if (!c.priced)
     return object;
   object["step_seconds"] = c.stepSeconds;
@@ -155,7 +155,7 @@ static void printPrecision(const cost::PlanOptions &plan,
 }
 
 void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
-  os << "plan: grid " << gridString(plan) << " ("
+  os << "plan: grid " << formatGrid(plan) << " ("
      << plan.dataParallel * plan.tensorParallel * plan.pipelineParallel
      << " devices)";
   if (plan.layerCount)
@@ -175,7 +175,7 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
   }
   os << "grids considered:\n";
   for (const Candidate &candidate : plan.candidates)
-    os << "  " << candidate.getGridName() << ": " << candidateString(candidate)
+    os << "  " << candidate.getGridName() << ": " << formatCandidate(candidate)
        << "\n";
   os << "shardings:\n";
   if (plan.summary.empty())
@@ -188,7 +188,7 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
     os << "  none\n";
   for (const PlannedCollective &c : plan.collectives)
     os << formatv("  {0,-14} {1,10} over {2} ranks, {3:f3} ms", c.kind,
-                  bytesString(c.bytes), c.groupSize, c.seconds * 1e3)
+                  formatBytes(c.bytes), c.groupSize, c.seconds * 1e3)
        << (c.count > 1 ? formatv(" x{0}", c.count).str() : std::string())
        << "  " << c.where << "\n";
   if (!plan.trainable.empty())

@@ -11,6 +11,7 @@
 #include "distopt/Plan/Planner.h"
 
 #include "PlanGrid.h"
+#include "ReportFormat.h"
 
 #include "distopt/Cost/CollectiveCost.h"
 #include "distopt/Cost/MemoryEstimate.h"
@@ -484,14 +485,6 @@ void Planner::tieLayerCopies() {
         repWeight->hasOneUse())
       node.rep = nodeOf[repWeight];
   }
-}
-
-static std::string formatBytes(double bytes) {
-  if (bytes >= (1ull << 30))
-    return formatv("{0:f2} GiB", bytes / (1ull << 30)).str();
-  if (bytes >= (1ull << 20))
-    return formatv("{0:f2} MiB", bytes / (1ull << 20)).str();
-  return formatv("{0:f1} KiB", bytes / 1024).str();
 }
 
 /// The module path of the ONNX node an op was imported from, from the

@@ -131,6 +131,13 @@ static cl::opt<std::string>
                         "JSON to this file"),
                cl::value_desc("FILE"), cl::init(""), cl::cat(planCategory));
 
+static cl::opt<std::string> reportHtml(
+    "report-html",
+    cl::desc("Write the plan report as a self-contained HTML page with "
+             "pictures (devices, pipeline schedule, step time, memory, "
+             "grids considered) to this file"),
+    cl::value_desc("FILE"), cl::init(""), cl::cat(planCategory));
+
 static cl::opt<bool> sweepClusters(
     "sweep",
     cl::desc("Plan for each cluster of --cluster A,B,... (presets or files) "
@@ -299,6 +306,9 @@ checkSearchFlags(llvm::StringRef outputFilename) {
   if (sweepClusters && outputFilename != "-")
     return std::string("--sweep prints a table and writes no artifact: drop "
                        "-o");
+  if (sweepClusters && !reportHtml.empty())
+    return std::string("--sweep prints a table, not the plan report: drop "
+                       "--report-html");
   if (sweepClusters && printReport)
     return std::string("--sweep prints a table, not the plan report: drop "
                        "--report");
@@ -387,7 +397,8 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
                 maxMemoryText + "'");
   bool planning = devices > 0 || deviceSearch || !clusterName.empty();
   const cl::Option *planFlags[] = {&planText,    &modeText,   &globalBatch,
-                                   &printReport, &reportJson, &precisionText};
+                                   &printReport, &reportJson, &reportHtml,
+                                   &precisionText};
   for (const cl::Option *flag : planFlags)
     if (flag->getNumOccurrences() && !planning)
       return fail("--" + flag->ArgStr + " plans: give --cluster or --devices");
@@ -604,6 +615,7 @@ static distopt::CompileOptions getCompileOptions(llvm::StringRef inputFile) {
   options.batch = globalBatch;
   options.report = printReport;
   options.reportJson = reportJson;
+  options.reportHtml = reportHtml;
   options.loss = lossText;
   options.labels = labelsName;
   options.optimizer = optimizerName;
@@ -689,6 +701,24 @@ static int writeReportJson(const llvm::json::Value &value) {
   return 0;
 }
 
+/// Writes the HTML report of `plan` (made for --cluster) to --report-html,
+/// when asked, through a temporary file; returns 1 after reporting a
+/// failure.
+static int writeReportHtml(const distopt::plan::Plan &plan) {
+  if (reportHtml.empty())
+    return 0;
+  unsigned devices =
+      plan.dataParallel * plan.tensorParallel * plan.pipelineParallel;
+  auto cluster = distopt::cost::getClusterSpec(clusterName, devices);
+  if (!cluster)
+    return reportError(clusterName, llvm::toString(cluster.takeError()));
+  if (llvm::Error error =
+          distopt::plan::writePlanReportHtml(plan, *cluster, reportHtml))
+    return reportError(reportHtml, "cannot write the HTML report: " +
+                                       llvm::toString(std::move(error)));
+  return 0;
+}
+
 /// Plans `module` for each device count of --devices auto on --cluster and
 /// prints the counts and the choice; `report`: as the report does (pipeline
 /// stages too), else as a compile does.
@@ -710,7 +740,8 @@ chooseDevices(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config,
 }
 
 /// --devices auto without -o: the counts, the choice and the chosen plan's
-/// report (and its JSON, with the counts, to --report-json).
+/// report (and its JSON, with the counts, to --report-json; its HTML to
+/// --report-html).
 static int reportDeviceChoice(mlir::ModuleOp module,
                               llvm::StringRef inputFilename,
                               const mlir::MlirOptMainConfig &config) {
@@ -718,6 +749,8 @@ static int reportDeviceChoice(mlir::ModuleOp module,
   if (!choice)
     return reportError(inputFilename, llvm::toString(choice.takeError()));
   distopt::plan::printPlanReport(choice->plan, llvm::outs());
+  if (int status = writeReportHtml(choice->plan))
+    return status;
   if (reportJson.empty())
     return 0;
   llvm::json::Value json = distopt::plan::planReportToJSON(choice->plan);

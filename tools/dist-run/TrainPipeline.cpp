@@ -26,6 +26,7 @@
 #include "Pipeline.h"
 
 #include "distopt/Artifact/Artifact.h"
+#include "distopt/Cost/PipelineSchedule.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/Executor.h"
@@ -74,74 +75,33 @@ distopt::rt::parsePipelineSchedule(llvm::StringRef name) {
   return std::nullopt;
 }
 
-/// GPipe (`warmup` = m) or 1F1B on one stage per rank group.
-static std::vector<PipelineTask>
-makeOneStageSchedule(int64_t stage, int64_t warmup, int64_t m) {
-  std::vector<PipelineTask> tasks;
-  auto forward = [&](int64_t j) {
-    tasks.push_back({stage, PipelinePhase::Forward, j});
-  };
-  auto backward = [&](int64_t j) {
-    tasks.push_back({stage, PipelinePhase::Backward, j});
-  };
-  for (int64_t j = 0; j < warmup; ++j)
-    forward(j);
-  // 1F1B's steady state: one forward, one backward.
-  int64_t done = 0;
-  for (int64_t j = warmup; j < m; ++j) {
-    forward(j);
-    backward(done++);
+/// The step model's kind of `schedule`.
+static cost::PipelineScheduleKind getScheduleKind(PipelineSchedule schedule) {
+  switch (schedule) {
+  case PipelineSchedule::GPipe:
+    return cost::PipelineScheduleKind::GPipe;
+  case PipelineSchedule::OneFOneB:
+    return cost::PipelineScheduleKind::OneFOneB;
+  case PipelineSchedule::Interleaved:
+    break;
   }
-  while (done < m)
-    backward(done++);
-  return tasks;
-}
-
-/// Megatron-LM's interleaved 1F1B (forward_backward_pipelining_with_
-/// interleaving) for group `group` of `groups`, `chunks` stages each:
-/// m x chunks virtual micro-batches, taken `groups` micro-batches of one
-/// chunk at a time; a warmup of forwards, then one forward and one
-/// backward, then the remaining backwards.
-static std::vector<PipelineTask> makeInterleavedSchedule(int64_t groups,
-                                                         int64_t chunks,
-                                                         int64_t group,
-                                                         int64_t m) {
-  int64_t total = m * chunks;
-  auto task = [&](int64_t k, PipelinePhase phase) {
-    int64_t chunk = (k % (groups * chunks)) / groups;
-    if (phase == PipelinePhase::Backward)
-      chunk = chunks - 1 - chunk;
-    int64_t j = (k / (groups * chunks)) * groups + k % groups;
-    return PipelineTask{chunk * groups + group, phase, j};
-  };
-  int64_t warmup =
-      m == groups
-          ? total
-          : std::min((groups - group - 1) * 2 + (chunks - 1) * groups, total);
-  std::vector<PipelineTask> tasks;
-  for (int64_t k = 0; k < warmup; ++k)
-    tasks.push_back(task(k, PipelinePhase::Forward));
-  for (int64_t k = 0; k < total - warmup; ++k) {
-    tasks.push_back(task(k + warmup, PipelinePhase::Forward));
-    tasks.push_back(task(k, PipelinePhase::Backward));
-  }
-  for (int64_t k = total - warmup; k < total; ++k)
-    tasks.push_back(task(k, PipelinePhase::Backward));
-  return tasks;
+  return cost::PipelineScheduleKind::Interleaved1F1B;
 }
 
 std::vector<PipelineTask>
 distopt::rt::makePipelineSchedule(PipelineSchedule schedule, int64_t groups,
                                   int64_t chunks, int64_t group, int64_t m) {
-  switch (schedule) {
-  case PipelineSchedule::GPipe:
-    return makeOneStageSchedule(group, m, m);
-  case PipelineSchedule::OneFOneB:
-    return makeOneStageSchedule(group, std::min(groups - 1 - group, m), m);
-  case PipelineSchedule::Interleaved:
-    break;
-  }
-  return makeInterleavedSchedule(groups, chunks, group, m);
+  // The one order of the schedules (cost::makePipelineSchedule), which the
+  // plan report draws too.
+  std::vector<PipelineTask> tasks;
+  for (const cost::PipelineTask &task : cost::makePipelineSchedule(
+           getScheduleKind(schedule), unsigned(groups), unsigned(chunks),
+           unsigned(group), unsigned(m)))
+    tasks.push_back(
+        {int64_t(task.stage),
+         task.backward ? PipelinePhase::Backward : PipelinePhase::Forward,
+         int64_t(task.microBatch)});
+  return tasks;
 }
 
 namespace {

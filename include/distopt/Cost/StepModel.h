@@ -352,6 +352,11 @@ llvm::Expected<StepReport> composeStep(llvm::ArrayRef<SegmentCost> segments,
 /// it runs.
 void setStepMemory(StepReport &report, llvm::ArrayRef<StepMemory> memory);
 
+/// The memory of one device of each pipeline position: of its stage, or
+/// the sum of its chunks' under interleaved 1F1B (they are held at once;
+/// their working sets are used one after another).
+std::vector<StepMemory> getPositionMemories(const StepReport &report);
+
 /// Writes `report` for people: plan, step time and its breakdown, FLOP/s,
 /// memory, and one line per stage.
 void printStepReport(const StepReport &report, llvm::raw_ostream &os);

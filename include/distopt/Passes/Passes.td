@@ -339,6 +339,9 @@ def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {
            "Print the plan report (to stderr on the command line)">,
     Option<"reportJson", "report-json", "std::string", /*default=*/"\"\"",
            "Write the plan report as JSON to this file">,
+    Option<"reportHtml", "report-html", "std::string", /*default=*/"\"\"",
+           "Write the plan report as a self-contained HTML page with "
+           "pictures to this file">,
     Option<"runnable", "runnable", "bool", /*default=*/"false",
            "Accept only plans that dist-run runs today: inference without "
            "pipeline stages">,
@@ -513,6 +516,9 @@ def CompilePass : Pass<"dist-compile", "mlir::ModuleOp"> {
            "Print the plan report (to stderr on the command line)">,
     Option<"reportJson", "report-json", "std::string", /*default=*/"\"\"",
            "Write the plan report as JSON to this file">,
+    Option<"reportHtml", "report-html", "std::string", /*default=*/"\"\"",
+           "Write the plan report as a self-contained HTML page with "
+           "pictures to this file">,
     Option<"modelDir", "model-dir", "std::string", /*default=*/"\"\"",
            "Folder of the weights' paths for a module without "
            "dist.model_dir; default: the folder of its source file">,

@@ -150,6 +150,21 @@ void annotateModule(mlir::ModuleOp module, const Plan &plan);
 void printPlanReport(const Plan &plan, llvm::raw_ostream &os);
 llvm::json::Value planReportToJSON(const Plan &plan);
 
+/// The report as one self-contained HTML page (docs/planner.md): the device
+/// grid, the pipeline schedule of one step, the step time and the memory
+/// per device, the grids considered, as inline SVG; no script and nothing
+/// fetched from elsewhere. `cluster` is the cluster the plan was made for
+/// (its nodes and device types label the devices). Every name that comes
+/// from the model is HTML-escaped.
+void printPlanReportHtml(const Plan &plan, const cost::ClusterSpec &cluster,
+                         llvm::raw_ostream &os);
+
+/// Writes printPlanReportHtml to `path` through a temporary file: on
+/// failure nothing is left at `path`, and the error says why.
+llvm::Error writePlanReportHtml(const Plan &plan,
+                                const cost::ClusterSpec &cluster,
+                                llvm::StringRef path);
+
 } // namespace distopt::plan
 
 #endif // DISTOPT_PLAN_PLANNER_H
