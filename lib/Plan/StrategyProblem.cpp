@@ -533,7 +533,12 @@ static Relaxation solveRelaxation(const IntegerProgram &ip,
                   cols.start.data(), cols.index.data(), cols.value.data(),
                   ip.lower.data(), ip.upper.data(), ip.objective.data(),
                   cols.rowLo.data(), cols.rowHi.data());
-  Clp_initialSolve(clp.model);
+  // The dual simplex: on the programs of generated training steps it is
+  // several times faster than what Clp_initialSolve picks, and it ends on
+  // an integral vertex where the primal ended on a fractional one of the
+  // same objective (BERT's step on dp=2 x tp=2 x pp=2: 53 s of planning
+  // with branch and bound, 7 s without).
+  Clp_initialDualSolve(clp.model);
   bound = -std::numeric_limits<double>::infinity();
   if (Clp_isProvenPrimalInfeasible(clp.model)) {
     bound = std::numeric_limits<double>::infinity();
