@@ -1,6 +1,7 @@
 //===- PlanReport.cpp - The plan, for people and as JSON ------------------===//
 
 #include "ReportFormat.h"
+#include "distopt/Plan/StrategyProblem.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -161,7 +162,12 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
   if (plan.layerCount)
     os << "; " << plan.layerCount << " identical layers of " << plan.layerOps
        << " ops, solved once";
-  os << formatv("; planned in {0:f3} s\n", plan.planningSeconds);
+  os << formatv("; planned in {0:f3} s", plan.planningSeconds);
+  if (plan.ilpGap > 0)
+    os << formatv("; not proven optimal: within {0:f2}% of the bound "
+                  "(branch and bound stopped after {1} nodes)",
+                  plan.ilpGap * 100, kBranchAndBoundNodes);
+  os << "\n";
   printPrecision(plan.step.plan, os);
   if (!plan.rankOrder.empty()) {
     // Launch the ranks in this order (rank 0 on the first node listed).
@@ -244,7 +250,8 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
                           {"dominated", plan.ilpDominated},
                           {"variables", plan.ilpVariables},
                           {"constraints", plan.ilpConstraints},
-                          {"relaxation_integral", plan.ilpRelaxationIntegral}}},
+                          {"relaxation_integral", plan.ilpRelaxationIntegral},
+                          {"gap", plan.ilpGap}}},
       {"planning_seconds", plan.planningSeconds},
       {"trainable", std::move(trainable)},
       {"attention_core", llvm::json::Array(plan.attentionCore)},

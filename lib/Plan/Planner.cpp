@@ -958,6 +958,7 @@ llvm::Expected<Plan> GridPlanner::finishSolve(bool &noFit) {
   plan.ilpVariables = solution.variables;
   plan.ilpConstraints = solution.constraints;
   plan.ilpRelaxationIntegral = solution.relaxationIntegral;
+  plan.ilpGap = solution.gap;
   plan.layerCount = planner.layers.count;
   plan.layerOps = planner.layers.period;
   for (const GridAxisSpec &axis : candidate.axes) {

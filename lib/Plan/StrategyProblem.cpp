@@ -556,11 +556,12 @@ static Relaxation solveRelaxation(const IntegerProgram &ip,
   return Relaxation::Integral;
 }
 
-/// Solves `ip` with CBC, exactly (no gap accepted), among the choices that
-/// cost at most `cutoff`.
+/// Solves `ip` with CBC among the choices that cost at most `cutoff`:
+/// exactly (no gap accepted) within `maxNodes` nodes; beyond, the best
+/// choice found, with its relative gap in `gap`.
 static llvm::Expected<llvm::SmallVector<unsigned>>
 solveWithCbc(const IntegerProgram &ip, const ColumnForm &cols, double cutoff,
-             StrategySolver::Status &status) {
+             int maxNodes, StrategySolver::Status &status, double &gap) {
   CbcModel cbc;
   Cbc_setLogLevel(cbc.model, 0);
   loadProgram(ip, cols, cbc);
@@ -572,16 +573,29 @@ solveWithCbc(const IntegerProgram &ip, const ColumnForm &cols, double cutoff,
   // The feasibility pump heuristic took most of the solver's time on the
   // planner's programs (the search stays exact: the gap is 0).
   Cbc_setParameter(cbc.model, "feas", "off");
+  Cbc_setMaximumNodes(cbc.model, maxNodes);
   Cbc_solve(cbc.model);
+  gap = 0;
   if (Cbc_isProvenInfeasible(cbc.model)) {
     status = std::isfinite(cutoff) ? StrategySolver::Status::AboveCutoff
                                    : StrategySolver::Status::NoFit;
     return llvm::createStringError("infeasible");
   }
   if (!Cbc_isProvenOptimal(cbc.model)) {
-    status = StrategySolver::Status::Failed;
-    return llvm::createStringError(
-        "the ILP solver stopped without proving a plan optimal");
+    const double *best = Cbc_bestSolution(cbc.model);
+    if (!Cbc_isNodeLimitReached(cbc.model) || !best) {
+      status = StrategySolver::Status::Failed;
+      return llvm::createStringError(
+          llvm::formatv("the ILP solver found no plan within {0} "
+                  "branch-and-bound nodes",
+                  maxNodes)
+              .str());
+    }
+    double cost = Cbc_getObjValue(cbc.model);
+    double bound = Cbc_getBestPossibleObjValue(cbc.model);
+    gap = cost > 0 ? std::max(0.0, (cost - bound) / cost) : 0;
+    status = StrategySolver::Status::Solved;
+    return readChoice(ip, best);
   }
   status = StrategySolver::Status::Solved;
   return readChoice(ip, Cbc_getColSolution(cbc.model));
@@ -643,8 +657,8 @@ bool StrategySolver::isRelaxationIntegral() const {
   return impl->relaxation == Relaxation::Integral;
 }
 
-llvm::Expected<StrategySolution> StrategySolver::solve(Status &status,
-                                                       double cutoff) {
+llvm::Expected<StrategySolution>
+StrategySolver::solve(Status &status, double cutoff, int maxNodes) {
   auto noFit = [&] {
     return llvm::createStringError(
         "no sharding fits in the memory limit of %.0f bytes",
@@ -662,18 +676,20 @@ llvm::Expected<StrategySolution> StrategySolver::solve(Status &status,
     status = Status::Solved;
     return impl->expand(impl->relaxedChoice);
   }
+  double gap = 0;
   llvm::Expected<llvm::SmallVector<unsigned>> solved =
-      solveWithCbc(impl->ip, impl->cols, cutoff, status);
+      solveWithCbc(impl->ip, impl->cols, cutoff, maxNodes, status, gap);
   if (!solved) {
-    llvm::consumeError(solved.takeError());
+    std::string message = llvm::toString(solved.takeError());
     if (status == Status::NoFit)
       return noFit();
     if (status == Status::AboveCutoff)
       return llvm::createStringError("every plan costs more than the cutoff");
-    return llvm::createStringError(
-        "the ILP solver stopped without proving a plan optimal");
+    return llvm::createStringError(message);
   }
-  return impl->expand(*solved);
+  StrategySolution result = impl->expand(*solved);
+  result.gap = gap;
+  return result;
 }
 
 llvm::Expected<StrategySolution>

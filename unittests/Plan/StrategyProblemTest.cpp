@@ -255,3 +255,42 @@ TEST(StrategyProblemTest, NoFitIsNotAboveCutoff) {
   llvm::consumeError(got.takeError());
   EXPECT_EQ(status, StrategySolver::Status::NoFit);
 }
+
+// Branch and bound stopped at its budget (here at the root) takes the best
+// choice found: it fits, costs at least the optimum (from an unlimited
+// solve, exact per the tests above), and its gap is to a bound no higher
+// than the optimum. Problems too big to enumerate, so that some stop with
+// a gap.
+TEST(StrategyProblemTest, BudgetKeepsTheBestChoiceWithItsGap) {
+  std::mt19937 rng(777);
+  unsigned withGap = 0;
+  for (int trial = 0; trial < 40 && withGap < 3; ++trial) {
+    StrategyProblem p = randomProblem(rng, 40 + trial, /*limitMemory=*/true);
+    StrategySolver::Status status;
+    llvm::Expected<StrategySolution> exact = StrategySolver(p).solve(
+        status, std::numeric_limits<double>::infinity(), /*maxNodes=*/1000000);
+    ASSERT_TRUE(static_cast<bool>(exact))
+        << "trial " << trial << ": " << llvm::toString(exact.takeError());
+    ASSERT_EQ(exact->gap, 0.0);
+    llvm::Expected<StrategySolution> got = StrategySolver(p).solve(
+        status, std::numeric_limits<double>::infinity(), /*maxNodes=*/0);
+    if (!got) {
+      // No choice found within the budget is a clear failure, not a plan.
+      EXPECT_EQ(status, StrategySolver::Status::Failed);
+      llvm::consumeError(got.takeError());
+      continue;
+    }
+    EXPECT_EQ(status, StrategySolver::Status::Solved);
+    EXPECT_LE(got->memory, p.memoryLimit + 1e-9) << "trial " << trial;
+    EXPECT_GE(got->cost, exact->cost - 1e-6) << "trial " << trial;
+    EXPECT_GE(got->gap, 0.0);
+    EXPECT_LE(got->cost * (1 - got->gap), exact->cost + 1e-6)
+        << "trial " << trial;
+    if (got->gap == 0) {
+      EXPECT_NEAR(got->cost, exact->cost, 1e-6) << "trial " << trial;
+    } else {
+      ++withGap;
+    }
+  }
+  EXPECT_GT(withGap, 0u);
+}

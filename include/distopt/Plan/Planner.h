@@ -115,6 +115,10 @@ struct Plan {
   unsigned ilpStrategies = 0, ilpDominated = 0, ilpVariables = 0,
            ilpConstraints = 0;
   bool ilpRelaxationIntegral = false;
+  /// 0 when the plan is proven optimal on its grid; else the relative gap
+  /// to the bound branch and bound proved when it stopped at its budget
+  /// (StrategySolution::gap).
+  double ilpGap = 0;
   /// The ops of the first layer's attention core, which selective
   /// recompute runs again (products of two activations and the ops
   /// between them).
