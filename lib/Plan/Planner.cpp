@@ -523,11 +523,27 @@ static std::string getWeightLabel(dist::WeightOp weight) {
   return name.str();
 }
 
+/// The ONNX node name `op` was imported from (its NameLoc), or "".
+static std::string getNodeName(Operation *op) {
+  std::string name;
+  op->getLoc()->walk([&](Location loc) {
+    if (auto nameLoc = dyn_cast<NameLoc>(loc)) {
+      name = nameLoc.getName().getValue().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return name;
+}
+
 static std::string describeOp(Operation *op) {
   std::string s = op->getName().getStringRef().str();
   for (Value v : op->getOperands())
     if (auto w = v.getDefiningOp<dist::WeightOp>())
       return s + " (" + getWeightLabel(w) + ")";
+  // Without a weight, the ONNX node it came from names it.
+  if (std::string node = getNodeName(op); !node.empty())
+    return s + " (node " + node + ")";
   return s;
 }
 
