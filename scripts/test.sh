@@ -36,7 +36,9 @@ stage() {
 
 normal_suite() {
   "$ROOT/scripts/build.sh"
-  (cd "$BUILD_DIR" && ctest --output-on-failure)
+  # Two tests at a time; the MPI runs of many ranks run alone (RUN_SERIAL,
+  # test/CMakeLists.txt).
+  (cd "$BUILD_DIR" && ctest --parallel 2 --output-on-failure)
 }
 
 asan_suite() {
