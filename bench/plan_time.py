@@ -18,8 +18,9 @@ data-parallel replica), to show how planning time grows with the cluster.
     /usr/bin/python3 bench/plan_time.py --dist-opt build/bin/dist-opt --inference
 
 plans GPT 175B for inference on 64 devices (batch 1 and 8, sequence 2048,
-fp16; every grid dp x tp x pp searched) and prints the size of the chosen
-grid's ILP (`ilp` of --report-json: variables, constraints).
+exported in fp16 and in fp32; every grid dp x tp x pp searched) and prints
+the size of the chosen grid's ILP (`ilp` of --report-json: variables,
+constraints) and its gap (0: proven optimal).
 """
 import json
 import argparse
@@ -83,34 +84,41 @@ def main():
 
 
 def inference(args):
-    print(f"{'batch':>5} {'wall s':>7} {'planner s':>9} {'ilp vars':>8} "
-          f"{'rows':>5}  plan")
+    print(f"{'dtype':>7} {'batch':>5} {'wall s':>7} {'planner s':>9} "
+          f"{'ilp vars':>8} {'rows':>5} {'gap %':>6}  plan")
     with tempfile.TemporaryDirectory() as work:
-        for batch in (1, 8):
-            model = os.path.join(work, f"gpt-175b-b{batch}.onnx")
-            subprocess.run([sys.executable,
-                            os.path.join(HERE, "..", "models", "shape_only_gpt.py"),
-                            "--layers", "96", "--hidden", "12288", "--heads", "96",
-                            "--seq", "2048", "--vocab", "51200", "--batch",
-                            str(batch), "--out", model, "--dtype", "float16",
-                            "--no-check"], check=True, capture_output=True)
-            report = model + ".json"
-            cmd = [args.dist_opt, model, "--cluster", "dgx-a100-80g",
-                   "--devices", "64", "--report-json", report]
-            start = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            wall = time.perf_counter() - start
-            first = (proc.stdout.splitlines() or [""])[0]
-            m = re.search(r"planned in ([0-9.]+) s", first)
-            grid = re.search(r"grid (dp=\S+ tp=\S+ pp=\S+)", first)
-            ilp = {}
-            if proc.returncode == 0:
-                with open(report) as f:
-                    ilp = json.load(f).get("ilp", {})
-            print(f"{batch:5} {wall:7.2f} {m.group(1) if m else '-':>9} "
-                  f"{ilp.get('variables', '-'):>8} "
-                  f"{ilp.get('constraints', '-'):>5}  "
-                  f"{grid.group(1) if grid else proc.stderr.strip()}")
+        for dtype in ("float16", "float32"):
+            for batch in (1, 8):
+                inference_row(args, work, dtype, batch)
+
+
+def inference_row(args, work, dtype, batch):
+    model = os.path.join(work, f"gpt-175b-{dtype}-b{batch}.onnx")
+    subprocess.run([sys.executable,
+                    os.path.join(HERE, "..", "models", "shape_only_gpt.py"),
+                    "--layers", "96", "--hidden", "12288", "--heads", "96",
+                    "--seq", "2048", "--vocab", "51200", "--batch",
+                    str(batch), "--out", model, "--dtype", dtype,
+                    "--no-check"], check=True, capture_output=True)
+    report = model + ".json"
+    cmd = [args.dist_opt, model, "--cluster", "dgx-a100-80g",
+           "--devices", "64", "--report-json", report]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    first = (proc.stdout.splitlines() or [""])[0]
+    m = re.search(r"planned in ([0-9.]+) s", first)
+    grid = re.search(r"grid (dp=\S+ tp=\S+ pp=\S+)", first)
+    ilp = {}
+    if proc.returncode == 0:
+        with open(report) as f:
+            ilp = json.load(f).get("ilp", {})
+    # The gap is 0 when the plan is proven optimal (docs/planner.md).
+    gap = f"{ilp['gap'] * 100:.2f}" if "gap" in ilp else "-"
+    print(f"{dtype:>7} {batch:5} {wall:7.2f} {m.group(1) if m else '-':>9} "
+          f"{ilp.get('variables', '-'):>8} "
+          f"{ilp.get('constraints', '-'):>5} {gap:>6}  "
+          f"{grid.group(1) if grid else proc.stderr.strip()}")
 
 
 if __name__ == "__main__":
