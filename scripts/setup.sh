@@ -28,7 +28,9 @@ PACKAGES=(
   libgtest-dev
   # Fuzzing (fuzz/, scripts/fuzz.sh): clang with libFuzzer and the
   # sanitizers; libomp for the OpenMP kernels when clang builds them.
-  clang-22 libfuzzer-22-dev libomp-22-dev
+  # libclang-rt-22-dev holds clang's sanitizer runtimes (only recommended by
+  # libclang-common-22-dev, and recommends are not installed).
+  clang-22 libfuzzer-22-dev libclang-rt-22-dev libomp-22-dev
   # CPU kernels of the runtime (runtime/cpu): cblas_sgemm / dgemm, in the
   # OpenMP build so that BLAS and the kernels share one thread pool.
   libopenblas-openmp-dev
