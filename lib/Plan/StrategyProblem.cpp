@@ -587,8 +587,8 @@ solveWithCbc(const IntegerProgram &ip, const ColumnForm &cols, double cutoff,
       status = StrategySolver::Status::Failed;
       return llvm::createStringError(
           llvm::formatv("the ILP solver found no plan within {0} "
-                  "branch-and-bound nodes",
-                  maxNodes)
+                        "branch-and-bound nodes",
+                        maxNodes)
               .str());
     }
     double cost = Cbc_getObjValue(cbc.model);

@@ -396,8 +396,8 @@ static std::optional<DriverAction> getAction(llvm::StringRef inputFilename,
                 "optional K, M, G or T), found '" +
                 maxMemoryText + "'");
   bool planning = devices > 0 || deviceSearch || !clusterName.empty();
-  const cl::Option *planFlags[] = {&planText,    &modeText,   &globalBatch,
-                                   &printReport, &reportJson, &reportHtml,
+  const cl::Option *planFlags[] = {&planText,     &modeText,   &globalBatch,
+                                   &printReport,  &reportJson, &reportHtml,
                                    &precisionText};
   for (const cl::Option *flag : planFlags)
     if (flag->getNumOccurrences() && !planning)
