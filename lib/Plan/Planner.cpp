@@ -1792,10 +1792,6 @@ public:
     candidate.tensorParallel = grid.getDegree(AxisRole::Tensor);
     candidate.pipelineParallel = grid.pipelineStages;
   }
-  void run(GridSearch &search) {
-    if (!start(search))
-      resume(search);
-  }
   /// Plans the grid's base setting; false when the planning was deferred
   /// (`defer`: the relaxation is fractional), to be finished by resume().
   bool start(GridSearch &search, bool defer = false);
@@ -1807,6 +1803,10 @@ public:
 
 private:
   void finish(llvm::Expected<Plan> base, GridSearch &search);
+  /// Puts the grid's candidate in its place of the report.
+  void record(GridSearch &search) {
+    search.candidates[index] = std::move(candidate);
+  }
   void consider(const Plan &plan, const cost::PlanOptions &setting,
                 cost::StepReport step, GridSearch &search);
   void tighten(GridPlanner &planning, const cost::PlanOptions &setting,
@@ -1919,7 +1919,7 @@ void SettingSearch::resume(GridSearch &search) {
                                "{0:f3} ms (its bound: {1:f3} ms)",
                                search.bestTime * 1e3, getBound() * 1e3)
                            .str();
-    search.candidates.push_back(std::move(candidate));
+    record(search);
     return;
   }
   finish(std::move(base), search);
@@ -1937,7 +1937,7 @@ void SettingSearch::finish(llvm::Expected<Plan> base, GridSearch &search) {
       search.anyFitError = true;
       search.noteMemory(*minMemory, name);
     }
-    search.candidates.push_back(std::move(candidate));
+    record(search);
     return;
   }
   SmallVector<unsigned> baseChoice = planning.getChoice();
@@ -2018,7 +2018,7 @@ void SettingSearch::finish(llvm::Expected<Plan> base, GridSearch &search) {
   } else {
     candidate.reason = firstError.empty() ? "does not fit" : firstError;
   }
-  search.candidates.push_back(candidate);
+  record(search);
   if (!best || (search.best && (bestStep.stepSeconds > search.bestTime ||
                                 (bestStep.stepSeconds == search.bestTime &&
                                  index > search.bestGrid))))
@@ -2046,29 +2046,20 @@ static void searchGrids(Planner &planner, ArrayRef<CandidateGrid> grids,
   const cost::PlanOptions &options = planner.options;
   bool inference =
       options.mode == cost::StepMode::Inference && !options.explicitStep;
+  // Each grid's candidate goes to its place: the report lists the grids in
+  // their order, whichever was planned first.
+  search.candidates.resize(grids.size());
   std::vector<std::unique_ptr<SettingSearch>> deferred;
   for (auto [i, grid] : llvm::enumerate(grids)) {
     auto gridSearch = std::make_unique<SettingSearch>(planner, grid, i);
     if (!gridSearch->start(search, /*defer=*/inference))
       deferred.push_back(std::move(gridSearch));
   }
-  if (deferred.empty())
-    return;
   llvm::stable_sort(deferred, [](const auto &a, const auto &b) {
     return a->getBound() < b->getBound();
   });
   for (std::unique_ptr<SettingSearch> &gridSearch : deferred)
     gridSearch->resume(search);
-  // The report lists the grids in their order.
-  llvm::StringMap<unsigned> position;
-  for (auto [i, grid] : llvm::enumerate(grids))
-    position[formatv("dp={0},tp={1},pp={2}", grid.getDegree(AxisRole::Data),
-                     grid.getDegree(AxisRole::Tensor), grid.pipelineStages)
-                 .str()] = i;
-  llvm::stable_sort(search.candidates, [&](const Candidate &a,
-                                           const Candidate &b) {
-    return position.lookup(a.getGridName()) < position.lookup(b.getGridName());
-  });
 }
 
 /// The error when no grid gave a plan: why each failed, or, when memory

@@ -618,7 +618,7 @@ struct StrategySolver::Impl {
   explicit Impl(const StrategyProblem &p)
       : p(p), leaves(p), merged(runLeaves(leaves, live)),
         reduced(removeDominatedStrategies(merged, kept)),
-        ip(buildProgram(reduced)), cols(ip), relaxedChoice(), bound(0),
+        ip(buildProgram(reduced)), cols(ip),
         relaxation(solveRelaxation(ip, cols, relaxedChoice, bound)) {}
 
   static StrategyProblem runLeaves(LeafElimination &leaves,
@@ -664,13 +664,16 @@ StrategySolver::solve(Status &status, double cutoff, int maxNodes) {
         "no sharding fits in the memory limit of %.0f bytes",
         impl->p.memoryLimit);
   };
+  auto aboveCutoff = [] {
+    return llvm::createStringError("every plan costs more than the cutoff");
+  };
   if (impl->relaxation == Relaxation::Infeasible) {
     status = Status::NoFit;
     return noFit();
   }
   if (impl->bound > cutoff) {
     status = Status::AboveCutoff;
-    return llvm::createStringError("every plan costs more than the cutoff");
+    return aboveCutoff();
   }
   if (impl->relaxation == Relaxation::Integral) {
     status = Status::Solved;
@@ -680,12 +683,10 @@ StrategySolver::solve(Status &status, double cutoff, int maxNodes) {
   llvm::Expected<llvm::SmallVector<unsigned>> solved =
       solveWithCbc(impl->ip, impl->cols, cutoff, maxNodes, status, gap);
   if (!solved) {
-    std::string message = llvm::toString(solved.takeError());
-    if (status == Status::NoFit)
-      return noFit();
-    if (status == Status::AboveCutoff)
-      return llvm::createStringError("every plan costs more than the cutoff");
-    return llvm::createStringError(message);
+    if (status == Status::Failed)
+      return solved.takeError();
+    llvm::consumeError(solved.takeError());
+    return status == Status::NoFit ? noFit() : aboveCutoff();
   }
   StrategySolution result = impl->expand(*solved);
   result.gap = gap;
