@@ -4,10 +4,12 @@
     /usr/bin/python3 bench/plan_time.py --dist-opt build/bin/dist-opt
 
 Builds shape-only GPT models with models/shape_only_gpt.py (1.3B, 13B, 175B;
-micro-batch 1, sequence 2048, fp16) and times `dist-opt --cluster
-dgx-a100-80g --devices N --mode train` end to end (import + planning over
-every grid, recompute, ZeRO stage, schedule and chunks + report), and
-prints the planner's own planning time and the grid it chose.
+batch dimension symbolic, imported at 1 with --shape; sequence 2048, fp16)
+and times `dist-opt --cluster dgx-a100-80g --devices N --mode train --batch B`
+end to end (import + planning over every micro-batch size, grid, recompute,
+ZeRO stage, schedule and chunks + report), and prints the planner's own
+planning time (the micro-batch sizes' imports included), the grid and the
+micro-batch size it chose.
 
     /usr/bin/python3 bench/plan_time.py --dist-opt build/bin/dist-opt \
         --sweep 1024,65536,262144,1048576
@@ -56,6 +58,7 @@ def main():
         models = [(name, layers, hidden, heads, int(n), 0)
                   for n in args.sweep.split(",")]
     print(f"{'model':10} {'devices':>7} {'wall s':>7} {'planner s':>9}  plan")
+    # (micro-batch: the size chosen, of the sizes tried)
     with tempfile.TemporaryDirectory() as work:
         for name, layers, hidden, heads, devices, batch in models:
             model = os.path.join(work, name + ".onnx")
@@ -64,12 +67,15 @@ def main():
                             "--layers", str(layers), "--hidden", str(hidden),
                             "--heads", str(heads), "--seq", "2048",
                             "--vocab", "51200", "--batch", "1", "--out", model,
-                            "--dtype", "float16", "--no-check"],
+                            "--dtype", "float16", "--no-check",
+                            "--dynamic-batch"],
                            check=True, capture_output=True)
             # The whole search: grid, recompute, ZeRO stage, schedule and
             # chunks (nothing fixed).
-            cmd = [args.dist_opt, model, "--cluster", "dgx-a100-80g",
-                   "--devices", str(devices), "--mode", "train"]
+            report = model + ".json"
+            cmd = [args.dist_opt, model, "--shape", "input_ids=1x2048",
+                   "--cluster", "dgx-a100-80g", "--devices", str(devices),
+                   "--mode", "train", "--report-json", report]
             if batch:
                 cmd += ["--batch", str(batch)]
             start = time.perf_counter()
@@ -80,6 +86,12 @@ def main():
             planner = m.group(1) if m else "-"
             grid = re.search(r"grid (dp=\S+ tp=\S+ pp=\S+)", first)
             outcome = grid.group(1) if grid else (proc.stderr.strip() or "?")
+            if grid:
+                with open(report) as f:
+                    r = json.load(f)
+                sizes = [t["micro_batch"] for t in r["micro_batch_sizes"]]
+                outcome += (f" micro-batch {r['step']['plan']['microBatch']}"
+                            f" (of {sizes or 'the model batch'})")
             print(f"{name:10} {devices:7} {wall:7.2f} {planner:>9}  {outcome}")
 
 

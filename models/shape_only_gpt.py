@@ -3,10 +3,12 @@
 
     /usr/bin/python3 models/shape_only_gpt.py --layers 96 --hidden 12288 --heads 96 \\
         --seq 2048 --vocab 50257 --batch 1 --out gpt175b.onnx [--ffn-mult 4] [--dtype float16]
+        [--dynamic-batch]
 
 The graph is a real GPT-2/3 decoder at opset 17:
 
-    input_ids [batch, seq] (int64)
+    input_ids [batch, seq] (int64)  (with --dynamic-batch the batch dimension is
+                                     the symbol "batch": import with --shape)
     x = Gather(wte, input_ids) + wpe                        wpe: [seq, hidden]
     per layer l (pre-LN):
       h = LayerNormalization(x, ln1.scale, ln1.bias)
@@ -115,7 +117,7 @@ class Builder:
 
 
 def build(layers, hidden, heads, seq, vocab, batch, ffn_mult=4, dtype="float16",
-          data_file="model.weights.bin") -> onnx.ModelProto:
+          data_file="model.weights.bin", dynamic_batch=False) -> onnx.ModelProto:
     if hidden % heads:
         raise ValueError(f"--hidden {hidden} is not divisible by --heads {heads}")
     for k, v in (("layers", layers), ("hidden", hidden), ("heads", heads), ("seq", seq),
@@ -185,10 +187,11 @@ def build(layers, hidden, heads, seq, vocab, batch, ffn_mult=4, dtype="float16",
     b.nodes.append(helper.make_node("MatMul", [x, wte_t], ["logits"], name="lm_head"))
 
     elem = DTYPES[dtype]
+    batch_dim = "batch" if dynamic_batch else batch
     graph = helper.make_graph(
         b.nodes, "shape_only_gpt",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [batch, seq])],
-        [helper.make_tensor_value_info("logits", elem, [batch, seq, vocab])],
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [batch_dim, seq])],
+        [helper.make_tensor_value_info("logits", elem, [batch_dim, seq, vocab])],
         initializer=b.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="dist-opt models/shape_only_gpt.py")
@@ -294,6 +297,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="output .onnx file")
     p.add_argument("--ffn-mult", type=int, default=4, help="MLP hidden = ffn-mult * hidden (default 4)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float16")
+    p.add_argument("--dynamic-batch", action="store_true",
+                   help="a symbolic batch dimension (--batch is then only recorded)")
     p.add_argument("--no-check", action="store_true", help="skip onnx.checker on the written file")
     args = p.parse_args(argv)
 
@@ -301,7 +306,7 @@ def main(argv=None) -> int:
     data_file = os.path.splitext(os.path.basename(args.out))[0] + ".weights.bin"
     try:
         model = build(args.layers, args.hidden, args.heads, args.seq, args.vocab, args.batch,
-                      args.ffn_mult, args.dtype, data_file)
+                      args.ffn_mult, args.dtype, data_file, args.dynamic_batch)
     except ValueError as e:
         p.error(str(e))
     t_build = time.perf_counter() - t0

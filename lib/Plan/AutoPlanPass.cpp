@@ -32,8 +32,10 @@ namespace {
 struct AutoPlanPass : public distopt::impl::AutoPlanPassBase<AutoPlanPass> {
   using Base::Base;
   AutoPlanPass(const AutoPlanPassOptions &options,
-               llvm::raw_ostream &reportStream)
-      : Base(options), reportStream(&reportStream) {}
+               llvm::raw_ostream &reportStream,
+               plan::ModelAtMicroBatch modelAt)
+      : Base(options), reportStream(&reportStream),
+        modelAt(std::move(modelAt)) {}
 
   void runOnOperation() override;
 
@@ -49,6 +51,9 @@ private:
 
   /// Where `report` prints: stderr, unless a C++ caller says otherwise.
   llvm::raw_ostream *reportStream = &llvm::errs();
+  /// The model at another micro-batch size, for a report to choose the
+  /// size; none from the pass's textual form.
+  plan::ModelAtMicroBatch modelAt;
 };
 } // namespace
 
@@ -123,8 +128,13 @@ void AutoPlanPass::runOnOperation() {
   auto options = getPlannerOptions(module);
   if (failed(options))
     return signalPassFailure();
-  llvm::Expected<plan::Plan> result =
-      plan::planModule(module, options->first, options->second);
+  // The plan may be of the model at another micro-batch size: that module
+  // lives until the plan is reported. Only a report chooses the size: a
+  // plan written into `module` is of its own batch.
+  OwningOpRef<ModuleOp> plannedModule;
+  llvm::Expected<plan::Plan> result = plan::planMicroBatchSizes(
+      module, options->first, options->second,
+      reportOnly ? modelAt : nullptr, plannedModule);
   if (!result) {
     module.emitError(llvm::toString(result.takeError()));
     return signalPassFailure();
@@ -138,6 +148,8 @@ void AutoPlanPass::runOnOperation() {
 
 std::unique_ptr<Pass>
 distopt::createAutoPlanPass(const AutoPlanPassOptions &options,
-                            llvm::raw_ostream &reportStream) {
-  return std::make_unique<AutoPlanPass>(options, reportStream);
+                            llvm::raw_ostream &reportStream,
+                            plan::ModelAtMicroBatch modelAt) {
+  return std::make_unique<AutoPlanPass>(options, reportStream,
+                                        std::move(modelAt));
 }

@@ -51,6 +51,37 @@ std::string Candidate::getGridName() const {
       .str();
 }
 
+std::string distopt::plan::getPlanText(unsigned dataParallel,
+                                       unsigned tensorParallel,
+                                       unsigned pipelineParallel,
+                                       const cost::PlanOptions &setting) {
+  std::string text =
+      formatv("dp={0},tp={1},pp={2},microbatch={3}", dataParallel,
+              tensorParallel, pipelineParallel, setting.microBatch)
+          .str();
+  if (cost::hasTrainingSettings(setting))
+    text += formatv(",recompute={0},zero={1},schedule={2}",
+                    cost::stringifyRecomputePolicy(setting.recompute),
+                    unsigned(setting.zero),
+                    cost::stringifyPipelineScheduleKind(setting.schedule))
+                .str();
+  if (setting.chunks > 1)
+    text += formatv(",chunks={0}", setting.chunks).str();
+  return text;
+}
+
+/// One line of "micro-batch sizes considered": the best plan's step,
+/// memory and setting, or why there is none.
+static std::string formatTrial(const MicroBatchTrial &trial) {
+  if (!trial.priced)
+    return trial.reason;
+  return formatv("{0}, {1} of {2} per device; {3}",
+                 formatSeconds(trial.stepSeconds),
+                 formatBytes(trial.memoryBytes),
+                 formatBytes(trial.deviceMemoryBytes), trial.plan)
+      .str();
+}
+
 /// Whether `candidate` has settings besides its grid (a training plan of a
 /// forward graph).
 static bool hasSettings(const Candidate &candidate) {
@@ -179,7 +210,16 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
     }
     os << "\n";
   }
-  os << "grids considered:\n";
+  if (!plan.microBatchTrials.empty()) {
+    os << "micro-batch sizes considered:\n";
+    for (const MicroBatchTrial &trial : plan.microBatchTrials)
+      os << (trial.size == plan.step.plan.microBatch ? "* " : "  ")
+         << trial.size << ": " << formatTrial(trial) << "\n";
+    os << "grids considered (micro-batch " << plan.step.plan.microBatch
+       << "):\n";
+  } else {
+    os << "grids considered:\n";
+  }
   for (const Candidate &candidate : plan.candidates)
     os << "  " << candidate.getGridName() << ": " << formatCandidate(candidate)
        << "\n";
@@ -230,6 +270,21 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
   llvm::json::Array rankOrder;
   for (const auto &[node, count] : plan.rankOrder)
     rankOrder.push_back(llvm::json::Object{{"node", node}, {"devices", count}});
+  llvm::json::Array trials;
+  for (const MicroBatchTrial &trial : plan.microBatchTrials) {
+    llvm::json::Object object{{"micro_batch", trial.size},
+                              {"priced", trial.priced},
+                              {"reason", trial.reason},
+                              {"outcome", formatTrial(trial)}};
+    if (trial.priced) {
+      object["step_seconds"] = trial.stepSeconds;
+      object["memory_bytes"] = trial.memoryBytes;
+      object["device_memory_bytes"] = trial.deviceMemoryBytes;
+      object["fits"] = trial.fits;
+      object["plan"] = trial.plan;
+    }
+    trials.push_back(std::move(object));
+  }
   llvm::json::Array axes;
   for (auto [name, size] : llvm::zip(plan.axisNames, plan.gridShape))
     axes.push_back(llvm::json::Object{{"name", name}, {"size", size}});
@@ -242,6 +297,7 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
       {"layers", llvm::json::Object{{"count", plan.layerCount},
                                     {"ops_per_layer", plan.layerOps}}},
       {"candidates", std::move(candidates)},
+      {"micro_batch_sizes", std::move(trials)},
       {"shardings", std::move(summary)},
       {"collectives", std::move(collectives)},
       {"solver_objective_seconds", plan.objective},

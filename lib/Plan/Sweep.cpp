@@ -199,11 +199,14 @@ static void fillRow(SweepRow &row, const Plan &plan,
 }
 
 /// Plans `module` on `devices` devices of `cluster` with `planOptions`
-/// (getModulePlanOptions); the plan goes to `kept` when given.
+/// (getModulePlanOptions), with the micro-batch size where
+/// `options.modelAt` lets it be chosen; the plan (and the module of another
+/// size it refers to) goes to `kept` when given.
 static SweepRow planPoint(ModuleOp module, StringRef cluster, unsigned devices,
                           const cost::PlanOptions &planOptions,
                           const SweepOptions &options,
-                          std::optional<Plan> *kept = nullptr) {
+                          std::pair<std::optional<Plan>,
+                                    OwningOpRef<ModuleOp>> *kept = nullptr) {
   SweepRow row;
   row.cluster = cluster.str();
   row.devices = devices;
@@ -214,14 +217,18 @@ static SweepRow planPoint(ModuleOp module, StringRef cluster, unsigned devices,
     return row;
   }
   row.pricePerHour = spec->getPricePerHour();
-  llvm::Expected<Plan> plan = planModule(module, *spec, planOptions);
+  OwningOpRef<ModuleOp> plannedModule;
+  llvm::Expected<Plan> plan = planMicroBatchSizes(
+      module, *spec, planOptions, options.modelAt, plannedModule);
   if (!plan) {
     row.error = llvm::toString(plan.takeError());
     return row;
   }
   fillRow(row, *plan, getTokensPerSample(module), options.target);
-  if (kept)
-    kept->emplace(std::move(*plan));
+  if (kept) {
+    kept->first.emplace(std::move(*plan));
+    kept->second = std::move(plannedModule);
+  }
   return row;
 }
 
@@ -285,7 +292,8 @@ distopt::plan::planDeviceCounts(ModuleOp module, StringRef cluster,
   if (!counts)
     return counts.takeError();
   DeviceCountChoice choice;
-  std::vector<std::optional<Plan>> plans(counts->size());
+  std::vector<std::pair<std::optional<Plan>, OwningOpRef<ModuleOp>>> plans(
+      counts->size());
   for (auto [i, devices] : llvm::enumerate(*counts))
     choice.rows.push_back(
         planPoint(module, cluster, devices, *planOptions, options, &plans[i]));
@@ -294,7 +302,8 @@ distopt::plan::planDeviceCounts(ModuleOp module, StringRef cluster,
     return noCountError(cluster, choice.rows);
   choice.chosen = *chosen;
   choice.rows[*chosen].chosen = true;
-  choice.plan = std::move(*plans[*chosen]);
+  choice.plan = std::move(*plans[*chosen].first);
+  choice.plannedModule = std::move(plans[*chosen].second);
   choice.seconds = secondsSince(start);
   return choice;
 }
@@ -334,23 +343,9 @@ distopt::plan::sweep(ModuleOp module, llvm::ArrayRef<std::string> clusters,
 // Table and JSON
 //===----------------------------------------------------------------------===//
 
-/// Whether the planner chose training settings for `row` (a training plan
-/// of a forward graph).
-
 std::string SweepRow::getPlanText() const {
-  std::string text =
-      formatv("dp={0},tp={1},pp={2},microbatch={3}", dataParallel,
-              tensorParallel, pipelineParallel, setting.microBatch)
-          .str();
-  if (cost::hasTrainingSettings(setting))
-    text += formatv(",recompute={0},zero={1},schedule={2}",
-                    cost::stringifyRecomputePolicy(setting.recompute),
-                    unsigned(setting.zero),
-                    cost::stringifyPipelineScheduleKind(setting.schedule))
-                .str();
-  if (setting.chunks > 1)
-    text += formatv(",chunks={0}", setting.chunks).str();
-  return text;
+  return plan::getPlanText(dataParallel, tensorParallel, pipelineParallel,
+                           setting);
 }
 
 /// `value` with 4 significant digits.

@@ -520,10 +520,10 @@ splitIntoMicroBatches(distopt::OnnxImportOptions &options) {
   return std::nullopt;
 }
 
-/// Imports the ONNX model `inputFilename` with the command line's import
-/// options. Problems are reported; returns null then.
-static mlir::OwningOpRef<mlir::ModuleOp>
-importOnnx(llvm::StringRef inputFilename, mlir::MLIRContext &context) {
+/// The command line's import options for `inputFilename`. Problems are
+/// reported; none then.
+static std::optional<distopt::OnnxImportOptions>
+getImportOptions(llvm::StringRef inputFilename) {
   distopt::OnnxImportOptions options;
   options.raisePatterns = !noRaise;
   options.maxBytes = getMaxMemory();
@@ -533,14 +533,25 @@ importOnnx(llvm::StringRef inputFilename, mlir::MLIRContext &context) {
     std::string error;
     if (failed(distopt::parseInputShape(spec, options, error))) {
       reportError(inputFilename, error);
-      return nullptr;
+      return std::nullopt;
     }
   }
   if (std::optional<std::string> error = splitIntoMicroBatches(options)) {
     reportError(inputFilename, *error);
-    return nullptr;
+    return std::nullopt;
   }
-  return distopt::importOnnxFile(inputFilename, &context, options);
+  return options;
+}
+
+/// Imports the ONNX model `inputFilename` with the command line's import
+/// options. Problems are reported; returns null then.
+static mlir::OwningOpRef<mlir::ModuleOp>
+importOnnx(llvm::StringRef inputFilename, mlir::MLIRContext &context) {
+  std::optional<distopt::OnnxImportOptions> options =
+      getImportOptions(inputFilename);
+  if (!options)
+    return nullptr;
+  return distopt::importOnnxFile(inputFilename, &context, *options);
 }
 
 /// Parses the `.mlir` (or bytecode) file `inputFilename` into `context`,
@@ -634,10 +645,87 @@ static distopt::CompileOptions getCompileOptions(llvm::StringRef inputFile) {
   return options;
 }
 
+/// Retypes the float32 values of `module` to the 16-bit precision the plan
+/// fixes (dist-convert-precision), so that the planner prices it; nothing
+/// without one.
+static mlir::LogicalResult
+retypeToPrecision(mlir::ModuleOp module,
+                  const mlir::MlirOptMainConfig &config) {
+  std::optional<distopt::cost::Precision> precision = getRetypePrecision();
+  if (!precision)
+    return mlir::success();
+  distopt::ConvertPrecisionPassOptions options;
+  options.precision = distopt::cost::stringifyPrecision(*precision).str();
+  mlir::PassManager pm(module.getContext(), module.getOperationName());
+  pm.addPass(distopt::createConvertPrecisionPass(options));
+  return runWithCommandLineOptions(pm, module, config);
+}
+
+/// The batch dimension every `--shape` gives (they must agree), when the
+/// model is a training step's forward graph: the micro-batch size the
+/// planner may change by importing the model again.
+static std::optional<int64_t>
+getShapeBatch(const distopt::OnnxImportOptions &options) {
+  if (modeText != "train" || !lossText.empty() || options.inputShapes.empty())
+    return std::nullopt;
+  std::optional<int64_t> batch;
+  for (const auto &entry : options.inputShapes) {
+    const llvm::SmallVector<int64_t> &shape = entry.getValue();
+    if (shape.empty() || (batch && *batch != shape[0]))
+      return std::nullopt;
+    batch = shape[0];
+  }
+  return batch;
+}
+
+/// The ONNX model `inputFilename` imported with every --shape batch set to
+/// the micro-batch size asked for, through the passes of the command line
+/// and the precision's retyping: the model the planner prices for that
+/// size. Its errors are returned, not reported. Null when the command line
+/// does not give the batch by --shape (the size is then the model's).
+static distopt::plan::ModelAtMicroBatch
+getModelAtMicroBatch(llvm::StringRef inputFilename, mlir::MLIRContext &context,
+                     const mlir::MlirOptMainConfig &config) {
+  if (!inputFilename.ends_with(".onnx"))
+    return nullptr;
+  std::optional<distopt::OnnxImportOptions> options =
+      getImportOptions(inputFilename);
+  if (!options || !getShapeBatch(*options))
+    return nullptr;
+  return [&context, &config, file = inputFilename.str(),
+          options = *options](int64_t size)
+             -> llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> {
+    distopt::OnnxImportOptions sized = options;
+    for (auto &entry : sized.inputShapes)
+      entry.getValue()[0] = size;
+    std::string errors;
+    mlir::ScopedDiagnosticHandler capture(&context, [&](mlir::Diagnostic &d) {
+      if (d.getSeverity() == mlir::DiagnosticSeverity::Error && errors.empty())
+        errors = d.str();
+      return mlir::success();
+    });
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        distopt::importOnnxFile(file, &context, sized);
+    if (module) {
+      mlir::PassManager pm(&context, module->getOperationName(),
+                           mlir::OpPassManager::Nesting::Implicit);
+      if (failed(config.setupPassPipeline(pm)) || failed(pm.run(*module)) ||
+          failed(retypeToPrecision(*module, config)))
+        module = nullptr;
+    }
+    if (!module)
+      return llvm::createStringError(errors.empty() ? "the import failed"
+                                                    : errors);
+    return module;
+  };
+}
+
 /// Plans `module` for the command line's cluster and prints the report
-/// (and writes it as JSON when asked); the module is left as it is.
+/// (and writes it as JSON when asked); the module is left as it is. With
+/// `modelAt`, a training plan also chooses the micro-batch size.
 static int reportPlan(mlir::ModuleOp module,
-                      const mlir::MlirOptMainConfig &config) {
+                      const mlir::MlirOptMainConfig &config,
+                      distopt::plan::ModelAtMicroBatch modelAt) {
   distopt::AutoPlanPassOptions options =
       distopt::getAutoPlanOptions(getCompileOptions(""));
   options.report = true;
@@ -648,7 +736,8 @@ static int reportPlan(mlir::ModuleOp module,
   distopt::CompileOptions compileOptions = getCompileOptions("");
   if (!compileOptions.loss.empty())
     distopt::addTrainingStepPipeline(pm, compileOptions);
-  pm.addPass(distopt::createAutoPlanPass(options, llvm::outs()));
+  pm.addPass(
+      distopt::createAutoPlanPass(options, llvm::outs(), std::move(modelAt)));
   return failed(runWithCommandLineOptions(pm, module, config)) ? 1 : 0;
 }
 
@@ -723,14 +812,17 @@ static int writeReportHtml(const distopt::plan::Plan &plan) {
 /// prints the counts and the choice; `report`: as the report does (pipeline
 /// stages too), else as a compile does.
 static llvm::Expected<distopt::plan::DeviceCountChoice>
-chooseDevices(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config,
-              bool report) {
+chooseDevices(mlir::ModuleOp module, llvm::StringRef inputFilename,
+              const mlir::MlirOptMainConfig &config, bool report) {
   mlir::OwningOpRef<mlir::ModuleOp> planned = getPlannedModule(module, config);
   if (!planned)
     return llvm::createStringError("the training step was not generated");
   auto options = getSweepOptions(report);
   if (!options)
     return options.takeError();
+  if (report)
+    options->modelAt =
+        getModelAtMicroBatch(inputFilename, *module.getContext(), config);
   auto choice =
       distopt::plan::planDeviceCounts(*planned, clusterName, *options);
   if (choice)
@@ -745,7 +837,7 @@ chooseDevices(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config,
 static int reportDeviceChoice(mlir::ModuleOp module,
                               llvm::StringRef inputFilename,
                               const mlir::MlirOptMainConfig &config) {
-  auto choice = chooseDevices(module, config, /*report=*/true);
+  auto choice = chooseDevices(module, inputFilename, config, /*report=*/true);
   if (!choice)
     return reportError(inputFilename, llvm::toString(choice.takeError()));
   distopt::plan::printPlanReport(choice->plan, llvm::outs());
@@ -779,6 +871,8 @@ static int runSweep(mlir::ModuleOp module, llvm::StringRef inputFilename,
   auto options = getSweepOptions(/*report=*/true);
   if (!options)
     return reportError(inputFilename, llvm::toString(options.takeError()));
+  options->modelAt =
+      getModelAtMicroBatch(inputFilename, *module.getContext(), config);
   auto result = distopt::plan::sweep(*planned, clusters, *options);
   if (!result)
     return reportError(inputFilename, llvm::toString(result.takeError()));
@@ -812,7 +906,8 @@ static int compile(mlir::ModuleOp module, llvm::StringRef inputFilename,
       return reportError(inputFilename,
                          "--devices auto plans a model; this program is laid "
                          "out already (its shard.grid)");
-    auto choice = chooseDevices(module, config, /*report=*/false);
+    auto choice =
+        chooseDevices(module, inputFilename, config, /*report=*/false);
     if (!choice)
       return reportError(inputFilename, llvm::toString(choice.takeError()));
     devices = choice->rows[choice->chosen].devices;
@@ -823,22 +918,6 @@ static int compile(mlir::ModuleOp module, llvm::StringRef inputFilename,
   if (failed(runWithCommandLineOptions(pm, module, config)))
     return 1;
   return distopt::writeArtifact(module, outputFilename) ? 0 : 1;
-}
-
-/// Retypes the float32 values of `module` to the 16-bit precision the plan
-/// fixes (dist-convert-precision), so that the planner prices it; nothing
-/// without one.
-static mlir::LogicalResult
-retypeToPrecision(mlir::ModuleOp module,
-                  const mlir::MlirOptMainConfig &config) {
-  std::optional<distopt::cost::Precision> precision = getRetypePrecision();
-  if (!precision)
-    return mlir::success();
-  distopt::ConvertPrecisionPassOptions options;
-  options.precision = distopt::cost::stringifyPrecision(*precision).str();
-  mlir::PassManager pm(module.getContext(), module.getOperationName());
-  pm.addPass(distopt::createConvertPrecisionPass(options));
-  return runWithCommandLineOptions(pm, module, config);
 }
 
 /// Loads `inputFilename` (.onnx or .mlir) into memory, runs the command
@@ -889,7 +968,8 @@ static int runInMemory(llvm::StringRef inputFilename,
   case DriverAction::Print:
     return printModule(*module, outputFilename, config);
   case DriverAction::ReportPlan:
-    return reportPlan(*module, config);
+    return reportPlan(*module, config,
+                      getModelAtMicroBatch(inputFilename, context, config));
   case DriverAction::Compile:
     return compile(*module, inputFilename, outputFilename, config);
   case DriverAction::ChooseDevices:

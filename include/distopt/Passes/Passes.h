@@ -8,6 +8,8 @@
 #ifndef DISTOPT_PASSES_PASSES_H
 #define DISTOPT_PASSES_PASSES_H
 
+#include "distopt/Plan/Planner.h"
+
 #include "mlir/Pass/Pass.h"
 
 namespace llvm {
@@ -48,10 +50,13 @@ getTrainingFunction(mlir::ModuleOp module, llvm::StringRef pass);
 void addSpmdPartitionPipeline(mlir::OpPassManager &pm);
 
 /// `dist-auto-plan` with `options`, printing the report (option `report`) to
-/// `reportStream` instead of stderr.
+/// `reportStream` instead of stderr. With `modelAt` (the model imported
+/// again at another batch), a report of a training plan also chooses the
+/// micro-batch size (plan::planMicroBatchSizes).
 std::unique_ptr<mlir::Pass>
 createAutoPlanPass(const AutoPlanPassOptions &options,
-                   llvm::raw_ostream &reportStream);
+                   llvm::raw_ostream &reportStream,
+                   plan::ModelAtMicroBatch modelAt = nullptr);
 
 /// Options of the compile flow; declared in Passes.td as the options of the
 /// `dist-compile` pass, so that the command line, the docs and the C++ API

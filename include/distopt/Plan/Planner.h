@@ -18,11 +18,13 @@
 #include "distopt/Cost/StepModel.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <functional>
 #include <optional>
 #include <vector>
 #include <string>
@@ -78,6 +80,20 @@ struct Candidate {
   std::string getGridName() const;
 };
 
+/// One micro-batch size the planner tried in training (planMicroBatchSizes):
+/// its best plan's figures, or why it has none.
+struct MicroBatchTrial {
+  int64_t size = 0;
+  /// A plan was found: the figures below are set.
+  bool priced = false;
+  double stepSeconds = 0, memoryBytes = 0, deviceMemoryBytes = 0;
+  bool fits = false;
+  /// The best plan's grid and setting, as `--plan` keys.
+  std::string plan;
+  /// Why the size has no plan: empty when it has one.
+  std::string reason;
+};
+
 struct Plan {
   unsigned dataParallel = 1, tensorParallel = 1, pipelineParallel = 1;
   /// The nodes in the order the plan's ranks run on them (name, devices),
@@ -125,6 +141,10 @@ struct Plan {
   llvm::SmallVector<std::string> attentionCore;
   /// Grids tried, in the order they were, with their best setting.
   llvm::SmallVector<Candidate> candidates;
+  /// The micro-batch sizes tried, in increasing size, when the planner
+  /// chose the size (planMicroBatchSizes); empty when the model's batch
+  /// was the micro-batch.
+  llvm::SmallVector<MicroBatchTrial> microBatchTrials;
   double planningSeconds = 0;
   /// A generated training step's trainable parameters (the weights it
   /// updates, not the optimizer states), with their whole shapes.
@@ -143,6 +163,44 @@ struct Plan {
 llvm::Expected<Plan> planModule(mlir::ModuleOp module,
                                 const cost::ClusterSpec &cluster,
                                 const cost::PlanOptions &options);
+
+/// A grid and the settings of `setting` as `--plan` keys:
+/// "dp=2,tp=4,pp=1,microbatch=1", with recompute, zero and schedule where
+/// the planner chooses them (cost::hasTrainingSettings), and chunks above 1.
+std::string getPlanText(unsigned dataParallel, unsigned tensorParallel,
+                        unsigned pipelineParallel,
+                        const cost::PlanOptions &setting);
+
+/// The model prepared for planning with micro-batch `size` as its batch
+/// dimension (imported again with that batch, through the passes the
+/// planned module went through). The module lives in the planned module's
+/// context.
+using ModelAtMicroBatch =
+    std::function<llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>(
+        int64_t size)>;
+
+/// The micro-batch sizes planMicroBatchSizes tries for a model of batch
+/// `modelBatch` and a step of `globalBatch` samples: the model's batch
+/// times 1/4, 1/2, 1, 2 and 4 where that is a whole number that divides
+/// the global batch, in increasing order.
+llvm::SmallVector<int64_t> getMicroBatchSizes(int64_t modelBatch,
+                                              int64_t globalBatch);
+
+/// planModule, with the micro-batch size chosen too where the plan leaves
+/// it free: in training of a forward graph with a fixed global batch,
+/// each size of getMicroBatchSizes is planned on the model `modelAt` gives
+/// for it (`module` for its own batch), and the fastest plan that fits
+/// wins (on a tie, the smaller size). The plan lists every size tried
+/// (Plan::microBatchTrials) and counts the whole search in its planning
+/// time. Elsewhere, or without `modelAt`, the same as planModule. The plan
+/// refers to the ops of `plannedModule` when that is set on return (a
+/// module of another batch, which must outlive the plan), else to
+/// `module`'s.
+llvm::Expected<Plan>
+planMicroBatchSizes(mlir::ModuleOp module, const cost::ClusterSpec &cluster,
+                    const cost::PlanOptions &options,
+                    const ModelAtMicroBatch &modelAt,
+                    mlir::OwningOpRef<mlir::ModuleOp> &plannedModule);
 
 /// Writes `plan` into `module`: a `shard.grid @grid`, the
 /// `dist.factor_axes` attribute on every op that splits something and,

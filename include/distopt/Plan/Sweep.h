@@ -69,6 +69,9 @@ struct SweepOptions {
   cost::PlanOptions plan;
   DeviceCountSpec devices;
   std::optional<TrainingTarget> target;
+  /// The model at another micro-batch size: with it, each point of a
+  /// training plan chooses the size too (planMicroBatchSizes).
+  ModelAtMicroBatch modelAt;
 };
 
 /// One (cluster, device count) point: its plan's figures, or why it has
@@ -118,6 +121,9 @@ struct DeviceCountChoice {
   unsigned chosen = 0;
   /// The plan of the chosen count.
   Plan plan;
+  /// The module `plan` refers to when it is of another micro-batch size
+  /// than the one planned (planMicroBatchSizes); null otherwise.
+  mlir::OwningOpRef<mlir::ModuleOp> plannedModule;
   /// Time spent planning every count.
   double seconds = 0;
 };
