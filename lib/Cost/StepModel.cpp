@@ -20,6 +20,7 @@
 #include <array>
 #include <limits>
 #include <map>
+#include <queue>
 #include <tuple>
 
 #define DEBUG_TYPE "dist-step-model"
@@ -801,14 +802,11 @@ static double getUpdateSeconds(llvm::ArrayRef<SegmentCost> segments,
   return slowest;
 }
 
-llvm::Expected<StepReport>
-distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
-                           const PlanOptions &plan,
-                           const ClusterSpec &cluster) {
-  llvm::Expected<unsigned> microBatches =
-      checkPlan(plan, segments.size(), cluster);
-  if (!microBatches)
-    return microBatches.takeError();
+/// The step of `plan` with `microBatches` per replica (checked by
+/// checkPlan).
+static llvm::Expected<StepReport>
+composeChecked(llvm::ArrayRef<SegmentCost> segments, const PlanOptions &plan,
+               const ClusterSpec &cluster, unsigned microBatches) {
   llvm::Expected<std::vector<StageWork>> stages =
       assignStages(segments, plan.pipelineParallel * plan.chunks);
   if (!stages)
@@ -818,7 +816,7 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
 
   StepReport report;
   report.plan = plan;
-  report.microBatches = *microBatches;
+  report.microBatches = microBatches;
   reportStages(*stages, report);
   double positionSeconds = composePipeline(*stages, plan, report);
   double tailSeconds = plan.mode == StepMode::Training
@@ -838,6 +836,95 @@ distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
                           << " s, critical stage " << report.criticalStage
                           << ", tail stage " << report.tailStage << "\n");
   return report;
+}
+
+llvm::Expected<StepReport>
+distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
+                           const PlanOptions &plan,
+                           const ClusterSpec &cluster) {
+  llvm::Expected<unsigned> microBatches =
+      checkPlan(plan, segments.size(), cluster);
+  if (!microBatches)
+    return microBatches.takeError();
+  return composeChecked(segments, plan, cluster, *microBatches);
+}
+
+llvm::Expected<StepReport>
+distopt::cost::composeStep(llvm::ArrayRef<SegmentCost> segments,
+                           const PlanOptions &plan, const ClusterSpec &cluster,
+                           llvm::ArrayRef<ReplicaGroup> groups) {
+  if (groups.size() < 2 || plan.mode != StepMode::Training ||
+      plan.pipelineParallel != 1)
+    return composeStep(segments, plan, cluster);
+  llvm::Expected<unsigned> equal = checkPlan(plan, segments.size(), cluster);
+  if (!equal)
+    return equal.takeError();
+  // Each group's step is a fixed part plus m micro-batch times (no
+  // pipeline: no bubble); two compositions give both.
+  struct Line {
+    double fixed = 0, perMicroBatch = 0;
+  };
+  std::vector<Line> lines;
+  std::vector<unsigned> groupOf(plan.dataParallel, ~0u);
+  for (auto [g, group] : llvm::enumerate(groups)) {
+    llvm::Expected<StepReport> one =
+        composeChecked(group.segments, plan, cluster, 1);
+    if (!one)
+      return one.takeError();
+    llvm::Expected<StepReport> two =
+        composeChecked(group.segments, plan, cluster, 2);
+    if (!two)
+      return two.takeError();
+    double per = two->stepSeconds - one->stepSeconds;
+    lines.push_back({one->stepSeconds - per, per});
+    for (unsigned r : group.replicas) {
+      if (r >= plan.dataParallel || groupOf[r] != ~0u)
+        return llvm::createStringError(
+            "replica groups must cover each of the %u data-parallel "
+            "replicas once",
+            plan.dataParallel);
+      groupOf[r] = unsigned(g);
+    }
+  }
+  if (llvm::is_contained(groupOf, ~0u))
+    return llvm::createStringError(
+        "replica groups must cover each of the %u data-parallel replicas once",
+        plan.dataParallel);
+  // One micro-batch each, then each next one to the replica that would
+  // finish it first (ties: the lower index).
+  uint64_t total = uint64_t(*equal) * plan.dataParallel;
+  llvm::SmallVector<unsigned> shares(plan.dataParallel, 1);
+  auto finish = [&](unsigned r, unsigned m) {
+    const Line &line = lines[groupOf[r]];
+    return line.fixed + m * line.perMicroBatch;
+  };
+  using Entry = std::pair<double, unsigned>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> next;
+  for (unsigned r = 0; r < plan.dataParallel; ++r)
+    next.push({finish(r, 2), r});
+  for (uint64_t given = plan.dataParallel; given < total; ++given) {
+    unsigned r = next.top().second;
+    next.pop();
+    ++shares[r];
+    next.push({finish(r, shares[r] + 1), r});
+  }
+  // The replica that finishes last decides: each group's with the most
+  // micro-batches is composed, and the slowest one's report is the step's.
+  std::optional<StepReport> report;
+  for (auto [g, group] : llvm::enumerate(groups)) {
+    unsigned most = 0;
+    for (unsigned r : group.replicas)
+      most = std::max(most, shares[r]);
+    llvm::Expected<StepReport> step =
+        composeChecked(group.segments, plan, cluster, most);
+    if (!step)
+      return step.takeError();
+    if (!report || step->stepSeconds > report->stepSeconds)
+      report = std::move(*step);
+  }
+  if (llvm::any_of(shares, [&](unsigned m) { return m != shares.front(); }))
+    report->replicaMicroBatches = std::move(shares);
+  return std::move(*report);
 }
 
 //===----------------------------------------------------------------------===//
@@ -894,6 +981,23 @@ void distopt::cost::printStepReport(const StepReport &report,
     os << llvm::formatv("batch {0}, {1}", plan.globalBatch,
                         getScheduleText(plan));
   os << "\n";
+  if (!report.replicaMicroBatches.empty()) {
+    // Runs of replicas with the same share: "0-3: 5, 4-7: 3".
+    os << "  data-parallel shares by speed (micro-batches per replica):";
+    llvm::ArrayRef<unsigned> shares = report.replicaMicroBatches;
+    for (size_t first = 0; first < shares.size();) {
+      size_t end = first + 1;
+      while (end < shares.size() && shares[end] == shares[first])
+        ++end;
+      os << (first ? "," : "") << " replica" << (end - first > 1 ? "s " : " ")
+         << first;
+      if (end - first > 1)
+        os << "-" << end - 1;
+      os << ": " << shares[first];
+      first = end;
+    }
+    os << "; the figures are the replica's that finishes last\n";
+  }
   os << "  step time                   " << formatSeconds(report.stepSeconds)
      << "\n";
   auto line = [&](StringRef what, double seconds) {
@@ -1023,6 +1127,8 @@ llvm::json::Value distopt::cost::toJSON(const StepReport &report) {
            {"microBatch", plan.microBatch},
            {"globalBatch", plan.globalBatch},
            {"microBatches", report.microBatches},
+           {"replicaMicroBatches",
+            llvm::json::Array(report.replicaMicroBatches)},
            {"schedule", stringifyPipelineScheduleKind(plan.schedule)},
            {"chunks", plan.chunks},
            {"recompute", stringifyRecomputePolicy(plan.recompute)},

@@ -113,9 +113,15 @@ std::string distopt::plan::formatCandidate(const Candidate &c) {
   if (!hasSettings(c))
     return text;
   const cost::PlanOptions &s = c.setting;
-  text += formatv("; recompute {0}, ZeRO-{1}, {2}, {3} micro-batches",
+  std::string microBatches = std::to_string(c.microBatches);
+  if (!c.replicaMicroBatches.empty())
+    microBatches = formatv("{0}-{1}", *llvm::min_element(c.replicaMicroBatches),
+                           *llvm::max_element(c.replicaMicroBatches))
+                       .str();
+  text += formatv("; recompute {0}, ZeRO-{1}, {2}, {3} micro-batches{4}",
                   cost::stringifyRecomputePolicy(s.recompute), unsigned(s.zero),
-                  formatSchedule(s), c.microBatches)
+                  formatSchedule(s), microBatches,
+                  c.replicaMicroBatches.empty() ? "" : " per replica by speed")
               .str();
   if (c.settingsPriced > 1)
     text += formatv(" ({0} of {1} settings priced)",
@@ -138,6 +144,7 @@ static llvm::json::Object candidateToJSON(const Candidate &c) {
   if (hasSettings(c)) {
     cost::addTrainingSettings(c.setting, object);
     object["micro_batches"] = c.microBatches;
+    object["replica_micro_batches"] = llvm::json::Array(c.replicaMicroBatches);
     llvm::json::Array considered;
     for (const Candidate::Priced &priced : c.considered) {
       llvm::json::Object setting{{"step_seconds", priced.stepSeconds},

@@ -254,6 +254,7 @@ private:
     return nodes[node.rep].strategies[solution.choice[ilpOf.lookup(node.rep)]];
   }
   void buildSegments(Plan &plan);
+  void buildReplicaGroups(Plan &plan);
   llvm::Error assignStages(Plan &plan);
   llvm::Error assignTrainingStages(Plan &plan);
   llvm::Error cutBetweenOps(ArrayRef<unsigned> compute,
@@ -279,6 +280,9 @@ private:
   /// The device types of each pipeline position (assignStages); stage c
   /// runs on position c mod pp.
   std::vector<SmallVector<const cost::DeviceType *>> positionDevices;
+  /// Set while the segments of one kind of data-parallel replica are built
+  /// (buildReplicaGroups): its devices, on which its ops are timed.
+  SmallVector<const cost::DeviceType *> replicaDevices;
   DenseMap<unsigned, unsigned> ilpOf; // op node -> ILP node
   StrategyProblem problem;
   StrategySolution solution;
@@ -990,6 +994,7 @@ llvm::Expected<Plan> GridPlanner::finishSolve(bool &noFit) {
     buildStageSegments(plan);
   else
     buildSegments(plan);
+  buildReplicaGroups(plan);
   summarize(plan);
   return plan;
 }
@@ -1282,6 +1287,44 @@ void GridPlanner::buildSegments(Plan &plan) {
       plan.segments.push_back(seg);
 }
 
+/// In training of a forward graph without pipeline stages, data-parallel
+/// replicas on devices of different kinds are timed apart: one group per
+/// kind (replica r holds ranks [r * tp, (r + 1) * tp), cost::StepModel's
+/// layout), each with the segments of buildSegments timed on its devices.
+/// Nothing when every replica has the same kinds of devices.
+void GridPlanner::buildReplicaGroups(Plan &plan) {
+  unsigned dp = candidate.getDegree(AxisRole::Data);
+  unsigned tp = candidate.getDegree(AxisRole::Tensor);
+  if (!training || options.explicitStep || candidate.pipelineStages != 1 ||
+      dp < 2 || opStages)
+    return;
+  std::map<SmallVector<const cost::DeviceType *>, unsigned> groupOf;
+  std::vector<SmallVector<const cost::DeviceType *>> kinds;
+  std::vector<cost::ReplicaGroup> groups;
+  for (unsigned r = 0; r < dp; ++r) {
+    SmallVector<const cost::DeviceType *> types =
+        grid.locator.getDeviceTypes(r * tp, (r + 1) * tp);
+    llvm::sort(types);
+    auto [it, inserted] = groupOf.try_emplace(types, groups.size());
+    if (inserted) {
+      groups.emplace_back();
+      kinds.push_back(types);
+    }
+    groups[it->second].replicas.push_back(r);
+  }
+  if (groups.size() < 2)
+    return;
+  for (auto [group, types] : llvm::zip_equal(groups, kinds)) {
+    // The collectives are the plan's already: a scratch plan takes them.
+    Plan scratch;
+    replicaDevices = types;
+    buildSegments(scratch);
+    group.segments = std::move(scratch.segments);
+  }
+  replicaDevices.clear();
+  plan.replicaGroups = std::move(groups);
+}
+
 /// Adds op node `i` to `seg`: its parameters or its compute, activations,
 /// and the collectives and slices of resharding its operands (and its
 /// results returned whole); collectives also go to the plan's list.
@@ -1306,21 +1349,26 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
   }
   seg.forwardSeconds += s.forwardSeconds;
   seg.backwardSeconds += s.backwardSeconds;
-  // A stage cut between ops runs its kernels on its own devices.
-  if (seg.stage >= 0) {
-    ArrayRef<const cost::DeviceType *> devices =
-        positionDevices[seg.stage % candidate.pipelineStages];
-    seg.forwardSeconds +=
-        cost::getSlowestComputeTime(devices, s.work) - computeSeconds(s.work);
+  // A stage cut between ops runs its kernels on its own devices, and so
+  // does a data-parallel replica whose devices differ from the others'.
+  ArrayRef<const cost::DeviceType *> devices = replicaDevices;
+  if (seg.stage >= 0)
+    devices = positionDevices[seg.stage % candidate.pipelineStages];
+  auto kernelSeconds = [&](const cost::OpWork &work) {
+    return devices.empty() ? computeSeconds(work)
+                           : cost::getSlowestComputeTime(devices, work);
+  };
+  if (!devices.empty()) {
+    seg.forwardSeconds += kernelSeconds(s.work) - computeSeconds(s.work);
     if (training) {
       cost::OpWork backward = cost::getBackwardWork(s.work);
-      seg.backwardSeconds += cost::getSlowestComputeTime(devices, backward) -
-                             computeSeconds(backward);
+      seg.backwardSeconds +=
+          kernelSeconds(backward) - computeSeconds(backward);
     }
   }
   seg.forwardFlops += s.work.flops;
   if (isLayer && node.attentionCore) {
-    seg.selectiveSeconds += computeSeconds(s.work);
+    seg.selectiveSeconds += kernelSeconds(s.work);
     seg.selectiveFlops += s.work.flops;
   }
   for (const auto &[c, what] : s.innerCollectives) {
@@ -1748,7 +1796,7 @@ priceSetting(const Planner &planner, const CandidateGrid &grid,
              const Plan &plan, const cost::PlanOptions &setting) {
   llvm::Expected<cost::StepReport> step = cost::composeStep(
       plan.segments, completePlan(setting, grid, planner.graphBatch),
-      planner.cluster);
+      planner.cluster, plan.replicaGroups);
   if (!step || !setting.explicitStep)
     return step;
   llvm::Expected<std::vector<cost::StepMemory>> memory =
@@ -1765,6 +1813,7 @@ static void describeCandidate(Candidate &candidate,
   candidate.priced = true;
   candidate.setting = step.plan;
   candidate.microBatches = step.microBatches;
+  candidate.replicaMicroBatches = step.replicaMicroBatches;
   candidate.stepSeconds = step.stepSeconds;
   candidate.memoryBytes = step.memory.total();
   candidate.deviceMemoryBytes = step.memory.deviceMemory;

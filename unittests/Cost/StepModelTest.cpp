@@ -756,3 +756,80 @@ TEST(StepModelTest, PlanSpecErrors) {
 }
 
 } // namespace
+
+namespace {
+
+/// One layer of `seconds` forward and twice that backward, 8 copies.
+std::vector<SegmentCost> makeReplicaModel(double seconds) {
+  return {makeSegment("layer", 8, seconds, 2 * seconds)};
+}
+
+TEST(StepModelTest, DataParallelSharesFollowReplicaSpeed) {
+  // Replicas 0-1 three times as fast as replicas 2-3; 32 micro-batches.
+  PlanOptions plan = makeTrainingPlan(4, 1, 1, 32);
+  ClusterSpec cluster = getDgxA100(4);
+  std::vector<SegmentCost> fast = makeReplicaModel(1 * kMs);
+  std::vector<SegmentCost> slow = makeReplicaModel(3 * kMs);
+  std::vector<ReplicaGroup> groups = {{{0, 1}, fast}, {{2, 3}, slow}};
+  llvm::Expected<StepReport> uneven =
+      composeStep(slow, plan, cluster, groups);
+  ASSERT_EQ(succeeded(uneven), "");
+  llvm::Expected<StepReport> equal = composeStep(slow, plan, cluster);
+  ASSERT_EQ(succeeded(equal), "");
+  EXPECT_TRUE(equal->replicaMicroBatches.empty());
+  EXPECT_EQ(equal->microBatches, 8u);
+
+  // The shares: every micro-batch placed, the fast replicas with three
+  // times the slow ones' (the last replica's 12 * 24 ms vs 4 * 72 ms).
+  ASSERT_EQ(uneven->replicaMicroBatches.size(), 4u);
+  unsigned sum = 0;
+  for (unsigned m : uneven->replicaMicroBatches)
+    sum += m;
+  EXPECT_EQ(sum, 32u);
+  EXPECT_EQ(uneven->replicaMicroBatches,
+            (llvm::SmallVector<unsigned>{12, 12, 4, 4}));
+  EXPECT_LT(uneven->stepSeconds, equal->stepSeconds);
+
+  // No allocation of the 32 micro-batches (each replica at least one) has
+  // a smaller last finish than the one chosen: brute force over the fast
+  // and slow shares, with each group's step composed at its count.
+  auto stepOf = [&](const std::vector<SegmentCost> &segments, unsigned m) {
+    PlanOptions one = makeTrainingPlan(4, 1, 1, 4 * m);
+    llvm::Expected<StepReport> step = composeStep(segments, one, cluster);
+    EXPECT_EQ(succeeded(step), "");
+    return step->stepSeconds;
+  };
+  double best = std::numeric_limits<double>::infinity();
+  for (unsigned a = 1; a <= 15; ++a)
+    for (unsigned b = a; b <= 15; ++b)
+      for (unsigned c = 1; c <= 15; ++c) {
+        int d = 32 - int(a + b + c);
+        if (d < 1 || d > 15)
+          continue;
+        double last = std::max({stepOf(fast, b), stepOf(slow, c),
+                                stepOf(slow, unsigned(d))});
+        best = std::min(best, last);
+      }
+  EXPECT_NEAR(uneven->stepSeconds, best, 1e-12);
+}
+
+TEST(StepModelTest, ReplicaGroupsOfEqualSpeedShareEqually) {
+  PlanOptions plan = makeTrainingPlan(4, 1, 1, 32);
+  ClusterSpec cluster = getDgxA100(4);
+  std::vector<SegmentCost> model = makeReplicaModel(2 * kMs);
+  std::vector<ReplicaGroup> groups = {{{0, 2}, model}, {{1, 3}, model}};
+  llvm::Expected<StepReport> grouped =
+      composeStep(model, plan, cluster, groups);
+  ASSERT_EQ(succeeded(grouped), "");
+  llvm::Expected<StepReport> plain = composeStep(model, plan, cluster);
+  ASSERT_EQ(succeeded(plain), "");
+  EXPECT_TRUE(grouped->replicaMicroBatches.empty());
+  EXPECT_EQ(grouped->microBatches, 8u);
+  EXPECT_DOUBLE_EQ(grouped->stepSeconds, plain->stepSeconds);
+  // Groups that leave a replica out are an error.
+  groups = {{{0, 1}, model}, {{2}, model}};
+  llvm::Expected<StepReport> partial = composeStep(model, plan, cluster, groups);
+  EXPECT_NE(succeeded(partial), "");
+}
+
+} // namespace

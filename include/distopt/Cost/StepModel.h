@@ -307,6 +307,13 @@ struct StepReport {
 
   std::vector<StageReport> stages;
 
+  /// Data-parallel shares by speed (composeStep with replica groups): the
+  /// micro-batches of each replica, by data-parallel index, when they are
+  /// not all `microBatches`; empty when every replica runs as many. The
+  /// figures above are then those of the replica that finishes last
+  /// (`microBatches` is its count).
+  llvm::SmallVector<unsigned> replicaMicroBatches;
+
   /// Sum of the exposed communication over all kinds and phases.
   double getExposedCommunicationSeconds() const;
 };
@@ -344,6 +351,27 @@ inline constexpr double kAdamBytesPerParameter = 28;
 llvm::Expected<StepReport> composeStep(llvm::ArrayRef<SegmentCost> segments,
                                        const PlanOptions &plan,
                                        const ClusterSpec &cluster);
+
+/// The data-parallel replicas of one kind of devices: which they are (by
+/// data-parallel index) and the segments of one of them, its ops timed on
+/// its own devices.
+struct ReplicaGroup {
+  llvm::SmallVector<unsigned> replicas;
+  std::vector<SegmentCost> segments;
+};
+
+/// composeStep for a training plan without pipeline stages whose
+/// data-parallel replicas run on devices of different speeds (`groups`,
+/// covering every replica; fewer than two groups: composeStep of
+/// `segments`). The step's globalBatch / microBatch micro-batches are
+/// shared out so that the last replica finishes as early as it can: each
+/// replica runs at least one, and each further one goes to the replica
+/// that would finish it first (optimal for micro-batches of equal work);
+/// the gradient synchronization waits for the last. The report is that
+/// replica's, with every replica's share (StepReport::replicaMicroBatches).
+llvm::Expected<StepReport>
+composeStep(llvm::ArrayRef<SegmentCost> segments, const PlanOptions &plan,
+            const ClusterSpec &cluster, llvm::ArrayRef<ReplicaGroup> groups);
 
 /// Replaces the memory of `report`'s stages with `memory` (one for every
 /// stage, or one per stage; keeping each device's memory), the report's

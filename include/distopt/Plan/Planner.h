@@ -62,6 +62,8 @@ struct Candidate {
   /// the least memory.
   cost::PlanOptions setting;
   unsigned microBatches = 0;
+  /// Data-parallel shares by speed (cost::StepReport::replicaMicroBatches).
+  llvm::SmallVector<unsigned> replicaMicroBatches;
   /// Settings priced on this grid.
   unsigned settingsPriced = 0;
   /// The settings the search planned and priced as candidates, in the
@@ -119,6 +121,11 @@ struct Plan {
   /// Segments for the step model (ops before the layers, one layer, ops
   /// after), and the composed step.
   std::vector<cost::SegmentCost> segments;
+  /// In training without pipeline stages, when the data-parallel replicas
+  /// run on devices of different speeds: the segments of each kind of
+  /// replica, its ops timed on its own devices (the step model shares the
+  /// micro-batches out by speed); empty otherwise.
+  std::vector<cost::ReplicaGroup> replicaGroups;
   cost::StepReport step;
   /// Per-layer summary lines for people.
   llvm::SmallVector<std::string> summary;
