@@ -217,16 +217,23 @@ llvm::Expected<ClusterSpec> distopt::cost::takeDevices(const ClusterSpec &spec,
                       "requested",
                       spec.name, available, numDevices)
             .str());
+  // The fastest devices, whatever the order of the file: the nodes are
+  // taken in sortNodesBySpeed's order, and kept in the file's.
+  llvm::SmallVector<unsigned> bySpeed;
+  sortNodesBySpeed(spec, bySpeed);
+  llvm::SmallVector<unsigned> taken(spec.nodes.size(), 0);
+  unsigned left = numDevices;
+  for (unsigned node : bySpeed) {
+    taken[node] = std::min(left, spec.nodes[node].numDevices);
+    left -= taken[node];
+  }
   ClusterSpec result = spec;
   result.nodes.clear();
-  unsigned left = numDevices;
-  for (const NodeSpec &node : spec.nodes) {
-    if (left == 0)
-      break;
-    result.nodes.push_back(node);
-    result.nodes.back().numDevices = std::min(left, node.numDevices);
-    left -= result.nodes.back().numDevices;
-  }
+  for (auto [node, count] : llvm::zip_equal(spec.nodes, taken))
+    if (count > 0) {
+      result.nodes.push_back(node);
+      result.nodes.back().numDevices = count;
+    }
   return result;
 }
 

@@ -309,9 +309,11 @@ llvm::Error writeClusterFile(llvm::StringRef path, const ClusterSpec &spec,
 // Devices of a cluster
 //===----------------------------------------------------------------------===//
 
-/// Keeps the first `numDevices` devices of `spec`, filling nodes in order
-/// (the last node used may be partial; unused nodes are dropped, sites
-/// and WAN links are kept).
+/// Keeps the fastest `numDevices` devices of `spec`: nodes are filled in
+/// sortNodesBySpeed's order, so the choice does not depend on the order of
+/// the file (the last node filled may be partial; the nodes kept stay in
+/// the file's order; unused nodes are dropped, sites and WAN links are
+/// kept).
 /// Fails if `spec` has fewer devices.
 llvm::Expected<ClusterSpec> takeDevices(const ClusterSpec &spec,
                                         unsigned numDevices);
