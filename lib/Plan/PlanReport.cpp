@@ -70,9 +70,8 @@ std::string distopt::plan::getPlanText(unsigned dataParallel,
   return text;
 }
 
-/// One line of "micro-batch sizes considered": the best plan's step,
-/// memory and setting, or why there is none.
-static std::string formatTrial(const MicroBatchTrial &trial) {
+std::string
+distopt::plan::formatMicroBatchTrial(const MicroBatchTrial &trial) {
   if (!trial.priced)
     return trial.reason;
   return formatv("{0}, {1} of {2} per device; {3}",
@@ -221,7 +220,7 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
     os << "micro-batch sizes considered:\n";
     for (const MicroBatchTrial &trial : plan.microBatchTrials)
       os << (trial.size == plan.step.plan.microBatch ? "* " : "  ")
-         << trial.size << ": " << formatTrial(trial) << "\n";
+         << trial.size << ": " << formatMicroBatchTrial(trial) << "\n";
     os << "grids considered (micro-batch " << plan.step.plan.microBatch
        << "):\n";
   } else {
@@ -282,7 +281,7 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
     llvm::json::Object object{{"micro_batch", trial.size},
                               {"priced", trial.priced},
                               {"reason", trial.reason},
-                              {"outcome", formatTrial(trial)}};
+                              {"outcome", formatMicroBatchTrial(trial)}};
     if (trial.priced) {
       object["step_seconds"] = trial.stepSeconds;
       object["memory_bytes"] = trial.memoryBytes;

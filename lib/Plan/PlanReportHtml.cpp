@@ -577,6 +577,29 @@ static void printCandidates(const Plan &plan, llvm::raw_ostream &os) {
   os << "</table>\n</section>\n";
 }
 
+/// The micro-batch sizes the planner tried (planMicroBatchSizes), each
+/// with its best plan or why it has none; nothing when it tried one.
+static void printMicroBatchTrials(const Plan &plan, llvm::raw_ostream &os) {
+  if (plan.microBatchTrials.empty())
+    return;
+  os << "<section id=\"micro-batch-sizes\">\n<h2>Micro-batch sizes "
+        "considered</h2>\n<p>Each size planned with the whole search on the "
+        "model imported at that size; the grids above are the chosen "
+        "size's.</p>\n<table class=\"micro-batch-sizes\">\n<tr><th>size</th>"
+        "<th>verdict</th><th>outcome</th></tr>\n";
+  for (const MicroBatchTrial &trial : plan.microBatchTrials) {
+    bool chosen = trial.size == plan.step.plan.microBatch;
+    StringRef verdict = chosen         ? "chosen"
+                        : trial.priced ? "fits, slower"
+                                       : "rejected";
+    os << formatv("<tr class=\"{0}\"><td>{1}</td><td>{2}</td><td>{3}</td>"
+                  "</tr>\n",
+                  trial.priced ? "fits" : "rejected", trial.size, verdict,
+                  escapeHtml(formatMicroBatchTrial(trial)));
+  }
+  os << "</table>\n</section>\n";
+}
+
 //===----------------------------------------------------------------------===//
 // The page
 //===----------------------------------------------------------------------===//
@@ -651,6 +674,7 @@ void distopt::plan::printPlanReportHtml(const Plan &plan,
   printStepTime(step, os);
   printMemory(plan, step, os);
   printCandidates(plan, os);
+  printMicroBatchTrials(plan, os);
   printShardings(plan, os);
   os << "</body>\n</html>\n";
 }

@@ -26,6 +26,9 @@ std::string formatSchedule(const cost::PlanOptions &setting);
 /// What the grid of `candidate` came to, in one line of "grids considered":
 /// its time and memory (and setting), or why it was rejected.
 std::string formatCandidate(const Candidate &candidate);
+/// One line of "micro-batch sizes considered": the best plan's step,
+/// memory and settings, or why the size has none.
+std::string formatMicroBatchTrial(const MicroBatchTrial &trial);
 /// The step as the reports show it: on the plan's grid (in inference the
 /// step model prices the dp x tp devices as one tensor-parallel replica).
 cost::StepReport getReportedStep(const Plan &plan);
