@@ -21,6 +21,8 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <array>
+#include <optional>
 
 using namespace distopt;
 using namespace distopt::plan;
@@ -490,10 +492,39 @@ static bool isChosen(const Plan &plan, const Candidate &candidate) {
          candidate.pipelineParallel == plan.pipelineParallel;
 }
 
+/// A label's box in the scatter: left, top, right, bottom.
+using LabelBox = std::array<double, 4>;
+
+/// Where a label of `text` beside the point (x, y) goes without covering
+/// one of `placed` (moved down a line at a time, at most three), or none;
+/// the box taken is added to `placed`.
+static std::optional<double> placeLabel(std::vector<LabelBox> &placed,
+                                        llvm::StringRef text, double x,
+                                        double y) {
+  // 11px sans-serif: about 6.2px per character, 12px per line.
+  double left = x + 13, right = left + 6.2 * text.size();
+  for (unsigned line = 0; line < 4; ++line) {
+    double baseline = y + 4 + 12 * line;
+    LabelBox box = {left, baseline - 10, right, baseline + 2};
+    bool free = llvm::none_of(placed, [&](const LabelBox &other) {
+      return box[0] < other[2] && other[0] < box[2] && box[1] < other[3] &&
+             other[1] < box[3];
+    });
+    if (free) {
+      placed.push_back(box);
+      return baseline;
+    }
+  }
+  return std::nullopt;
+}
+
 /// One priced grid in the scatter: filled when it fits, an outline when it
-/// does not, ringed when chosen.
+/// does not, ringed when chosen. Its label goes where no other is
+/// (`placed`); a grid whose label finds no room is named by its tooltip
+/// and the table.
 static void printCandidatePoint(const Plan &plan, const Candidate &c, double x,
-                                double y, llvm::raw_ostream &os) {
+                                double y, std::vector<LabelBox> &placed,
+                                llvm::raw_ostream &os) {
   bool chosen = isChosen(plan, c);
   os << formatv("<g class=\"candidate{0}\">\n", chosen ? " chosen" : "");
   os << formatv("<circle cx=\"{0:f1}\" cy=\"{1:f1}\" r=\"6\" fill=\"{2}\" "
@@ -506,8 +537,9 @@ static void printCandidatePoint(const Plan &plan, const Candidate &c, double x,
     os << formatv("<circle cx=\"{0:f1}\" cy=\"{1:f1}\" r=\"11\" fill=\"none\" "
                   "stroke=\"#2ca02c\" stroke-width=\"2\"/>\n",
                   x, y);
-  printSvgText(os, x + 13, y + 4,
-               c.getGridName() + (chosen ? " (chosen)" : ""));
+  std::string label = c.getGridName() + (chosen ? " (chosen)" : "");
+  if (std::optional<double> baseline = placeLabel(placed, label, x, y))
+    printSvgText(os, x + 13, *baseline, label);
   os << "</g>\n";
 }
 
@@ -549,9 +581,13 @@ static void printCandidateScatter(const Plan &plan, llvm::raw_ostream &os) {
                     xOf(c.deviceMemoryBytes), 10 + height);
       break;
     }
-  for (const Candidate &c : plan.candidates)
-    if (c.priced)
-      printCandidatePoint(plan, c, xOf(c.memoryBytes), yOf(c.stepSeconds), os);
+  // The chosen grid first: its label is never the one left out.
+  std::vector<LabelBox> placed;
+  for (bool chosen : {true, false})
+    for (const Candidate &c : plan.candidates)
+      if (c.priced && isChosen(plan, c) == chosen)
+        printCandidatePoint(plan, c, xOf(c.memoryBytes), yOf(c.stepSeconds),
+                            placed, os);
   os << "</svg>\n";
 }
 
