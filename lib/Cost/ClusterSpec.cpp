@@ -229,6 +229,9 @@ llvm::Expected<ClusterSpec> distopt::cost::takeDevices(const ClusterSpec &spec,
   }
   ClusterSpec result = spec;
   result.nodes.clear();
+  if (numDevices < available)
+    result.describedDevices =
+        spec.describedDevices ? spec.describedDevices : available;
   for (auto [node, count] : llvm::zip_equal(spec.nodes, taken))
     if (count > 0) {
       result.nodes.push_back(node);

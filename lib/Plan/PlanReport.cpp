@@ -206,6 +206,16 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
                   plan.ilpGap * 100, kBranchAndBoundNodes);
   os << "\n";
   printPrecision(plan.step.plan, os);
+  if (plan.describedDevices) {
+    unsigned used = 0;
+    for (const auto &[node, count] : plan.nodesUsed)
+      used += count;
+    os << formatv("devices: the fastest {0} of the cluster's {1}:", used,
+                  plan.describedDevices);
+    for (const auto &[node, count] : plan.nodesUsed)
+      os << formatv(" {0} ({1})", node, count);
+    os << "\n";
+  }
   if (!plan.rankOrder.empty()) {
     // Launch the ranks in this order (rank 0 on the first node listed).
     os << "ranks by node (fastest first, not the cluster file's order):";
@@ -273,6 +283,9 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
         {"name", name},
         {"shape", llvm::json::Array(shape)},
         {"elements", getElements(shape)}});
+  llvm::json::Array nodesUsed;
+  for (const auto &[node, count] : plan.nodesUsed)
+    nodesUsed.push_back(llvm::json::Object{{"node", node}, {"devices", count}});
   llvm::json::Array rankOrder;
   for (const auto &[node, count] : plan.rankOrder)
     rankOrder.push_back(llvm::json::Object{{"node", node}, {"devices", count}});
@@ -318,6 +331,8 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
       {"trainable", std::move(trainable)},
       {"attention_core", llvm::json::Array(plan.attentionCore)},
       {"rank_order", std::move(rankOrder)},
+      {"described_devices", plan.describedDevices},
+      {"nodes_used", std::move(nodesUsed)},
       {"step", cost::toJSON(getReportedStep(plan))},
   };
 }

@@ -2260,6 +2260,11 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
     for (unsigned from : fileNode)
       search.best->rankOrder.push_back(
           {file.nodes[from].name, file.nodes[from].numDevices});
+  if (file.describedDevices) {
+    search.best->describedDevices = file.describedDevices;
+    for (const cost::NodeSpec &node : cluster.nodes)
+      search.best->nodesUsed.push_back({node.name, node.numDevices});
+  }
   search.best->planningSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -552,3 +552,45 @@ TEST(CostClusterSpecTest, CpuPresetRanksShareThisMachinesCores) {
 }
 
 } // namespace
+
+namespace {
+
+/// The nodes of `spec` as "name:devices" in order.
+std::string describeNodes(const distopt::cost::ClusterSpec &spec) {
+  std::string text;
+  for (const distopt::cost::NodeSpec &node : spec.nodes)
+    text += (text.empty() ? "" : " ") + node.name + ":" +
+            std::to_string(node.numDevices);
+  return text;
+}
+
+TEST(CostClusterSpecTest, TakeDevicesKeepsTheFastestWhateverTheFileOrder) {
+  using namespace distopt::cost;
+  auto file = parseClusterFile(kExample);
+  ASSERT_EQ(succeeded(file), "");
+  // The V100 node listed first, the two DGX nodes after it.
+  ClusterSpec reversed = *file;
+  std::reverse(reversed.nodes.begin(), reversed.nodes.end());
+  ASSERT_EQ(describeNodes(reversed), "v100:4 dgx1:8 dgx0:8");
+  for (const ClusterSpec *spec : {&*file, &reversed}) {
+    // Eight: one DGX node (the first of the two alike in the file).
+    auto eight = takeDevices(*spec, 8);
+    ASSERT_EQ(succeeded(eight), "");
+    EXPECT_EQ(eight->nodes.size(), 1u);
+    EXPECT_EQ(eight->nodes[0].name.substr(0, 3), "dgx");
+    EXPECT_EQ(eight->describedDevices, 20u);
+    // Eighteen: both DGX nodes and two V100s, in the file's order.
+    auto eighteen = takeDevices(*spec, 18);
+    ASSERT_EQ(succeeded(eighteen), "");
+    EXPECT_EQ(describeNodes(*eighteen), spec == &reversed
+                                            ? "v100:2 dgx1:8 dgx0:8"
+                                            : "dgx0:8 dgx1:8 v100:2");
+    // All: nothing left out.
+    auto all = takeDevices(*spec, 20);
+    ASSERT_EQ(succeeded(all), "");
+    EXPECT_EQ(all->describedDevices, 0u);
+    EXPECT_EQ(describeNodes(*all), describeNodes(*spec));
+  }
+}
+
+} // namespace

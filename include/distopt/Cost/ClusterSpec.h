@@ -171,6 +171,9 @@ struct ClusterSpec {
   /// No preset sets it: every preset file has measured or published
   /// figures (the `cpu` preset fails without its calibration profile).
   bool usesDefaultFigures = false;
+  /// Set by takeDevices when it kept fewer devices than the cluster
+  /// describes: how many it describes. 0 when every device is kept.
+  unsigned describedDevices = 0;
 
   /// Total number of devices over all nodes.
   unsigned getNumDevices() const;

@@ -102,6 +102,11 @@ struct Plan {
   /// when it is not the cluster file's: rank 0 on the first node's first
   /// device, and so on (cost::sortNodesBySpeed). Empty: the file's order.
   llvm::SmallVector<std::pair<std::string, unsigned>> rankOrder;
+  /// When the plan runs on fewer devices than the cluster file describes
+  /// (its fastest, cost::takeDevices): how many it describes, and the
+  /// nodes used with their devices, in rank order. 0 and empty otherwise.
+  unsigned describedDevices = 0;
+  llvm::SmallVector<std::pair<std::string, unsigned>> nodesUsed;
   /// Names and sizes of the sharding grid's axes.
   llvm::SmallVector<std::string> axisNames;
   llvm::SmallVector<int64_t> gridShape;
