@@ -1416,11 +1416,15 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
     unsigned di = planner.nodeOf[def];
     auto result = cast<OpResult>(operand.get());
     auto type = cast<RankedTensorType>(result.getType());
-    // A value from the previous layer copy is an input of the layer
-    // (counted whole).
+    // A value from the previous layer copy is an input of the layer: what
+    // full recompute keeps and a pipeline stage receives, on each device
+    // its shard as the producer leaves it (each device sends its own to
+    // its peer in the next stage; sequence-parallel activations are a
+    // 1 / tp piece).
     if (isLayer && nodes[di].segment == 1 && nodes[di].layer != node.layer &&
         !isa<dist::WeightOp>(def))
-      seg.inputBytes += type.getNumElements() * getElementBytes(type);
+      seg.inputBytes +=
+          grid.localBytes(type, strategyOf(di).results[result.getResultNumber()]);
     // dist-partition reshards a value into a state once, for all its users.
     const DistState &needed = s.operands[operand.getOperandNumber()];
     if (!resharded.insert({operand.get().getAsOpaquePointer(), needed.key()})
