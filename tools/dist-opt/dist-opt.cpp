@@ -543,17 +543,6 @@ getImportOptions(llvm::StringRef inputFilename) {
   return options;
 }
 
-/// Imports the ONNX model `inputFilename` with the command line's import
-/// options. Problems are reported; returns null then.
-static mlir::OwningOpRef<mlir::ModuleOp>
-importOnnx(llvm::StringRef inputFilename, mlir::MLIRContext &context) {
-  std::optional<distopt::OnnxImportOptions> options =
-      getImportOptions(inputFilename);
-  if (!options)
-    return nullptr;
-  return distopt::importOnnxFile(inputFilename, &context, *options);
-}
-
 /// Parses the `.mlir` (or bytecode) file `inputFilename` into `context`,
 /// whose diagnostics `sourceMgr` locates.
 static mlir::OwningOpRef<mlir::ModuleOp>
@@ -661,6 +650,25 @@ retypeToPrecision(mlir::ModuleOp module,
   return runWithCommandLineOptions(pm, module, config);
 }
 
+/// Runs the command line's passes and the precision's retyping on
+/// `module`: what a model goes through before it is planned. `dump`: the
+/// pass pipeline is printed when --dump-pass-pipeline asks.
+static mlir::LogicalResult prepareModule(mlir::ModuleOp module,
+                                         const mlir::MlirOptMainConfig &config,
+                                         bool dump) {
+  mlir::PassManager pm(module.getContext(), module.getOperationName(),
+                       mlir::OpPassManager::Nesting::Implicit);
+  if (failed(config.setupPassPipeline(pm)))
+    return mlir::failure();
+  if (dump && config.shouldDumpPassPipeline()) {
+    pm.dump();
+    llvm::errs() << "\n";
+  }
+  if (failed(runWithCommandLineOptions(pm, module, config)))
+    return mlir::failure();
+  return retypeToPrecision(module, config);
+}
+
 /// The batch dimension every `--shape` gives (they must agree), when the
 /// model is a training step's forward graph: the micro-batch size the
 /// planner may change by importing the model again.
@@ -681,19 +689,18 @@ getShapeBatch(const distopt::OnnxImportOptions &options) {
 /// The ONNX model `inputFilename` imported with every --shape batch set to
 /// the micro-batch size asked for, through the passes of the command line
 /// and the precision's retyping: the model the planner prices for that
-/// size. Its errors are returned, not reported. Null when the command line
-/// does not give the batch by --shape (the size is then the model's).
+/// size (`options`: the import options it was imported with). Its errors
+/// are returned, not reported. Null when the command line does not give
+/// the batch by --shape (the size is then the model's).
 static distopt::plan::ModelAtMicroBatch
-getModelAtMicroBatch(llvm::StringRef inputFilename, mlir::MLIRContext &context,
+getModelAtMicroBatch(llvm::StringRef inputFilename,
+                     const distopt::OnnxImportOptions &options,
+                     mlir::MLIRContext &context,
                      const mlir::MlirOptMainConfig &config) {
-  if (!inputFilename.ends_with(".onnx"))
-    return nullptr;
-  std::optional<distopt::OnnxImportOptions> options =
-      getImportOptions(inputFilename);
-  if (!options || !getShapeBatch(*options))
+  if (!getShapeBatch(options))
     return nullptr;
   return [&context, &config, file = inputFilename.str(),
-          options = *options](int64_t size)
+          options](int64_t size)
              -> llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> {
     distopt::OnnxImportOptions sized = options;
     for (auto &entry : sized.inputShapes)
@@ -706,13 +713,8 @@ getModelAtMicroBatch(llvm::StringRef inputFilename, mlir::MLIRContext &context,
     });
     mlir::OwningOpRef<mlir::ModuleOp> module =
         distopt::importOnnxFile(file, &context, sized);
-    if (module) {
-      mlir::PassManager pm(&context, module->getOperationName(),
-                           mlir::OpPassManager::Nesting::Implicit);
-      if (failed(config.setupPassPipeline(pm)) || failed(pm.run(*module)) ||
-          failed(retypeToPrecision(*module, config)))
-        module = nullptr;
-    }
+    if (module && failed(prepareModule(*module, config, /*dump=*/false)))
+      module = nullptr;
     if (!module)
       return llvm::createStringError(errors.empty() ? "the import failed"
                                                     : errors);
@@ -810,19 +812,18 @@ static int writeReportHtml(const distopt::plan::Plan &plan) {
 
 /// Plans `module` for each device count of --devices auto on --cluster and
 /// prints the counts and the choice; `report`: as the report does (pipeline
-/// stages too), else as a compile does.
+/// stages too, and with `modelAt` the micro-batch size), else as a compile
+/// does.
 static llvm::Expected<distopt::plan::DeviceCountChoice>
-chooseDevices(mlir::ModuleOp module, llvm::StringRef inputFilename,
-              const mlir::MlirOptMainConfig &config, bool report) {
+chooseDevices(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config,
+              bool report, distopt::plan::ModelAtMicroBatch modelAt = nullptr) {
   mlir::OwningOpRef<mlir::ModuleOp> planned = getPlannedModule(module, config);
   if (!planned)
     return llvm::createStringError("the training step was not generated");
   auto options = getSweepOptions(report);
   if (!options)
     return options.takeError();
-  if (report)
-    options->modelAt =
-        getModelAtMicroBatch(inputFilename, *module.getContext(), config);
+  options->modelAt = std::move(modelAt);
   auto choice =
       distopt::plan::planDeviceCounts(*planned, clusterName, *options);
   if (choice)
@@ -836,8 +837,10 @@ chooseDevices(mlir::ModuleOp module, llvm::StringRef inputFilename,
 /// --report-html).
 static int reportDeviceChoice(mlir::ModuleOp module,
                               llvm::StringRef inputFilename,
-                              const mlir::MlirOptMainConfig &config) {
-  auto choice = chooseDevices(module, inputFilename, config, /*report=*/true);
+                              const mlir::MlirOptMainConfig &config,
+                              distopt::plan::ModelAtMicroBatch modelAt) {
+  auto choice =
+      chooseDevices(module, config, /*report=*/true, std::move(modelAt));
   if (!choice)
     return reportError(inputFilename, llvm::toString(choice.takeError()));
   distopt::plan::printPlanReport(choice->plan, llvm::outs());
@@ -855,7 +858,8 @@ static int reportDeviceChoice(mlir::ModuleOp module,
 
 /// --sweep: a row per cluster of --cluster and device count of --devices.
 static int runSweep(mlir::ModuleOp module, llvm::StringRef inputFilename,
-                    const mlir::MlirOptMainConfig &config) {
+                    const mlir::MlirOptMainConfig &config,
+                    distopt::plan::ModelAtMicroBatch modelAt) {
   llvm::SmallVector<llvm::StringRef> names;
   llvm::StringRef(clusterName).split(names, ',');
   std::vector<std::string> clusters;
@@ -871,8 +875,7 @@ static int runSweep(mlir::ModuleOp module, llvm::StringRef inputFilename,
   auto options = getSweepOptions(/*report=*/true);
   if (!options)
     return reportError(inputFilename, llvm::toString(options.takeError()));
-  options->modelAt =
-      getModelAtMicroBatch(inputFilename, *module.getContext(), config);
+  options->modelAt = std::move(modelAt);
   auto result = distopt::plan::sweep(*planned, clusters, *options);
   if (!result)
     return reportError(inputFilename, llvm::toString(result.takeError()));
@@ -906,8 +909,7 @@ static int compile(mlir::ModuleOp module, llvm::StringRef inputFilename,
       return reportError(inputFilename,
                          "--devices auto plans a model; this program is laid "
                          "out already (its shard.grid)");
-    auto choice =
-        chooseDevices(module, inputFilename, config, /*report=*/false);
+    auto choice = chooseDevices(module, config, /*report=*/false);
     if (!choice)
       return reportError(inputFilename, llvm::toString(choice.takeError()));
     devices = choice->rows[choice->chosen].devices;
@@ -940,12 +942,18 @@ static int runInMemory(llvm::StringRef inputFilename,
   mlir::OwningOpRef<mlir::ModuleOp> module;
   std::optional<mlir::SourceMgrDiagnosticHandler> mlirHandler;
   std::optional<mlir::ScopedDiagnosticHandler> onnxHandler;
+  // An ONNX model's import options: a report imports it again with them at
+  // other micro-batch sizes.
+  std::optional<distopt::OnnxImportOptions> importOptions;
   if (inputFilename.ends_with(".onnx")) {
     onnxHandler.emplace(&context, [&](mlir::Diagnostic &diag) {
       printOnnxDiagnostic(inputFilename, diag);
       return mlir::success();
     });
-    module = importOnnx(inputFilename, context);
+    importOptions = getImportOptions(inputFilename);
+    if (!importOptions)
+      return 1;
+    module = distopt::importOnnxFile(inputFilename, &context, *importOptions);
   } else {
     mlirHandler.emplace(sourceMgr, &context);
     module = parseMlir(inputFilename, sourceMgr, context);
@@ -953,29 +961,24 @@ static int runInMemory(llvm::StringRef inputFilename,
   if (!module)
     return 1;
 
-  mlir::PassManager pm(&context, module->getOperationName(),
-                       mlir::OpPassManager::Nesting::Implicit);
-  if (failed(config.setupPassPipeline(pm)))
+  if (failed(prepareModule(*module, config, /*dump=*/true)))
     return 1;
-  if (config.shouldDumpPassPipeline()) {
-    pm.dump();
-    llvm::errs() << "\n";
-  }
-  if (failed(runWithCommandLineOptions(pm, *module, config)) ||
-      failed(retypeToPrecision(*module, config)))
-    return 1;
+  distopt::plan::ModelAtMicroBatch modelAt;
+  if (importOptions)
+    modelAt =
+        getModelAtMicroBatch(inputFilename, *importOptions, context, config);
   switch (action) {
   case DriverAction::Print:
     return printModule(*module, outputFilename, config);
   case DriverAction::ReportPlan:
-    return reportPlan(*module, config,
-                      getModelAtMicroBatch(inputFilename, context, config));
+    return reportPlan(*module, config, std::move(modelAt));
   case DriverAction::Compile:
     return compile(*module, inputFilename, outputFilename, config);
   case DriverAction::ChooseDevices:
-    return reportDeviceChoice(*module, inputFilename, config);
+    return reportDeviceChoice(*module, inputFilename, config,
+                              std::move(modelAt));
   case DriverAction::Sweep:
-    return runSweep(*module, inputFilename, config);
+    return runSweep(*module, inputFilename, config, std::move(modelAt));
   }
   return 1;
 }
