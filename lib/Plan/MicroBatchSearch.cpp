@@ -52,10 +52,23 @@ static int64_t getModelBatch(ModuleOp module) {
   return 0;
 }
 
-/// The first line of `error`'s message.
+/// `error`'s message on one line: its first line and, where that line
+/// introduces a list (ends with ':'), the list's first entry, with "..."
+/// when more follow.
 static std::string firstLine(llvm::Error error) {
   std::string text = llvm::toString(std::move(error));
-  return text.substr(0, text.find('\n'));
+  llvm::SmallVector<llvm::StringRef> lines;
+  llvm::StringRef(text).split(lines, '\n', /*MaxSplit=*/-1,
+                              /*KeepEmpty=*/false);
+  if (lines.empty())
+    return text;
+  std::string line = lines.front().str();
+  if (lines.size() > 1 && llvm::StringRef(line).ends_with(":")) {
+    line += " " + lines[1].trim().str();
+    if (lines.size() > 2)
+      line += "; ...";
+  }
+  return line;
 }
 
 /// `plan`'s grid and setting as `--plan` keys.
@@ -126,10 +139,11 @@ llvm::Expected<Plan> distopt::plan::planMicroBatchSizes(
       continue;
     llvm::Expected<OwningOpRef<ModuleOp>> model = modelAt(size);
     if (!model) {
-      MicroBatchTrial &trial = trials.emplace_back();
-      trial.size = size;
-      trial.reason = "the model does not import with this batch: " +
-                     firstLine(model.takeError());
+      record(size,
+             llvm::createStringError(
+                 "the model does not import with this batch: " +
+                 firstLine(model.takeError())),
+             nullptr);
       continue;
     }
     llvm::Expected<Plan> plan = planModule(**model, cluster, options);
