@@ -262,6 +262,15 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
   cost::printStepReport(getReportedStep(plan), os);
 }
 
+/// Nodes with a device count each, as `{"node", "devices"}` objects.
+static llvm::json::Array nodeCountsToJSON(
+    llvm::ArrayRef<std::pair<std::string, unsigned>> nodes) {
+  llvm::json::Array array;
+  for (const auto &[node, count] : nodes)
+    array.push_back(llvm::json::Object{{"node", node}, {"devices", count}});
+  return array;
+}
+
 llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
   llvm::json::Array candidates;
   for (const Candidate &candidate : plan.candidates)
@@ -283,12 +292,6 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
         {"name", name},
         {"shape", llvm::json::Array(shape)},
         {"elements", getElements(shape)}});
-  llvm::json::Array nodesUsed;
-  for (const auto &[node, count] : plan.nodesUsed)
-    nodesUsed.push_back(llvm::json::Object{{"node", node}, {"devices", count}});
-  llvm::json::Array rankOrder;
-  for (const auto &[node, count] : plan.rankOrder)
-    rankOrder.push_back(llvm::json::Object{{"node", node}, {"devices", count}});
   llvm::json::Array trials;
   for (const MicroBatchTrial &trial : plan.microBatchTrials) {
     llvm::json::Object object{{"micro_batch", trial.size},
@@ -330,9 +333,9 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
       {"planning_seconds", plan.planningSeconds},
       {"trainable", std::move(trainable)},
       {"attention_core", llvm::json::Array(plan.attentionCore)},
-      {"rank_order", std::move(rankOrder)},
+      {"rank_order", nodeCountsToJSON(plan.rankOrder)},
       {"described_devices", plan.describedDevices},
-      {"nodes_used", std::move(nodesUsed)},
+      {"nodes_used", nodeCountsToJSON(plan.nodesUsed)},
       {"step", cost::toJSON(getReportedStep(plan))},
   };
 }
