@@ -27,3 +27,6 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 fi
 # shellcheck disable=SC2086 # BUILD_TARGETS is a space-separated list
 cmake --build "$BUILD_DIR" ${BUILD_TARGETS:+--target $BUILD_TARGETS}
+
+# `import distopt` for Debian's Python from this build (docs/python.md).
+"$ROOT/scripts/install-python.sh" "$BUILD_DIR"

@@ -39,6 +39,9 @@ PACKAGES=(
   python3-torch python3-onnx python3-numpy
   # lit runs on the system Python.
   python3
+  # The distopt Python package (python/): pybind11 bindings of the C++ API,
+  # built for Debian's Python 3 (its headers come with python3-dev).
+  pybind11-dev python3-dev
   # Test-only: the HTML plan report (--report-html) is checked in a headless
   # browser (test/Plan/report-html.test).
   chromium

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+#===- scripts/install-python.sh - make the built distopt package importable -===#
+#
+# Usage: scripts/install-python.sh [BUILD_DIR]   (scripts/build.sh calls it)
+#
+# Makes `import distopt` work for Debian's /usr/bin/python3 from the build
+# tree, without installing anything: writes distopt.pth (one line, the path
+# of BUILD_DIR/python) into /usr/local/lib/python3.X/dist-packages, a folder
+# that Python searches. Only when that folder is writable (root, or a user
+# who owns it); otherwise it prints the PYTHONPATH to set. Idempotent: an
+# up-to-date file is left alone; another build's is replaced, and the script
+# says so. DISTOPT_PYTHON_PTH=0 skips it; DISTOPT_PYTHON_SITE names another
+# folder. `cmake --install` installs the package itself (docs/python.md).
+#
+#===------------------------------------------------------------------------===#
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="$(cd "${1:-${BUILD_DIR:-$ROOT/build}}" && pwd)"
+PYTHON=/usr/bin/python3
+PACKAGE_DIR="$BUILD_DIR/python"
+
+if [ "${DISTOPT_PYTHON_PTH:-1}" = 0 ]; then
+  exit 0
+fi
+if ! compgen -G "$PACKAGE_DIR/distopt/_distopt*.so" >/dev/null; then
+  echo "install-python: the distopt package is not built ($PACKAGE_DIR/distopt); build the _distopt target"
+  exit 0
+fi
+
+# The folder Debian's Python searches under /usr/local for this version.
+SITE="${DISTOPT_PYTHON_SITE:-$("$PYTHON" -c 'import sys; print("/usr/local/lib/python%d.%d/dist-packages" % sys.version_info[:2])')}"
+PTH="$SITE/distopt.pth"
+
+if [ -f "$PTH" ] && [ "$(cat "$PTH")" = "$PACKAGE_DIR" ]; then
+  echo "install-python: $PTH already points at $PACKAGE_DIR"
+  exit 0
+fi
+if { [ -d "$SITE" ] && [ -w "$SITE" ]; } ||
+   { [ ! -e "$SITE" ] && [ "$(id -u)" -eq 0 ]; }; then
+  mkdir -p "$SITE"
+  if [ -f "$PTH" ]; then
+    echo "install-python: $PTH pointed at $(cat "$PTH"); replacing it"
+  fi
+  printf '%s\n' "$PACKAGE_DIR" > "$PTH.tmp.$$"
+  mv "$PTH.tmp.$$" "$PTH"
+  echo "install-python: $PYTHON imports distopt from $PACKAGE_DIR (through $PTH)"
+else
+  echo "install-python: $SITE is not writable; to import distopt, set"
+  echo "  export PYTHONPATH=$PACKAGE_DIR\${PYTHONPATH:+:\$PYTHONPATH}"
+fi

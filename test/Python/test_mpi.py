@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""The distopt package under mpirun: a test model compiled and run by
+`mpirun -np 2` and `-np 4` Python processes (mpi_ranks.py) gives, on every
+rank, the outputs of the 1-rank run in a plain Python process.
+
+    PYTHONPATH=BUILD/python /usr/bin/python3 test_mpi.py
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import common
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "mpi_ranks.py")
+OUT = None
+
+
+def mpirun(ranks, args):
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    command = ["mpirun", "--oversubscribe", "-np", str(ranks),
+               "-x", "PYTHONPATH", sys.executable, SCRIPT, *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+class Ranks(unittest.TestCase):
+    def check(self, name, ranks, split):
+        model = common.export_models(OUT, [name])[name]
+        reference = tempfile.mkdtemp(prefix=f"ref-{name}-", dir=OUT)
+        flags = ["--split-favoring-cluster"] if split else []
+        # Without mpirun: MPI starts as a singleton in the Python process.
+        single = subprocess.run([sys.executable, SCRIPT, model.folder,
+                                 "--devices", "1", "--write", reference],
+                                capture_output=True, text=True)
+        self.assertEqual(single.returncode, 0, single.stdout + single.stderr)
+        result = mpirun(ranks, [model.folder, "--devices", str(ranks),
+                                "--compare", reference, *flags])
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        lines = sorted(l for l in result.stdout.splitlines()
+                       if l.startswith("rank "))
+        suffix = " (tensor parallel)" if split else ""
+        self.assertEqual(lines, [f"rank {r}/{ranks}: equal to the 1-rank run"
+                                 f"{suffix}" for r in range(ranks)],
+                         result.stdout + result.stderr)
+
+    def test_gpt2_two_ranks(self):
+        self.check("gpt2", 2, split=False)
+
+    def test_gpt2_four_ranks_tensor_parallel(self):
+        self.check("gpt2", 4, split=True)
+
+
+if __name__ == "__main__":
+    OUT = os.environ.get("DISTOPT_TEST_OUT") or tempfile.mkdtemp(
+        prefix="distopt-test-")
+    os.makedirs(OUT, exist_ok=True)
+    unittest.main(verbosity=2)

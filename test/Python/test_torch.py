@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""distopt.torch.parallelize on modules defined here: its call equals the
+module's. Run directly, the plans have one device; under `mpirun -np 2`,
+every rank checks plans for two devices: data parallel on the `cpu` preset,
+and tensor parallel (dp=1) on a cluster where splitting pays.
+
+    PYTHONPATH=BUILD/python /usr/bin/python3 test_torch.py
+    mpirun -np 2 env PYTHONPATH=BUILD/python /usr/bin/python3 test_torch.py
+"""
+import os
+import unittest
+
+import torch
+
+import common
+import distopt
+import distopt.torch
+
+RANKS = int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))
+
+
+class MLP(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(32, 64)
+        self.fc2 = torch.nn.Linear(64, 16)
+
+    def forward(self, x):
+        return self.fc2(torch.nn.functional.gelu(self.fc1(x)))
+
+
+class Block(torch.nn.Module):
+    """A pre-LN transformer block: self-attention and an MLP, residuals."""
+
+    def __init__(self, width=32, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = torch.nn.LayerNorm(width)
+        self.qkv = torch.nn.Linear(width, 3 * width)
+        self.proj = torch.nn.Linear(width, width)
+        self.ln2 = torch.nn.LayerNorm(width)
+        self.up = torch.nn.Linear(width, 4 * width)
+        self.down = torch.nn.Linear(4 * width, width)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(c, dim=2)
+        q, k, v = (y.reshape(b, t, self.heads, c // self.heads).transpose(1, 2)
+                   for y in (q, k, v))
+        scores = (q @ k.transpose(2, 3)) / (c // self.heads) ** 0.5
+        attention = torch.softmax(scores, dim=-1) @ v
+        x = x + self.proj(attention.transpose(1, 2).reshape(b, t, c))
+        return x + self.down(torch.nn.functional.gelu(self.up(self.ln2(x))))
+
+
+class TwoOutputs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 8)
+
+    def forward(self, x, y):
+        h = self.fc(x)
+        return h + y, torch.relu(h).sum(dim=1)
+
+
+def plans():
+    """(name, keywords of parallelize) for this job's number of ranks."""
+    if RANKS == 1:
+        return [("one device", {})]
+    return [("cpu preset", {"devices": RANKS}),
+            ("tensor parallel", {"devices": RANKS, "plan": "dp=1",
+                                 "cluster": common.SPLIT_FAVORING_CLUSTER})]
+
+
+class Parallelize(unittest.TestCase):
+    def check(self, module, inputs, require_split=False):
+        module.eval()
+        with torch.no_grad():
+            want = module(*inputs)
+        for name, options in plans():
+            with self.subTest(plan=name):
+                parallel = distopt.torch.parallelize(module, inputs, **options)
+                got = parallel(*inputs)
+                self.assertEqual(type(got), type(want))
+                for g, w in zip(*((got, want) if isinstance(want, tuple)
+                                  else ((got,), (want,)))):
+                    self.assertIsInstance(g, torch.Tensor)
+                    self.assertEqual(g.dtype, w.dtype)
+                    self.assertEqual(g.shape, w.shape)
+                    torch.testing.assert_close(g, w, rtol=common.RTOL,
+                                               atol=common.ATOL)
+                if RANKS > 1:
+                    report = parallel.report
+                    self.assertIsInstance(report, dict)
+                    if "plan" in options:
+                        self.assertIn("tp=2", parallel.program.report_text
+                                      .replace(" ", ""))
+
+    def test_mlp(self):
+        torch.manual_seed(0)
+        self.check(MLP(), (torch.randn(4, 32),))
+
+    def test_transformer_block(self):
+        torch.manual_seed(1)
+        self.check(Block(), (torch.randn(4, 8, 32),))
+
+    def test_two_inputs_two_outputs(self):
+        torch.manual_seed(2)
+        self.check(TwoOutputs(), (torch.randn(4, 8), torch.randn(4, 8)))
+
+    def test_other_values_same_shape(self):
+        torch.manual_seed(3)
+        module = MLP().eval()
+        parallel = distopt.torch.parallelize(module, (torch.randn(4, 32),),
+                                             **plans()[-1][1])
+        x = torch.randn(4, 32)
+        with torch.no_grad():
+            torch.testing.assert_close(parallel(x), module(x),
+                                       rtol=common.RTOL, atol=common.ATOL)
+        with self.assertRaises(distopt.Error):
+            parallel(torch.randn(5, 32))
+        with self.assertRaises(distopt.Error):
+            parallel(x, x)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2 if RANKS == 1 else 1)
