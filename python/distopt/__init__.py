@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import weakref
 
 __all__ = ["Error", "Program", "compile", "plan", "load", "version"]
 
@@ -101,14 +102,22 @@ class _ModelFile:
                         "locate: pass the model's path instead, or load the "
                         "data first (onnx.load_external_data_for_model)")
         data = model.SerializeToString()
-        self.folder = tempfile.TemporaryDirectory(prefix="distopt-")
-        self.path = os.path.join(self.folder.name, "model.onnx")
+        self.folder = _temporary_folder(self, "distopt-")
+        self.path = os.path.join(self.folder, "model.onnx")
         with open(self.path, "wb") as f:
             f.write(data)
 
     @property
     def is_temporary(self):
         return self.folder is not None
+
+
+def _temporary_folder(owner, prefix):
+    """A new folder, removed with everything in it when `owner` goes (or
+    at exit)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    weakref.finalize(owner, shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _external_data_tensor(model):
@@ -147,8 +156,8 @@ class _ClusterFile:
         elif isinstance(cluster, (str, os.PathLike)):
             self.value = os.fspath(cluster)
         elif isinstance(cluster, dict):
-            self.folder = tempfile.TemporaryDirectory(prefix="distopt-cluster-")
-            self.value = os.path.join(self.folder.name, "cluster.json")
+            self.folder = _temporary_folder(self, "distopt-cluster-")
+            self.value = os.path.join(self.folder, "cluster.json")
             try:
                 text = json.dumps(cluster)
             except (TypeError, ValueError) as e:
@@ -283,7 +292,8 @@ class Program:
                 raise Error(f"input name {name!r} is not a str")
             if not isinstance(value, np.ndarray):
                 value = np.asarray(value)
-            arrays[name] = np.ascontiguousarray(value)
+            # np.require keeps 0-d arrays (ascontiguousarray makes them 1-d).
+            arrays[name] = np.require(value, requirements="C")
         return self._loaded().run(arrays)
 
     def _loaded(self):

@@ -30,7 +30,7 @@ namespace {
 /// Raises `distopt.Error(message, file, line, column)` for a failed status.
 /// The exception class is the package's (distopt/__init__.py defines it
 /// before it imports this module).
-[[noreturn]] void raise(const Status &status) {
+[[noreturn]] void raiseError(const Status &status) {
   py::object errorClass = py::module_::import("distopt").attr("Error");
   py::object error =
       errorClass(status.getMessage(),
@@ -41,13 +41,13 @@ namespace {
   throw py::error_already_set();
 }
 
-[[noreturn]] void raise(const std::string &message) {
-  raise(Status::error(message));
+[[noreturn]] void raiseError(const std::string &message) {
+  raiseError(Status::error(message));
 }
 
 void check(const Status &status) {
   if (!status)
-    raise(status);
+    raiseError(status);
 }
 
 /// The numpy dtype of each element type. bf16 has none in numpy: bf16
@@ -113,12 +113,12 @@ TensorData toTensorData(const std::string &name, const py::array &array,
                         std::optional<ElementType> declared) {
   std::optional<ElementType> type = getElementType(array.dtype());
   if (!type)
-    raise("input '" + name + "' has dtype " +
-          py::str(array.dtype()).cast<std::string>() +
-          ", which no tensor of the runtime has (float32, float64, "
-          "float16, bool, int8, int16, int32, int64)");
+    raiseError("input '" + name + "' has dtype " +
+               py::str(array.dtype()).cast<std::string>() +
+               ", which no tensor of the runtime has (float32, float64, "
+               "float16, bool, int8, int16, int32, int64)");
   if (!(array.flags() & py::array::c_style))
-    raise("input '" + name + "' is not a C-contiguous array");
+    raiseError("input '" + name + "' is not a C-contiguous array");
   TensorData tensor;
   tensor.type = *type;
   tensor.shape.assign(array.shape(), array.shape() + array.ndim());
@@ -152,8 +152,8 @@ py::array toArray(const TensorData &tensor) {
     return array;
   }
   if (static_cast<size_t>(array.nbytes()) != tensor.bytes.size())
-    raise("output of " + std::to_string(tensor.bytes.size()) +
-          " bytes does not fill its shape");
+    raiseError("output of " + std::to_string(tensor.bytes.size()) +
+               " bytes does not fill its shape");
   std::memcpy(data, tensor.bytes.data(), tensor.bytes.size());
   return array;
 }
@@ -169,9 +169,9 @@ void readOption(const py::dict &options, const char *key, T &value) {
   try {
     value = item.cast<T>();
   } catch (const py::cast_error &) {
-    raise(std::string("option '") + key + "' has the wrong type (" +
-          py::str(py::type::of(item).attr("__name__")).cast<std::string>() +
-          ")");
+    raiseError(
+        std::string("option '") + key + "' has the wrong type (" +
+        py::str(py::type::of(item).attr("__name__")).cast<std::string>() + ")");
   }
 }
 
@@ -182,16 +182,16 @@ CompileOptions toCompileOptions(const py::dict &options) {
   if (options.contains("shapes") && !options["shapes"].is_none()) {
     py::object shapes = options["shapes"];
     if (!py::isinstance<py::dict>(shapes))
-      raise("shapes must be a dict of input name to a list of dimensions");
+      raiseError("shapes must be a dict of input name to a list of dimensions");
     for (auto [name, dims] : shapes.cast<py::dict>()) {
       if (!py::isinstance<py::str>(name))
-        raise("a key of shapes is not an input name (a str)");
+        raiseError("a key of shapes is not an input name (a str)");
       std::vector<int64_t> sizes;
       try {
         sizes = dims.cast<std::vector<int64_t>>();
       } catch (const py::cast_error &) {
-        raise("shapes['" + name.cast<std::string>() +
-              "'] is not a list of integers");
+        raiseError("shapes['" + name.cast<std::string>() +
+                   "'] is not a list of integers");
       }
       result.shapes.emplace_back(name.cast<std::string>(), std::move(sizes));
     }
@@ -242,10 +242,10 @@ public:
     std::map<std::string, TensorData> tensors;
     for (auto [key, value] : inputs) {
       if (!py::isinstance<py::str>(key))
-        raise("an input name is not a str");
+        raiseError("an input name is not a str");
       std::string name = key.cast<std::string>();
       if (!py::isinstance<py::array>(value))
-        raise("input '" + name + "' is not a numpy array");
+        raiseError("input '" + name + "' is not a numpy array");
       std::optional<ElementType> declared;
       for (const TensorInfo &info : program->getInputs())
         if (info.name == name)

@@ -48,10 +48,9 @@ def main():
     if sorted(outputs) != sorted(model.outputs):
         print(f"rank {rank}/{ranks}: outputs {sorted(outputs)}")
         return 1
-    plan = "".join(program.report_text.split()) if program.report_text else ""
+    grid = program.report["grid"] if program.report else {"tp": 1}
     print(f"rank {rank}/{ranks}: equal to the 1-rank run"
-          + (" (tensor parallel)" if "tp=" in plan and "tp=1" not in plan
-             else ""), flush=True)
+          + (" (tensor parallel)" if grid["tp"] > 1 else ""), flush=True)
     return 0
 
 
