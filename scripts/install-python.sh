@@ -43,7 +43,12 @@ if { [ -d "$SITE" ] && [ -w "$SITE" ]; } ||
   fi
   printf '%s\n' "$PACKAGE_DIR" > "$PTH.tmp.$$"
   mv "$PTH.tmp.$$" "$PTH"
-  echo "install-python: $PYTHON imports distopt from $PACKAGE_DIR (through $PTH)"
+  if (cd / && env -u PYTHONPATH "$PYTHON" -c "import distopt" 2>/dev/null); then
+    echo "install-python: $PYTHON imports distopt from $PACKAGE_DIR (through $PTH)"
+  else
+    echo "install-python: wrote $PTH, but $PYTHON does not import distopt" \
+         "from it (is $SITE on its sys.path?)"
+  fi
 else
   echo "install-python: $SITE is not writable; to import distopt, set"
   echo "  export PYTHONPATH=$PACKAGE_DIR\${PYTHONPATH:+:\$PYTHONPATH}"
