@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import weakref
 
 __all__ = ["Error", "Program", "compile", "plan", "load", "version"]
@@ -217,6 +218,9 @@ class Program:
         self._collective_timeout = collective_timeout
         self._program = None
         self._report = None
+        # One run at a time: the runtime runs a program on one thread (its
+        # kernels use the node's cores), and releases the GIL meanwhile.
+        self._lock = threading.Lock()
 
     @property
     def report(self):
@@ -294,9 +298,15 @@ class Program:
                 value = np.asarray(value)
             # np.require keeps 0-d arrays (ascontiguousarray makes them 1-d).
             arrays[name] = np.require(value, requirements="C")
-        return self._loaded().run(arrays)
+        program = self._loaded()
+        with self._lock:
+            return program.run(arrays)
 
     def _loaded(self):
+        with self._lock:
+            return self._load()
+
+    def _load(self):
         if self._program is None:
             if self._compiled is not None:
                 self._program = _distopt.Program.load_compiled(

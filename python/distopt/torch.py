@@ -73,19 +73,23 @@ def parallelize(module, example_inputs, cluster="cpu", devices=1, plan=None,
     if not all(isinstance(x, torch.Tensor) for x in example_inputs):
         raise distopt.Error("example_inputs must be tensors (a tensor or a "
                             "tuple of tensors)")
-    with torch.no_grad():
-        result = module(*example_inputs)
-    single_output = isinstance(result, torch.Tensor)
-    num_outputs = 1 if single_output else len(result)
-    input_names = list(input_names or
-                       [f"input_{i}" for i in range(len(example_inputs))])
-    output_names = list(output_names or
-                        [f"output_{i}" for i in range(num_outputs)])
-
     buffer = io.BytesIO()
     was_training = module.training
     module.eval()
     try:
+        with torch.no_grad():
+            result = module(*example_inputs)
+        if not isinstance(result, torch.Tensor) and not (
+                isinstance(result, tuple) and
+                all(isinstance(r, torch.Tensor) for r in result)):
+            raise distopt.Error("the module must return a tensor or a tuple "
+                                f"of tensors, not {type(result).__name__}")
+        single_output = isinstance(result, torch.Tensor)
+        num_outputs = 1 if single_output else len(result)
+        input_names = list(input_names or
+                           [f"input_{i}" for i in range(len(example_inputs))])
+        output_names = list(output_names or
+                            [f"output_{i}" for i in range(num_outputs)])
         # No dynamic axes: the shapes of the example inputs are fixed.
         torch.onnx.export(module, example_inputs, buffer, opset_version=OPSET,
                           input_names=input_names, output_names=output_names,

@@ -160,6 +160,21 @@ class Errors(unittest.TestCase):
                 f.write(b"\x0a\xff\xff garbage")
             self.assertError(lambda: distopt.compile(path))
 
+    def test_model_proto_with_external_data(self):
+        import onnx
+        import onnx.external_data_helper as helper
+        proto = onnx.load(MODELS["mlp"].path)
+        weight = proto.graph.initializer[0]
+        helper.set_external_data(weight, location="weights.bin")
+        weight.data_location = onnx.TensorProto.EXTERNAL
+        weight.ClearField("raw_data")
+        self.assertError(lambda: distopt.compile(proto), "external",
+                         weight.name)
+
+    def test_not_a_model(self):
+        with self.assertRaises(TypeError):
+            distopt.compile(42)
+
     def test_shape_of_unknown_input(self):
         model = MODELS["mlp"]
         self.assertError(lambda: distopt.compile(
