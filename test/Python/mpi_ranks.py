@@ -48,9 +48,9 @@ def main():
     if sorted(outputs) != sorted(model.outputs):
         print(f"rank {rank}/{ranks}: outputs {sorted(outputs)}")
         return 1
-    grid = program.report["grid"] if program.report else {"tp": 1}
-    print(f"rank {rank}/{ranks}: equal to the 1-rank run"
-          + (" (tensor parallel)" if grid["tp"] > 1 else ""), flush=True)
+    grid = program.report["grid"]
+    print(f"rank {rank}/{ranks}: equal to the 1-rank run "
+          f"(dp={grid['dp']} tp={grid['tp']} pp={grid['pp']})", flush=True)
     return 0
 
 

@@ -42,10 +42,15 @@ class Ranks(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         lines = sorted(l for l in result.stdout.splitlines()
                        if l.startswith("rank "))
-        suffix = " (tensor parallel)" if split else ""
-        self.assertEqual(lines, [f"rank {r}/{ranks}: equal to the 1-rank run"
-                                 f"{suffix}" for r in range(ranks)],
+        self.assertEqual([l.split(" (")[0] for l in lines],
+                         [f"rank {r}/{ranks}: equal to the 1-rank run"
+                          for r in range(ranks)],
                          result.stdout + result.stderr)
+        # Every rank ran the same plan; on the split-favouring cluster it
+        # splits ops (tp > 1), so that collectives of tensor parallelism ran.
+        self.assertEqual(len({l.split(" (")[1] for l in lines}), 1, lines)
+        if split:
+            self.assertNotIn("tp=1 ", lines[0])
 
     def test_gpt2_two_ranks(self):
         self.check("gpt2", 2, split=False)
