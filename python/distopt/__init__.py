@@ -31,6 +31,7 @@ class Error(Exception):
     """
 
     def __init__(self, message, file=None, line=0, column=0):
+        message = message.rstrip()
         super().__init__(message)
         self.message = message
         self.file = file
