@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "distopt/API/Compiler.h"
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Cost/ClusterSpec.h"
 #include "distopt/Cost/StepModel.h"
@@ -473,53 +474,6 @@ static uint64_t getMaxMemory() {
   return distopt::parseByteSize(maxMemoryText).value_or(0);
 }
 
-/// `--plan microbatch=b` with `--shape` giving a batch B of b-sample
-/// micro-batches (training, or an inference pipeline): the model is
-/// imported with the micro-batch b as its batch dimension (the first of
-/// every input `--shape` fixes, which must agree), and B becomes the
-/// global batch unless `--batch` gives one. Returns an error message.
-static std::optional<std::string>
-splitIntoMicroBatches(distopt::OnnxImportOptions &options) {
-  auto plan = distopt::cost::parsePlanSpec(planText);
-  if (!plan) {
-    llvm::consumeError(plan.takeError());
-    return std::nullopt; // getAction reports it
-  }
-  bool pipeline = plan->isFixed(distopt::cost::PlanKey::PipelineParallel) &&
-                  plan->pipelineParallel > 1;
-  if (!plan->isFixed(distopt::cost::PlanKey::MicroBatch) ||
-      options.inputShapes.empty() || (modeText != "train" && !pipeline))
-    return std::nullopt;
-  std::vector<std::string> names;
-  for (const auto &entry : options.inputShapes)
-    names.push_back(entry.getKey().str());
-  llvm::sort(names);
-  int64_t batch = -1;
-  for (const std::string &name : names) {
-    const auto &shape = options.inputShapes[name];
-    if (shape.empty())
-      return "--plan microbatch=" + std::to_string(plan->microBatch) +
-             ": --shape " + name + " has no batch dimension (a scalar)";
-    if (batch >= 0 && shape[0] != batch)
-      return "--plan microbatch=" + std::to_string(plan->microBatch) +
-             " splits the batch, but the --shape batch dimensions differ (" +
-             names.front() + " has " + std::to_string(batch) + ", " + name +
-             " has " + std::to_string(shape[0]) + ")";
-    batch = shape[0];
-  }
-  if (batch == plan->microBatch)
-    return std::nullopt;
-  if (batch % plan->microBatch != 0)
-    return "--plan microbatch=" + std::to_string(plan->microBatch) +
-           " does not divide the batch " + std::to_string(batch) +
-           " that --shape gives";
-  for (auto &entry : options.inputShapes)
-    entry.getValue()[0] = plan->microBatch;
-  if (!globalBatch.getNumOccurrences())
-    globalBatch.setValue(batch);
-  return std::nullopt;
-}
-
 /// The command line's import options for `inputFilename`. Problems are
 /// reported; none then.
 static std::optional<distopt::OnnxImportOptions>
@@ -536,10 +490,17 @@ getImportOptions(llvm::StringRef inputFilename) {
       return std::nullopt;
     }
   }
-  if (std::optional<std::string> error = splitIntoMicroBatches(options)) {
+  // `--plan microbatch=b` with a `--shape` batch of several micro-batches.
+  std::optional<int64_t> batch;
+  if (globalBatch.getNumOccurrences())
+    batch = globalBatch;
+  if (std::optional<std::string> error =
+          distopt::splitIntoMicroBatches(planText, modeText, options, batch)) {
     reportError(inputFilename, *error);
     return std::nullopt;
   }
+  if (batch && !globalBatch.getNumOccurrences())
+    globalBatch.setValue(*batch);
   return options;
 }
 
@@ -606,8 +567,9 @@ static int printModule(mlir::ModuleOp module, llvm::StringRef outputFilename,
 
 /// The command line's compile options; weights of a hand-written program
 /// are found beside its source file.
-static distopt::CompileOptions getCompileOptions(llvm::StringRef inputFile) {
-  distopt::CompileOptions options;
+static distopt::CompilePassOptions
+getCompileOptions(llvm::StringRef inputFile) {
+  distopt::CompilePassOptions options;
   options.cluster = clusterName;
   options.devices = devices;
   options.planSpec = planText;
@@ -735,7 +697,7 @@ static int reportPlan(mlir::ModuleOp module,
   options.reportOnly = true;
   mlir::PassManager pm(module.getContext(), module.getOperationName());
   // With a loss, the report is the plan of the generated training step.
-  distopt::CompileOptions compileOptions = getCompileOptions("");
+  distopt::CompilePassOptions compileOptions = getCompileOptions("");
   if (!compileOptions.loss.empty())
     distopt::addTrainingStepPipeline(pm, compileOptions);
   pm.addPass(
@@ -748,7 +710,7 @@ static int reportPlan(mlir::ModuleOp module,
 static mlir::OwningOpRef<mlir::ModuleOp>
 getPlannedModule(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config) {
   mlir::OwningOpRef<mlir::ModuleOp> copy = module.clone();
-  distopt::CompileOptions compileOptions = getCompileOptions("");
+  distopt::CompilePassOptions compileOptions = getCompileOptions("");
   if (compileOptions.loss.empty())
     return copy;
   mlir::PassManager pm(module.getContext(), module.getOperationName());
