@@ -146,6 +146,39 @@ distopt::splitIntoMicroBatches(llvm::StringRef planSpec, llvm::StringRef mode,
   return std::nullopt;
 }
 
+plan::ModelAtMicroBatch distopt::getModelAtMicroBatch(
+    llvm::StringRef path, const OnnxImportOptions &options,
+    MLIRContext &context, std::function<LogicalResult(ModuleOp)> prepare) {
+  std::optional<int64_t> batch;
+  for (const auto &entry : options.inputShapes) {
+    const llvm::SmallVector<int64_t> &shape = entry.getValue();
+    if (shape.empty() || (batch && *batch != shape[0]))
+      return nullptr;
+    batch = shape[0];
+  }
+  if (!batch)
+    return nullptr;
+  return [&context, file = path.str(), options, prepare = std::move(prepare)](
+             int64_t size) -> llvm::Expected<OwningOpRef<ModuleOp>> {
+    OnnxImportOptions sized = options;
+    for (auto &entry : sized.inputShapes)
+      entry.getValue()[0] = size;
+    std::string errors;
+    ScopedDiagnosticHandler capture(&context, [&](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error && errors.empty())
+        errors = d.str();
+      return mlir::success();
+    });
+    OwningOpRef<ModuleOp> module = importOnnxFile(file, &context, sized);
+    if (module && failed(prepare(*module)))
+      module = nullptr;
+    if (!module)
+      return llvm::createStringError(errors.empty() ? "the import failed"
+                                                    : errors);
+    return module;
+  };
+}
+
 //===----------------------------------------------------------------------===//
 // compile, plan
 //===----------------------------------------------------------------------===//
@@ -264,7 +297,8 @@ static Status mergePrecision(const distopt::CompileOptions &options,
 static OwningOpRef<ModuleOp>
 importModel(Session &session, const std::string &path,
             const distopt::CompileOptions &options, llvm::StringRef planSpec,
-            std::optional<int64_t> &batch, Status &status) {
+            std::optional<int64_t> &batch, Status &status,
+            std::optional<OnnxImportOptions> *imported = nullptr) {
   if (!llvm::sys::fs::exists(path)) {
     status = Status::error("cannot open the model: no such file", path);
     return nullptr;
@@ -313,6 +347,8 @@ importModel(Session &session, const std::string &path,
       importOnnxFile(path, &session.getContext(), import);
   if (!module)
     status = session.getError("cannot import the model");
+  else if (imported)
+    *imported = std::move(import);
   return module;
 }
 
@@ -397,15 +433,48 @@ Status distopt::planModel(const std::string &modelPath,
   std::string planSpec;
   if (Status status = mergePrecision(options, planSpec); !status)
     return Status::error(status.getMessage(), modelPath);
+  // A 16-bit precision is priced on the model retyped to it.
+  std::optional<cost::Precision> retype;
+  if (auto plan = cost::parsePlanSpec(planSpec)) {
+    if (plan->isFixed(cost::PlanKey::Precision) &&
+        plan->precision != cost::Precision::FP32)
+      retype = plan->precision;
+  } else {
+    llvm::consumeError(plan.takeError()); // the planner reports it
+  }
+  if (retype && !options.loss.empty())
+    return Status::error(
+        "the precision " + cost::stringifyPrecision(*retype).str() +
+            " prices the training of a forward graph; the step a loss "
+            "generates keeps the model's float32 (drop the loss)",
+        modelPath);
+  auto prepare = [retype](ModuleOp module) -> LogicalResult {
+    if (!retype)
+      return success();
+    ConvertPrecisionPassOptions convert;
+    convert.precision = cost::stringifyPrecision(*retype).str();
+    PassManager pm(module.getContext(), module.getOperationName());
+    pm.addPass(createConvertPrecisionPass(convert));
+    return pm.run(module);
+  };
+
   Session session(modelPath);
   std::optional<int64_t> batch;
   if (options.batch)
     batch = options.batch;
   Status status;
-  OwningOpRef<ModuleOp> module =
-      importModel(session, modelPath, options, planSpec, batch, status);
+  std::optional<OnnxImportOptions> imported;
+  OwningOpRef<ModuleOp> module = importModel(
+      session, modelPath, options, planSpec, batch, status, &imported);
   if (!module)
     return status;
+  if (failed(prepare(*module)))
+    return session.getError("cannot retype the model to its precision");
+  // The training of a forward graph also chooses its micro-batch size.
+  plan::ModelAtMicroBatch modelAt;
+  if (imported && options.mode == "train" && options.loss.empty())
+    modelAt = getModelAtMicroBatch(modelPath, *imported, session.getContext(),
+                                   prepare);
 
   CompilePassOptions pass = getPassOptions(options, batch, modelPath);
   pass.planSpec = planSpec;
@@ -421,28 +490,11 @@ Status distopt::planModel(const std::string &modelPath,
     reportJson = llvm::formatv("{0:2}", plan::planReportToJSON(plan)).str();
   };
   PassManager pm(&session.getContext(), module->getOperationName());
-  // A 16-bit precision is priced on the model retyped to it.
-  if (auto plan = cost::parsePlanSpec(planSpec)) {
-    if (plan->isFixed(cost::PlanKey::Precision) &&
-        plan->precision != cost::Precision::FP32) {
-      if (!options.loss.empty())
-        return Status::error(
-            "the precision " + cost::stringifyPrecision(plan->precision).str() +
-                " prices the training of a forward graph; the step a loss "
-                "generates keeps the model's float32 (drop the loss)",
-            modelPath);
-      ConvertPrecisionPassOptions convert;
-      convert.precision = cost::stringifyPrecision(plan->precision).str();
-      pm.addPass(createConvertPrecisionPass(convert));
-    }
-  } else {
-    llvm::consumeError(plan.takeError()); // the planner reports it
-  }
   if (!options.loss.empty())
     addTrainingStepPipeline(pm, pass);
   std::string ignored;
   llvm::raw_string_ostream reportStream(ignored);
-  pm.addPass(createAutoPlanPass(planOptions, reportStream, /*modelAt=*/nullptr,
+  pm.addPass(createAutoPlanPass(planOptions, reportStream, std::move(modelAt),
                                 observer));
   if (failed(pm.run(*module)))
     return session.getError("the planning failed");

@@ -631,57 +631,21 @@ static mlir::LogicalResult prepareModule(mlir::ModuleOp module,
   return retypeToPrecision(module, config);
 }
 
-/// The batch dimension every `--shape` gives (they must agree), when the
-/// model is a training step's forward graph: the micro-batch size the
-/// planner may change by importing the model again.
-static std::optional<int64_t>
-getShapeBatch(const distopt::OnnxImportOptions &options) {
-  if (modeText != "train" || !lossText.empty() || options.inputShapes.empty())
-    return std::nullopt;
-  std::optional<int64_t> batch;
-  for (const auto &entry : options.inputShapes) {
-    const llvm::SmallVector<int64_t> &shape = entry.getValue();
-    if (shape.empty() || (batch && *batch != shape[0]))
-      return std::nullopt;
-    batch = shape[0];
-  }
-  return batch;
-}
-
-/// The ONNX model `inputFilename` imported with every --shape batch set to
-/// the micro-batch size asked for, through the passes of the command line
-/// and the precision's retyping: the model the planner prices for that
-/// size (`options`: the import options it was imported with). Its errors
-/// are returned, not reported. Null when the command line does not give
-/// the batch by --shape (the size is then the model's).
+/// The ONNX model `inputFilename` imported again at another micro-batch
+/// size, through the passes of the command line and the precision's
+/// retyping (getModelAtMicroBatch); null unless the command line plans the
+/// training of a forward graph whose batch --shape gives.
 static distopt::plan::ModelAtMicroBatch
 getModelAtMicroBatch(llvm::StringRef inputFilename,
                      const distopt::OnnxImportOptions &options,
                      mlir::MLIRContext &context,
                      const mlir::MlirOptMainConfig &config) {
-  if (!getShapeBatch(options))
+  if (modeText != "train" || !lossText.empty())
     return nullptr;
-  return [&context, &config, file = inputFilename.str(),
-          options](int64_t size)
-             -> llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> {
-    distopt::OnnxImportOptions sized = options;
-    for (auto &entry : sized.inputShapes)
-      entry.getValue()[0] = size;
-    std::string errors;
-    mlir::ScopedDiagnosticHandler capture(&context, [&](mlir::Diagnostic &d) {
-      if (d.getSeverity() == mlir::DiagnosticSeverity::Error && errors.empty())
-        errors = d.str();
-      return mlir::success();
-    });
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        distopt::importOnnxFile(file, &context, sized);
-    if (module && failed(prepareModule(*module, config, /*dump=*/false)))
-      module = nullptr;
-    if (!module)
-      return llvm::createStringError(errors.empty() ? "the import failed"
-                                                    : errors);
-    return module;
-  };
+  return distopt::getModelAtMicroBatch(
+      inputFilename, options, context, [&config](mlir::ModuleOp module) {
+        return prepareModule(module, config, /*dump=*/false);
+      });
 }
 
 /// Plans `module` for the command line's cluster and prints the report

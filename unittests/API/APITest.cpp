@@ -149,6 +149,25 @@ TEST_F(APITest, PlannedModelReportsItsPlan) {
   EXPECT_FALSE(text.empty());
 }
 
+TEST_F(APITest, PlanningTrainingChoosesTheMicroBatchSize) {
+  CompileOptions options = mlpOptions();
+  options.mode = "train";
+  options.batch = 16;
+  options.devices = 2;
+  std::string json;
+  Status status = planModel(file("model.onnx"), options, json);
+  ASSERT_TRUE(status) << status.getMessage();
+  llvm::Expected<llvm::json::Value> report = llvm::json::parse(json);
+  ASSERT_TRUE(bool(report)) << llvm::toString(report.takeError());
+  const llvm::json::Array *sizes =
+      report->getAsObject()
+          ? report->getAsObject()->getArray("micro_batch_sizes")
+          : nullptr;
+  ASSERT_TRUE(sizes);
+  // The model's batch 2 times 1/4 .. 4 where whole and dividing 16.
+  EXPECT_EQ(sizes->size(), 4u);
+}
+
 TEST_F(APITest, BadInputIsAnErrorAtItsCause) {
   CompiledModel model;
   Status status = compile(file("missing.onnx"), mlpOptions(), model);

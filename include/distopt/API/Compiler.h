@@ -9,10 +9,12 @@
 #define DISTOPT_API_COMPILER_H
 
 #include "distopt/Import/ONNX.h"
+#include "distopt/Plan/Planner.h"
 
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -29,6 +31,17 @@ std::optional<std::string>
 splitIntoMicroBatches(llvm::StringRef planSpec, llvm::StringRef mode,
                       OnnxImportOptions &options,
                       std::optional<int64_t> &globalBatch);
+
+/// The model the planner prices at another micro-batch size, when the
+/// batch of an ONNX model's forward graph is the first dimension that every
+/// input shape of `options` gives (they must agree; null otherwise): the
+/// file at `path` imported again into `context` with that dimension set to
+/// the size, then `prepare`d as the first import was. Its errors are
+/// returned, not reported.
+plan::ModelAtMicroBatch getModelAtMicroBatch(
+    llvm::StringRef path, const OnnxImportOptions &options,
+    mlir::MLIRContext &context,
+    std::function<mlir::LogicalResult(mlir::ModuleOp)> prepare);
 
 } // namespace distopt
 
