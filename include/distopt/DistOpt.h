@@ -158,8 +158,8 @@ Status compile(const std::string &modelPath, const CompileOptions &options,
 /// runtime, no MPI): the report as JSON and as text. A report may show
 /// what a compile does not run yet (pipelines, forward-graph training,
 /// 16-bit precision).
-Status plan(const std::string &modelPath, const CompileOptions &options,
-            std::string &reportJson, std::string *reportText = nullptr);
+Status planModel(const std::string &modelPath, const CompileOptions &options,
+                 std::string &reportJson, std::string *reportText = nullptr);
 
 /// How a program runs on this process.
 struct RunOptions {

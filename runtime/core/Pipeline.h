@@ -1,4 +1,4 @@
-//===- Pipeline.h - dist-run's pipeline of stages ---------------*- C++ -*-===//
+//===- Pipeline.h - pipelines of stages -------------------------*- C++ -*-===//
 //
 // Runs a pipeline artifact (docs/pipeline.md) for inference: every rank
 // reads every model input whole, splits it into micro-batches along
@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
-#define DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
+#ifndef DISTOPT_RUNTIME_CORE_PIPELINE_H
+#define DISTOPT_RUNTIME_CORE_PIPELINE_H
 
 #include "distopt/Artifact/Pipeline.h"
 #include "runtime/comm/Communicator.h"
@@ -111,4 +111,4 @@ std::vector<HostTensor> gatherPipelineOutputs(
 
 } // namespace distopt::rt
 
-#endif // DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
+#endif // DISTOPT_RUNTIME_CORE_PIPELINE_H

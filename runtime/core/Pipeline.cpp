@@ -1,4 +1,4 @@
-//===- Pipeline.cpp - dist-run's pipeline of stages -----------------------===//
+//===- Pipeline.cpp - pipelines of stages ---------------------------------===//
 //
 // Micro-batch j of a model input is rows [j*b, (j+1)*b) of it, b the stage
 // argument's leading dimension: contiguous bytes, since dimension 0 is the
@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Pipeline.h"
-#include "Training.h"
+#include "runtime/core/Pipeline.h"
+#include "runtime/core/Training.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/TensorIO.h"
 
