@@ -27,17 +27,17 @@ using namespace distopt;
 
 namespace {
 
-/// Raises `distopt.Error(message, file, line, column)` for a failed status.
-/// The exception class is the package's (distopt/__init__.py defines it
-/// before it imports this module).
+/// Raises a `distopt.Error` with the message, file, line and column of a
+/// failed status. The package (distopt/__init__.py, which defines the class
+/// before it imports this module) makes the exception.
 [[noreturn]] void raiseError(const Status &status) {
-  py::object errorClass = py::module_::import("distopt").attr("Error");
-  py::object error =
-      errorClass(status.getMessage(),
-                 status.getFile().empty() ? py::object(py::none())
-                                          : py::str(status.getFile()),
-                 status.getLine(), status.getColumn());
-  PyErr_SetObject(errorClass.ptr(), error.ptr());
+  py::module_ package = py::module_::import("distopt");
+  py::object error = package.attr("_error")(
+      status.getMessage(),
+      status.getFile().empty() ? py::object(py::none())
+                               : py::str(status.getFile()),
+      status.getLine(), status.getColumn());
+  PyErr_SetObject(package.attr("Error").ptr(), error.ptr());
   throw py::error_already_set();
 }
 
@@ -329,7 +329,7 @@ PYBIND11_MODULE(_distopt, m) {
         Status status;
         {
           py::gil_scoped_release release;
-          status = distopt::plan(modelPath, compileOptions, json, &text);
+          status = distopt::planModel(modelPath, compileOptions, json, &text);
         }
         check(status);
         return py::make_tuple(json, text);
