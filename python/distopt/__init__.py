@@ -12,6 +12,8 @@ docs/python.md is the guide; distopt.torch parallelizes a torch.nn.Module.
 
 import ctypes
 import ctypes.util
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -104,7 +106,14 @@ _TRAINING_OPTIONS = ("precision", "raise_patterns", "loss", "labels",
 class _ModelFile:
     """The model as a file: the path given, or a ModelProto written to a
     temporary folder that lives as long as this object (the artifact reads
-    the weights from the model file by offset)."""
+    the weights from the model file by offset).
+
+    The folder is named after the model's bytes, so that every process of
+    an mpirun job that compiles the same ModelProto compiles it from the
+    same path: the artifact names its model's folder, and the ranks check
+    that they loaded the same artifact. The processes of one node share the
+    folder; the last one to let go removes it (_SharedFolder).
+    """
 
     def __init__(self, model):
         self.folder = None
@@ -121,14 +130,74 @@ class _ModelFile:
                         "locate: pass the model's path instead, or load the "
                         "data first (onnx.load_external_data_for_model)")
         data = model.SerializeToString()
-        self.folder = _temporary_folder(self, "distopt-")
-        self.path = os.path.join(self.folder, "model.onnx")
-        with open(self.path, "wb") as f:
-            f.write(data)
+        self.folder = _SharedFolder(self, "distopt-model-", data)
+        self.path = self.folder.write("model.onnx", data)
 
     @property
     def is_temporary(self):
         return self.folder is not None
+
+
+class _SharedFolder:
+    """A folder in the temporary directory named after `content` (and the
+    user), that the processes of this machine hold together: each process
+    registers itself in it while `owner` lives, and the last one to go
+    removes it. An flock on one lock file of the user's orders registering
+    and removing (the file stays, empty)."""
+
+    def __init__(self, owner, prefix, content):
+        digest = hashlib.sha256(content).hexdigest()[:32]
+        temporary = tempfile.gettempdir()
+        self.path = os.path.join(temporary,
+                                 f"{prefix}{os.getuid()}-{digest}")
+        self._lock_path = os.path.join(temporary,
+                                       f"distopt-{os.getuid()}.lock")
+        self._user = os.path.join(
+            self.path, f".user-{os.getpid()}-{id(owner):x}")
+        with self._locked():
+            os.makedirs(self.path, mode=0o700, exist_ok=True)
+            open(self._user, "w").close()
+        weakref.finalize(owner, _SharedFolder._release, self._lock_path,
+                         self.path, self._user)
+
+    def write(self, name, data):
+        """Writes `name` into the folder (through a temporary file renamed
+        into place, so that a process never sees another's partial file)
+        and returns its path."""
+        path = os.path.join(self.path, name)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as f:
+            f.write(data)
+        os.replace(temporary, path)
+        return path
+
+    def _locked(self):
+        return _FileLock(self._lock_path)
+
+    @staticmethod
+    def _release(lock_path, path, user):
+        try:
+            with _FileLock(lock_path):
+                os.remove(user)
+                if not any(n.startswith(".user-") for n in os.listdir(path)):
+                    shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
+
+
+class _FileLock:
+    """An exclusive flock on `path` (created if needed) while in `with`."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
 
 
 def _temporary_folder(owner, prefix):

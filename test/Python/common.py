@@ -34,7 +34,8 @@ class TestModel:
 
     def __init__(self, folder):
         self.folder = folder
-        meta = json.load(open(os.path.join(folder, "meta.json")))
+        with open(os.path.join(folder, "meta.json")) as f:
+            meta = json.load(f)
         self.path = os.path.join(folder, meta["file"])
         self.shapes = {i["name"]: i["shape"] for i in meta["inputs"]}
         self.inputs = {i["name"]: np.load(os.path.join(folder, i["file"]))
