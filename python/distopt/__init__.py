@@ -2,7 +2,7 @@
 
     import distopt, numpy as np
     program = distopt.compile("model.onnx", shapes={"x": [8, 64]}, devices=2)
-    print(program.report["plan"])             # the plan, as a dict
+    print(program.report["grid"])             # the plan's grid, e.g. dp=2
     y = program.run({"x": np.ones((8, 64), np.float32)})["y"]
 
 Run the same script under `mpirun -np 2 python3 script.py`: every process
@@ -10,6 +10,7 @@ compiles the same program, runs its own rank, and gets the whole outputs.
 docs/python.md is the guide; distopt.torch parallelizes a torch.nn.Module.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import fcntl
@@ -69,10 +70,10 @@ def _error(message, file, line, column):
 def _load_mpi_globally():
     """Makes libmpi's symbols global before the extension loads it.
 
-    Open MPI loads its components with dlopen, and they resolve libmpi's
+    Open MPI loads its components with dlopen, and some resolve libmpi's
     symbols from the global namespace; an extension module is loaded with
-    RTLD_LOCAL, so without this MPI_Init fails inside Python (mpi4py does
-    the same).
+    RTLD_LOCAL, so without this MPI_Init can fail inside Python (mpi4py
+    does the same).
     """
     names = ["libmpi.so.40", ctypes.util.find_library("mpi")]
     for name in names:
@@ -247,7 +248,8 @@ class _ClusterFile:
             self.folder = _temporary_folder(self, "distopt-cluster-")
             self.value = os.path.join(self.folder, "cluster.json")
             try:
-                text = json.dumps(cluster)
+                # Indented, so that an error's line and column say where.
+                text = json.dumps(cluster, indent=2)
             except (TypeError, ValueError) as e:
                 raise Error(f"the cluster dict is not JSON: {e}") from None
             with open(self.value, "w") as f:
@@ -255,6 +257,19 @@ class _ClusterFile:
         else:
             raise TypeError("cluster must be a preset name, a cluster file's "
                             f"path or a dict, not {type(cluster).__name__}")
+
+    @contextlib.contextmanager
+    def naming_errors(self):
+        """An error in the file written from a cluster dict says so (the
+        file goes with this object)."""
+        try:
+            yield
+        except Error as error:
+            if self.folder is None or error.file != self.value:
+                raise
+            raise Error(f"{error.message} (in the cluster dict, written as "
+                        "JSON to that file)", error.file, error.line,
+                        error.column) from None
 
 
 def _options(shapes, cluster, devices, plan, mode, batch, training_options):
@@ -428,7 +443,8 @@ def compile(model, shapes=None, cluster="cpu", devices=1, plan=None,
     cluster_file = _ClusterFile(cluster)
     options = _options(shapes, cluster_file, devices, plan, mode, batch,
                        training_options)
-    compiled = _distopt.compile(model_file.path, options)
+    with cluster_file.naming_errors():
+        compiled = _distopt.compile(model_file.path, options)
     return Program(compiled=compiled, model_file=model_file,
                    cluster_file=cluster_file, threads=threads,
                    collective_timeout=collective_timeout)
@@ -443,7 +459,8 @@ def plan(model, shapes=None, cluster="cpu", devices=1, plan=None,
     cluster_file = _ClusterFile(cluster)
     options = _options(shapes, cluster_file, devices, plan, mode, batch,
                        training_options)
-    report_json, report_text = _distopt.plan(model_file.path, options)
+    with cluster_file.naming_errors():
+        report_json, report_text = _distopt.plan(model_file.path, options)
     return report_text if text else json.loads(report_json)
 
 

@@ -202,6 +202,7 @@ class Errors(unittest.TestCase):
         self.assertTrue(error.file.endswith(".json"), error.file)
         self.assertEqual((error.line, error.column), (1, 1))
         self.assertIn("sites", error.message)
+        self.assertIn("cluster dict", error.message)
 
     def test_bad_plan(self):
         model = MODELS["mlp"]
