@@ -142,6 +142,10 @@ py::array toArray(const TensorData &tensor) {
   std::vector<py::ssize_t> shape(tensor.shape.begin(), tensor.shape.end());
   py::array array(getDtype(tensor.type), shape);
   auto *data = static_cast<uint8_t *>(array.mutable_data());
+  if (tensor.bytes.size() !=
+      size_t(tensor.getNumElements()) * getElementSize(tensor.type))
+    raiseError("output of " + std::to_string(tensor.bytes.size()) +
+               " bytes does not fill its shape");
   if (tensor.type == ElementType::BF16) {
     auto *values = reinterpret_cast<float *>(data);
     for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i) {
@@ -151,9 +155,6 @@ py::array toArray(const TensorData &tensor) {
     }
     return array;
   }
-  if (static_cast<size_t>(array.nbytes()) != tensor.bytes.size())
-    raiseError("output of " + std::to_string(tensor.bytes.size()) +
-               " bytes does not fill its shape");
   std::memcpy(data, tensor.bytes.data(), tensor.bytes.size());
   return array;
 }
