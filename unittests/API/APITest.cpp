@@ -248,8 +248,8 @@ protected:
   }
 
   /// The MLP compiled for the job's ranks with `plan` (on `cluster`), run
-  /// on 4 samples
-  /// (the stored 2 twice): each rank's outputs equal PyTorch's.
+  /// on 4 samples (the stored 2 twice): each rank's outputs equal
+  /// PyTorch's.
   void checkPlan(const std::string &plan, const std::string &cluster = "") {
     CompileOptions options;
     options.shapes = {{"x", {4, 64}}};
