@@ -174,6 +174,13 @@ struct RunOptions {
 /// A compiled program loaded on this process's rank. MPI is started on the
 /// first load (once per process, ended at exit); under `mpirun -np N` every
 /// process loads the same program and runs it with the same inputs.
+///
+/// An inference pipeline (a plan with pp > 1) takes any whole number of
+/// micro-batches along dimension 0 of every input; getInputs() and
+/// getOutputs() give one micro-batch's shapes. A training step (compiled
+/// with mode "train" and a loss) runs one step per run(): it updates the
+/// weights it keeps on its ranks and returns the loss. Training pipelines
+/// run with `dist-run --steps`.
 class Program {
 public:
   /// Loads the artifact at `artifactPath`, or `model` as compiled.
@@ -188,7 +195,8 @@ public:
   /// This process's rank and the job's number of ranks.
   int getRank() const;
   int getNumRanks() const;
-  /// The model's inputs and outputs.
+  /// The model's inputs and outputs (a training step's: the model's
+  /// inputs and the loss's labels; the loss).
   const std::vector<TensorInfo> &getInputs() const;
   const std::vector<TensorInfo> &getOutputs() const;
 
@@ -199,6 +207,11 @@ public:
   /// anything runs.
   Status run(const std::map<std::string, TensorData> &inputs,
              std::map<std::string, TensorData> &outputs);
+
+  /// The weights the program keeps from one run to the next (a training
+  /// step's trained weights and optimizer state, by name), each whole on
+  /// every rank, however the plan split it. Collective: every rank calls it.
+  Status getWeights(std::map<std::string, TensorData> &weights);
 
   struct Impl;
 

@@ -14,6 +14,9 @@
 #include "distopt/DistOpt.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/Executor.h"
+#include "runtime/core/Pipeline.h"
+#include "runtime/core/TrainPipeline.h"
+#include "runtime/core/Training.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -117,9 +120,20 @@ struct Program::Impl {
   std::unique_ptr<MLIRContext> context;
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<rt::Communicator> comm;
+  /// This rank's program: the whole one, or its pipeline stage.
   std::unique_ptr<rt::Executor> executor;
+  /// The model's inputs and outputs; in a pipeline, one micro-batch's.
   std::vector<TensorInfo> inputs, outputs;
   std::string name;
+  /// A pipeline's stages (checkPipeline), when the program is one.
+  std::optional<PipelineInfo> pipeline;
+
+  /// The arguments of a run from `inputs`, checked against `inputs`; in a
+  /// pipeline, `microBatches` gets the number they hold.
+  Status bindInputs(const std::map<std::string, TensorData> &given,
+                    std::vector<rt::HostTensor> &args, int64_t &microBatches);
+  Status runPipeline(std::vector<rt::HostTensor> &args, int64_t microBatches,
+                     std::map<std::string, TensorData> &outputs);
 };
 
 Program::Program(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
@@ -168,18 +182,18 @@ static Status loadProgram(const std::string *path, const std::string *bytes,
   if (!impl->module)
     return Status::error(firstError, name);
   ModuleOp module = *impl->module;
-  if (getPipelineStageCount(module) > 0)
-    return Status::error(
-        "a pipeline artifact (stage functions, dist.stage) runs with "
-        "dist-run; the library runs one-stage programs",
-        name);
-  auto train = dist::DistDialect::TrainAttrHelper(impl->context.get());
-  for (auto func : module.getOps<func::FuncOp>())
-    if (train.isAttrPresent(func))
-      return Status::error("a training program (dist.train) runs with "
-                           "dist-run --steps; the library runs inference "
-                           "programs",
-                           name);
+  bool pipeline = getPipelineStageCount(module) > 0;
+  if (pipeline && rt::isTrainingPipeline(module))
+    return Status::error("a training pipeline runs with dist-run --steps; "
+                         "the library runs inference pipelines and "
+                         "one-stage training steps",
+                         name);
+  if (pipeline) {
+    FailureOr<PipelineInfo> info = checkPipeline(module);
+    if (failed(info))
+      return Status::error(firstError, name);
+    impl->pipeline = std::move(*info);
+  }
 
   startMpi();
   impl->comm = std::make_unique<rt::Communicator>(nullptr, nullptr);
@@ -204,8 +218,22 @@ static Status loadProgram(const std::string *path, const std::string *bytes,
   impl->executor = rt::Executor::create(module, comm, error);
   if (!impl->executor)
     return Status::error(error, name);
-  impl->inputs = getInfos(impl->executor->inputs());
-  impl->outputs = getInfos(impl->executor->outputs());
+  if (!impl->pipeline) {
+    impl->inputs = getInfos(impl->executor->inputs());
+    impl->outputs = getInfos(impl->executor->outputs());
+    return Status();
+  }
+  for (auto [values, infos] :
+       {std::make_pair(&impl->pipeline->inputs, &impl->inputs),
+        std::make_pair(&impl->pipeline->outputs, &impl->outputs)})
+    for (const PipelineValue &value : *values) {
+      std::optional<rt::IOInfo> micro = rt::getMicroBatchInfo(value);
+      if (!micro)
+        return Status::error(
+            "'" + value.name + "' has a type the runtime cannot run", name);
+      infos->push_back(
+          {micro->name, toElementType(micro->dtype), micro->shape});
+    }
   return Status();
 }
 
@@ -237,44 +265,124 @@ Status Program::load(const CompiledModel &model,
   return Status();
 }
 
+Status Program::Impl::bindInputs(const std::map<std::string, TensorData> &given,
+                                 std::vector<rt::HostTensor> &args,
+                                 int64_t &microBatches) {
+  microBatches = 1;
+  std::string first;
+  for (const TensorInfo &in : inputs) {
+    auto it = given.find(in.name);
+    if (it == given.end())
+      return Status::error("missing input '" + in.name + "' (" +
+                           describe(in.type, in.shape) +
+                           (pipeline ? ", or a whole number of them along "
+                                       "dimension 0)"
+                                     : ")"));
+    const TensorData &tensor = it->second;
+    // A pipeline takes any whole number of micro-batches along dimension 0,
+    // the same number for every input.
+    bool fits = tensor.type == in.type && tensor.shape == in.shape;
+    if (pipeline && !fits && tensor.type == in.type && !in.shape.empty() &&
+        tensor.shape.size() == in.shape.size() && in.shape[0] > 0 &&
+        tensor.shape[0] > 0 && tensor.shape[0] % in.shape[0] == 0 &&
+        std::equal(in.shape.begin() + 1, in.shape.end(),
+                   tensor.shape.begin() + 1)) {
+      int64_t m = tensor.shape[0] / in.shape[0];
+      if (!first.empty() && m != microBatches)
+        return Status::error("inputs '" + first + "' and '" + in.name +
+                             "' hold " + std::to_string(microBatches) +
+                             " and " + std::to_string(m) +
+                             " micro-batches; every input must hold the "
+                             "same number");
+      microBatches = m;
+      fits = true;
+    }
+    if (first.empty())
+      first = in.name;
+    if (!fits)
+      return Status::error(
+          "input '" + in.name + "': expected " + describe(in.type, in.shape) +
+          (pipeline ? " (or a whole number of them along dimension 0)" : "") +
+          ", given " + describe(tensor.type, tensor.shape));
+    size_t bytes =
+        size_t(tensor.getNumElements()) * getElementSize(tensor.type);
+    if (tensor.bytes.size() != bytes)
+      return Status::error(
+          "input '" + in.name + "': " + describe(tensor.type, tensor.shape) +
+          " holds " + std::to_string(bytes) + " bytes, given " +
+          std::to_string(tensor.bytes.size()));
+    rt::HostTensor &arg = args.emplace_back();
+    arg.dtype = toDType(tensor.type);
+    arg.shape = tensor.shape;
+    arg.bytes = tensor.bytes;
+  }
+  for (const auto &entry : given)
+    if (llvm::none_of(inputs, [&](const TensorInfo &in) {
+          return in.name == entry.first;
+        })) {
+      std::string names;
+      for (const TensorInfo &in : inputs)
+        names += " '" + in.name + "'";
+      return Status::error("unknown input '" + entry.first +
+                           "'; the program's inputs are" + names);
+    }
+  if (pipeline && microBatches > 1)
+    for (const TensorInfo &out : outputs)
+      if (out.shape.empty())
+        return Status::error("output '" + out.name +
+                             "' is a scalar, which cannot be concatenated "
+                             "over " +
+                             std::to_string(microBatches) +
+                             " micro-batches; run one micro-batch");
+  return Status();
+}
+
+Status Program::Impl::runPipeline(std::vector<rt::HostTensor> &args,
+                                  int64_t microBatches,
+                                  std::map<std::string, TensorData> &results) {
+  rt::PipelineInputs staged;
+  staged.tensors = std::move(args);
+  staged.microBatches = microBatches;
+  staged.batches.assign(staged.tensors.size(), 0);
+  std::vector<rt::IOInfo> whole =
+      rt::getPipelineOutputs(*comm, *pipeline, microBatches);
+  std::vector<rt::HostTensor> stageOutputs;
+  rt::runPipelineOnce(*comm, *executor, *pipeline, staged, stageOutputs,
+                      /*trace=*/nullptr, std::chrono::steady_clock::now());
+  std::vector<rt::HostTensor> gathered = rt::gatherPipelineOutputs(
+      *comm, *executor, *pipeline, whole, stageOutputs);
+  // Rank 0 holds the outputs; every rank gets them.
+  for (size_t i = 0; i < whole.size(); ++i) {
+    rt::HostTensor out;
+    if (comm->rank() == 0) {
+      out = std::move(gathered[i]);
+    } else {
+      out.dtype = whole[i].dtype;
+      out.shape = whole[i].shape;
+      out.bytes.resize(
+          size_t(rt::Tensor{nullptr, out.dtype, out.shape}.numElements()) *
+          rt::byteWidth(out.dtype));
+    }
+    rt::Tensor view{out.bytes.data(), out.dtype, out.shape};
+    comm->broadcast(view, 0, "model output '" + whole[i].name + "'");
+    TensorData &data = results[whole[i].name];
+    data.type = toElementType(out.dtype);
+    data.shape = std::move(out.shape);
+    data.bytes = std::move(out.bytes);
+  }
+  return Status();
+}
+
 Status Program::run(const std::map<std::string, TensorData> &inputs,
                     std::map<std::string, TensorData> &outputs) {
   outputs.clear();
-  rt::Executor &ex = *impl->executor;
   rt::Communicator &comm = *impl->comm;
   // Checked alike on every rank (they are given the same inputs), before
   // any collective.
   std::vector<rt::HostTensor> args;
-  for (const TensorInfo &in : impl->inputs) {
-    auto it = inputs.find(in.name);
-    if (it == inputs.end())
-      return Status::error("missing input '" + in.name + "' (" +
-                           describe(in.type, in.shape) + ")");
-    const TensorData &given = it->second;
-    if (given.type != in.type || given.shape != in.shape)
-      return Status::error("input '" + in.name + "': expected " +
-                           describe(in.type, in.shape) + ", given " +
-                           describe(given.type, given.shape));
-    size_t bytes = size_t(given.getNumElements()) * getElementSize(given.type);
-    if (given.bytes.size() != bytes)
-      return Status::error(
-          "input '" + in.name + "': " + describe(given.type, given.shape) +
-          " holds " + std::to_string(bytes) + " bytes, given " +
-          std::to_string(given.bytes.size()));
-    rt::HostTensor &arg = args.emplace_back();
-    arg.dtype = toDType(given.type);
-    arg.shape = given.shape;
-    arg.bytes = given.bytes;
-  }
-  for (const auto &[name, tensor] : inputs)
-    if (llvm::none_of(impl->inputs,
-                      [&](const TensorInfo &in) { return in.name == name; })) {
-      std::string names;
-      for (const TensorInfo &in : impl->inputs)
-        names += " '" + in.name + "'";
-      return Status::error("unknown input '" + name +
-                           "'; the program's inputs are" + names);
-    }
+  int64_t microBatches = 1;
+  if (Status status = impl->bindInputs(inputs, args, microBatches); !status)
+    return status;
   // A partitioned program slices its inputs by rank: ranks given different
   // tensors would compute garbage. One agreement on their hash.
   if (comm.size() > 1) {
@@ -289,13 +397,43 @@ Status Program::run(const std::map<std::string, TensorData> &inputs,
                              " was given other inputs than rank 0; every "
                              "rank must run the same inputs");
   }
+  if (impl->pipeline)
+    return impl->runPipeline(args, microBatches, outputs);
   std::vector<rt::HostTensor> results;
-  ex.run(args, results, /*trace=*/nullptr);
+  impl->executor->run(args, results, /*trace=*/nullptr);
   for (size_t i = 0; i < results.size(); ++i) {
     TensorData &out = outputs[impl->outputs[i].name];
     out.type = toElementType(results[i].dtype);
     out.shape = std::move(results[i].shape);
     out.bytes = std::move(results[i].bytes);
+  }
+  return Status();
+}
+
+Status Program::getWeights(std::map<std::string, TensorData> &weights) {
+  weights.clear();
+  if (impl->pipeline)
+    return Status::error("a pipeline's weights are held by its stages; "
+                         "the library reads those of one-stage programs");
+  rt::Communicator &comm = *impl->comm;
+  for (const rt::StateInfo &state : impl->executor->state()) {
+    // Every rank holds a slice of every persistent weight (a pipeline stage
+    // only its own; a pipeline's are not gathered here).
+    rt::HostTensor whole;
+    whole.dtype = state.dtype;
+    whole.shape = state.globalShape;
+    whole.bytes = rt::gatherWhole(comm, state, &state);
+    if (comm.rank() != 0)
+      whole.bytes.resize(
+          size_t(rt::Tensor{nullptr, state.dtype, state.globalShape}
+                     .numElements()) *
+          rt::byteWidth(state.dtype));
+    rt::Tensor view{whole.bytes.data(), whole.dtype, whole.shape};
+    comm.broadcast(view, 0, "weight '" + state.name + "'");
+    TensorData &data = weights[state.name];
+    data.type = toElementType(whole.dtype);
+    data.shape = std::move(whole.shape);
+    data.bytes = std::move(whole.bytes);
   }
   return Status();
 }

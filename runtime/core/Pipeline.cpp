@@ -61,6 +61,18 @@ static std::optional<ValueType> toValueType(mlir::Type type) {
   return v;
 }
 
+std::optional<IOInfo>
+distopt::rt::getMicroBatchInfo(const PipelineValue &value) {
+  std::optional<ValueType> micro = toValueType(value.type);
+  if (!micro)
+    return std::nullopt;
+  IOInfo info;
+  info.name = value.name;
+  info.dtype = micro->dtype;
+  info.shape = micro->shape;
+  return info;
+}
+
 /// The number of micro-batches that `t`, given for input `name` of
 /// micro-batch type `micro`, holds; stops every rank when it is not a whole
 /// number of them.

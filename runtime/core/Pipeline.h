@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ PipelineInputs
 readPipelineInputs(Communicator &comm, const PipelineInfo &info,
                    const std::vector<std::string> &specs, uint64_t maxMemory,
                    const std::vector<std::string> &dataSpecs = {});
+
+/// The dtype and shape of one micro-batch of pipeline value `value`, with
+/// its name; nothing for a type the runtime cannot run.
+std::optional<IOInfo> getMicroBatchInfo(const PipelineValue &value);
 
 /// Micro-batch `j` of step `step` of model input `input` (the index in
 /// `inputs.tensors`), as the argument `micro` takes it.
