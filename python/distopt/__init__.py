@@ -388,7 +388,13 @@ class Program:
     def run(self, inputs):
         """Runs the program once: `inputs` maps each model input's name to a
         numpy array of its dtype and shape (the same on every rank); returns
-        a dict of every model output, whole, on every rank."""
+        a dict of every model output, whole, on every rank.
+
+        An inference pipeline (pp > 1) takes any whole number of
+        micro-batches along dimension 0 (`inputs` gives one micro-batch's
+        shapes). A training step (mode "train" with a loss) runs one step
+        per call: its inputs are the model's and the loss's labels, it
+        updates the weights it keeps, and returns the loss."""
         if not isinstance(inputs, dict):
             raise Error("inputs must be a dict of input name to numpy array")
         import numpy as np
@@ -403,6 +409,14 @@ class Program:
         program = self._loaded()
         with self._lock:
             return program.run(arrays)
+
+    def weights(self):
+        """The weights the program keeps from one run to the next (a
+        training step's trained weights and optimizer state), by name, each
+        whole. Collective: under mpirun every rank calls it."""
+        program = self._loaded()
+        with self._lock:
+            return program.weights()
 
     def _loaded(self):
         with self._lock:

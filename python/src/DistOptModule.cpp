@@ -271,6 +271,20 @@ public:
     return result;
   }
 
+  py::dict getWeights() {
+    std::map<std::string, TensorData> weights;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = program->getWeights(weights);
+    }
+    check(status);
+    py::dict result;
+    for (const auto &[name, tensor] : weights)
+      result[py::str(name)] = toArray(tensor);
+    return result;
+  }
+
 private:
   std::unique_ptr<Program> program;
 };
@@ -372,5 +386,6 @@ PYBIND11_MODULE(_distopt, m) {
       .def_property_readonly("world_size", &LoadedProgram::getNumRanks)
       .def_property_readonly("inputs", &LoadedProgram::getInputs)
       .def_property_readonly("outputs", &LoadedProgram::getOutputs)
-      .def("run", &LoadedProgram::run, py::arg("inputs"));
+      .def("run", &LoadedProgram::run, py::arg("inputs"))
+      .def("weights", &LoadedProgram::getWeights);
 }

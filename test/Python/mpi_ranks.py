@@ -21,6 +21,7 @@ def main():
     parser.add_argument("model")
     parser.add_argument("--devices", type=int, required=True)
     parser.add_argument("--split-favoring-cluster", action="store_true")
+    parser.add_argument("--plan")
     parser.add_argument("--write")
     parser.add_argument("--compare")
     args = parser.parse_args()
@@ -28,7 +29,8 @@ def main():
     cluster = (common.SPLIT_FAVORING_CLUSTER if args.split_favoring_cluster
                else "cpu")
     program = distopt.compile(model.path, shapes=model.shapes,
-                              devices=args.devices, cluster=cluster)
+                              devices=args.devices, cluster=cluster,
+                              plan=args.plan)
     outputs = program.run(model.inputs)
     rank, ranks = program.rank, program.world_size
     if ranks != args.devices:

@@ -81,6 +81,34 @@ def without_timing(report):
     return {k: v for k, v in report.items() if k != "planning_seconds"}
 
 
+class Training(unittest.TestCase):
+    def test_training_steps(self):
+        import onnx
+        import onnx.numpy_helper
+        model = MODELS["mlp"]
+        program = distopt.compile(model.path, shapes=model.shapes,
+                                  mode="train", loss="mse", optimizer="sgd",
+                                  lr=0.1)
+        self.assertEqual([name for name, _, _ in program.inputs],
+                         ["x", "target"])
+        inputs = {"x": model.inputs["x"],
+                  "target": np.zeros_like(model.outputs["y"])}
+        losses = [float(program.run(inputs)["loss"]) for _ in range(3)]
+        # The first step's loss is the untrained model's, against zeros.
+        self.assertAlmostEqual(losses[0],
+                               float(np.mean(model.outputs["y"] ** 2)),
+                               delta=1e-4 * losses[0])
+        self.assertLess(losses[2], losses[1])
+        self.assertLess(losses[1], losses[0])
+        weights = program.weights()
+        initial = {t.name: onnx.numpy_helper.to_array(t)
+                   for t in onnx.load(model.path).graph.initializer}
+        self.assertEqual(weights["fc1.weight"].shape,
+                         initial["fc1.weight"].shape)
+        self.assertFalse(np.allclose(weights["fc1.weight"],
+                                     initial["fc1.weight"]))
+
+
 class Planning(unittest.TestCase):
     def test_report_of_two_devices(self):
         model = MODELS["gpt2"]

@@ -29,10 +29,12 @@ def mpirun(ranks, args):
 
 
 class Ranks(unittest.TestCase):
-    def check(self, name, ranks, split):
+    def check(self, name, ranks, split=False, plan=None):
         model = common.export_models(OUT, [name])[name]
         reference = tempfile.mkdtemp(prefix=f"ref-{name}-", dir=OUT)
         flags = ["--split-favoring-cluster"] if split else []
+        if plan:
+            flags += ["--plan", plan]
         # Without mpirun: MPI starts as a singleton in the Python process.
         single = subprocess.run([sys.executable, SCRIPT, model.folder,
                                  "--devices", "1", "--write", reference],
@@ -53,12 +55,17 @@ class Ranks(unittest.TestCase):
         self.assertEqual(len({grid for _, _, grid, _ in found}), 1, found)
         if split:
             self.assertGreater(int(found[0][3]), 1, found)
+        if plan:
+            self.assertIn(plan.replace(",", " "), found[0][2])
 
     def test_gpt2_two_ranks(self):
         self.check("gpt2", 2, split=False)
 
     def test_gpt2_four_ranks_tensor_parallel(self):
         self.check("gpt2", 4, split=True)
+
+    def test_gpt2_two_stage_pipeline(self):
+        self.check("gpt2", 2, plan="pp=2")
 
 
 if __name__ == "__main__":
