@@ -53,3 +53,10 @@ else
   echo "install-python: $SITE is not writable; to import distopt, set"
   echo "  export PYTHONPATH=$PACKAGE_DIR\${PYTHONPATH:+:\$PYTHONPATH}"
 fi
+
+# A python3 first on PATH (pyenv, a venv) is not Debian's and does not
+# search its folders.
+on_path="$(command -v python3 || true)"
+if [ -n "$on_path" ] && [ "$(readlink -f "$on_path")" != "$(readlink -f "$PYTHON")" ]; then
+  echo "install-python: note: python3 on PATH is $on_path, not $PYTHON; run distopt scripts with $PYTHON"
+fi
