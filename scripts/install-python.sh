@@ -27,6 +27,13 @@ if ! compgen -G "$PACKAGE_DIR/distopt/_distopt*.so" >/dev/null; then
   exit 0
 fi
 
+# A python3 first on PATH (pyenv, a venv) is not Debian's and does not
+# search its folders.
+on_path="$(command -v python3 || true)"
+if [ -n "$on_path" ] && [ "$(readlink -f "$on_path")" != "$(readlink -f "$PYTHON")" ]; then
+  echo "install-python: note: python3 on PATH is $on_path, not $PYTHON; run distopt scripts with $PYTHON"
+fi
+
 # The folder Debian's Python searches under /usr/local for this version.
 SITE="${DISTOPT_PYTHON_SITE:-$("$PYTHON" -c 'import sys; print("/usr/local/lib/python%d.%d/dist-packages" % sys.version_info[:2])')}"
 PTH="$SITE/distopt.pth"
@@ -54,9 +61,3 @@ else
   echo "  export PYTHONPATH=$PACKAGE_DIR\${PYTHONPATH:+:\$PYTHONPATH}"
 fi
 
-# A python3 first on PATH (pyenv, a venv) is not Debian's and does not
-# search its folders.
-on_path="$(command -v python3 || true)"
-if [ -n "$on_path" ] && [ "$(readlink -f "$on_path")" != "$(readlink -f "$PYTHON")" ]; then
-  echo "install-python: note: python3 on PATH is $on_path, not $PYTHON; run distopt scripts with $PYTHON"
-fi
