@@ -4,10 +4,13 @@ The models are exported from models/zoo.py by models/export.py (Debian's
 PyTorch) into a folder of the test's own, with their inputs and PyTorch's
 reference outputs.
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -27,6 +30,18 @@ SPLIT_FAVORING_CLUSTER = {
         "intra_node": {"bandwidth": 1000, "latency": 0},
         "inter_node": {"bandwidth": 1000, "latency": 0}}]}],
 }
+
+
+def output_folder():
+    """$DISTOPT_TEST_OUT (ctest sets it; kept), else a temporary folder
+    removed at exit."""
+    folder = os.environ.get("DISTOPT_TEST_OUT")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        return folder
+    folder = tempfile.mkdtemp(prefix="distopt-test-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 class TestModel:

@@ -270,9 +270,7 @@ class Errors(unittest.TestCase):
 
 def main():
     global MODELS, OUT
-    OUT = os.environ.get("DISTOPT_TEST_OUT") or tempfile.mkdtemp(
-        prefix="distopt-test-")
-    os.makedirs(OUT, exist_ok=True)
+    OUT = common.output_folder()
     MODELS = common.export_models(OUT, ["mlp", "gpt2", "bert"])
     unittest.main(verbosity=2)
 

@@ -69,7 +69,5 @@ class Ranks(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    OUT = os.environ.get("DISTOPT_TEST_OUT") or tempfile.mkdtemp(
-        prefix="distopt-test-")
-    os.makedirs(OUT, exist_ok=True)
+    OUT = common.output_folder()
     unittest.main(verbosity=2)
