@@ -2,7 +2,8 @@
 """distopt.torch.parallelize on modules defined here: its call equals the
 module's. Run directly, the plans have one device; under `mpirun -np 2`,
 every rank checks plans for two devices: data parallel on the `cpu` preset,
-and tensor parallel (dp=1) on a cluster where splitting pays.
+tensor parallel (dp=1) on a cluster where splitting pays, and a two-stage
+pipeline (pp=2).
 
     PYTHONPATH=BUILD/python /usr/bin/python3 test_torch.py
     mpirun -np 2 env PYTHONPATH=BUILD/python /usr/bin/python3 test_torch.py
@@ -69,7 +70,8 @@ def plans():
         return [("one device", {})]
     return [("cpu preset", {"devices": RANKS}),
             ("tensor parallel", {"devices": RANKS, "plan": "dp=1",
-                                 "cluster": common.SPLIT_FAVORING_CLUSTER})]
+                                 "cluster": common.SPLIT_FAVORING_CLUSTER}),
+            ("pipeline", {"devices": RANKS, "plan": f"pp={RANKS}"})]
 
 
 class Parallelize(unittest.TestCase):
@@ -93,8 +95,10 @@ class Parallelize(unittest.TestCase):
                     grid = parallel.report["grid"]
                     self.assertEqual(grid["dp"] * grid["tp"] * grid["pp"],
                                      RANKS)
-                    if "plan" in options:
+                    if "cluster" in options:
                         self.assertEqual(grid["tp"], RANKS)
+                    elif "plan" in options:
+                        self.assertEqual(grid["pp"], RANKS)
 
     def test_mlp(self):
         torch.manual_seed(0)
