@@ -324,6 +324,15 @@ class Program:
         # kernels use the node's cores), and releases the GIL meanwhile.
         self._lock = threading.Lock()
 
+    def __repr__(self):
+        if self._compiled is None:
+            return f"<distopt.Program of {self._artifact_path!r}>"
+        grid = (self.report or {}).get("grid")
+        plan = (f", dp={grid['dp']} tp={grid['tp']} pp={grid['pp']}"
+                if grid else "")
+        return (f"<distopt.Program for {self._compiled.device_count} "
+                f"device(s){plan}>")
+
     @property
     def report(self):
         """The plan report as a dict (dist-opt --report-json), or None when
