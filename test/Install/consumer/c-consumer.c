@@ -1,0 +1,186 @@
+//===- c-consumer.c - the C API as an installed package's user ------------===//
+//
+// Usage: c-consumer MODEL INPUT OUTPUT [DEVICES [CLUSTER]]
+//
+// Compiles MODEL (one f32 input, one f32 output) for DEVICES devices
+// (default 1) of CLUSTER (default: the `cpu` preset), runs it on the raw f32
+// bytes of INPUT, once into library-owned outputs and once into a buffer of
+// its own, checks that both agree, and writes the output's raw bytes to
+// OUTPUT (rank 0 only). Then checks that null arguments, a missing model and
+// an input of the wrong shape are errors with a message; prints each one.
+// Under `mpirun -np DEVICES` every rank runs it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "distopt-c/DistOpt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(const char *what, DistOptStatus status) {
+  fprintf(stderr, "c-consumer: %s: %s\n", what,
+          distoptStatusGetMessage(status).data);
+  distoptStatusDestroy(status);
+  return 1;
+}
+
+/// Checks that a call gave `expected` with a message in `status`, prints the
+/// message and destroys `status`.
+static int isReportedError(const char *what, DistOptStatusCode code,
+                           DistOptStatusCode expected, DistOptStatus status) {
+  DistOptStringRef message = distoptStatusGetMessage(status);
+  int ok = code == expected && distoptStatusGetCode(status) == expected &&
+           message.length != 0;
+  if (ok)
+    printf("%s: %s\n", what, message.data);
+  else
+    fprintf(stderr, "c-consumer: %s gave code %d, expected %d\n", what,
+            (int)code, (int)expected);
+  distoptStatusDestroy(status);
+  return ok;
+}
+
+static void *readFile(const char *path, size_t *size) {
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return NULL;
+  char *data = NULL;
+  if (fseek(file, 0, SEEK_END) == 0) {
+    long length = ftell(file);
+    if (length >= 0 && fseek(file, 0, SEEK_SET) == 0 &&
+        (data = malloc(length ? (size_t)length : 1)) &&
+        fread(data, 1, (size_t)length, file) == (size_t)length)
+      *size = (size_t)length;
+    else {
+      free(data);
+      data = NULL;
+    }
+  }
+  fclose(file);
+  return data;
+}
+
+/// The null-argument, missing-model and wrong-shape checks.
+static int checkErrors(const char *modelPath, DistOptProgram program,
+                       DistOptTensor input) {
+  DistOptStatus status;
+  DistOptCompiledModel model;
+  int ok = isReportedError(
+      "null model path",
+      distoptCompile(NULL, (DistOptCompileOptions){NULL}, &model, &status),
+      DistOptStatusInvalidArgument, status);
+  ok &= model.ptr == NULL;
+  ok &= isReportedError(
+      "null program",
+      distoptProgramRun((DistOptProgram){NULL}, &input, 1, NULL, &status),
+      DistOptStatusInvalidArgument, status);
+  ok &= distoptCompileOptionsSetMode((DistOptCompileOptions){NULL}, "train") ==
+        DistOptStatusInvalidArgument;
+
+  size_t length = strlen(modelPath);
+  char *missing = malloc(length + sizeof(".missing.onnx"));
+  memcpy(missing, modelPath, length);
+  memcpy(missing + length, ".missing.onnx", sizeof(".missing.onnx"));
+  ok &= isReportedError(
+      "missing model",
+      distoptCompile(missing, (DistOptCompileOptions){NULL}, &model, &status),
+      DistOptStatusError, status);
+  free(missing);
+
+  int64_t wrongShape[8];
+  DistOptTensor wrong = input;
+  memcpy(wrongShape, input.shape, input.rank * sizeof(int64_t));
+  wrongShape[input.rank] = 1;
+  wrong.shape = wrongShape;
+  wrong.rank = input.rank + 1;
+  DistOptOutputs outputs;
+  ok &=
+      isReportedError("wrong input shape",
+                      distoptProgramRun(program, &wrong, 1, &outputs, &status),
+                      DistOptStatusError, status);
+  ok &= outputs.ptr == NULL;
+
+  float small[1];
+  DistOptTensor info;
+  distoptProgramGetOutput(program, 0, &info);
+  DistOptOutputBuffer buffer = {info.name, small, sizeof(small)};
+  ok &= isReportedError(
+      "small output buffer",
+      distoptProgramRunInto(program, &input, 1, &buffer, 1, &status),
+      DistOptStatusInvalidArgument, status);
+  return ok;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4 || argc > 6) {
+    fprintf(stderr, "usage: c-consumer MODEL INPUT OUTPUT [DEVICES "
+                    "[CLUSTER]]\n");
+    return 2;
+  }
+  DistOptCompileOptions options = distoptCompileOptionsCreate();
+  if (argc > 4 &&
+      distoptCompileOptionsSetDevices(options, (unsigned)atoi(argv[4])))
+    return 1;
+  if (argc > 5 && distoptCompileOptionsSetCluster(options, argv[5]))
+    return 1;
+  DistOptStatus status;
+  DistOptCompiledModel model;
+  if (distoptCompile(argv[1], options, &model, &status))
+    return fail("compile", status);
+  distoptCompileOptionsDestroy(options);
+
+  DistOptProgram program;
+  if (distoptProgramLoadCompiled(model, NULL, &program, &status))
+    return fail("load", status);
+  int rank = distoptProgramGetRank(program);
+  if (rank == 0)
+    printf("dist-opt %s, %u devices, %d ranks\n", distoptGetVersion(),
+           distoptCompiledModelGetDeviceCount(model),
+           distoptProgramGetNumRanks(program));
+  distoptCompiledModelDestroy(model);
+  if (distoptProgramGetNumInputs(program) != 1 ||
+      distoptProgramGetNumOutputs(program) != 1) {
+    fprintf(stderr, "c-consumer: the model must have one input and one "
+                    "output\n");
+    return 1;
+  }
+
+  DistOptTensor input;
+  distoptProgramGetInput(program, 0, &input);
+  input.data = readFile(argv[2], &input.byteSize);
+  if (!input.data || input.rank >= 8) {
+    fprintf(stderr, "c-consumer: cannot read %s\n", argv[2]);
+    return 1;
+  }
+
+  DistOptOutputs outputs;
+  if (distoptProgramRun(program, &input, 1, &outputs, &status))
+    return fail("run", status);
+  DistOptTensor output;
+  distoptOutputsGet(outputs, 0, &output);
+  void *copy = malloc(output.byteSize);
+  DistOptOutputBuffer buffer = {output.name, copy, output.byteSize};
+  if (distoptProgramRunInto(program, &input, 1, &buffer, 1, &status))
+    return fail("run into a buffer", status);
+  if (memcmp(copy, output.data, output.byteSize) != 0) {
+    fprintf(stderr, "c-consumer: the two runs' outputs differ\n");
+    return 1;
+  }
+  if (rank == 0) {
+    FILE *file = fopen(argv[3], "wb");
+    if (!file ||
+        fwrite(output.data, 1, output.byteSize, file) != output.byteSize ||
+        fclose(file) != 0) {
+      fprintf(stderr, "c-consumer: cannot write %s\n", argv[3]);
+      return 1;
+    }
+  }
+  free(copy);
+  distoptOutputsDestroy(outputs);
+
+  int ok = checkErrors(argv[1], program, input);
+  free((void *)input.data);
+  distoptProgramDestroy(program);
+  return ok ? 0 : 1;
+}
