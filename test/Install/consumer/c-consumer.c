@@ -66,6 +66,7 @@ static int checkErrors(const char *modelPath, DistOptProgram program,
                        DistOptTensor input) {
   DistOptStatus status;
   DistOptCompiledModel model;
+  DistOptOutputs outputs;
   int ok = isReportedError(
       "null model path",
       distoptCompile(NULL, (DistOptCompileOptions){NULL}, &model, &status),
@@ -73,7 +74,7 @@ static int checkErrors(const char *modelPath, DistOptProgram program,
   ok &= model.ptr == NULL;
   ok &= isReportedError(
       "null program",
-      distoptProgramRun((DistOptProgram){NULL}, &input, 1, NULL, &status),
+      distoptProgramRun((DistOptProgram){NULL}, &input, 1, &outputs, &status),
       DistOptStatusInvalidArgument, status);
   ok &= distoptCompileOptionsSetMode((DistOptCompileOptions){NULL}, "train") ==
         DistOptStatusInvalidArgument;
@@ -94,7 +95,6 @@ static int checkErrors(const char *modelPath, DistOptProgram program,
   wrongShape[input.rank] = 1;
   wrong.shape = wrongShape;
   wrong.rank = input.rank + 1;
-  DistOptOutputs outputs;
   ok &=
       isReportedError("wrong input shape",
                       distoptProgramRun(program, &wrong, 1, &outputs, &status),
