@@ -20,6 +20,7 @@ it gives the 1-rank output. Exits 1 on the first failure.
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,8 +67,8 @@ def check(condition, message):
 
 
 def write_model(folder):
-    """An MLP x[4,16] -> 32 (ReLU) -> y[4,8] with its input and NumPy's
-    output."""
+    """An MLP x[batch,16] -> 32 (ReLU) -> y[batch,8] with an input of batch
+    4 and NumPy's output."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -84,8 +85,8 @@ def write_model(folder):
              helper.make_node("Add", ["h4", "b2"], ["y"])]
     graph = helper.make_graph(
         nodes, "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
         [numpy_helper.from_array(a, n)
          for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))])
     model = helper.make_model(graph,
@@ -189,6 +190,10 @@ def main():
                   "c-consumer under mpirun -np 2")
         check("2 devices, 2 ranks" in log,
               f"the 2-rank run was not compiled for 2 devices:\n{log}")
+        reports = re.search(r"plan report: (\d+) bytes of JSON, (\d+) of text; "
+                            r"compiled model's report: (\d+) bytes", log)
+        check(reports and all(int(n) > 0 for n in reports.groups()),
+              f"a 2-device compile or plan gave an empty report:\n{log}")
         compare(two_ranks, np.fromfile(one_rank, np.float32).reshape(4, 8),
                 "c-consumer on 2 ranks against 1 rank")
         compare(two_ranks, np.load(os.path.join(models, "y.npy")),

@@ -2,8 +2,10 @@
 //
 // Usage: c-consumer MODEL INPUT OUTPUT [DEVICES [CLUSTER]]
 //
-// Compiles MODEL (one f32 input, one f32 output) for DEVICES devices
-// (default 1) of CLUSTER (default: the `cpu` preset), runs it on the raw f32
+// Compiles MODEL (one f32 input `x` of shape [batch, 16], fixed here to
+// [4, 16], and one f32 output) for DEVICES devices (default 1) of CLUSTER
+// (default: the `cpu` preset); with more than one device, also plans it
+// alone and prints the size of both plan reports. Runs it on the raw f32
 // bytes of INPUT, once into library-owned outputs and once into a buffer of
 // its own, checks that both agree, and writes the output's raw bytes to
 // OUTPUT (rank 0 only). Then checks that null arguments, a missing model and
@@ -119,15 +121,27 @@ int main(int argc, char **argv) {
     return 2;
   }
   DistOptCompileOptions options = distoptCompileOptionsCreate();
-  if (argc > 4 &&
-      distoptCompileOptionsSetDevices(options, (unsigned)atoi(argv[4])))
-    return 1;
-  if (argc > 5 && distoptCompileOptionsSetCluster(options, argv[5]))
+  const int64_t shape[] = {4, 16};
+  unsigned devices = argc > 4 ? (unsigned)atoi(argv[4]) : 1;
+  if (distoptCompileOptionsSetShape(options, "x", shape, 2) ||
+      distoptCompileOptionsSetDevices(options, devices) ||
+      (argc > 5 && distoptCompileOptionsSetCluster(options, argv[5])))
     return 1;
   DistOptStatus status;
   DistOptCompiledModel model;
   if (distoptCompile(argv[1], options, &model, &status))
     return fail("compile", status);
+  if (devices > 1) {
+    DistOptPlanReport report;
+    if (distoptPlan(argv[1], options, &report, &status))
+      return fail("plan", status);
+    printf("plan report: %zu bytes of JSON, %zu of text; compiled model's "
+           "report: %zu bytes of JSON\n",
+           distoptPlanReportGetJson(report).length,
+           distoptPlanReportGetText(report).length,
+           distoptCompiledModelGetReportJson(model).length);
+    distoptPlanReportDestroy(report);
+  }
   distoptCompileOptionsDestroy(options);
 
   DistOptProgram program;

@@ -2,7 +2,8 @@
 //
 // Usage: cpp-consumer MODEL INPUT OUTPUT ARTIFACT
 //
-// Compiles MODEL (one f32 input, one f32 output) for one device, saves the
+// Compiles MODEL (one f32 input `x` of shape [batch, 16], fixed here to
+// [4, 16], and one f32 output) for one device, saves the
 // artifact to ARTIFACT, runs it on the raw f32 bytes of INPUT and writes the
 // output's raw bytes to OUTPUT. Then checks that a missing model and an input
 // of the wrong shape are errors with a message; prints each message.
@@ -39,6 +40,7 @@ int main(int argc, char **argv) {
   std::cout << "dist-opt " << distopt::getVersion() << "\n";
 
   distopt::CompileOptions options;
+  options.shapes = {{"x", {4, 16}}};
   distopt::CompiledModel model;
   if (distopt::Status s = distopt::compile(argv[1], options, model); !s)
     return fail("compile", s);
