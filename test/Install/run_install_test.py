@@ -2,7 +2,7 @@
 """Installs the build into a temporary prefix and uses it as a framework would.
 
     /usr/bin/python3 run_install_test.py --build BUILD --work DIR \\
-        [--generator NAME] [--mpi --cluster FILE]
+        [--generator NAME] [--sanitize LIST] [--mpi --cluster FILE]
 
 Without --mpi: `cmake --install BUILD --prefix DIR/prefix`; checks the files
 installed (the tools, libDistOpt.so, the two headers, the CMake package and
@@ -12,7 +12,8 @@ clean folder with find_package(DistOpt); runs its C++ and C programs on a
 small MLP (ONNX, written here) and compares their outputs with NumPy's and
 with the installed dist-run's on the artifact the C++ program saved; checks
 that their bad calls (missing model, wrong input shape, null arguments) were
-errors with messages.
+errors with messages. --sanitize builds the consumer with the sanitizers of
+a DISTOPT_SANITIZE build, whose library needs their runtime.
 
 With --mpi (after a run without it, on the same DIR): runs the C program
 under `mpirun -np 2` on a 2-device compile for FILE's cluster and checks that
@@ -169,6 +170,8 @@ def main():
     p.add_argument("--mpi", action="store_true")
     p.add_argument("--cluster", default="")
     p.add_argument("--mpirun", default="mpirun --oversubscribe")
+    p.add_argument("--sanitize", default="",
+                   help="the build's -fsanitize= list, for the consumer")
     args = p.parse_args()
 
     prefix = os.path.join(args.work, "prefix")
@@ -214,6 +217,10 @@ def main():
                  "-DCMAKE_BUILD_TYPE=Release"]
     if args.generator:
         configure += ["-G", args.generator]
+    if args.sanitize:
+        flag = "-fsanitize=" + args.sanitize
+        configure += [f"-DCMAKE_C_FLAGS={flag}", f"-DCMAKE_CXX_FLAGS={flag}",
+                      f"-DCMAKE_EXE_LINKER_FLAGS={flag}"]
     run(configure, "configuring the consumer project")
     run(["cmake", "--build", consumer], "building the consumer project")
 
