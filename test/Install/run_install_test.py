@@ -129,15 +129,17 @@ def check_installed_files(prefix):
 
 
 def check_exports(library):
-    """Every defined dynamic symbol is the C API or the C++ API."""
+    """Every defined dynamic symbol is the C API or the C++ API, and every
+    function of the C++ API is there."""
     names = run(["nm", "-D", "--defined-only", "--format=posix", library],
                 "nm").split("\n")
     names = [line.split()[0] for line in names if line.strip()]
     demangled = run(["c++filt"], "c++filt", input="\n".join(names)).split("\n")
     c_api = [n for n in names if n.startswith("distopt")]
     check(c_api, "libDistOpt.so exports no C API")
-    check(any(d.startswith("distopt::compile(") for d in demangled),
-          "libDistOpt.so does not export distopt::compile")
+    absent = [p for p in CXX_API_PREFIXES
+              if not any(d.startswith(p) for d in demangled)]
+    check(not absent, f"libDistOpt.so does not export {absent}")
     stray = [d for n, d in zip(names, demangled)
              if not n.startswith("distopt") and
              not d.startswith(CXX_API_PREFIXES)]
