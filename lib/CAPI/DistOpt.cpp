@@ -74,6 +74,25 @@ static DistOptStatusCode convert(DistOptStatus *status,
               result.getLine(), result.getColumn());
 }
 
+static DistOptStatusCode failOutOfMemory(DistOptStatus *status) {
+  if (status)
+    status->ptr = &outOfMemoryStatus;
+  return DistOptStatusOutOfMemory;
+}
+
+/// An InternalError status for an unexpected exception (`what` is its
+/// message, or null). Building the message may itself run out of memory.
+static DistOptStatusCode failInternal(DistOptStatus *status,
+                                      const char *what) noexcept {
+  try {
+    return fail(status, DistOptStatusInternalError,
+                what ? std::string("unexpected C++ exception: ") + what
+                     : "unexpected C++ exception of an unknown type");
+  } catch (...) {
+    return failOutOfMemory(status);
+  }
+}
+
 /// Runs `body` (which returns a DistOptStatusCode) after clearing `*status`,
 /// and turns an exception thrown below it into an error status.
 template <typename Body>
@@ -83,15 +102,11 @@ static DistOptStatusCode guard(DistOptStatus *status, Body &&body) {
   try {
     return body();
   } catch (const std::bad_alloc &) {
-    if (status)
-      status->ptr = &outOfMemoryStatus;
-    return DistOptStatusOutOfMemory;
+    return failOutOfMemory(status);
   } catch (const std::exception &error) {
-    return fail(status, DistOptStatusInternalError,
-                std::string("unexpected C++ exception: ") + error.what());
+    return failInternal(status, error.what());
   } catch (...) {
-    return fail(status, DistOptStatusInternalError,
-                "unexpected C++ exception of an unknown type");
+    return failInternal(status, nullptr);
   }
 }
 
