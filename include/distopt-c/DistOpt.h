@@ -206,8 +206,8 @@ DistOptStatusCode distoptCompiledModelSave(DistOptCompiledModel model,
                                            const char *path,
                                            DistOptStatus *status);
 
-/// Plans the model only (no artifact, no MPI) and stores the report in
-/// `*report` (a null handle on failure).
+/// Plans the model only (distopt::planModel: no artifact, no MPI) and
+/// stores the report in `*report` (a null handle on failure).
 DistOptStatusCode distoptPlan(const char *modelPath,
                               DistOptCompileOptions options,
                               DistOptPlanReport *report, DistOptStatus *status);
@@ -262,7 +262,9 @@ typedef struct DistOptTensor {
   size_t byteSize;
 } DistOptTensor;
 
-/// The model's inputs and outputs as the program declares them (no data).
+/// The model's inputs and outputs as the program declares them (no data);
+/// for an inference pipeline, one micro-batch's shapes (a run takes any
+/// whole number of micro-batches along dimension 0).
 size_t distoptProgramGetNumInputs(DistOptProgram program);
 size_t distoptProgramGetNumOutputs(DistOptProgram program);
 DistOptStatusCode distoptProgramGetInput(DistOptProgram program, size_t index,
@@ -286,8 +288,9 @@ typedef struct DistOptOutputBuffer {
 } DistOptOutputBuffer;
 
 /// Runs the program once as distoptProgramRun does and copies each output
-/// that `outputs` names into its buffer, whose size must be the output's
-/// exactly; outputs not named are dropped. On failure no buffer is written.
+/// that `outputs` names into its buffer, whose size must be that of the
+/// output the run gives, exactly; outputs not named are dropped. On failure
+/// no buffer is written.
 DistOptStatusCode
 distoptProgramRunInto(DistOptProgram program, const DistOptTensor *inputs,
                       size_t numInputs, const DistOptOutputBuffer *outputs,

@@ -158,8 +158,8 @@ Status compile(const std::string &modelPath, const CompileOptions &options,
 /// runtime, no MPI): the report as JSON and as text. A report may show
 /// what a compile does not run yet (pipelines, forward-graph training,
 /// 16-bit precision).
-Status plan(const std::string &modelPath, const CompileOptions &options,
-            std::string &reportJson, std::string *reportText = nullptr);
+Status planModel(const std::string &modelPath, const CompileOptions &options,
+                 std::string &reportJson, std::string *reportText = nullptr);
 
 /// How a program runs on this process.
 struct RunOptions {
@@ -174,6 +174,13 @@ struct RunOptions {
 /// A compiled program loaded on this process's rank. MPI is started on the
 /// first load (once per process, ended at exit); under `mpirun -np N` every
 /// process loads the same program and runs it with the same inputs.
+///
+/// An inference pipeline (a plan with pp > 1) takes any whole number of
+/// micro-batches along dimension 0 of every input; getInputs() and
+/// getOutputs() give one micro-batch's shapes. A training step (compiled
+/// with mode "train" and a loss) runs one step per run(): it updates the
+/// weights it keeps on its ranks and returns the loss. Training pipelines
+/// run with `dist-run --steps`.
 class Program {
 public:
   /// Loads the artifact at `artifactPath`, or `model` as compiled.
@@ -188,7 +195,8 @@ public:
   /// This process's rank and the job's number of ranks.
   int getRank() const;
   int getNumRanks() const;
-  /// The model's inputs and outputs.
+  /// The model's inputs and outputs (a training step's: the model's
+  /// inputs and the loss's labels; the loss).
   const std::vector<TensorInfo> &getInputs() const;
   const std::vector<TensorInfo> &getOutputs() const;
 

@@ -58,10 +58,9 @@ bool distopt::hasArtifactTrailer(llvm::StringRef bytes) {
                                             .ends_with(kArtifactTrailerMagic);
 }
 
-bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
-  Location loc = module.getLoc();
+std::optional<std::string> distopt::serializeArtifact(ModuleOp module) {
   if (failed(verify(module)))
-    return false;
+    return std::nullopt;
   dist::DistDialect::ArtifactVersionAttrHelper(module.getContext())
       .setAttr(
           module,
@@ -69,13 +68,19 @@ bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
   // MLIR text, not bytecode: MLIR's bytecode reader trusts the counts and
   // offsets in its input (a few changed bytes abort or hang it), while the
   // text parser reports malformed input as diagnostics.
-  std::string program;
+  std::string bytes;
   {
-    llvm::raw_string_ostream os(program);
+    llvm::raw_string_ostream os(bytes);
     module.print(os, OpPrintingFlags().enableDebugInfo());
   }
-  ArtifactDigest digest = computeArtifactDigest(program);
+  ArtifactDigest digest = computeArtifactDigest(bytes);
+  bytes += kArtifactTrailerMagic;
+  bytes += llvm::toStringRef(llvm::ArrayRef(digest));
+  return bytes;
+}
 
+bool distopt::writeArtifactBytes(llvm::StringRef bytes, llvm::StringRef path,
+                                 Location loc) {
   llvm::SmallString<256> tmp;
   llvm::SmallString<256> model(path);
   llvm::sys::path::remove_filename(model);
@@ -89,8 +94,7 @@ bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
   }
   {
     llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
-    out << program << kArtifactTrailerMagic
-        << llvm::toStringRef(llvm::ArrayRef(digest));
+    out << bytes;
     out.close();
     if (out.has_error()) {
       emitError(loc) << "cannot write '" << tmp << "': "
@@ -107,6 +111,11 @@ bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
     return false;
   }
   return true;
+}
+
+bool distopt::writeArtifact(ModuleOp module, llvm::StringRef path) {
+  std::optional<std::string> bytes = serializeArtifact(module);
+  return bytes && writeArtifactBytes(*bytes, path, module.getLoc());
 }
 
 /// The program bytes of `file` when its trailer holds their SHA-256; else
@@ -138,7 +147,6 @@ checkArtifactTrailer(llvm::StringRef file, Location loc,
 OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
                                             MLIRContext *context,
                                             ArtifactDigest *digestOut) {
-  ArtifactDigest digest{};
   Location loc = FileLineColLoc::get(context, path, 0, 0);
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
   if (!buffer) {
@@ -146,11 +154,20 @@ OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
                    << buffer.getError().message();
     return nullptr;
   }
+  return parseArtifact((*buffer)->getBuffer(), path, context, digestOut);
+}
+
+OwningOpRef<ModuleOp> distopt::parseArtifact(llvm::StringRef bytes,
+                                             llvm::StringRef name,
+                                             MLIRContext *context,
+                                             ArtifactDigest *digestOut) {
+  ArtifactDigest digest{};
+  Location loc = FileLineColLoc::get(context, name, 0, 0);
   std::optional<llvm::StringRef> program =
-      checkArtifactTrailer((*buffer)->getBuffer(), loc, digest);
+      checkArtifactTrailer(bytes, loc, digest);
   if (!program)
     return nullptr;
-  if (isBytecode(llvm::MemoryBufferRef(*program, path))) {
+  if (isBytecode(llvm::MemoryBufferRef(*program, name))) {
     emitError(loc) << "holds MLIR bytecode, which dist-run does not parse "
                       "(artifacts are MLIR text since format version 2); "
                       "recompile it";
@@ -158,7 +175,7 @@ OwningOpRef<ModuleOp> distopt::readArtifact(llvm::StringRef path,
   }
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(*program, path), llvm::SMLoc());
+      llvm::MemoryBuffer::getMemBufferCopy(*program, name), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, context);
   if (!module)
     return nullptr;

@@ -445,9 +445,9 @@ DistOptStatusCode distoptPlan(const char *modelPath,
     distopt::CompileOptions defaults;
     auto result = std::make_unique<PlanReportImpl>();
     if (DistOptStatusCode code = convert(
-            status,
-            distopt::plan(modelPath, getOptionsOrDefault(options, defaults),
-                          result->json, &result->text)))
+            status, distopt::planModel(modelPath,
+                                       getOptionsOrDefault(options, defaults),
+                                       result->json, &result->text)))
       return code;
     report->ptr = result.release();
     return DistOptStatusOk;

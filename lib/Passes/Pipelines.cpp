@@ -42,7 +42,7 @@ void distopt::addSpmdPartitionPipeline(OpPassManager &pm) {
 
 /// Whether `options` ask for a plan: a one-device program without planning
 /// options is compiled as it is.
-static bool asksForPlan(const CompileOptions &options) {
+static bool asksForPlan(const CompilePassOptions &options) {
   return options.devices != 1 || !options.cluster.empty() ||
          !options.planSpec.empty() || options.mode != "infer" ||
          options.batch != 0 || options.report || !options.reportJson.empty() ||
@@ -51,14 +51,15 @@ static bool asksForPlan(const CompileOptions &options) {
 
 /// The last stage: what the artifact needs.
 static void addFinishArtifactStage(OpPassManager &pm,
-                                   const CompileOptions &options) {
+                                   const CompilePassOptions &options) {
   FinishArtifactPassOptions finish;
   finish.devices = options.devices;
   finish.modelDir = options.modelDir;
   pm.addPass(createFinishArtifactPass(finish));
 }
 
-AutoPlanPassOptions distopt::getAutoPlanOptions(const CompileOptions &options) {
+AutoPlanPassOptions
+distopt::getAutoPlanOptions(const CompilePassOptions &options) {
   AutoPlanPassOptions plan;
   plan.cluster = options.cluster.empty() ? "cpu" : options.cluster;
   plan.devices = options.devices;
@@ -85,7 +86,7 @@ static std::string getRecompute(StringRef planSpec) {
 }
 
 void distopt::addTrainingStepPipeline(OpPassManager &pm,
-                                      const CompileOptions &options) {
+                                      const CompilePassOptions &options) {
   StringRef spec = options.loss;
   auto [kind, output] = spec.split(':');
   AddLossPassOptions loss;
@@ -111,12 +112,14 @@ void distopt::addTrainingStepPipeline(OpPassManager &pm,
 }
 
 void distopt::addCompilePipeline(OpPassManager &pm,
-                                 const CompileOptions &options,
-                                 llvm::raw_ostream &reportStream) {
+                                 const CompilePassOptions &options,
+                                 llvm::raw_ostream &reportStream,
+                                 PlanObserver observer) {
   if (options.mode == "train" && !options.loss.empty())
     addTrainingStepPipeline(pm, options);
   if (asksForPlan(options)) {
-    pm.addPass(createAutoPlanPass(getAutoPlanOptions(options), reportStream));
+    pm.addPass(createAutoPlanPass(getAutoPlanOptions(options), reportStream,
+                                  /*modelAt=*/nullptr, std::move(observer)));
     pm.addPass(createPartitionPass());
     pm.addPass(createPipelineSplitPass());
   }
@@ -124,7 +127,7 @@ void distopt::addCompilePipeline(OpPassManager &pm,
 }
 
 void distopt::addCompilePipeline(OpPassManager &pm,
-                                 const CompileOptions &options) {
+                                 const CompilePassOptions &options) {
   addCompilePipeline(pm, options, llvm::errs());
 }
 
@@ -148,12 +151,14 @@ static bool isLaidOutByHand(ModuleOp module) {
 namespace {
 struct CompilePass : public distopt::impl::CompilePassBase<CompilePass> {
   using Base::Base;
-  CompilePass(const CompileOptions &options, llvm::raw_ostream &reportStream)
-      : Base(options), reportStream(&reportStream) {}
+  CompilePass(const CompilePassOptions &options,
+              llvm::raw_ostream &reportStream, PlanObserver observer)
+      : Base(options), reportStream(&reportStream),
+        observer(std::move(observer)) {}
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    CompileOptions options;
+    CompilePassOptions options;
     options.cluster = cluster;
     options.devices = devices;
     options.planSpec = planSpec;
@@ -179,18 +184,22 @@ struct CompilePass : public distopt::impl::CompilePassBase<CompilePass> {
     if (isLaidOutByHand(module))
       addFinishArtifactStage(pm, options);
     else
-      addCompilePipeline(pm, options, *reportStream);
+      addCompilePipeline(pm, options, *reportStream, observer);
     if (failed(runPipeline(pm, module)))
       signalPassFailure();
   }
 
   /// Where `report` prints: stderr, unless a C++ caller says otherwise.
   llvm::raw_ostream *reportStream = &llvm::errs();
+  /// Gets the plan, for a C++ caller.
+  PlanObserver observer;
 };
 } // namespace
 
 std::unique_ptr<Pass>
-distopt::createCompilePass(const CompileOptions &options,
-                           llvm::raw_ostream &reportStream) {
-  return std::make_unique<CompilePass>(options, reportStream);
+distopt::createCompilePass(const CompilePassOptions &options,
+                           llvm::raw_ostream &reportStream,
+                           PlanObserver observer) {
+  return std::make_unique<CompilePass>(options, reportStream,
+                                       std::move(observer));
 }

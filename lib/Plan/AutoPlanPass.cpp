@@ -32,10 +32,10 @@ namespace {
 struct AutoPlanPass : public distopt::impl::AutoPlanPassBase<AutoPlanPass> {
   using Base::Base;
   AutoPlanPass(const AutoPlanPassOptions &options,
-               llvm::raw_ostream &reportStream,
-               plan::ModelAtMicroBatch modelAt)
-      : Base(options), reportStream(&reportStream),
-        modelAt(std::move(modelAt)) {}
+               llvm::raw_ostream &reportStream, plan::ModelAtMicroBatch modelAt,
+               PlanObserver observer)
+      : Base(options), reportStream(&reportStream), modelAt(std::move(modelAt)),
+        observer(std::move(observer)) {}
 
   void runOnOperation() override;
 
@@ -54,6 +54,8 @@ private:
   /// The model at another micro-batch size, for a report to choose the
   /// size; none from the pass's textual form.
   plan::ModelAtMicroBatch modelAt;
+  /// Gets the chosen plan; none from the pass's textual form.
+  PlanObserver observer;
 };
 } // namespace
 
@@ -100,6 +102,8 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
 LogicalResult AutoPlanPass::reportPlan(const plan::Plan &plan,
                                        const cost::ClusterSpec &cluster,
                                        ModuleOp module) {
+  if (observer)
+    observer(plan, cluster);
   if (report)
     plan::printPlanReport(plan, *reportStream);
   // Through a temporary file: nothing partial is left at the path.
@@ -146,10 +150,9 @@ void AutoPlanPass::runOnOperation() {
   plan::annotateModule(module, *result);
 }
 
-std::unique_ptr<Pass>
-distopt::createAutoPlanPass(const AutoPlanPassOptions &options,
-                            llvm::raw_ostream &reportStream,
-                            plan::ModelAtMicroBatch modelAt) {
-  return std::make_unique<AutoPlanPass>(options, reportStream,
-                                        std::move(modelAt));
+std::unique_ptr<Pass> distopt::createAutoPlanPass(
+    const AutoPlanPassOptions &options, llvm::raw_ostream &reportStream,
+    plan::ModelAtMicroBatch modelAt, PlanObserver observer) {
+  return std::make_unique<AutoPlanPass>(
+      options, reportStream, std::move(modelAt), std::move(observer));
 }

@@ -213,6 +213,14 @@ void Communicator::allReduce(Tensor &t, const std::vector<int64_t> &axes,
   wait(request, "all-reduce", label, t.numElements() * byteWidth(t.dtype));
 }
 
+void Communicator::broadcast(Tensor &t, int root, const std::string &label) {
+  size_t bytes = t.numElements() * byteWidth(t.dtype);
+  int count = toCount(*this, bytes, "broadcast");
+  MPI_Request request;
+  MPI_Ibcast(t.data, count, MPI_BYTE, root, MPI_COMM_WORLD, &request);
+  wait(request, "broadcast", label, bytes);
+}
+
 /// Copies `pieces` (n equal blocks, each `in`'s shape, contiguous) into
 /// `out`, block k at position k along `axis`.
 static void interleave(const uint8_t *pieces, int64_t n, const Tensor &in,

@@ -112,6 +112,10 @@ public:
   // transfers of one tag arrive in the order they were sent. `label` is
   // what the watchdog's message names (stage, boundary, micro-batch).
 
+  /// Copies `t` (its shape and dtype the same on every rank) from world
+  /// rank `root` to every rank of the job (watched).
+  void broadcast(Tensor &t, int root, const std::string &label);
+
   /// Starts sending `t` to world rank `to`: its bytes are copied, and the
   /// send completes in the background (completeSends waits for it).
   void send(const Tensor &t, int to, int tag, const std::string &label);

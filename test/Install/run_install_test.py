@@ -43,7 +43,7 @@ EXPECTED_FILES = {
 # The C++ API's exported functions and classes, demangled.
 CXX_API_PREFIXES = (
     "distopt::getVersion(", "distopt::getElementTypeName(",
-    "distopt::getElementSize(", "distopt::compile(", "distopt::plan(",
+    "distopt::getElementSize(", "distopt::compile(", "distopt::planModel(",
     "distopt::Status::", "distopt::TensorData::getNumElements(",
     "distopt::CompiledModel::save(", "distopt::Program::load(",
     "distopt::Program::~Program(", "distopt::Program::getRank(",

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "distopt/API/Compiler.h"
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Cost/ClusterSpec.h"
 #include "distopt/Cost/StepModel.h"
@@ -473,53 +474,6 @@ static uint64_t getMaxMemory() {
   return distopt::parseByteSize(maxMemoryText).value_or(0);
 }
 
-/// `--plan microbatch=b` with `--shape` giving a batch B of b-sample
-/// micro-batches (training, or an inference pipeline): the model is
-/// imported with the micro-batch b as its batch dimension (the first of
-/// every input `--shape` fixes, which must agree), and B becomes the
-/// global batch unless `--batch` gives one. Returns an error message.
-static std::optional<std::string>
-splitIntoMicroBatches(distopt::OnnxImportOptions &options) {
-  auto plan = distopt::cost::parsePlanSpec(planText);
-  if (!plan) {
-    llvm::consumeError(plan.takeError());
-    return std::nullopt; // getAction reports it
-  }
-  bool pipeline = plan->isFixed(distopt::cost::PlanKey::PipelineParallel) &&
-                  plan->pipelineParallel > 1;
-  if (!plan->isFixed(distopt::cost::PlanKey::MicroBatch) ||
-      options.inputShapes.empty() || (modeText != "train" && !pipeline))
-    return std::nullopt;
-  std::vector<std::string> names;
-  for (const auto &entry : options.inputShapes)
-    names.push_back(entry.getKey().str());
-  llvm::sort(names);
-  int64_t batch = -1;
-  for (const std::string &name : names) {
-    const auto &shape = options.inputShapes[name];
-    if (shape.empty())
-      return "--plan microbatch=" + std::to_string(plan->microBatch) +
-             ": --shape " + name + " has no batch dimension (a scalar)";
-    if (batch >= 0 && shape[0] != batch)
-      return "--plan microbatch=" + std::to_string(plan->microBatch) +
-             " splits the batch, but the --shape batch dimensions differ (" +
-             names.front() + " has " + std::to_string(batch) + ", " + name +
-             " has " + std::to_string(shape[0]) + ")";
-    batch = shape[0];
-  }
-  if (batch == plan->microBatch)
-    return std::nullopt;
-  if (batch % plan->microBatch != 0)
-    return "--plan microbatch=" + std::to_string(plan->microBatch) +
-           " does not divide the batch " + std::to_string(batch) +
-           " that --shape gives";
-  for (auto &entry : options.inputShapes)
-    entry.getValue()[0] = plan->microBatch;
-  if (!globalBatch.getNumOccurrences())
-    globalBatch.setValue(batch);
-  return std::nullopt;
-}
-
 /// The command line's import options for `inputFilename`. Problems are
 /// reported; none then.
 static std::optional<distopt::OnnxImportOptions>
@@ -536,10 +490,17 @@ getImportOptions(llvm::StringRef inputFilename) {
       return std::nullopt;
     }
   }
-  if (std::optional<std::string> error = splitIntoMicroBatches(options)) {
+  // `--plan microbatch=b` with a `--shape` batch of several micro-batches.
+  std::optional<int64_t> batch;
+  if (globalBatch.getNumOccurrences())
+    batch = globalBatch;
+  if (std::optional<std::string> error =
+          distopt::splitIntoMicroBatches(planText, modeText, options, batch)) {
     reportError(inputFilename, *error);
     return std::nullopt;
   }
+  if (batch && !globalBatch.getNumOccurrences())
+    globalBatch.setValue(*batch);
   return options;
 }
 
@@ -606,8 +567,9 @@ static int printModule(mlir::ModuleOp module, llvm::StringRef outputFilename,
 
 /// The command line's compile options; weights of a hand-written program
 /// are found beside its source file.
-static distopt::CompileOptions getCompileOptions(llvm::StringRef inputFile) {
-  distopt::CompileOptions options;
+static distopt::CompilePassOptions
+getCompileOptions(llvm::StringRef inputFile) {
+  distopt::CompilePassOptions options;
   options.cluster = clusterName;
   options.devices = devices;
   options.planSpec = planText;
@@ -669,57 +631,21 @@ static mlir::LogicalResult prepareModule(mlir::ModuleOp module,
   return retypeToPrecision(module, config);
 }
 
-/// The batch dimension every `--shape` gives (they must agree), when the
-/// model is a training step's forward graph: the micro-batch size the
-/// planner may change by importing the model again.
-static std::optional<int64_t>
-getShapeBatch(const distopt::OnnxImportOptions &options) {
-  if (modeText != "train" || !lossText.empty() || options.inputShapes.empty())
-    return std::nullopt;
-  std::optional<int64_t> batch;
-  for (const auto &entry : options.inputShapes) {
-    const llvm::SmallVector<int64_t> &shape = entry.getValue();
-    if (shape.empty() || (batch && *batch != shape[0]))
-      return std::nullopt;
-    batch = shape[0];
-  }
-  return batch;
-}
-
-/// The ONNX model `inputFilename` imported with every --shape batch set to
-/// the micro-batch size asked for, through the passes of the command line
-/// and the precision's retyping: the model the planner prices for that
-/// size (`options`: the import options it was imported with). Its errors
-/// are returned, not reported. Null when the command line does not give
-/// the batch by --shape (the size is then the model's).
+/// The ONNX model `inputFilename` imported again at another micro-batch
+/// size, through the passes of the command line and the precision's
+/// retyping (getModelAtMicroBatch); null unless the command line plans the
+/// training of a forward graph whose batch --shape gives.
 static distopt::plan::ModelAtMicroBatch
 getModelAtMicroBatch(llvm::StringRef inputFilename,
                      const distopt::OnnxImportOptions &options,
                      mlir::MLIRContext &context,
                      const mlir::MlirOptMainConfig &config) {
-  if (!getShapeBatch(options))
+  if (modeText != "train" || !lossText.empty())
     return nullptr;
-  return [&context, &config, file = inputFilename.str(),
-          options](int64_t size)
-             -> llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> {
-    distopt::OnnxImportOptions sized = options;
-    for (auto &entry : sized.inputShapes)
-      entry.getValue()[0] = size;
-    std::string errors;
-    mlir::ScopedDiagnosticHandler capture(&context, [&](mlir::Diagnostic &d) {
-      if (d.getSeverity() == mlir::DiagnosticSeverity::Error && errors.empty())
-        errors = d.str();
-      return mlir::success();
-    });
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        distopt::importOnnxFile(file, &context, sized);
-    if (module && failed(prepareModule(*module, config, /*dump=*/false)))
-      module = nullptr;
-    if (!module)
-      return llvm::createStringError(errors.empty() ? "the import failed"
-                                                    : errors);
-    return module;
-  };
+  return distopt::getModelAtMicroBatch(
+      inputFilename, options, context, [&config](mlir::ModuleOp module) {
+        return prepareModule(module, config, /*dump=*/false);
+      });
 }
 
 /// Plans `module` for the command line's cluster and prints the report
@@ -735,7 +661,7 @@ static int reportPlan(mlir::ModuleOp module,
   options.reportOnly = true;
   mlir::PassManager pm(module.getContext(), module.getOperationName());
   // With a loss, the report is the plan of the generated training step.
-  distopt::CompileOptions compileOptions = getCompileOptions("");
+  distopt::CompilePassOptions compileOptions = getCompileOptions("");
   if (!compileOptions.loss.empty())
     distopt::addTrainingStepPipeline(pm, compileOptions);
   pm.addPass(
@@ -748,7 +674,7 @@ static int reportPlan(mlir::ModuleOp module,
 static mlir::OwningOpRef<mlir::ModuleOp>
 getPlannedModule(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config) {
   mlir::OwningOpRef<mlir::ModuleOp> copy = module.clone();
-  distopt::CompileOptions compileOptions = getCompileOptions("");
+  distopt::CompilePassOptions compileOptions = getCompileOptions("");
   if (compileOptions.loss.empty())
     return copy;
   mlir::PassManager pm(module.getContext(), module.getOperationName());

@@ -13,9 +13,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Pipeline.h"
-#include "TrainPipeline.h"
-#include "Training.h"
+#include "runtime/core/Pipeline.h"
+#include "runtime/core/TrainPipeline.h"
+#include "runtime/core/Training.h"
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Support/Resources.h"

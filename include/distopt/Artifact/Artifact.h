@@ -23,6 +23,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <array>
+#include <optional>
 #include <string>
 
 namespace mlir {
@@ -55,6 +56,16 @@ bool hasArtifactTrailer(llvm::StringRef bytes);
 /// one; getPipelineRankGroupCount).
 int64_t getProgramDeviceCount(mlir::ModuleOp module);
 
+/// Verifies `module` and returns its artifact's bytes (program and
+/// trailer). Reports errors as diagnostics and returns nothing.
+std::optional<std::string> serializeArtifact(mlir::ModuleOp module);
+
+/// Writes an artifact's `bytes` to `path` through a temporary file renamed
+/// into place. Reports errors as diagnostics at `loc` and returns false;
+/// nothing is left at `path` then.
+bool writeArtifactBytes(llvm::StringRef bytes, llvm::StringRef path,
+                        mlir::Location loc);
+
 /// Verifies `module` and writes it as an artifact to `path`. Reports errors
 /// as diagnostics and returns false; nothing is left at `path` then.
 bool writeArtifact(mlir::ModuleOp module, llvm::StringRef path);
@@ -67,6 +78,12 @@ bool writeArtifact(mlir::ModuleOp module, llvm::StringRef path);
 mlir::OwningOpRef<mlir::ModuleOp>
 readArtifact(llvm::StringRef path, mlir::MLIRContext *context,
              ArtifactDigest *digest = nullptr);
+
+/// readArtifact of an artifact's `bytes` held in memory; `name` is what
+/// messages call it.
+mlir::OwningOpRef<mlir::ModuleOp>
+parseArtifact(llvm::StringRef bytes, llvm::StringRef name,
+              mlir::MLIRContext *context, ArtifactDigest *digest = nullptr);
 
 } // namespace distopt
 

@@ -1,4 +1,4 @@
-//===- Pipeline.cpp - dist-run's pipeline of stages -----------------------===//
+//===- Pipeline.cpp - pipelines of stages ---------------------------------===//
 //
 // Micro-batch j of a model input is rows [j*b, (j+1)*b) of it, b the stage
 // argument's leading dimension: contiguous bytes, since dimension 0 is the
@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Pipeline.h"
-#include "Training.h"
+#include "runtime/core/Pipeline.h"
+#include "runtime/core/Training.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/core/TensorIO.h"
 
@@ -59,6 +59,18 @@ static std::optional<ValueType> toValueType(mlir::Type type) {
   else
     return std::nullopt;
   return v;
+}
+
+std::optional<IOInfo>
+distopt::rt::getMicroBatchInfo(const PipelineValue &value) {
+  std::optional<ValueType> micro = toValueType(value.type);
+  if (!micro)
+    return std::nullopt;
+  IOInfo info;
+  info.name = value.name;
+  info.dtype = micro->dtype;
+  info.shape = micro->shape;
+  return info;
 }
 
 /// The number of micro-batches that `t`, given for input `name` of

@@ -1,4 +1,4 @@
-//===- Training.cpp - dist-run's training loop ----------------------------===//
+//===- Training.cpp - the training loop -----------------------------------===//
 //
 // Step k (0-based over the whole training, also across --resume) runs the
 // program on the --input tensors and on batch k % K of each --data file,
@@ -18,7 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Training.h"
+#include "runtime/core/Training.h"
 
 #include "distopt/Dialect/Dist/DistDialect.h"
 #include "distopt/Support/Resources.h"

@@ -1,4 +1,4 @@
-//===- Pipeline.h - dist-run's pipeline of stages ---------------*- C++ -*-===//
+//===- Pipeline.h - pipelines of stages -------------------------*- C++ -*-===//
 //
 // Runs a pipeline artifact (docs/pipeline.md) for inference: every rank
 // reads every model input whole, splits it into micro-batches along
@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
-#define DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
+#ifndef DISTOPT_RUNTIME_CORE_PIPELINE_H
+#define DISTOPT_RUNTIME_CORE_PIPELINE_H
 
 #include "distopt/Artifact/Pipeline.h"
 #include "runtime/comm/Communicator.h"
@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ PipelineInputs
 readPipelineInputs(Communicator &comm, const PipelineInfo &info,
                    const std::vector<std::string> &specs, uint64_t maxMemory,
                    const std::vector<std::string> &dataSpecs = {});
+
+/// The dtype and shape of one micro-batch of pipeline value `value`, with
+/// its name; nothing for a type the runtime cannot run.
+std::optional<IOInfo> getMicroBatchInfo(const PipelineValue &value);
 
 /// Micro-batch `j` of step `step` of model input `input` (the index in
 /// `inputs.tensors`), as the argument `micro` takes it.
@@ -111,4 +116,4 @@ std::vector<HostTensor> gatherPipelineOutputs(
 
 } // namespace distopt::rt
 
-#endif // DISTOPT_TOOLS_DIST_RUN_PIPELINE_H
+#endif // DISTOPT_RUNTIME_CORE_PIPELINE_H

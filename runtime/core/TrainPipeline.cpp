@@ -1,4 +1,4 @@
-//===- TrainPipeline.cpp - dist-run's training pipelines ------------------===//
+//===- TrainPipeline.cpp - training pipelines -----------------------------===//
 //
 // Each rank runs the stages of its rank group (one, or v with dist.chunks
 // = v): their forward and backward functions over the micro-batches in the
@@ -22,8 +22,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "TrainPipeline.h"
-#include "Pipeline.h"
+#include "runtime/core/TrainPipeline.h"
+#include "runtime/core/Pipeline.h"
 
 #include "distopt/Artifact/Artifact.h"
 #include "distopt/Cost/PipelineSchedule.h"

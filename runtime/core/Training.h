@@ -1,4 +1,4 @@
-//===- Training.h - dist-run's training loop --------------------*- C++ -*-===//
+//===- Training.h - the training loop ---------------------------*- C++ -*-===//
 //
 // Runs a program whose function has `dist.train` as a training loop: binds
 // the inputs (the same tensor each step, or one batch of a data file per
@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DISTOPT_TOOLS_DIST_RUN_TRAINING_H
-#define DISTOPT_TOOLS_DIST_RUN_TRAINING_H
+#ifndef DISTOPT_RUNTIME_CORE_TRAINING_H
+#define DISTOPT_RUNTIME_CORE_TRAINING_H
 
 #include "runtime/cpu/Kernels.h"
 
@@ -121,4 +121,4 @@ void runTraining(Communicator &comm, Executor &ex, mlir::ModuleOp module,
 
 } // namespace distopt::rt
 
-#endif // DISTOPT_TOOLS_DIST_RUN_TRAINING_H
+#endif // DISTOPT_RUNTIME_CORE_TRAINING_H

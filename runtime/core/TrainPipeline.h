@@ -1,4 +1,4 @@
-//===- TrainPipeline.h - dist-run's training pipelines ----------*- C++ -*-===//
+//===- TrainPipeline.h - training pipelines ---------------------*- C++ -*-===//
 //
 // Runs a training pipeline (docs/pipeline.md, "The artifact of a training
 // pipeline"): each rank builds the forward, backward and update functions
@@ -10,10 +10,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DISTOPT_TOOLS_DIST_RUN_TRAINPIPELINE_H
-#define DISTOPT_TOOLS_DIST_RUN_TRAINPIPELINE_H
+#ifndef DISTOPT_RUNTIME_CORE_TRAINPIPELINE_H
+#define DISTOPT_RUNTIME_CORE_TRAINPIPELINE_H
 
-#include "Training.h"
+#include "runtime/core/Training.h"
 
 #include "distopt/Artifact/Pipeline.h"
 #include "runtime/core/Executor.h"
@@ -72,4 +72,4 @@ void runTrainingPipeline(Communicator &comm, mlir::ModuleOp module,
 
 } // namespace distopt::rt
 
-#endif // DISTOPT_TOOLS_DIST_RUN_TRAINPIPELINE_H
+#endif // DISTOPT_RUNTIME_CORE_TRAINPIPELINE_H
