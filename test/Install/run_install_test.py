@@ -214,7 +214,8 @@ def main():
         compare(two_ranks, np.load(os.path.join(models, "y.npy")),
                 "c-consumer on 2 ranks against NumPy")
         check_errors(log, "c-consumer on 2 ranks",
-                     ["missing model", "wrong input shape"])
+                     ["missing model", "missing artifact",
+                      "wrong input shape"])
         return
 
     shutil.rmtree(args.work, ignore_errors=True)
@@ -250,7 +251,8 @@ def main():
     compare(os.path.join(out, "c.bin"), reference, "c-consumer")
     check_errors(log, "c-consumer",
                  ["null model path", "null program", "missing model",
-                  "wrong input shape", "small output buffer"])
+                  "missing artifact", "wrong input shape",
+                  "small output buffer"])
 
     # The installed runtime on the artifact that the library wrote.
     run([os.path.join(prefix, "bin", "dist-run"), artifact, "--input",

@@ -4,12 +4,14 @@
 //
 // Compiles MODEL (one f32 input `x` of shape [batch, 16], fixed here to
 // [4, 16], and one f32 output) for DEVICES devices (default 1) of CLUSTER
-// (default: the `cpu` preset); with more than one device, also plans it
-// alone and prints the size of both plan reports. Runs it on the raw f32
-// bytes of INPUT, once into library-owned outputs and once into a buffer of
-// its own, checks that both agree, and writes the output's raw bytes to
-// OUTPUT (rank 0 only). Then checks that null arguments, a missing model and
-// an input of the wrong shape are errors with a message; prints each one.
+// (default: the `cpu` preset). With one device, saves the artifact beside
+// MODEL (MODEL.c.dist) and loads the program from that file; with more,
+// loads the compiled model, and also plans the model alone and prints the
+// size of both plan reports. Runs the program on the raw f32 bytes of INPUT,
+// once into library-owned outputs and once into a buffer of its own, checks
+// that both agree, and writes the output's raw bytes to OUTPUT (rank 0
+// only). Then checks that null arguments, a missing model or artifact and an
+// input of the wrong shape are errors with a message; prints each one.
 // Under `mpirun -np DEVICES` every rank runs it.
 //
 //===----------------------------------------------------------------------===//
@@ -63,7 +65,18 @@ static void *readFile(const char *path, size_t *size) {
   return data;
 }
 
-/// The null-argument, missing-model and wrong-shape checks.
+/// `path` followed by `suffix`, in memory the caller frees.
+static char *withSuffix(const char *path, const char *suffix) {
+  size_t length = strlen(path), suffixLength = strlen(suffix);
+  char *result = malloc(length + suffixLength + 1);
+  if (result) {
+    memcpy(result, path, length);
+    memcpy(result + length, suffix, suffixLength + 1);
+  }
+  return result;
+}
+
+/// The null-argument, missing-file and wrong-shape checks.
 static int checkErrors(const char *modelPath, DistOptProgram program,
                        DistOptTensor input) {
   DistOptStatus status;
@@ -81,15 +94,19 @@ static int checkErrors(const char *modelPath, DistOptProgram program,
   ok &= distoptCompileOptionsSetMode((DistOptCompileOptions){NULL}, "train") ==
         DistOptStatusInvalidArgument;
 
-  size_t length = strlen(modelPath);
-  char *missing = malloc(length + sizeof(".missing.onnx"));
-  memcpy(missing, modelPath, length);
-  memcpy(missing + length, ".missing.onnx", sizeof(".missing.onnx"));
+  char *missing = withSuffix(modelPath, ".missing.onnx");
   ok &= isReportedError(
       "missing model",
       distoptCompile(missing, (DistOptCompileOptions){NULL}, &model, &status),
       DistOptStatusError, status);
   free(missing);
+  DistOptProgram loaded;
+  missing = withSuffix(modelPath, ".missing.dist");
+  ok &= isReportedError("missing artifact",
+                        distoptProgramLoad(missing, NULL, &loaded, &status),
+                        DistOptStatusError, status);
+  free(missing);
+  ok &= loaded.ptr == NULL;
 
   int64_t wrongShape[8];
   DistOptTensor wrong = input;
@@ -145,8 +162,16 @@ int main(int argc, char **argv) {
   distoptCompileOptionsDestroy(options);
 
   DistOptProgram program;
-  if (distoptProgramLoadCompiled(model, NULL, &program, &status))
+  if (devices == 1) {
+    char *artifact = withSuffix(argv[1], ".c.dist");
+    if (distoptCompiledModelSave(model, artifact, &status))
+      return fail("save", status);
+    if (distoptProgramLoad(artifact, NULL, &program, &status))
+      return fail("load", status);
+    free(artifact);
+  } else if (distoptProgramLoadCompiled(model, NULL, &program, &status)) {
     return fail("load", status);
+  }
   int rank = distoptProgramGetRank(program);
   if (rank == 0)
     printf("dist-opt %s, %u devices, %d ranks\n", distoptGetVersion(),
