@@ -208,6 +208,11 @@ public:
   Status run(const std::map<std::string, TensorData> &inputs,
              std::map<std::string, TensorData> &outputs);
 
+  /// The weights the program keeps from one run to the next (a training
+  /// step's trained weights and optimizer state, by name), each whole on
+  /// every rank, however the plan split it. Collective: every rank calls it.
+  Status getWeights(std::map<std::string, TensorData> &weights);
+
   struct Impl;
 
 private:

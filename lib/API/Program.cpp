@@ -16,6 +16,7 @@
 #include "runtime/core/Executor.h"
 #include "runtime/core/Pipeline.h"
 #include "runtime/core/TrainPipeline.h"
+#include "runtime/core/Training.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -405,6 +406,34 @@ Status Program::run(const std::map<std::string, TensorData> &inputs,
     out.type = toElementType(results[i].dtype);
     out.shape = std::move(results[i].shape);
     out.bytes = std::move(results[i].bytes);
+  }
+  return Status();
+}
+
+Status Program::getWeights(std::map<std::string, TensorData> &weights) {
+  weights.clear();
+  if (impl->pipeline)
+    return Status::error("a pipeline's weights are held by its stages; "
+                         "the library reads those of one-stage programs");
+  rt::Communicator &comm = *impl->comm;
+  for (const rt::StateInfo &state : impl->executor->state()) {
+    // Every rank holds a slice of every persistent weight (a pipeline stage
+    // only its own; a pipeline's are not gathered here).
+    rt::HostTensor whole;
+    whole.dtype = state.dtype;
+    whole.shape = state.globalShape;
+    whole.bytes = rt::gatherWhole(comm, state, &state);
+    if (comm.rank() != 0)
+      whole.bytes.resize(
+          size_t(rt::Tensor{nullptr, state.dtype, state.globalShape}
+                     .numElements()) *
+          rt::byteWidth(state.dtype));
+    rt::Tensor view{whole.bytes.data(), whole.dtype, whole.shape};
+    comm.broadcast(view, 0, "weight '" + state.name + "'");
+    TensorData &data = weights[state.name];
+    data.type = toElementType(whole.dtype);
+    data.shape = std::move(whole.shape);
+    data.bytes = std::move(whole.bytes);
   }
   return Status();
 }

@@ -303,12 +303,9 @@ distopt::rt::readSourceModel(Communicator &comm, mlir::ModuleOp module,
   return model;
 }
 
-namespace {
-
-/// Gathers persistent weight `s` whole on rank 0 (empty elsewhere), from
-/// the ranks that hold a slice of it (`mine`, null on the others).
-std::vector<uint8_t> gatherWhole(Communicator &comm, const StateInfo &s,
-                                 const StateInfo *mine) {
+std::vector<uint8_t> distopt::rt::gatherWhole(Communicator &comm,
+                                              const StateInfo &s,
+                                              const StateInfo *mine) {
   std::string record;
   if (mine) {
     record.assign(mine->offsets.size() * 8, '\0');
@@ -335,6 +332,8 @@ std::vector<uint8_t> gatherWhole(Communicator &comm, const StateInfo &s,
   }
   return whole;
 }
+
+namespace {
 
 /// Files written under temporary names and renamed into place together.
 class PendingFiles {

@@ -50,6 +50,12 @@ struct TrainingOptions {
 /// `f32 2x3`, or `f32 scalar`: a tensor type in messages.
 std::string shapeText(DType dtype, const std::vector<int64_t> &shape);
 
+/// Gathers persistent weight `s` whole on rank 0 (empty elsewhere), from
+/// the ranks that hold a slice of it (`mine`, null on the others).
+/// Collective over the job.
+std::vector<uint8_t> gatherWhole(Communicator &comm, const StateInfo &s,
+                                 const StateInfo *mine);
+
 /// Every rank reads every input whole, and the program treats them as the
 /// same tensor on every rank (dist-partition keeps arguments whole): ranks
 /// given different bytes would compute a mix of them. One agreement over

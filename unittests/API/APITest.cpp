@@ -247,13 +247,15 @@ protected:
     return size ? unsigned(std::atoi(size)) : 1;
   }
 
-  /// The MLP compiled for the job's ranks with `plan`, run on 4 samples
-  /// (the stored 2 twice): each rank's outputs equal PyTorch's.
-  void checkPlan(const std::string &plan) {
+  /// The MLP compiled for the job's ranks with `plan` (on `cluster`), run
+  /// on 4 samples (the stored 2 twice): each rank's outputs equal
+  /// PyTorch's.
+  void checkPlan(const std::string &plan, const std::string &cluster = "") {
     CompileOptions options;
     options.shapes = {{"x", {4, 64}}};
     options.devices = getJobSize();
     options.plan = plan;
+    options.cluster = cluster;
     CompiledModel model;
     Status status = compile(file("model.onnx"), options, model);
     ASSERT_TRUE(status) << plan << ": " << status.getMessage();
@@ -281,39 +283,43 @@ TEST_F(APIRanksTest, EveryRankGetsTheWholeOutputs) {
   if (n < 2)
     GTEST_SKIP() << "runs under mpirun -np 2 or more";
   checkPlan("dp=" + std::to_string(n));
-  checkPlan("tp=" + std::to_string(n));
+  // On a cluster where splitting pays, the tensor-parallel program splits
+  // the layers and all-reduces.
+  checkPlan("tp=" + std::to_string(n),
+            DISTOPT_TEST_CLUSTERS "/split-favoring-cpu.yaml");
   // A pipeline: 2 stages, 2 micro-batches of 2 samples.
   checkPlan("pp=2,dp=" + std::to_string(n / 2) + ",microbatch=2");
 }
 
-TEST_F(APIRanksTest, TrainingStepsTrainOnEveryRank) {
+/// Three SGD steps of the MLP's mse training with `plan` on the job's
+/// ranks: the losses, and the trained weights.
+static void train(const std::string &model, const TensorData &x,
+                  const TensorData &labels, unsigned devices,
+                  const std::string &plan, const std::string &cluster,
+                  std::vector<float> &losses,
+                  std::map<std::string, TensorData> &weights,
+                  std::string *report = nullptr) {
   CompileOptions options;
-  options.shapes = {{"x", {2, 64}}};
-  options.devices = getJobSize();
+  options.shapes = {{"x", x.shape}};
+  options.devices = devices;
+  options.plan = plan;
+  options.cluster = cluster;
   options.mode = "train";
   options.loss = "mse";
   options.optimizer = "sgd";
   options.lr = 0.1;
-  CompiledModel model;
-  Status status = compile(file("model.onnx"), options, model);
+  CompiledModel compiled;
+  Status status = compile(model, options, compiled);
   ASSERT_TRUE(status) << status.getMessage();
   std::unique_ptr<Program> program;
-  status = Program::load(model, program);
+  status = Program::load(compiled, program);
   ASSERT_TRUE(status) << status.getMessage();
   ASSERT_EQ(program->getOutputs().size(), 1u);
-  // Labels: PyTorch's outputs plus 1, so the first loss is exactly 1.
-  TensorData x = readNpy("input_0_x.npy"), labels = readNpy("output_0_y.npy");
-  std::vector<float> values(labels.bytes.size() / 4);
-  std::memcpy(values.data(), labels.bytes.data(), labels.bytes.size());
-  for (float &v : values)
-    v += 1;
-  std::memcpy(labels.bytes.data(), values.data(), labels.bytes.size());
   std::string labelsName;
   for (const TensorInfo &in : program->getInputs())
     if (in.name != "x")
       labelsName = in.name;
   ASSERT_FALSE(labelsName.empty());
-  std::vector<float> losses;
   for (int step = 0; step < 3; ++step) {
     std::map<std::string, TensorData> outputs;
     status = program->run({{"x", x}, {labelsName, labels}}, outputs);
@@ -324,10 +330,54 @@ TEST_F(APIRanksTest, TrainingStepsTrainOnEveryRank) {
     std::memcpy(&value, loss.bytes.data(), 4);
     losses.push_back(value);
   }
+  status = program->getWeights(weights);
+  ASSERT_TRUE(status) << status.getMessage();
+  if (report)
+    *report = compiled.getReportJson();
+}
+
+TEST_F(APIRanksTest, TrainingStepsTrainOnEveryRank) {
+  // Labels: PyTorch's outputs plus 1, so the first loss is exactly 1.
+  TensorData x = readNpy("input_0_x.npy"), labels = readNpy("output_0_y.npy");
+  std::vector<float> values(labels.bytes.size() / 4);
+  std::memcpy(values.data(), labels.bytes.data(), labels.bytes.size());
+  for (float &v : values)
+    v += 1;
+  std::memcpy(labels.bytes.data(), values.data(), labels.bytes.size());
+  unsigned n = getJobSize();
+  std::vector<float> losses;
+  std::map<std::string, TensorData> weights;
+  train(file("model.onnx"), x, labels, n, "dp=" + std::to_string(n), "", losses,
+        weights);
+  ASSERT_EQ(losses.size(), 3u);
   EXPECT_NEAR(losses[0], 1.0, 1e-4);
   // Each step updates the weights the next one reads.
   EXPECT_LT(losses[1], losses[0]);
   EXPECT_LT(losses[2], losses[1]);
+  // The MLP's three linear layers, whole.
+  EXPECT_EQ(weights.size(), 6u);
+  int64_t elements = 0;
+  for (const auto &[name, weight] : weights)
+    elements += weight.getNumElements();
+  EXPECT_EQ(elements, 26122) << "the parameters PyTorch counts";
+  if (n < 2)
+    return;
+  // Split over tp (on a cluster where splitting pays), the weights are
+  // gathered from their slices: the same training.
+  std::vector<float> tpLosses;
+  std::map<std::string, TensorData> tpWeights;
+  std::string report;
+  train(file("model.onnx"), x, labels, n, "tp=" + std::to_string(n),
+        DISTOPT_TEST_CLUSTERS "/split-favoring-cpu.yaml", tpLosses, tpWeights,
+        &report);
+  EXPECT_NE(report.find("weight fc1.weight: rows over tp"), std::string::npos)
+      << report;
+  ASSERT_EQ(tpLosses.size(), 3u);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(tpLosses[i], losses[i], 1e-5 * std::abs(losses[i]));
+  ASSERT_EQ(tpWeights.size(), weights.size());
+  for (const auto &[name, weight] : weights)
+    EXPECT_LE(getError(tpWeights[name], weight), 1.0) << name;
 }
 
 int main(int argc, char **argv) {
