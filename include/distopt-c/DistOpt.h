@@ -46,7 +46,7 @@ DISTOPT_DEFINE_C_API_STRUCT(DistOptCompileOptions, void);
 DISTOPT_DEFINE_C_API_STRUCT(DistOptCompiledModel, void);
 DISTOPT_DEFINE_C_API_STRUCT(DistOptPlanReport, void);
 DISTOPT_DEFINE_C_API_STRUCT(DistOptProgram, void);
-DISTOPT_DEFINE_C_API_STRUCT(DistOptOutputs, void);
+DISTOPT_DEFINE_C_API_STRUCT(DistOptTensorSet, void);
 
 #undef DISTOPT_DEFINE_C_API_STRUCT
 
@@ -277,7 +277,7 @@ DistOptStatusCode distoptProgramGetOutput(DistOptProgram program, size_t index,
 /// new `*outputs` (a null handle on failure), on every rank.
 DistOptStatusCode distoptProgramRun(DistOptProgram program,
                                     const DistOptTensor *inputs,
-                                    size_t numInputs, DistOptOutputs *outputs,
+                                    size_t numInputs, DistOptTensorSet *outputs,
                                     DistOptStatus *status);
 
 /// A caller's buffer for the output `name`: `byteSize` bytes at `data`.
@@ -296,14 +296,27 @@ distoptProgramRunInto(DistOptProgram program, const DistOptTensor *inputs,
                       size_t numInputs, const DistOptOutputBuffer *outputs,
                       size_t numOutputs, DistOptStatus *status);
 
-/// The outputs of distoptProgramRun, in the program's order.
-void distoptOutputsDestroy(DistOptOutputs outputs);
-size_t distoptOutputsGetCount(DistOptOutputs outputs);
-DistOptStatusCode distoptOutputsGet(DistOptOutputs outputs, size_t index,
-                                    DistOptTensor *tensor);
-/// The output `name`; DistOptStatusInvalidArgument when there is none.
-DistOptStatusCode distoptOutputsLookup(DistOptOutputs outputs, const char *name,
-                                       DistOptTensor *tensor);
+/// The weights the program keeps from one run to the next (a training
+/// step's trained weights and optimizer state), each whole on every rank,
+/// in a new `*weights` (a null handle on failure), ordered by name.
+/// Collective: every rank calls it.
+DistOptStatusCode distoptProgramGetWeights(DistOptProgram program,
+                                           DistOptTensorSet *weights,
+                                           DistOptStatus *status);
+
+//===----------------------------------------------------------------------===//
+// Tensor sets
+//===----------------------------------------------------------------------===//
+
+/// Named tensors the library owns: the outputs of a run, in the program's
+/// order, or a program's weights.
+void distoptTensorSetDestroy(DistOptTensorSet set);
+size_t distoptTensorSetGetCount(DistOptTensorSet set);
+DistOptStatusCode distoptTensorSetGet(DistOptTensorSet set, size_t index,
+                                      DistOptTensor *tensor);
+/// The tensor `name`; DistOptStatusInvalidArgument when there is none.
+DistOptStatusCode distoptTensorSetLookup(DistOptTensorSet set, const char *name,
+                                         DistOptTensor *tensor);
 
 #ifdef __cplusplus
 }

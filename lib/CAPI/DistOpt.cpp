@@ -32,8 +32,9 @@ struct PlanReportImpl {
   std::string json, text;
 };
 
-/// Outputs in the program's order, beside the map the C++ API fills.
-struct OutputsImpl {
+/// Named tensors as the C++ API fills them, and the order they are indexed
+/// in.
+struct TensorSetImpl {
   std::map<std::string, distopt::TensorData> byName;
   std::vector<std::pair<const std::string *, const distopt::TensorData *>>
       ordered;
@@ -149,8 +150,8 @@ static PlanReportImpl *unwrap(DistOptPlanReport report) {
 static distopt::Program *unwrap(DistOptProgram program) {
   return static_cast<distopt::Program *>(program.ptr);
 }
-static OutputsImpl *unwrap(DistOptOutputs outputs) {
-  return static_cast<OutputsImpl *>(outputs.ptr);
+static TensorSetImpl *unwrap(DistOptTensorSet set) {
+  return static_cast<TensorSetImpl *>(set.ptr);
 }
 
 //===----------------------------------------------------------------------===//
@@ -649,14 +650,14 @@ runProgram(const char *function, DistOptProgram program,
 
 DistOptStatusCode distoptProgramRun(DistOptProgram program,
                                     const DistOptTensor *inputs,
-                                    size_t numInputs, DistOptOutputs *outputs,
+                                    size_t numInputs, DistOptTensorSet *outputs,
                                     DistOptStatus *status) {
   return guard(status, [&] {
     if (!outputs)
       return invalid(status, "distoptProgramRun",
                      "the outputs pointer is null");
     outputs->ptr = nullptr;
-    auto result = std::make_unique<OutputsImpl>();
+    auto result = std::make_unique<TensorSetImpl>();
     if (DistOptStatusCode code =
             runProgram("distoptProgramRun", program, inputs, numInputs,
                        result->byName, status))
@@ -716,27 +717,52 @@ distoptProgramRunInto(DistOptProgram program, const DistOptTensor *inputs,
   });
 }
 
-void distoptOutputsDestroy(DistOptOutputs outputs) { delete unwrap(outputs); }
-
-size_t distoptOutputsGetCount(DistOptOutputs outputs) {
-  return outputs.ptr ? unwrap(outputs)->ordered.size() : 0;
+DistOptStatusCode distoptProgramGetWeights(DistOptProgram program,
+                                           DistOptTensorSet *weights,
+                                           DistOptStatus *status) {
+  const char *function = "distoptProgramGetWeights";
+  return guard(status, [&] {
+    if (!weights)
+      return invalid(status, function, "the weights pointer is null");
+    weights->ptr = nullptr;
+    if (!program.ptr)
+      return invalid(status, function, "the program is null");
+    auto result = std::make_unique<TensorSetImpl>();
+    if (DistOptStatusCode code =
+            convert(status, unwrap(program)->getWeights(result->byName)))
+      return code;
+    for (const auto &[name, data] : result->byName)
+      result->ordered.emplace_back(&name, &data);
+    weights->ptr = result.release();
+    return DistOptStatusOk;
+  });
 }
 
-DistOptStatusCode distoptOutputsGet(DistOptOutputs outputs, size_t index,
-                                    DistOptTensor *tensor) {
-  if (!outputs.ptr || !tensor || index >= unwrap(outputs)->ordered.size())
+//===----------------------------------------------------------------------===//
+// Tensor sets
+//===----------------------------------------------------------------------===//
+
+void distoptTensorSetDestroy(DistOptTensorSet set) { delete unwrap(set); }
+
+size_t distoptTensorSetGetCount(DistOptTensorSet set) {
+  return set.ptr ? unwrap(set)->ordered.size() : 0;
+}
+
+DistOptStatusCode distoptTensorSetGet(DistOptTensorSet set, size_t index,
+                                      DistOptTensor *tensor) {
+  if (!set.ptr || !tensor || index >= unwrap(set)->ordered.size())
     return DistOptStatusInvalidArgument;
-  const auto &[name, data] = unwrap(outputs)->ordered[index];
+  const auto &[name, data] = unwrap(set)->ordered[index];
   *tensor = wrap(*name, *data);
   return DistOptStatusOk;
 }
 
-DistOptStatusCode distoptOutputsLookup(DistOptOutputs outputs, const char *name,
-                                       DistOptTensor *tensor) {
-  if (!outputs.ptr || !name || !tensor)
+DistOptStatusCode distoptTensorSetLookup(DistOptTensorSet set, const char *name,
+                                         DistOptTensor *tensor) {
+  if (!set.ptr || !name || !tensor)
     return DistOptStatusInvalidArgument;
   return guard(nullptr, [&] {
-    const auto &byName = unwrap(outputs)->byName;
+    const auto &byName = unwrap(set)->byName;
     auto it = byName.find(name);
     if (it == byName.end())
       return DistOptStatusInvalidArgument;

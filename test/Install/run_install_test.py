@@ -12,7 +12,8 @@ clean folder with find_package(DistOpt); runs its C++ and C programs on a
 small MLP (ONNX, written here) and compares their outputs with NumPy's and
 with the installed dist-run's on the artifact the C++ program saved; checks
 that their bad calls (missing model, wrong input shape, null arguments) were
-errors with messages. --sanitize builds the consumer with the sanitizers of
+errors with messages; runs one SGD step through the C API and compares the
+loss and the trained weights with NumPy's. --sanitize builds the consumer with the sanitizers of
 a DISTOPT_SANITIZE build, whose library needs their runtime.
 
 With --mpi (after a run without it, on the same DIR): runs the C program
@@ -49,6 +50,7 @@ CXX_API_PREFIXES = (
     "distopt::Program::~Program(", "distopt::Program::getRank(",
     "distopt::Program::getNumRanks(", "distopt::Program::getInputs(",
     "distopt::Program::getOutputs(", "distopt::Program::run(",
+    "distopt::Program::getWeights(",
 )
 
 # Static locals (and their guard variables) of functions in namespaces mlir
@@ -75,7 +77,7 @@ def check(condition, message):
 
 def write_model(folder):
     """An MLP x[batch,16] -> 32 (ReLU) -> y[batch,8] with an input of batch
-    4 and NumPy's output."""
+    4, NumPy's output, labels, and the loss and weights of one SGD step."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -85,6 +87,7 @@ def write_model(folder):
     w2 = rng.standard_normal((32, 8)).astype(np.float32) * 0.3
     b2 = rng.standard_normal(8).astype(np.float32) * 0.1
     x = rng.standard_normal((4, 16)).astype(np.float32)
+    labels = rng.standard_normal((4, 8)).astype(np.float32)
     nodes = [helper.make_node("MatMul", ["x", "w1"], ["h1"]),
              helper.make_node("Add", ["h1", "b1"], ["h2"]),
              helper.make_node("Relu", ["h2"], ["h3"]),
@@ -104,8 +107,20 @@ def write_model(folder):
     onnx.save(model, os.path.join(folder, "mlp.onnx"))
     x.tofile(os.path.join(folder, "x.bin"))
     np.save(os.path.join(folder, "x.npy"), x)
-    y = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    h1 = x @ w1 + b1
+    y = np.maximum(h1, 0) @ w2 + b2
     np.save(os.path.join(folder, "y.npy"), y)
+
+    # One training step: mean squared error against `labels`, SGD with
+    # learning rate 0.1, gradients by hand.
+    labels.tofile(os.path.join(folder, "labels.bin"))
+    dy = 2 * (y - labels) / y.size
+    dh1 = (dy @ w2.T) * (h1 > 0)
+    trained = {"loss": np.array([np.mean((y - labels) ** 2)], np.float32),
+               "w1": w1 - 0.1 * (x.T @ dh1), "b1": b1 - 0.1 * dh1.sum(0),
+               "w2": w2 - 0.1 * (np.maximum(h1, 0).T @ dy),
+               "b2": b2 - 0.1 * dy.sum(0)}
+    np.savez(os.path.join(folder, "trained.npz"), **trained)
 
 
 def compare(path, reference, what):
@@ -253,6 +268,16 @@ def main():
                  ["null model path", "null program", "missing model",
                   "missing artifact", "wrong input shape",
                   "small output buffer"])
+
+    # A training step: its loss and the trained weights, read back whole.
+    trained_dir = os.path.join(out, "trained")
+    os.makedirs(trained_dir)
+    log = run([os.path.join(consumer, "c-train"), model, x_bin,
+               os.path.join(models, "labels.bin"), trained_dir], "c-train")
+    trained = np.load(os.path.join(models, "trained.npz"))
+    for name in trained.files:
+        compare(os.path.join(trained_dir, name + ".bin"), trained[name],
+                f"c-train's {name}")
 
     # The installed runtime on the artifact that the library wrote.
     run([os.path.join(prefix, "bin", "dist-run"), artifact, "--input",

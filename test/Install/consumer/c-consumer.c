@@ -81,7 +81,7 @@ static int checkErrors(const char *modelPath, DistOptProgram program,
                        DistOptTensor input) {
   DistOptStatus status;
   DistOptCompiledModel model;
-  DistOptOutputs outputs;
+  DistOptTensorSet outputs;
   int ok = isReportedError(
       "null model path",
       distoptCompile(NULL, (DistOptCompileOptions){NULL}, &model, &status),
@@ -193,11 +193,11 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  DistOptOutputs outputs;
+  DistOptTensorSet outputs;
   if (distoptProgramRun(program, &input, 1, &outputs, &status))
     return fail("run", status);
   DistOptTensor output;
-  distoptOutputsGet(outputs, 0, &output);
+  distoptTensorSetGet(outputs, 0, &output);
   void *copy = malloc(output.byteSize);
   DistOptOutputBuffer buffer = {output.name, copy, output.byteSize};
   if (distoptProgramRunInto(program, &input, 1, &buffer, 1, &status))
@@ -216,7 +216,22 @@ int main(int argc, char **argv) {
     }
   }
   free(copy);
-  distoptOutputsDestroy(outputs);
+  distoptTensorSetDestroy(outputs);
+
+  // Every rank gathers the weights (collective); rank 0 prints their size.
+  DistOptTensorSet weights;
+  if (distoptProgramGetWeights(program, &weights, &status))
+    return fail("weights", status);
+  size_t weightBytes = 0;
+  for (size_t i = 0; i < distoptTensorSetGetCount(weights); ++i) {
+    DistOptTensor weight;
+    distoptTensorSetGet(weights, i, &weight);
+    weightBytes += weight.byteSize;
+  }
+  if (rank == 0)
+    printf("weights: %zu tensors, %zu bytes\n",
+           distoptTensorSetGetCount(weights), weightBytes);
+  distoptTensorSetDestroy(weights);
 
   int ok = checkErrors(argv[1], program, input);
   free((void *)input.data);
