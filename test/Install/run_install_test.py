@@ -142,6 +142,14 @@ def check_installed_files(prefix):
     versioned = {f for f in found
                  if f.startswith(("lib/libDistOpt.so",
                                   "lib/cmake/DistOpt/DistOptTargets-"))}
+    # The Python package (python/, docs/python.md), under the folder that
+    # Debian's Python searches for this prefix.
+    python = {f for f in found
+              if re.fullmatch(r"lib/python3\.\d+/dist-packages/distopt/"
+                              r"(__init__\.py|torch\.py|_distopt\..*\.so)", f)}
+    check(len(python) == 3, f"the Python package is not installed whole: "
+          f"{sorted(python)}")
+    versioned |= python
     check("lib/libDistOpt.so" in versioned, "lib/libDistOpt.so not installed")
     missing = EXPECTED_FILES - found
     extra = found - EXPECTED_FILES - versioned
@@ -174,8 +182,11 @@ def check_exports(library):
 
 def check_no_build_paths(prefix, build):
     build = os.path.realpath(build)
+    modules = [os.path.relpath(os.path.join(root, name), prefix)
+               for root, _, files in os.walk(os.path.join(prefix, "lib"))
+               for name in files if name.startswith("_distopt.")]
     for binary in ("bin/dist-opt", "bin/dist-run", "bin/dist-calibrate",
-                   "lib/libDistOpt.so"):
+                   "lib/libDistOpt.so", *modules):
         dynamic = run(["readelf", "-d", os.path.join(prefix, binary)],
                       "readelf")
         check(build not in dynamic, f"{binary}'s run path names the build "
