@@ -27,6 +27,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -216,6 +217,17 @@ private:
     message = diag.str();
     for (Diagnostic &note : diag.getNotes())
       message += "\n" + note.str();
+    // An error in another file (a cluster file's `path:line:column: ...`)
+    // is at its place there.
+    llvm::SmallVector<StringRef> parts;
+    static const llvm::Regex located("^([^:\n]+):([0-9]+):([0-9]+): (.*)$");
+    if (located.match(message, &parts) && llvm::sys::fs::exists(parts[1])) {
+      file = parts[1].str();
+      parts[2].getAsInteger(10, line);
+      parts[3].getAsInteger(10, column);
+      message = parts[4].str();
+      return;
+    }
     // A place in a text file (.mlir); an ONNX file has no lines.
     diag.getLocation()->walk([&](Location loc) {
       if (auto fileLoc = dyn_cast<FileLineColLoc>(loc);

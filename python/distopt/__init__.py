@@ -17,7 +17,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -51,19 +50,9 @@ class Error(Exception):
         return f"{where}: {self.message}"
 
 
-_LOCATION = re.compile(r"(?P<file>[^:\n]+):(?P<line>\d+):(?P<column>\d+): "
-                       r"(?P<message>.*)", re.S)
-
-
 def _error(message, file, line, column):
     """The Error of a library status (the extension raises what this
-    returns). A status whose message starts with another file's location
-    (`cluster.yaml:3:5: ...`, as an error of a cluster file reads while the
-    status names the model) gets that location as its place."""
-    match = _LOCATION.match(message)
-    if not line and match and os.path.isfile(match["file"]):
-        return Error(match["message"], match["file"], int(match["line"]),
-                     int(match["column"]))
+    returns)."""
     return Error(message, file, line, column)
 
 

@@ -14,6 +14,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
 
@@ -189,6 +190,27 @@ TEST_F(APITest, BadInputIsAnErrorAtItsCause) {
   EXPECT_FALSE(status);
   EXPECT_NE(status.getMessage().find("no-such-cluster"), std::string::npos)
       << status.getMessage();
+
+  // An error in a cluster file is at its place there.
+  llvm::SmallString<128> clusterPath;
+  ASSERT_FALSE(
+      llvm::sys::fs::createTemporaryFile("api-test", "yaml", clusterPath));
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(clusterPath, ec);
+    os << "name: bad\ndevice_typos: []\n";
+  }
+  options = mlpOptions();
+  options.cluster = clusterPath.str().str();
+  options.devices = 2;
+  status = compile(file("model.onnx"), options, model);
+  EXPECT_FALSE(status);
+  EXPECT_EQ(status.getFile(), clusterPath.str().str());
+  EXPECT_EQ(status.getLine(), 2u);
+  EXPECT_EQ(status.getColumn(), 1u);
+  EXPECT_EQ(status.getMessage().find("unknown key 'device_typos'"), 0u)
+      << status.getMessage();
+  llvm::sys::fs::remove(clusterPath);
 
   options = mlpOptions();
   options.precision = "fp8";
