@@ -179,8 +179,9 @@ struct RunOptions {
 /// micro-batches along dimension 0 of every input; getInputs() and
 /// getOutputs() give one micro-batch's shapes. A training step (compiled
 /// with mode "train" and a loss) runs one step per run(): it updates the
-/// weights it keeps on its ranks and returns the loss. Training pipelines
-/// run with `dist-run --steps`.
+/// weights it keeps on its ranks and returns the loss ("loss"). A training
+/// pipeline runs its artifact's schedule (1F1B, or interleaved 1F1B) over
+/// the micro-batches its inputs hold, the same number every step.
 class Program {
 public:
   /// Loads the artifact at `artifactPath`, or `model` as compiled.

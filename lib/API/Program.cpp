@@ -26,6 +26,7 @@
 #include "llvm/Support/xxhash.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <mpi.h>
 
 using namespace mlir;
@@ -127,6 +128,11 @@ struct Program::Impl {
   std::string name;
   /// A pipeline's stages (checkPipeline), when the program is one.
   std::optional<PipelineInfo> pipeline;
+  /// A training pipeline: built on the first run, with the inputs that
+  /// every step reads, and the number of steps run.
+  std::unique_ptr<rt::TrainingPipeline> training;
+  rt::PipelineInputs trainingInputs;
+  int64_t steps = 0;
 
   /// The arguments of a run from `inputs`, checked against `inputs`; in a
   /// pipeline, `microBatches` gets the number they hold.
@@ -134,6 +140,9 @@ struct Program::Impl {
                     std::vector<rt::HostTensor> &args, int64_t &microBatches);
   Status runPipeline(std::vector<rt::HostTensor> &args, int64_t microBatches,
                      std::map<std::string, TensorData> &outputs);
+  Status runTrainingStep(std::vector<rt::HostTensor> &args,
+                         int64_t microBatches,
+                         std::map<std::string, TensorData> &outputs);
 };
 
 Program::Program(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
@@ -183,11 +192,6 @@ static Status loadProgram(const std::string *path, const std::string *bytes,
     return Status::error(firstError, name);
   ModuleOp module = *impl->module;
   bool pipeline = getPipelineStageCount(module) > 0;
-  if (pipeline && rt::isTrainingPipeline(module))
-    return Status::error("a training pipeline runs with dist-run --steps; "
-                         "the library runs inference pipelines and "
-                         "one-stage training steps",
-                         name);
   if (pipeline) {
     FailureOr<PipelineInfo> info = checkPipeline(module);
     if (failed(info))
@@ -214,10 +218,24 @@ static Status loadProgram(const std::string *path, const std::string *bytes,
                                  "every rank must load the same one",
                              name);
   }
-  std::string error;
-  impl->executor = rt::Executor::create(module, comm, error);
-  if (!impl->executor)
-    return Status::error(error, name);
+  if (impl->pipeline && impl->pipeline->isTraining()) {
+    // Its stages are built on the first run, which gives the number of
+    // micro-batches; the job's size is checked now.
+    int64_t ranks = getProgramDeviceCount(module);
+    if (comm.size() != ranks)
+      return Status::error(
+          "the program was compiled for " + std::to_string(ranks) +
+              " ranks (a training pipeline), but the job "
+              "has " +
+              std::to_string(comm.size()) + "; launch it with mpirun -np " +
+              std::to_string(ranks),
+          name);
+  } else {
+    std::string error;
+    impl->executor = rt::Executor::create(module, comm, error);
+    if (!impl->executor)
+      return Status::error(error, name);
+  }
   if (!impl->pipeline) {
     impl->inputs = getInfos(impl->executor->inputs());
     impl->outputs = getInfos(impl->executor->outputs());
@@ -234,6 +252,9 @@ static Status loadProgram(const std::string *path, const std::string *bytes,
       infos->push_back(
           {micro->name, toElementType(micro->dtype), micro->shape});
     }
+  // A training pipeline returns its loss, as a one-stage step does.
+  if (impl->pipeline->isTraining())
+    impl->outputs = {{"loss", ElementType::F32, {}}};
   return Status();
 }
 
@@ -326,7 +347,7 @@ Status Program::Impl::bindInputs(const std::map<std::string, TensorData> &given,
       return Status::error("unknown input '" + entry.first +
                            "'; the program's inputs are" + names);
     }
-  if (pipeline && microBatches > 1)
+  if (pipeline && !pipeline->isTraining() && microBatches > 1)
     for (const TensorInfo &out : outputs)
       if (out.shape.empty())
         return Status::error("output '" + out.name +
@@ -373,6 +394,41 @@ Status Program::Impl::runPipeline(std::vector<rt::HostTensor> &args,
   return Status();
 }
 
+Status
+Program::Impl::runTrainingStep(std::vector<rt::HostTensor> &args,
+                               int64_t microBatches,
+                               std::map<std::string, TensorData> &outputs) {
+  if (!training) {
+    int64_t groups = pipeline->numRankGroups();
+    if (pipeline->chunks > 1 && microBatches % groups != 0)
+      return Status::error(
+          "the inputs hold " + std::to_string(microBatches) +
+          " micro-batches, which the interleaved schedule cannot run on " +
+          std::to_string(groups) + " rank groups: give a multiple of " +
+          std::to_string(groups));
+    trainingInputs.microBatches = microBatches;
+    trainingInputs.tensors = std::move(args);
+    trainingInputs.batches.assign(trainingInputs.tensors.size(), 0);
+    training = std::make_unique<rt::TrainingPipeline>(*comm, *module, *pipeline,
+                                                      trainingInputs);
+  } else if (microBatches != trainingInputs.microBatches) {
+    return Status::error("the inputs hold " + std::to_string(microBatches) +
+                         " micro-batches; this training pipeline runs steps "
+                         "of " +
+                         std::to_string(trainingInputs.microBatches) +
+                         ", as its first");
+  } else {
+    trainingInputs.tensors = std::move(args);
+  }
+  float loss = float(training->runStep(steps++));
+  TensorData &out = outputs["loss"];
+  out.type = ElementType::F32;
+  out.shape = {};
+  out.bytes.resize(sizeof(float));
+  std::memcpy(out.bytes.data(), &loss, sizeof(float));
+  return Status();
+}
+
 Status Program::run(const std::map<std::string, TensorData> &inputs,
                     std::map<std::string, TensorData> &outputs) {
   outputs.clear();
@@ -397,6 +453,8 @@ Status Program::run(const std::map<std::string, TensorData> &inputs,
                              " was given other inputs than rank 0; every "
                              "rank must run the same inputs");
   }
+  if (impl->pipeline && impl->pipeline->isTraining())
+    return impl->runTrainingStep(args, microBatches, outputs);
   if (impl->pipeline)
     return impl->runPipeline(args, microBatches, outputs);
   std::vector<rt::HostTensor> results;
@@ -410,30 +468,39 @@ Status Program::run(const std::map<std::string, TensorData> &inputs,
   return Status();
 }
 
+/// Copies `bytes` (whole on rank 0, empty elsewhere) of a weight of type
+/// `dtype` and shape `shape` to every rank, into `weight`.
+static void broadcastWeight(rt::Communicator &comm, const std::string &name,
+                            rt::DType dtype, const std::vector<int64_t> &shape,
+                            std::vector<uint8_t> bytes, TensorData &weight) {
+  if (comm.rank() != 0)
+    bytes.resize(size_t(rt::Tensor{nullptr, dtype, shape}.numElements()) *
+                 rt::byteWidth(dtype));
+  rt::Tensor view{bytes.data(), dtype, shape};
+  comm.broadcast(view, 0, "weight '" + name + "'");
+  weight.type = toElementType(dtype);
+  weight.shape = shape;
+  weight.bytes = std::move(bytes);
+}
+
 Status Program::getWeights(std::map<std::string, TensorData> &weights) {
   weights.clear();
-  if (impl->pipeline)
-    return Status::error("a pipeline's weights are held by its stages; "
-                         "the library reads those of one-stage programs");
   rt::Communicator &comm = *impl->comm;
-  for (const rt::StateInfo &state : impl->executor->state()) {
-    // Every rank holds a slice of every persistent weight (a pipeline stage
-    // only its own; a pipeline's are not gathered here).
-    rt::HostTensor whole;
-    whole.dtype = state.dtype;
-    whole.shape = state.globalShape;
-    whole.bytes = rt::gatherWhole(comm, state, &state);
-    if (comm.rank() != 0)
-      whole.bytes.resize(
-          size_t(rt::Tensor{nullptr, state.dtype, state.globalShape}
-                     .numElements()) *
-          rt::byteWidth(state.dtype));
-    rt::Tensor view{whole.bytes.data(), whole.dtype, whole.shape};
-    comm.broadcast(view, 0, "weight '" + state.name + "'");
-    TensorData &data = weights[state.name];
-    data.type = toElementType(whole.dtype);
-    data.shape = std::move(whole.shape);
-    data.bytes = std::move(whole.bytes);
+  if (impl->pipeline && impl->pipeline->isTraining()) {
+    if (!impl->training)
+      return Status::error("a training pipeline's weights are read after "
+                           "its first step");
+    for (auto &[state, bytes] : impl->training->gatherWeights())
+      broadcastWeight(comm, state.name, state.dtype, state.globalShape,
+                      std::move(bytes), weights[state.name]);
+    return Status();
   }
+  // An inference pipeline keeps no weights from one run to the next.
+  if (impl->pipeline)
+    return Status();
+  // Every rank holds a slice of every persistent weight.
+  for (const rt::StateInfo &state : impl->executor->state())
+    broadcastWeight(comm, state.name, state.dtype, state.globalShape,
+                    rt::gatherWhole(comm, state, &state), weights[state.name]);
   return Status();
 }

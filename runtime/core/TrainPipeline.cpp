@@ -483,6 +483,39 @@ static double lossToRankZero(Communicator &comm, const PipelineInfo &info,
   return loss;
 }
 
+struct TrainingPipeline::Impl {
+  Impl(Communicator &comm, const PipelineInfo &info,
+       const PipelineInputs &inputs)
+      : comm(comm), info(info),
+        group(comm, info, inputs,
+              info.chunks > 1 ? PipelineSchedule::Interleaved
+                              : PipelineSchedule::OneFOneB) {}
+  Communicator &comm;
+  const PipelineInfo &info;
+  GroupRunner group;
+};
+
+TrainingPipeline::TrainingPipeline(Communicator &comm, mlir::ModuleOp module,
+                                   const PipelineInfo &info,
+                                   const PipelineInputs &inputs)
+    : impl(std::make_unique<Impl>(comm, info, inputs)) {
+  impl->group.build(module, /*trace=*/nullptr);
+  impl->group.setOrigin(Clock::now());
+}
+
+TrainingPipeline::~TrainingPipeline() = default;
+
+double TrainingPipeline::runStep(int64_t step) {
+  Communicator &comm = impl->comm;
+  double loss = impl->group.runStep(step);
+  loss = lossToRankZero(comm, impl->info, loss, step);
+  comm.completeSends("the loss");
+  std::vector<int64_t> scalar;
+  Tensor t{&loss, DType::F64, scalar};
+  comm.broadcast(t, 0, "the loss of step " + std::to_string(step + 1));
+  return loss;
+}
+
 /// Every stage's persistent weights, in stage order and each once (the
 /// ranks agree on them: each sends those of its group's stages), with the
 /// slice shape of the stage that holds it; `owner` gets each one's stage.
@@ -521,6 +554,26 @@ static std::vector<StateInfo> allStagesState(Communicator &comm,
       }
     }
   return all;
+}
+
+std::vector<std::pair<StateInfo, std::vector<uint8_t>>>
+TrainingPipeline::gatherWeights() {
+  Communicator &comm = impl->comm;
+  std::vector<int64_t> owner;
+  std::vector<StateInfo> all =
+      allStagesState(comm, impl->info, impl->group, owner);
+  std::vector<std::pair<StateInfo, std::vector<uint8_t>>> weights;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const StateInfo *held = nullptr;
+    for (const auto &stage : impl->group.getStages())
+      if (stage->getStage() == owner[i])
+        for (const StateInfo &s : stage->state())
+          if (s.name == all[i].name)
+            held = &s;
+    std::vector<uint8_t> whole = gatherWhole(comm, all[i], held);
+    weights.emplace_back(std::move(all[i]), std::move(whole));
+  }
+  return weights;
 }
 
 /// Saves every stage's weights into `dir` (rank 0 writes one model and

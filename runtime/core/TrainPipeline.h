@@ -13,11 +13,13 @@
 #ifndef DISTOPT_RUNTIME_CORE_TRAINPIPELINE_H
 #define DISTOPT_RUNTIME_CORE_TRAINPIPELINE_H
 
+#include "runtime/core/Pipeline.h"
 #include "runtime/core/Training.h"
 
 #include "distopt/Artifact/Pipeline.h"
 #include "runtime/core/Executor.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +61,32 @@ std::vector<PipelineTask> makePipelineSchedule(PipelineSchedule schedule,
 /// True when `module` is a training pipeline (a function with
 /// `dist.phase`).
 bool isTrainingPipeline(mlir::ModuleOp module);
+
+/// A training pipeline built on this rank and run one step at a time on
+/// inputs in memory (the library's Program).
+class TrainingPipeline {
+public:
+  /// Builds this rank's stages of `module` (checked: `info`) for steps of
+  /// `inputs.microBatches` micro-batches of `inputs`, which every step
+  /// reads: the caller replaces its tensors (the same shapes) between
+  /// steps. The schedule is the artifact's (interleaved with dist.chunks >
+  /// 1, else 1F1B). `module`, `info` and `inputs` outlive it.
+  TrainingPipeline(Communicator &comm, mlir::ModuleOp module,
+                   const PipelineInfo &info, const PipelineInputs &inputs);
+  ~TrainingPipeline();
+  /// Runs step `step` (0-based) and returns its loss, the mean over the
+  /// micro-batches, on every rank.
+  double runStep(int64_t step);
+  /// Every stage's persistent weights (in stage order, each once) and, on
+  /// rank 0, each one's bytes whole (empty on the other ranks). Collective
+  /// over the job.
+  std::vector<std::pair<StateInfo, std::vector<uint8_t>>> gatherWeights();
+
+  struct Impl;
+
+private:
+  std::unique_ptr<Impl> impl;
+};
 
 /// Runs `opts.training.steps` steps of the training pipeline `module`
 /// (checked: `info`). Prints each step's loss on rank 0 and writes the loss

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """distopt.torch.parallelize on modules defined here: its call equals the
-module's. Run directly, the plans have one device; under `mpirun -np 2`,
+module's; distopt.torch.train_step: its losses and trained weights equal
+torch.optim's from the same weights. Run directly, the plans have one
+device; under `mpirun -np 2`,
 every rank checks plans for two devices: data parallel on the `cpu` preset,
 tensor parallel (dp=1) on a cluster where splitting pays, and a two-stage
 pipeline (pp=2).
@@ -8,6 +10,7 @@ pipeline (pp=2).
     PYTHONPATH=BUILD/python /usr/bin/python3 test_torch.py
     mpirun -np 2 env PYTHONPATH=BUILD/python /usr/bin/python3 test_torch.py
 """
+import copy
 import os
 import unittest
 
@@ -125,6 +128,92 @@ class Parallelize(unittest.TestCase):
             parallel(torch.randn(5, 32))
         with self.assertRaises(distopt.Error):
             parallel(x, x)
+
+
+class Classifier(torch.nn.Module):
+    """A transformer block over 8 positions, then a linear head of 10
+    classes per position."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+        # No key bias: its gradient is zero in exact arithmetic, so it gets
+        # rounding noise, which AdamW turns into steps of about lr in either
+        # direction (models/training/models.py, drop_bias).
+        self.block.qkv = torch.nn.Linear(32, 96, bias=False)
+        self.head = torch.nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.head(self.block(x))
+
+
+class TrainStep(unittest.TestCase):
+    def check(self, module, x, labels, loss, optimizer, reference, steps=4,
+              **options):
+        for name, plan in plans():
+            with self.subTest(plan=name):
+                torch_module = copy.deepcopy(module)
+                torch_optimizer = reference(torch_module.parameters())
+                step = distopt.torch.train_step(module, (x,), labels,
+                                                loss=loss,
+                                                optimizer=optimizer,
+                                                **options, **plan)
+                for k in range(steps):
+                    torch_optimizer.zero_grad()
+                    output = torch_module(x)
+                    want = (torch.nn.functional.cross_entropy(
+                        output.reshape(-1, output.shape[-1]),
+                        labels.reshape(-1))
+                        if loss == "cross-entropy" else
+                        torch.nn.functional.mse_loss(output, labels))
+                    want.backward()
+                    torch_optimizer.step()
+                    got = step(x, labels=labels)
+                    self.assertAlmostEqual(got, want.item(),
+                                           delta=1e-5 * abs(want.item()),
+                                           msg=f"step {k + 1}")
+                # The trained weights, back in a module.
+                copied = copy.deepcopy(module)
+                step.copy_to(copied)
+                for (name, got), (_, want) in zip(
+                        copied.named_parameters(),
+                        torch_module.named_parameters()):
+                    torch.testing.assert_close(got, want, rtol=1e-4,
+                                               atol=1e-5, msg=name)
+                if RANKS > 1:
+                    grid = step.report["grid"]
+                    self.assertEqual(grid["dp"] * grid["tp"] * grid["pp"],
+                                     RANKS)
+
+    def test_cross_entropy_adamw(self):
+        torch.manual_seed(4)
+        module = Classifier()
+        x = torch.randn(4, 8, 32)
+        labels = torch.randint(0, 10, (4, 8))
+        self.check(module, x, labels, "cross-entropy", "adamw",
+                   lambda p: torch.optim.AdamW(p, lr=1e-2), lr=1e-2)
+
+    def test_mse_sgd_momentum(self):
+        torch.manual_seed(5)
+        module = MLP()
+        x = torch.randn(4, 32)
+        labels = torch.randn(4, 16)
+        self.check(module, x, labels, "mse", "sgd",
+                   lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+                   lr=0.05, momentum=0.9)
+
+    def test_bad_use(self):
+        module = MLP()
+        x = torch.randn(4, 32)
+        with self.assertRaises(distopt.Error):
+            distopt.torch.train_step(module, (x,), torch.randn(4, 16),
+                                     loss="hinge")
+        step = distopt.torch.train_step(module, (x,), torch.randn(4, 16),
+                                        loss="mse", **plans()[-1][1])
+        with self.assertRaises(distopt.Error):
+            step(x, labels=torch.randn(4, 15))
+        with self.assertRaises(TypeError):
+            step(x)
 
 
 if __name__ == "__main__":
