@@ -22,6 +22,13 @@ PACKAGE_DIR="$BUILD_DIR/python"
 if [ "${DISTOPT_PYTHON_PTH:-1}" = 0 ]; then
   exit 0
 fi
+# A sanitizer build's extension needs the sanitizers' runtime loaded first,
+# which Debian's Python does not: the normal build's package stays the one
+# Python imports.
+if grep -q '^DISTOPT_SANITIZE:STRING=.\+' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+  echo "install-python: $BUILD_DIR is a sanitizer build; its package is not the one Python imports"
+  exit 0
+fi
 if ! compgen -G "$PACKAGE_DIR/distopt/_distopt*.so" >/dev/null; then
   echo "install-python: the distopt package is not built ($PACKAGE_DIR/distopt); build the _distopt target"
   exit 0
