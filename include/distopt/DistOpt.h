@@ -138,8 +138,11 @@ public:
   /// The folder the program's weight paths start from (the model's).
   const std::string &getWeightsDir() const { return weightsDir; }
   /// Writes the artifact to `path` (through a temporary file: nothing
-  /// partial is left on failure). The weights stay in the model's folder.
-  Status save(const std::string &path) const;
+  /// partial is left on failure). The weights stay in the model's folder,
+  /// or, with `weightsDir`, in that folder: the caller copies the model's
+  /// files there (the artifact names them relative to it).
+  Status save(const std::string &path,
+              const std::string &weightsDir = {}) const;
 
 private:
   friend Status compile(const std::string &, const CompileOptions &,

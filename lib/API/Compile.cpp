@@ -421,18 +421,29 @@ Status distopt::compile(const std::string &modelPath,
   return Status();
 }
 
-Status CompiledModel::save(const std::string &path) const {
+Status CompiledModel::save(const std::string &path,
+                           const std::string &weightsDir) const {
   if (artifact.empty())
     return Status::error("nothing to save: the model is not compiled", path);
-  MLIRContext context(MLIRContext::Threading::DISABLED);
-  std::string message;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-    if (message.empty())
-      message = diag.str();
-    return mlir::success();
-  });
-  if (!writeArtifactBytes(artifact, path, UnknownLoc::get(&context)))
-    return Status::error(message, path);
+  Session session(path);
+  if (weightsDir.empty()) {
+    if (!writeArtifactBytes(artifact, path,
+                            UnknownLoc::get(&session.getContext())))
+      return session.getError("cannot write the artifact");
+    return Status();
+  }
+  // The same program, with its weights' folder moved.
+  OwningOpRef<ModuleOp> module =
+      parseArtifact(artifact, "the compiled program", &session.getContext());
+  if (!module)
+    return session.getError("cannot read the compiled program");
+  llvm::SmallString<256> dir(weightsDir);
+  llvm::sys::fs::make_absolute(dir);
+  llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
+  (*module)->setAttr(dist::DistDialect::ModelDirAttrHelper::getNameStr(),
+                     StringAttr::get(&session.getContext(), dir));
+  if (!writeArtifact(*module, path))
+    return session.getError("cannot write the artifact");
   return Status();
 }
 

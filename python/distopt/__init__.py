@@ -350,18 +350,23 @@ class Program:
     def save(self, path):
         """Writes the artifact to `path`, to run later with distopt.load()
         or dist-run. The weights stay in the model's file, which must stay
-        where it is; a program compiled from a ModelProto has its model in a
-        temporary folder and cannot be saved (save the ModelProto with
-        onnx.save and compile that file)."""
+        where it is. A program compiled from a ModelProto, whose model lives
+        in a temporary folder, saves the model beside the artifact, in the
+        folder `path + ".weights"`, which the artifact then names."""
+        path = os.fspath(path)
         if self._compiled is None:
-            shutil.copyfile(self._artifact_path, os.fspath(path))
+            shutil.copyfile(self._artifact_path, path)
             return
-        if self._model_file is not None and self._model_file.is_temporary:
-            raise Error("this program was compiled from an in-memory "
-                        "ModelProto whose weights are removed with the "
-                        "program; save the model with onnx.save and compile "
-                        "that file to save an artifact")
-        self._compiled.save(os.fspath(path))
+        if self._model_file is None or not self._model_file.is_temporary:
+            self._compiled.save(path)
+            return
+        weights = path + ".weights"
+        os.makedirs(weights, exist_ok=True)
+        model = os.path.join(weights, os.path.basename(self._model_file.path))
+        temporary = f"{model}.{os.getpid()}.tmp"
+        shutil.copyfile(self._model_file.path, temporary)
+        os.replace(temporary, model)
+        self._compiled.save(path, weights)
 
     @property
     def inputs(self):

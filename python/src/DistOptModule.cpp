@@ -312,14 +312,18 @@ PYBIND11_MODULE(_distopt, m) {
       .def_property_readonly("report_text", &CompiledModel::getReportText)
       .def_property_readonly("device_count", &CompiledModel::getDeviceCount)
       .def_property_readonly("weights_dir", &CompiledModel::getWeightsDir)
-      .def("save", [](const CompiledModel &model, const std::string &path) {
-        Status status;
-        {
-          py::gil_scoped_release release;
-          status = model.save(path);
-        }
-        check(status);
-      });
+      .def(
+          "save",
+          [](const CompiledModel &model, const std::string &path,
+             const std::string &weightsDir) {
+            Status status;
+            {
+              py::gil_scoped_release release;
+              status = model.save(path, weightsDir);
+            }
+            check(status);
+          },
+          py::arg("path"), py::arg("weights_dir") = "");
 
   m.def(
       "compile",

@@ -6,6 +6,7 @@ the errors a user can make.
 
     PYTHONPATH=BUILD/python /usr/bin/python3 test_api.py [--out DIR]
 """
+import gc
 import os
 import subprocess
 import sys
@@ -57,11 +58,20 @@ class CompileAndRun(unittest.TestCase):
         program = distopt.compile(onnx.load(model.path), shapes=model.shapes)
         common.assert_outputs_equal(self, program.run(model.inputs),
                                     model.outputs)
-        # Its weights are in a temporary folder that goes with the program.
+        # Its weights are in a temporary folder that goes with the program;
+        # saved, they go beside the artifact and outlive it.
         with tempfile.TemporaryDirectory() as folder:
-            with self.assertRaises(distopt.Error) as raised:
-                program.save(os.path.join(folder, "model.dist"))
-            self.assertIn("ModelProto", str(raised.exception))
+            path = os.path.join(folder, "model.dist")
+            program.save(path)
+            self.assertTrue(os.path.isfile(os.path.join(
+                folder, "model.dist.weights", "model.onnx")))
+            temporary = os.path.dirname(program._model_file.path)
+            del program
+            gc.collect()
+            self.assertFalse(os.path.exists(temporary))
+            loaded = distopt.load(path)
+            common.assert_outputs_equal(self, loaded.run(model.inputs),
+                                        model.outputs)
 
     def test_save_then_load(self):
         model = MODELS["gpt2"]
