@@ -30,37 +30,52 @@ __all__ = ["parallelize", "ParallelModule", "train_step", "TrainStep"]
 OPSET = 17
 
 
-class ParallelModule:
-    """The compiled module: call it like the module, with tensors of the
-    example inputs' dtypes and shapes; it returns torch tensors (a tuple
-    when the module returns several, else one)."""
+class _CompiledModule:
+    """A compiled export of a module, called on torch tensors: the program,
+    the names of the module's inputs in order, and those the export kept
+    (the exporter drops an input that the graph does not use)."""
 
-    def __init__(self, program, input_names, used_inputs, output_names,
-                 single_output):
+    def __init__(self, program, input_names, used_inputs):
         self.program = program
         self.input_names = input_names
-        # The exporter drops an input that the graph does not use.
         self._used_inputs = used_inputs
-        self.output_names = output_names
-        self._single_output = single_output
 
     @property
     def report(self):
         """The plan report as a dict (None when nothing was planned)."""
         return self.program.report
 
-    def __call__(self, *inputs):
+    def _run(self, inputs, extra=()):
+        """Runs the program on `inputs` (in the order of input_names) and
+        the (name, tensor) pairs of `extra`; returns its outputs."""
         import torch
         if len(inputs) != len(self.input_names):
             raise distopt.Error(f"expected {len(self.input_names)} input(s), "
                                 f"found {len(inputs)}")
+        named = [(name, value) for name, value in zip(self.input_names, inputs)
+                 if name in self._used_inputs]
         arrays = {}
-        for name, value in zip(self.input_names, inputs):
+        for name, value in named + list(extra):
             if not isinstance(value, torch.Tensor):
                 raise distopt.Error(f"input '{name}' is not a torch.Tensor")
-            if name in self._used_inputs:
-                arrays[name] = value.detach().cpu().contiguous().numpy()
-        outputs = self.program.run(arrays)
+            arrays[name] = value.detach().cpu().contiguous().numpy()
+        return self.program.run(arrays)
+
+
+class ParallelModule(_CompiledModule):
+    """The compiled module: call it like the module, with tensors of the
+    example inputs' dtypes and shapes; it returns torch tensors (a tuple
+    when the module returns several, else one)."""
+
+    def __init__(self, program, input_names, used_inputs, output_names,
+                 single_output):
+        super().__init__(program, input_names, used_inputs)
+        self.output_names = output_names
+        self._single_output = single_output
+
+    def __call__(self, *inputs):
+        import torch
+        outputs = self._run(inputs)
         tensors = tuple(torch.from_numpy(outputs[name])
                         for name in self.output_names)
         return tensors[0] if self._single_output else tensors
@@ -113,39 +128,20 @@ def parallelize(module, example_inputs, cluster="cpu", devices=1, plan=None,
                           single_output)
 
 
-class TrainStep:
+class TrainStep(_CompiledModule):
     """A compiled training step: call it with the module's inputs and the
     loss's labels (tensors of the example's dtypes and shapes) to run one
     optimizer step on every rank; it returns the loss as a float."""
 
     def __init__(self, program, input_names, used_inputs, labels_name,
                  parameters):
-        self.program = program
-        self.input_names = input_names
-        self._used_inputs = used_inputs
+        super().__init__(program, input_names, used_inputs)
         self.labels_name = labels_name
         # ONNX initializer name -> the module's names of that parameter.
         self._parameters = parameters
 
-    @property
-    def report(self):
-        """The plan report as a dict (None when nothing was planned)."""
-        return self.program.report
-
     def __call__(self, *inputs, labels):
-        import torch
-        if len(inputs) != len(self.input_names):
-            raise distopt.Error(f"expected {len(self.input_names)} input(s), "
-                                f"found {len(inputs)}")
-        arrays = {}
-        for name, value in list(zip(self.input_names, inputs)) + [
-                (self.labels_name, labels)]:
-            if not isinstance(value, torch.Tensor):
-                raise distopt.Error(f"input '{name}' is not a torch.Tensor")
-            if name in self._used_inputs or name == self.labels_name:
-                arrays[name] = value.detach().cpu().contiguous().numpy()
-        outputs = self.program.run(arrays)
-        (loss,) = outputs.values()
+        (loss,) = self._run(inputs, [(self.labels_name, labels)]).values()
         return float(loss)
 
     def state_dict(self):
