@@ -203,6 +203,9 @@ static Status loadProgram(const std::string *path, const std::string *bytes,
   impl->comm = std::make_unique<rt::Communicator>(nullptr, nullptr);
   rt::Communicator &comm = *impl->comm;
   comm.setCollectiveTimeout(options.collectiveTimeout);
+  // A kernel that meets bad data (an index or a label out of range) steps
+  // over it; run() returns the error on every rank.
+  comm.setKeepDataErrors(true);
   rt::setNumThreads(options.threads > 0 ? options.threads
                                         : getDefaultThreads());
   // Every rank must load the same program, else their collectives would
@@ -453,17 +456,38 @@ Status Program::run(const std::map<std::string, TensorData> &inputs,
                              " was given other inputs than rank 0; every "
                              "rank must run the same inputs");
   }
-  if (impl->pipeline && impl->pipeline->isTraining())
-    return impl->runTrainingStep(args, microBatches, outputs);
-  if (impl->pipeline)
-    return impl->runPipeline(args, microBatches, outputs);
-  std::vector<rt::HostTensor> results;
-  impl->executor->run(args, results, /*trace=*/nullptr);
-  for (size_t i = 0; i < results.size(); ++i) {
-    TensorData &out = outputs[impl->outputs[i].name];
-    out.type = toElementType(results[i].dtype);
-    out.shape = std::move(results[i].shape);
-    out.bytes = std::move(results[i].bytes);
+  Status status;
+  if (impl->pipeline && impl->pipeline->isTraining()) {
+    status = impl->runTrainingStep(args, microBatches, outputs);
+  } else if (impl->pipeline) {
+    status = impl->runPipeline(args, microBatches, outputs);
+  } else {
+    std::vector<rt::HostTensor> results;
+    impl->executor->run(args, results, /*trace=*/nullptr);
+    for (size_t i = 0; i < results.size(); ++i) {
+      TensorData &out = outputs[impl->outputs[i].name];
+      out.type = toElementType(results[i].dtype);
+      out.shape = std::move(results[i].shape);
+      out.bytes = std::move(results[i].bytes);
+    }
+  }
+  if (!status)
+    return status;
+  // The data errors of any rank, agreed on by every rank.
+  std::vector<std::string> errors =
+      comm.allGatherRecords(comm.takeDataError(), "the ranks' data errors");
+  for (int r = 0; r < comm.size(); ++r) {
+    if (errors[r].empty())
+      continue;
+    outputs.clear();
+    bool training = (impl->pipeline && impl->pipeline->isTraining()) ||
+                    (impl->executor && impl->executor->isTraining());
+    return Status::error(
+        (comm.size() > 1 ? "rank " + std::to_string(r) + ": " : "") +
+        errors[r] +
+        (training ? "; this step's update used it: the weights are no "
+                    "longer those of a valid step"
+                  : ""));
   }
   return Status();
 }

@@ -446,6 +446,13 @@ void Communicator::exitAll(int code) {
   std::exit(code);
 }
 
+void Communicator::reportDataError(const std::string &message) {
+  if (!keepDataErrors_)
+    abortAll(message);
+  if (dataError_.empty())
+    dataError_ = message;
+}
+
 void Communicator::abortAll(const std::string &message, int code) {
   std::fprintf(stderr, "dist-run: rank %d: error: %s\n", rank_, message.c_str());
   std::fflush(stderr);

@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <mpi.h>
@@ -160,6 +161,15 @@ public:
   /// Stops every rank of the job with `code` after printing `message`.
   [[noreturn]] void abortAll(const std::string &message, int code = 1);
 
+  /// An error in the data a kernel ran on (a gather index or a class label
+  /// out of range), which the kernel has stepped over safely: stops the job
+  /// (abortAll), or, when data errors are kept (the library, which returns
+  /// them after the run), keeps the first one for takeDataError().
+  void reportDataError(const std::string &message);
+  void setKeepDataErrors(bool keep) { keepDataErrors_ = keep; }
+  /// The first data error kept since the last call, or "".
+  std::string takeDataError() { return std::exchange(dataError_, {}); }
+
   /// Ends this rank with `code` after finalizing MPI: for an error every
   /// rank has found (after an agreement), so that none is left waiting.
   [[noreturn]] void exitAll(int code);
@@ -192,6 +202,8 @@ private:
   int rank_ = 0, size_ = 1;
   double timeoutSeconds_ = 0;
   bool ownsMpi_ = false;
+  bool keepDataErrors_ = false;
+  std::string dataError_;
   std::vector<int64_t> shape_, coords_;
   int64_t stage_ = 0, stages_ = 1, position_ = 0, gridDevices_ = 1;
   std::map<std::vector<int64_t>, MPI_Comm> groups_;

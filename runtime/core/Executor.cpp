@@ -558,8 +558,9 @@ template <size_t N> static std::array<int64_t, N> arr(ArrayRef<int64_t> a) {
 }
 
 /// The message for the out-of-range index at `position` of `indices`; an
-/// error on one rank stops every rank (Communicator::abortAll), so that none
-/// waits in the next collective.
+/// error on one rank stops every rank (Communicator::reportDataError), so
+/// that none waits in the next collective, or, in the library, is returned
+/// by every rank after the run.
 static std::string gatherIndexError(const std::string &op,
                                     const Tensor &indices, int64_t position,
                                     int64_t axisSize, int64_t axis) {
@@ -735,7 +736,8 @@ bool ProgramBuilder::emitDataMovement(Operation *op, const std::string &name) {
         return add([=, block = *block]() mutable {
           int64_t bad = gatherBlock(d, idx, block, out, axis);
           if (bad >= 0)
-            c->abortAll(gatherIndexError(name, idx, bad, block.rows, axis));
+            c->reportDataError(
+                gatherIndexError(name, idx, bad, block.rows, axis));
         });
       })
       .Case([&](dist::TransposeOp o) {
@@ -947,7 +949,7 @@ bool ProgramBuilder::emitTraining(Operation *op, const std::string &name) {
         return add([=]() mutable {
           int64_t bad = crossEntropy(x, y, out);
           if (bad >= 0)
-            c->abortAll(labelError(name, y, bad, x.shape.back()));
+            c->reportDataError(labelError(name, y, bad, x.shape.back()));
         });
       })
       .Case([&](dist::CrossEntropyStatsOp o) {
@@ -961,7 +963,7 @@ bool ProgramBuilder::emitTraining(Operation *op, const std::string &name) {
         return add([=, block = *block]() mutable {
           int64_t bad = crossEntropyStats(x, y, m, block, sum, t);
           if (bad >= 0)
-            c->abortAll(labelError(name, y, bad, block.classes));
+            c->reportDataError(labelError(name, y, bad, block.classes));
         });
       })
       .Case([&](dist::CrossEntropyGradOp o) {
@@ -977,13 +979,13 @@ bool ProgramBuilder::emitTraining(Operation *op, const std::string &name) {
             int64_t bad =
                 crossEntropyGradBlock(x, y, k, m, sum, block, out);
             if (bad >= 0)
-              c->abortAll(labelError(name, y, bad, block.classes));
+              c->reportDataError(labelError(name, y, bad, block.classes));
           });
         }
         return add([=]() mutable {
           int64_t bad = crossEntropyGrad(x, y, k, out);
           if (bad >= 0)
-            c->abortAll(labelError(name, y, bad, x.shape.back()));
+            c->reportDataError(labelError(name, y, bad, x.shape.back()));
         });
       })
       .Case([&](dist::MseOp o) {
@@ -1060,7 +1062,8 @@ bool ProgramBuilder::emitBackward(Operation *op, const std::string &name) {
         return add([=, block = *block]() mutable {
           int64_t bad = gatherGradBlock(g, idx, block, out, axis);
           if (bad >= 0)
-            c->abortAll(gatherIndexError(name, idx, bad, block.rows, axis));
+            c->reportDataError(
+                gatherIndexError(name, idx, bad, block.rows, axis));
         });
       })
       .Case([&](dist::Conv2DGradInputOp o) {

@@ -261,6 +261,22 @@ class Errors(unittest.TestCase):
         # After every refusal the program still runs.
         common.assert_outputs_equal(self, program.run({"x": x}), model.outputs)
 
+    def test_index_out_of_range(self):
+        # A kernel meets the bad token id while it runs: an error, not an
+        # exit of the interpreter; the program runs on after it.
+        model = MODELS["gpt2"]
+        program = distopt.compile(model.path, shapes=model.shapes)
+        name = next(n for n, v in model.inputs.items()
+                    if v.dtype == np.int64)
+        bad = dict(model.inputs)
+        bad[name] = bad[name].copy()
+        bad[name].flat[3] = 10**9
+        error = self.assertError(lambda: program.run(bad),
+                                 "is out of range for axis 0")
+        self.assertIn("index 1000000000", error.message)
+        common.assert_outputs_equal(self, program.run(model.inputs),
+                                    model.outputs)
+
     def test_missing_artifact(self):
         self.assertError(lambda: distopt.load(os.path.join(OUT, "no.dist")),
                          "no.dist")
