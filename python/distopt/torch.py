@@ -21,6 +21,7 @@ optimizer as dist-opt --mode train names them, docs/training.md) and
 compiles it: each call is one step of the optimizer on every rank.
 """
 
+import contextlib
 import io
 
 import distopt
@@ -28,6 +29,17 @@ import distopt
 __all__ = ["parallelize", "ParallelModule", "train_step", "TrainStep"]
 
 OPSET = 17
+
+
+@contextlib.contextmanager
+def _evaluating(module):
+    """`module` in eval mode (no dropout) while in `with`; its mode after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
 
 
 class _CompiledModule:
@@ -98,9 +110,7 @@ def parallelize(module, example_inputs, cluster="cpu", devices=1, plan=None,
         raise distopt.Error("example_inputs must be tensors (a tensor or a "
                             "tuple of tensors)")
     buffer = io.BytesIO()
-    was_training = module.training
-    module.eval()
-    try:
+    with _evaluating(module):
         with torch.no_grad():
             result = module(*example_inputs)
         if not isinstance(result, torch.Tensor) and not (
@@ -118,8 +128,6 @@ def parallelize(module, example_inputs, cluster="cpu", devices=1, plan=None,
         torch.onnx.export(module, example_inputs, buffer, opset_version=OPSET,
                           input_names=input_names, output_names=output_names,
                           do_constant_folding=True)
-    finally:
-        module.train(was_training)
     model = onnx.load_from_string(buffer.getvalue())
     used_inputs = {value.name for value in model.graph.input}
     program = distopt.compile(model, cluster=cluster, devices=devices,
@@ -219,9 +227,7 @@ def train_step(module, example_inputs, example_labels, loss="cross-entropy",
     if labels_name in input_names:
         raise distopt.Error("an input is named 'labels', the loss's labels")
     buffer = io.BytesIO()
-    was_training = module.training
-    module.eval()
-    try:
+    with _evaluating(module):
         with torch.no_grad():
             result = module(*example_inputs)
         if not isinstance(result, torch.Tensor):
@@ -241,8 +247,6 @@ def train_step(module, example_inputs, example_labels, loss="cross-entropy",
                           do_constant_folding=False,
                           training=torch.onnx.TrainingMode.PRESERVE,
                           export_params=True)
-    finally:
-        module.train(was_training)
     model = onnx.load_from_string(buffer.getvalue())
     initializers = {init.name: init for init in model.graph.initializer}
     named = dict(module.named_parameters())
