@@ -146,7 +146,11 @@ llvm::Expected<Plan> distopt::plan::planMicroBatchSizes(
              nullptr);
       continue;
     }
-    llvm::Expected<Plan> plan = planModule(**model, cluster, options);
+    // The best step so far prunes this size's search.
+    llvm::Expected<Plan> plan =
+        planModule(**model, cluster, options,
+                   best ? best->step.stepSeconds
+                        : std::numeric_limits<double>::infinity());
     record(size, std::move(plan), std::move(*model));
   }
   llvm::sort(trials, [](const MicroBatchTrial &a, const MicroBatchTrial &b) {

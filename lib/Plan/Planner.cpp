@@ -1576,6 +1576,12 @@ namespace {
 struct GridSearch {
   std::optional<Plan> best;
   double bestTime = 0;
+  /// A step time reached before this search began (the plan of another
+  /// micro-batch size): like the best step of the search itself, it bounds
+  /// which settings are worth planning.
+  double incumbent = std::numeric_limits<double>::infinity();
+  /// Whether some grid's settings were left unplanned for that reason.
+  bool pruned = false;
   /// The best plan's grid, by its place in the order of enumerateGrids
   /// (of plans equally fast, the first grid's wins).
   unsigned bestGrid = 0;
@@ -2024,10 +2030,25 @@ void SettingSearch::finish(llvm::Expected<Plan> base, GridSearch &search) {
   };
   std::map<Key, std::optional<Plan>> replanned;
   replanned[keyOf(lean)] = std::nullopt; // the base plan
+  // The best step found on any grid so far, or before the search: a
+  // setting priced above it (by kNearTie) on the base plan gets no program
+  // of its own, by the same reasoning as within the grid; it is priced on
+  // the base plan only.
+  double bar = std::min(search.best ? search.bestTime
+                                    : std::numeric_limits<double>::infinity(),
+                        search.incumbent);
+  std::optional<double> prunedAt;
   for (auto [price, i] : order) {
     if (best && price >= bestStep.stepSeconds * kNearTie)
       break;
     const cost::PlanOptions &setting = settings[i];
+    if (price >= bar * kNearTie) {
+      if (!prunedAt)
+        prunedAt = price;
+      if (planning.fitsUnder(baseChoice, setting))
+        consider(*base, setting, *steps[i], search);
+      continue;
+    }
     // The setting's own ILP: its optimum may be another plan of the same
     // objective, or, where the base choice breaks its memory limit, a
     // plan that needs less memory. Where the base choice fits that limit
@@ -2065,6 +2086,16 @@ void SettingSearch::finish(llvm::Expected<Plan> base, GridSearch &search) {
   candidate.settingsPriced = order.size();
   if (best) {
     describeCandidate(candidate, bestStep);
+  } else if (prunedAt) {
+    search.pruned = true;
+    if (leanest)
+      describeCandidate(candidate, *leanest);
+    candidate.reason =
+        formatv("no plan that fits: its settings take at least {0} on its "
+                "base plan, over the best step found ({1}), and were not "
+                "planned further",
+                formatSeconds(*prunedAt), formatSeconds(bar))
+            .str();
   } else if (leanest) {
     describeCandidate(candidate, *leanest);
     candidate.reason = "does not fit";
@@ -2212,7 +2243,8 @@ setGraphPrecision(func::FuncOp func, cost::PlanOptions options) {
 
 llvm::Expected<Plan>
 distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
-                          const cost::PlanOptions &fixedOptions) {
+                          const cost::PlanOptions &fixedOptions,
+                          double incumbentSeconds) {
   auto start = std::chrono::steady_clock::now();
   // The plan is made for the nodes in an order of their own, not the
   // file's: a plan and its price do not depend on how the file lists them.
@@ -2252,7 +2284,13 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
             .str());
 
   GridSearch search;
+  search.incumbent = incumbentSeconds;
   searchGrids(planner, grids, search);
+  if (!search.best && search.pruned)
+    return llvm::createStringError(
+        formatv("no plan is faster than {0} (the best step found before)",
+                formatSeconds(incumbentSeconds))
+            .str());
   if (!search.best)
     return noPlanError(cluster, options, search);
   search.best->candidates = search.candidates;

@@ -25,9 +25,10 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <functional>
+#include <limits>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 namespace distopt::plan {
 
@@ -171,10 +172,14 @@ struct Plan {
 /// act on: a fixed precision the model is not retyped to, no grid of the
 /// cluster's device count, an op without a sharding rule, or no plan that
 /// fits in memory (with the smallest memory needed and what would make it
-/// fit).
-llvm::Expected<Plan> planModule(mlir::ModuleOp module,
-                                const cost::ClusterSpec &cluster,
-                                const cost::PlanOptions &options);
+/// fit). `incumbentSeconds` is a step time reached before (by the plan of
+/// another micro-batch size): settings whose price on a grid's base plan
+/// exceeds it are not planned with their own program, and when that leaves
+/// no plan the error says so.
+llvm::Expected<Plan>
+planModule(mlir::ModuleOp module, const cost::ClusterSpec &cluster,
+           const cost::PlanOptions &options,
+           double incumbentSeconds = std::numeric_limits<double>::infinity());
 
 /// A grid and the settings of `setting` as `--plan` keys:
 /// "dp=2,tp=4,pp=1,microbatch=1", with recompute, zero and schedule where
