@@ -13,10 +13,14 @@
 #include "distopt/Cost/ClusterSpec.h"
 #include "distopt/Cost/StepModel.h"
 #include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Dialect/Dist/DistOps.h"
+#include "distopt/Dialect/Dist/ShardingRule.h"
 #include "distopt/DistOpt.h"
 #include "distopt/Passes/Passes.h"
 #include "distopt/Support/Resources.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -147,21 +151,115 @@ distopt::splitIntoMicroBatches(llvm::StringRef planSpec, llvm::StringRef mode,
   return std::nullopt;
 }
 
-plan::ModelAtMicroBatch distopt::getModelAtMicroBatch(
-    llvm::StringRef path, const OnnxImportOptions &options,
-    MLIRContext &context, std::function<LogicalResult(ModuleOp)> prepare) {
-  std::optional<int64_t> batch;
-  for (const auto &entry : options.inputShapes) {
-    const llvm::SmallVector<int64_t> &shape = entry.getValue();
-    if (shape.empty() || (batch && *batch != shape[0]))
-      return nullptr;
-    batch = shape[0];
+/// Whether `resized` is `original` with batch `size` instead of `batch`:
+/// the batch (every input's first dimension) is followed through each op
+/// of `original` by its sharding rule, marking the dimensions of every
+/// value that carry it; in `resized` exactly those dimensions differ, each
+/// scaled by size / batch, and every other one is the same. A model that
+/// fixes its batch in a constant (a Reshape to a literal shape) breaks
+/// this: its ops at another batch compute something else, or do not
+/// import.
+static llvm::Error checkBatchFollows(func::FuncOp original,
+                                     func::FuncOp resized, int64_t batch,
+                                     int64_t size) {
+  Block &a = original.getBody().front(), &b = resized.getBody().front();
+  auto mismatch = [&](Operation *op, llvm::StringRef what) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << what << " (" << op->getName() << " at " << op->getLoc()
+       << "): the model fixes its batch of " << batch
+       << " in a constant; export it with a dynamic batch dimension";
+    return llvm::createStringError(text);
+  };
+  if (a.getOperations().size() != b.getOperations().size() ||
+      original.getNumArguments() != resized.getNumArguments())
+    return llvm::createStringError(
+        "its ops differ from those at the model's batch; export it with a "
+        "dynamic batch dimension");
+  llvm::DenseMap<Value, llvm::SmallVector<bool, 4>> carries;
+  for (BlockArgument arg : original.getArguments()) {
+    auto type = cast<RankedTensorType>(arg.getType());
+    llvm::SmallVector<bool, 4> dims(type.getRank(), false);
+    dims[0] = true;
+    carries[arg] = std::move(dims);
   }
-  if (!batch)
+  for (auto [op, other] : llvm::zip(a, b)) {
+    if (op.getName() != other.getName() ||
+        op.getNumResults() != other.getNumResults())
+      return mismatch(&other, "an op differs from the one at the model's "
+                              "batch");
+    // The factors the batch reaches, through the operands that carry it.
+    llvm::SmallDenseSet<int64_t> reached;
+    std::optional<dist::ShardingRule> rule;
+    if (auto ruleOp = dyn_cast<dist::ShardingRuleOpInterface>(&op))
+      rule = ruleOp.getShardingRule();
+    for (auto [i, operand] : llvm::enumerate(op.getOperands())) {
+      auto it = carries.find(operand);
+      if (it == carries.end())
+        continue;
+      for (auto [d, carried] : llvm::enumerate(it->second))
+        if (carried && rule && i < rule->operands.size())
+          for (int64_t f : rule->operands[i][d])
+            reached.insert(f);
+    }
+    for (auto [r, result] : llvm::enumerate(op.getResults())) {
+      auto type = dyn_cast<RankedTensorType>(result.getType());
+      auto otherType = dyn_cast<RankedTensorType>(other.getResult(r).getType());
+      if (!type || !otherType)
+        continue;
+      if (type.getRank() != otherType.getRank())
+        return mismatch(&other, "a result's rank differs");
+      llvm::SmallVector<bool, 4> dims(type.getRank(), false);
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        if (rule && r < rule->results.size())
+          dims[d] = llvm::any_of(rule->results[r][d], [&](int64_t f) {
+            return reached.contains(f);
+          });
+        int64_t was = type.getDimSize(d), now = otherType.getDimSize(d);
+        bool scaled = dims[d] ? was * size == now * batch : was == now;
+        if (!scaled)
+          return mismatch(
+              &other, llvm::formatv("dimension {0} of a result is {1} where "
+                                    "the batch makes it {2}",
+                                    d, now, dims[d] ? was * size / batch : was)
+                          .str());
+      }
+      if (llvm::is_contained(dims, true))
+        carries[result] = std::move(dims);
+    }
+  }
+  return llvm::Error::success();
+}
+
+plan::ModelAtMicroBatch distopt::getModelAtMicroBatch(
+    llvm::StringRef path, const OnnxImportOptions &options, ModuleOp imported,
+    MLIRContext &context, std::function<LogicalResult(ModuleOp)> prepare) {
+  func::FuncOp main;
+  for (auto f : imported.getOps<func::FuncOp>())
+    if (!f.isExternal() && !main)
+      main = f;
+  if (!main || main.getNumArguments() == 0)
     return nullptr;
-  return [&context, file = path.str(), options, prepare = std::move(prepare)](
+  // Every input by its graph name, with the shape it was imported at.
+  llvm::StringMap<llvm::SmallVector<int64_t>> shapes;
+  std::optional<int64_t> batch;
+  auto *dialect = context.getLoadedDialect<dist::DistDialect>();
+  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+    auto type = dyn_cast<RankedTensorType>(main.getArgument(i).getType());
+    auto name = main.getArgAttrOfType<StringAttr>(
+        i, dialect->getNameAttrHelper().getName());
+    if (!type || !type.hasStaticShape() || type.getRank() == 0 || !name ||
+        (batch && *batch != type.getDimSize(0)))
+      return nullptr;
+    batch = type.getDimSize(0);
+    shapes[name.getValue()] = llvm::to_vector(type.getShape());
+  }
+  return [&context, file = path.str(), options, shapes = std::move(shapes),
+          prepare = std::move(prepare), main, batch = *batch](
              int64_t size) -> llvm::Expected<OwningOpRef<ModuleOp>> {
     OnnxImportOptions sized = options;
+    sized.inputShapes = shapes;
+    sized.resizeBatch = true;
     for (auto &entry : sized.inputShapes)
       entry.getValue()[0] = size;
     std::string errors;
@@ -176,6 +274,14 @@ plan::ModelAtMicroBatch distopt::getModelAtMicroBatch(
     if (!module)
       return llvm::createStringError(errors.empty() ? "the import failed"
                                                     : errors);
+    func::FuncOp resized;
+    for (auto f : module->getOps<func::FuncOp>())
+      if (!f.isExternal() && !resized)
+        resized = f;
+    if (!resized)
+      return llvm::createStringError("the import has no function");
+    if (llvm::Error error = checkBatchFollows(main, resized, batch, size))
+      return std::move(error);
     return module;
   };
 }
@@ -496,8 +602,8 @@ Status distopt::planModel(const std::string &modelPath,
   // The training of a forward graph also chooses its micro-batch size.
   plan::ModelAtMicroBatch modelAt;
   if (imported && options.mode == "train" && options.loss.empty())
-    modelAt = getModelAtMicroBatch(modelPath, *imported, session.getContext(),
-                                   prepare);
+    modelAt = getModelAtMicroBatch(modelPath, *imported, *module,
+                                   session.getContext(), prepare);
 
   CompilePassOptions pass = getPassOptions(options, batch, modelPath);
   pass.planSpec = planSpec;

@@ -139,11 +139,11 @@ llvm::Expected<Plan> distopt::plan::planMicroBatchSizes(
       continue;
     llvm::Expected<OwningOpRef<ModuleOp>> model = modelAt(size);
     if (!model) {
-      record(size,
-             llvm::createStringError(
-                 "the model does not import with this batch: " +
-                 firstLine(model.takeError())),
-             nullptr);
+      record(
+          size,
+          llvm::createStringError("the model cannot be used at this batch: " +
+                                  firstLine(model.takeError())),
+          nullptr);
       continue;
     }
     // The best step so far prunes this size's search.

@@ -634,16 +634,17 @@ static mlir::LogicalResult prepareModule(mlir::ModuleOp module,
 /// The ONNX model `inputFilename` imported again at another micro-batch
 /// size, through the passes of the command line and the precision's
 /// retyping (getModelAtMicroBatch); null unless the command line plans the
-/// training of a forward graph whose batch --shape gives.
+/// training of a forward graph whose inputs share their first dimension.
 static distopt::plan::ModelAtMicroBatch
 getModelAtMicroBatch(llvm::StringRef inputFilename,
                      const distopt::OnnxImportOptions &options,
-                     mlir::MLIRContext &context,
+                     mlir::ModuleOp imported, mlir::MLIRContext &context,
                      const mlir::MlirOptMainConfig &config) {
   if (modeText != "train" || !lossText.empty())
     return nullptr;
   return distopt::getModelAtMicroBatch(
-      inputFilename, options, context, [&config](mlir::ModuleOp module) {
+      inputFilename, options, imported, context,
+      [&config](mlir::ModuleOp module) {
         return prepareModule(module, config, /*dump=*/false);
       });
 }
@@ -891,8 +892,8 @@ static int runInMemory(llvm::StringRef inputFilename,
     return 1;
   distopt::plan::ModelAtMicroBatch modelAt;
   if (importOptions)
-    modelAt =
-        getModelAtMicroBatch(inputFilename, *importOptions, context, config);
+    modelAt = getModelAtMicroBatch(inputFilename, *importOptions, *module,
+                                   context, config);
   switch (action) {
   case DriverAction::Print:
     return printModule(*module, outputFilename, config);

@@ -97,7 +97,7 @@ TEST_F(MicroBatchSearchFixture, EverySizeIsTriedAndTheFastestWins) {
     if (size == 8) {
       EXPECT_FALSE(trial.priced);
       EXPECT_EQ(trial.reason,
-                "the model does not import with this batch: no such batch");
+                "the model cannot be used at this batch: no such batch");
       continue;
     }
     // The size planned alone: its fastest plan.

@@ -33,14 +33,15 @@ splitIntoMicroBatches(llvm::StringRef planSpec, llvm::StringRef mode,
                       std::optional<int64_t> &globalBatch);
 
 /// The model the planner prices at another micro-batch size, when the
-/// batch of an ONNX model's forward graph is the first dimension that every
-/// input shape of `options` gives (they must agree; null otherwise): the
-/// file at `path` imported again into `context` with that dimension set to
-/// the size, then `prepare`d as the first import was. Its errors are
-/// returned, not reported.
+/// batch of an ONNX model's forward graph is the first dimension of every
+/// input of `imported` (the model as imported with `options`; they must
+/// agree, null otherwise), whether the model leaves it dynamic or fixes it:
+/// the file at `path` imported again into `context` with that dimension
+/// set to the size (OnnxImportOptions::resizeBatch), then `prepare`d as the
+/// first import was. Its errors are returned, not reported.
 plan::ModelAtMicroBatch getModelAtMicroBatch(
     llvm::StringRef path, const OnnxImportOptions &options,
-    mlir::MLIRContext &context,
+    mlir::ModuleOp imported, mlir::MLIRContext &context,
     std::function<mlir::LogicalResult(mlir::ModuleOp)> prepare);
 
 } // namespace distopt

@@ -43,6 +43,13 @@ struct OnnxImportOptions {
   /// classifier's bias of 10 elements). Otherwise float initializers of at
   /// most 16 elements become `dist.constant`s that folding can use.
   bool floatInitializersAsWeights = false;
+  /// The first dimension `inputShapes` gives may differ from one the model
+  /// fixes (the micro-batch search imports a model exported with a static
+  /// batch again at other batch sizes). The shapes the model declares for
+  /// its outputs and intermediate values are then dropped and inferred
+  /// again; a model whose constants fix the batch (a Reshape to a literal
+  /// shape) fails to import with that size, with the error of the op.
+  bool resizeBatch = false;
 };
 
 /// Parses one `NAME=D0xD1x...` shape override into `options`. Fails with a

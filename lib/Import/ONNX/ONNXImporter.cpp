@@ -371,7 +371,7 @@ LogicalResult OnnxImporter::fixInputShapes() {
     if (t->has_shape()) {
       for (auto [i, dim] : llvm::enumerate(t->shape().dim()))
         if (dim.has_dim_value() && dim.dim_value() > 0 &&
-            dim.dim_value() != given[i])
+            dim.dim_value() != given[i] && !(options.resizeBatch && i == 0))
           return emitError(fileLoc)
                  << "--shape gives input '" << input.name() << "' dim " << i
                  << " = " << given[i] << ", but the model fixes it to "
@@ -382,6 +382,21 @@ LogicalResult OnnxImporter::fixInputShapes() {
     for (int64_t d : given)
       shape->add_dim()->set_dim_value(d);
   }
+  // At another batch the declared dimensions of the other values may be
+  // wrong: they become unknown (the ranks stay), and shape inference finds
+  // them again.
+  if (options.resizeBatch)
+    for (auto *infos : {model.mutable_graph()->mutable_value_info(),
+                        model.mutable_graph()->mutable_output()})
+      for (onnx::ValueInfoProto &info : *infos)
+        if (info.type().has_tensor_type() &&
+            info.type().tensor_type().has_shape())
+          for (onnx::TensorShapeProto::Dimension &dim :
+               *info.mutable_type()
+                    ->mutable_tensor_type()
+                    ->mutable_shape()
+                    ->mutable_dim())
+            dim.Clear();
   for (const auto &entry : options.inputShapes) {
     if (seen.contains(entry.getKey()))
       continue;
