@@ -67,7 +67,8 @@ ConvertFn unary(UnaryKind kind) {
     FailureOr<Value> x = ic.getInput(node, 0);
     if (failed(x))
       return failure();
-    return bind(ic, node, 0, ic.create<UnaryOp>(node, kind, *x));
+    return bind(ic, node, 0,
+                ic.create<UnaryOp>(node, kind, *x, FloatAttr(), FloatAttr()));
   };
 }
 
@@ -356,7 +357,8 @@ LogicalResult convertBatchNorm(ImportContext &ic, const Node &node) {
       node, BinaryKind::Add, channel[3], ic.createConstant(loc, eps));
   if (failed(varEps))
     return failure();
-  FailureOr<Value> inv = ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps);
+  FailureOr<Value> inv = ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps,
+                                            FloatAttr(), FloatAttr());
   if (failed(inv))
     return failure();
   FailureOr<Value> factor =
@@ -1035,7 +1037,9 @@ LogicalResult layerNormStats(ImportContext &ic, const Node &node, Value x,
   if (failed(varEps))
     return failure();
   ic.setOutput(node, 1, *mean);
-  return bind(ic, node, 2, ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps));
+  return bind(ic, node, 2,
+              ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps, FloatAttr(),
+                                 FloatAttr()));
 }
 
 LogicalResult convertLayerNorm(ImportContext &ic, const Node &node) {
