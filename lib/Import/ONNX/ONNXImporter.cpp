@@ -540,8 +540,22 @@ LogicalResult OnnxImporter::upgradeOpset() {
     return emitError(fileLoc)
            << "uses opset " << opset << ", which the ONNX version converter "
            << "did not upgrade to opset " << kMinOpset;
-  if (failed(checkModelTensors(upgraded.graph(), fileLoc)))
-    return failure();
+  // ONNX 1.12's adapters can write malformed tensors (Reshape 4 -> 5 gives
+  // its shape constant no dims): say where they come from.
+  std::string malformed;
+  LogicalResult tensorsChecked = success();
+  {
+    ScopedDiagnosticHandler capture(ctx, [&](Diagnostic &diag) {
+      if (diag.getSeverity() == DiagnosticSeverity::Error && malformed.empty())
+        malformed = diag.str();
+      return success();
+    });
+    tensorsChecked = checkModelTensors(upgraded.graph(), fileLoc);
+  }
+  if (failed(tensorsChecked))
+    return emitError(fileLoc)
+           << "uses opset " << opset << ", which the ONNX version converter "
+           << "upgrades to a malformed model: " << malformed;
   emitRemark(fileLoc) << "upgraded from opset " << opset << " to " << kMinOpset
                       << " with the ONNX version converter";
   model = std::move(upgraded);

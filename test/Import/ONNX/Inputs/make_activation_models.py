@@ -89,6 +89,21 @@ def write_activations(out, valid):
     np.save(os.path.join(out, "linear_opset6.expected.npy"),
             np.where(h < 0, np.expm1(h), h).astype(np.float32))
     valid.append("linear_opset6")
+    # The same weight as external data: the upgrade keeps its location.
+    ext = numpy_helper.from_array(w, "w")
+    ext.ClearField("raw_data")
+    ext.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "w6.bin"), ("offset", "0"), ("length", "128")):
+        entry = ext.external_data.add()
+        entry.key, entry.value = key, value
+    w.tofile(os.path.join(out, "w6.bin"))
+    save(out, "external_opset6",
+         [helper.make_node("MatMul", ["x", "w"], ["h"], name="mm6"),
+          helper.make_node("Elu", ["h"], ["y"], name="elu6")], 6,
+         initializers=[ext], out_shape=[2, 3, 8], check=False)
+    np.save(os.path.join(out, "external_opset6.expected.npy"),
+            np.where(h < 0, np.expm1(h), h).astype(np.float32))
+    valid.append("external_opset6")
     # PRelu: a per-channel slope [3, 1] broadcast over [2, 3, 4].
     slope = np.array([[0.25], [-0.5], [2.0]], np.float32)
     save(out, "prelu", [helper.make_node("PRelu", ["x", "slope"], ["y"], name="prelu")], 16,
@@ -141,6 +156,10 @@ def write_errors(out):
          inputs=[value_info("a", [4], TensorProto.INT32),
                  value_info("b", [4], TensorProto.INT32)],
          out_shape=[4], out_elem=TensorProto.BOOL, check=False)
+    # Opset 4 Reshape (shape attribute): ONNX 1.12's adapter to opset 5
+    # writes a shape constant without dims.
+    save(out, "reshape_opset4", [helper.make_node("Reshape", ["x"], ["y"], name="rs4",
+                                                  shape=[6, 4])], 4, out_shape=[6, 4])
     # Opset 6 with an op that the importer does not convert at any opset.
     save(out, "unknown_opset6", [helper.make_node("Acos", ["x"], ["y"], name="acos6")], 7,
          check=False)
