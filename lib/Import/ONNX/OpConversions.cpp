@@ -167,6 +167,18 @@ LogicalResult convertTrilu(ImportContext &ic, const Node &node) {
   // Beyond [-rows, cols] every k keeps all or nothing; clamping keeps
   // i + k within int64.
   int64_t offset = std::clamp(*k, -rows, cols);
+  // The index constants count against the import's memory limit, as the
+  // tensors it reads do.
+  uint64_t bytes;
+  if (__builtin_mul_overflow(uint64_t(rows) + uint64_t(cols), sizeof(int64_t),
+                             &bytes) ||
+      bytes > ic.maxBytes - std::min(ic.bytesRead, ic.maxBytes))
+    return ic.emitError(node)
+           << "needs " << rows << " + " << cols
+           << " indices for its mask, which with the " << ic.bytesRead
+           << " bytes of tensors read before is more than the limit of "
+           << ic.maxBytes << " bytes (--max-memory)";
+  ic.bytesRead += bytes;
   Type i64 = ic.builder.getI64Type();
   SmallVector<int64_t> rowIndex(rows), colIndex(cols);
   for (int64_t i = 0; i < rows; ++i)
