@@ -144,6 +144,26 @@ static double getUnaryFlopsPerElement(dist::UnaryKind kind) {
     return 55;
   case UnaryKind::Silu:
     return 57;
+  // The activations below were not measured: each is priced as the sum of
+  // the functions it calls (exp, log, tanh above) and its arithmetic.
+  case UnaryKind::LeakyRelu:
+  case UnaryKind::ThresholdedRelu:
+    return 2;
+  case UnaryKind::HardSigmoid:
+    return 4;
+  case UnaryKind::HardSwish:
+    return 5;
+  case UnaryKind::Softsign:
+    return 6;
+  case UnaryKind::Elu:
+  case UnaryKind::Celu:
+    return kTranscendentalFlops + 3;
+  case UnaryKind::Selu:
+    return kTranscendentalFlops + 4;
+  case UnaryKind::Softplus: // exp and log1p
+    return 2 * kTranscendentalFlops + 3;
+  case UnaryKind::Mish: // softplus, tanh, a product
+    return 2 * kTranscendentalFlops + 3 + 110 + 1;
   }
   llvm_unreachable("unknown unary kind");
 }

@@ -1,10 +1,10 @@
 //===- RaisePatterns.cpp - raise decomposed layers to single dist ops -----===//
 //
-// Exporters decompose layer normalization, GELU and biased linear layers
-// into chains of elementwise ops and reductions. These patterns recognize
-// the chains (with the operand orders and reassociations exporters and
-// hand-written models produce) and replace each with the one dist op that
-// the planner and the runtime treat as one kernel.
+// Exporters decompose layer normalization, GELU, Mish, Softsign and biased
+// linear layers into chains of elementwise ops and reductions. These
+// patterns recognize the chains (with the operand orders and reassociations
+// exporters and hand-written models produce) and replace each with the one
+// dist op that the planner and the runtime treat as one kernel.
 //
 // Every pattern checks that the values inside the chain have no user
 // outside it and that the raised op has the type of the value it replaces;
@@ -313,6 +313,67 @@ protected:
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// Mish and Softsign
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Mish as PyTorch exports `nn.Mish()` before opset 18:
+/// `x * tanh(softplus(x))`, either operand order. Raises it to
+/// `dist.unary mish x`.
+class RaiseMish : public OpRewritePattern<BinaryOp> {
+public:
+  using OpRewritePattern<BinaryOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(BinaryOp root,
+                                PatternRewriter &rewriter) const override {
+    if (root.getKind() != BinaryKind::Mul)
+      return rewriter.notifyMatchFailure(root, "not a product");
+    for (auto [x, t] : {std::pair(root.getLhs(), root.getRhs()),
+                        std::pair(root.getRhs(), root.getLhs())}) {
+      UnaryOp tanh = getUnary(t, UnaryKind::Tanh);
+      if (!tanh || !t.hasOneUse() || x.getType() != root.getType())
+        continue;
+      UnaryOp softplus = getUnary(tanh.getInput(), UnaryKind::Softplus);
+      if (!softplus || softplus.getInput() != x || !tanh.getInput().hasOneUse())
+        continue;
+      Location loc = getFusedLoc(rewriter, {root, tanh, softplus});
+      rewriter.replaceOp(root,
+                         UnaryOp::create(rewriter, loc, UnaryKind::Mish, x));
+      return success();
+    }
+    return rewriter.notifyMatchFailure(root, "not x * tanh(softplus(x))");
+  }
+};
+
+/// Softsign as PyTorch exports `nn.Softsign()`: `x / (1 + abs(x))`, either
+/// operand order of the add. Raises it to `dist.unary softsign x`.
+class RaiseSoftsign : public OpRewritePattern<BinaryOp> {
+public:
+  using OpRewritePattern<BinaryOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(BinaryOp root,
+                                PatternRewriter &rewriter) const override {
+    Value x = root.getLhs(), denominator = root.getRhs();
+    BinaryOp add = getBinary(denominator, BinaryKind::Add);
+    if (root.getKind() != BinaryKind::Div || !add || !denominator.hasOneUse() ||
+        x.getType() != root.getType())
+      return rewriter.notifyMatchFailure(root, "not x / (a + b)");
+    Value absolute = getOperandBesideConstant(add, 1.0);
+    UnaryOp abs = absolute ? getUnary(absolute, UnaryKind::Abs) : UnaryOp();
+    if (!abs || abs.getInput() != x || !absolute.hasOneUse() ||
+        absolute.getType() != root.getType())
+      return rewriter.notifyMatchFailure(root, "not x / (1 + abs(x))");
+    Location loc = getFusedLoc(rewriter, {root, add, abs});
+    rewriter.replaceOp(root,
+                       UnaryOp::create(rewriter, loc, UnaryKind::Softsign, x));
+    return success();
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
 // Layer normalization
 //===----------------------------------------------------------------------===//
 
@@ -608,7 +669,7 @@ struct RaisePatternsPass
 
 void distopt::populateRaisePatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<RaiseGeluErf, RaiseGeluTanh>(context);
+  patterns.add<RaiseGeluErf, RaiseGeluTanh, RaiseMish, RaiseSoftsign>(context);
   patterns.add<RaiseLayerNorm, FoldLayerNormBias, FoldMatMulBias, FoldGemmBias>(
       context);
 }

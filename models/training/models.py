@@ -11,6 +11,7 @@ second on two cores, each a torch.nn.Module whose weights come from a fixed seed
   mixer     MLP-Mixer: Conv2d patches, token- and channel-mixing MLPs
   resnet    ResNet-style CNN without batch norm: conv + relu + residual, average
             pool, global average pool, linear
+  activations  an MLP through every activation of dist.unary and PReLU
 
 Every entry of TRAINING_MODELS knows its constructor, its inputs (names, shapes,
 how to draw a batch from a generator), the name of its logits output and its
@@ -196,6 +197,28 @@ class ResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
+class ActivationMLP(nn.Module):
+    """An MLP through every activation that dist-opt imports as a dist.unary
+    kind, and PReLU: a linear layer, then one branch per activation (its own
+    linear layer and the activation) summed, then the head. Branches keep
+    every activation's gradient of the same scale, where a deep chain of
+    squashing functions would shrink it."""
+
+    def __init__(self, features=16, dim=32, classes=10):
+        super().__init__()
+        self.inp = nn.Linear(features, dim)
+        self.acts = nn.ModuleList([
+            nn.LeakyReLU(0.1), nn.ELU(0.8), nn.SELU(), nn.CELU(1.5), nn.Softplus(),
+            nn.Softsign(), nn.Hardsigmoid(), nn.Hardswish(), nn.Mish(), nn.PReLU(dim, 0.2)])
+        self.branches = nn.ModuleList([nn.Linear(dim, dim) for _ in self.acts])
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, features):
+        h = self.inp(features)
+        s = sum(act(lin(h)) for lin, act in zip(self.branches, self.acts))
+        return self.head(s)
+
+
 # --------------------------------------------------------------------------- #
 # Registry
 # --------------------------------------------------------------------------- #
@@ -251,6 +274,10 @@ def _image(g, size=16):
     return (torch.randn(BATCH, 3, size, size, generator=g),)
 
 
+def _features(g, features=16):
+    return (2 * torch.randn(BATCH, features, generator=g),)
+
+
 _TOKENS = [InputSpec("input_ids", (BATCH, 16), torch.int64)]
 _IMAGE = [InputSpec("pixel_values", (BATCH, 3, 16, 16), torch.float32)]
 
@@ -279,6 +306,10 @@ TRAINING_MODELS: Dict[str, TrainingModel] = {m.name: m for m in [
     TrainingModel("resnet", "ResNet without normalization: conv stem, 2x2 average pool, 3 "
                   "residual blocks (one stride 2), global average pool, linear, 10 classes",
                   ResNet, _IMAGE, _image, "logits", 10, seed=106),
+    TrainingModel("activations", "MLP with one branch per activation: LeakyReLU, ELU, SELU, "
+                  "CELU, Softplus, Softsign, Hardsigmoid, Hardswish, Mish, PReLU; 10 classes",
+                  ActivationMLP, [InputSpec("features", (BATCH, 16), torch.float32)],
+                  _features, "logits", 10, seed=108),
 ]}
 
 

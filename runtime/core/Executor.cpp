@@ -613,7 +613,8 @@ bool ProgramBuilder::emit(Operation *op) {
       .Case([&](dist::UnaryOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
         auto kind = toKernelKind(o.getKind());
-        return add([=]() mutable { unary(kind, in, out); });
+        UnaryParams params = toKernelParams(o);
+        return add([=]() mutable { unary(kind, in, out, params); });
       })
       .Case([&](dist::BinaryOp o) {
         Tensor a = view(o.getLhs()), b = view(o.getRhs()), out = view(o.getResult());

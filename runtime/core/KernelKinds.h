@@ -14,11 +14,13 @@
 #define DISTOPT_RUNTIME_CORE_KERNELKINDS_H
 
 #include "distopt/Dialect/Dist/DistDialect.h"
+#include "distopt/Dialect/Dist/DistOps.h"
 #include "runtime/cpu/Kernels.h"
 
 #include "llvm/Support/ErrorHandling.h"
 
 #include <cstdint>
+#include <optional>
 
 // A switch below that misses a case of the dialect's enum is an error, not a
 // warning.
@@ -68,8 +70,38 @@ constexpr UnaryKind toKernelKind(dist::UnaryKind kind) {
     return UnaryKind::Silu;
   case dist::UnaryKind::Not:
     return UnaryKind::Not;
+  case dist::UnaryKind::LeakyRelu:
+    return UnaryKind::LeakyRelu;
+  case dist::UnaryKind::Elu:
+    return UnaryKind::Elu;
+  case dist::UnaryKind::Selu:
+    return UnaryKind::Selu;
+  case dist::UnaryKind::Celu:
+    return UnaryKind::Celu;
+  case dist::UnaryKind::Softplus:
+    return UnaryKind::Softplus;
+  case dist::UnaryKind::Softsign:
+    return UnaryKind::Softsign;
+  case dist::UnaryKind::HardSigmoid:
+    return UnaryKind::HardSigmoid;
+  case dist::UnaryKind::HardSwish:
+    return UnaryKind::HardSwish;
+  case dist::UnaryKind::Mish:
+    return UnaryKind::Mish;
+  case dist::UnaryKind::ThresholdedRelu:
+    return UnaryKind::ThresholdedRelu;
   }
   llvm_unreachable("not a dist unary kind");
+}
+
+/// The kernel's parameters of a `dist.unary` (0 where the kind takes none).
+inline UnaryParams toKernelParams(dist::UnaryOp op) {
+  UnaryParams params;
+  if (std::optional<llvm::APFloat> alpha = op.getAlpha())
+    params.alpha = alpha->convertToFloat();
+  if (std::optional<llvm::APFloat> beta = op.getBeta())
+    params.beta = beta->convertToFloat();
+  return params;
 }
 
 /// The kernel's binary function for the dialect's `kind`.

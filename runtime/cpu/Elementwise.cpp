@@ -187,11 +187,22 @@ template <typename C> static inline C sigmoidOf(C x) {
   return x >= C(0) ? s : e * s;
 }
 
+/// log(1 + exp(x)) without overflow.
+template <typename C> static inline C softplusOf(C x) {
+  return std::max(x, C(0)) + std::log1p(std::exp(-std::fabs(x)));
+}
+
+/// max(0, min(1, alpha x + beta)).
+template <typename C> static inline C hardSigmoidOf(C x, C alpha, C beta) {
+  return std::max(C(0), std::min(C(1), alpha * x + beta));
+}
+
 template <typename S>
 static void unaryFloat(UnaryKind kind, const S *in, S *out, int64_t n,
-                       int threads) {
+                       UnaryParams params, int threads) {
   using C = ComputeT<S>;
   auto run = [&](auto op) { mapElements<S, S>(in, out, n, threads, op); };
+  const C alpha = params.alpha, beta = params.beta;
   switch (kind) {
   case UnaryKind::Relu:
     return run([](C x) { return x < C(0) ? C(0) : x; });
@@ -236,6 +247,29 @@ static void unaryFloat(UnaryKind kind, const S *in, S *out, int64_t n,
     return run([](C x) { return std::cos(x); });
   case UnaryKind::Silu:
     return run([](C x) { return x * sigmoidOf(x); });
+  case UnaryKind::LeakyRelu:
+    return run([=](C x) { return x < C(0) ? alpha * x : x; });
+  case UnaryKind::Elu:
+    return run([=](C x) { return x < C(0) ? alpha * std::expm1(x) : x; });
+  case UnaryKind::Selu:
+    return run(
+        [=](C x) { return beta * (x <= C(0) ? alpha * std::expm1(x) : x); });
+  case UnaryKind::Celu:
+    return run([=](C x) {
+      return std::max(C(0), x) + std::min(C(0), alpha * std::expm1(x / alpha));
+    });
+  case UnaryKind::Softplus:
+    return run([](C x) { return softplusOf(x); });
+  case UnaryKind::Softsign:
+    return run([](C x) { return x / (C(1) + std::fabs(x)); });
+  case UnaryKind::HardSigmoid:
+    return run([=](C x) { return hardSigmoidOf(x, alpha, beta); });
+  case UnaryKind::HardSwish:
+    return run([](C x) { return x * hardSigmoidOf(x, C(1) / C(6), C(0.5)); });
+  case UnaryKind::Mish:
+    return run([](C x) { return x * std::tanh(softplusOf(x)); });
+  case UnaryKind::ThresholdedRelu:
+    return run([=](C x) { return x > alpha ? x : C(0); });
   case UnaryKind::Not:
     break;
   }
@@ -260,7 +294,7 @@ static void unaryInt(UnaryKind kind, const T *in, T *out, int64_t n,
 }
 
 void distopt::rt::unary(UnaryKind kind, const Tensor &in, Tensor &out,
-                        int threads) {
+                        UnaryParams params, int threads) {
   assert(in.dtype == out.dtype && in.numElements() == out.numElements() &&
          "unary expects one type and shape");
   int64_t n = out.numElements();
@@ -269,7 +303,7 @@ void distopt::rt::unary(UnaryKind kind, const Tensor &in, Tensor &out,
     const S *x = dataAs<const S>(in);
     S *y = dataAs<S>(out);
     if constexpr (kIsFloatStorage<S>) {
-      unaryFloat(kind, x, y, n, threads);
+      unaryFloat(kind, x, y, n, params, threads);
     } else if constexpr (std::is_same_v<S, Bool>) {
       assert(kind == UnaryKind::Not && "only 'not' is defined on i1");
       mapElements<S, S>(x, y, n, threads,

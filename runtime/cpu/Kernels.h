@@ -108,7 +108,22 @@ enum class UnaryKind {
   Sin,
   Cos,
   Silu,
-  Not
+  Not,
+  LeakyRelu,
+  Elu,
+  Selu,
+  Celu,
+  Softplus,
+  Softsign,
+  HardSigmoid,
+  HardSwish,
+  Mish,
+  ThresholdedRelu
+};
+/// The parameters of the unary kinds that take them.
+struct UnaryParams {
+  float alpha = 0.0f;
+  float beta = 0.0f;
 };
 enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, And, Or, Xor };
 enum class CompareKind { Eq, Ne, Lt, Le, Gt, Ge };
@@ -175,7 +190,12 @@ void globalPool(PoolKind kind, const Tensor &in, Tensor &out, int threads = 0);
 /// the minimum stay the minimum); every other kind takes floats.
 /// `gelu_erf(x) = 0.5 x (1 + erf(x / sqrt 2))`, `gelu_tanh(x) = 0.5 x (1 +
 /// tanh(0.7978845608 (x + 0.044715 x^3)))`, `silu(x) = x sigmoid(x)`.
-void unary(UnaryKind kind, const Tensor &in, Tensor &out, int threads = 0);
+/// The activations with parameters read them from `params` (dist.unary's
+/// description gives every formula): `leaky_relu`, `elu`, `celu`,
+/// `thresholded_relu` alpha; `selu` alpha and gamma (`beta`);
+/// `hard_sigmoid` alpha and beta.
+void unary(UnaryKind kind, const Tensor &in, Tensor &out,
+           UnaryParams params = {}, int threads = 0);
 
 /// `out = lhs kind rhs` with NumPy broadcasting; operands and `out` have one
 /// element type. `and`, `or`, `xor` take i1, the other kinds numbers.

@@ -1,10 +1,10 @@
 // RUN: dist-opt %s --split-input-file --dist-raise-patterns | FileCheck %s
 
-// dist-raise-patterns: decomposed layer norms, GELUs and biased linear
-// layers become single dist ops; anything that differs from those forms in a
-// way that would change the result stays exactly as it was. The positive
-// cases are written as PyTorch 1.13 exports them (opset 13) and in the
-// variants other exporters and hand-written models produce.
+// dist-raise-patterns: decomposed layer norms, GELUs, Mish, Softsign and
+// biased linear layers become single dist ops; anything that differs from
+// those forms in a way that would change the result stays exactly as it was.
+// The positive cases are written as PyTorch 1.13 exports them (opset 13) and
+// in the variants other exporters and hand-written models produce.
 
 //===----------------------------------------------------------------------===//
 // Layer normalization
@@ -864,6 +864,90 @@ func.func @gelu_tanh_intermediate_has_other_user(%x: tensor<8x128xf32>) -> (tens
   %half = dist.constant dense<0.5> : tensor<f32>
   %y = dist.binary mul %half, %f : (tensor<f32>, tensor<8x128xf32>) -> tensor<8x128xf32>
   return %y, %x2 : tensor<8x128xf32>, tensor<8x128xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Mish and Softsign
+//===----------------------------------------------------------------------===//
+
+// nn.Mish() exported at opset 17: Softplus, Tanh, Mul.
+// CHECK-LABEL: func.func @mish_pytorch
+// CHECK-SAME: (%[[X:.*]]: tensor<8x128xf32>)
+func.func @mish_pytorch(%x: tensor<8x128xf32>) -> tensor<8x128xf32> {
+  // CHECK-NEXT: %[[Y:.*]] = dist.unary mish %[[X]] : tensor<8x128xf32>
+  // CHECK-NEXT: return %[[Y]]
+  %s = dist.unary softplus %x : tensor<8x128xf32>
+  %t = dist.unary tanh %s : tensor<8x128xf32>
+  %y = dist.binary mul %x, %t : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+  return %y : tensor<8x128xf32>
+}
+
+// -----
+
+// tanh(softplus(x)) * x: the other operand order.
+// CHECK-LABEL: func.func @mish_commuted
+// CHECK-SAME: (%[[X:.*]]: tensor<8x128xf32>)
+func.func @mish_commuted(%x: tensor<8x128xf32>) -> tensor<8x128xf32> {
+  // CHECK-NEXT: %[[Y:.*]] = dist.unary mish %[[X]] : tensor<8x128xf32>
+  // CHECK-NEXT: return %[[Y]]
+  %s = dist.unary softplus %x : tensor<8x128xf32>
+  %t = dist.unary tanh %s : tensor<8x128xf32>
+  %y = dist.binary mul %t, %x : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+  return %y : tensor<8x128xf32>
+}
+
+// -----
+
+// Another value's softplus, or a tanh that has another user: left alone.
+// CHECK-LABEL: func.func @mish_not_matched
+func.func @mish_not_matched(%x: tensor<8x128xf32>, %z: tensor<8x128xf32>)
+    -> (tensor<8x128xf32>, tensor<8x128xf32>, tensor<8x128xf32>) {
+  // CHECK-NOT: mish
+  // CHECK: dist.unary softplus %{{.*}}
+  // CHECK: dist.unary tanh
+  // CHECK: dist.binary mul
+  // CHECK: dist.unary softplus
+  // CHECK: dist.unary tanh
+  // CHECK: dist.binary mul
+  // CHECK-NOT: mish
+  %s = dist.unary softplus %z : tensor<8x128xf32>
+  %t = dist.unary tanh %s : tensor<8x128xf32>
+  %y = dist.binary mul %x, %t : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+  %s2 = dist.unary softplus %x : tensor<8x128xf32>
+  %t2 = dist.unary tanh %s2 : tensor<8x128xf32>
+  %y2 = dist.binary mul %x, %t2 : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+  return %y, %y2, %t2 : tensor<8x128xf32>, tensor<8x128xf32>, tensor<8x128xf32>
+}
+
+// -----
+
+// nn.Softsign() exported at opset 17: Abs, Add(abs, 1), Div.
+// CHECK-LABEL: func.func @softsign_pytorch
+// CHECK-SAME: (%[[X:.*]]: tensor<8x128xf32>)
+func.func @softsign_pytorch(%x: tensor<8x128xf32>) -> tensor<8x128xf32> {
+  // CHECK-NEXT: %[[Y:.*]] = dist.unary softsign %[[X]] : tensor<8x128xf32>
+  // CHECK-NEXT: return %[[Y]]
+  %a = dist.unary abs %x : tensor<8x128xf32>
+  %one = dist.constant dense<1.0> : tensor<f32>
+  %d = dist.binary add %a, %one : (tensor<8x128xf32>, tensor<f32>) -> tensor<8x128xf32>
+  %y = dist.binary div %x, %d : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+  return %y : tensor<8x128xf32>
+}
+
+// -----
+
+// 2 + abs(x) is not softsign's denominator: left alone.
+// CHECK-LABEL: func.func @softsign_wrong_constant
+func.func @softsign_wrong_constant(%x: tensor<8x128xf32>) -> tensor<8x128xf32> {
+  // CHECK-NOT: softsign
+  // CHECK: dist.binary div
+  %a = dist.unary abs %x : tensor<8x128xf32>
+  %two = dist.constant dense<2.0> : tensor<f32>
+  %d = dist.binary add %two, %a : (tensor<f32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+  %y = dist.binary div %x, %d : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+  return %y : tensor<8x128xf32>
 }
 
 // -----

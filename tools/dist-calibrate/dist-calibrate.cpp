@@ -259,8 +259,9 @@ static std::function<void()> getKernelCall(mlir::Operation *op,
       rt::binary(kind, in(0), in(1), res);
     };
   if (auto unary = mlir::dyn_cast<dist::UnaryOp>(op))
-    return [=, &res, kind = rt::toKernelKind(unary.getKind())] {
-      rt::unary(kind, in(0), res);
+    return [=, &res, kind = rt::toKernelKind(unary.getKind()),
+            params = rt::toKernelParams(unary)] {
+      rt::unary(kind, in(0), res, params);
     };
   if (auto softmax = mlir::dyn_cast<dist::SoftmaxOp>(op))
     return [=, &res, axis = softmax.getAxis(), log = softmax.getLog()] {

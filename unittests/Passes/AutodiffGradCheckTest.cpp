@@ -399,14 +399,30 @@ std::vector<GradCase> poolCases() {
 
 std::vector<GradCase> unaryCases() {
   std::vector<GradCase> out;
-  auto add = [&](const std::string &kind, InputSpec x) {
+  auto add = [&](const std::string &kind, InputSpec x,
+                 const std::string &params = "") {
     x.name = "x";
     x.shape = {2, 3};
     out.push_back({"unary_" + kind,
                    {x},
-                   "    %y0 = dist.unary " + kind + " %x : tensor<2x3xf64>\n",
+                   "    %y0 = dist.unary " + kind + " %x " + params +
+                       " : tensor<2x3xf64>\n",
                    {{2, 3}}});
   };
+  // The activations: kinks at 0 (and at alpha for thresholded_relu) are
+  // avoided; hard_sigmoid and hard_swish are also sampled where they
+  // saturate (|x| > 2.5, |x| > 3).
+  add("leaky_relu", away("x", {}, 0.3, 1.5), "{alpha = 0.1 : f32}");
+  add("elu", away("x", {}, 0.3, 1.5), "{alpha = 2.0 : f32}");
+  add("selu", away("x", {}, 0.3, 1.5),
+      "{alpha = 1.5 : f32, beta = 1.25 : f32}");
+  add("celu", in("x", {}), "{alpha = 2.0 : f32}");
+  add("hard_sigmoid", ranged("x", {}, -4.0, 4.0),
+      "{alpha = 0.25 : f32, beta = 0.5 : f32}");
+  add("thresholded_relu", away("x", {}, 0.6, 1.5), "{alpha = 0.5 : f32}");
+  add("hard_swish", ranged("x", {}, -5.0, 5.0));
+  for (const char *kind : {"softplus", "softsign", "mish"})
+    add(kind, ranged("x", {}, -3.0, 3.0));
   for (const char *kind : {"gelu_erf", "gelu_tanh", "tanh", "exp", "erf", "neg",
                            "sigmoid", "sin", "cos", "silu"})
     add(kind, in("x", {}));

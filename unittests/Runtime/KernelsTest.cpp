@@ -693,6 +693,17 @@ double unaryFormula(UnaryKind kind, double x) {
     return std::cos(x);
   case UnaryKind::Silu:
     return x * sigmoid;
+  // The activations: ActivationsMatchTheirFormulas.
+  case UnaryKind::LeakyRelu:
+  case UnaryKind::Elu:
+  case UnaryKind::Selu:
+  case UnaryKind::Celu:
+  case UnaryKind::Softplus:
+  case UnaryKind::Softsign:
+  case UnaryKind::HardSigmoid:
+  case UnaryKind::HardSwish:
+  case UnaryKind::Mish:
+  case UnaryKind::ThresholdedRelu:
   case UnaryKind::Not:
     break;
   }
@@ -762,6 +773,90 @@ TEST(UnaryTest, SigmoidAndSiluStableForLargeMagnitudes) {
   EXPECT_EQ(y[3], 1000.0f);
 }
 
+TEST(UnaryTest, ActivationsMatchTheirFormulas) {
+  // Values by hand (f64 formulas of the ONNX operator documentation), at
+  // the kinks too: 0 for the ELU family, 0.5 (= alpha) for
+  // thresholded_relu, -3 and 3 for hard_swish.
+  std::vector<double> x = {-3.0, -1.0, 0.0, 0.5, 2.0, 3.0};
+  struct Case {
+    UnaryKind kind;
+    UnaryParams params;
+    double (*formula)(double x, double alpha, double beta);
+  };
+  const Case cases[] = {
+      {UnaryKind::LeakyRelu,
+       {0.1f, 0.0f},
+       [](double v, double a, double) { return v < 0 ? a * v : v; }},
+      {UnaryKind::Elu,
+       {2.0f, 0.0f},
+       [](double v, double a, double) {
+         return v < 0 ? a * std::expm1(v) : v;
+       }},
+      {UnaryKind::Selu,
+       {1.5f, 1.25f},
+       [](double v, double a, double b) {
+         return b * (v <= 0 ? a * std::expm1(v) : v);
+       }},
+      {UnaryKind::Celu,
+       {2.0f, 0.0f},
+       [](double v, double a, double) {
+         return std::max(0.0, v) + std::min(0.0, a * std::expm1(v / a));
+       }},
+      {UnaryKind::HardSigmoid,
+       {0.25f, 0.5f},
+       [](double v, double a, double b) {
+         return std::max(0.0, std::min(1.0, a * v + b));
+       }},
+      {UnaryKind::ThresholdedRelu,
+       {0.5f, 0.0f},
+       [](double v, double a, double) { return v > a ? v : 0.0; }},
+      {UnaryKind::Softplus,
+       {},
+       [](double v, double, double) { return std::log1p(std::exp(v)); }},
+      {UnaryKind::Softsign,
+       {},
+       [](double v, double, double) { return v / (1 + std::fabs(v)); }},
+      {UnaryKind::HardSwish,
+       {},
+       [](double v, double, double) {
+         return v * std::max(0.0, std::min(1.0, v / 6 + 0.5));
+       }},
+      {UnaryKind::Mish,
+       {},
+       [](double v, double, double) {
+         return v * std::tanh(std::log1p(std::exp(v)));
+       }},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(static_cast<int>(c.kind));
+    std::vector<double> expected;
+    for (double v : x)
+      expected.push_back(c.formula(v, c.params.alpha, c.params.beta));
+    std::vector<double> result(x.size());
+    Tensor out = view(result, {6});
+    unary(c.kind, view(x, {6}), out, c.params);
+    expectNear(result, expected, 1e-14);
+    std::vector<float> x32(x.begin(), x.end()), result32(x.size());
+    Tensor out32 = view(result32, {6});
+    unary(c.kind, view(x32, {6}), out32, c.params);
+    expectNear(result32, expected, 2e-6);
+  }
+}
+
+TEST(UnaryTest, SoftplusAndMishStableForLargeMagnitudes) {
+  std::vector<float> x = {-1000.0f, -100.0f, 100.0f, 1000.0f}, y(4);
+  Tensor out = view(y, {4});
+  unary(UnaryKind::Softplus, view(x, {4}), out);
+  EXPECT_EQ(y[0], 0.0f);
+  EXPECT_EQ(y[3], 1000.0f);
+  unary(UnaryKind::Mish, view(x, {4}), out);
+  for (float v : y)
+    EXPECT_FALSE(std::isnan(v));
+  EXPECT_EQ(y[0], -0.0f);
+  EXPECT_EQ(y[2], 100.0f);
+  EXPECT_EQ(y[3], 1000.0f);
+}
+
 TEST(UnaryTest, IntegerKindsWrap) {
   std::vector<int8_t> x = {-128, -5, 0, 7, 127}, y(5);
   Tensor out = view(y, {5});
@@ -818,8 +913,8 @@ TEST(UnaryTest, LargeTensorsMatchScalarLoop) {
   Tensor out = view(y, {100003});
   Tensor hout = view16(hy, DType::F16, {100003});
   for (int threads : {1, 3}) {
-    unary(UnaryKind::Sigmoid, view(x, {100003}), out, threads);
-    unary(UnaryKind::Abs, view16(h, DType::F16, {100003}), hout, threads);
+    unary(UnaryKind::Sigmoid, view(x, {100003}), out, {}, threads);
+    unary(UnaryKind::Abs, view16(h, DType::F16, {100003}), hout, {}, threads);
     for (size_t i = 0; i < x.size(); ++i) {
       ASSERT_NEAR(y[i], unaryFormula(UnaryKind::Sigmoid, x[i]), 1e-6) << i;
       ASSERT_EQ(hy[i], h[i] & 0x7FFF) << i;

@@ -26,8 +26,8 @@ def PrintShardingRulesPass : Pass<"dist-print-sharding-rules"> {
 }
 
 def RaisePatternsPass : Pass<"dist-raise-patterns"> {
-  let summary = "Raise decomposed layer norms, GELUs and biased linear layers "
-                "to single dist ops";
+  let summary = "Raise decomposed layer norms, GELUs, Mish, Softsign and "
+                "biased linear layers to single dist ops";
   let description = [{
     Exporters decompose several layers into chains of elementwise ops and
     reductions; the planner and the runtime want each as one op. This pass
@@ -110,6 +110,28 @@ def RaisePatternsPass : Pass<"dist-raise-patterns"> {
     division by a constant as a mul by its inverse (`x / 1.4142135` or
     `x * 0.70710678`), and `pow(x, 3.0)` or `pow(x, 2.0)` as products of `x`;
     the adds of `1` take either operand order.
+
+    **Mish**, as PyTorch exports `nn.Mish()` before opset 18:
+    `x * tanh(softplus(x))`, either operand order of the mul.
+
+    ```mlir
+    %s = dist.unary softplus %x : tensor<8x128xf32>
+    %t = dist.unary tanh %s : tensor<8x128xf32>
+    %y = dist.binary mul %x, %t : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    // becomes
+    %y = dist.unary mish %x : tensor<8x128xf32>
+    ```
+
+    **Softsign**, as PyTorch exports `nn.Softsign()`: `x / (1 + abs(x))`,
+    either operand order of the add.
+
+    ```mlir
+    %a = dist.unary abs %x : tensor<8x128xf32>
+    %d = dist.binary add %a, %one : (tensor<8x128xf32>, tensor<f32>) -> tensor<8x128xf32>
+    %y = dist.binary div %x, %d : (tensor<8x128xf32>, tensor<8x128xf32>) -> tensor<8x128xf32>
+    // becomes
+    %y = dist.unary softsign %x : tensor<8x128xf32>
+    ```
 
     **Linear layers**: a bias add after a `dist.matmul` without bias (and no
     other use), when the bias is a row along the result's last dim (`[N]` or

@@ -415,7 +415,46 @@ LogicalResult GlobalPoolOp::inferReturnTypes(MLIRContext *,
 // Elementwise
 //===----------------------------------------------------------------------===//
 
+bool UnaryOp::takesAlpha(UnaryKind kind) {
+  switch (kind) {
+  case UnaryKind::LeakyRelu:
+  case UnaryKind::Elu:
+  case UnaryKind::Selu:
+  case UnaryKind::Celu:
+  case UnaryKind::HardSigmoid:
+  case UnaryKind::ThresholdedRelu:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool UnaryOp::takesBeta(UnaryKind kind) {
+  return kind == UnaryKind::Selu || kind == UnaryKind::HardSigmoid;
+}
+
+/// Checks that `op` has the parameter `name` (`attr`) exactly when its kind
+/// takes it (`takes`).
+static LogicalResult verifyUnaryParameter(UnaryOp op, StringRef name,
+                                          FloatAttr attr, bool takes) {
+  if (takes && !attr)
+    return op.emitOpError("expects '")
+           << name << "' for '" << stringifyUnaryKind(op.getKind()) << "'";
+  if (!takes && attr)
+    return op.emitOpError("expects no '")
+           << name << "' for '" << stringifyUnaryKind(op.getKind())
+           << "', found " << attr;
+  return success();
+}
+
 LogicalResult UnaryOp::verify() {
+  if (failed(verifyUnaryParameter(*this, "alpha", getAlphaAttr(),
+                                  takesAlpha(getKind()))) ||
+      failed(verifyUnaryParameter(*this, "beta", getBetaAttr(),
+                                  takesBeta(getKind()))))
+    return failure();
+  if (getKind() == UnaryKind::Celu && getAlphaAttr().getValue().isZero())
+    return emitOpError("expects a non-zero 'alpha' for 'celu'");
   Type element = getType().getElementType();
   switch (getKind()) {
   case UnaryKind::Not:

@@ -636,8 +636,18 @@ static std::optional<APInt> evaluateIntUnary(UnaryKind kind, const APInt &x) {
   }
 }
 
-static std::optional<double> evaluateFloatUnary(UnaryKind kind, double x) {
+/// `kind` at `x`, with the parameters `alpha` and `beta` of the kinds that
+/// take them (dist.unary's description gives each formula).
+static std::optional<double> evaluateFloatUnary(UnaryKind kind, double x,
+                                                double alpha, double beta) {
   auto sigmoid = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  // log(1 + exp(v)) without overflow.
+  auto softplus = [](double v) {
+    return std::max(v, 0.0) + std::log1p(std::exp(-std::fabs(v)));
+  };
+  auto hardSigmoid = [](double v, double a, double b) {
+    return std::max(0.0, std::min(1.0, a * v + b));
+  };
   switch (kind) {
   case UnaryKind::Relu:
     return x < 0.0 ? 0.0 : x;
@@ -677,6 +687,26 @@ static std::optional<double> evaluateFloatUnary(UnaryKind kind, double x) {
     return std::cos(x);
   case UnaryKind::Silu:
     return x * sigmoid(x);
+  case UnaryKind::LeakyRelu:
+    return x < 0.0 ? alpha * x : x;
+  case UnaryKind::Elu:
+    return x < 0.0 ? alpha * std::expm1(x) : x;
+  case UnaryKind::Selu:
+    return beta * (x <= 0.0 ? alpha * std::expm1(x) : x);
+  case UnaryKind::Celu:
+    return std::max(0.0, x) + std::min(0.0, alpha * std::expm1(x / alpha));
+  case UnaryKind::Softplus:
+    return softplus(x);
+  case UnaryKind::Softsign:
+    return x / (1.0 + std::fabs(x));
+  case UnaryKind::HardSigmoid:
+    return hardSigmoid(x, alpha, beta);
+  case UnaryKind::HardSwish:
+    return x * hardSigmoid(x, 1.0 / 6.0, 0.5);
+  case UnaryKind::Mish:
+    return x * std::tanh(softplus(x));
+  case UnaryKind::ThresholdedRelu:
+    return x > alpha ? x : 0.0;
   case UnaryKind::Not:
     return std::nullopt;
   }
@@ -692,10 +722,12 @@ OpFoldResult UnaryOp::fold(FoldAdaptor adaptor) {
   if (auto floatType = dyn_cast<FloatType>(type.getElementType())) {
     const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
     auto values = input.getValues<APFloat>();
+    double alpha = getAlpha() ? getAlpha()->convertToDouble() : 0.0;
+    double beta = getBeta() ? getBeta()->convertToDouble() : 0.0;
     return foldElementwise<APFloat>(
         type, {input}, [&](ArrayRef<int64_t> i) -> std::optional<APFloat> {
           std::optional<double> value =
-              evaluateFloatUnary(kind, toDouble(values[i[0]]));
+              evaluateFloatUnary(kind, toDouble(values[i[0]]), alpha, beta);
           if (!value)
             return std::nullopt;
           return fromDouble(*value, semantics);

@@ -11,7 +11,10 @@
 // Ties where a rule picks one of several subgradients (documented in
 // docs/dialect.md): relu and abs have gradient 0 at 0; binary max/min give
 // half of the gradient to each operand where they are equal (as PyTorch's
-// maximum/minimum); floor and ceil have no gradient.
+// maximum/minimum); floor and ceil have no gradient. The activations take
+// PyTorch's choices: leaky_relu, elu, selu and celu the slope of the
+// negative side at 0, thresholded_relu 0 at alpha, hard_sigmoid 0 at both
+// kinks, hard_swish `x / 3 + 1/2` at -3 and 3.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,11 +62,80 @@ static Value gradWhere(GradBuilder &gb, Value cond, Value g) {
   return gb.select(cond, g, gb.scalarLike(g, 0.0));
 }
 
+/// `onPositive` where `x > 0`, else `onOther` (the kinks of the ELU family
+/// and leaky relu take the value of the negative side at 0, as PyTorch).
+static Value wherePositive(GradBuilder &gb, Value x, Value onPositive,
+                           Value onOther) {
+  return gb.select(gb.compare(CompareKind::Gt, x, gb.scalarLike(x, 0.0)),
+                   onPositive, onOther);
+}
+
+/// The derivative of `max(0, min(1, alpha x + beta))`: `alpha` where
+/// `0 < alpha x + beta < 1`, else 0.
+static Value hardSigmoidDerivative(GradBuilder &gb, Value x, double alpha,
+                                   double beta) {
+  Value t = gb.add(gb.scale(x, alpha), gb.scalarLike(x, beta));
+  Value zero = gb.scalarLike(x, 0.0);
+  Value inside =
+      gb.select(gb.compare(CompareKind::Lt, t, gb.scalarLike(x, 1.0)),
+                gb.scalarLike(x, alpha), zero);
+  return gb.select(gb.compare(CompareKind::Gt, t, zero), inside, zero);
+}
+
+/// The derivative of hard_swish, `x < -3 ? 0 : x <= 3 ? x / 3 + 1/2 : 1`
+/// (PyTorch's choice at the kinks).
+static Value hardSwishDerivative(GradBuilder &gb, Value x) {
+  Value middle = gb.add(gb.scale(x, 1.0 / 3.0), gb.scalarLike(x, 0.5));
+  Value upper = gb.select(gb.compare(CompareKind::Le, x, gb.scalarLike(x, 3.0)),
+                          middle, gb.scalarLike(x, 1.0));
+  return gb.select(gb.compare(CompareKind::Lt, x, gb.scalarLike(x, -3.0)),
+                   gb.scalarLike(x, 0.0), upper);
+}
+
+/// The derivative of mish, `t + x sigmoid(x) (1 - t^2)` with
+/// `t = tanh(softplus(x))`.
+static Value mishDerivative(GradBuilder &gb, Value x) {
+  Value t = gb.unary(UnaryKind::Tanh, gb.unary(UnaryKind::Softplus, x));
+  Value sech2 = gb.sub(gb.scalarLike(x, 1.0), gb.mul(t, t));
+  return gb.add(t, gb.mul(gb.mul(x, gb.unary(UnaryKind::Sigmoid, x)), sech2));
+}
+
+/// The derivatives of the activations with parameters `alpha` and `beta`
+/// (dist.unary's formulas); null for the other kinds.
+static Value parametricDerivative(GradBuilder &gb, UnaryKind kind, Value x,
+                                  double alpha, double beta) {
+  Value one = gb.scalarLike(x, 1.0);
+  switch (kind) {
+  case UnaryKind::LeakyRelu:
+    return wherePositive(gb, x, one, gb.scalarLike(x, alpha));
+  case UnaryKind::Elu:
+    return wherePositive(gb, x, one,
+                         gb.scale(gb.unary(UnaryKind::Exp, x), alpha));
+  case UnaryKind::Selu:
+    return wherePositive(gb, x, gb.scalarLike(x, beta),
+                         gb.scale(gb.unary(UnaryKind::Exp, x), alpha * beta));
+  case UnaryKind::Celu:
+    return wherePositive(gb, x, one,
+                         gb.unary(UnaryKind::Exp, gb.scale(x, 1.0 / alpha)));
+  case UnaryKind::HardSigmoid:
+    return hardSigmoidDerivative(gb, x, alpha, beta);
+  case UnaryKind::ThresholdedRelu:
+    return gb.select(gb.compare(CompareKind::Gt, x, gb.scalarLike(x, alpha)),
+                     one, gb.scalarLike(x, 0.0));
+  default:
+    return nullptr;
+  }
+}
+
 /// d kind(x) / dx as a function of the input `x` and the result `y`; null
 /// where the kind has no gradient.
-static Value unaryDerivative(GradBuilder &gb, UnaryKind kind, Value x,
-                             Value y) {
+static Value unaryDerivative(GradBuilder &gb, UnaryOp op, Value x, Value y) {
   Value one = gb.scalarLike(x, 1.0);
+  UnaryKind kind = op.getKind();
+  if (UnaryOp::takesAlpha(kind))
+    return parametricDerivative(gb, kind, x, op.getAlpha()->convertToDouble(),
+                                op.getBeta() ? op.getBeta()->convertToDouble()
+                                             : 0.0);
   switch (kind) {
   case UnaryKind::GeluErf:
     return geluErfDerivative(gb, x);
@@ -95,6 +167,16 @@ static Value unaryDerivative(GradBuilder &gb, UnaryKind kind, Value x,
     Value s = gb.unary(UnaryKind::Sigmoid, x);
     return gb.mul(s, gb.add(one, gb.mul(x, gb.sub(one, s))));
   }
+  case UnaryKind::Softplus:
+    return gb.unary(UnaryKind::Sigmoid, x);
+  case UnaryKind::Softsign: { // 1 / (1 + |x|)^2
+    Value d = gb.add(one, gb.unary(UnaryKind::Abs, x));
+    return gb.div(one, gb.mul(d, d));
+  }
+  case UnaryKind::HardSwish:
+    return hardSwishDerivative(gb, x);
+  case UnaryKind::Mish:
+    return mishDerivative(gb, x);
   default:
     return nullptr;
   }
@@ -127,7 +209,7 @@ LogicalResult distopt::dist::buildOpGradients(UnaryOp op, GradBuilder &gb,
   default:
     break;
   }
-  Value derivative = unaryDerivative(gb, op.getKind(), x, y);
+  Value derivative = unaryDerivative(gb, op, x, y);
   if (!derivative)
     return op.emitOpError("has no gradient rule for kind '")
            << stringifyUnaryKind(op.getKind()) << "'";

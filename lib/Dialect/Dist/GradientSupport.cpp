@@ -28,7 +28,7 @@ Value GradBuilder::zerosLike(Value like) {
 }
 
 Value GradBuilder::unary(UnaryKind kind, Value x) {
-  return UnaryOp::create(builder, loc, x.getType(), kind, x);
+  return UnaryOp::create(builder, loc, kind, x);
 }
 
 Value GradBuilder::binary(BinaryKind kind, Value x, Value y) {

@@ -34,8 +34,10 @@
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
+#include <onnx/version_converter/convert.h>
 
 #include <climits>
+#include <cstring>
 #include <map>
 
 #define DEBUG_TYPE "onnx-import"
@@ -46,7 +48,8 @@ using namespace distopt::onnx_import;
 
 /// Opsets of the default domain that the importer accepts. Within them,
 /// each op's converter says from which opset on it handles that op (older
-/// ops are reported as unsupported, naming the op and opset).
+/// ops are reported as unsupported, naming the op and opset). Models of an
+/// older opset are upgraded to kMinOpset with the ONNX version converter.
 static constexpr int64_t kMinOpset = 7;
 static constexpr int64_t kMaxOpset = 18;
 
@@ -271,7 +274,10 @@ private:
   LogicalResult load();
   LogicalResult fixInputShapes();
   LogicalResult validate();
-  LogicalResult checkSupported();
+  /// Reports the ops that no converter of the model's opset handles (of
+  /// any opset, with `atAnyOpset`: before an upgrade).
+  LogicalResult checkSupported(bool atAnyOpset = false);
+  LogicalResult upgradeOpset();
   LogicalResult collectInitializers(ImportContext &ic);
   OwningOpRef<ModuleOp> convert();
 
@@ -338,11 +344,12 @@ LogicalResult OnnxImporter::load() {
   }
   // A model of other domains only (training ops, vendor ops) goes on to
   // the unsupported-operator report, which names its ops.
-  if (opset != 0 && (opset < kMinOpset || opset > kMaxOpset))
+  // Older opsets are upgraded (upgradeOpset) once the model is checked.
+  if (opset < 0 || opset > kMaxOpset)
     return emitError(fileLoc)
-           << "uses opset " << opset << "; dist-opt supports opsets "
-           << kMinOpset << " through " << kMaxOpset
-           << " (re-export with an opset in that range)";
+           << "uses opset " << opset << "; dist-opt supports opsets 1 through "
+           << kMaxOpset << " (opsets below " << kMinOpset << " are upgraded to "
+           << kMinOpset << ")";
   findInlineDataOffsets(bytes, inlineOffsets);
   return success();
 }
@@ -461,10 +468,10 @@ LogicalResult OnnxImporter::validate() {
   return inferShapesNodeByNode(model, fileLoc);
 }
 
-LogicalResult OnnxImporter::checkSupported() {
+LogicalResult OnnxImporter::checkSupported(bool atAnyOpset) {
   llvm::StringMap<int> latest;
   for (const OpConverter &c : getOpConverters()) {
-    if (c.sinceVersion > opset)
+    if (c.sinceVersion > opset && !atAnyOpset)
       continue;
     latest[c.opType] = std::max(latest.lookup(c.opType), c.sinceVersion);
   }
@@ -503,6 +510,72 @@ LogicalResult OnnxImporter::checkSupported() {
     first = false;
   }
   return diag;
+}
+
+LogicalResult OnnxImporter::upgradeOpset() {
+  if (opset == 0 || opset >= kMinOpset)
+    return success();
+  // The converter trusts its input as the rest of the ONNX library does: it
+  // sees only a model whose tensors were checked (checkModelTensors), whose
+  // ops are all ones the importer converts, and which passes the checker
+  // and shape inference at its own opset.
+  if (failed(checkSupported(/*atAnyOpset=*/true)) || failed(validate()))
+    return failure();
+  // The converter finds the default domain by the name "" only.
+  for (onnx::OperatorSetIdProto &id : *model.mutable_opset_import())
+    if (id.domain() == "ai.onnx")
+      id.set_domain("");
+  onnx::ModelProto upgraded;
+  try {
+    upgraded = onnx::version_conversion::ConvertVersion(model, kMinOpset);
+  } catch (const std::exception &e) {
+    // The converter's assertions say where they are before what failed.
+    StringRef why = e.what();
+    size_t failedAt = why.find("failed: ");
+    if (failedAt != StringRef::npos)
+      why = why.drop_front(failedAt + strlen("failed: "));
+    return emitError(fileLoc)
+           << "uses opset " << opset << ", which the ONNX version converter "
+           << "cannot upgrade to opset " << kMinOpset << ": "
+           << oneLine(why.str().c_str());
+  }
+  // The converter rewrites initializers through its own IR; the model's
+  // own protos are kept, since weights refer to their bytes in the file.
+  llvm::StringMap<const onnx::TensorProto *> original;
+  for (const onnx::TensorProto &t : model.graph().initializer())
+    original[t.name()] = &t;
+  for (onnx::TensorProto &t : *upgraded.mutable_graph()->mutable_initializer())
+    if (const onnx::TensorProto *kept = original.lookup(t.name()))
+      t = *kept;
+  bool upgradedDefaultDomain = llvm::any_of(
+      upgraded.opset_import(), [](const onnx::OperatorSetIdProto &id) {
+        return id.domain().empty() && id.version() == kMinOpset;
+      });
+  if (!upgradedDefaultDomain)
+    return emitError(fileLoc)
+           << "uses opset " << opset << ", which the ONNX version converter "
+           << "did not upgrade to opset " << kMinOpset;
+  // ONNX 1.12's adapters can write malformed tensors (Reshape 4 -> 5 gives
+  // its shape constant no dims): say where they come from.
+  std::string malformed;
+  LogicalResult tensorsChecked = success();
+  {
+    ScopedDiagnosticHandler capture(ctx, [&](Diagnostic &diag) {
+      if (diag.getSeverity() == DiagnosticSeverity::Error && malformed.empty())
+        malformed = diag.str();
+      return success();
+    });
+    tensorsChecked = checkModelTensors(upgraded.graph(), fileLoc);
+  }
+  if (failed(tensorsChecked))
+    return emitError(fileLoc)
+           << "uses opset " << opset << ", which the ONNX version converter "
+           << "upgrades to a malformed model: " << malformed;
+  emitRemark(fileLoc) << "upgraded from opset " << opset << " to " << kMinOpset
+                      << " with the ONNX version converter";
+  model = std::move(upgraded);
+  opset = kMinOpset;
+  return success();
 }
 
 LogicalResult OnnxImporter::collectInitializers(ImportContext &ic) {
@@ -692,8 +765,8 @@ OwningOpRef<ModuleOp> OnnxImporter::run() {
   // The model's tensors are checked before any of the ONNX library reads
   // them, and only ops dist-opt converts reach its shape inference.
   if (failed(load()) || failed(checkModelTensors(model.graph(), fileLoc)) ||
-      failed(fixInputShapes()) || failed(checkSupported()) ||
-      failed(validate()))
+      failed(fixInputShapes()) || failed(upgradeOpset()) ||
+      failed(checkSupported()) || failed(validate()))
     return nullptr;
   OwningOpRef<ModuleOp> module = convert();
   if (!module || errorReported || failed(verify(*module)))
@@ -756,7 +829,10 @@ void distopt::printOnnxOperatorTable(llvm::raw_ostream &os) {
     os << std::max<int>(it->second.since, kMinOpset) << " | "
        << llvm::join(it->second.limits, "; ") << " |\n";
   }
-  os << "\n" << count << " of " << all.size()
+  os << "\n"
+     << count << " of " << all.size()
      << " operators of the default domain are converted (opsets " << kMinOpset
-     << " through " << kMaxOpset << ").\n";
+     << " through " << kMaxOpset << "; a model of an opset below " << kMinOpset
+     << " is first upgraded to " << kMinOpset
+     << " with the ONNX version converter).\n";
 }

@@ -17,9 +17,11 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 using namespace mlir;
 using namespace distopt;
@@ -67,8 +69,137 @@ ConvertFn unary(UnaryKind kind) {
     FailureOr<Value> x = ic.getInput(node, 0);
     if (failed(x))
       return failure();
-    return bind(ic, node, 0, ic.create<UnaryOp>(node, kind, *x));
+    return bind(ic, node, 0,
+                ic.create<UnaryOp>(node, kind, *x, FloatAttr(), FloatAttr()));
   };
+}
+
+/// A float attribute of an activation: its ONNX name and default.
+struct ActivationParam {
+  const char *name;
+  float defaultValue;
+};
+
+/// Converter of an activation with parameters: ONNX's float attributes
+/// `alpha` and `beta` (defaults as the ONNX spec gives them) become
+/// dist.unary's alpha and beta.
+ConvertFn activation(UnaryKind kind, ActivationParam alpha,
+                     std::optional<ActivationParam> beta = std::nullopt) {
+  return [=](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    Builder &b = ic.builder;
+    FloatAttr alphaAttr = b.getF32FloatAttr(
+        ic.getFloatAttr(node, alpha.name, alpha.defaultValue));
+    FloatAttr betaAttr = beta ? b.getF32FloatAttr(ic.getFloatAttr(
+                                    node, beta->name, beta->defaultValue))
+                              : FloatAttr();
+    return bind(ic, node, 0,
+                ic.create<UnaryOp>(node, kind, *x, alphaAttr, betaAttr));
+  };
+}
+
+/// A rank-0 constant 0 of `element`.
+Value zeroScalar(ImportContext &ic, const Node &node, Type element) {
+  auto type = RankedTensorType::get({}, element);
+  return ic.createConstant(
+      ic.getLoc(node),
+      DenseElementsAttr::get(type, ic.builder.getZeroAttr(element)));
+}
+
+/// PRelu as `x > 0 ? x : slope * x`, with `slope` broadcast to `x`: three
+/// elementwise ops whose sharding and gradient rules exist (the slope's
+/// gradient sums over the dims it is broadcast along).
+LogicalResult convertPRelu(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0), slope = ic.getInput(node, 1);
+  if (failed(x) || failed(slope))
+    return failure();
+  FailureOr<Value> scaled =
+      ic.create<BinaryOp>(node, BinaryKind::Mul, *x, *slope);
+  if (failed(scaled))
+    return failure();
+  if (typeOf(*scaled) != typeOf(*x))
+    return ic.emitError(node)
+           << "slope " << typeOf(*slope) << " does not broadcast to the input "
+           << typeOf(*x);
+  FailureOr<Value> positive =
+      ic.create<CompareOp>(node, CompareKind::Gt, *x,
+                           zeroScalar(ic, node, typeOf(*x).getElementType()));
+  if (failed(positive))
+    return failure();
+  return bind(ic, node, 0, ic.create<SelectOp>(node, *positive, *x, *scaled));
+}
+
+/// Trilu's diagonal offset `k` (input #1, 0 when absent), which must be known
+/// at compile time.
+FailureOr<int64_t> triluOffset(ImportContext &ic, const Node &node) {
+  if (ic.numInputs(node) < 2 || node.input(1).empty())
+    return 0;
+  FailureOr<DenseElementsAttr> k =
+      ic.requireConstantInput(node, 1, "the diagonal offset k");
+  if (failed(k))
+    return failure();
+  if (!k->getElementType().isInteger(64) || k->getNumElements() != 1)
+    return ic.emitError(node)
+           << "expects k to be one int64, found " << k->getType();
+  return k->getSplatValue<APInt>().getSExtValue();
+}
+
+/// Trilu: the elements of the last two dims (N x M) on and above (`upper`)
+/// or on and below diagonal `k` are kept, the others zeroed, by
+/// `select(mask, x, 0)`. The N x M mask is not a constant: it is the
+/// comparison of a column of row indices (N x 1, each plus k) with a row of
+/// column indices (1 x M), which the runtime evaluates, so that a 2048 x
+/// 2048 causal mask costs two constants of 2048 indices. The mask broadcasts
+/// over the batch dims, which stay free to split.
+LogicalResult convertTrilu(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  FailureOr<int64_t> k = triluOffset(ic, node);
+  if (failed(x) || failed(k))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  if (type.getRank() < 2)
+    return ic.emitError(node)
+           << "expects an input of rank >= 2, found rank " << type.getRank();
+  int64_t rows = type.getDimSize(type.getRank() - 2);
+  int64_t cols = type.getDimSize(type.getRank() - 1);
+  // Beyond [-rows, cols] every k keeps all or nothing; clamping keeps
+  // i + k within int64.
+  int64_t offset = std::clamp(*k, -rows, cols);
+  // The index constants count against the import's memory limit, as the
+  // tensors it reads do.
+  uint64_t bytes;
+  if (__builtin_mul_overflow(uint64_t(rows) + uint64_t(cols), sizeof(int64_t),
+                             &bytes) ||
+      bytes > ic.maxBytes - std::min(ic.bytesRead, ic.maxBytes))
+    return ic.emitError(node)
+           << "needs " << rows << " + " << cols
+           << " indices for its mask, which with the " << ic.bytesRead
+           << " bytes of tensors read before is more than the limit of "
+           << ic.maxBytes << " bytes (--max-memory)";
+  ic.bytesRead += bytes;
+  Type i64 = ic.builder.getI64Type();
+  SmallVector<int64_t> rowIndex(rows), colIndex(cols);
+  for (int64_t i = 0; i < rows; ++i)
+    rowIndex[i] = i + offset;
+  std::iota(colIndex.begin(), colIndex.end(), int64_t{0});
+  Location loc = ic.getLoc(node);
+  Value rowValues = ic.createConstant(
+      loc, DenseElementsAttr::get(RankedTensorType::get({rows, 1}, i64),
+                                  ArrayRef<int64_t>(rowIndex)));
+  Value colValues = ic.createConstant(
+      loc, DenseElementsAttr::get(RankedTensorType::get({1, cols}, i64),
+                                  ArrayRef<int64_t>(colIndex)));
+  // upper keeps j >= i + k, lower keeps j <= i + k.
+  bool upper = ic.getIntAttr(node, "upper", 1) != 0;
+  FailureOr<Value> mask = ic.create<CompareOp>(
+      node, upper ? CompareKind::Ge : CompareKind::Le, colValues, rowValues);
+  if (failed(mask))
+    return failure();
+  return bind(ic, node, 0,
+              ic.create<SelectOp>(node, *mask, *x,
+                                  zeroScalar(ic, node, type.getElementType())));
 }
 
 /// Converter of an elementwise binary op; variadic ops (Max, Min, Sum) fold
@@ -356,7 +487,8 @@ LogicalResult convertBatchNorm(ImportContext &ic, const Node &node) {
       node, BinaryKind::Add, channel[3], ic.createConstant(loc, eps));
   if (failed(varEps))
     return failure();
-  FailureOr<Value> inv = ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps);
+  FailureOr<Value> inv = ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps,
+                                            FloatAttr(), FloatAttr());
   if (failed(inv))
     return failure();
   FailureOr<Value> factor =
@@ -1035,7 +1167,9 @@ LogicalResult layerNormStats(ImportContext &ic, const Node &node, Value x,
   if (failed(varEps))
     return failure();
   ic.setOutput(node, 1, *mean);
-  return bind(ic, node, 2, ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps));
+  return bind(ic, node, 2,
+              ic.create<UnaryOp>(node, UnaryKind::Rsqrt, *varEps, FloatAttr(),
+                                 FloatAttr()));
 }
 
 LogicalResult convertLayerNorm(ImportContext &ic, const Node &node) {
@@ -1159,6 +1293,23 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
       {"Sin", 7, unary(UnaryKind::Sin)},
       {"Cos", 7, unary(UnaryKind::Cos)},
       {"Not", 1, unary(UnaryKind::Not)},
+      // Activations (ONNX's attribute defaults).
+      {"LeakyRelu", 6, activation(UnaryKind::LeakyRelu, {"alpha", 0.01f})},
+      {"Elu", 6, activation(UnaryKind::Elu, {"alpha", 1.0f})},
+      {"Selu", 6,
+       activation(UnaryKind::Selu, {"alpha", 1.67326319217681884765625f},
+                  ActivationParam{"gamma", 1.05070102214813232421875f})},
+      {"Celu", 12, activation(UnaryKind::Celu, {"alpha", 1.0f})},
+      {"HardSigmoid", 6,
+       activation(UnaryKind::HardSigmoid, {"alpha", 0.2f},
+                  ActivationParam{"beta", 0.5f})},
+      {"ThresholdedRelu", 10,
+       activation(UnaryKind::ThresholdedRelu, {"alpha", 1.0f})},
+      {"Softplus", 1, unary(UnaryKind::Softplus)},
+      {"Softsign", 1, unary(UnaryKind::Softsign)},
+      {"HardSwish", 14, unary(UnaryKind::HardSwish)},
+      {"Mish", 18, unary(UnaryKind::Mish)},
+      {"PRelu", 7, convertPRelu},
       {"Add", 7, binary(BinaryKind::Add)},
       {"Sub", 7, binary(BinaryKind::Sub)},
       {"Mul", 7, binary(BinaryKind::Mul)},
@@ -1176,6 +1327,7 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
       {"Greater", 9, compare(CompareKind::Gt)},
       {"GreaterOrEqual", 12, compare(CompareKind::Ge)},
       {"Where", 9, convertWhere},
+      {"Trilu", 14, convertTrilu, "k not known at compile time"},
       {"Cast", 6, convertCast, "strings and unsigned types"},
       {"Clip", 11, convertClip},
       {"Identity", 1, convertIdentity},
@@ -1186,7 +1338,8 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
       {"Conv", 1, convertConv, "other than 2-D (4-D input)"},
       {"MaxPool", 1, pool(PoolKind::Max), "other than 2-D; the Indices output"},
       {"AveragePool", 7, pool(PoolKind::Avg), "other than 2-D"},
-      {"GlobalAveragePool", 1, globalPool(PoolKind::Avg), "other than 4-D input"},
+      {"GlobalAveragePool", 1, globalPool(PoolKind::Avg),
+       "other than 4-D input"},
       {"GlobalMaxPool", 1, globalPool(PoolKind::Max), "other than 4-D input"},
       {"BatchNormalization", 9, convertBatchNorm, "training mode"},
       {"Softmax", 1, softmax(/*log=*/false, /*singleAxis=*/false)},
@@ -1195,34 +1348,44 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
       {"LogSoftmax", 13, softmax(/*log=*/true, /*singleAxis=*/true)},
       {"LayerNormalization", 17, convertLayerNorm},
       {"ReduceMean", 1, reduce(ReduceKind::Mean, false)},
-      {"ReduceMean", 18, reduce(ReduceKind::Mean, true), "axes not known at compile time"},
+      {"ReduceMean", 18, reduce(ReduceKind::Mean, true),
+       "axes not known at compile time"},
       {"ReduceSum", 1, reduce(ReduceKind::Sum, false)},
-      {"ReduceSum", 13, reduce(ReduceKind::Sum, true), "axes not known at compile time"},
+      {"ReduceSum", 13, reduce(ReduceKind::Sum, true),
+       "axes not known at compile time"},
       {"ReduceMax", 1, reduce(ReduceKind::Max, false)},
-      {"ReduceMax", 18, reduce(ReduceKind::Max, true), "axes not known at compile time"},
+      {"ReduceMax", 18, reduce(ReduceKind::Max, true),
+       "axes not known at compile time"},
       {"ReduceMin", 1, reduce(ReduceKind::Min, false)},
-      {"ReduceMin", 18, reduce(ReduceKind::Min, true), "axes not known at compile time"},
+      {"ReduceMin", 18, reduce(ReduceKind::Min, true),
+       "axes not known at compile time"},
       {"ReduceProd", 1, reduce(ReduceKind::Prod, false)},
-      {"ReduceProd", 18, reduce(ReduceKind::Prod, true), "axes not known at compile time"},
+      {"ReduceProd", 18, reduce(ReduceKind::Prod, true),
+       "axes not known at compile time"},
       // Data movement and shapes.
       {"Gather", 1, convertGather},
       {"Reshape", 5, convertReshape, "a shape not known at compile time"},
       {"Flatten", 1, convertFlatten},
       {"Squeeze", 1, squeeze(/*axesFromInput=*/false)},
-      {"Squeeze", 13, squeeze(/*axesFromInput=*/true), "axes not known at compile time"},
+      {"Squeeze", 13, squeeze(/*axesFromInput=*/true),
+       "axes not known at compile time"},
       {"Unsqueeze", 1, unsqueeze(/*axesFromInput=*/false)},
-      {"Unsqueeze", 13, unsqueeze(/*axesFromInput=*/true), "axes not known at compile time"},
+      {"Unsqueeze", 13, unsqueeze(/*axesFromInput=*/true),
+       "axes not known at compile time"},
       {"Transpose", 1, convertTranspose},
       {"Concat", 4, convertConcat},
       {"Split", 2, convertSplit, "split sizes not known at compile time"},
       {"Pad", 2, convertPad,
-       "modes other than constant; negative pads; pads or value not known at compile time"},
-      {"Slice", 10, convertSlice, "negative steps; starts, ends, axes or steps not known at compile time"},
+       "modes other than constant; negative pads; pads or value not known at "
+       "compile time"},
+      {"Slice", 10, convertSlice,
+       "negative steps; starts, ends, axes or steps not known at compile time"},
       {"Expand", 8, convertExpand, "a shape not known at compile time"},
       {"Shape", 1, convertShape},
       {"Size", 1, convertSize},
       {"Constant", 1, convertConstant, "sparse and string values"},
-      {"ConstantOfShape", 9, convertConstantOfShape, "a shape not known at compile time"},
+      {"ConstantOfShape", 9, convertConstantOfShape,
+       "a shape not known at compile time"},
       {"Range", 11, convertRange,
        "inputs not known at compile time; more than 16384 elements"},
   };

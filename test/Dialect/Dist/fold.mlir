@@ -533,6 +533,37 @@ func.func @unary_float_exact() -> (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, 
 
 // -----
 
+// The activations, in double rounded to f32, on -2, 0 and 3:
+// leaky_relu 0.1 -> -0.2, 0, 3; elu 2 -> 2 (e^-2 - 1) = -1.72932947, 0, 3;
+// selu 1, 0.5 -> 0.5 (e^-2 - 1) = -0.432332367, 0, 1.5;
+// celu 2 -> 2 (e^-1 - 1) = -1.2642411, 0, 3; hard_sigmoid 0.25, 0.5 ->
+// 0, 0.5, 1; hard_swish -> -2 * 1/6 = -0.333333343, 0, 3;
+// thresholded_relu 1 -> 0, 0, 3; softsign -> -0.666666686, 0, 0.75.
+// CHECK-LABEL: func.func @unary_activations
+func.func @unary_activations() -> (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) {
+  // CHECK-DAG: %[[LEAKY:.*]] = dist.constant dense<[-2.000000e-01, 0.000000e+00, 3.000000e+00]> : tensor<3xf32>
+  // CHECK-DAG: %[[ELU:.*]] = dist.constant dense<[-1.72932947, 0.000000e+00, 3.000000e+00]> : tensor<3xf32>
+  // CHECK-DAG: %[[SELU:.*]] = dist.constant dense<[-0.432332367, 0.000000e+00, 1.500000e+00]> : tensor<3xf32>
+  // CHECK-DAG: %[[CELU:.*]] = dist.constant dense<[-1.2642411, 0.000000e+00, 3.000000e+00]> : tensor<3xf32>
+  // CHECK-DAG: %[[HSIG:.*]] = dist.constant dense<[0.000000e+00, 5.000000e-01, 1.000000e+00]> : tensor<3xf32>
+  // CHECK-DAG: %[[HSWISH:.*]] = dist.constant dense<[-0.333333343, 0.000000e+00, 3.000000e+00]> : tensor<3xf32>
+  // CHECK-DAG: %[[THRESH:.*]] = dist.constant dense<[0.000000e+00, 0.000000e+00, 3.000000e+00]> : tensor<3xf32>
+  // CHECK-DAG: %[[SOFTSIGN:.*]] = dist.constant dense<[-0.666666686, 0.000000e+00, 7.500000e-01]> : tensor<3xf32>
+  // CHECK: return %[[LEAKY]], %[[ELU]], %[[SELU]], %[[CELU]], %[[HSIG]], %[[HSWISH]], %[[THRESH]], %[[SOFTSIGN]]
+  %a = dist.constant dense<[-2.0, 0.0, 3.0]> : tensor<3xf32>
+  %0 = dist.unary leaky_relu %a {alpha = 0.1 : f32} : tensor<3xf32>
+  %1 = dist.unary elu %a {alpha = 2.0 : f32} : tensor<3xf32>
+  %2 = dist.unary selu %a {alpha = 1.0 : f32, beta = 0.5 : f32} : tensor<3xf32>
+  %3 = dist.unary celu %a {alpha = 2.0 : f32} : tensor<3xf32>
+  %4 = dist.unary hard_sigmoid %a {alpha = 0.25 : f32, beta = 0.5 : f32} : tensor<3xf32>
+  %5 = dist.unary hard_swish %a : tensor<3xf32>
+  %6 = dist.unary thresholded_relu %a {alpha = 1.0 : f32} : tensor<3xf32>
+  %7 = dist.unary softsign %a : tensor<3xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7 : tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+}
+
+// -----
+
 // Transcendental functions in double, rounded to f32: e = 2.71828175,
 // ln 0.5 = -0.693147182, erf 1 = 0.842700779, tanh 1 = 0.761594176,
 // sigmoid 0 = 0.5.

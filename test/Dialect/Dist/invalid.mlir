@@ -539,6 +539,54 @@ func.func @unary_exp_on_integer(%x: tensor<4xi32>) {
 
 // -----
 
+func.func @unary_activation_without_alpha(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'dist.unary' op expects 'alpha' for 'leaky_relu'}}
+  %0 = dist.unary leaky_relu %x : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @unary_selu_without_beta(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'dist.unary' op expects 'beta' for 'selu'}}
+  %0 = dist.unary selu %x {alpha = 1.0 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @unary_parameter_of_another_kind(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'dist.unary' op expects no 'beta' for 'elu', found 2.000000e+00 : f32}}
+  %0 = dist.unary elu %x {alpha = 1.0 : f32, beta = 2.0 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @unary_relu_with_alpha(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'dist.unary' op expects no 'alpha' for 'relu', found 1.000000e-01 : f32}}
+  %0 = dist.unary relu %x {alpha = 0.1 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @unary_celu_alpha_zero(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'dist.unary' op expects a non-zero 'alpha' for 'celu'}}
+  %0 = dist.unary celu %x {alpha = 0.0 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @unary_mish_on_integer(%x: tensor<4xi32>) {
+  // expected-error @+1 {{'dist.unary' op expects float elements for 'mish', found 'i32'}}
+  %0 = dist.unary mish %x : tensor<4xi32>
+  return
+}
+
+// -----
+
 func.func @binary_element_types(%x: tensor<4xf32>, %y: tensor<4xi32>) {
   // expected-error @+2 {{expects operands of one element type, found 'f32' and 'i32'}}
   // expected-error @+1 {{failed to infer returned types}}

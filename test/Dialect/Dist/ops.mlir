@@ -198,6 +198,14 @@ func.func @unary(%x: tensor<8x128xf32>, %i: tensor<8xi32>, %b: tensor<4xi1>) {
   %7 = dist.unary rsqrt %x : tensor<8x128xf32>
   // CHECK: dist.unary erf %[[X]] : tensor<8x128xf32>
   %8 = dist.unary erf %x : tensor<8x128xf32>
+  // CHECK: dist.unary leaky_relu %[[X]] {alpha = 0.00999999977 : f32} : tensor<8x128xf32>
+  %a0 = dist.unary leaky_relu %x {alpha = 0.01 : f32} : tensor<8x128xf32>
+  // CHECK: dist.unary selu %[[X]] {alpha = 1.67326319 : f32, beta = 1.05070102 : f32} : tensor<8x128xf32>
+  %a1 = dist.unary selu %x {alpha = 1.67326319 : f32, beta = 1.05070102 : f32} : tensor<8x128xf32>
+  // CHECK: dist.unary hard_sigmoid %[[X]] {alpha = 2.000000e-01 : f32, beta = 5.000000e-01 : f32} : tensor<8x128xf32>
+  %a2 = dist.unary hard_sigmoid %x {alpha = 0.2 : f32, beta = 0.5 : f32} : tensor<8x128xf32>
+  // CHECK: dist.unary mish %[[X]] : tensor<8x128xf32>
+  %a3 = dist.unary mish %x : tensor<8x128xf32>
   // CHECK: dist.unary neg %[[X]] : tensor<8x128xf32>
   %9 = dist.unary neg %x : tensor<8x128xf32>
   // CHECK: dist.unary reciprocal %[[X]] : tensor<8x128xf32>

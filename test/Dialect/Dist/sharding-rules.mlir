@@ -125,6 +125,15 @@ func.func @unary(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
 
 // -----
 
+// The activations with parameters are elementwise like every kind.
+func.func @unary_activation(%x: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+  // expected-remark @+1 {{factors [d0=4 parallel, d1=8 parallel, d2=16 parallel] operands ([d0, d1, d2]) results ([d0, d1, d2])}}
+  %0 = dist.unary hard_sigmoid %x {alpha = 0.2 : f32, beta = 0.5 : f32} : tensor<4x8x16xf32>
+  return %0 : tensor<4x8x16xf32>
+}
+
+// -----
+
 // Operands align with the result's trailing dims.
 func.func @binary(%x: tensor<2x16x768xf32>, %b: tensor<768xf32>) -> tensor<2x16x768xf32> {
   // expected-remark @+1 {{factors [d0=2 parallel, d1=16 parallel, d2=768 parallel] operands ([d0, d1, d2], [d2]) results ([d0, d1, d2])}}

@@ -35,7 +35,17 @@ def Dist_UnaryKind : I32EnumAttr<"UnaryKind", "elementwise unary function", [
     I32EnumAttrCase<"Sin", 15, "sin">,
     I32EnumAttrCase<"Cos", 16, "cos">,
     I32EnumAttrCase<"Silu", 17, "silu">,
-    I32EnumAttrCase<"Not", 18, "not">
+    I32EnumAttrCase<"Not", 18, "not">,
+    I32EnumAttrCase<"LeakyRelu", 19, "leaky_relu">,
+    I32EnumAttrCase<"Elu", 20, "elu">,
+    I32EnumAttrCase<"Selu", 21, "selu">,
+    I32EnumAttrCase<"Celu", 22, "celu">,
+    I32EnumAttrCase<"Softplus", 23, "softplus">,
+    I32EnumAttrCase<"Softsign", 24, "softsign">,
+    I32EnumAttrCase<"HardSigmoid", 25, "hard_sigmoid">,
+    I32EnumAttrCase<"HardSwish", 26, "hard_swish">,
+    I32EnumAttrCase<"Mish", 27, "mish">,
+    I32EnumAttrCase<"ThresholdedRelu", 28, "thresholded_relu">
   ]> {
   let cppNamespace = "::distopt::dist";
   let genSpecializedAttr = 0;

@@ -254,13 +254,44 @@ def Dist_UnaryOp : Dist_ComputeOp<"unary", [SameOperandsAndResultType]> {
     `gelu_erf` is `0.5 x (1 + erf(x / sqrt 2))` and `gelu_tanh` its tanh
     approximation.
 
+    The activations of ONNX with parameters take them as `alpha` and `beta`,
+    which those kinds require and every other kind refuses:
+
+    | kind | `y` | parameters |
+    |---|---|---|
+    | `leaky_relu` | `x < 0 ? alpha x : x` | alpha |
+    | `elu` | `x < 0 ? alpha (exp(x) - 1) : x` | alpha |
+    | `selu` | `beta (x <= 0 ? alpha (exp(x) - 1) : x)` | alpha, beta (ONNX's gamma) |
+    | `celu` | `max(0, x) + min(0, alpha (exp(x / alpha) - 1))` | alpha (not 0) |
+    | `hard_sigmoid` | `max(0, min(1, alpha x + beta))` | alpha, beta |
+    | `thresholded_relu` | `x > alpha ? x : 0` | alpha |
+    | `softplus` | `log(1 + exp(x))` | |
+    | `softsign` | `x / (1 + abs(x))` | |
+    | `hard_swish` | `x max(0, min(1, x / 6 + 1 / 2))` | |
+    | `mish` | `x tanh(softplus(x))` | |
+
     ```mlir
     %y = dist.unary gelu_erf %x : tensor<8x128xf32>
+    %z = dist.unary leaky_relu %x {alpha = 0.00999999977 : f32} : tensor<8x128xf32>
     ```
   }];
-  let arguments = (ins Dist_UnaryKindAttr:$kind, Dist_Tensor:$input);
+  let arguments = (ins Dist_UnaryKindAttr:$kind, Dist_Tensor:$input,
+                       OptionalAttr<F32Attr>:$alpha,
+                       OptionalAttr<F32Attr>:$beta);
   let results = (outs Dist_Tensor:$result);
   let assemblyFormat = "``$kind $input attr-dict `:` type($input)";
+  let builders = [
+    // The kinds without parameters.
+    OpBuilder<(ins "UnaryKind":$kind, "::mlir::Value":$input), [{
+      build($_builder, $_state, kind, input, ::mlir::FloatAttr(),
+            ::mlir::FloatAttr());
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// Whether `kind` takes the parameter `alpha` (`beta`).
+    static bool takesAlpha(UnaryKind kind);
+    static bool takesBeta(UnaryKind kind);
+  }];
   let hasVerifier = 1;
   let hasFolder = 1;
 }
