@@ -38,6 +38,8 @@ import collections
 import concurrent.futures
 import glob
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -134,27 +136,103 @@ def execute(dist_opt, dist_run, folder, args):
     return "ran", ""
 
 
-def run_one(dist_opt, dist_run, folder):
-    name = os.path.basename(folder)
-    try:
-        args = input_shapes(folder)
-    except Exception as e:  # noqa: BLE001 - report any unreadable test
-        return name, "failed", f"cannot read the test's inputs: {e}"
+GRAPH_INPUT_NEEDED = re.compile(
+    r"needs .* \(input #\d+, '([^']*)'\) at compile time, but it is a graph input")
+
+
+def import_model(dist_opt, folder, args):
+    """Imports `folder`'s model: (kind, message) with kind imported,
+    unsupported, rejected or failed."""
     proc = subprocess.run([dist_opt, os.path.join(folder, "model.onnx"), *args,
                            "-o", os.devnull], capture_output=True, text=True)
     err = proc.stderr.strip()
     errors = [line for line in err.splitlines() if ": error: " in line]
     if proc.returncode == 0:
-        if dist_run:
-            kind, message = execute(dist_opt, dist_run, folder, args)
-            return name, kind, message
-        return name, "imported", ""
+        return "imported", ""
     if proc.returncode != 1 or len(errors) != 1 or "Stack dump" in err:
-        return name, "failed", err.splitlines()[0] if err else f"exit {proc.returncode}"
+        return "failed", err.splitlines()[0] if err else f"exit {proc.returncode}"
     message = errors[0].split(": error: ", 1)[1]
     if message.startswith("unsupported ONNX operator"):
-        return name, "unsupported", message
-    return name, "rejected", message
+        return "unsupported", message
+    return "rejected", message
+
+
+def with_constant_input(folder, name, tmp):
+    """A copy of the test `folder` under `tmp` in which graph input `name`
+    is an initializer holding its test data, as dist-opt's error asks; None
+    when the data sets disagree on its value (then no constant stands for
+    it) or the test has no data for it."""
+    model = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in inits]
+    if name not in names:
+        return None
+    k = names.index(name)
+    data = sorted(glob.glob(os.path.join(folder, "test_data_set_*")))
+    values = []
+    for d in data:
+        path = os.path.join(d, f"input_{k}.pb")
+        if not os.path.exists(path):
+            return None
+        t = onnx.TensorProto()
+        with open(path, "rb") as f:
+            t.ParseFromString(f.read())
+        values.append(t)
+    if not values or any(numpy_helper.to_array(v).tolist() !=
+                         numpy_helper.to_array(values[0]).tolist() for v in values):
+        return None
+    constant = onnx.TensorProto()
+    constant.CopyFrom(values[0])
+    constant.name = name
+    model.graph.initializer.append(constant)
+    kept = [i for i in model.graph.input if i.name != name]
+    del model.graph.input[:]
+    model.graph.input.extend(kept)
+    out = os.path.join(tmp, os.path.basename(folder.rstrip("/")))
+    os.makedirs(out)
+    onnx.save(model, os.path.join(out, "model.onnx"))
+    for d in data:
+        target = os.path.join(out, os.path.basename(d))
+        os.makedirs(target)
+        for f in glob.glob(os.path.join(d, "*.pb")):
+            base = os.path.basename(f)
+            if base.startswith("input_"):
+                j = int(base[len("input_"):-len(".pb")])
+                if j == k:
+                    continue
+                base = f"input_{j - (j > k)}.pb"
+            shutil.copyfile(f, os.path.join(target, base))
+    return out
+
+
+def run_one(dist_opt, dist_run, folder):
+    name = os.path.basename(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        # A value that dist-opt needs at compile time but that the test
+        # feeds as a graph input (TopK's k, Reshape's shape) becomes an
+        # initializer holding the test's value, as the error tells users to
+        # do; the outcome is then that of the model so rewritten, and the
+        # inputs made constant are named.
+        made_constant = []
+        while True:
+            try:
+                args = input_shapes(folder)
+            except Exception as e:  # noqa: BLE001 - report any unreadable test
+                return name, "failed", f"cannot read the test's inputs: {e}"
+            kind, message = import_model(dist_opt, folder, args)
+            needed = GRAPH_INPUT_NEEDED.search(message) if kind == "rejected" else None
+            if not needed or len(made_constant) >= 4:
+                break
+            rewritten = with_constant_input(
+                folder, needed.group(1), os.path.join(tmp, str(len(made_constant))))
+            if rewritten is None:
+                break
+            made_constant.append(needed.group(1))
+            folder = rewritten
+        note = f" (constant inputs: {', '.join(made_constant)})" if made_constant else ""
+        if kind == "imported" and dist_run:
+            kind, message = execute(dist_opt, dist_run, folder, args)
+        return name, kind, message + note
 
 
 def main():
@@ -193,6 +271,11 @@ def main():
         print(f"node tests: {len(results)} models: {counts['imported']} imported, "
               f"{counts['unsupported']} unsupported (clear error), "
               f"{counts['rejected']} rejected (clear error), {counts['failed']} failed")
+    constant = [name for name, kind, message in results
+                if kind == "ran" and "(constant inputs:" in message]
+    if constant:
+        print(f"  of those that ran, {len(constant)} with inputs needed at compile "
+              f"time made initializers: {', '.join(constant)}")
     for message, names in sorted(by_message.items(), key=lambda kv: -len(kv[1])):
         print(f"  rejected x{len(names)}: {message}  [{', '.join(names[:3])}"
               f"{', ...' if len(names) > 3 else ''}]")
