@@ -11,6 +11,8 @@ second on two cores, each a torch.nn.Module whose weights come from a fixed seed
   mixer     MLP-Mixer: Conv2d patches, token- and channel-mixing MLPs
   resnet    ResNet-style CNN without batch norm: conv + relu + residual, average
             pool, global average pool, linear
+  moe       top-2 mixture of experts per token (torch.topk, torch.gather,
+            scatter of the gates)
 
 Every entry of TRAINING_MODELS knows its constructor, its inputs (names, shapes,
 how to draw a batch from a generator), the name of its logits output and its
@@ -196,6 +198,35 @@ class ResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
+class MoEClassifier(nn.Module):
+    """Per-token classifier through a top-2 mixture of experts: the router's
+    top-2 logits (torch.topk) are softmaxed into weights, the two chosen
+    experts' outputs are picked with torch.gather and mixed, and the gates
+    scattered into zeros over all experts feed the head too, so that the
+    gradient runs through TopK, GatherElements and ScatterElements."""
+
+    def __init__(self, features=8, dim=16, experts=4, hidden=24, classes=6):
+        super().__init__()
+        self.embed = nn.Linear(features, dim)
+        self.router = nn.Linear(dim, experts)
+        self.w1 = nn.Parameter(torch.randn(experts, dim, hidden) / dim ** 0.5)
+        self.w2 = nn.Parameter(torch.randn(experts, hidden, dim) / hidden ** 0.5)
+        self.head = nn.Linear(dim, classes)
+        self.gate_head = nn.Linear(experts, classes)
+
+    def forward(self, x):                                 # x: [B, T, F]
+        h = torch.tanh(self.embed(x))
+        logits = self.router(h)
+        top_logits, top_experts = torch.topk(logits, 2, dim=-1)
+        weights = torch.softmax(top_logits, dim=-1)
+        hidden = torch.relu(torch.einsum("btd,edh->bteh", h, self.w1))
+        outs = torch.einsum("bteh,ehd->bted", hidden, self.w2)
+        index = top_experts.unsqueeze(-1).expand(-1, -1, -1, outs.shape[-1])
+        mixed = (weights.unsqueeze(-1) * torch.gather(outs, 2, index)).sum(dim=2)
+        gates = torch.zeros_like(logits).scatter(-1, top_experts, weights)
+        return self.head(h + mixed) + self.gate_head(gates)
+
+
 # --------------------------------------------------------------------------- #
 # Registry
 # --------------------------------------------------------------------------- #
@@ -279,6 +310,12 @@ TRAINING_MODELS: Dict[str, TrainingModel] = {m.name: m for m in [
     TrainingModel("resnet", "ResNet without normalization: conv stem, 2x2 average pool, 3 "
                   "residual blocks (one stride 2), global average pool, linear, 10 classes",
                   ResNet, _IMAGE, _image, "logits", 10, seed=106),
+    TrainingModel("moe", "top-2 mixture of experts per token: 8 tokens, d=16, 4 experts, "
+                  "torch.topk router, torch.gather of the chosen experts, gates "
+                  "scattered into zeros, 6 classes", MoEClassifier,
+                  [InputSpec("x", (BATCH, 8, 8), torch.float32)],
+                  lambda g: (torch.randn(BATCH, 8, 8, generator=g),), "logits", 6,
+                  seed=108),
 ]}
 
 
