@@ -4,10 +4,11 @@ ScatterElements, ScatterND) with their inputs and expected outputs.
 
     /usr/bin/python3 make_indexing_models.py OUT_DIR
 
-For each valid model NAME: OUT_DIR/NAME.onnx, its inputs NAME.in<i>.npy and
-the expected output NAME.expected<j>.npy (numpy). The models refused at
-import are OUT_DIR/bad_*.onnx; OUT_DIR/fuzz_*.onnx are Einsum models with
-random equations.
+For each valid model NAME: OUT_DIR/NAME.onnx and its inputs NAME.in<i>.npy;
+all of them together as one model OUT_DIR/all.onnx with its inputs and
+expected outputs (numpy; see save_all). The models refused at import are
+OUT_DIR/bad_*.onnx; OUT_DIR/fuzz_*.onnx are Einsum models with random
+equations.
 """
 import os
 import sys
@@ -29,10 +30,12 @@ def save(out, name, node, inputs, outputs, opset=17, initializers=(), check=True
     for j, (n, a) in enumerate(outputs):
         if isinstance(a, np.ndarray):
             out_infos.append(helper.make_tensor_value_info(n, ONNX_TYPE[a.dtype], a.shape))
-            if not name.startswith("bad_"):
+            if not name.startswith("bad_") and opset >= 10:
                 np.save(os.path.join(out, f"{name}.expected{j}.npy"), a)
         else:
             out_infos.append(helper.make_tensor_value_info(n, ONNX_TYPE[np.dtype(a[1])], a[0]))
+    if not name.startswith("bad_") and opset >= 10:
+        ALL.append((name, node, inputs, in_infos, out_infos, list(initializers), opset))
     graph = helper.make_graph([node], name, in_infos, out_infos, list(initializers))
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                           producer_name="dist-opt-tests")
@@ -42,6 +45,48 @@ def save(out, name, node, inputs, outputs, opset=17, initializers=(), check=True
     onnx.save(m, os.path.join(out, f"{name}.onnx"))
     for i, (_, a) in enumerate(inputs):
         np.save(os.path.join(out, f"{name}.in{i}.npy"), a)
+
+
+# The valid cases, also written as one model (all.onnx) so that dist-run
+# runs them in one process.
+ALL = []
+
+
+def save_all(out):
+    """all.onnx: every valid case's node with its tensors renamed
+    `<case>.<name>`, its inputs all.<case>.<name>.npy and expected outputs
+    all.<case>.<name>.expected.npy, at opset 17 (the cases' operators have
+    the same form there as in their own opsets, 10 and later)."""
+    nodes, in_infos, out_infos, inits = [], [], [], []
+    for name, node, inputs, ins, outs, initializers, _ in ALL:
+        rename = lambda n: f"{name}.{n}"  # noqa: E731
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.name = name
+        copy.input[:] = [rename(n) for n in node.input]
+        copy.output[:] = [rename(n) for n in node.output]
+        nodes.append(copy)
+        for info in ins + outs:
+            renamed = onnx.ValueInfoProto()
+            renamed.CopyFrom(info)
+            renamed.name = rename(info.name)
+            (in_infos if info in ins else out_infos).append(renamed)
+        for t in initializers:
+            renamed = onnx.TensorProto()
+            renamed.CopyFrom(t)
+            renamed.name = rename(t.name)
+            inits.append(renamed)
+        for n, a in inputs:
+            np.save(os.path.join(out, f"all.{rename(n)}.npy"), a)
+        for j, info in enumerate(outs):
+            path = os.path.join(out, f"{name}.expected{j}.npy")
+            os.replace(path, os.path.join(out, f"all.{rename(info.name)}.expected.npy"))
+    graph = helper.make_graph(nodes, "all", in_infos, out_infos, inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                          producer_name="dist-opt-tests")
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "all.onnx"))
 
 
 def rand(*shape):
@@ -159,4 +204,5 @@ def fuzz(out, count):
 
 if __name__ == "__main__":
     main(sys.argv[1])
-    fuzz(sys.argv[1], 60)
+    save_all(sys.argv[1])
+    fuzz(sys.argv[1], 30)
