@@ -1,5 +1,4 @@
-//===- Einsum.cpp - ONNX Einsum lowered to dist ops
-//------------------------===//
+//===- Einsum.cpp - ONNX Einsum lowered to dist ops -----------------------===//
 //
 // Einsum has no dist op of its own: the importer parses the equation and
 // lowers it to ops the planner and the runtime already know. Every operand
@@ -9,8 +8,9 @@
 // go are the contracted dim, the others the rows and the columns), or, when
 // nothing is contracted or the elements are integers, as a broadcast product
 // followed by a sum; a final transpose puts the indices in the output's
-// order. An index repeated within one operand (a diagonal or a trace) is
-// not supported.
+// order. An index repeated within one operand (a diagonal; with a sum, a
+// trace) is taken first: the two dims merged into one, of which a strided
+// slice takes the diagonal.
 //
 // The equation is untrusted input: every malformed equation is an error at
 // the node that says what is wrong.
@@ -64,17 +64,17 @@ struct Term {
   int ellipsisAt = -1;
 };
 
-/// Parses one term (`what` names it in messages).
+/// Parses one term (`what` names it in messages); an index may repeat in
+/// an operand's term (a diagonal) but not in the output's.
 FailureOr<Term> parseTerm(ImportContext &ic, const Node &node, StringRef text,
-                          const Twine &what) {
+                          const Twine &what, bool isOutput = false) {
   Term term;
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (isIndexLetter(c)) {
-      if (llvm::is_contained(term.letters, Label(c)))
+      if (isOutput && llvm::is_contained(term.letters, Label(c)))
         return ic.emitError(node)
-               << "Einsum: index '" << c << "' is repeated in " << what
-               << " (a diagonal or a trace), which is not supported";
+               << "Einsum: index '" << c << "' is repeated in " << what;
       term.letters.push_back(c);
       continue;
     }
@@ -171,7 +171,8 @@ FailureOr<EinsumSpec> parseEquation(ImportContext &ic, const Node &node,
         spec.output.push_back(label);
     return spec;
   }
-  FailureOr<Term> out = parseTerm(ic, node, eq.substr(arrow + 2), "the output");
+  FailureOr<Term> out = parseTerm(ic, node, eq.substr(arrow + 2), "the output",
+                                  /*isOutput=*/true);
   if (failed(out))
     return failure();
   for (Label l : out->letters)
@@ -203,6 +204,63 @@ public:
   EinsumLowering(ImportContext &ic, const Node &node,
                  const std::map<Label, int64_t> &sizes)
       : ic(ic), node(node), sizes(sizes) {}
+
+  /// `x` with every index that repeats in it taken once: the diagonal of
+  /// the two dims (moved last, merged into one of n * n elements, of which a
+  /// slice of stride n + 1 takes the diagonal).
+  FailureOr<Labeled> takeDiagonals(Labeled x, int64_t operand) {
+    while (true) {
+      auto repeated = llvm::find_if(
+          x.labels, [&](Label l) { return llvm::count(x.labels, l) > 1; });
+      if (repeated == x.labels.end())
+        return x;
+      Label l = *repeated;
+      int64_t p = repeated - x.labels.begin();
+      int64_t q = std::find(x.labels.begin() + p + 1, x.labels.end(), l) -
+                  x.labels.begin();
+      ArrayRef<int64_t> shape = typeOf(x.value).getShape();
+      if (shape[p] != shape[q])
+        return ic.emitError(node)
+               << "Einsum: index " << labelName(l) << " repeats in operand "
+               << operand << " with sizes " << shape[p] << " and " << shape[q];
+      int64_t n = shape[p];
+      SmallVector<Label> order;
+      SmallVector<int64_t> perm, diagonal;
+      for (int64_t d = 0, e = x.labels.size(); d < e; ++d) {
+        if (d == p || d == q)
+          continue;
+        order.push_back(x.labels[d]);
+        perm.push_back(d);
+        diagonal.push_back(shape[d]);
+      }
+      perm.append({p, q});
+      order.push_back(l);
+      // By position: permute() finds dims by label, which repeats here.
+      FailureOr<Value> transposed = x.value;
+      if (!llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+        transposed = ic.create<TransposeOp>(
+            node, x.value, ic.builder.getDenseI64ArrayAttr(perm));
+      if (failed(transposed))
+        return failure();
+      SmallVector<int64_t> flat = diagonal;
+      flat.push_back(n * n);
+      FailureOr<Value> merged = reshape(*transposed, flat);
+      if (failed(merged))
+        return failure();
+      diagonal.push_back(n);
+      SmallVector<int64_t> offsets(diagonal.size(), 0),
+          strides(diagonal.size(), 1);
+      strides.back() = n + 1;
+      auto type =
+          RankedTensorType::get(diagonal, typeOf(x.value).getElementType());
+      FailureOr<Value> taken = ic.create<SliceOp>(
+          node, type, *merged, ic.builder.getDenseI64ArrayAttr(offsets),
+          ic.builder.getDenseI64ArrayAttr(strides));
+      if (failed(taken))
+        return failure();
+      x = Labeled{*taken, order};
+    }
+  }
 
   /// Sums the dims of `x` whose labels `keep` rejects.
   FailureOr<Labeled> sumOthers(Labeled x,
@@ -424,24 +482,41 @@ LogicalResult onnx_import::convertEinsum(ImportContext &ic, const Node &node) {
     return failure();
 
   // Every label's size: equal in every operand, or 1 (which broadcasts).
+  // A label repeated within one operand (a diagonal) has one size there,
+  // which takeDiagonals checks.
   std::map<Label, int64_t> sizes;
+  std::map<Label, size_t> sizeFrom;
   for (auto [i, labels] : llvm::enumerate(spec->inputs)) {
     ArrayRef<int64_t> shape = typeOf(inputs[i]).getShape();
     for (auto [d, l] : llvm::enumerate(labels)) {
       auto [it, inserted] = sizes.try_emplace(l, shape[d]);
+      if (inserted)
+        sizeFrom[l] = i;
       if (inserted || it->second == shape[d] || shape[d] == 1)
         continue;
       if (it->second != 1)
         return ic.emitError(node)
                << "Einsum: index " << labelName(l) << " has size " << it->second
-               << " in one operand and " << shape[d] << " in operand " << i;
+               << " in operand " << sizeFrom[l] << " and " << shape[d]
+               << " in operand " << i;
       it->second = shape[d];
+      sizeFrom[l] = i;
     }
   }
 
   EinsumLowering lowering(ic, node, sizes);
   auto inOutput = [&](Label l) { return llvm::is_contained(spec->output, l); };
-  Labeled acc{inputs.front(), spec->inputs.front()};
+  // Diagonals first: afterwards every operand has each index once.
+  SmallVector<Labeled> operands;
+  for (auto [i, labels] : llvm::enumerate(spec->inputs)) {
+    FailureOr<Labeled> x =
+        lowering.takeDiagonals(Labeled{inputs[i], labels}, i);
+    if (failed(x))
+      return failure();
+    operands.push_back(std::move(*x));
+    spec->inputs[i] = operands.back().labels;
+  }
+  Labeled acc = operands.front();
   for (size_t i = 1; i < inputs.size(); ++i) {
     // Labels that the output or a later operand needs stay.
     auto keep = [&](Label l) {
@@ -452,8 +527,7 @@ LogicalResult onnx_import::convertEinsum(ImportContext &ic, const Node &node) {
           return true;
       return false;
     };
-    FailureOr<Labeled> next =
-        lowering.contract(acc, Labeled{inputs[i], spec->inputs[i]}, keep);
+    FailureOr<Labeled> next = lowering.contract(acc, operands[i], keep);
     if (failed(next))
       return failure();
     acc = std::move(*next);

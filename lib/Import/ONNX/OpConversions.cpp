@@ -1337,7 +1337,7 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
       {"ScatterND", 11, convertScatterND},
       {"TopK", 1, convertTopK, "k not known at compile time"},
       {"Einsum", 12, convertEinsum,
-       "an index repeated within one operand (a diagonal or a trace)"},
+       "an upper-case index in an equation without '->' (ONNX 1.12's shape inference)"},
       {"Reshape", 5, convertReshape, "a shape not known at compile time"},
       {"Flatten", 1, convertFlatten},
       {"Squeeze", 1, squeeze(/*axesFromInput=*/false)},

@@ -6,8 +6,8 @@ numpy.einsum.
 
 Draws COUNT (default 40) equations of 1 to 3 operands over the indices
 a-e, X, Y (sizes 1 to 3, so that size-1 dims broadcast), some with '...'
-(operands with fewer or size-1 ellipsis dims), some implicit (no '->'),
-with float32 operands. An equation that dist-opt refuses on its own (ONNX
+(operands with fewer or size-1 ellipsis dims), some with an index repeated
+in a term (a diagonal), some implicit (no '->'), with float32 operands. An equation that dist-opt refuses on its own (ONNX
 1.12's shape inference takes no ellipses of different ranks, nor upper-case
 indices without '->') is drawn again; a crash is reported. The accepted
 ones form one model, compiled and run once, and every output is compared
@@ -35,7 +35,9 @@ def model(nodes, inputs, outputs):
 def draw(rng, sizes):
     """(equation, operands) of one random einsum numpy evaluates."""
     while True:
-        terms = ["".join(rng.choice(list(INDICES), int(rng.integers(0, 4)), replace=False))
+        # Now and then an index repeats within a term (a diagonal).
+        terms = ["".join(rng.choice(list(INDICES), int(rng.integers(0, 4)),
+                                    replace=bool(rng.random() < 0.2)))
                  for _ in range(int(rng.integers(1, 4)))]
         ellipsis = rng.random() < 0.3
         ell = [int(rng.integers(1, 3)) for _ in range(int(rng.integers(0, 3)))]

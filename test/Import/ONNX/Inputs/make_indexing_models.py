@@ -122,8 +122,14 @@ def main(out):
     einsum(out, "three", "ij,jk,kl->il", rand(2, 3), rand(3, 4), rand(4, 5))
     einsum(out, "broadcast", "ij,ij->ij", rand(1, 3), rand(2, 3))
     einsum(out, "integers", "ij,jk->ik", RNG.integers(-5, 5, (3, 4)), RNG.integers(-5, 5, (4, 2)))
-    # Refused: a diagonal, and equations that do not fit the operands.
-    einsum(out, "bad_diagonal", "ii->i", rand(3, 3), node_name="diag")
+    # Diagonals: an index repeated within an operand.
+    einsum(out, "diagonal", "ii->i", rand(3, 3))
+    einsum(out, "trace", "ii", rand(3, 3))
+    einsum(out, "batch_diagonal", "...ii->...i", rand(2, 3, 3))
+    einsum(out, "diagonal_product", "iji,jk->ik", rand(3, 2, 3), rand(2, 4))
+    # Refused: equations that do not fit the operands.
+    einsum(out, "bad_diagonal", "ii->i", rand(3, 4), node_name="diag", check=False)
+    einsum(out, "bad_repeat_output", "ij->ii", rand(3, 3), node_name="repeat", check=False)
     einsum(out, "bad_terms", "ij,jk->ik", rand(3, 4), node_name="terms", check=False)
     einsum(out, "bad_rank", "ijk->i", rand(3, 4), node_name="rank", check=False)
     einsum(out, "bad_char", "i1->i", rand(3, 4), node_name="char", check=False)
