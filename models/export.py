@@ -264,7 +264,8 @@ def parse_args(argv):
         description="Export the dist-opt test models (models/zoo.py) to ONNX with reference data.")
     p.add_argument("--out", required=True, help="output folder (created if missing)")
     p.add_argument("--models", default=",".join(zoo.MODELS),
-                   help=f"comma-separated subset of: {','.join(zoo.MODELS)} (default: all)")
+                   help=f"comma-separated subset of: {','.join(zoo.MODELS)} (default: all), "
+                        f"or of the opt-in models {','.join(zoo.OPT_IN_MODELS)}")
     p.add_argument("--opsets", default=",".join(map(str, DEFAULT_OPSETS)),
                    help=f"comma-separated ONNX opsets, each in {SUPPORTED_OPSETS[0]}.."
                         f"{SUPPORTED_OPSETS[-1]} (default: {','.join(map(str, DEFAULT_OPSETS))})")
@@ -276,9 +277,10 @@ def parse_args(argv):
         opset_txt = parse_list(args.opsets, "opsets")
     except ValueError as e:
         p.error(str(e))
-    unknown = [m for m in models if m not in zoo.MODELS]
+    known = {**zoo.MODELS, **zoo.OPT_IN_MODELS}
+    unknown = [m for m in models if m not in known]
     if unknown:
-        p.error(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(zoo.MODELS)}")
+        p.error(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(known)}")
     opsets = []
     for o in opset_txt:
         try:
@@ -299,7 +301,7 @@ def export_all(out: str, models, opsets, quiet=False):
     os.makedirs(out, exist_ok=True)
     metas, errors = [], []
     for name in models:
-        spec = zoo.MODELS[name]
+        spec = zoo.MODELS.get(name) or zoo.OPT_IN_MODELS[name]
         try:
             ref = reference(spec)
         except Exception as e:

@@ -320,6 +320,37 @@ class Mixer(nn.Module):
         return self.head(x.mean(dim=1))
 
 
+class Top2MoE(nn.Module):
+    """Top-2 mixture of experts as routers are written in PyTorch: a linear
+    router, torch.topk over its logits, a softmax over the two kept logits,
+    dense experts (two batched einsums over all experts), the two chosen
+    experts' outputs picked with torch.gather and mixed by their weights,
+    and each expert's share of the tokens (the gates scattered into zeros,
+    averaged), the input of a load-balancing loss."""
+
+    def __init__(self, features=16, dim=32, experts=4, hidden=48, classes=10):
+        super().__init__()
+        self.embed = nn.Linear(features, dim)
+        self.router = nn.Linear(dim, experts)
+        self.w1 = nn.Parameter(torch.randn(experts, dim, hidden) / math.sqrt(dim))
+        self.w2 = nn.Parameter(torch.randn(experts, hidden, dim) / math.sqrt(hidden))
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):                                 # x: [B, T, F]
+        h = self.embed(x)                                 # [B, T, D]
+        logits = self.router(h)                           # [B, T, E]
+        top_logits, top_experts = torch.topk(logits, 2, dim=-1)   # [B, T, 2]
+        weights = torch.softmax(top_logits, dim=-1)
+        hidden = F.gelu(torch.einsum("btd,edh->bteh", h, self.w1))
+        outs = torch.einsum("bteh,ehd->bted", hidden, self.w2)    # [B, T, E, D]
+        index = top_experts.unsqueeze(-1).expand(-1, -1, -1, outs.shape[-1])
+        chosen = torch.gather(outs, 2, index)             # [B, T, 2, D]
+        mixed = (weights.unsqueeze(-1) * chosen).sum(dim=2)
+        gates = torch.zeros_like(logits).scatter(-1, top_experts, weights)
+        load = gates.mean(dim=(0, 1))                     # [E]
+        return self.head(h + mixed), load
+
+
 # --------------------------------------------------------------------------- #
 # Registry
 # --------------------------------------------------------------------------- #
@@ -475,6 +506,18 @@ MODELS: Dict[str, ModelSpec] = {s.name: s for s in [
               "LayerNorm, mean pool, dropout", Mixer,
               _image, ["pixel_values"], ["logits"],
               _batch_axes(["pixel_values", "logits"]), seed=6),
+]}
+
+
+# Models exported only when named (models/export.py --models moe): the
+# planned and pipelined tests that run every model of MODELS do not take
+# them; their own tests say how they are checked.
+OPT_IN_MODELS: Dict[str, ModelSpec] = {s.name: s for s in [
+    ModelSpec("moe", "top-2 mixture of experts: linear router, torch.topk, softmax over "
+              "the top 2, dense experts by einsum, torch.gather of the chosen experts, "
+              "expert load by scatter", Top2MoE,
+              lambda g: (torch.randn(BATCH, 8, 16, generator=g),),
+              ["x"], ["logits", "load"], _batch_axes(["x", "logits"]), seed=8),
 ]}
 
 

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <optional>
 
 using namespace mlir;
@@ -71,7 +72,8 @@ static double combineBytes(Operation *op, ArrayRef<double> operandBytes,
   double written = 0;
   for (double bytes : resultBytes)
     written += bytes;
-  if (isa<dist::GatherOp>(op) && operandBytes.size() == 2)
+  if (isa<dist::GatherOp, dist::GatherElementsOp>(op) &&
+      operandBytes.size() == 2)
     return operandBytes[1] + 2 * written;
   if (isa<dist::SliceOp>(op))
     return 2 * written;
@@ -334,10 +336,20 @@ static OpWork getOpWorkOfKind(Operation *op) {
         // (4 with a bias, 3 without).
         return memory(outputs() * (op.getBias() ? 8 : 7));
       })
-      // Data movement: bytes only.
+      // Data movement: bytes only. A scatter copies its data and writes
+      // (or combines) one element per update.
       .Case<dist::CastOp, dist::BroadcastOp, dist::GatherOp, dist::TransposeOp,
-            dist::SliceOp, dist::ConcatOp, dist::SplitOp>(
-          [&](Operation *) { return memory(0); })
+            dist::SliceOp, dist::ConcatOp, dist::SplitOp,
+            dist::GatherElementsOp>([&](Operation *) { return memory(0); })
+      .Case<dist::ScatterElementsOp, dist::ScatterNDOp>([&](Operation *op) {
+        return memory(getNumElements(op->getOperand(2)));
+      })
+      // A top-k keeps a heap of k per row: about log2(k + 1) comparisons
+      // per element.
+      .Case([&](dist::TopKOp op) {
+        return memory(getNumElements(op.getInput()) *
+                      std::log2(double(op.getK()) + 1));
+      })
       // A dist op without a count of its own (a new op) is still a kernel
       // that moves its bytes; only other dialects' ops are free.
       .Default([&](Operation *op) {

@@ -12,6 +12,8 @@ second on two cores, each a torch.nn.Module whose weights come from a fixed seed
   resnet    ResNet-style CNN without batch norm: conv + relu + residual, average
             pool, global average pool, linear
   activations  an MLP through every activation of dist.unary and PReLU
+  moe       top-2 mixture of experts per token (torch.topk, torch.gather,
+            scatter of the gates)
 
 Every entry of TRAINING_MODELS knows its constructor, its inputs (names, shapes,
 how to draw a batch from a generator), the name of its logits output and its
@@ -217,6 +219,33 @@ class ActivationMLP(nn.Module):
         h = self.inp(features)
         s = sum(act(lin(h)) for lin, act in zip(self.branches, self.acts))
         return self.head(s)
+class MoEClassifier(nn.Module):
+    """Per-token classifier through a top-2 mixture of experts: the router's
+    top-2 logits (torch.topk) are softmaxed into weights, the two chosen
+    experts' outputs are picked with torch.gather and mixed, and the gates
+    scattered into zeros over all experts feed the head too, so that the
+    gradient runs through TopK, GatherElements and ScatterElements."""
+
+    def __init__(self, features=8, dim=16, experts=4, hidden=24, classes=6):
+        super().__init__()
+        self.embed = nn.Linear(features, dim)
+        self.router = nn.Linear(dim, experts)
+        self.w1 = nn.Parameter(torch.randn(experts, dim, hidden) / dim ** 0.5)
+        self.w2 = nn.Parameter(torch.randn(experts, hidden, dim) / hidden ** 0.5)
+        self.head = nn.Linear(dim, classes)
+        self.gate_head = nn.Linear(experts, classes)
+
+    def forward(self, x):                                 # x: [B, T, F]
+        h = torch.tanh(self.embed(x))
+        logits = self.router(h)
+        top_logits, top_experts = torch.topk(logits, 2, dim=-1)
+        weights = torch.softmax(top_logits, dim=-1)
+        hidden = torch.relu(torch.einsum("btd,edh->bteh", h, self.w1))
+        outs = torch.einsum("bteh,ehd->bted", hidden, self.w2)
+        index = top_experts.unsqueeze(-1).expand(-1, -1, -1, outs.shape[-1])
+        mixed = (weights.unsqueeze(-1) * torch.gather(outs, 2, index)).sum(dim=2)
+        gates = torch.zeros_like(logits).scatter(-1, top_experts, weights)
+        return self.head(h + mixed) + self.gate_head(gates)
 
 
 # --------------------------------------------------------------------------- #
@@ -310,6 +339,12 @@ TRAINING_MODELS: Dict[str, TrainingModel] = {m.name: m for m in [
                   "CELU, Softplus, Softsign, Hardsigmoid, Hardswish, Mish, PReLU; 10 classes",
                   ActivationMLP, [InputSpec("features", (BATCH, 16), torch.float32)],
                   _features, "logits", 10, seed=108),
+    TrainingModel("moe", "top-2 mixture of experts per token: 8 tokens, d=16, 4 experts, "
+                  "torch.topk router, torch.gather of the chosen experts, gates "
+                  "scattered into zeros, 6 classes", MoEClassifier,
+                  [InputSpec("x", (BATCH, 8, 8), torch.float32)],
+                  lambda g: (torch.randn(BATCH, 8, 8, generator=g),), "logits", 6,
+                  seed=108),
 ]}
 
 

@@ -92,6 +92,7 @@ private:
   }
   bool emit(Operation *op);
   bool emitDataMovement(Operation *op, const std::string &name);
+  bool emitElementIndexing(Operation *op, const std::string &name);
   bool emitWindow(Operation *op, const std::string &name);
   bool emitCollective(Operation *op, const std::string &name);
   bool emitBackward(Operation *op, const std::string &name);
@@ -661,6 +662,9 @@ bool ProgramBuilder::emit(Operation *op) {
       .Case<dist::GatherOp, dist::TransposeOp, dist::SliceOp, dist::ConcatOp,
             dist::SplitOp, dist::BroadcastOp>(
           [&](Operation *) { return emitDataMovement(op, name); })
+      .Case<dist::TopKOp, dist::GatherElementsOp, dist::ScatterElementsOp,
+            dist::ScatterNDOp>(
+          [&](Operation *) { return emitElementIndexing(op, name); })
       .Case<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
             shard::AllToAllOp, shard::AllSliceOp>(
           [&](Operation *) { return emitCollective(op, name); })
@@ -668,8 +672,7 @@ bool ProgramBuilder::emit(Operation *op) {
             dist::Conv2DGradFilterOp, dist::Pool2DGradOp>(
           [&](Operation *) { return emitBackward(op, name); })
       .Case<dist::CrossEntropyOp, dist::CrossEntropyGradOp,
-            dist::CrossEntropyStatsOp, dist::MseOp,
-            dist::AdamWOp, dist::SgdOp>(
+            dist::CrossEntropyStatsOp, dist::MseOp, dist::AdamWOp, dist::SgdOp>(
           [&](Operation *) { return emitTraining(op, name); })
       // Emitted after every other step (emitAssigns).
       .Case([&](dist::AssignOp) { return true; })
@@ -780,6 +783,76 @@ bool ProgramBuilder::emitDataMovement(Operation *op, const std::string &name) {
       .Case([&](dist::BroadcastOp o) {
         Tensor in = view(o.getInput()), out = view(o.getResult());
         return add([=]() mutable { broadcast(in, out); });
+      })
+      .Default([](Operation *) { return false; });
+}
+
+/// The message for the row of scatter_nd `indices` at `row` that has a
+/// coordinate outside `data`'s dims (stops every rank, as a gather index).
+static std::string scatterRowError(const std::string &op, const Tensor &indices,
+                                   int64_t row, const Tensor &data) {
+  int64_t k = indices.shape.back();
+  std::string coordinates, dims;
+  for (int64_t d = 0; d < k; ++d) {
+    coordinates +=
+        (d ? ", " : "") + std::to_string(indexAt(indices, row * k + d));
+    dims += (d ? ", " : "") + std::to_string(data.shape[d]);
+  }
+  return "'" + op + "': row " + std::to_string(row) + " of the indices, [" +
+         coordinates + "], is out of range for the dims [" + dims +
+         "]; each coordinate must be in [-n, n) of its dim";
+}
+
+/// The steps of the element indexing ops (`emit`'s helper): top-k and the
+/// element gathers and scatters, whose bad indices stop every rank.
+bool ProgramBuilder::emitElementIndexing(Operation *op,
+                                         const std::string &name) {
+  auto add = [&](std::function<void()> fn) {
+    ex.steps_.push_back({name, false, std::move(fn)});
+    return true;
+  };
+  Communicator *c = &comm;
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](dist::TopKOp o) {
+        Tensor in = view(o.getInput()), values = view(o.getValues()),
+               indices = view(o.getIndices());
+        int64_t axis = o.getAxis(), k = o.getK();
+        bool smallest = o.getSmallest();
+        return add(
+            [=]() mutable { topK(in, values, indices, axis, k, smallest); });
+      })
+      .Case([&](dist::GatherElementsOp o) {
+        Tensor d = view(o.getData()), idx = view(o.getIndices()),
+               out = view(o.getResult());
+        int64_t axis = o.getAxis();
+        return add([=]() mutable {
+          int64_t bad = gatherElements(d, idx, out, axis);
+          if (bad >= 0)
+            c->reportDataError(
+                gatherIndexError(name, idx, bad, d.shape[axis], axis));
+        });
+      })
+      .Case([&](dist::ScatterElementsOp o) {
+        Tensor d = view(o.getData()), idx = view(o.getIndices()),
+               u = view(o.getUpdates()), out = view(o.getResult());
+        int64_t axis = o.getAxis();
+        auto reduction = toKernelKind(o.getReduction());
+        return add([=]() mutable {
+          int64_t bad = scatterElements(reduction, d, idx, u, out, axis);
+          if (bad >= 0)
+            c->reportDataError(
+                gatherIndexError(name, idx, bad, d.shape[axis], axis));
+        });
+      })
+      .Case([&](dist::ScatterNDOp o) {
+        Tensor d = view(o.getData()), idx = view(o.getIndices()),
+               u = view(o.getUpdates()), out = view(o.getResult());
+        auto reduction = toKernelKind(o.getReduction());
+        return add([=]() mutable {
+          int64_t bad = scatterND(reduction, d, idx, u, out);
+          if (bad >= 0)
+            c->reportDataError(scatterRowError(name, idx, bad, d));
+        });
       })
       .Default([](Operation *) { return false; });
 }

@@ -178,6 +178,23 @@ constexpr PoolKind toKernelKind(dist::PoolKind kind) {
   llvm_unreachable("not a dist pool kind");
 }
 
+/// The kernel's scatter combination for the dialect's `reduction`.
+constexpr ScatterReduction toKernelKind(dist::ScatterReduction reduction) {
+  switch (reduction) {
+  case dist::ScatterReduction::None:
+    return ScatterReduction::None;
+  case dist::ScatterReduction::Add:
+    return ScatterReduction::Add;
+  case dist::ScatterReduction::Mul:
+    return ScatterReduction::Mul;
+  case dist::ScatterReduction::Max:
+    return ScatterReduction::Max;
+  case dist::ScatterReduction::Min:
+    return ScatterReduction::Min;
+  }
+  llvm_unreachable("not a dist scatter reduction");
+}
+
 namespace detail {
 /// True if every value 0..`maxValue` of `DialectKind` (the dialect's enums
 /// number their cases densely from 0) maps to the kernel kind of the same
@@ -208,6 +225,11 @@ static_assert(detail::mapsEveryValueToItself<dist::ReduceKind>(
 static_assert(detail::mapsEveryValueToItself<dist::PoolKind>(
                   dist::getMaxEnumValForPoolKind()),
               "rt::PoolKind must list dist::PoolKind's cases in order");
+
+static_assert(
+    detail::mapsEveryValueToItself<dist::ScatterReduction>(
+        dist::getMaxEnumValForScatterReduction()),
+    "rt::ScatterReduction must list dist::ScatterReduction's cases in order");
 
 } // namespace distopt::rt
 

@@ -129,6 +129,7 @@ enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, And, Or, Xor };
 enum class CompareKind { Eq, Ne, Lt, Le, Gt, Ge };
 enum class ReduceKind { Sum, Mean, Max, Min, Prod };
 enum class PoolKind { Max, Avg };
+enum class ScatterReduction { None, Add, Mul, Max, Min };
 
 //===----------------------------------------------------------------------===//
 // Contractions
@@ -304,6 +305,45 @@ void broadcast(const Tensor &in, Tensor &out, int threads = 0);
 /// Copies the elements of `in` into `out` (same element count and type):
 /// `dist.reshape` when it cannot alias its input.
 void copy(const Tensor &in, Tensor &out, int threads = 0);
+
+//===----------------------------------------------------------------------===//
+// Indexing by element: top-k, element gathers and scatters
+// (ElementIndexing.cpp)
+//===----------------------------------------------------------------------===//
+
+/// ONNX TopK along `axis`: `values` and `indices` (i64) have `in`'s shape
+/// with `k` along `axis`; they hold the `k` largest elements (smallest with
+/// `smallest`) from the largest (smallest) down and their positions. Equal
+/// elements come in the order of their positions; a NaN is larger than
+/// every number. Any number type but i1.
+void topK(const Tensor &in, Tensor &values, Tensor &indices, int64_t axis,
+          int64_t k, bool smallest, int threads = 0);
+
+/// ONNX GatherElements: `out[p] = data[p with p[axis] = indices[p]]` over
+/// the positions `p` of `indices` (i32 or i64, `data`'s rank; `out` has its
+/// shape). A negative index counts from the end of `axis`. Returns the
+/// position (row-major in `indices`) of the first index outside [-n, n),
+/// whose element is zero, or -1.
+int64_t gatherElements(const Tensor &data, const Tensor &indices, Tensor &out,
+                       int64_t axis, int threads = 0);
+
+/// ONNX ScatterElements: `out` is `data`, then every update (row-major
+/// order) lands at its position with `p[axis] = indices[p]`, replacing the
+/// element (`None`) or combined with it. `indices` and `updates` have one
+/// shape. Returns the position of the first index outside [-n, n) (whose
+/// update is dropped), or -1.
+int64_t scatterElements(ScatterReduction reduction, const Tensor &data,
+                        const Tensor &indices, const Tensor &updates,
+                        Tensor &out, int64_t axis, int threads = 0);
+
+/// ONNX ScatterND: `indices` is I... x k; each row names the first k
+/// coordinates of a slice of `data`, and `updates` (I... ++ data[k:]) the
+/// slices, applied row by row in order. Negative coordinates count from the
+/// end. Returns the first row (row-major over I...) with a coordinate
+/// outside [-n, n) (which is dropped), or -1.
+int64_t scatterND(ScatterReduction reduction, const Tensor &data,
+                  const Tensor &indices, const Tensor &updates, Tensor &out,
+                  int threads = 0);
 
 //===----------------------------------------------------------------------===//
 // Training: losses and optimizer updates (Training.cpp)

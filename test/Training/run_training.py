@@ -12,7 +12,7 @@ Runs, stopping at the first failure (its exit status is returned):
   1. models/training/export.py        DIR/export/model.onnx
   2. models/training/reference.py     DIR/export/reference/ (batches, losses, weights)
   3. dist-opt DIR/export/model.onnx --shape ... --mode train --loss L --optimizer O --lr ...
-         --cluster cpu --devices N [--plan P] -o DIR/train.dist
+         --cluster C --devices N [--plan P] -o DIR/train.dist
   4. [mpirun -np N] dist-run DIR/train.dist --steps S --input NAME=F ... (or --data with
          --batches K > 1) --loss-log DIR/losses.csv --save-weights DIR/trained
   5. test/Training/compare_training.py --reference ... --loss-log DIR/losses.csv
@@ -53,6 +53,8 @@ DEFAULTS = {
     "resnet": dict(loss="cross-entropy", optimizer="sgd", lr=0.05, momentum=0.9,
                    weight_decay=1e-4),
     "activations": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01),
+    "moe": dict(loss="cross-entropy", optimizer="sgd", lr=0.1, momentum=0.9,
+                weight_decay=0.0),
 }
 COMMON = dict(betas="0.9,0.999", eps=1e-8, momentum=0.0, clip_norm=None)
 
@@ -64,6 +66,8 @@ def parse_args(argv):
                     help="build directory with bin/dist-opt and bin/dist-run")
     ap.add_argument("--out", required=True)
     ap.add_argument("--devices", type=int, default=1)
+    ap.add_argument("--cluster", default="cpu",
+                    help="dist-opt --cluster: a preset name or a cluster file")
     ap.add_argument("--plan", help="dist-opt --plan, e.g. dp=2,tp=2,zero=1,recompute=full")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batches", type=int, default=1,
@@ -126,7 +130,7 @@ def dist_commands(args, export_dir, ref_dir):
         shapes += ["--shape", f"{i['name']}=" + "x".join(str(d) for d in i["shape"])]
     compile_cmd = ([os.path.join(bin_dir, "dist-opt"), os.path.join(export_dir, "model.onnx")]
                    + shapes + ["--mode", "train"] + optimizer_flags(args.settings)
-                   + ["--cluster", "cpu", "--devices", str(args.devices)]
+                   + ["--cluster", args.cluster, "--devices", str(args.devices)]
                    + (["--plan", args.plan] if args.plan else []) + ["-o", artifact])
     feed = []
     for name in config["inputs"]:

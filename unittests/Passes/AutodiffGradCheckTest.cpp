@@ -592,6 +592,43 @@ std::vector<GradCase> movementCases() {
        "    %y0 = dist.gather %t, %i {axis = 1 : i64} : (tensor<3x4xf64>, "
        "tensor<3xi32>) -> tensor<3x3xf64>\n",
        {{3, 3}}},
+      // An element read twice gets both gradients; -1 is the last.
+      {"gather_elements",
+       {in("x", {3, 4})},
+       "    %i = dist.constant dense<[[1, 1], [-1, 0], [2, 3]]> : "
+       "tensor<3x2xi64>\n"
+       "    %y0 = dist.gather_elements %x, %i {axis = 1 : i64} : "
+       "(tensor<3x4xf64>, tensor<3x2xi64>) -> tensor<3x2xf64>\n",
+       {{3, 2}}},
+      // Random values have no ties: the chosen positions stay chosen
+      // within the finite-difference step.
+      {"top_k",
+       {in("x", {3, 5})},
+       "    %y0, %i = dist.top_k %x {axis = 1 : i64, k = 2 : i64} : "
+       "(tensor<3x5xf64>) -> (tensor<3x2xf64>, tensor<3x2xi64>)\n",
+       {{3, 2}}},
+      {"top_k_smallest_axis0",
+       {in("x", {4, 3})},
+       "    %y0, %i = dist.top_k %x {axis = 0 : i64, k = 3 : i64, smallest} : "
+       "(tensor<4x3xf64>) -> (tensor<3x3xf64>, tensor<3x3xi64>)\n",
+       {{3, 3}}},
+      // Distinct positions (with none, a repeated one keeps the last).
+      {"scatter_elements_none",
+       {in("d", {3, 4}), in("u", {3, 2})},
+       "    %i = dist.constant dense<[[1, 3], [-1, 0], [2, 0]]> : "
+       "tensor<3x2xi64>\n"
+       "    %y0 = dist.scatter_elements none %d, %i, %u {axis = 1 : i64} : "
+       "(tensor<3x4xf64>, tensor<3x2xi64>, tensor<3x2xf64>) -> "
+       "tensor<3x4xf64>\n",
+       {{3, 4}}},
+      {"scatter_elements_add",
+       {in("d", {3, 4}), in("u", {3, 2})},
+       "    %i = dist.constant dense<[[1, 1], [-1, 0], [2, 0]]> : "
+       "tensor<3x2xi64>\n"
+       "    %y0 = dist.scatter_elements add %d, %i, %u {axis = 1 : i64} : "
+       "(tensor<3x4xf64>, tensor<3x2xi64>, tensor<3x2xf64>) -> "
+       "tensor<3x4xf64>\n",
+       {{3, 4}}},
   };
 }
 

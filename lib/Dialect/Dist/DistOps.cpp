@@ -813,3 +813,131 @@ LogicalResult SplitOp::verify() {
            << total;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Indexing by element
+//===----------------------------------------------------------------------===//
+
+LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx,
+                                       std::optional<Location> loc,
+                                       TopKOp::Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  RankedTensorType input = getRanked(adaptor.getInput());
+  if (!input)
+    return emitOptionalError(loc, "expects a ranked tensor input");
+  int64_t axis = adaptor.getAxis();
+  if (failed(checkAxis(loc, "axis", axis, input.getRank())))
+    return failure();
+  int64_t k = adaptor.getK(), n = input.getDimSize(axis);
+  if (k < 0 || k > n)
+    return emitOptionalError(loc, "expects k in [0, ", n,
+                             "] (the size of axis ", axis, "), found ", k);
+  SmallVector<int64_t> shape(input.getShape());
+  shape[axis] = k;
+  inferred.push_back(RankedTensorType::get(shape, input.getElementType()));
+  inferred.push_back(RankedTensorType::get(shape, IntegerType::get(ctx, 64)));
+  return success();
+}
+
+LogicalResult TopKOp::verify() {
+  if (isBool(getInput().getType().getElementType()))
+    return emitOpError("expects numbers to compare, found i1");
+  return success();
+}
+
+/// Checks that `indices` has the rank of `data` and no dim but `axis` larger
+/// than `data`'s (GatherElements, ScatterElements).
+static LogicalResult checkElementIndices(std::optional<Location> loc,
+                                         RankedTensorType data,
+                                         RankedTensorType indices,
+                                         int64_t axis) {
+  if (failed(checkAxis(loc, "axis", axis, data.getRank())))
+    return failure();
+  if (indices.getRank() != data.getRank())
+    return emitOptionalError(loc, "expects indices of the data's rank ",
+                             data.getRank(), ", found rank ",
+                             indices.getRank());
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
+      return emitOptionalError(loc, "expects indices dim ", d,
+                               " of size at most ", data.getDimSize(d),
+                               " (the data's), found ", indices.getDimSize(d));
+  return success();
+}
+
+LogicalResult
+GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                   GatherElementsOp::Adaptor adaptor,
+                                   SmallVectorImpl<Type> &inferred) {
+  RankedTensorType data = getRanked(adaptor.getData());
+  RankedTensorType indices = getRanked(adaptor.getIndices());
+  if (!data || !indices)
+    return emitOptionalError(loc, "expects ranked tensor operands");
+  if (failed(checkElementIndices(loc, data, indices, adaptor.getAxis())))
+    return failure();
+  inferred.push_back(
+      RankedTensorType::get(indices.getShape(), data.getElementType()));
+  return success();
+}
+
+LogicalResult
+ScatterElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    ScatterElementsOp::Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
+  RankedTensorType data = getRanked(adaptor.getData());
+  if (!data)
+    return emitOptionalError(loc, "expects a ranked tensor data operand");
+  inferred.push_back(data);
+  return success();
+}
+
+/// Checks that `updates` has `data`'s element type and `shape`, and that the
+/// reduction combines `data`'s elements (scatters).
+static LogicalResult checkScatterUpdates(Operation *op, RankedTensorType data,
+                                         RankedTensorType updates,
+                                         ArrayRef<int64_t> shape,
+                                         ScatterReduction reduction) {
+  if (updates.getElementType() != data.getElementType() ||
+      updates.getShape() != shape)
+    return op->emitOpError("expects updates of type ")
+           << RankedTensorType::get(shape, data.getElementType()) << ", found "
+           << updates;
+  if (reduction != ScatterReduction::None && isBool(data.getElementType()))
+    return op->emitOpError("cannot combine i1 elements by '")
+           << stringifyScatterReduction(reduction) << "'";
+  return success();
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  RankedTensorType data = getData().getType(), indices = getIndices().getType();
+  if (failed(checkElementIndices(getLoc(), data, indices, getAxis())))
+    return failure();
+  return checkScatterUpdates(*this, data, getUpdates().getType(),
+                             indices.getShape(), getReduction());
+}
+
+LogicalResult ScatterNDOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            ScatterNDOp::Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  RankedTensorType data = getRanked(adaptor.getData());
+  if (!data)
+    return emitOptionalError(loc, "expects a ranked tensor data operand");
+  inferred.push_back(data);
+  return success();
+}
+
+LogicalResult ScatterNDOp::verify() {
+  RankedTensorType data = getData().getType(), indices = getIndices().getType();
+  if (indices.getRank() < 1)
+    return emitOpError("expects indices of rank at least 1, found rank 0");
+  int64_t k = indices.getShape().back();
+  if (k < 1 || k > data.getRank())
+    return emitOpError("expects the last dim of indices (coordinates per "
+                       "row) in [1, ")
+           << data.getRank() << "], found " << k;
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  llvm::append_range(shape, data.getShape().drop_front(k));
+  return checkScatterUpdates(*this, data, getUpdates().getType(), shape,
+                             getReduction());
+}

@@ -327,7 +327,7 @@ void distopt::dist::registerGradientInterfaceExternalModels(
     attachGradientModels<MatMulOp, GemmOp, Conv2DOp, Pool2DOp, GlobalPoolOp,
                          UnaryOp, BinaryOp, SelectOp, CastOp, ReduceOp,
                          SoftmaxOp, LayerNormOp, GatherOp, ReshapeOp,
-                         BroadcastOp, TransposeOp, SliceOp, ConcatOp, SplitOp>(
-        ctx);
+                         BroadcastOp, TransposeOp, SliceOp, ConcatOp, SplitOp,
+                         TopKOp, GatherElementsOp, ScatterElementsOp>(ctx);
   });
 }

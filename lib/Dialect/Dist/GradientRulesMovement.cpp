@@ -4,7 +4,9 @@
 // and gather. A slice's gradient is its result's gradient spread back to its
 // positions (interleaved with zeros for strides) and padded with zero
 // constants by concats; a gather's gradient is the backward op gather_grad
-// (a scatter-add into zeros of the table's type).
+// (a scatter-add into zeros of the table's type). The gradients of the
+// element gathers (gather_elements, top_k) are scatter-adds into zeros, and
+// a scatter's is a gather of its result's gradient.
 //
 //===----------------------------------------------------------------------===//
 
@@ -146,5 +148,56 @@ LogicalResult distopt::dist::buildOpGradients(GatherOp op, GradBuilder &gb,
   grads[0] = GatherGradOp::create(gb.builder, gb.loc, op.getData().getType(),
                                   resultGrads[0], op.getIndices(), op.getAxis(),
                                   op.getRowAxesAttr());
+  return success();
+}
+
+LogicalResult distopt::dist::buildOpGradients(GatherElementsOp op,
+                                              GradBuilder &gb,
+                                              ArrayRef<Value> resultGrads,
+                                              SmallVectorImpl<Value> &grads) {
+  if (!isFloatTensor(op.getData()))
+    return success();
+  // Scatter-add into zeros: an element read twice gets both gradients.
+  grads[0] = ScatterElementsOp::create(
+      gb.builder, gb.loc, ScatterReduction::Add, gb.zerosLike(op.getData()),
+      op.getIndices(), resultGrads[0], op.getAxis());
+  return success();
+}
+
+LogicalResult distopt::dist::buildOpGradients(TopKOp op, GradBuilder &gb,
+                                              ArrayRef<Value> resultGrads,
+                                              SmallVectorImpl<Value> &grads) {
+  // The selected positions get the gradient of their values, the others
+  // zero; the indices carry no gradient.
+  if (!isFloatTensor(op.getInput()) || !resultGrads[0])
+    return success();
+  grads[0] = ScatterElementsOp::create(
+      gb.builder, gb.loc, ScatterReduction::Add, gb.zerosLike(op.getInput()),
+      op.getIndices(), resultGrads[0], op.getAxis());
+  return success();
+}
+
+LogicalResult distopt::dist::buildOpGradients(ScatterElementsOp op,
+                                              GradBuilder &gb,
+                                              ArrayRef<Value> resultGrads,
+                                              SmallVectorImpl<Value> &grads) {
+  // Each update reaches the result unchanged (none, add): its gradient is
+  // the result's gradient where it landed. The data's elements pass through
+  // an add; with none, those that an update overwrote get no gradient.
+  ScatterReduction reduction = op.getReduction();
+  if (!isFloatTensor(op.getData()))
+    return success();
+  if (reduction != ScatterReduction::None && reduction != ScatterReduction::Add)
+    return op.emitOpError("has no gradient rule for reduction '")
+           << stringifyScatterReduction(reduction) << "'";
+  Value g = resultGrads[0];
+  grads[0] =
+      reduction == ScatterReduction::Add
+          ? g
+          : Value(ScatterElementsOp::create(
+                gb.builder, gb.loc, ScatterReduction::None, g, op.getIndices(),
+                gb.zerosLike(op.getUpdates()), op.getAxis()));
+  grads[2] = GatherElementsOp::create(gb.builder, gb.loc, g, op.getIndices(),
+                                      op.getAxis());
   return success();
 }

@@ -282,6 +282,7 @@ void distopt::dist::registerShardingInterfaceExternalModels(
               SoftmaxOp, LayerNormOp, GatherOp, ReshapeOp, BroadcastOp,
               TransposeOp, SliceOp, ConcatOp, SplitOp, AssignOp,
               CrossEntropyOp, CrossEntropyGradOp, CrossEntropyStatsOp, MseOp, AdamWOp, SgdOp>(ctx);
+    attachAll<TopKOp, GatherElementsOp, ScatterElementsOp, ScatterNDOp>(ctx);
     // Backward ops (emitted by dist-autodiff's gradient rules).
     attachAll<GatherGradOp, Conv2DGradInputOp, Conv2DGradFilterOp,
               Pool2DGradOp>(ctx);

@@ -604,6 +604,107 @@ ShardingRule SplitOp::getShardingRule() {
 }
 
 //===----------------------------------------------------------------------===//
+// Indexing by element
+//===----------------------------------------------------------------------===//
+
+ShardingRule TopKOp::getShardingRule() {
+  // Every dim but the axis is parallel: a router's top-k over the experts
+  // splits by tokens. The axis and the k selected positions stay whole.
+  ShardingRule rule;
+  TensorFactors input, result;
+  for (auto [d, size] : llvm::enumerate(shapeOf(getInput()))) {
+    std::string name = ("d" + Twine(d)).str();
+    if (static_cast<int64_t>(d) == getAxis()) {
+      input.push_back(addDimFactor(rule, name, size, FactorKind::Whole));
+      result.push_back(addDimFactor(rule, "k", getK(), FactorKind::Whole));
+      continue;
+    }
+    DimFactors f = addDimFactor(rule, name, size, FactorKind::Parallel);
+    input.push_back(f);
+    result.push_back(f);
+  }
+  rule.operands = {input};
+  rule.results = {result, result};
+  return rule;
+}
+
+/// Factors of the data-like and index-like tensors of an element gather or
+/// scatter along `axis`: a dim other than `axis` where both have one size
+/// is one factor of `sharedKind`; every other dim is whole in the data
+/// (`d<i>`), and in the indices (`i<i>`) of `indicesAxisKind` along `axis`
+/// and whole elsewhere (an index block that is split needs the matching
+/// data block, which a dim of another size does not give).
+static std::pair<TensorFactors, TensorFactors>
+elementIndexingFactors(ShardingRule &rule, ArrayRef<int64_t> data,
+                       ArrayRef<int64_t> indices, int64_t axis,
+                       FactorKind sharedKind, FactorKind indicesAxisKind) {
+  TensorFactors dataDims, indexDims;
+  for (auto [d, size] : llvm::enumerate(data)) {
+    int64_t dim = d;
+    std::string dataName = ("d" + Twine(dim)).str();
+    std::string indexName = ("i" + Twine(dim)).str();
+    if (dim != axis && size == indices[d]) {
+      DimFactors f = addDimFactor(rule, dataName, size, sharedKind);
+      dataDims.push_back(f);
+      indexDims.push_back(f);
+      continue;
+    }
+    dataDims.push_back(addDimFactor(rule, dataName, size, FactorKind::Whole));
+    indexDims.push_back(
+        addDimFactor(rule, indexName, indices[d],
+                     dim == axis ? indicesAxisKind : FactorKind::Whole));
+  }
+  return {dataDims, indexDims};
+}
+
+ShardingRule GatherElementsOp::getShardingRule() {
+  // Every result element reads one element of the whole axis: the indices'
+  // dims (the result's) are parallel, the data's axis whole.
+  ShardingRule rule;
+  auto [data, indices] = elementIndexingFactors(
+      rule, shapeOf(getData()), shapeOf(getIndices()), getAxis(),
+      FactorKind::Parallel, FactorKind::Parallel);
+  rule.operands = {data, indices};
+  rule.results = {indices};
+  return rule;
+}
+
+ShardingRule ScatterElementsOp::getShardingRule() {
+  // Updates along the axis may land anywhere in it: the axis is whole in
+  // every tensor; the other dims of one size are parallel.
+  ShardingRule rule;
+  auto [data, indices] = elementIndexingFactors(
+      rule, shapeOf(getData()), shapeOf(getIndices()), getAxis(),
+      FactorKind::Parallel, FactorKind::Whole);
+  rule.operands = {data, indices, indices};
+  rule.results = {data};
+  return rule;
+}
+
+ShardingRule ScatterNDOp::getShardingRule() {
+  // The slices' own dims data[k:] are parallel; the indexed dims and the
+  // rows of indices (which may land anywhere) are whole.
+  ShardingRule rule;
+  ArrayRef<int64_t> data = shapeOf(getData());
+  ArrayRef<int64_t> indices = shapeOf(getIndices());
+  int64_t k = indices.back();
+  TensorFactors dataDims =
+      addFactors(rule, data.take_front(k), FactorKind::Whole, "d");
+  TensorFactors slice = addParallelFactors(rule, data.drop_front(k), "d", k);
+  dataDims.append(slice.begin(), slice.end());
+  TensorFactors rows =
+      addFactors(rule, indices.drop_back(), FactorKind::Whole, "i");
+  TensorFactors indexDims = rows;
+  indexDims.push_back(
+      addDimFactor(rule, "c", indices.back(), FactorKind::Whole));
+  TensorFactors updates = rows;
+  updates.append(slice.begin(), slice.end());
+  rule.operands = {dataDims, indexDims, updates};
+  rule.results = {dataDims};
+  return rule;
+}
+
+//===----------------------------------------------------------------------===//
 // Training ops
 //===----------------------------------------------------------------------===//
 

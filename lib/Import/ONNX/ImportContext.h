@@ -204,6 +204,11 @@ struct OpConverter {
 /// sinceVersion <= N is used.
 llvm::ArrayRef<OpConverter> getOpConverters();
 
+/// Einsum, lowered while importing to transposes, reshapes, batched
+/// matmuls, products and sums (Einsum.cpp).
+mlir::LogicalResult convertEinsum(ImportContext &ic,
+                                  const onnx::NodeProto &node);
+
 /// Maps an ONNX element type to an MLIR type; null when unsupported.
 mlir::Type convertElementType(mlir::MLIRContext *ctx, int32_t onnxType);
 /// The name of an ONNX element type, for messages.

@@ -259,12 +259,35 @@ rankOf(const std::unordered_map<std::string, onnx::TypeProto *> &types,
   return it->second->tensor_type().shape().dim_size();
 }
 
+/// Einsum's inference in ONNX 1.12 counts the indices of an equation
+/// without `->` in an array of the 26 letters a-z, at `c - 'a'`: any other
+/// character (an upper-case index, a digit) writes out of its bounds.
+static void checkEinsumEquation(const onnx::NodeProto &node) {
+  for (const onnx::AttributeProto &a : node.attribute()) {
+    if (a.name() != "equation")
+      continue;
+    const std::string &equation = a.s();
+    if (equation.find("->") != std::string::npos)
+      return;
+    for (char c : equation)
+      if (c != ' ' && c != ',' && c != '.' && (c < 'a' || c > 'z'))
+        throw std::runtime_error(
+            "Einsum: the equation '" + equation + "' has no '->' and the " +
+            "character '" + std::string(1, c) +
+            "', which ONNX 1.12's shape inference cannot count (it takes "
+            "a-z only there); give the output after '->'");
+  }
+}
+
 /// Checks what ONNX 1.12's inference functions take for granted and read
-/// out of bounds when it is not so: Conv's kernel, taken from the weight's
-/// dims, is indexed with the input's spatial rank.
+/// or write out of bounds when it is not so: Conv's kernel, taken from the
+/// weight's dims, is indexed with the input's spatial rank; Einsum's
+/// implicit output is counted in an array of the letters a-z.
 static void checkBeforeInference(
     const onnx::NodeProto &node,
     const std::unordered_map<std::string, onnx::TypeProto *> &types) {
+  if (node.op_type() == "Einsum")
+    return checkEinsumEquation(node);
   if (node.op_type() != "Conv" || node.input_size() < 2)
     return;
   int input = rankOf(types, node.input(0)),

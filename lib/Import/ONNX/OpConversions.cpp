@@ -916,6 +916,131 @@ LogicalResult convertGather(ImportContext &ic, const Node &node) {
                                   ic.builder.getI64IntegerAttr(*axis)));
 }
 
+/// Checks the indices of input `index` of `node` against a dim of `size`
+/// when they are known now: outside [-n, n) they have no value (ONNX
+/// Runtime and PyTorch raise an error), so they are an error here too.
+LogicalResult checkKnownIndices(ImportContext &ic, const Node &node, int index,
+                                int64_t size, int64_t axis) {
+  std::optional<DenseElementsAttr> known = ic.getConstantInput(node, index);
+  if (!known || !known->getElementType().isInteger())
+    return success();
+  auto values = known->getValues<APInt>();
+  int64_t count =
+      known->isSplat() ? std::min<int64_t>(1, known->size()) : known->size();
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t value = values[i].getSExtValue();
+    if (value < -size || value >= size)
+      return ic.emitError(node)
+             << "index " << value << " is out of range for axis " << axis
+             << " of size " << size << " (valid: " << -size << " to "
+             << size - 1 << ")";
+  }
+  return success();
+}
+
+/// TopK: k from the attribute (before opset 10) or from the second input,
+/// which must be known at compile time.
+LogicalResult convertTopK(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  if (type.getRank() == 0)
+    return ic.emitError(node) << "expects an input of rank at least 1";
+  FailureOr<int64_t> axis =
+      ic.normalizeAxis(node, ic.getIntAttr(node, "axis", -1), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t k;
+  if (ic.opset < 10) {
+    if (!ic.findAttr(node, "k"))
+      return ic.emitError(node) << "expects the 'k' attribute";
+    k = ic.getIntAttr(node, "k", 0);
+  } else {
+    FailureOr<SmallVector<int64_t>> ks = ic.requireIntsInput(node, 1, "k");
+    if (failed(ks))
+      return failure();
+    if (ks->size() != 1)
+      return ic.emitError(node)
+             << "expects one value of k, found " << ks->size();
+    k = ks->front();
+  }
+  int64_t n = type.getDimSize(*axis);
+  if (k < 0 || k > n)
+    return ic.emitError(node) << "k = " << k << " is out of range for axis "
+                              << *axis << " of size " << n;
+  // Unsorted results may come in any order (ONNX): they come sorted.
+  SmallVector<Value> results;
+  if (failed(ic.createMulti<TopKOp>(
+          results, node, *x, ic.builder.getI64IntegerAttr(*axis),
+          ic.builder.getI64IntegerAttr(k),
+          ic.getIntAttr(node, "largest", 1) == 0 ? ic.builder.getUnitAttr()
+                                                 : UnitAttr())))
+    return failure();
+  ic.setOutput(node, 0, results[0]);
+  ic.setOutput(node, 1, results[1]);
+  return success();
+}
+
+LogicalResult convertGatherElements(ImportContext &ic, const Node &node) {
+  FailureOr<Value> data = ic.getInput(node, 0), indices = ic.getInput(node, 1);
+  if (failed(data) || failed(indices))
+    return failure();
+  RankedTensorType type = typeOf(*data);
+  FailureOr<int64_t> axis =
+      ic.normalizeAxis(node, ic.getIntAttr(node, "axis", 0), type.getRank());
+  if (failed(axis) ||
+      failed(checkKnownIndices(ic, node, 1, type.getDimSize(*axis), *axis)))
+    return failure();
+  return bind(ic, node, 0,
+              ic.create<GatherElementsOp>(node, *data, *indices,
+                                          ic.builder.getI64IntegerAttr(*axis)));
+}
+
+/// The `reduction` attribute of a scatter (opset 16 on; max and min from
+/// opset 18).
+FailureOr<ScatterReduction> scatterReduction(ImportContext &ic,
+                                             const Node &node) {
+  std::string name = ic.getStringAttr(node, "reduction", "none");
+  std::optional<ScatterReduction> reduction = symbolizeScatterReduction(name);
+  if (!reduction)
+    return ic.emitError(node) << "unknown reduction '" << name
+                              << "' (expected none, add, mul, max or min)";
+  return *reduction;
+}
+
+LogicalResult convertScatterElements(ImportContext &ic, const Node &node) {
+  FailureOr<Value> data = ic.getInput(node, 0), indices = ic.getInput(node, 1),
+                   updates = ic.getInput(node, 2);
+  if (failed(data) || failed(indices) || failed(updates))
+    return failure();
+  RankedTensorType type = typeOf(*data);
+  FailureOr<int64_t> axis =
+      ic.normalizeAxis(node, ic.getIntAttr(node, "axis", 0), type.getRank());
+  FailureOr<ScatterReduction> reduction = scatterReduction(ic, node);
+  if (failed(axis) || failed(reduction) ||
+      failed(checkKnownIndices(ic, node, 1, type.getDimSize(*axis), *axis)))
+    return failure();
+  return bind(
+      ic, node, 0,
+      ic.create<ScatterElementsOp>(
+          node, ScatterReductionAttr::get(ic.builder.getContext(), *reduction),
+          *data, *indices, *updates, ic.builder.getI64IntegerAttr(*axis)));
+}
+
+LogicalResult convertScatterND(ImportContext &ic, const Node &node) {
+  FailureOr<Value> data = ic.getInput(node, 0), indices = ic.getInput(node, 1),
+                   updates = ic.getInput(node, 2);
+  if (failed(data) || failed(indices) || failed(updates))
+    return failure();
+  FailureOr<ScatterReduction> reduction = scatterReduction(ic, node);
+  if (failed(reduction))
+    return failure();
+  return bind(
+      ic, node, 0,
+      ic.create<ScatterNDOp>(node, *reduction, *data, *indices, *updates));
+}
+
 LogicalResult convertShape(ImportContext &ic, const Node &node) {
   FailureOr<Value> x = ic.getInput(node, 0);
   if (failed(x))
@@ -1364,6 +1489,13 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
        "axes not known at compile time"},
       // Data movement and shapes.
       {"Gather", 1, convertGather},
+      {"GatherElements", 11, convertGatherElements},
+      {"Scatter", 9, convertScatterElements},
+      {"ScatterElements", 11, convertScatterElements},
+      {"ScatterND", 11, convertScatterND},
+      {"TopK", 1, convertTopK, "k not known at compile time"},
+      {"Einsum", 12, convertEinsum,
+       "an upper-case index in an equation without '->' (ONNX 1.12's shape inference)"},
       {"Reshape", 5, convertReshape, "a shape not known at compile time"},
       {"Flatten", 1, convertFlatten},
       {"Squeeze", 1, squeeze(/*axesFromInput=*/false)},

@@ -103,6 +103,20 @@ def Dist_PoolKind : I32EnumAttr<"PoolKind", "pooling function", [
 }
 def Dist_PoolKindAttr : EnumAttr<Dist_Dialect, Dist_PoolKind, "pool_kind">;
 
+def Dist_ScatterReduction : I32EnumAttr<"ScatterReduction",
+    "how a scatter combines an update with the element it lands on", [
+    I32EnumAttrCase<"None", 0, "none">,
+    I32EnumAttrCase<"Add", 1, "add">,
+    I32EnumAttrCase<"Mul", 2, "mul">,
+    I32EnumAttrCase<"Max", 3, "max">,
+    I32EnumAttrCase<"Min", 4, "min">
+  ]> {
+  let cppNamespace = "::distopt::dist";
+  let genSpecializedAttr = 0;
+}
+def Dist_ScatterReductionAttr
+    : EnumAttr<Dist_Dialect, Dist_ScatterReduction, "scatter_reduction">;
+
 def Dist_DataStorage : I32EnumAttr<"DataStorage", "where weight bytes live", [
     I32EnumAttrCase<"Inline", 0, "inline">,
     I32EnumAttrCase<"External", 1, "external">,

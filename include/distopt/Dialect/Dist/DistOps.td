@@ -612,6 +612,129 @@ def Dist_SplitOp : Dist_ComputeOp<"split"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Indexing by element: top-k, gather and scatter of single elements
+//===----------------------------------------------------------------------===//
+
+def Dist_TopKOp : Dist_ComputeOp<"top_k", [InferTypeOpAdaptor]> {
+  let summary = "The k largest (or smallest) elements along one axis";
+  let description = [{
+    ONNX TopK: along `axis`, `values` holds the `k` largest elements of
+    `input` (the `k` smallest with `smallest`), in order from the largest
+    (smallest) down, and `indices` their positions along `axis` (i64).
+    Elements that compare equal come in the order of their positions, as
+    ONNX asks; a NaN counts as larger than every number (PyTorch's order).
+    Both results have the input's shape with `k` along `axis`; `k` is at
+    most the size of `axis`.
+
+    Sharding rule: every dim but `axis` is parallel (the expert and batch
+    dims of a mixture-of-experts router stay splittable); `axis` and the
+    `k` selected positions are whole.
+
+    ```mlir
+    %v, %i = dist.top_k %logits {axis = 1 : i64, k = 2 : i64}
+        : (tensor<16x8xf32>) -> (tensor<16x2xf32>, tensor<16x2xi64>)
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$input, I64Attr:$axis, I64Attr:$k,
+                   UnitAttr:$smallest);
+  let results = (outs Dist_Tensor:$values, StaticShapeTensorOf<[I64]>:$indices);
+  let assemblyFormat = [{
+    $input attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dist_GatherElementsOp : Dist_ComputeOp<"gather_elements", [
+    InferTypeOpAdaptor]> {
+  let summary = "Gather single elements along one axis (ONNX GatherElements)";
+  let description = [{
+    `result[p] = data[p with p[axis] replaced by indices[p]]` for every
+    position `p` of `indices`: the result has the shape of `indices` and
+    the element type of `data`, as `torch.gather`. Both have one rank, and
+    every dim of `indices` but `axis` is at most `data`'s. An index in
+    `[-n, 0)` counts from the end of `axis` (`n` its size); one outside
+    `[-n, n)` is a run-time error (its element is zero).
+
+    Sharding rule: the dims of `indices` are parallel, shared with `data`
+    where both have one size; `data`'s `axis` is whole.
+
+    ```mlir
+    %y = dist.gather_elements %x, %idx {axis = 1 : i64}
+        : (tensor<16x8xf32>, tensor<16x2xi64>) -> tensor<16x2xf32>
+    ```
+  }];
+  let arguments = (ins Dist_Tensor:$data, Dist_IndexTensor:$indices,
+                   I64Attr:$axis);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    $data `,` $indices attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Dist_ScatterElementsOp : Dist_ComputeOp<"scatter_elements", [
+    InferTypeOpAdaptor]> {
+  let summary = "Scatter single elements along one axis (ONNX ScatterElements)";
+  let description = [{
+    The result starts as a copy of `data`; then for every position `p` of
+    `indices`, in row-major order, the element at `p` with `p[axis]`
+    replaced by `indices[p]` becomes `updates[p]` (`reduction` none), or is
+    combined with it (`add`, `mul`, `max`, `min`). `indices` and `updates`
+    have one shape, of `data`'s rank, no dim but `axis` larger than
+    `data`'s. Indices count from the end when negative, as in
+    `dist.gather_elements`; one outside `[-n, n)` is a run-time error (its
+    update is dropped). With `none`, two updates of one element leave the
+    later one (ONNX leaves it undefined).
+
+    Sharding rule: the dims other than `axis` where `data` and `indices`
+    have one size are parallel, shared by all four tensors; every other dim
+    is whole.
+
+    ```mlir
+    %y = dist.scatter_elements add %zeros, %idx, %g {axis = 1 : i64}
+        : (tensor<16x8xf32>, tensor<16x2xi64>, tensor<16x2xf32>) -> tensor<16x8xf32>
+    ```
+  }];
+  let arguments = (ins Dist_ScatterReductionAttr:$reduction, Dist_Tensor:$data,
+                   Dist_IndexTensor:$indices, Dist_Tensor:$updates,
+                   I64Attr:$axis);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    ``$reduction $data `,` $indices `,` $updates attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dist_ScatterNDOp : Dist_ComputeOp<"scatter_nd", [InferTypeOpAdaptor]> {
+  let summary = "Scatter slices at multi-dimensional indices (ONNX ScatterND)";
+  let description = [{
+    `indices` is `I... x k` with `k` at most the rank of `data`: each of its
+    rows names the first `k` coordinates of a slice of `data`, and
+    `updates` (shape `I... ++ data[k:]`) holds the slices. The result starts
+    as a copy of `data`; then, row by row in order, the slice is replaced
+    by the update (`none`) or combined with it elementwise (`add`, `mul`,
+    `max`, `min`). A negative coordinate counts from the end of its dim;
+    one outside `[-n, n)` is a run-time error (the row is dropped).
+
+    Sharding rule: the slice dims `data[k:]` are parallel, shared with the
+    trailing dims of `updates`; the indexed dims and the rows are whole.
+
+    ```mlir
+    %y = dist.scatter_nd none %data, %idx, %rows
+        : (tensor<8x4xf32>, tensor<3x1xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+    ```
+  }];
+  let arguments = (ins Dist_ScatterReductionAttr:$reduction, Dist_Tensor:$data,
+                   Dist_IndexTensor:$indices, Dist_Tensor:$updates);
+  let results = (outs Dist_Tensor:$result);
+  let assemblyFormat = [{
+    ``$reduction $data `,` $indices `,` $updates attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Training ops: state updates, losses, optimizers
 //===----------------------------------------------------------------------===//
 
