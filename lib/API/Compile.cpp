@@ -231,13 +231,19 @@ static llvm::Error checkBatchFollows(func::FuncOp original,
   return llvm::Error::success();
 }
 
+/// The first function of `module` with a body (the imported graph), or
+/// null.
+static func::FuncOp getGraphFunction(ModuleOp module) {
+  for (auto f : module.getOps<func::FuncOp>())
+    if (!f.isExternal())
+      return f;
+  return nullptr;
+}
+
 plan::ModelAtMicroBatch distopt::getModelAtMicroBatch(
     llvm::StringRef path, const OnnxImportOptions &options, ModuleOp imported,
     MLIRContext &context, std::function<LogicalResult(ModuleOp)> prepare) {
-  func::FuncOp main;
-  for (auto f : imported.getOps<func::FuncOp>())
-    if (!f.isExternal() && !main)
-      main = f;
+  func::FuncOp main = getGraphFunction(imported);
   if (!main || main.getNumArguments() == 0)
     return nullptr;
   // Every input by its graph name, with the shape it was imported at.
@@ -274,10 +280,7 @@ plan::ModelAtMicroBatch distopt::getModelAtMicroBatch(
     if (!module)
       return llvm::createStringError(errors.empty() ? "the import failed"
                                                     : errors);
-    func::FuncOp resized;
-    for (auto f : module->getOps<func::FuncOp>())
-      if (!f.isExternal() && !resized)
-        resized = f;
+    func::FuncOp resized = getGraphFunction(*module);
     if (!resized)
       return llvm::createStringError("the import has no function");
     if (llvm::Error error = checkBatchFollows(main, resized, batch, size))
