@@ -23,9 +23,23 @@
 
 using namespace distopt::rt;
 
+/// Whether an MPI launcher (mpirun, mpiexec, srun) started this process:
+/// OpenMPI's, PMIx's and PMI's environment.
+static bool startedByLauncher() {
+  for (const char *name :
+       {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
+    if (std::getenv(name))
+      return true;
+  return false;
+}
+
 Communicator::Communicator(int *argc, char ***argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
+  if (!initialized && !startedByLauncher()) {
+    mpi_ = false;
+    return;
+  }
   if (!initialized) {
     MPI_Init(argc, argv);
     ownsMpi_ = true;
@@ -94,7 +108,7 @@ bool Communicator::setGrid(const std::vector<int64_t> &shape,
 /// group is made here, before any program runs: each ordered selection of
 /// grid axes, then the stages' group.
 void Communicator::makePipelineGroups() {
-  if (groups_.count({kStagesAxis}))
+  if (!mpi_ || groups_.count({kStagesAxis}))
     return;
   unsigned n = shape_.size();
   for (unsigned mask = 1; mask < (1u << n); ++mask) {
@@ -206,6 +220,8 @@ void Communicator::allReduce(Tensor &t, const std::vector<int64_t> &axes,
   MPI_Op op = kind == 1 ? MPI_MAX : kind == 2 ? MPI_MIN
                                     : kind == 3 ? MPI_PROD
                                                 : MPI_SUM;
+  if (!mpi_)
+    return;
   int count = toCount(*this, t.numElements(), "all-reduce");
   MPI_Request request;
   MPI_Iallreduce(MPI_IN_PLACE, t.data, count, type, op, groupFor(axes),
@@ -214,6 +230,8 @@ void Communicator::allReduce(Tensor &t, const std::vector<int64_t> &axes,
 }
 
 void Communicator::broadcast(Tensor &t, int root, const std::string &label) {
+  if (!mpi_)
+    return;
   size_t bytes = t.numElements() * byteWidth(t.dtype);
   int count = toCount(*this, bytes, "broadcast");
   MPI_Request request;
@@ -242,6 +260,10 @@ static void interleave(const uint8_t *pieces, int64_t n, const Tensor &in,
 void Communicator::allGather(const Tensor &in, Tensor &out,
                              const std::vector<int64_t> &axes, int64_t axis,
                              const std::string &label) {
+  if (!mpi_) {
+    interleave(static_cast<const uint8_t *>(in.data), 1, in, out, axis);
+    return;
+  }
   int64_t n = groupSize(axes);
   size_t bytes = in.numElements() * byteWidth(in.dtype);
   int count = toCount(*this, bytes, "all-gather");
@@ -296,11 +318,15 @@ void Communicator::allToAll(const Tensor &in, Tensor &out,
     for (int64_t o = 0; o < outer; ++o)
       std::memcpy(send.data() + k * pieceBytes + o * rowBytes,
                   src + (o * n + k) * rowBytes, rowBytes);
-  int count = toCount(*this, pieceBytes, "all-to-all");
-  MPI_Request request;
-  MPI_Ialltoall(send.data(), count, MPI_BYTE, recv.data(), count, MPI_BYTE,
-                groupFor(axes), &request);
-  wait(request, "all-to-all", label, send.size());
+  if (!mpi_) {
+    recv = send;
+  } else {
+    int count = toCount(*this, pieceBytes, "all-to-all");
+    MPI_Request request;
+    MPI_Ialltoall(send.data(), count, MPI_BYTE, recv.data(), count, MPI_BYTE,
+                  groupFor(axes), &request);
+    wait(request, "all-to-all", label, send.size());
+  }
   // Unpack: the piece from process k is block k of `out` along
   // `concatAxis`.
   Tensor piece{nullptr, in.dtype, pieceShape};
@@ -312,6 +338,9 @@ int Communicator::stageRank(int64_t stage) const {
 }
 
 int Communicator::checkTag(int tag) {
+  if (!mpi_)
+    abortAll("a point-to-point transfer in a job of one process: launch the "
+             "pipeline's ranks with mpirun");
   int *upper = nullptr, found = 0;
   MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &upper, &found);
   if (tag < 0 || (found && tag > *upper))
@@ -369,6 +398,8 @@ void Communicator::completeSends(const std::string &label) {
 }
 
 void Communicator::waitForAll() {
+  if (!mpi_)
+    return;
   MPI_Request request;
   MPI_Ibarrier(MPI_COMM_WORLD, &request);
   int done = 0;

@@ -5,7 +5,8 @@
                     [--micro-batches M] [--schedule gpipe|1f1b]
                     [--steps 20] [--batches K] [--loss ...] [--optimizer ...] [--lr ...]
                     [--betas b1,b2] [--eps ...] [--weight-decay ...] [--momentum ...]
-                    [--clip-norm ...] [--ranks-against ONE_RANK_LOSSES] [--dry-run]
+                    [--clip-norm ...] [--ranks-against ONE_RANK_LOSSES]
+                    [--reference-from EARLIER_OUT] [--dry-run]
 
 Runs, stopping at the first failure (its exit status is returned):
 
@@ -22,7 +23,9 @@ Runs, stopping at the first failure (its exit status is returned):
 Each model has default settings (loss, optimizer, hyper-parameters) chosen so
 that the five kinds together cover cross-entropy and MSE, AdamW and SGD with
 momentum, with and without clipping; every flag overrides them, and the same
-values go to PyTorch and to dist-opt. --dry-run runs 1 and 2 and prints the
+values go to PyTorch and to dist-opt. --reference-from DIR skips 1 and 2 and
+uses DIR's (refused unless DIR's reference was made with the same model,
+steps, batches, seed and settings). --dry-run runs 1 and 2 and prints the
 other commands without running them.
 """
 
@@ -86,6 +89,9 @@ def parse_args(argv):
                          "micro-batch); dist-run runs the whole batch as M micro-batches")
     ap.add_argument("--schedule", help="dist-run --schedule (gpipe or 1f1b)")
     ap.add_argument("--ranks-against", help="a 1-rank loss log to compare with (rtol 1e-5)")
+    ap.add_argument("--reference-from", metavar="DIR",
+                    help="take steps 1 and 2 (the export and PyTorch's reference) from an "
+                         "earlier run's --out DIR, made with the same model and settings")
     ap.add_argument("--mpirun", default="mpirun --oversubscribe")
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args(argv)
@@ -159,19 +165,41 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
     os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    export_dir = os.path.join(args.out, "export")
-    ref_dir = os.path.join(export_dir, "reference")
     training = os.path.join(ROOT, "models", "training")
-    steps = [
-        [PYTHON, os.path.join(training, "export.py"), "--model", args.model, "--out", export_dir],
-        [PYTHON, os.path.join(training, "reference.py"), "--model", args.model, "--dir",
-         export_dir, "--out", ref_dir, "--steps", str(args.steps), "--batches",
-         str(args.batches), "--data-seed", str(args.data_seed)] + optimizer_flags(args.settings),
-    ]
-    for cmd in steps:
-        rc = run(cmd)
-        if rc != 0:
-            return rc
+    # What the reference depends on besides the folders: kept beside it, so
+    # that a later run may take it over only when its own would be the same.
+    made_with = ["--model", args.model, "--steps", str(args.steps), "--batches",
+                 str(args.batches), "--data-seed", str(args.data_seed)] + \
+        optimizer_flags(args.settings)
+    if args.reference_from:
+        export_dir = os.path.join(args.reference_from, "export")
+        ref_dir = os.path.join(export_dir, "reference")
+        try:
+            with open(os.path.join(ref_dir, "made_with.json")) as f:
+                theirs = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"error: --reference-from {args.reference_from}: {e}", file=sys.stderr)
+            return 1
+        if theirs != made_with:
+            print(f"error: --reference-from {args.reference_from}: its reference was made "
+                  f"with {' '.join(theirs)}, this run needs {' '.join(made_with)}",
+                  file=sys.stderr)
+            return 1
+    else:
+        export_dir = os.path.join(args.out, "export")
+        ref_dir = os.path.join(export_dir, "reference")
+        steps = [
+            [PYTHON, os.path.join(training, "export.py"), "--model", args.model, "--out",
+             export_dir],
+            [PYTHON, os.path.join(training, "reference.py")] + made_with[:2] +
+            ["--dir", export_dir, "--out", ref_dir] + made_with[2:],
+        ]
+        for cmd in steps:
+            rc = run(cmd)
+            if rc != 0:
+                return rc
+        with open(os.path.join(ref_dir, "made_with.json"), "w") as f:
+            json.dump(made_with, f)
     # A pipeline's micro-batch: the model traced on 1/M of the rows, with
     # the same weights; dist-run gets the whole batch as M micro-batches.
     compiled_dir = export_dir

@@ -462,6 +462,22 @@ LogicalResult OnnxImporter::validate() {
   } catch (const std::exception &e) {
     return emitError(fileLoc) << "fails the ONNX checker: " << oneLine(e.what());
   }
+  // The checker lets a graph output name a value that nothing defines; the
+  // ONNX library's own IR (the version converter's input) then dereferences
+  // a null value.
+  llvm::StringSet<> defined;
+  for (const onnx::ValueInfoProto &input : model.graph().input())
+    defined.insert(input.name());
+  for (const onnx::TensorProto &t : model.graph().initializer())
+    defined.insert(t.name());
+  for (const onnx::NodeProto &node : model.graph().node())
+    for (const std::string &name : node.output())
+      defined.insert(name);
+  for (const onnx::ValueInfoProto &output : model.graph().output())
+    if (!defined.contains(output.name()))
+      return emitError(fileLoc)
+             << "graph output '" << output.name()
+             << "' is produced by no node and is no graph input or initializer";
   // Shape inference with the type checks and data propagation of
   // InferShapes(check_type, strict mode, data_prop), but stopping at the
   // first node that fails.

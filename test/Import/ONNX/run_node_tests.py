@@ -78,8 +78,8 @@ def input_shapes(folder):
     return args
 
 
-def execute(dist_opt, dist_run, folder, args):
-    """Compiles and runs an imported model on each test data set."""
+def execute(dist_run, folder, artifact, tmp):
+    """Runs the compiled model on each test data set of the folder."""
     model = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
     inits = {t.name for t in model.graph.initializer}
     in_values = [i for i in model.graph.input if i.name not in inits]
@@ -101,36 +101,29 @@ def execute(dist_opt, dist_run, folder, args):
                         f"{os.path.basename(data)}/{kind}_{k}.pb holds "
                         f"{onnx.TensorProto.DataType.Name(t.data_type)}, the model "
                         f"declares {onnx.TensorProto.DataType.Name(declared)}")
-    with tempfile.TemporaryDirectory() as tmp:
-        artifact = os.path.join(tmp, "model.dist")
-        proc = subprocess.run([dist_opt, os.path.join(folder, "model.onnx"), *args,
-                               "--devices=1", "-o", artifact],
-                              capture_output=True, text=True)
+    for data in sorted(glob.glob(os.path.join(folder, "test_data_set_*"))):
+        inputs = [f"--input={n}={os.path.join(data, f'input_{k}.pb')}"
+                  for k, n in enumerate(in_names)]
+        out = os.path.join(tmp, os.path.basename(data))
+        proc = subprocess.run([dist_run, artifact, *inputs, "--output-dir", out,
+                               "--threads=1"], capture_output=True, text=True)
         if proc.returncode != 0:
-            return "failed", "compile: " + proc.stderr.strip()[-300:]
-        for data in sorted(glob.glob(os.path.join(folder, "test_data_set_*"))):
-            inputs = [f"--input={n}={os.path.join(data, f'input_{k}.pb')}"
-                      for k, n in enumerate(in_names)]
-            out = os.path.join(tmp, os.path.basename(data))
-            proc = subprocess.run([dist_run, artifact, *inputs, "--output-dir", out,
-                                   "--threads=1"], capture_output=True, text=True)
-            if proc.returncode != 0:
-                return "failed", "run: " + proc.stderr.strip()[-300:]
-            for k, n in enumerate(out_names):
-                want = onnx.TensorProto()
-                with open(os.path.join(data, f"output_{k}.pb"), "rb") as f:
-                    want.ParseFromString(f.read())
-                want = numpy_helper.to_array(want)
-                got = np.load(os.path.join(out, n + ".npy"))
-                if got.shape != want.shape:
-                    return "mismatched", f"{n}: shape {got.shape}, expected {want.shape}"
-                if want.dtype == np.bool_ or np.issubdtype(want.dtype, np.integer):
-                    ok = np.array_equal(got, want)
-                else:
-                    ok = np.allclose(got, want, rtol=RTOL, atol=ATOL, equal_nan=True)
-                if not ok:
-                    diff = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))
-                    return "mismatched", f"{n}: max abs difference {diff:.3g}"
+            return "failed", "run: " + proc.stderr.strip()[-300:]
+        for k, n in enumerate(out_names):
+            want = onnx.TensorProto()
+            with open(os.path.join(data, f"output_{k}.pb"), "rb") as f:
+                want.ParseFromString(f.read())
+            want = numpy_helper.to_array(want)
+            got = np.load(os.path.join(out, n + ".npy"))
+            if got.shape != want.shape:
+                return "mismatched", f"{n}: shape {got.shape}, expected {want.shape}"
+            if want.dtype == np.bool_ or np.issubdtype(want.dtype, np.integer):
+                ok = np.array_equal(got, want)
+            else:
+                ok = np.allclose(got, want, rtol=RTOL, atol=ATOL, equal_nan=True)
+            if not ok:
+                diff = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))
+                return "mismatched", f"{n}: max abs difference {diff:.3g}"
     return "ran", ""
 
 
@@ -140,15 +133,20 @@ def run_one(dist_opt, dist_run, folder):
         args = input_shapes(folder)
     except Exception as e:  # noqa: BLE001 - report any unreadable test
         return name, "failed", f"cannot read the test's inputs: {e}"
-    proc = subprocess.run([dist_opt, os.path.join(folder, "model.onnx"), *args,
-                           "-o", os.devnull], capture_output=True, text=True)
+    # One compile per model (a process start is much of a test's time under
+    # the sanitizers): its error classifies a refusal; its artifact is run.
+    with tempfile.TemporaryDirectory() as tmp:
+        artifact = os.path.join(tmp, "model.dist")
+        proc = subprocess.run([dist_opt, os.path.join(folder, "model.onnx"), *args,
+                               "--devices=1", "-o", artifact],
+                              capture_output=True, text=True)
+        if proc.returncode == 0:
+            if dist_run:
+                kind, message = execute(dist_run, folder, artifact, tmp)
+                return name, kind, message
+            return name, "imported", ""
     err = proc.stderr.strip()
     errors = [line for line in err.splitlines() if ": error: " in line]
-    if proc.returncode == 0:
-        if dist_run:
-            kind, message = execute(dist_opt, dist_run, folder, args)
-            return name, kind, message
-        return name, "imported", ""
     if proc.returncode != 1 or len(errors) != 1 or "Stack dump" in err:
         return name, "failed", err.splitlines()[0] if err else f"exit {proc.returncode}"
     message = errors[0].split(": error: ", 1)[1]

@@ -178,6 +178,12 @@ def declarations():
                 [vi("x", T.FLOAT, [2])], [vi("y", T.FLOAT, [2])])
     dup.opset_import.append(h.make_opsetid("ai.onnx", 13))
     out["opset-twice"] = dup
+    # A graph output that nothing defines, at an opset the version converter
+    # upgrades (the ONNX library's IR dereferenced a null value) and at 17.
+    for opset in (1, 17):
+        out[f"output-undefined-{opset}"] = model(
+            [h.make_node("Not", ["x"], ["not"], name="not")],
+            [vi("x", T.BOOL, [3])], [vi("n/t", T.BOOL, [3])], opset=opset)
     for name, declared in (("output-contradicts", ["N", 3]),
                            ("output-symbolic", ["N", 4]),
                            ("output-rank", [12])):
