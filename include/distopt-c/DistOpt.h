@@ -129,6 +129,12 @@ DistOptStatusCode distoptCompileOptionsSetShape(DistOptCompileOptions options,
                                                 const char *name,
                                                 const int64_t *shape,
                                                 size_t rank);
+/// Gives the graph input `name` its value at compile time from the .npy or
+/// ONNX .pb tensor file at `path` (`--value`); a second call for the same
+/// name replaces it.
+DistOptStatusCode distoptCompileOptionsSetValue(DistOptCompileOptions options,
+                                                const char *name,
+                                                const char *path);
 /// The setters below take NUL-terminated strings (copied) and return
 /// DistOptStatusInvalidArgument for a null handle or string.
 DistOptStatusCode distoptCompileOptionsSetCluster(DistOptCompileOptions options,

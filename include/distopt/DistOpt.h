@@ -93,6 +93,10 @@ struct TensorInfo {
 struct CompileOptions {
   /// Fixes the dimensions of graph inputs, by input name (`--shape`).
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  /// Gives graph inputs their values at compile time, by input name: the
+  /// path of a .npy or ONNX .pb tensor file (`--value`). Such an input
+  /// becomes a constant of the model (a shape or axes that ops need then).
+  std::vector<std::pair<std::string, std::string>> values;
   /// A cluster preset (`cpu`, `dgx-h100x4`, ...) or a cluster file's path;
   /// empty: the `cpu` preset (`--cluster`).
   std::string cluster;

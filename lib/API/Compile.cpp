@@ -189,9 +189,13 @@ static llvm::Error checkBatchFollows(func::FuncOp original,
       return mismatch(&other, "an op differs from the one at the model's "
                               "batch");
     // The factors the batch reaches, through the operands that carry it.
+    // A rule gives a dim of size 1 no factor: a model imported at batch 1
+    // is followed through the rules of the other size's ops (its batch dims
+    // have none at 1).
     llvm::SmallDenseSet<int64_t> reached;
     std::optional<dist::ShardingRule> rule;
-    if (auto ruleOp = dyn_cast<dist::ShardingRuleOpInterface>(&op))
+    if (auto ruleOp =
+            dyn_cast<dist::ShardingRuleOpInterface>(batch > 1 ? &op : &other))
       rule = ruleOp.getShardingRule();
     for (auto [i, operand] : llvm::enumerate(op.getOperands())) {
       auto it = carries.find(operand);
@@ -459,6 +463,11 @@ importModel(Session &session, const std::string &path,
     import.inputShapes[name] =
         llvm::SmallVector<int64_t>(dims.begin(), dims.end());
   }
+  for (const auto &[name, file] : options.values)
+    if (!import.inputValues.try_emplace(name, file).second) {
+      status = Status::error("input '" + name + "' has two values", path);
+      return nullptr;
+    }
   if (std::optional<std::string> error =
           splitIntoMicroBatches(planSpec, options.mode, import, batch)) {
     status = Status::error(*error, path);

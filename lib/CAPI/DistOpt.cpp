@@ -258,6 +258,22 @@ DistOptStatusCode distoptCompileOptionsSetShape(DistOptCompileOptions options,
   });
 }
 
+DistOptStatusCode distoptCompileOptionsSetValue(DistOptCompileOptions options,
+                                                const char *name,
+                                                const char *path) {
+  if (!name || !path)
+    return DistOptStatusInvalidArgument;
+  return setOption(options, [&](distopt::CompileOptions &o) {
+    for (auto &[inputName, file] : o.values) {
+      if (inputName == name) {
+        file = path;
+        return;
+      }
+    }
+    o.values.emplace_back(name, path);
+  });
+}
+
 DistOptStatusCode distoptCompileOptionsSetCluster(DistOptCompileOptions options,
                                                   const char *cluster) {
   return setString(options, &distopt::CompileOptions::cluster, cluster);

@@ -261,7 +261,8 @@ class _ClusterFile:
                         error.column) from None
 
 
-def _options(shapes, cluster, devices, plan, mode, batch, training_options):
+def _options(shapes, cluster, devices, plan, mode, batch, training_options,
+             values=None):
     unknown = sorted(set(training_options) - set(_TRAINING_OPTIONS))
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(unknown)}; known: "
@@ -273,8 +274,10 @@ def _options(shapes, cluster, devices, plan, mode, batch, training_options):
         shapes = {name: [_int(d, f"shapes['{name}']") for d in dims]
                   if isinstance(dims, (list, tuple)) else dims
                   for name, dims in shapes.items()}
+    if values is not None and not isinstance(values, dict):
+        raise Error("values must be a dict of input name to a file path")
     options = dict(training_options)
-    options.update(shapes=shapes, cluster=cluster.value,
+    options.update(shapes=shapes, values=values, cluster=cluster.value,
                    devices=_int(devices, "devices"), plan=plan or "",
                    mode=mode, batch=_int(batch or 0, "batch"))
     if options["devices"] < 0:
@@ -439,12 +442,14 @@ class Program:
 
 def compile(model, shapes=None, cluster="cpu", devices=1, plan=None,
             mode="infer", batch=None, threads=0, collective_timeout=0.0,
-            **training_options):
+            values=None, **training_options):
     """Compiles `model` for `devices` devices of `cluster` into a Program.
 
     model: an ONNX file's path or an onnx.ModelProto (whose tensors hold
         their data: external data needs the model's path).
     shapes: {input name: [dims]} fixing the inputs' dimensions (--shape).
+    values: {input name: path of a .npy or ONNX .pb file} giving inputs
+        their values at compile time; they become constants (--value).
     cluster: a preset name ("cpu", "dgx-h100", ...), a cluster file's path
         (.yaml or .json), or a dict with a cluster file's content.
     devices: the number of devices (ranks); 0 takes all of a cluster file's.
@@ -459,7 +464,7 @@ def compile(model, shapes=None, cluster="cpu", devices=1, plan=None,
     model_file = _ModelFile(model)
     cluster_file = _ClusterFile(cluster)
     options = _options(shapes, cluster_file, devices, plan, mode, batch,
-                       training_options)
+                       training_options, values)
     with cluster_file.naming_errors():
         compiled = _distopt.compile(model_file.path, options)
     return Program(compiled=compiled, model_file=model_file,
@@ -468,14 +473,14 @@ def compile(model, shapes=None, cluster="cpu", devices=1, plan=None,
 
 
 def plan(model, shapes=None, cluster="cpu", devices=1, plan=None,
-         mode="infer", batch=None, text=False, **training_options):
+         mode="infer", batch=None, text=False, values=None, **training_options):
     """Plans `model` without compiling or running it (no MPI), and returns
     the plan report as a dict (dist-opt --report-json), or with text=True
     as the text dist-opt --report prints. Options as compile()'s."""
     model_file = _ModelFile(model)
     cluster_file = _ClusterFile(cluster)
     options = _options(shapes, cluster_file, devices, plan, mode, batch,
-                       training_options)
+                       training_options, values)
     with cluster_file.naming_errors():
         report_json, report_text = _distopt.plan(model_file.path, options)
     return report_text if text else json.loads(report_json)

@@ -197,6 +197,21 @@ CompileOptions toCompileOptions(const py::dict &options) {
       result.shapes.emplace_back(name.cast<std::string>(), std::move(sizes));
     }
   }
+  if (options.contains("values") && !options["values"].is_none()) {
+    py::object values = options["values"];
+    if (!py::isinstance<py::dict>(values))
+      raiseError("values must be a dict of input name to a file path");
+    for (auto [name, file] : values.cast<py::dict>()) {
+      if (!py::isinstance<py::str>(name))
+        raiseError("a key of values is not an input name (a str)");
+      py::object path = py::module_::import("os").attr("fspath")(file);
+      if (!py::isinstance<py::str>(path))
+        raiseError("values['" + name.cast<std::string>() +
+                   "'] is not a file path");
+      result.values.emplace_back(name.cast<std::string>(),
+                                 path.cast<std::string>());
+    }
+  }
   readOption(options, "cluster", result.cluster);
   readOption(options, "devices", result.devices);
   readOption(options, "plan", result.plan);

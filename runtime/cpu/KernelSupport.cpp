@@ -20,25 +20,6 @@ using namespace distopt::rt::detail;
 // Tensors
 //===----------------------------------------------------------------------===//
 
-size_t distopt::rt::byteWidth(DType dtype) {
-  switch (dtype) {
-  case DType::F64:
-  case DType::I64:
-    return 8;
-  case DType::F32:
-  case DType::I32:
-    return 4;
-  case DType::F16:
-  case DType::BF16:
-  case DType::I16:
-    return 2;
-  case DType::I1:
-  case DType::I8:
-    return 1;
-  }
-  return 0;
-}
-
 bool distopt::rt::isFloat(DType dtype) {
   return dtype == DType::F32 || dtype == DType::F64 || dtype == DType::F16 ||
          dtype == DType::BF16;

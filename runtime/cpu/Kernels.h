@@ -51,7 +51,24 @@ namespace distopt::rt {
 enum class DType { F32, F64, F16, BF16, I1, I8, I16, I32, I64 };
 
 /// Bytes per element of `dtype` (1 for i1).
-size_t byteWidth(DType dtype);
+inline size_t byteWidth(DType dtype) {
+  switch (dtype) {
+  case DType::F64:
+  case DType::I64:
+    return 8;
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::F16:
+  case DType::BF16:
+  case DType::I16:
+    return 2;
+  case DType::I1:
+  case DType::I8:
+    return 1;
+  }
+  return 0;
+}
 
 /// True for f16, bf16, f32 and f64.
 bool isFloat(DType dtype);

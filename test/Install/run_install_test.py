@@ -276,8 +276,8 @@ def main():
               "c-consumer")
     compare(os.path.join(out, "c.bin"), reference, "c-consumer")
     check_errors(log, "c-consumer",
-                 ["null model path", "null program", "missing model",
-                  "missing artifact", "wrong input shape",
+                 ["null model path", "null program", "value of no input",
+                  "missing model", "missing artifact", "wrong input shape",
                   "small output buffer"])
 
     # A training step: its loss and the trained weights, read back whole.

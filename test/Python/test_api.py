@@ -52,6 +52,34 @@ class CompileAndRun(unittest.TestCase):
         common.assert_outputs_equal(self, program.run(model.inputs),
                                     model.outputs)
 
+    def test_values_given_at_compile_time(self):
+        # A Reshape whose shape is a graph input: given as a value (--value),
+        # the input becomes a constant, and only x is run.
+        import onnx
+        from onnx import TensorProto, helper
+        graph = helper.make_graph(
+            [helper.make_node("Reshape", ["x", "shape"], ["y"])], "reshape",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 8]),
+             helper.make_tensor_value_info("shape", TensorProto.INT64, [3])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 6, 2])])
+        path = os.path.join(OUT, "reshape_value.onnx")
+        onnx.save(helper.make_model(graph, opset_imports=[
+            helper.make_opsetid("", 17)]), path)
+        shape = os.path.join(OUT, "reshape_value_shape.npy")
+        np.save(shape, np.array([4, -1, 2], np.int64))
+        program = distopt.compile(path, values={"shape": shape})
+        self.assertEqual([name for name, _, _ in program.inputs], ["x"])
+        x = np.arange(48, dtype=np.float32).reshape(2, 3, 8)
+        np.testing.assert_array_equal(program.run({"x": x})["y"],
+                                      x.reshape(4, 6, 2))
+        for values, fragment in ((None, "--value shape=FILE"),
+                                 ({"not_an_input": shape}, "not_an_input"),
+                                 ([shape], "values must be a dict")):
+            with self.subTest(values=values):
+                with self.assertRaises(distopt.Error) as raised:
+                    distopt.compile(path, values=values)
+                self.assertIn(fragment, str(raised.exception))
+
     def test_model_proto(self):
         import onnx
         model = MODELS["mlp"]

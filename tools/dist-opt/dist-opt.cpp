@@ -52,6 +52,14 @@ static cl::list<std::string>
                          "--shape input_ids=2x128 (repeat per input)"),
                 cl::value_desc("NAME=D0xD1x..."), cl::cat(onnxCategory));
 
+static cl::list<std::string> inputValues(
+    "value",
+    cl::desc("Give an ONNX graph input its value at compile time, from a "
+             ".npy or ONNX .pb tensor file (a shape, axes or starts that ops "
+             "need then); the input becomes a constant of the model "
+             "(repeat per input)"),
+    cl::value_desc("NAME=FILE"), cl::cat(onnxCategory));
+
 static cl::opt<bool> printOnnxOperators(
     "onnx-operators",
     cl::desc("Print which ONNX operators the importer converts, and exit"),
@@ -486,6 +494,13 @@ getImportOptions(llvm::StringRef inputFilename) {
   for (const std::string &spec : inputShapes) {
     std::string error;
     if (failed(distopt::parseInputShape(spec, options, error))) {
+      reportError(inputFilename, error);
+      return std::nullopt;
+    }
+  }
+  for (const std::string &spec : inputValues) {
+    std::string error;
+    if (failed(distopt::parseInputValue(spec, options, error))) {
       reportError(inputFilename, error);
       return std::nullopt;
     }

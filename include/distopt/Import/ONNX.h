@@ -50,11 +50,24 @@ struct OnnxImportOptions {
   /// again; a model whose constants fix the batch (a Reshape to a literal
   /// shape) fails to import with that size, with the error of the op.
   bool resizeBatch = false;
+  /// Graph inputs given a value at compile time, by name: the path of a
+  /// NumPy `.npy` or ONNX TensorProto `.pb` file that holds it. Such an
+  /// input becomes a constant of the model, as if it were an initializer,
+  /// so that ops needing compile-time values (a Reshape's shape, a Slice's
+  /// starts, a TopK's k) can read it. Its type and shape must agree with
+  /// what the model declares for the input.
+  llvm::StringMap<std::string> inputValues;
 };
 
 /// Parses one `NAME=D0xD1x...` shape override into `options`. Fails with a
 /// message in `error` that names the problem.
 mlir::LogicalResult parseInputShape(llvm::StringRef spec,
+                                    OnnxImportOptions &options,
+                                    std::string &error);
+
+/// Parses one `NAME=FILE` value (dist-opt --value) into `options`. Fails
+/// with a message in `error` that names the problem.
+mlir::LogicalResult parseInputValue(llvm::StringRef spec,
                                     OnnxImportOptions &options,
                                     std::string &error);
 

@@ -193,10 +193,13 @@ ImportContext::requireConstantInput(const onnx::NodeProto &node, int index,
   StringRef name = index < node.input_size() ? StringRef(node.input(index)) : "";
   auto it = values.find(name);
   if (it != values.end() && isa<BlockArgument>(it->second))
-    return emitError(node) << "needs " << what << " (input #" << index
-                           << ", '" << name
+    return emitError(node) << "needs " << what << " (input #" << index << ", '"
+                           << name
                            << "') at compile time, but it is a graph input; "
-                              "make it an initializer or a Constant";
+                              "give its value with --value "
+                           << name
+                           << "=FILE (a .npy or .pb tensor), or make it an "
+                              "initializer or a Constant";
   return emitError(node) << "needs " << what << " (input #" << index << ", '"
                          << name
                          << "') at compile time, but it is computed from "

@@ -16,6 +16,7 @@
 #include "distopt/Passes/Passes.h"
 #include "distopt/Support/Resources.h"
 #include "distopt/Support/SafePath.h"
+#include "runtime/core/TensorIO.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -77,6 +78,22 @@ LogicalResult distopt::parseInputShape(StringRef spec,
   }
   if (!options.inputShapes.try_emplace(name, shape).second) {
     error = "--shape gives input '" + name.str() + "' twice";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult distopt::parseInputValue(StringRef spec,
+                                       OnnxImportOptions &options,
+                                       std::string &error) {
+  auto [name, file] = spec.split('=');
+  if (name.empty() || file.empty() || !spec.contains('=')) {
+    error = "expected NAME=FILE (a .npy or ONNX .pb tensor), found '" +
+            spec.str() + "'";
+    return failure();
+  }
+  if (!options.inputValues.try_emplace(name, file.str()).second) {
+    error = "--value gives input '" + name.str() + "' twice";
     return failure();
   }
   return success();
@@ -278,6 +295,7 @@ private:
   /// any opset, with `atAnyOpset`: before an upgrade).
   LogicalResult checkSupported(bool atAnyOpset = false);
   LogicalResult upgradeOpset();
+  LogicalResult applyInputValues();
   LogicalResult collectInitializers(ImportContext &ic);
   OwningOpRef<ModuleOp> convert();
 
@@ -295,6 +313,8 @@ private:
   onnx::ModelProto model;
   int64_t opset = 0;
   llvm::StringMap<std::pair<int64_t, int64_t>> inlineOffsets;
+  /// Inputs that OnnxImportOptions::inputValues made initializers.
+  llvm::StringSet<> valuedInputs;
 };
 
 } // namespace
@@ -354,6 +374,113 @@ LogicalResult OnnxImporter::load() {
   return success();
 }
 
+/// The ONNX element type of a tensor file's element type.
+static onnx::TensorProto::DataType onnxDataType(rt::DType dtype) {
+  switch (dtype) {
+  case rt::DType::F32:
+    return onnx::TensorProto::FLOAT;
+  case rt::DType::F64:
+    return onnx::TensorProto::DOUBLE;
+  case rt::DType::F16:
+    return onnx::TensorProto::FLOAT16;
+  case rt::DType::BF16:
+    return onnx::TensorProto::BFLOAT16;
+  case rt::DType::I1:
+    return onnx::TensorProto::BOOL;
+  case rt::DType::I8:
+    return onnx::TensorProto::INT8;
+  case rt::DType::I16:
+    return onnx::TensorProto::INT16;
+  case rt::DType::I32:
+    return onnx::TensorProto::INT32;
+  case rt::DType::I64:
+    return onnx::TensorProto::INT64;
+  }
+  return onnx::TensorProto::UNDEFINED;
+}
+
+LogicalResult OnnxImporter::applyInputValues() {
+  if (options.inputValues.empty())
+    return success();
+  llvm::StringSet<> initializerNames;
+  for (const onnx::TensorProto &t : model.graph().initializer())
+    initializerNames.insert(t.name());
+  auto *inputs = model.mutable_graph()->mutable_input();
+  for (const auto &entry : options.inputValues) {
+    StringRef name = entry.getKey();
+    const std::string &file = entry.getValue();
+    auto input = llvm::find_if(*inputs, [&](const onnx::ValueInfoProto &i) {
+      return i.name() == name && !initializerNames.contains(name);
+    });
+    if (input == inputs->end()) {
+      InFlightDiagnostic diag = emitError(fileLoc);
+      diag << "--value names '" << name
+           << "', which is not an input of the graph; its inputs are";
+      for (const onnx::ValueInfoProto &i : model.graph().input())
+        if (!initializerNames.contains(i.name()))
+          diag << " '" << i.name() << "'";
+      return diag;
+    }
+    rt::HostTensor value;
+    std::string error;
+    if (!rt::readTensorFile(file, getMaxBytes(), value, error))
+      return emitError(fileLoc) << "--value " << name << ": " << error;
+    onnx::TensorProto::DataType type = onnxDataType(value.dtype);
+    const onnx::TypeProto &declared = input->type();
+    if (!declared.has_tensor_type())
+      return emitError(fileLoc)
+             << "--value names input '" << name << "', which is not a tensor";
+    const onnx::TypeProto::Tensor &t = declared.tensor_type();
+    if (t.elem_type() != type)
+      return emitError(fileLoc)
+             << "--value " << name << ": '" << file << "' holds "
+             << rt::dtypeName(value.dtype) << " values, but the model declares "
+             << onnx::TensorProto::DataType_Name(
+                    static_cast<onnx::TensorProto::DataType>(t.elem_type()));
+    // "shape 4x-1" or "a scalar"; -1 for a dim the model leaves open.
+    auto shapeText = [](ArrayRef<int64_t> dims) {
+      if (dims.empty())
+        return std::string("a scalar");
+      std::string text = "shape ";
+      llvm::raw_string_ostream os(text);
+      llvm::interleave(dims, os, "x");
+      return text;
+    };
+    bool agrees = !t.has_shape() ||
+                  t.shape().dim_size() == static_cast<int>(value.shape.size());
+    SmallVector<int64_t> declaredDims;
+    if (t.has_shape())
+      for (auto [i, dim] : llvm::enumerate(t.shape().dim())) {
+        bool open = !dim.has_dim_value() || dim.dim_value() <= 0;
+        declaredDims.push_back(open ? -1 : dim.dim_value());
+        agrees &= open ||
+                  (i < value.shape.size() && dim.dim_value() == value.shape[i]);
+      }
+    if (!agrees)
+      return emitError(fileLoc)
+             << "--value " << name << ": '" << file << "' holds a tensor of "
+             << shapeText(value.shape) << ", but the model declares "
+             << shapeText(declaredDims)
+             << (llvm::is_contained(declaredDims, -1) ? " (-1: any size)" : "");
+    auto given = options.inputShapes.find(name);
+    if (given != options.inputShapes.end() &&
+        ArrayRef<int64_t>(given->second) != ArrayRef<int64_t>(value.shape))
+      return emitError(fileLoc)
+             << "--shape gives input '" << name << "' the "
+             << shapeText(given->second) << ", but its --value holds "
+             << shapeText(value.shape);
+    onnx::TensorProto *init = model.mutable_graph()->add_initializer();
+    init->set_name(name.str());
+    init->set_data_type(type);
+    for (int64_t d : value.shape)
+      init->add_dims(d);
+    init->set_raw_data(value.bytes.data(), value.bytes.size());
+    inputs->erase(input);
+    valuedInputs.insert(name);
+  }
+  return success();
+}
+
 LogicalResult OnnxImporter::fixInputShapes() {
   llvm::StringSet<> initializerNames;
   for (const onnx::TensorProto &t : model.graph().initializer())
@@ -405,7 +532,8 @@ LogicalResult OnnxImporter::fixInputShapes() {
                     ->mutable_dim())
             dim.Clear();
   for (const auto &entry : options.inputShapes) {
-    if (seen.contains(entry.getKey()))
+    // A valued input's shape was checked against its value.
+    if (seen.contains(entry.getKey()) || valuedInputs.contains(entry.getKey()))
       continue;
     InFlightDiagnostic diag = emitError(fileLoc);
     diag << "--shape names '" << entry.getKey()
@@ -780,7 +908,8 @@ OwningOpRef<ModuleOp> OnnxImporter::run() {
   });
   // The model's tensors are checked before any of the ONNX library reads
   // them, and only ops dist-opt converts reach its shape inference.
-  if (failed(load()) || failed(checkModelTensors(model.graph(), fileLoc)) ||
+  if (failed(load()) || failed(applyInputValues()) ||
+      failed(checkModelTensors(model.graph(), fileLoc)) ||
       failed(fixInputShapes()) || failed(upgradeOpset()) ||
       failed(checkSupported()) || failed(validate()))
     return nullptr;

@@ -6,7 +6,10 @@ libonnx-testdata and reports what happened to each.
 
 For each test folder (`model.onnx` plus `test_data_set_*/input_*.pb`), the
 model is imported with `dist-opt`; dynamic input dims are fixed with --shape
-from the first test data set. Each model ends as one of:
+from the first test data set. An input that an op needs at compile time (a
+Reshape's shape, a Slice's starts) is given to dist-opt with --value
+NAME=input_K.pb, as dist-opt's error asks, and the model is compiled once per
+test data set. Each model ends as one of:
 
   imported     dist-opt wrote the module;
   unsupported  dist-opt refused it with its error naming the unsupported
@@ -38,6 +41,7 @@ import collections
 import concurrent.futures
 import glob
 import os
+import re
 import subprocess
 import sys
 
@@ -48,6 +52,8 @@ import onnx
 from onnx import numpy_helper
 
 RTOL, ATOL = 1e-3, 1e-7
+# dist-opt's error for an input needed at compile time.
+VALUE_ASKED = re.compile(r"it is a graph input; give its value with --value (.+?)=FILE")
 
 
 def input_shapes(folder):
@@ -78,8 +84,22 @@ def input_shapes(folder):
     return args
 
 
-def execute(dist_run, folder, artifact, tmp):
-    """Runs the compiled model on each test data set of the folder."""
+def value_args(folder, data, valued):
+    """--value options for the inputs `valued` (name -> index), from `data`."""
+    return [f"--value={n}={os.path.join(data, f'input_{k}.pb')}"
+            for n, k in valued.items()]
+
+
+def compile_model(dist_opt, folder, args, out, data=None, valued=None):
+    """Compiles the model for one device; returns the completed process."""
+    extra = value_args(folder, data, valued) if valued else []
+    return subprocess.run([dist_opt, os.path.join(folder, "model.onnx"), *args, *extra,
+                           "--devices=1", "-o", out], capture_output=True, text=True)
+
+
+def execute(dist_opt, dist_run, folder, args, artifact, tmp, valued):
+    """Runs the compiled model on each test data set of the folder (compiled
+    again for each with its own values of the inputs in `valued`)."""
     model = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
     inits = {t.name for t in model.graph.initializer}
     in_values = [i for i in model.graph.input if i.name not in inits]
@@ -102,8 +122,13 @@ def execute(dist_run, folder, artifact, tmp):
                         f"{onnx.TensorProto.DataType.Name(t.data_type)}, the model "
                         f"declares {onnx.TensorProto.DataType.Name(declared)}")
     for data in sorted(glob.glob(os.path.join(folder, "test_data_set_*"))):
+        if valued:
+            artifact = os.path.join(tmp, os.path.basename(data) + ".dist")
+            proc = compile_model(dist_opt, folder, args, artifact, data, valued)
+            if proc.returncode != 0:
+                return "failed", "compile: " + proc.stderr.strip()[-300:]
         inputs = [f"--input={n}={os.path.join(data, f'input_{k}.pb')}"
-                  for k, n in enumerate(in_names)]
+                  for k, n in enumerate(in_names) if n not in valued]
         out = os.path.join(tmp, os.path.basename(data))
         proc = subprocess.run([dist_run, artifact, *inputs, "--output-dir", out,
                                "--threads=1"], capture_output=True, text=True)
@@ -135,14 +160,28 @@ def run_one(dist_opt, dist_run, folder):
         return name, "failed", f"cannot read the test's inputs: {e}"
     # One compile per model (a process start is much of a test's time under
     # the sanitizers): its error classifies a refusal; its artifact is run.
+    # An input needed at compile time is given as a value, from data set 0
+    # here, and the compile tried again.
+    data = sorted(glob.glob(os.path.join(folder, "test_data_set_*")))
+    model = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    index = {i.name: k for k, i in
+             enumerate(i for i in model.graph.input if i.name not in inits)}
+    valued = {}
     with tempfile.TemporaryDirectory() as tmp:
         artifact = os.path.join(tmp, "model.dist")
-        proc = subprocess.run([dist_opt, os.path.join(folder, "model.onnx"), *args,
-                               "--devices=1", "-o", artifact],
-                              capture_output=True, text=True)
+        while True:
+            proc = compile_model(dist_opt, folder, args, artifact,
+                                 data[0] if data else None, valued)
+            asked = VALUE_ASKED.search(proc.stderr)
+            if (proc.returncode == 0 or not asked or not data
+                    or asked.group(1) in valued or asked.group(1) not in index):
+                break
+            valued[asked.group(1)] = index[asked.group(1)]
         if proc.returncode == 0:
             if dist_run:
-                kind, message = execute(dist_run, folder, artifact, tmp)
+                kind, message = execute(dist_opt, dist_run, folder, args, artifact,
+                                        tmp, valued)
                 return name, kind, message
             return name, "imported", ""
     err = proc.stderr.strip()

@@ -94,6 +94,17 @@ static int checkErrors(const char *modelPath, DistOptProgram program,
   ok &= distoptCompileOptionsSetMode((DistOptCompileOptions){NULL}, "train") ==
         DistOptStatusInvalidArgument;
 
+  // A value for an input the model does not have is refused by the import.
+  DistOptCompileOptions valued = distoptCompileOptionsCreate();
+  ok &= distoptCompileOptionsSetValue(valued, NULL, "v.npy") ==
+        DistOptStatusInvalidArgument;
+  ok &= distoptCompileOptionsSetValue(valued, "not_an_input", "v.npy") ==
+        DistOptStatusOk;
+  ok &= isReportedError("value of no input",
+                        distoptCompile(modelPath, valued, &model, &status),
+                        DistOptStatusError, status);
+  distoptCompileOptionsDestroy(valued);
+
   char *missing = withSuffix(modelPath, ".missing.onnx");
   ok &= isReportedError(
       "missing model",
