@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
 
@@ -83,6 +84,25 @@ llvm::Expected<Plan> distopt::plan::planMicroBatchSizes(
     OwningOpRef<ModuleOp> &plannedModule) {
   plannedModule = nullptr;
   int64_t modelBatch = getModelBatch(module);
+  // A size the plan fixes, other than the model's: planned on the model
+  // imported at it, as the search would (what a report's plan text says
+  // can be given back as --plan).
+  if (modelAt && options.mode == cost::StepMode::Training &&
+      !options.explicitStep && modelBatch > 0 &&
+      options.isFixed(cost::PlanKey::MicroBatch) &&
+      options.microBatch != modelBatch) {
+    llvm::Expected<OwningOpRef<ModuleOp>> model = modelAt(options.microBatch);
+    if (!model)
+      return llvm::createStringError(
+          llvm::formatv("the plan fixes microbatch={0}, but the model cannot "
+                        "be used at that batch: {1}",
+                        options.microBatch, firstLine(model.takeError()))
+              .str());
+    llvm::Expected<Plan> plan = planModule(**model, cluster, options);
+    if (plan)
+      plannedModule = std::move(*model);
+    return plan;
+  }
   bool free = modelAt && options.mode == cost::StepMode::Training &&
               !options.explicitStep &&
               !options.isFixed(cost::PlanKey::MicroBatch) &&

@@ -196,8 +196,6 @@ struct Labeled {
   SmallVector<Label> labels;
 };
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 /// Lowers one einsum node.
 class EinsumLowering {
 public:

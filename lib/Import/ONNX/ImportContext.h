@@ -27,6 +27,12 @@
 
 namespace distopt::onnx_import {
 
+/// The ranked tensor type of a converted value (every value the importer
+/// creates is one).
+inline mlir::RankedTensorType typeOf(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType());
+}
+
 /// Where the bytes of one initializer are, and the materialized value once a
 /// node has used it.
 struct Initializer {

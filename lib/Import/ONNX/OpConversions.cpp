@@ -31,8 +31,6 @@ using Node = onnx::NodeProto;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 /// The product of the dims of a type that exists (it cannot overflow).
 int64_t product(ArrayRef<int64_t> dims) {
   return std::accumulate(dims.begin(), dims.end(), int64_t{1},
