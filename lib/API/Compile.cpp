@@ -235,19 +235,10 @@ static llvm::Error checkBatchFollows(func::FuncOp original,
   return llvm::Error::success();
 }
 
-/// The first function of `module` with a body (the imported graph), or
-/// null.
-static func::FuncOp getGraphFunction(ModuleOp module) {
-  for (auto f : module.getOps<func::FuncOp>())
-    if (!f.isExternal())
-      return f;
-  return nullptr;
-}
-
 plan::ModelAtMicroBatch distopt::getModelAtMicroBatch(
     llvm::StringRef path, const OnnxImportOptions &options, ModuleOp imported,
     MLIRContext &context, std::function<LogicalResult(ModuleOp)> prepare) {
-  func::FuncOp main = getGraphFunction(imported);
+  func::FuncOp main = plan::getPlannedFunction(imported);
   if (!main || main.getNumArguments() == 0)
     return nullptr;
   // Every input by its graph name, with the shape it was imported at.
@@ -284,7 +275,7 @@ plan::ModelAtMicroBatch distopt::getModelAtMicroBatch(
     if (!module)
       return llvm::createStringError(errors.empty() ? "the import failed"
                                                     : errors);
-    func::FuncOp resized = getGraphFunction(*module);
+    func::FuncOp resized = plan::getPlannedFunction(*module);
     if (!resized)
       return llvm::createStringError("the import has no function");
     if (llvm::Error error = checkBatchFollows(main, resized, batch, size))

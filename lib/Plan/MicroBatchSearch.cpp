@@ -42,15 +42,11 @@ distopt::plan::getMicroBatchSizes(int64_t modelBatch, int64_t globalBatch) {
 /// The batch dimension of `module`'s function: dim 0 of its first
 /// argument (what the planner takes as the micro-batch), or 0.
 static int64_t getModelBatch(ModuleOp module) {
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isExternal())
-      continue;
-    if (func.getNumArguments() == 0)
-      return 0;
-    auto type = dyn_cast<RankedTensorType>(func.getArgument(0).getType());
-    return type && type.getRank() > 0 ? type.getDimSize(0) : 0;
-  }
-  return 0;
+  func::FuncOp func = getPlannedFunction(module);
+  if (!func || func.getNumArguments() == 0)
+    return 0;
+  auto type = dyn_cast<RankedTensorType>(func.getArgument(0).getType());
+  return type && type.getRank() > 0 ? type.getDimSize(0) : 0;
 }
 
 /// `error`'s message on one line: its first line and, where that line

@@ -2241,6 +2241,13 @@ setGraphPrecision(func::FuncOp func, cost::PlanOptions options) {
   return options;
 }
 
+func::FuncOp distopt::plan::getPlannedFunction(ModuleOp module) {
+  for (auto f : module.getOps<func::FuncOp>())
+    if (!f.isExternal())
+      return f;
+  return nullptr;
+}
+
 llvm::Expected<Plan>
 distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
                           const cost::PlanOptions &fixedOptions,
@@ -2250,10 +2257,7 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
   // file's: a plan and its price do not depend on how the file lists them.
   SmallVector<unsigned> fileNode;
   cost::ClusterSpec cluster = cost::sortNodesBySpeed(file, fileNode);
-  func::FuncOp func;
-  for (auto f : module.getOps<func::FuncOp>())
-    if (!f.isExternal() && !func)
-      func = f;
+  func::FuncOp func = getPlannedFunction(module);
   if (!func)
     return llvm::createStringError("the module has no function to plan");
   llvm::Expected<cost::PlanOptions> withPrecision =

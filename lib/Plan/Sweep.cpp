@@ -128,14 +128,6 @@ distopt::plan::getCandidateDeviceCounts(StringRef nameOrFile,
 // Planning one point
 //===----------------------------------------------------------------------===//
 
-/// The function planModule plans: the first one with a body.
-static func::FuncOp getPlannedFunction(ModuleOp module) {
-  for (auto func : module.getOps<func::FuncOp>())
-    if (!func.isExternal())
-      return func;
-  return nullptr;
-}
-
 llvm::Expected<cost::PlanOptions>
 distopt::plan::getModulePlanOptions(ModuleOp module,
                                     cost::PlanOptions options) {

@@ -17,6 +17,7 @@
 #include "distopt/Cost/ClusterSpec.h"
 #include "distopt/Cost/StepModel.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -176,6 +177,10 @@ struct Plan {
 /// another micro-batch size): settings whose price on a grid's base plan
 /// exceeds it are not planned with their own program, and when that leaves
 /// no plan the error says so.
+/// The function the planner plans: the first one of `module` with a body
+/// (the imported graph), or null.
+mlir::func::FuncOp getPlannedFunction(mlir::ModuleOp module);
+
 llvm::Expected<Plan>
 planModule(mlir::ModuleOp module, const cost::ClusterSpec &cluster,
            const cost::PlanOptions &options,
