@@ -27,6 +27,30 @@
 
 using namespace distopt::rt;
 
+int32_t distopt::rt::onnxDataType(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return onnx::TensorProto::FLOAT;
+  case DType::F64:
+    return onnx::TensorProto::DOUBLE;
+  case DType::F16:
+    return onnx::TensorProto::FLOAT16;
+  case DType::BF16:
+    return onnx::TensorProto::BFLOAT16;
+  case DType::I1:
+    return onnx::TensorProto::BOOL;
+  case DType::I8:
+    return onnx::TensorProto::INT8;
+  case DType::I16:
+    return onnx::TensorProto::INT16;
+  case DType::I32:
+    return onnx::TensorProto::INT32;
+  case DType::I64:
+    return onnx::TensorProto::INT64;
+  }
+  return onnx::TensorProto::UNDEFINED;
+}
+
 const char *distopt::rt::dtypeName(DType dtype) {
   switch (dtype) {
   case DType::F32: return "f32";

@@ -36,6 +36,10 @@ const char *dtypeName(DType dtype);
 bool readTensorFile(const std::string &path, uint64_t maxBytes,
                     HostTensor &tensor, std::string &error);
 
+/// The ONNX TensorProto element type (onnx::TensorProto::DataType's value)
+/// of `dtype`: the inverse of how readTensorFile reads a .pb file's type.
+int32_t onnxDataType(DType dtype);
+
 /// Writes `tensor` as a .npy file (format 1.0) to a new temporary file in
 /// `dir`, named after `name`, and returns its path in `tmpPath`; the caller
 /// renames it into place. Every write and the close are checked: on failure

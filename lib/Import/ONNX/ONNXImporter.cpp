@@ -374,31 +374,6 @@ LogicalResult OnnxImporter::load() {
   return success();
 }
 
-/// The ONNX element type of a tensor file's element type.
-static onnx::TensorProto::DataType onnxDataType(rt::DType dtype) {
-  switch (dtype) {
-  case rt::DType::F32:
-    return onnx::TensorProto::FLOAT;
-  case rt::DType::F64:
-    return onnx::TensorProto::DOUBLE;
-  case rt::DType::F16:
-    return onnx::TensorProto::FLOAT16;
-  case rt::DType::BF16:
-    return onnx::TensorProto::BFLOAT16;
-  case rt::DType::I1:
-    return onnx::TensorProto::BOOL;
-  case rt::DType::I8:
-    return onnx::TensorProto::INT8;
-  case rt::DType::I16:
-    return onnx::TensorProto::INT16;
-  case rt::DType::I32:
-    return onnx::TensorProto::INT32;
-  case rt::DType::I64:
-    return onnx::TensorProto::INT64;
-  }
-  return onnx::TensorProto::UNDEFINED;
-}
-
 LogicalResult OnnxImporter::applyInputValues() {
   if (options.inputValues.empty())
     return success();
@@ -425,7 +400,8 @@ LogicalResult OnnxImporter::applyInputValues() {
     std::string error;
     if (!rt::readTensorFile(file, getMaxBytes(), value, error))
       return emitError(fileLoc) << "--value " << name << ": " << error;
-    onnx::TensorProto::DataType type = onnxDataType(value.dtype);
+    auto type =
+        static_cast<onnx::TensorProto::DataType>(rt::onnxDataType(value.dtype));
     const onnx::TypeProto &declared = input->type();
     if (!declared.has_tensor_type())
       return emitError(fileLoc)
