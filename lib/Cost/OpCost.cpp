@@ -122,6 +122,7 @@ static double getUnaryFlopsPerElement(dist::UnaryKind kind) {
   case UnaryKind::Abs:
   case UnaryKind::Floor:
   case UnaryKind::Ceil:
+  case UnaryKind::Round:
   case UnaryKind::Not:
     return 1;
   case UnaryKind::Sqrt:
@@ -133,6 +134,17 @@ static double getUnaryFlopsPerElement(dist::UnaryKind kind) {
   case UnaryKind::Log:
   case UnaryKind::Sin:
   case UnaryKind::Cos:
+    return kTranscendentalFlops;
+  // Not measured: priced as exp, log, sin and cos are (one libm call each).
+  case UnaryKind::Tan:
+  case UnaryKind::Asin:
+  case UnaryKind::Acos:
+  case UnaryKind::Atan:
+  case UnaryKind::Sinh:
+  case UnaryKind::Cosh:
+  case UnaryKind::Asinh:
+  case UnaryKind::Acosh:
+  case UnaryKind::Atanh:
     return kTranscendentalFlops;
   case UnaryKind::Erf:
     return 24;

@@ -90,6 +90,26 @@ constexpr UnaryKind toKernelKind(dist::UnaryKind kind) {
     return UnaryKind::Mish;
   case dist::UnaryKind::ThresholdedRelu:
     return UnaryKind::ThresholdedRelu;
+  case dist::UnaryKind::Tan:
+    return UnaryKind::Tan;
+  case dist::UnaryKind::Asin:
+    return UnaryKind::Asin;
+  case dist::UnaryKind::Acos:
+    return UnaryKind::Acos;
+  case dist::UnaryKind::Atan:
+    return UnaryKind::Atan;
+  case dist::UnaryKind::Sinh:
+    return UnaryKind::Sinh;
+  case dist::UnaryKind::Cosh:
+    return UnaryKind::Cosh;
+  case dist::UnaryKind::Asinh:
+    return UnaryKind::Asinh;
+  case dist::UnaryKind::Acosh:
+    return UnaryKind::Acosh;
+  case dist::UnaryKind::Atanh:
+    return UnaryKind::Atanh;
+  case dist::UnaryKind::Round:
+    return UnaryKind::Round;
   }
   llvm_unreachable("not a dist unary kind");
 }
@@ -127,6 +147,10 @@ constexpr BinaryKind toKernelKind(dist::BinaryKind kind) {
     return BinaryKind::Or;
   case dist::BinaryKind::Xor:
     return BinaryKind::Xor;
+  case dist::BinaryKind::Mod:
+    return BinaryKind::Mod;
+  case dist::BinaryKind::FMod:
+    return BinaryKind::FMod;
   }
   llvm_unreachable("not a dist binary kind");
 }

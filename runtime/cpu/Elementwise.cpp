@@ -153,6 +153,26 @@ template <typename T> static T intDiv(T a, T b) {
   return static_cast<T>(a / b);
 }
 
+/// The remainder of `a / b` truncated (`floored`: of `a / b` floored, with
+/// the divisor's sign); 0 for b = 0 (undefined in the folder) and for
+/// b = -1 (where INT_MIN % -1 would overflow).
+template <typename T> static T intRemainder(T a, T b, bool floored) {
+  if (b == 0 || b == T(-1))
+    return 0;
+  T r = static_cast<T>(a % b);
+  if (floored && r != 0 && ((r < 0) != (b < 0)))
+    r = static_cast<T>(r + b);
+  return r;
+}
+
+/// The float remainder of `a / b` floored (with the divisor's sign).
+template <typename C> static C flooredFMod(C a, C b) {
+  C r = std::fmod(a, b);
+  if (r != C(0) && ((r < C(0)) != (b < C(0))))
+    r += b;
+  return r;
+}
+
 /// `base ** exponent` by repeated (wrapping) multiplication, as the folder's
 /// powInt: a negative exponent gives 1 / base^-exponent truncated (0 for
 /// base 0, where the folder leaves the value undefined).
@@ -270,6 +290,27 @@ static void unaryFloat(UnaryKind kind, const S *in, S *out, int64_t n,
     return run([](C x) { return x * std::tanh(softplusOf(x)); });
   case UnaryKind::ThresholdedRelu:
     return run([=](C x) { return x > alpha ? x : C(0); });
+  case UnaryKind::Tan:
+    return run([](C x) { return std::tan(x); });
+  case UnaryKind::Asin:
+    return run([](C x) { return std::asin(x); });
+  case UnaryKind::Acos:
+    return run([](C x) { return std::acos(x); });
+  case UnaryKind::Atan:
+    return run([](C x) { return std::atan(x); });
+  case UnaryKind::Sinh:
+    return run([](C x) { return std::sinh(x); });
+  case UnaryKind::Cosh:
+    return run([](C x) { return std::cosh(x); });
+  case UnaryKind::Asinh:
+    return run([](C x) { return std::asinh(x); });
+  case UnaryKind::Acosh:
+    return run([](C x) { return std::acosh(x); });
+  case UnaryKind::Atanh:
+    return run([](C x) { return std::atanh(x); });
+  case UnaryKind::Round:
+    // Halves to even (ONNX Round), in the default rounding mode.
+    return run([](C x) { return std::nearbyint(x); });
   case UnaryKind::Not:
     break;
   }
@@ -340,6 +381,10 @@ static void binaryTyped(BinaryKind kind, const Tensor &lhs, const Tensor &rhs,
       return run([](C a, C b) { return b != b ? b : (a < b ? b : a); });
     case BinaryKind::Min:
       return run([](C a, C b) { return b != b ? b : (b < a ? b : a); });
+    case BinaryKind::Mod:
+      return run([](C a, C b) { return flooredFMod(a, b); });
+    case BinaryKind::FMod:
+      return run([](C a, C b) { return std::fmod(a, b); });
     default:
       break;
     }
@@ -372,6 +417,10 @@ static void binaryTyped(BinaryKind kind, const Tensor &lhs, const Tensor &rhs,
       return run([](S a, S b) { return a < b ? b : a; });
     case BinaryKind::Min:
       return run([](S a, S b) { return b < a ? b : a; });
+    case BinaryKind::Mod:
+      return run([](S a, S b) { return intRemainder(a, b, true); });
+    case BinaryKind::FMod:
+      return run([](S a, S b) { return intRemainder(a, b, false); });
     default:
       break;
     }

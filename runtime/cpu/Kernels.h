@@ -135,14 +135,40 @@ enum class UnaryKind {
   HardSigmoid,
   HardSwish,
   Mish,
-  ThresholdedRelu
+  ThresholdedRelu,
+  Tan,
+  Asin,
+  Acos,
+  Atan,
+  Sinh,
+  Cosh,
+  Asinh,
+  Acosh,
+  Atanh,
+  Round,
 };
 /// The parameters of the unary kinds that take them.
 struct UnaryParams {
   float alpha = 0.0f;
   float beta = 0.0f;
 };
-enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, And, Or, Xor };
+/// `Mod` is the remainder of the floored quotient (the divisor's sign, as
+/// Python's %), `FMod` that of the truncated one (the dividend's sign, as
+/// C's fmod and %).
+enum class BinaryKind {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Max,
+  Min,
+  And,
+  Or,
+  Xor,
+  Mod,
+  FMod
+};
 enum class CompareKind { Eq, Ne, Lt, Le, Gt, Ge };
 enum class ReduceKind { Sum, Mean, Max, Min, Prod };
 enum class PoolKind { Max, Avg };

@@ -428,11 +428,18 @@ std::vector<GradCase> unaryCases() {
     add(kind, in("x", {}));
   for (const char *kind : {"log", "sqrt", "rsqrt"})
     add(kind, ranged("x", {}, 0.5, 2.0));
+  for (const char *kind : {"tan", "atan", "sinh", "cosh", "asinh"})
+    add(kind, ranged("x", {}, -1.0, 1.0));
+  for (const char *kind : {"asin", "acos", "atanh"})
+    add(kind, ranged("x", {}, -0.8, 0.8));
+  add("acosh", ranged("x", {}, 1.2, 3.0));
   for (const char *kind : {"relu", "abs", "reciprocal"})
     add(kind, away("x", {}, 0.3, 1.5));
   // No gradient: the weight's gradient is zeros, as the differences say.
   for (const char *kind : {"floor", "ceil"})
     add(kind, away("x", {}, 0.1, 0.9));
+  // Round's steps are at the halves: sampled between them.
+  add("round", ranged("x", {}, -0.4, 0.4));
   return out;
 }
 
@@ -452,6 +459,11 @@ std::vector<GradCase> binaryCases() {
     add(kind, in("", {}), in("", {}));
   add("div", in("", {}), away("", {}, 0.5, 2.0));
   add("pow", ranged("", {}, 0.5, 2.0), ranged("", {}, -1.5, 2.5));
+  // The remainders jump where the quotient crosses an integer: sampled
+  // where it is between -1 and 0 (mod: floor -1) and between 2 and 3
+  // (fmod: trunc 2), so that the divisor's gradient is not 0.
+  add("mod", ranged("", {}, -0.9, -0.1), ranged("", {}, 1.5, 2.5));
+  add("fmod", ranged("", {}, 2.5, 3.2), ranged("", {}, 1.1, 1.2));
   out.push_back({"binary_mul_both_broadcast",
                  {in("a", {2, 1}), in("b", {1, 3})},
                  "    %y0 = dist.binary mul %a, %b : (tensor<2x1xf64>, "

@@ -693,6 +693,26 @@ double unaryFormula(UnaryKind kind, double x) {
     return std::cos(x);
   case UnaryKind::Silu:
     return x * sigmoid;
+  case UnaryKind::Tan:
+    return std::tan(x);
+  case UnaryKind::Asin:
+    return std::asin(x);
+  case UnaryKind::Acos:
+    return std::acos(x);
+  case UnaryKind::Atan:
+    return std::atan(x);
+  case UnaryKind::Sinh:
+    return std::sinh(x);
+  case UnaryKind::Cosh:
+    return std::cosh(x);
+  case UnaryKind::Asinh:
+    return std::asinh(x);
+  case UnaryKind::Acosh:
+    return std::acosh(x);
+  case UnaryKind::Atanh:
+    return std::atanh(x);
+  case UnaryKind::Round:
+    return std::nearbyint(x);
   // The activations: ActivationsMatchTheirFormulas.
   case UnaryKind::LeakyRelu:
   case UnaryKind::Elu:
@@ -716,7 +736,9 @@ const UnaryKind kFloatUnaryKinds[] = {
     UnaryKind::Sqrt, UnaryKind::Rsqrt,      UnaryKind::Erf,
     UnaryKind::Neg,  UnaryKind::Reciprocal, UnaryKind::Sigmoid,
     UnaryKind::Abs,  UnaryKind::Floor,      UnaryKind::Ceil,
-    UnaryKind::Sin,  UnaryKind::Cos,        UnaryKind::Silu};
+    UnaryKind::Sin,  UnaryKind::Cos,        UnaryKind::Silu,
+    UnaryKind::Tan,  UnaryKind::Atan,       UnaryKind::Sinh,
+    UnaryKind::Cosh, UnaryKind::Asinh,      UnaryKind::Round};
 
 bool positiveOnly(UnaryKind kind) {
   return kind == UnaryKind::Log || kind == UnaryKind::Sqrt ||
@@ -957,6 +979,10 @@ double binaryFormula(BinaryKind kind, double a, double b) {
     return std::max(a, b);
   case BinaryKind::Min:
     return std::min(a, b);
+  case BinaryKind::FMod:
+    return std::fmod(a, b);
+  case BinaryKind::Mod:
+    return a - b * std::floor(a / b);
   default:
     return NAN;
   }
@@ -983,7 +1009,8 @@ TEST(BinaryTest, EveryFloatKindBroadcastMatchesNaiveLoop) {
     Tensor out = view(y, c.out);
     for (BinaryKind kind :
          {BinaryKind::Add, BinaryKind::Sub, BinaryKind::Mul, BinaryKind::Div,
-          BinaryKind::Pow, BinaryKind::Max, BinaryKind::Min}) {
+          BinaryKind::Pow, BinaryKind::Max, BinaryKind::Min, BinaryKind::Mod,
+          BinaryKind::FMod}) {
       binary(kind, view(a, c.lhs), view(b, c.rhs), out, 2);
       for (int64_t i = 0; i < count(c.out); ++i) {
         std::vector<int64_t> index = unravel(i, c.out);
@@ -1009,6 +1036,26 @@ TEST(BinaryTest, IntegerDivisionTruncatesTowardZero) {
   Tensor out8 = view(y8, {3});
   binary(BinaryKind::Div, view(a8, {3}), view(b8, {3}), out8);
   EXPECT_EQ(y8, (std::vector<int8_t>{-128, -2, -14}));
+}
+
+TEST(BinaryTest, IntegerRemaindersTakeTheSignOfTheirQuotient) {
+  std::vector<int32_t> a = {
+      7, -7, 7, -7, 6, 5, std::numeric_limits<int32_t>::min()};
+  std::vector<int32_t> b = {3, 3, -3, -3, 3, 0, -1}, y(7);
+  Tensor out = view(y, {7});
+  // Floored (Python's %): the divisor's sign.
+  binary(BinaryKind::Mod, view(a, {7}), view(b, {7}), out);
+  EXPECT_EQ(y, (std::vector<int32_t>{1, 2, -2, -1, 0, 0, 0}));
+  // Truncated (C's %): the dividend's sign.
+  binary(BinaryKind::FMod, view(a, {7}), view(b, {7}), out);
+  EXPECT_EQ(y, (std::vector<int32_t>{1, -1, 1, -1, 0, 0, 0}));
+  std::vector<float> fa = {5.5f, -5.5f, 5.5f, -5.5f}, fb = {2, 2, -2, -2},
+                     fy(4);
+  Tensor fout = view(fy, {4});
+  binary(BinaryKind::Mod, view(fa, {4}), view(fb, {4}), fout);
+  EXPECT_EQ(fy, (std::vector<float>{1.5f, 0.5f, -0.5f, -1.5f}));
+  binary(BinaryKind::FMod, view(fa, {4}), view(fb, {4}), fout);
+  EXPECT_EQ(fy, (std::vector<float>{1.5f, -1.5f, 1.5f, -1.5f}));
 }
 
 TEST(BinaryTest, IntegerPowMultipliesRepeatedly) {

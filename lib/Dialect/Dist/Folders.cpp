@@ -337,6 +337,17 @@ static std::optional<APInt> evaluateIntBinary(BinaryKind kind, const APInt &a,
   }
   case BinaryKind::Pow:
     return powInt(a, b);
+  case BinaryKind::Mod:
+  case BinaryKind::FMod: {
+    // Undefined for 0; INT_MIN % -1 overflows in the kernel's C++.
+    if (b.isZero() || b.isAllOnes())
+      return std::nullopt;
+    APInt r = a.srem(b);
+    if (kind == BinaryKind::Mod && !r.isZero() &&
+        r.isNegative() != b.isNegative())
+      r += b;
+    return r;
+  }
   case BinaryKind::Max:
     return a.sge(b) ? a : b;
   case BinaryKind::Min:
@@ -359,6 +370,12 @@ static std::optional<double> evaluateFloatBinary(BinaryKind kind, double a,
     return a / b;
   case BinaryKind::Pow:
     return std::pow(a, b);
+  case BinaryKind::FMod:
+    return std::fmod(a, b);
+  case BinaryKind::Mod: {
+    double r = std::fmod(a, b);
+    return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+  }
   // NaN propagates, as in NumPy and ONNX Max / Min.
   case BinaryKind::Max:
     return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
@@ -707,6 +724,26 @@ static std::optional<double> evaluateFloatUnary(UnaryKind kind, double x,
     return x * std::tanh(softplus(x));
   case UnaryKind::ThresholdedRelu:
     return x > alpha ? x : 0.0;
+  case UnaryKind::Tan:
+    return std::tan(x);
+  case UnaryKind::Asin:
+    return std::asin(x);
+  case UnaryKind::Acos:
+    return std::acos(x);
+  case UnaryKind::Atan:
+    return std::atan(x);
+  case UnaryKind::Sinh:
+    return std::sinh(x);
+  case UnaryKind::Cosh:
+    return std::cosh(x);
+  case UnaryKind::Asinh:
+    return std::asinh(x);
+  case UnaryKind::Acosh:
+    return std::acosh(x);
+  case UnaryKind::Atanh:
+    return std::atanh(x);
+  case UnaryKind::Round:
+    return std::nearbyint(x);
   case UnaryKind::Not:
     return std::nullopt;
   }

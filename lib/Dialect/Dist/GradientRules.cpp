@@ -163,6 +163,25 @@ static Value unaryDerivative(GradBuilder &gb, UnaryOp op, Value x, Value y) {
     return gb.unary(UnaryKind::Cos, x);
   case UnaryKind::Cos:
     return gb.unary(UnaryKind::Neg, gb.unary(UnaryKind::Sin, x));
+  case UnaryKind::Tan: // 1 + tan^2
+    return gb.add(one, gb.mul(y, y));
+  case UnaryKind::Asin: // 1 / sqrt(1 - x^2)
+    return gb.unary(UnaryKind::Rsqrt, gb.sub(one, gb.mul(x, x)));
+  case UnaryKind::Acos:
+    return gb.unary(UnaryKind::Neg,
+                    gb.unary(UnaryKind::Rsqrt, gb.sub(one, gb.mul(x, x))));
+  case UnaryKind::Atan: // 1 / (1 + x^2)
+    return gb.div(one, gb.add(one, gb.mul(x, x)));
+  case UnaryKind::Sinh:
+    return gb.unary(UnaryKind::Cosh, x);
+  case UnaryKind::Cosh:
+    return gb.unary(UnaryKind::Sinh, x);
+  case UnaryKind::Asinh: // 1 / sqrt(x^2 + 1)
+    return gb.unary(UnaryKind::Rsqrt, gb.add(gb.mul(x, x), one));
+  case UnaryKind::Acosh: // 1 / sqrt(x^2 - 1)
+    return gb.unary(UnaryKind::Rsqrt, gb.sub(gb.mul(x, x), one));
+  case UnaryKind::Atanh: // 1 / (1 - x^2)
+    return gb.div(one, gb.sub(one, gb.mul(x, x)));
   case UnaryKind::Silu: { // s (1 + x (1 - s))
     Value s = gb.unary(UnaryKind::Sigmoid, x);
     return gb.mul(s, gb.add(one, gb.mul(x, gb.sub(one, s))));
@@ -204,6 +223,7 @@ LogicalResult distopt::dist::buildOpGradients(UnaryOp op, GradBuilder &gb,
   }
   case UnaryKind::Floor:
   case UnaryKind::Ceil:
+  case UnaryKind::Round:
   case UnaryKind::Not:
     return success();
   default:
@@ -260,6 +280,11 @@ LogicalResult distopt::dist::buildOpGradients(BinaryOp op, GradBuilder &gb,
     gr = gb.mul(g, gb.mul(op.getResult(), gb.unary(UnaryKind::Log, l)));
     break;
   }
+  case BinaryKind::Mod:
+  case BinaryKind::FMod: // y = l - r q, q = (l - y) / r, constant in pieces
+    gl = g;
+    gr = gb.mul(g, gb.div(gb.sub(op.getResult(), l), r));
+    break;
   case BinaryKind::Max:
   case BinaryKind::Min:
     std::tie(gl, gr) =

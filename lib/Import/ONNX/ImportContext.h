@@ -210,6 +210,18 @@ struct OpConverter {
 /// sinceVersion <= N is used.
 llvm::ArrayRef<OpConverter> getOpConverters();
 
+/// The converters of ops lowered to several dist ops (Composites.cpp).
+llvm::ArrayRef<OpConverter> getCompositeConverters();
+
+/// The axes a reduction of `node` over `x` reduces: from the `axes`
+/// attribute, or from input 1 when `axesFromInput` (which must be known at
+/// compile time); every axis when none is given, unless
+/// `noop_with_empty_axes` sets `noop` (the input is the result). Sorted,
+/// distinct, non-negative; empty for a rank-0 input.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+getReduceAxes(ImportContext &ic, const onnx::NodeProto &node, mlir::Value x,
+              bool axesFromInput, bool &noop);
+
 /// Einsum, lowered while importing to transposes, reshapes, batched
 /// matmuls, products and sums (Einsum.cpp).
 mlir::LogicalResult convertEinsum(ImportContext &ic,

@@ -1340,41 +1340,17 @@ ConvertFn reduce(ReduceKind kind, bool axesFromInput) {
     FailureOr<Value> x = ic.getInput(node, 0);
     if (failed(x))
       return failure();
-    int64_t rank = typeOf(*x).getRank();
-    SmallVector<int64_t> axes;
-    if (axesFromInput) {
-      if (ic.numInputs(node) > 1) {
-        FailureOr<SmallVector<int64_t>> a =
-            ic.requireIntsInput(node, 1, "the axes");
-        if (failed(a))
-          return failure();
-        axes = *a;
-      }
-    } else {
-      axes = ic.getIntsAttr(node, "axes").value_or(SmallVector<int64_t>{});
-    }
-    if (axes.empty()) {
-      if (ic.getIntAttr(node, "noop_with_empty_axes", 0)) {
-        ic.setOutput(node, 0, *x);
-        return success();
-      }
-      for (int64_t i = 0; i < rank; ++i)
-        axes.push_back(i);
-    }
-    for (int64_t &a : axes) {
-      FailureOr<int64_t> n = ic.normalizeAxis(node, a, rank);
-      if (failed(n))
-        return failure();
-      a = *n;
-    }
-    llvm::sort(axes);
-    axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
-    if (rank == 0) {
+    bool noop = false;
+    FailureOr<SmallVector<int64_t>> axes =
+        getReduceAxes(ic, node, *x, axesFromInput, noop);
+    if (failed(axes))
+      return failure();
+    if (noop || axes->empty()) {
       ic.setOutput(node, 0, *x);
       return success();
     }
     return bind(ic, node, 0,
-                ic.create<ReduceOp>(node, kind, *x, ArrayRef<int64_t>(axes),
+                ic.create<ReduceOp>(node, kind, *x, ArrayRef<int64_t>(*axes),
                                     ic.getIntAttr(node, "keepdims", 1) != 0));
   };
 }
@@ -1395,129 +1371,183 @@ LogicalResult convertClip(ImportContext &ic, const Node &node) {
 
 } // namespace
 
+FailureOr<SmallVector<int64_t>>
+onnx_import::getReduceAxes(ImportContext &ic, const Node &node, Value x,
+                           bool axesFromInput, bool &noop) {
+  int64_t rank = typeOf(x).getRank();
+  SmallVector<int64_t> axes;
+  noop = false;
+  if (axesFromInput) {
+    if (ic.numInputs(node) > 1) {
+      FailureOr<SmallVector<int64_t>> a =
+          ic.requireIntsInput(node, 1, "the axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    }
+  } else {
+    axes = ic.getIntsAttr(node, "axes").value_or(SmallVector<int64_t>{});
+  }
+  if (axes.empty()) {
+    if (ic.getIntAttr(node, "noop_with_empty_axes", 0)) {
+      noop = true;
+      return axes;
+    }
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  }
+  for (int64_t &a : axes) {
+    FailureOr<int64_t> n = ic.normalizeAxis(node, a, rank);
+    if (failed(n))
+      return failure();
+    a = *n;
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  return axes;
+}
+
 // Range's limits text (docs/ONNXOperators.md) names the fold limit.
 static_assert(kMaxFoldedElements == 16384, "update Range's limits text");
 
+/// The converters of ops that each become one dist op or a few.
+static const OpConverter kConverters[] = {
+    // Elementwise.
+    {"Relu", 6, unary(UnaryKind::Relu)},
+    {"Tanh", 6, unary(UnaryKind::Tanh)},
+    {"Exp", 6, unary(UnaryKind::Exp)},
+    {"Log", 6, unary(UnaryKind::Log)},
+    {"Sqrt", 6, unary(UnaryKind::Sqrt)},
+    {"Erf", 9, unary(UnaryKind::Erf)},
+    {"Neg", 6, unary(UnaryKind::Neg)},
+    {"Reciprocal", 6, unary(UnaryKind::Reciprocal)},
+    {"Sigmoid", 6, unary(UnaryKind::Sigmoid)},
+    {"Abs", 6, unary(UnaryKind::Abs)},
+    {"Floor", 6, unary(UnaryKind::Floor)},
+    {"Ceil", 6, unary(UnaryKind::Ceil)},
+    {"Sin", 7, unary(UnaryKind::Sin)},
+    {"Cos", 7, unary(UnaryKind::Cos)},
+    {"Tan", 7, unary(UnaryKind::Tan)},
+    {"Asin", 7, unary(UnaryKind::Asin)},
+    {"Acos", 7, unary(UnaryKind::Acos)},
+    {"Atan", 7, unary(UnaryKind::Atan)},
+    {"Sinh", 9, unary(UnaryKind::Sinh)},
+    {"Cosh", 9, unary(UnaryKind::Cosh)},
+    {"Asinh", 9, unary(UnaryKind::Asinh)},
+    {"Acosh", 9, unary(UnaryKind::Acosh)},
+    {"Atanh", 9, unary(UnaryKind::Atanh)},
+    {"Round", 11, unary(UnaryKind::Round)},
+    {"Not", 1, unary(UnaryKind::Not)},
+    // Activations (ONNX's attribute defaults).
+    {"LeakyRelu", 6, activation(UnaryKind::LeakyRelu, {"alpha", 0.01f})},
+    {"Elu", 6, activation(UnaryKind::Elu, {"alpha", 1.0f})},
+    {"Selu", 6,
+     activation(UnaryKind::Selu, {"alpha", 1.67326319217681884765625f},
+                ActivationParam{"gamma", 1.05070102214813232421875f})},
+    {"Celu", 12, activation(UnaryKind::Celu, {"alpha", 1.0f})},
+    {"HardSigmoid", 6,
+     activation(UnaryKind::HardSigmoid, {"alpha", 0.2f},
+                ActivationParam{"beta", 0.5f})},
+    {"ThresholdedRelu", 10,
+     activation(UnaryKind::ThresholdedRelu, {"alpha", 1.0f})},
+    {"Softplus", 1, unary(UnaryKind::Softplus)},
+    {"Softsign", 1, unary(UnaryKind::Softsign)},
+    {"HardSwish", 14, unary(UnaryKind::HardSwish)},
+    {"Mish", 18, unary(UnaryKind::Mish)},
+    {"PRelu", 7, convertPRelu},
+    {"Add", 7, binary(BinaryKind::Add)},
+    {"Sub", 7, binary(BinaryKind::Sub)},
+    {"Mul", 7, binary(BinaryKind::Mul)},
+    {"Div", 7, binary(BinaryKind::Div)},
+    {"Pow", 7, binary(BinaryKind::Pow)},
+    {"Max", 8, binary(BinaryKind::Max)},
+    {"Min", 8, binary(BinaryKind::Min)},
+    {"Sum", 8, binary(BinaryKind::Add)},
+    {"And", 7, binary(BinaryKind::And)},
+    {"Or", 7, binary(BinaryKind::Or)},
+    {"Xor", 7, binary(BinaryKind::Xor)},
+    {"Equal", 7, compare(CompareKind::Eq)},
+    {"Less", 9, compare(CompareKind::Lt)},
+    {"LessOrEqual", 12, compare(CompareKind::Le)},
+    {"Greater", 9, compare(CompareKind::Gt)},
+    {"GreaterOrEqual", 12, compare(CompareKind::Ge)},
+    {"Where", 9, convertWhere},
+    {"Trilu", 14, convertTrilu, "k not known at compile time"},
+    {"Cast", 6, convertCast, "strings and unsigned types"},
+    {"Clip", 11, convertClip},
+    {"Identity", 1, convertIdentity},
+    {"Dropout", 7, convertDropout, "training mode"},
+    // Contractions, convolution, pooling, normalization.
+    {"MatMul", 1, convertMatMul},
+    {"Gemm", 7, convertGemm},
+    {"Conv", 1, convertConv, "other than 2-D (4-D input)"},
+    {"MaxPool", 1, pool(PoolKind::Max), "other than 2-D; the Indices output"},
+    {"AveragePool", 7, pool(PoolKind::Avg), "other than 2-D"},
+    {"GlobalAveragePool", 1, globalPool(PoolKind::Avg), "other than 4-D input"},
+    {"GlobalMaxPool", 1, globalPool(PoolKind::Max), "other than 4-D input"},
+    {"BatchNormalization", 9, convertBatchNorm, "training mode"},
+    {"Softmax", 1, softmax(/*log=*/false, /*singleAxis=*/false)},
+    {"Softmax", 13, softmax(/*log=*/false, /*singleAxis=*/true)},
+    {"LogSoftmax", 1, softmax(/*log=*/true, /*singleAxis=*/false)},
+    {"LogSoftmax", 13, softmax(/*log=*/true, /*singleAxis=*/true)},
+    {"LayerNormalization", 17, convertLayerNorm},
+    {"ReduceMean", 1, reduce(ReduceKind::Mean, false)},
+    {"ReduceMean", 18, reduce(ReduceKind::Mean, true),
+     "axes not known at compile time"},
+    {"ReduceSum", 1, reduce(ReduceKind::Sum, false)},
+    {"ReduceSum", 13, reduce(ReduceKind::Sum, true),
+     "axes not known at compile time"},
+    {"ReduceMax", 1, reduce(ReduceKind::Max, false)},
+    {"ReduceMax", 18, reduce(ReduceKind::Max, true),
+     "axes not known at compile time"},
+    {"ReduceMin", 1, reduce(ReduceKind::Min, false)},
+    {"ReduceMin", 18, reduce(ReduceKind::Min, true),
+     "axes not known at compile time"},
+    {"ReduceProd", 1, reduce(ReduceKind::Prod, false)},
+    {"ReduceProd", 18, reduce(ReduceKind::Prod, true),
+     "axes not known at compile time"},
+    // Data movement and shapes.
+    {"Gather", 1, convertGather},
+    {"GatherElements", 11, convertGatherElements},
+    {"Scatter", 9, convertScatterElements},
+    {"ScatterElements", 11, convertScatterElements},
+    {"ScatterND", 11, convertScatterND},
+    {"TopK", 1, convertTopK, "k not known at compile time"},
+    {"Einsum", 12, convertEinsum,
+     "an upper-case index in an equation without '->' (ONNX 1.12's shape "
+     "inference)"},
+    {"Reshape", 5, convertReshape, "a shape not known at compile time"},
+    {"Flatten", 1, convertFlatten},
+    {"Squeeze", 1, squeeze(/*axesFromInput=*/false)},
+    {"Squeeze", 13, squeeze(/*axesFromInput=*/true),
+     "axes not known at compile time"},
+    {"Unsqueeze", 1, unsqueeze(/*axesFromInput=*/false)},
+    {"Unsqueeze", 13, unsqueeze(/*axesFromInput=*/true),
+     "axes not known at compile time"},
+    {"Transpose", 1, convertTranspose},
+    {"Concat", 4, convertConcat},
+    {"Split", 2, convertSplit, "split sizes not known at compile time"},
+    {"Pad", 2, convertPad,
+     "modes other than constant; negative pads; pads or value not known at "
+     "compile time"},
+    {"Slice", 10, convertSlice,
+     "negative steps; starts, ends, axes or steps not known at compile time"},
+    {"Expand", 8, convertExpand, "a shape not known at compile time"},
+    {"Shape", 1, convertShape},
+    {"Size", 1, convertSize},
+    {"Constant", 1, convertConstant, "sparse and string values"},
+    {"ConstantOfShape", 9, convertConstantOfShape,
+     "a shape not known at compile time"},
+    {"Range", 11, convertRange,
+     "inputs not known at compile time; more than 16384 elements"},
+};
+
 ArrayRef<OpConverter> onnx_import::getOpConverters() {
-  static const OpConverter converters[] = {
-      // Elementwise.
-      {"Relu", 6, unary(UnaryKind::Relu)},
-      {"Tanh", 6, unary(UnaryKind::Tanh)},
-      {"Exp", 6, unary(UnaryKind::Exp)},
-      {"Log", 6, unary(UnaryKind::Log)},
-      {"Sqrt", 6, unary(UnaryKind::Sqrt)},
-      {"Erf", 9, unary(UnaryKind::Erf)},
-      {"Neg", 6, unary(UnaryKind::Neg)},
-      {"Reciprocal", 6, unary(UnaryKind::Reciprocal)},
-      {"Sigmoid", 6, unary(UnaryKind::Sigmoid)},
-      {"Abs", 6, unary(UnaryKind::Abs)},
-      {"Floor", 6, unary(UnaryKind::Floor)},
-      {"Ceil", 6, unary(UnaryKind::Ceil)},
-      {"Sin", 7, unary(UnaryKind::Sin)},
-      {"Cos", 7, unary(UnaryKind::Cos)},
-      {"Not", 1, unary(UnaryKind::Not)},
-      // Activations (ONNX's attribute defaults).
-      {"LeakyRelu", 6, activation(UnaryKind::LeakyRelu, {"alpha", 0.01f})},
-      {"Elu", 6, activation(UnaryKind::Elu, {"alpha", 1.0f})},
-      {"Selu", 6,
-       activation(UnaryKind::Selu, {"alpha", 1.67326319217681884765625f},
-                  ActivationParam{"gamma", 1.05070102214813232421875f})},
-      {"Celu", 12, activation(UnaryKind::Celu, {"alpha", 1.0f})},
-      {"HardSigmoid", 6,
-       activation(UnaryKind::HardSigmoid, {"alpha", 0.2f},
-                  ActivationParam{"beta", 0.5f})},
-      {"ThresholdedRelu", 10,
-       activation(UnaryKind::ThresholdedRelu, {"alpha", 1.0f})},
-      {"Softplus", 1, unary(UnaryKind::Softplus)},
-      {"Softsign", 1, unary(UnaryKind::Softsign)},
-      {"HardSwish", 14, unary(UnaryKind::HardSwish)},
-      {"Mish", 18, unary(UnaryKind::Mish)},
-      {"PRelu", 7, convertPRelu},
-      {"Add", 7, binary(BinaryKind::Add)},
-      {"Sub", 7, binary(BinaryKind::Sub)},
-      {"Mul", 7, binary(BinaryKind::Mul)},
-      {"Div", 7, binary(BinaryKind::Div)},
-      {"Pow", 7, binary(BinaryKind::Pow)},
-      {"Max", 8, binary(BinaryKind::Max)},
-      {"Min", 8, binary(BinaryKind::Min)},
-      {"Sum", 8, binary(BinaryKind::Add)},
-      {"And", 7, binary(BinaryKind::And)},
-      {"Or", 7, binary(BinaryKind::Or)},
-      {"Xor", 7, binary(BinaryKind::Xor)},
-      {"Equal", 7, compare(CompareKind::Eq)},
-      {"Less", 9, compare(CompareKind::Lt)},
-      {"LessOrEqual", 12, compare(CompareKind::Le)},
-      {"Greater", 9, compare(CompareKind::Gt)},
-      {"GreaterOrEqual", 12, compare(CompareKind::Ge)},
-      {"Where", 9, convertWhere},
-      {"Trilu", 14, convertTrilu, "k not known at compile time"},
-      {"Cast", 6, convertCast, "strings and unsigned types"},
-      {"Clip", 11, convertClip},
-      {"Identity", 1, convertIdentity},
-      {"Dropout", 7, convertDropout, "training mode"},
-      // Contractions, convolution, pooling, normalization.
-      {"MatMul", 1, convertMatMul},
-      {"Gemm", 7, convertGemm},
-      {"Conv", 1, convertConv, "other than 2-D (4-D input)"},
-      {"MaxPool", 1, pool(PoolKind::Max), "other than 2-D; the Indices output"},
-      {"AveragePool", 7, pool(PoolKind::Avg), "other than 2-D"},
-      {"GlobalAveragePool", 1, globalPool(PoolKind::Avg),
-       "other than 4-D input"},
-      {"GlobalMaxPool", 1, globalPool(PoolKind::Max), "other than 4-D input"},
-      {"BatchNormalization", 9, convertBatchNorm, "training mode"},
-      {"Softmax", 1, softmax(/*log=*/false, /*singleAxis=*/false)},
-      {"Softmax", 13, softmax(/*log=*/false, /*singleAxis=*/true)},
-      {"LogSoftmax", 1, softmax(/*log=*/true, /*singleAxis=*/false)},
-      {"LogSoftmax", 13, softmax(/*log=*/true, /*singleAxis=*/true)},
-      {"LayerNormalization", 17, convertLayerNorm},
-      {"ReduceMean", 1, reduce(ReduceKind::Mean, false)},
-      {"ReduceMean", 18, reduce(ReduceKind::Mean, true),
-       "axes not known at compile time"},
-      {"ReduceSum", 1, reduce(ReduceKind::Sum, false)},
-      {"ReduceSum", 13, reduce(ReduceKind::Sum, true),
-       "axes not known at compile time"},
-      {"ReduceMax", 1, reduce(ReduceKind::Max, false)},
-      {"ReduceMax", 18, reduce(ReduceKind::Max, true),
-       "axes not known at compile time"},
-      {"ReduceMin", 1, reduce(ReduceKind::Min, false)},
-      {"ReduceMin", 18, reduce(ReduceKind::Min, true),
-       "axes not known at compile time"},
-      {"ReduceProd", 1, reduce(ReduceKind::Prod, false)},
-      {"ReduceProd", 18, reduce(ReduceKind::Prod, true),
-       "axes not known at compile time"},
-      // Data movement and shapes.
-      {"Gather", 1, convertGather},
-      {"GatherElements", 11, convertGatherElements},
-      {"Scatter", 9, convertScatterElements},
-      {"ScatterElements", 11, convertScatterElements},
-      {"ScatterND", 11, convertScatterND},
-      {"TopK", 1, convertTopK, "k not known at compile time"},
-      {"Einsum", 12, convertEinsum,
-       "an upper-case index in an equation without '->' (ONNX 1.12's shape inference)"},
-      {"Reshape", 5, convertReshape, "a shape not known at compile time"},
-      {"Flatten", 1, convertFlatten},
-      {"Squeeze", 1, squeeze(/*axesFromInput=*/false)},
-      {"Squeeze", 13, squeeze(/*axesFromInput=*/true),
-       "axes not known at compile time"},
-      {"Unsqueeze", 1, unsqueeze(/*axesFromInput=*/false)},
-      {"Unsqueeze", 13, unsqueeze(/*axesFromInput=*/true),
-       "axes not known at compile time"},
-      {"Transpose", 1, convertTranspose},
-      {"Concat", 4, convertConcat},
-      {"Split", 2, convertSplit, "split sizes not known at compile time"},
-      {"Pad", 2, convertPad,
-       "modes other than constant; negative pads; pads or value not known at "
-       "compile time"},
-      {"Slice", 10, convertSlice,
-       "negative steps; starts, ends, axes or steps not known at compile time"},
-      {"Expand", 8, convertExpand, "a shape not known at compile time"},
-      {"Shape", 1, convertShape},
-      {"Size", 1, convertSize},
-      {"Constant", 1, convertConstant, "sparse and string values"},
-      {"ConstantOfShape", 9, convertConstantOfShape,
-       "a shape not known at compile time"},
-      {"Range", 11, convertRange,
-       "inputs not known at compile time; more than 16384 elements"},
-  };
-  return converters;
+  static const std::vector<OpConverter> all = [] {
+    std::vector<OpConverter> list(std::begin(kConverters),
+                                  std::end(kConverters));
+    llvm::append_range(list, getCompositeConverters());
+    return list;
+  }();
+  return all;
 }

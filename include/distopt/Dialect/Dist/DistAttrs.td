@@ -45,7 +45,17 @@ def Dist_UnaryKind : I32EnumAttr<"UnaryKind", "elementwise unary function", [
     I32EnumAttrCase<"HardSigmoid", 25, "hard_sigmoid">,
     I32EnumAttrCase<"HardSwish", 26, "hard_swish">,
     I32EnumAttrCase<"Mish", 27, "mish">,
-    I32EnumAttrCase<"ThresholdedRelu", 28, "thresholded_relu">
+    I32EnumAttrCase<"ThresholdedRelu", 28, "thresholded_relu">,
+    I32EnumAttrCase<"Tan", 29, "tan">,
+    I32EnumAttrCase<"Asin", 30, "asin">,
+    I32EnumAttrCase<"Acos", 31, "acos">,
+    I32EnumAttrCase<"Atan", 32, "atan">,
+    I32EnumAttrCase<"Sinh", 33, "sinh">,
+    I32EnumAttrCase<"Cosh", 34, "cosh">,
+    I32EnumAttrCase<"Asinh", 35, "asinh">,
+    I32EnumAttrCase<"Acosh", 36, "acosh">,
+    I32EnumAttrCase<"Atanh", 37, "atanh">,
+    I32EnumAttrCase<"Round", 38, "round">
   ]> {
   let cppNamespace = "::distopt::dist";
   let genSpecializedAttr = 0;
@@ -62,7 +72,9 @@ def Dist_BinaryKind : I32EnumAttr<"BinaryKind", "elementwise binary function", [
     I32EnumAttrCase<"Min", 6, "min">,
     I32EnumAttrCase<"And", 7, "and">,
     I32EnumAttrCase<"Or", 8, "or">,
-    I32EnumAttrCase<"Xor", 9, "xor">
+    I32EnumAttrCase<"Xor", 9, "xor">,
+    I32EnumAttrCase<"Mod", 10, "mod">,
+    I32EnumAttrCase<"FMod", 11, "fmod">
   ]> {
   let cppNamespace = "::distopt::dist";
   let genSpecializedAttr = 0;

@@ -252,7 +252,7 @@ def Dist_UnaryOp : Dist_ComputeOp<"unary", [SameOperandsAndResultType]> {
     Applies `kind` to each element. `not` takes `i1`; `neg`, `abs` and
     `relu` take any number type; every other kind takes floats.
     `gelu_erf` is `0.5 x (1 + erf(x / sqrt 2))` and `gelu_tanh` its tanh
-    approximation.
+    approximation. `round` rounds halves to even (ONNX Round).
 
     The activations of ONNX with parameters take them as `alpha` and `beta`,
     which those kinds require and every other kind refuses:
@@ -304,7 +304,10 @@ def Dist_BinaryOp : Dist_ComputeOp<"binary", [InferTypeOpAdaptor]> {
     dimension of size 1 stretches). Both operands have one element type.
     `and`, `or` and `xor` take `i1`. Integers are signed: `div` truncates
     toward zero (as in C++ and ONNX), `pow` multiplies repeatedly, and `add`,
-    `sub`, `mul` and `pow` wrap around on overflow.
+    `sub`, `mul` and `pow` wrap around on overflow. `mod` is the remainder
+    of the floored quotient (it has the divisor's sign, as Python's `%`),
+    `fmod` that of the truncated quotient (the dividend's sign, as C's
+    `fmod`); an integer remainder by 0 is 0 at run time.
 
     ```mlir
     %y = dist.binary add %x, %b : (tensor<8x128xf32>, tensor<128xf32>) -> tensor<8x128xf32>

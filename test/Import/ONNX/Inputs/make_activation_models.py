@@ -161,7 +161,8 @@ def write_errors(out):
     save(out, "reshape_opset4", [helper.make_node("Reshape", ["x"], ["y"], name="rs4",
                                                   shape=[6, 4])], 4, out_shape=[6, 4])
     # Opset 6 with an op that the importer does not convert at any opset.
-    save(out, "unknown_opset6", [helper.make_node("Acos", ["x"], ["y"], name="acos6")], 7,
+    save(out, "unknown_opset6", [helper.make_node("MaxRoiPool", ["x", "x"], ["y"], name="roi6",
+                                                  pooled_shape=[1, 1])], 7,
          check=False)
     m = onnx.load(os.path.join(out, "unknown_opset6.onnx"))
     m.opset_import[0].version = 6

@@ -1,0 +1,823 @@
+//===- Composites.cpp - ONNX operators lowered to several dist ops --------===//
+//
+// Operators that are compositions of ops the planner, the partitioner, the
+// runtime and autodiff already know, lowered while importing (as Einsum is,
+// Einsum.cpp): each gets the sharding rules, costs, kernels and gradient
+// rules of its parts.
+//
+//   NegativeLogLikelihoodLoss   gather_elements of the target class, times
+//                               the gathered class weight; ignore_index a
+//                               select; mean = sum / sum of weights
+//   SoftmaxCrossEntropyLoss     log-softmax, then the above
+//   ReduceL1, ReduceL2,         reduce sum of abs / of squares (then sqrt);
+//   ReduceSumSquare,            log of a sum; log-sum-exp with the max
+//   ReduceLogSum(Exp)           subtracted first
+//   ArgMax, ArgMin, Hardmax     reduce max/min, compare, then the least (or
+//                               greatest) index that attains it
+//   OneHot, EyeLike             compares of index ranges, selects
+//   Mean, Mod, CastLike, IsNaN, elementwise
+//   IsInf, Sign, Shrink
+//   DepthToSpace, SpaceToDepth, reshapes, transposes, broadcasts
+//   Tile
+//   InstanceNormalization,      means and variances by reduce
+//   MeanVarianceNormalization
+//
+// The models are untrusted: every attribute and shape is checked and a bad
+// one is an error at the node.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ImportContext.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <limits>
+#include <numeric>
+
+using namespace mlir;
+using namespace distopt;
+using namespace distopt::dist;
+using namespace distopt::onnx_import;
+using Node = onnx::NodeProto;
+
+namespace {
+
+using V = FailureOr<Value>;
+
+/// Builds the dist ops of one node. Every step takes the results of earlier
+/// steps as they came: a step whose operand failed (its error is already
+/// reported at the node) fails too, so a lowering reads as a formula and
+/// checks once, at the end.
+class Composer {
+public:
+  Composer(ImportContext &ic, const Node &node) : ic(ic), node(node) {}
+
+  ImportContext &ic;
+  const Node &node;
+
+  V unary(UnaryKind kind, V x) {
+    if (failed(x))
+      return failure();
+    return ic.create<UnaryOp>(node, kind, *x, FloatAttr(), FloatAttr());
+  }
+  V binary(BinaryKind kind, V a, V b) {
+    if (failed(a) || failed(b))
+      return failure();
+    return ic.create<BinaryOp>(node, kind, *a, *b);
+  }
+  V add(V a, V b) { return binary(BinaryKind::Add, a, b); }
+  V sub(V a, V b) { return binary(BinaryKind::Sub, a, b); }
+  V mul(V a, V b) { return binary(BinaryKind::Mul, a, b); }
+  V div(V a, V b) { return binary(BinaryKind::Div, a, b); }
+  V compare(CompareKind kind, V a, V b) {
+    if (failed(a) || failed(b))
+      return failure();
+    return ic.create<CompareOp>(node, kind, *a, *b);
+  }
+  V select(V condition, V onTrue, V onFalse) {
+    if (failed(condition) || failed(onTrue) || failed(onFalse))
+      return failure();
+    return ic.create<SelectOp>(node, *condition, *onTrue, *onFalse);
+  }
+  V reduce(ReduceKind kind, V x, ArrayRef<int64_t> axes, bool keepDims) {
+    if (failed(x))
+      return failure();
+    if (axes.empty())
+      return x;
+    return ic.create<ReduceOp>(node, kind, *x, axes, keepDims);
+  }
+  V reshape(V x, ArrayRef<int64_t> shape) {
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getShape() == shape)
+      return x;
+    auto type = RankedTensorType::get(shape, typeOf(*x).getElementType());
+    return ic.create<ReshapeOp>(node, type, *x);
+  }
+  V transpose(V x, ArrayRef<int64_t> perm) {
+    if (failed(x))
+      return failure();
+    return ic.create<TransposeOp>(node, *x,
+                                  ic.builder.getDenseI64ArrayAttr(perm));
+  }
+  V broadcast(V x, ArrayRef<int64_t> shape) {
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getShape() == shape)
+      return x;
+    auto type = RankedTensorType::get(shape, typeOf(*x).getElementType());
+    return ic.create<BroadcastOp>(node, type, *x);
+  }
+  V cast(V x, Type element) {
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getElementType() == element)
+      return x;
+    auto type = RankedTensorType::get(typeOf(*x).getShape(), element);
+    return ic.create<CastOp>(node, type, *x);
+  }
+  V gatherElements(V data, V indices, int64_t axis) {
+    if (failed(data) || failed(indices))
+      return failure();
+    return ic.create<GatherElementsOp>(node, *data, *indices,
+                                       ic.builder.getI64IntegerAttr(axis));
+  }
+  V gather(V data, V indices, int64_t axis) {
+    if (failed(data) || failed(indices))
+      return failure();
+    return ic.create<GatherOp>(node, *data, *indices,
+                               ic.builder.getI64IntegerAttr(axis));
+  }
+  /// Element `i` of a 1-D tensor, as a rank-0 tensor.
+  V element(V x, int64_t i) {
+    if (failed(x))
+      return failure();
+    auto type = RankedTensorType::get({1}, typeOf(*x).getElementType());
+    V one =
+        ic.create<SliceOp>(node, type, *x, ic.builder.getDenseI64ArrayAttr({i}),
+                           ic.builder.getDenseI64ArrayAttr({1}));
+    return reshape(one, {});
+  }
+
+  /// A rank-0 constant of `element` (a float or an integer type).
+  Value scalar(Type element, double value) {
+    auto type = RankedTensorType::get({}, element);
+    Attribute attr = isa<FloatType>(element)
+                         ? Attribute(ic.builder.getFloatAttr(element, value))
+                         : Attribute(ic.builder.getIntegerAttr(
+                               element, static_cast<int64_t>(value)));
+    return ic.createConstant(ic.getLoc(node),
+                             DenseElementsAttr::get(type, attr));
+  }
+  /// The i64 constant 0, 1, ..., n-1 along `axis` of a tensor of `rank`
+  /// whose other dims are 1.
+  Value iota(int64_t n, int64_t axis, int64_t rank) {
+    SmallVector<int64_t> shape(rank, 1);
+    shape[axis] = n;
+    SmallVector<int64_t> values(n);
+    std::iota(values.begin(), values.end(), 0);
+    auto type = RankedTensorType::get(shape, ic.builder.getI64Type());
+    return ic.createConstant(ic.getLoc(node),
+                             DenseElementsAttr::get(type, ArrayRef(values)));
+  }
+
+  LogicalResult bind(int index, V value) {
+    if (failed(value))
+      return failure();
+    ic.setOutput(node, index, *value);
+    return success();
+  }
+};
+
+/// Whether output `index` of `node` is asked for.
+bool wantsOutput(const Node &node, int index) {
+  return node.output_size() > index && !node.output(index).empty();
+}
+
+FailureOr<Value> requireFloat(ImportContext &ic, const Node &node, Value x,
+                              StringRef what = "the input") {
+  Type element = typeOf(x).getElementType();
+  if (!isa<FloatType>(element))
+    return ic.emitError(node)
+           << "expects float elements in " << what << ", found " << element;
+  return x;
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+/// The loss of NegativeLogLikelihoodLoss on `logProb` (N x C x d1...) and
+/// `target` (N x d1...), each element `-logProb[n, target, d...]` times
+/// `weight[target]` (1 without a weight; 0 where the target is
+/// `ignoreIndex`), reduced by `reduction`: none, sum, or mean (the sum
+/// divided by the sum of the weights that multiplied it).
+V negativeLogLikelihood(Composer &c, Value logProb, Value target, Value weight,
+                        StringRef reduction,
+                        std::optional<int64_t> ignoreIndex) {
+  ImportContext &ic = c.ic;
+  const Node &node = c.node;
+  RankedTensorType type = typeOf(logProb), targetType = typeOf(target);
+  if (type.getRank() < 2)
+    return ic.emitError(node)
+           << "expects an input of shape N x C x ..., found " << type;
+  if (!isa<FloatType>(type.getElementType()))
+    return ic.emitError(node)
+           << "expects float elements in the input, found " << type;
+  SmallVector<int64_t> targetShape(type.getShape());
+  targetShape.erase(targetShape.begin() + 1);
+  if (targetType.getShape() != ArrayRef(targetShape) ||
+      !targetType.getElementType().isInteger() ||
+      targetType.getElementType().isInteger(1))
+    return ic.emitError(node)
+           << "expects integer targets of shape " << targetShape
+           << " (the input's without its class dim), found " << targetType;
+  int64_t classes = type.getDimSize(1);
+  if (weight) {
+    RankedTensorType w = typeOf(weight);
+    if (w.getShape() != ArrayRef<int64_t>{classes} ||
+        w.getElementType() != type.getElementType())
+      return ic.emitError(node)
+             << "expects a weight of " << classes << " "
+             << type.getElementType() << " (one per class), found " << w;
+  }
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    return ic.emitError(node) << "unknown reduction '" << reduction
+                              << "' (expected none, sum or mean)";
+
+  Type element = type.getElementType(), index = targetType.getElementType();
+  V t = target, ignored;
+  if (ignoreIndex) {
+    // An ignored target selects class 0, whose term is then weighted 0.
+    ignored = c.compare(CompareKind::Eq, t, c.scalar(index, *ignoreIndex));
+    t = c.select(ignored, c.scalar(index, 0), t);
+  }
+  SmallVector<int64_t> pickShape = targetShape;
+  pickShape.insert(pickShape.begin() + 1, 1);
+  // gather_elements reports a target outside [-C, C) on every rank.
+  V loss =
+      c.unary(UnaryKind::Neg,
+              c.reshape(c.gatherElements(logProb, c.reshape(t, pickShape), 1),
+                        targetShape));
+  V w = Value();
+  if (weight)
+    w = c.gather(weight, t, 0);
+  if (ignoreIndex)
+    w = c.select(ignored, c.scalar(element, 0),
+                 weight ? w : V(c.scalar(element, 1)));
+  if (failed(w))
+    return failure();
+  if (*w)
+    loss = c.mul(loss, w);
+  if (reduction == "none")
+    return loss;
+  SmallVector<int64_t> all(targetShape.size());
+  std::iota(all.begin(), all.end(), 0);
+  if (reduction == "sum" || (reduction == "mean" && !*w))
+    return c.reduce(reduction == "sum" ? ReduceKind::Sum : ReduceKind::Mean,
+                    loss, all, false);
+  return c.div(c.reduce(ReduceKind::Sum, loss, all, false),
+               c.reduce(ReduceKind::Sum, w, all, false));
+}
+
+std::optional<int64_t> ignoreIndex(ImportContext &ic, const Node &node) {
+  if (!ic.findAttr(node, "ignore_index"))
+    return std::nullopt;
+  return ic.getIntAttr(node, "ignore_index", 0);
+}
+
+LogicalResult convertNegativeLogLikelihoodLoss(ImportContext &ic,
+                                               const Node &node) {
+  FailureOr<Value> input = ic.getInput(node, 0), target = ic.getInput(node, 1);
+  if (failed(input) || failed(target))
+    return failure();
+  Composer c(ic, node);
+  return c.bind(
+      0, negativeLogLikelihood(c, *input, *target, ic.getOptionalInput(node, 2),
+                               ic.getStringAttr(node, "reduction", "mean"),
+                               ignoreIndex(ic, node)));
+}
+
+LogicalResult convertSoftmaxCrossEntropyLoss(ImportContext &ic,
+                                             const Node &node) {
+  FailureOr<Value> scores = ic.getInput(node, 0), labels = ic.getInput(node, 1);
+  if (failed(scores) || failed(labels))
+    return failure();
+  if (typeOf(*scores).getRank() < 2)
+    return ic.emitError(node)
+           << "expects scores of shape N x C x ..., found " << typeOf(*scores);
+  if (failed(requireFloat(ic, node, *scores, "the scores")))
+    return failure();
+  Composer c(ic, node);
+  V logProb = ic.create<SoftmaxOp>(node, *scores, 1, /*log=*/true);
+  if (failed(logProb))
+    return failure();
+  if (wantsOutput(node, 1))
+    ic.setOutput(node, 1, *logProb);
+  return c.bind(0, negativeLogLikelihood(
+                       c, *logProb, *labels, ic.getOptionalInput(node, 2),
+                       ic.getStringAttr(node, "reduction", "mean"),
+                       ignoreIndex(ic, node)));
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+enum class NormReduction { L1, L2, SumSquare, LogSum, LogSumExp };
+
+ConvertFn normReduction(NormReduction kind, bool axesFromInput) {
+  return [=](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    bool noop = false;
+    FailureOr<SmallVector<int64_t>> axes =
+        getReduceAxes(ic, node, *x, axesFromInput, noop);
+    if (failed(axes))
+      return failure();
+    if (noop) {
+      ic.setOutput(node, 0, *x);
+      return success();
+    }
+    bool keep = ic.getIntAttr(node, "keepdims", 1) != 0;
+    if (kind != NormReduction::L1 && kind != NormReduction::SumSquare &&
+        failed(requireFloat(ic, node, *x)))
+      return failure();
+    Composer c(ic, node);
+    switch (kind) {
+    case NormReduction::L1:
+      return c.bind(0, c.reduce(ReduceKind::Sum, c.unary(UnaryKind::Abs, *x),
+                                *axes, keep));
+    case NormReduction::SumSquare:
+      return c.bind(0, c.reduce(ReduceKind::Sum, c.mul(*x, *x), *axes, keep));
+    case NormReduction::L2:
+      return c.bind(
+          0, c.unary(UnaryKind::Sqrt,
+                     c.reduce(ReduceKind::Sum, c.mul(*x, *x), *axes, keep)));
+    case NormReduction::LogSum:
+      return c.bind(0, c.unary(UnaryKind::Log,
+                               c.reduce(ReduceKind::Sum, *x, *axes, keep)));
+    case NormReduction::LogSumExp: {
+      // log(sum(exp(x - m))) + m with m the max: no overflow in exp.
+      V m = c.reduce(ReduceKind::Max, *x, *axes, /*keepDims=*/true);
+      V sum = c.reduce(ReduceKind::Sum, c.unary(UnaryKind::Exp, c.sub(*x, m)),
+                       *axes, keep);
+      if (failed(sum))
+        return failure();
+      return c.bind(0, c.add(c.unary(UnaryKind::Log, sum),
+                             c.reshape(m, typeOf(*sum).getShape())));
+    }
+    }
+    llvm_unreachable("unknown reduction");
+  };
+}
+
+//===----------------------------------------------------------------------===//
+// Arg reductions
+//===----------------------------------------------------------------------===//
+
+/// The index along `axis` of the greatest (`max`) or least element of `x`:
+/// the first one that attains it, or with `last` the last one; kept as a
+/// dim of size 1 with `keepDims`. i64.
+V argReduce(Composer &c, Value x, int64_t axis, bool max, bool last,
+            bool keepDims) {
+  int64_t n = typeOf(x).getDimSize(axis), rank = typeOf(x).getRank();
+  V extreme = c.reduce(max ? ReduceKind::Max : ReduceKind::Min, x, {axis},
+                       /*keepDims=*/true);
+  V attains = c.compare(CompareKind::Eq, x, extreme);
+  Type i64 = c.ic.builder.getI64Type();
+  V candidates =
+      c.select(attains, c.iota(n, axis, rank), c.scalar(i64, last ? -1 : n));
+  return c.reduce(last ? ReduceKind::Max : ReduceKind::Min, candidates, {axis},
+                  keepDims);
+}
+
+ConvertFn convertArgReduce(bool max) {
+  return [max](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    int64_t rank = typeOf(*x).getRank();
+    if (rank == 0)
+      return ic.emitError(node) << "expects an input of rank at least 1";
+    FailureOr<int64_t> axis =
+        ic.normalizeAxis(node, ic.getIntAttr(node, "axis", 0), rank);
+    if (failed(axis))
+      return failure();
+    if (typeOf(*x).getDimSize(*axis) == 0)
+      return ic.emitError(node) << "has no element along axis " << *axis;
+    Composer c(ic, node);
+    return c.bind(0, argReduce(c, *x, *axis, max,
+                               ic.getIntAttr(node, "select_last_index", 0) != 0,
+                               ic.getIntAttr(node, "keepdims", 1) != 0));
+  };
+}
+
+/// Hardmax: 1 at the first greatest element along the axis, 0 elsewhere.
+/// Before opset 13 the input is seen as 2-D, [dims before axis] x [the
+/// rest], and the axis is that second dim.
+ConvertFn hardmax(bool singleAxis) {
+  return [singleAxis](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    int64_t rank = type.getRank();
+    if (rank == 0)
+      return ic.emitError(node) << "expects an input of rank at least 1";
+    FailureOr<int64_t> axis = ic.normalizeAxis(
+        node, ic.getIntAttr(node, "axis", singleAxis ? -1 : 1), rank);
+    if (failed(axis))
+      return failure();
+    Composer c(ic, node);
+    V in = *x;
+    int64_t along = *axis;
+    if (!singleAxis) {
+      ArrayRef<int64_t> shape = type.getShape();
+      auto count = [](ArrayRef<int64_t> dims) {
+        return std::accumulate(dims.begin(), dims.end(), int64_t{1},
+                               std::multiplies<int64_t>());
+      };
+      in = c.reshape(
+          *x, {count(shape.take_front(*axis)), count(shape.drop_front(*axis))});
+      along = 1;
+    }
+    if (failed(in))
+      return failure();
+    RankedTensorType inType = typeOf(*in);
+    if (inType.getDimSize(along) == 0)
+      return c.bind(0, *x);
+    V first = argReduce(c, *in, along, /*max=*/true, /*last=*/false,
+                        /*keepDims=*/true);
+    Type element = type.getElementType();
+    V onehot = c.select(
+        c.compare(CompareKind::Eq,
+                  c.iota(inType.getDimSize(along), along, inType.getRank()),
+                  first),
+        c.scalar(element, 1), c.scalar(element, 0));
+    return c.bind(0, c.reshape(onehot, type.getShape()));
+  };
+}
+
+//===----------------------------------------------------------------------===//
+// One-hot and identity matrices
+//===----------------------------------------------------------------------===//
+
+/// A scalar known at compile time (an integer or a float) as an integer.
+FailureOr<int64_t> requireScalarInput(ImportContext &ic, const Node &node,
+                                      int index, StringRef what) {
+  FailureOr<DenseElementsAttr> value =
+      ic.requireConstantInput(node, index, what);
+  if (failed(value))
+    return failure();
+  if (value->getNumElements() != 1)
+    return ic.emitError(node) << "expects " << what << " to hold one value, "
+                              << "found " << value->getNumElements();
+  if (value->getElementType().isInteger())
+    return (*value->value_begin<APInt>()).getSExtValue();
+  double d = (*value->value_begin<APFloat>()).convertToDouble();
+  if (!std::isfinite(d) || std::fabs(d) > 1e18)
+    return ic.emitError(node) << "expects " << what << " to be a finite "
+                              << "integer, found " << d;
+  return static_cast<int64_t>(d);
+}
+
+/// OneHot: `values[1]` where the index (counted from the end when negative,
+/// since opset 11) equals the position along the new axis, else
+/// `values[0]`; an index outside [-depth, depth) gives `values[0]`
+/// everywhere.
+LogicalResult convertOneHot(ImportContext &ic, const Node &node) {
+  FailureOr<Value> indices = ic.getInput(node, 0),
+                   values = ic.getInput(node, 2);
+  if (failed(indices) || failed(values))
+    return failure();
+  FailureOr<int64_t> depth = requireScalarInput(ic, node, 1, "the depth");
+  if (failed(depth))
+    return failure();
+  if (*depth <= 0)
+    return ic.emitError(node) << "expects a positive depth, found " << *depth;
+  if (typeOf(*values).getShape() != ArrayRef<int64_t>{2})
+    return ic.emitError(node)
+           << "expects values of shape 2 (off, on), found " << typeOf(*values);
+  int64_t rank = typeOf(*indices).getRank() + 1;
+  FailureOr<int64_t> axis =
+      ic.normalizeAxis(node, ic.getIntAttr(node, "axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  Composer c(ic, node);
+  Type i64 = ic.builder.getI64Type();
+  // Float indices are truncated to integers, as ONNX Runtime does.
+  V index = c.cast(*indices, i64);
+  if (ic.opset >= 11)
+    index = c.select(c.compare(CompareKind::Lt, index, c.scalar(i64, 0)),
+                     c.add(index, c.scalar(i64, *depth)), index);
+  SmallVector<int64_t> shape(typeOf(*indices).getShape());
+  shape.insert(shape.begin() + *axis, 1);
+  V hot = c.compare(CompareKind::Eq, c.reshape(index, shape),
+                    c.iota(*depth, *axis, rank));
+  return c.bind(0, c.select(hot, c.element(*values, 1), c.element(*values, 0)));
+}
+
+/// EyeLike: ones on the `k`-th diagonal of a 2-D tensor of the input's
+/// shape, zeros elsewhere, as `column == row + k` of two index ranges.
+LogicalResult convertEyeLike(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  if (type.getRank() != 2)
+    return ic.emitError(node) << "expects a 2-D input, found " << type;
+  Type element = type.getElementType();
+  if (const onnx::AttributeProto *dtype = ic.findAttr(node, "dtype")) {
+    element = convertElementType(ic.builder.getContext(), dtype->i());
+    if (!element)
+      return ic.emitError(node)
+             << "unsupported element type " << onnxElementTypeName(dtype->i());
+  }
+  if (element.isInteger(1))
+    return ic.emitError(node) << "expects a number element type, found bool";
+  int64_t k = ic.getIntAttr(node, "k", 0);
+  Composer c(ic, node);
+  Type i64 = ic.builder.getI64Type();
+  V rows = c.iota(type.getDimSize(0), 0, 2);
+  V diagonal = c.compare(CompareKind::Eq, c.iota(type.getDimSize(1), 1, 2),
+                         c.add(rows, c.scalar(i64, k)));
+  return c.bind(0, c.broadcast(c.select(diagonal, c.scalar(element, 1),
+                                        c.scalar(element, 0)),
+                               type.getShape()));
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+/// Mean of its inputs (broadcast together): their sum over their count.
+LogicalResult convertMean(ImportContext &ic, const Node &node) {
+  int n = ic.numInputs(node);
+  if (n == 0)
+    return ic.emitError(node) << "expects at least one input";
+  Composer c(ic, node);
+  V sum = ic.getInput(node, 0);
+  if (failed(sum) || failed(requireFloat(ic, node, *sum)))
+    return failure();
+  for (int i = 1; i < n; ++i)
+    sum = c.add(sum, ic.getInput(node, i));
+  if (failed(sum) || n == 1)
+    return c.bind(0, sum);
+  return c.bind(0, c.div(sum, c.scalar(typeOf(*sum).getElementType(), n)));
+}
+
+/// Mod: the remainder with the divisor's sign (fmod = 0, Python's %) or
+/// the dividend's (fmod = 1, C's fmod).
+LogicalResult convertMod(ImportContext &ic, const Node &node) {
+  FailureOr<Value> a = ic.getInput(node, 0), b = ic.getInput(node, 1);
+  if (failed(a) || failed(b))
+    return failure();
+  Composer c(ic, node);
+  return c.bind(0,
+                c.binary(ic.getIntAttr(node, "fmod", 0) != 0 ? BinaryKind::FMod
+                                                             : BinaryKind::Mod,
+                         *a, *b));
+}
+
+LogicalResult convertCastLike(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0), like = ic.getInput(node, 1);
+  if (failed(x) || failed(like))
+    return failure();
+  Composer c(ic, node);
+  return c.bind(0, c.cast(*x, typeOf(*like).getElementType()));
+}
+
+LogicalResult convertIsNaN(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x) || failed(requireFloat(ic, node, *x)))
+    return failure();
+  Composer c(ic, node);
+  return c.bind(0, c.compare(CompareKind::Ne, *x, *x));
+}
+
+LogicalResult convertIsInf(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x) || failed(requireFloat(ic, node, *x)))
+    return failure();
+  Composer c(ic, node);
+  Type element = typeOf(*x).getElementType();
+  double inf = std::numeric_limits<double>::infinity();
+  bool negative = ic.getIntAttr(node, "detect_negative", 1) != 0;
+  bool positive = ic.getIntAttr(node, "detect_positive", 1) != 0;
+  if (negative && positive)
+    return c.bind(0, c.compare(CompareKind::Eq, c.unary(UnaryKind::Abs, *x),
+                               c.scalar(element, inf)));
+  if (negative || positive)
+    return c.bind(0, c.compare(CompareKind::Eq, *x,
+                               c.scalar(element, positive ? inf : -inf)));
+  // Neither: false everywhere (a NaN too).
+  return c.bind(0, c.compare(CompareKind::Lt, *x, *x));
+}
+
+/// Sign: -1, 0 or 1 (NaN stays NaN: x * 0 where x is neither above nor
+/// below zero).
+LogicalResult convertSign(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  Type element = typeOf(*x).getElementType();
+  if (element.isInteger(1))
+    return ic.emitError(node) << "expects number elements, found bool";
+  Composer c(ic, node);
+  Value zero = c.scalar(element, 0);
+  V inner = c.select(c.compare(CompareKind::Gt, *x, zero), c.scalar(element, 1),
+                     c.mul(*x, zero));
+  return c.bind(0, c.select(c.compare(CompareKind::Lt, *x, zero),
+                            c.scalar(element, -1), inner));
+}
+
+/// Shrink: x + bias below -lambd, x - bias above lambd, 0 between.
+LogicalResult convertShrink(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x))
+    return failure();
+  Type element = typeOf(*x).getElementType();
+  if (element.isInteger(1))
+    return ic.emitError(node) << "expects number elements, found bool";
+  double lambd = ic.getFloatAttr(node, "lambd", 0.5f);
+  double bias = ic.getFloatAttr(node, "bias", 0.0f);
+  Composer c(ic, node);
+  V above = c.select(c.compare(CompareKind::Gt, *x, c.scalar(element, lambd)),
+                     c.sub(*x, c.scalar(element, bias)), c.scalar(element, 0));
+  return c.bind(
+      0, c.select(c.compare(CompareKind::Lt, *x, c.scalar(element, -lambd)),
+                  c.add(*x, c.scalar(element, bias)), above));
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+/// DepthToSpace (`toSpace`) and SpaceToDepth on N x C x H x W, as a
+/// reshape, a transpose and a reshape.
+ConvertFn depthSpace(bool toSpace) {
+  return [toSpace](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    RankedTensorType type = typeOf(*x);
+    if (type.getRank() != 4)
+      return ic.emitError(node) << "expects a 4-D input (N x C x H x W), "
+                                << "found " << type;
+    int64_t b = ic.getIntAttr(node, "blocksize", 0);
+    if (b <= 0 || b > (int64_t{1} << 20))
+      return ic.emitError(node) << "expects a positive blocksize, found " << b;
+    int64_t n = type.getDimSize(0), ch = type.getDimSize(1),
+            h = type.getDimSize(2), w = type.getDimSize(3);
+    Composer c(ic, node);
+    if (toSpace) {
+      if (ch % (b * b) != 0)
+        return ic.emitError(node)
+               << "expects channels (" << ch << ") divisible by blocksize^2 ("
+               << b * b << ")";
+      std::string mode = ic.getStringAttr(node, "mode", "DCR");
+      if (mode != "DCR" && mode != "CRD")
+        return ic.emitError(node)
+               << "unknown mode '" << mode << "' (expected DCR or CRD)";
+      int64_t cOut = ch / (b * b);
+      bool dcr = mode == "DCR";
+      V split = dcr ? c.reshape(*x, {n, b, b, cOut, h, w})
+                    : c.reshape(*x, {n, cOut, b, b, h, w});
+      V moved = dcr ? c.transpose(split, {0, 3, 4, 1, 5, 2})
+                    : c.transpose(split, {0, 1, 4, 2, 5, 3});
+      return c.bind(0, c.reshape(moved, {n, cOut, h * b, w * b}));
+    }
+    if (h % b != 0 || w % b != 0)
+      return ic.emitError(node)
+             << "expects height and width (" << h << ", " << w
+             << ") divisible by the blocksize (" << b << ")";
+    V split = c.reshape(*x, {n, ch, h / b, b, w / b, b});
+    return c.bind(0, c.reshape(c.transpose(split, {0, 3, 5, 1, 2, 4}),
+                               {n, ch * b * b, h / b, w / b}));
+  };
+}
+
+/// Tile: each dim d repeated repeats[d] times, as a broadcast of the input
+/// with a new dim of size repeats[d] before each d, merged with it.
+LogicalResult convertTile(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  FailureOr<SmallVector<int64_t>> repeats =
+      ic.requireIntsInput(node, 1, "the repeats");
+  if (failed(x) || failed(repeats))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  if (static_cast<int64_t>(repeats->size()) != type.getRank())
+    return ic.emitError(node)
+           << "expects " << type.getRank() << " repeats (one per dim), found "
+           << repeats->size();
+  SmallVector<int64_t> spread, stretched, merged;
+  for (auto [d, r] : llvm::zip(type.getShape(), *repeats)) {
+    if (r < 1)
+      return ic.emitError(node) << "expects repeats of at least 1, found " << r;
+    spread.append({1, d});
+    stretched.append({r, d});
+    int64_t m;
+    if (__builtin_mul_overflow(r, d, &m))
+      return ic.emitError(node)
+             << "repeats " << r << " of a dim of " << d << " overflow";
+    merged.push_back(m);
+  }
+  Composer c(ic, node);
+  return c.bind(
+      0, c.reshape(c.broadcast(c.reshape(*x, spread), stretched), merged));
+}
+
+//===----------------------------------------------------------------------===//
+// Normalizations
+//===----------------------------------------------------------------------===//
+
+/// InstanceNormalization: each (n, c) normalized over the spatial dims, then
+/// scaled and shifted per channel.
+LogicalResult convertInstanceNorm(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0), scale = ic.getInput(node, 1),
+                   bias = ic.getInput(node, 2);
+  if (failed(x) || failed(scale) || failed(bias) ||
+      failed(requireFloat(ic, node, *x)))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  int64_t rank = type.getRank();
+  if (rank < 3)
+    return ic.emitError(node) << "expects an input of shape N x C x D1 ..., "
+                              << "found " << type;
+  int64_t ch = type.getDimSize(1);
+  for (Value v : {*scale, *bias})
+    if (typeOf(v).getShape() != ArrayRef<int64_t>{ch} ||
+        typeOf(v).getElementType() != type.getElementType())
+      return ic.emitError(node)
+             << "expects scale and bias of " << ch << " "
+             << type.getElementType() << ", found " << typeOf(v);
+  SmallVector<int64_t> spatial, perChannel(rank, 1);
+  for (int64_t d = 2; d < rank; ++d)
+    spatial.push_back(d);
+  perChannel[1] = ch;
+  Type element = type.getElementType();
+  Composer c(ic, node);
+  V centered = c.sub(*x, c.reduce(ReduceKind::Mean, *x, spatial, true));
+  V variance =
+      c.reduce(ReduceKind::Mean, c.mul(centered, centered), spatial, true);
+  V inverse = c.unary(
+      UnaryKind::Rsqrt,
+      c.add(variance,
+            c.scalar(element, ic.getFloatAttr(node, "epsilon", 1e-5f))));
+  return c.bind(
+      0, c.add(c.mul(c.mul(centered, inverse), c.reshape(*scale, perChannel)),
+               c.reshape(*bias, perChannel)));
+}
+
+/// MeanVarianceNormalization: (x - mean) / (standard deviation + 1e-9) over
+/// `axes` (default 0, 2, 3), as ONNX's function body computes it.
+LogicalResult convertMeanVarianceNorm(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x) || failed(requireFloat(ic, node, *x)))
+    return failure();
+  int64_t rank = typeOf(*x).getRank();
+  SmallVector<int64_t> axes =
+      ic.getIntsAttr(node, "axes").value_or(SmallVector<int64_t>{0, 2, 3});
+  for (int64_t &a : axes) {
+    FailureOr<int64_t> n = ic.normalizeAxis(node, a, rank);
+    if (failed(n))
+      return failure();
+    a = *n;
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  Type element = typeOf(*x).getElementType();
+  Composer c(ic, node);
+  V mean = c.reduce(ReduceKind::Mean, *x, axes, true);
+  V variance = c.sub(c.reduce(ReduceKind::Mean, c.mul(*x, *x), axes, true),
+                     c.mul(mean, mean));
+  return c.bind(0,
+                c.div(c.sub(*x, mean), c.add(c.unary(UnaryKind::Sqrt, variance),
+                                             c.scalar(element, 1e-9))));
+}
+
+} // namespace
+
+ArrayRef<OpConverter> onnx_import::getCompositeConverters() {
+  static const OpConverter converters[] = {
+      {"NegativeLogLikelihoodLoss", 12, convertNegativeLogLikelihoodLoss},
+      {"SoftmaxCrossEntropyLoss", 12, convertSoftmaxCrossEntropyLoss},
+      {"ReduceL1", 1, normReduction(NormReduction::L1, false)},
+      {"ReduceL1", 18, normReduction(NormReduction::L1, true),
+       "axes not known at compile time"},
+      {"ReduceL2", 1, normReduction(NormReduction::L2, false)},
+      {"ReduceL2", 18, normReduction(NormReduction::L2, true),
+       "axes not known at compile time"},
+      {"ReduceSumSquare", 1, normReduction(NormReduction::SumSquare, false)},
+      {"ReduceSumSquare", 18, normReduction(NormReduction::SumSquare, true),
+       "axes not known at compile time"},
+      {"ReduceLogSum", 1, normReduction(NormReduction::LogSum, false)},
+      {"ReduceLogSum", 18, normReduction(NormReduction::LogSum, true),
+       "axes not known at compile time"},
+      {"ReduceLogSumExp", 1, normReduction(NormReduction::LogSumExp, false)},
+      {"ReduceLogSumExp", 18, normReduction(NormReduction::LogSumExp, true),
+       "axes not known at compile time"},
+      {"ArgMax", 1, convertArgReduce(/*max=*/true)},
+      {"ArgMin", 1, convertArgReduce(/*max=*/false)},
+      {"Hardmax", 1, hardmax(/*singleAxis=*/false)},
+      {"Hardmax", 13, hardmax(/*singleAxis=*/true)},
+      {"OneHot", 9, convertOneHot, "a depth not known at compile time"},
+      {"EyeLike", 9, convertEyeLike},
+      {"Mean", 8, convertMean},
+      {"Mod", 10, convertMod, "unsigned types"},
+      {"CastLike", 15, convertCastLike, "strings and unsigned types"},
+      {"IsNaN", 9, convertIsNaN},
+      {"IsInf", 10, convertIsInf},
+      {"Sign", 9, convertSign},
+      {"Shrink", 9, convertShrink},
+      {"DepthToSpace", 1, depthSpace(/*toSpace=*/true)},
+      {"SpaceToDepth", 1, depthSpace(/*toSpace=*/false)},
+      {"Tile", 6, convertTile, "repeats not known at compile time"},
+      {"InstanceNormalization", 6, convertInstanceNorm},
+      {"MeanVarianceNormalization", 9, convertMeanVarianceNorm},
+  };
+  return converters;
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Models of the ONNX operators that the importer lowers to several dist ops
+(lib/Import/ONNX/Composites.cpp) and of the unary and Mod kinds added with
+them.
+
+    /usr/bin/python3 make_composite_models.py OUT
+
+Writes OUT/all17.onnx (opset 17) and OUT/all11.onnx (opset 11: Hardmax on
+the flattened 2-D view, ArgMax without select_last_index), each one graph
+holding every valid case as its own outputs, with its inputs as
+OUT/all{17,11}.NAME.npy; and one model per malformed case (OUT/NAME.onnx),
+which dist-opt must refuse at the node. The expected values are ONNX
+Runtime's (test/oracle/run_ort.js), not computed here.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(7)
+F, I64, I32 = TensorProto.FLOAT, TensorProto.INT64, TensorProto.INT32
+
+
+class Graph:
+    """One graph of many cases: inputs with their data, nodes, outputs."""
+
+    def __init__(self):
+        self.inputs, self.nodes, self.outputs, self.inits, self.data = [], [], [], [], {}
+
+    def input(self, name, array):
+        elem = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[array.dtype]
+        self.inputs.append(helper.make_tensor_value_info(name, elem, array.shape))
+        self.data[name] = array
+        return name
+
+    def init(self, name, array):
+        self.inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op, inputs, outputs, **attrs):
+        self.nodes.append(helper.make_node(op, inputs, outputs, name=outputs[0], **attrs))
+        for o in outputs:
+            if o:
+                self.outputs.append(o)
+
+    def save(self, out, name, opset):
+        # The outputs' types are ONNX shape inference's.
+        graph = helper.make_graph(self.nodes, name, self.inputs, [], self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        types = {v.name: v for v in inferred.graph.value_info}
+        model.graph.output.extend(types[o] for o in self.outputs)
+        onnx.checker.check_model(model)
+        onnx.save(model, os.path.join(out, name + ".onnx"))
+        for k, v in self.data.items():
+            np.save(os.path.join(out, f"{name}.{k}.npy"), v)
+
+
+def normal(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def opset17(out):
+    g = Graph()
+    # Losses: targets with the ignored index among them; the weights of the
+    # classes as an initializer.
+    logp = g.input("logp", normal(3, 5, 4))
+    target = g.input("target", rng.integers(0, 5, (3, 4)).astype(np.int64))
+    g.data["target"][0, 1] = g.data["target"][2, 3] = -1
+    weight = g.init("class_weight", rng.uniform(0.5, 2.0, 5).astype(np.float32))
+    g.node("NegativeLogLikelihoodLoss", [logp, target, weight], ["nll_mean_w_ii"],
+           ignore_index=-1)
+    g.node("NegativeLogLikelihoodLoss", [logp, target, weight], ["nll_sum_w_ii"],
+           reduction="sum", ignore_index=-1)
+    logp2 = g.input("logp2", normal(6, 7))
+    target2 = g.input("target2", rng.integers(0, 7, (6,)).astype(np.int32))
+    g.node("NegativeLogLikelihoodLoss", [logp2, target2], ["nll_none"], reduction="none")
+    g.node("NegativeLogLikelihoodLoss", [logp2, target2], ["nll_mean"])
+    scores = g.input("scores", normal(2, 6, 3, 2))
+    labels = g.input("labels", rng.integers(0, 6, (2, 3, 2)).astype(np.int64))
+    g.data["labels"][1, 2, 0] = 4
+    g.node("SoftmaxCrossEntropyLoss", [scores, labels], ["sce_mean_ii", "sce_log_prob"],
+           ignore_index=4)
+    g.node("SoftmaxCrossEntropyLoss", [scores, labels, weight + "6"], ["sce_sum_w"],
+           reduction="sum")
+    g.init(weight + "6", rng.uniform(0.5, 2.0, 6).astype(np.float32))
+    g.node("SoftmaxCrossEntropyLoss", [scores, labels], ["sce_none"], reduction="none")
+
+    # Norm-like reductions.
+    x = g.input("x", normal(2, 3, 4))
+    pos = g.input("pos", rng.uniform(0.1, 2.0, (2, 3, 4)).astype(np.float32))
+    for op in ["ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp"]:
+        g.node(op, [x], [op.lower() + "_a1"], axes=[1], keepdims=0)
+        g.node(op, [x], [op.lower() + "_a02"], axes=[0, -1])
+        g.node(op, [x], [op.lower() + "_all"], keepdims=0)
+    g.node("ReduceLogSum", [pos], ["reducelogsum_a2"], axes=[2])
+    g.node("ReduceLogSum", [pos], ["reducelogsum_all"], keepdims=0)
+    big = g.input("big", (normal(2, 5) * 40 + 60).astype(np.float32))
+    g.node("ReduceLogSumExp", [big], ["reducelogsumexp_big"], axes=[1])
+
+    # Arg reductions over data with ties.
+    ties = g.input("ties", rng.integers(0, 3, (3, 4, 5)).astype(np.float32))
+    g.node("ArgMax", [ties], ["argmax_a1"], axis=1, keepdims=0)
+    g.node("ArgMax", [ties], ["argmax_last"], axis=-1, select_last_index=1)
+    g.node("ArgMin", [ties], ["argmin_a0"], axis=0)
+    g.node("ArgMin", [ties], ["argmin_last"], axis=2, keepdims=0, select_last_index=1)
+    ities = g.input("ities", rng.integers(-2, 2, (4, 6)).astype(np.int32))
+    g.node("ArgMax", [ities], ["argmax_int"], axis=1)
+    g.node("Hardmax", [ties], ["hardmax_a1"], axis=1)
+    g.node("Hardmax", [x], ["hardmax_last"])
+
+    # One-hot (negative and out-of-range indices), identity matrices.
+    idx = g.input("idx", np.array([[0, 3, -1], [7, -6, 2]], np.int64))
+    depth = g.init("depth", np.array(5, np.int64))
+    values = g.input("values", np.array([-1.5, 3.0], np.float32))
+    g.node("OneHot", [idx, depth, values], ["onehot_a1"], axis=1)
+    g.node("OneHot", [idx, depth, values], ["onehot_last"])
+    rect = g.input("rect", normal(3, 5))
+    g.node("EyeLike", [rect], ["eyelike_k1"], k=1)
+    g.node("EyeLike", [rect], ["eyelike_int"], k=-2, dtype=I32)
+
+    # Elementwise.
+    y = g.input("y", normal(3, 1))
+    z = g.input("z", normal(4))
+    g.node("Mean", [x, y, z], ["mean3"])
+    ia = g.input("ia", np.array([7, -7, 7, -7, 0, 9], np.int32))
+    ib = g.input("ib", np.array([3, 3, -3, -3, 5, -4], np.int32))
+    g.node("Mod", [ia, ib], ["mod_int"])
+    g.node("Mod", [ia, ib], ["fmod_int"], fmod=1)
+    fa = g.input("fa", np.array([5.5, -5.5, 5.5, -5.5, 1.25], np.float32))
+    fb = g.input("fb", np.array([2.0, 2.0, -2.0, -2.0, 0.5], np.float32))
+    g.node("Mod", [fa, fb], ["fmod_float"], fmod=1)
+    g.node("CastLike", [x, ia], ["castlike"])
+    special = g.input("special", np.array([1.0, -np.inf, np.inf, np.nan, 0.0, -2.5],
+                                          np.float32))
+    g.node("IsNaN", [special], ["isnan"])
+    g.node("IsInf", [special], ["isinf"])
+    g.node("IsInf", [special], ["isinf_neg"], detect_positive=0)
+    g.node("IsInf", [special], ["isinf_pos"], detect_negative=0)
+    g.node("Sign", [x], ["sign"])
+    g.node("Sign", [ia], ["sign_int"])
+    g.node("Shrink", [x], ["shrink"], lambd=0.3, bias=0.1)
+    g.node("Shrink", [x], ["shrink_default"])
+    unit = g.input("unit", rng.uniform(-0.9, 0.9, (2, 5)).astype(np.float32))
+    above1 = g.input("above1", rng.uniform(1.1, 3.0, (2, 5)).astype(np.float32))
+    for op in ["Tan", "Atan", "Sinh", "Cosh", "Asinh"]:
+        g.node(op, [x], [op.lower()])
+    for op in ["Asin", "Acos", "Atanh"]:
+        g.node(op, [unit], [op.lower()])
+    g.node("Acosh", [above1], ["acosh"])
+    halves = g.input("halves", np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.4, -0.6],
+                                        np.float32))
+    g.node("Round", [halves], ["round"])
+
+    # Data movement.
+    nchw = g.input("nchw", normal(2, 8, 3, 2))
+    g.node("DepthToSpace", [nchw], ["d2s_dcr"], blocksize=2)
+    g.node("DepthToSpace", [nchw], ["d2s_crd"], blocksize=2, mode="CRD")
+    img = g.input("img", normal(2, 3, 4, 6))
+    g.node("SpaceToDepth", [img], ["s2d"], blocksize=2)
+    reps = g.init("reps", np.array([2, 1, 3], np.int64))
+    g.node("Tile", [x, reps], ["tile"])
+
+    # Normalizations.
+    scale = g.init("in_scale", rng.uniform(0.5, 1.5, 3).astype(np.float32))
+    bias = g.init("in_bias", normal(3))
+    g.node("InstanceNormalization", [img, scale, bias], ["instancenorm"], epsilon=1e-3)
+    g.node("MeanVarianceNormalization", [img], ["mvn"])
+    g.node("MeanVarianceNormalization", [x], ["mvn_a12"], axes=[1, 2])
+    g.save(out, "all17", 17)
+
+
+def opset11(out):
+    g = Graph()
+    x = g.input("x", rng.integers(0, 3, (2, 3, 4)).astype(np.float32))
+    g.node("Hardmax", [x], ["hardmax_flat"], axis=1)
+    g.node("Hardmax", [x], ["hardmax_default"])
+    g.node("ArgMax", [x], ["argmax11"], axis=2)
+    g.node("DepthToSpace", [g.input("nchw", normal(1, 4, 2, 3))], ["d2s11"], blocksize=2)
+    g.save(out, "all11", 11)
+
+
+def malformed(out):
+    def save(name, nodes, inputs, outputs, inits=(), opset=17):
+        graph = helper.make_graph(nodes, name, inputs, outputs, list(inits))
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        onnx.save(model, os.path.join(out, name + ".onnx"))
+
+    vi = helper.make_tensor_value_info
+    save("nll_reduction",
+         [helper.make_node("NegativeLogLikelihoodLoss", ["p", "t"], ["l"], name="nll",
+                           reduction="max")],
+         [vi("p", F, [4, 3]), vi("t", I64, [4])], [vi("l", F, [])])
+    save("nll_target_shape",
+         [helper.make_node("NegativeLogLikelihoodLoss", ["p", "t"], ["l"], name="nll")],
+         [vi("p", F, [4, 3, 2]), vi("t", I64, [4, 3])], [vi("l", F, [])])
+    save("nll_weight",
+         [helper.make_node("NegativeLogLikelihoodLoss", ["p", "t", "w"], ["l"], name="nll")],
+         [vi("p", F, [4, 3]), vi("t", I64, [4]), vi("w", F, [4])], [vi("l", F, [])])
+    save("onehot_depth",
+         [helper.make_node("OneHot", ["i", "d", "v"], ["y"], name="onehot")],
+         [vi("i", I64, [3]), vi("v", F, [2])], [vi("y", F, ["a", "b"])],
+         [numpy_helper.from_array(np.array([0], np.int64), "d")])
+    save("onehot_dynamic",
+         [helper.make_node("OneHot", ["i", "d", "v"], ["y"], name="onehot")],
+         [vi("i", I64, [3]), vi("d", I64, [1]), vi("v", F, [2])], [vi("y", F, ["a", "b"])])
+    save("d2s_channels",
+         [helper.make_node("DepthToSpace", ["x"], ["y"], name="d2s", blocksize=2)],
+         [vi("x", F, [1, 6, 2, 2])], [vi("y", F, ["n", "c", "h", "w"])])
+    save("s2d_size",
+         [helper.make_node("SpaceToDepth", ["x"], ["y"], name="s2d", blocksize=2)],
+         [vi("x", F, [1, 1, 3, 4])], [vi("y", F, ["n", "c", "h", "w"])])
+    save("tile_zero",
+         [helper.make_node("Tile", ["x", "r"], ["y"], name="tile")],
+         [vi("x", F, [2, 3])], [vi("y", F, ["a", "b"])],
+         [numpy_helper.from_array(np.array([2, 0], np.int64), "r")])
+    save("l2_int",
+         [helper.make_node("ReduceL2", ["x"], ["y"], name="l2")],
+         [vi("x", I32, [2, 3])], [vi("y", I32, [1, 1])])
+    save("instancenorm_scale",
+         [helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"], name="inorm")],
+         [vi("x", F, [1, 3, 4]), vi("s", F, [2]), vi("b", F, [3])], [vi("y", F, [1, 3, 4])])
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    opset17(out)
+    opset11(out)
+    malformed(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
