@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import zoo  # noqa: E402  (the building blocks; exits with a clear message without torch)
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 OPSET = 17  # LayerNormalization is one ONNX node from opset 17 on (one dist op to differentiate)
 
@@ -248,6 +249,51 @@ class MoEClassifier(nn.Module):
         return self.head(h + mixed) + self.gate_head(gates)
 
 
+class UNet(nn.Module):
+    """A two-level U-Net for per-pixel classes: convolutions and max pooling
+    down, a transposed convolution (stride 2) and a bilinear resize
+    (F.interpolate, ONNX Resize) up, the skip connection concatenated."""
+
+    def __init__(self, channels=3, width=8, classes=4):
+        super().__init__()
+        self.down1 = nn.Conv2d(channels, width, 3, padding=1)
+        self.down2 = nn.Conv2d(width, 2 * width, 3, padding=1)
+        self.bottom = nn.Conv2d(2 * width, 2 * width, 3, padding=1)
+        self.up = nn.ConvTranspose2d(2 * width, width, 2, stride=2)
+        self.merge = nn.Conv2d(2 * width, width, 3, padding=1)
+        self.head = nn.Conv2d(width, classes, 1)
+
+    def forward(self, pixel_values):                      # [B, 3, 16, 16]
+        a = torch.relu(self.down1(pixel_values))           # 16 x 16
+        b = torch.relu(self.down2(F.max_pool2d(a, 2)))     # 8 x 8
+        c = torch.relu(self.bottom(F.max_pool2d(b, 2)))    # 4 x 4
+        c = F.interpolate(c, scale_factor=2.0, mode="bilinear", align_corners=False)
+        up = torch.relu(self.up(c + b))                    # 16 x 16
+        m = torch.relu(self.merge(torch.cat([up, a], dim=1)))
+        return self.head(m).permute(0, 2, 3, 1)            # [B, 16, 16, classes]
+
+
+class AudioConv1d(nn.Module):
+    """A 1-D convolutional model over a 2-channel signal: convolutions (one
+    grouped, one dilated), max pooling, a transposed convolution and a
+    nearest-neighbour upsampling back to the input's length, classes per
+    time step."""
+
+    def __init__(self, channels=2, width=8, classes=5):
+        super().__init__()
+        self.conv1 = nn.Conv1d(channels, width, 5, padding=2)
+        self.conv2 = nn.Conv1d(width, 2 * width, 3, padding=2, dilation=2, groups=2)
+        self.up = nn.ConvTranspose1d(2 * width, width, 4, stride=2, padding=1)
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, signal):                             # [B, 2, 32]
+        h = F.max_pool1d(torch.relu(self.conv1(signal)), 2)   # 16
+        h = F.gelu(self.conv2(h))                          # 16
+        h = torch.tanh(self.up(F.avg_pool1d(h, 2)))        # 8 -> 16
+        h = F.interpolate(h, scale_factor=2.0, mode="nearest")  # 32
+        return self.head(h.transpose(1, 2))                # [B, 32, classes]
+
+
 # --------------------------------------------------------------------------- #
 # Registry
 # --------------------------------------------------------------------------- #
@@ -345,6 +391,15 @@ TRAINING_MODELS: Dict[str, TrainingModel] = {m.name: m for m in [
                   [InputSpec("x", (BATCH, 8, 8), torch.float32)],
                   lambda g: (torch.randn(BATCH, 8, 8, generator=g),), "logits", 6,
                   seed=108),
+    TrainingModel("unet", "two-level U-Net on 3x16x16 images: convolutions, max pooling, a "
+                  "stride-2 ConvTranspose, a bilinear Resize and a skip concat; 4 classes "
+                  "per pixel", UNet, _IMAGE, _image, "logits", 4, seed=109),
+    TrainingModel("audio", "1-D convolutions (grouped, dilated), max and average pooling, "
+                  "a ConvTranspose1d and a nearest Resize over a 2x32 signal; 5 classes "
+                  "per step", AudioConv1d,
+                  [InputSpec("signal", (BATCH, 2, 32), torch.float32)],
+                  lambda g: (torch.randn(BATCH, 2, 32, generator=g),), "logits", 5,
+                  seed=110),
 ]}
 
 

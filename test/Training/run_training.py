@@ -58,6 +58,9 @@ DEFAULTS = {
     "activations": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01),
     "moe": dict(loss="cross-entropy", optimizer="sgd", lr=0.1, momentum=0.9,
                 weight_decay=0.0),
+    "unet": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01),
+    "audio": dict(loss="cross-entropy", optimizer="sgd", lr=0.05, momentum=0.9,
+                  weight_decay=0.0, clip_norm=1.0),
 }
 COMMON = dict(betas="0.9,0.999", eps=1e-8, momentum=0.0, clip_norm=None)
 

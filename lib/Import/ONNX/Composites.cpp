@@ -19,6 +19,8 @@
 //   IsInf, Sign, Shrink
 //   DepthToSpace, SpaceToDepth, reshapes, transposes, broadcasts
 //   Tile
+//   ConvTranspose               the convolution of the input spread with
+//                               zeros by the stride, with the flipped filter
 //   InstanceNormalization,      means and variances by reduce
 //   MeanVarianceNormalization
 //
@@ -27,7 +29,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ImportContext.h"
+#include "Composer.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
@@ -42,147 +44,6 @@ using namespace distopt::onnx_import;
 using Node = onnx::NodeProto;
 
 namespace {
-
-using V = FailureOr<Value>;
-
-/// Builds the dist ops of one node. Every step takes the results of earlier
-/// steps as they came: a step whose operand failed (its error is already
-/// reported at the node) fails too, so a lowering reads as a formula and
-/// checks once, at the end.
-class Composer {
-public:
-  Composer(ImportContext &ic, const Node &node) : ic(ic), node(node) {}
-
-  ImportContext &ic;
-  const Node &node;
-
-  V unary(UnaryKind kind, V x) {
-    if (failed(x))
-      return failure();
-    return ic.create<UnaryOp>(node, kind, *x, FloatAttr(), FloatAttr());
-  }
-  V binary(BinaryKind kind, V a, V b) {
-    if (failed(a) || failed(b))
-      return failure();
-    return ic.create<BinaryOp>(node, kind, *a, *b);
-  }
-  V add(V a, V b) { return binary(BinaryKind::Add, a, b); }
-  V sub(V a, V b) { return binary(BinaryKind::Sub, a, b); }
-  V mul(V a, V b) { return binary(BinaryKind::Mul, a, b); }
-  V div(V a, V b) { return binary(BinaryKind::Div, a, b); }
-  V compare(CompareKind kind, V a, V b) {
-    if (failed(a) || failed(b))
-      return failure();
-    return ic.create<CompareOp>(node, kind, *a, *b);
-  }
-  V select(V condition, V onTrue, V onFalse) {
-    if (failed(condition) || failed(onTrue) || failed(onFalse))
-      return failure();
-    return ic.create<SelectOp>(node, *condition, *onTrue, *onFalse);
-  }
-  V reduce(ReduceKind kind, V x, ArrayRef<int64_t> axes, bool keepDims) {
-    if (failed(x))
-      return failure();
-    if (axes.empty())
-      return x;
-    return ic.create<ReduceOp>(node, kind, *x, axes, keepDims);
-  }
-  V reshape(V x, ArrayRef<int64_t> shape) {
-    if (failed(x))
-      return failure();
-    if (typeOf(*x).getShape() == shape)
-      return x;
-    auto type = RankedTensorType::get(shape, typeOf(*x).getElementType());
-    return ic.create<ReshapeOp>(node, type, *x);
-  }
-  V transpose(V x, ArrayRef<int64_t> perm) {
-    if (failed(x))
-      return failure();
-    return ic.create<TransposeOp>(node, *x,
-                                  ic.builder.getDenseI64ArrayAttr(perm));
-  }
-  V broadcast(V x, ArrayRef<int64_t> shape) {
-    if (failed(x))
-      return failure();
-    if (typeOf(*x).getShape() == shape)
-      return x;
-    auto type = RankedTensorType::get(shape, typeOf(*x).getElementType());
-    return ic.create<BroadcastOp>(node, type, *x);
-  }
-  V cast(V x, Type element) {
-    if (failed(x))
-      return failure();
-    if (typeOf(*x).getElementType() == element)
-      return x;
-    auto type = RankedTensorType::get(typeOf(*x).getShape(), element);
-    return ic.create<CastOp>(node, type, *x);
-  }
-  V gatherElements(V data, V indices, int64_t axis) {
-    if (failed(data) || failed(indices))
-      return failure();
-    return ic.create<GatherElementsOp>(node, *data, *indices,
-                                       ic.builder.getI64IntegerAttr(axis));
-  }
-  V gather(V data, V indices, int64_t axis) {
-    if (failed(data) || failed(indices))
-      return failure();
-    return ic.create<GatherOp>(node, *data, *indices,
-                               ic.builder.getI64IntegerAttr(axis));
-  }
-  /// Element `i` of a 1-D tensor, as a rank-0 tensor.
-  V element(V x, int64_t i) {
-    if (failed(x))
-      return failure();
-    auto type = RankedTensorType::get({1}, typeOf(*x).getElementType());
-    V one =
-        ic.create<SliceOp>(node, type, *x, ic.builder.getDenseI64ArrayAttr({i}),
-                           ic.builder.getDenseI64ArrayAttr({1}));
-    return reshape(one, {});
-  }
-
-  /// A rank-0 constant of `element` (a float or an integer type).
-  Value scalar(Type element, double value) {
-    auto type = RankedTensorType::get({}, element);
-    Attribute attr = isa<FloatType>(element)
-                         ? Attribute(ic.builder.getFloatAttr(element, value))
-                         : Attribute(ic.builder.getIntegerAttr(
-                               element, static_cast<int64_t>(value)));
-    return ic.createConstant(ic.getLoc(node),
-                             DenseElementsAttr::get(type, attr));
-  }
-  /// The i64 constant 0, 1, ..., n-1 along `axis` of a tensor of `rank`
-  /// whose other dims are 1.
-  Value iota(int64_t n, int64_t axis, int64_t rank) {
-    SmallVector<int64_t> shape(rank, 1);
-    shape[axis] = n;
-    SmallVector<int64_t> values(n);
-    std::iota(values.begin(), values.end(), 0);
-    auto type = RankedTensorType::get(shape, ic.builder.getI64Type());
-    return ic.createConstant(ic.getLoc(node),
-                             DenseElementsAttr::get(type, ArrayRef(values)));
-  }
-
-  LogicalResult bind(int index, V value) {
-    if (failed(value))
-      return failure();
-    ic.setOutput(node, index, *value);
-    return success();
-  }
-};
-
-/// Whether output `index` of `node` is asked for.
-bool wantsOutput(const Node &node, int index) {
-  return node.output_size() > index && !node.output(index).empty();
-}
-
-FailureOr<Value> requireFloat(ImportContext &ic, const Node &node, Value x,
-                              StringRef what = "the input") {
-  Type element = typeOf(x).getElementType();
-  if (!isa<FloatType>(element))
-    return ic.emitError(node)
-           << "expects float elements in " << what << ", found " << element;
-  return x;
-}
 
 //===----------------------------------------------------------------------===//
 // Losses
@@ -711,6 +572,150 @@ LogicalResult convertTile(ImportContext &ic, const Node &node) {
 }
 
 //===----------------------------------------------------------------------===//
+// Transposed convolution
+//===----------------------------------------------------------------------===//
+
+/// `x` with `stride - 1` zeros between its elements along `axis`.
+V insertZeros(Composer &c, V x, int64_t axis, int64_t stride) {
+  if (failed(x) || stride == 1)
+    return x;
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  SmallVector<int64_t> split(shape.take_front(axis + 1)), gap;
+  split.push_back(1);
+  llvm::append_range(split, shape.drop_front(axis + 1));
+  gap = split;
+  gap[axis + 1] = stride - 1;
+  Type element = typeOf(*x).getElementType();
+  V spread = c.concat(
+      {c.reshape(x, split), c.broadcast(c.scalar(element, 0), gap)}, axis + 1);
+  SmallVector<int64_t> merged(shape), kept(shape);
+  merged[axis] *= stride;
+  kept[axis] = (shape[axis] - 1) * stride + 1;
+  return c.slice(c.reshape(spread, merged),
+                 SmallVector<int64_t>(shape.size(), 0), kept);
+}
+
+/// ConvTranspose (2-D; 1-D lifted to it) as the convolution of the input,
+/// with stride - 1 zeros between its elements and padded by
+/// dilation * (kernel - 1) less the pads, with the flipped filter whose
+/// input and output channels are swapped per group.
+LogicalResult convertConvTranspose(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0), w = ic.getInput(node, 1);
+  if (failed(x) || failed(w))
+    return failure();
+  Value bias = ic.getOptionalInput(node, 2);
+  RankedTensorType xType = typeOf(*x), wType = typeOf(*w);
+  if (xType.getRank() != 4)
+    return ic.emitError(node) << "only 1-D and 2-D transposed convolutions "
+                                 "(3-D or 4-D input) are supported, found rank "
+                              << xType.getRank();
+  if (wType.getRank() != 4)
+    return ic.emitError(node) << "expects a 4-D weight, found " << wType;
+  int64_t group = ic.getIntAttr(node, "group", 1);
+  int64_t channels = xType.getDimSize(1);
+  if (group <= 0 || channels % group != 0 || wType.getDimSize(0) != channels)
+    return ic.emitError(node)
+           << "expects a weight of " << channels << " input channels in "
+           << group << " groups, found " << wType;
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  auto ints = [&](StringRef name, int64_t fill) {
+    return ic.getIntsAttr(node, name).value_or(SmallVector<int64_t>(2, fill));
+  };
+  SmallVector<int64_t> strides = ints("strides", 1),
+                       dilations = ints("dilations", 1),
+                       outputPadding = ints("output_padding", 0);
+  if (std::optional<SmallVector<int64_t>> k =
+          ic.getIntsAttr(node, "kernel_shape");
+      k && ArrayRef(*k) != ArrayRef(kernel))
+    return ic.emitError(node)
+           << "kernel_shape does not match the weight " << wType;
+  for (auto [name, values] :
+       {std::pair<const char *, ArrayRef<int64_t>>{"strides", strides},
+        {"dilations", dilations},
+        {"output_padding", outputPadding}})
+    if (values.size() != 2 || llvm::any_of(values, [&](int64_t v) {
+          return StringRef(name) == "output_padding" ? v < 0 : v <= 0;
+        }))
+      return ic.emitError(node) << "expects 2 " << name << ", found "
+                                << values.size() << " values";
+  // Pads: given, or from output_shape or auto_pad.
+  SmallVector<int64_t> pads(4, 0);
+  std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
+  std::optional<SmallVector<int64_t>> outputShape =
+      ic.getIntsAttr(node, "output_shape");
+  if (outputShape && outputShape->size() > 2)
+    outputShape->erase(outputShape->begin(), outputShape->end() - 2);
+  if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int d = 0; d < 2; ++d) {
+      int64_t in = xType.getDimSize(d + 2);
+      int64_t out = outputShape ? (*outputShape)[d] : in * strides[d];
+      int64_t total = strides[d] * (in - 1) + outputPadding[d] +
+                      (kernel[d] - 1) * dilations[d] + 1 - out;
+      // Floored (the ONNX reference's //): a negative total pads past the
+      // end.
+      int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+      pads[d] = autoPad == "SAME_UPPER" ? half : total - half;
+      pads[d + 2] = total - pads[d];
+    }
+  } else if (autoPad == "NOTSET") {
+    pads = ic.getIntsAttr(node, "pads").value_or(pads);
+    if (pads.size() != 4)
+      return ic.emitError(node) << "expects 4 pads, found " << pads.size();
+  } else if (autoPad != "VALID") {
+    return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
+  }
+  Composer c(ic, node);
+  V spread = insertZeros(c, insertZeros(c, *x, 2, strides[0]), 3, strides[1]);
+  if (failed(spread))
+    return failure();
+  // Pads of the convolution: negative ones crop the spread input.
+  SmallVector<int64_t> convPads(4), offsets(4, 0),
+      sizes(typeOf(*spread).getShape());
+  for (int d = 0; d < 2; ++d) {
+    int64_t reach = dilations[d] * (kernel[d] - 1);
+    int64_t before = reach - pads[d];
+    int64_t after = reach - pads[d + 2] + outputPadding[d];
+    convPads[d] = std::max<int64_t>(before, 0);
+    convPads[d + 2] = std::max<int64_t>(after, 0);
+    offsets[d + 2] = std::max<int64_t>(-before, 0);
+    sizes[d + 2] -= offsets[d + 2] + std::max<int64_t>(-after, 0);
+    if (sizes[d + 2] <= 0)
+      return ic.emitError(node)
+             << "pads leave no output along spatial dim " << d;
+  }
+  V input = c.slice(spread, offsets, sizes);
+  // The filter: C x M/g x kh x kw to M x C/g x kh x kw, flipped.
+  int64_t outPerGroup = wType.getDimSize(1);
+  V filter =
+      c.reshape(c.transpose(c.reshape(*w, {group, channels / group, outPerGroup,
+                                           kernel[0], kernel[1]}),
+                            {0, 2, 1, 3, 4}),
+                {group * outPerGroup, channels / group, kernel[0], kernel[1]});
+  for (int d = 0; d < 2; ++d) {
+    if (kernel[d] == 1)
+      continue;
+    SmallVector<int64_t> reversed(kernel[d]);
+    for (int64_t i = 0; i < kernel[d]; ++i)
+      reversed[i] = kernel[d] - 1 - i;
+    auto indexType =
+        RankedTensorType::get({kernel[d]}, ic.builder.getI64Type());
+    filter = c.gather(
+        filter,
+        ic.createConstant(ic.getLoc(node), DenseElementsAttr::get(
+                                               indexType, ArrayRef(reversed))),
+        d + 2);
+  }
+  if (failed(input) || failed(filter))
+    return failure();
+  Builder &b = ic.builder;
+  return c.bind(0, ic.create<Conv2DOp>(node, *input, *filter, bias,
+                                       b.getDenseI64ArrayAttr({1, 1}),
+                                       b.getDenseI64ArrayAttr(convPads),
+                                       b.getDenseI64ArrayAttr(dilations),
+                                       b.getI64IntegerAttr(group)));
+}
+
+//===----------------------------------------------------------------------===//
 // Normalizations
 //===----------------------------------------------------------------------===//
 
@@ -816,6 +821,8 @@ ArrayRef<OpConverter> onnx_import::getCompositeConverters() {
       {"DepthToSpace", 1, depthSpace(/*toSpace=*/true)},
       {"SpaceToDepth", 1, depthSpace(/*toSpace=*/false)},
       {"Tile", 6, convertTile, "repeats not known at compile time"},
+      {"ConvTranspose", 1, liftTo2D(convertConvTranspose, 1),
+       "other than 1-D and 2-D"},
       {"InstanceNormalization", 6, convertInstanceNorm},
       {"MeanVarianceNormalization", 9, convertMeanVarianceNorm},
   };

@@ -210,8 +210,16 @@ struct OpConverter {
 /// sinceVersion <= N is used.
 llvm::ArrayRef<OpConverter> getOpConverters();
 
-/// The converters of ops lowered to several dist ops (Composites.cpp).
+/// The converters of ops lowered to several dist ops (Composites.cpp), and
+/// of Resize and Upsample (Resampling.cpp).
 llvm::ArrayRef<OpConverter> getCompositeConverters();
+llvm::ArrayRef<OpConverter> getResamplingConverters();
+
+/// A converter of a window op (convolution, pooling) that also takes 1-D
+/// windows: a 3-D input N x C x L (and its weight, input `weightInput`) is
+/// seen as N x C x 1 x L, its window attributes as 1 x k, by `convert2D`;
+/// the results go back to 3-D.
+ConvertFn liftTo2D(ConvertFn convert2D, int weightInput = -1);
 
 /// The axes a reduction of `node` over `x` reduces: from the `axes`
 /// attribute, or from input 1 when `axesFromInput` (which must be known at

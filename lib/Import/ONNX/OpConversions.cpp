@@ -375,7 +375,8 @@ LogicalResult convertConv(ImportContext &ic, const Node &node) {
   Value bias = ic.getOptionalInput(node, 2);
   if (typeOf(*x).getRank() != 4)
     return ic.emitError(node)
-           << "only 2-D convolutions (4-D input) are supported, found rank "
+           << "only 1-D and 2-D convolutions (3-D or 4-D input) are "
+              "supported, found rank "
            << typeOf(*x).getRank();
   if (typeOf(*w).getRank() != 4)
     return ic.emitError(node)
@@ -408,8 +409,8 @@ ConvertFn pool(PoolKind kind) {
     if (failed(x))
       return failure();
     if (typeOf(*x).getRank() != 4)
-      return ic.emitError(node) << "only 2-D pooling (4-D input) is "
-                                   "supported, found rank "
+      return ic.emitError(node) << "only 1-D and 2-D pooling (3-D or 4-D "
+                                   "input) is supported, found rank "
                                 << typeOf(*x).getRank();
     if (node.output_size() > 1 && !node.output(1).empty())
       return ic.emitError(node) << "the Indices output is not supported";
@@ -1407,6 +1408,84 @@ onnx_import::getReduceAxes(ImportContext &ic, const Node &node, Value x,
   return axes;
 }
 
+ConvertFn onnx_import::liftTo2D(ConvertFn convert2D, int weightInput) {
+  return [convert2D, weightInput](ImportContext &ic,
+                                  const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getRank() != 3)
+      return convert2D(ic, node);
+    // N x C x L is N x C x 1 x L, and the window 1 x k.
+    Node lifted = node;
+    lifted.clear_attribute();
+    for (const onnx::AttributeProto &attr : node.attribute()) {
+      onnx::AttributeProto &copy = *lifted.add_attribute();
+      copy = attr;
+      StringRef name = attr.name();
+      if (attr.type() != onnx::AttributeProto::INTS)
+        continue;
+      if (name == "pads" && attr.ints_size() == 2) {
+        copy.clear_ints();
+        for (int64_t v : {int64_t{0}, attr.ints(0), int64_t{0}, attr.ints(1)})
+          copy.add_ints(v);
+      } else if (attr.ints_size() == 1 &&
+                 (name == "kernel_shape" || name == "strides" ||
+                  name == "dilations" || name == "output_padding" ||
+                  name == "output_shape")) {
+        copy.clear_ints();
+        copy.add_ints(name == "output_padding" ? 0 : 1);
+        copy.add_ints(attr.ints(0));
+      }
+    }
+    // The node converts with its input and weight seen in 4-D.
+    SmallVector<std::pair<std::string, Value>> saved;
+    auto restore = [&] {
+      for (auto &[name, value] : llvm::reverse(saved))
+        ic.values[name] = value;
+    };
+    for (int index : {0, weightInput}) {
+      if (index < 0 || index >= node.input_size() || node.input(index).empty())
+        continue;
+      FailureOr<Value> v = ic.getInput(node, index);
+      if (failed(v)) {
+        restore();
+        return failure();
+      }
+      ArrayRef<int64_t> shape = typeOf(*v).getShape();
+      if (shape.size() != 3) {
+        restore();
+        return ic.emitError(node) << "expects a 3-D weight for a 3-D input, "
+                                  << "found " << typeOf(*v);
+      }
+      FailureOr<Value> v4 =
+          reshape(ic, node, *v, {shape[0], shape[1], 1, shape[2]});
+      if (failed(v4)) {
+        restore();
+        return failure();
+      }
+      saved.push_back({node.input(index), *v});
+      ic.values[node.input(index)] = *v4;
+    }
+    LogicalResult converted = convert2D(ic, lifted);
+    restore();
+    if (failed(converted))
+      return failure();
+    for (int i = 0; i < node.output_size(); ++i) {
+      if (node.output(i).empty())
+        continue;
+      Value y = ic.values[node.output(i)];
+      ArrayRef<int64_t> shape = typeOf(y).getShape();
+      if (shape.size() != 4)
+        continue;
+      if (failed(bind(ic, node, i,
+                      reshape(ic, node, y, {shape[0], shape[1], shape[3]}))))
+        return failure();
+    }
+    return success();
+  };
+}
+
 // Range's limits text (docs/ONNXOperators.md) names the fold limit.
 static_assert(kMaxFoldedElements == 16384, "update Range's limits text");
 
@@ -1480,9 +1559,10 @@ static const OpConverter kConverters[] = {
     // Contractions, convolution, pooling, normalization.
     {"MatMul", 1, convertMatMul},
     {"Gemm", 7, convertGemm},
-    {"Conv", 1, convertConv, "other than 2-D (4-D input)"},
-    {"MaxPool", 1, pool(PoolKind::Max), "other than 2-D; the Indices output"},
-    {"AveragePool", 7, pool(PoolKind::Avg), "other than 2-D"},
+    {"Conv", 1, liftTo2D(convertConv, 1), "other than 1-D and 2-D"},
+    {"MaxPool", 1, liftTo2D(pool(PoolKind::Max)),
+     "other than 1-D and 2-D; the Indices output"},
+    {"AveragePool", 7, liftTo2D(pool(PoolKind::Avg)), "other than 1-D and 2-D"},
     {"GlobalAveragePool", 1, globalPool(PoolKind::Avg), "other than 4-D input"},
     {"GlobalMaxPool", 1, globalPool(PoolKind::Max), "other than 4-D input"},
     {"BatchNormalization", 9, convertBatchNorm, "training mode"},
@@ -1547,6 +1627,7 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
     std::vector<OpConverter> list(std::begin(kConverters),
                                   std::end(kConverters));
     llvm::append_range(list, getCompositeConverters());
+    llvm::append_range(list, getResamplingConverters());
     return list;
   }();
   return all;

@@ -163,6 +163,43 @@ def opset17(out):
     reps = g.init("reps", np.array([2, 1, 3], np.int64))
     g.node("Tile", [x, reps], ["tile"])
 
+    # 1-D windows; transposed convolutions (groups, strides, dilations,
+    # asymmetric pads, output padding, a bias).
+    sig = g.input("sig", normal(2, 4, 11))
+    g.node("Conv", [sig, g.init("conv1d_w", normal(6, 2, 3)), g.init("conv1d_b", normal(6))],
+           ["conv1d"], group=2, pads=[1, 2], strides=[2], dilations=[2])
+    g.node("MaxPool", [sig], ["maxpool1d"], kernel_shape=[3], strides=[2], pads=[1, 1])
+    g.node("AveragePool", [sig], ["avgpool1d"], kernel_shape=[2], auto_pad="SAME_UPPER")
+    img4 = g.input("img4", normal(2, 4, 5, 4))
+    g.node("ConvTranspose", [img4, g.init("convt_w", normal(4, 3, 3, 2)),
+                             g.init("convt_b", normal(6))],
+           ["convt"], group=2, strides=[2, 3], pads=[1, 0, 0, 1], output_padding=[1, 0],
+           dilations=[1, 2])
+    g.node("ConvTranspose", [img4, g.init("convt_same_w", normal(4, 2, 3, 3))],
+           ["convt_same"], strides=[2, 2], auto_pad="SAME_LOWER")
+    g.node("ConvTranspose", [sig, g.init("convt1d_w", normal(4, 2, 4))], ["convt1d"],
+           strides=[2], pads=[1, 1])
+
+    # Resize: linear and nearest by scales, cubic by sizes (downsampling),
+    # tf_crop_and_resize with an extrapolation value. Sizes and scales where
+    # ONNX Runtime agrees with the ONNX reference (docs/import.md: it skips
+    # the roi of an axis whose size stays, and takes align_corners' output
+    # length rounded).
+    g.node("Resize", [img, "", g.init("rs_lin", np.array([1, 1, 2, 1.5], np.float32))],
+           ["resize_linear"], mode="linear")
+    g.node("Resize", [img, "", "", g.init("rs_cubic", np.array([2, 3, 3, 5], np.int64))],
+           ["resize_cubic"], mode="cubic", exclude_outside=1)
+    g.node("Resize", [img, "", g.init("rs_near", np.array([1, 1, 1.5, 0.5], np.float32))],
+           ["resize_nearest"], mode="nearest", coordinate_transformation_mode="asymmetric",
+           nearest_mode="floor")
+    g.node("Resize", [img, g.init("rs_roi", np.array([0, 0, 0.2, -0.1, 1, 1, 0.9, 1.2],
+                                                     np.float32)),
+                      "", g.init("rs_crop", np.array([2, 3, 3, 5], np.int64))],
+           ["resize_crop"], mode="linear", coordinate_transformation_mode="tf_crop_and_resize",
+           extrapolation_value=-1.0)
+    g.node("Resize", [img, "", g.init("rs_align", np.array([1, 1, 1.75, 0.5], np.float32))],
+           ["resize_align"], mode="linear", coordinate_transformation_mode="align_corners")
+
     # Normalizations.
     scale = g.init("in_scale", rng.uniform(0.5, 1.5, 3).astype(np.float32))
     bias = g.init("in_bias", normal(3))

@@ -1,0 +1,195 @@
+//===- Composer.h - building a node's lowering from several dist ops -*- C++
+//-*-===//
+//
+// The converters of ONNX operators lowered to several dist ops
+// (Composites.cpp, Resampling.cpp, Recurrent.cpp) build them with a
+// Composer: each step takes the results of earlier steps as they came, so a
+// lowering reads as a formula and checks for failure once, at the end.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DISTOPT_LIB_IMPORT_ONNX_COMPOSER_H
+#define DISTOPT_LIB_IMPORT_ONNX_COMPOSER_H
+
+#include "ImportContext.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <numeric>
+
+namespace distopt::onnx_import {
+
+/// A step's result: a value, or a failure already reported at the node.
+using V = mlir::FailureOr<mlir::Value>;
+
+/// Builds the dist ops of one node. Every step takes the results of earlier
+/// steps as they came: a step whose operand failed (its error is already
+/// reported at the node) fails too, so a lowering reads as a formula and
+/// checks once, at the end.
+class Composer {
+public:
+  Composer(ImportContext &ic, const onnx::NodeProto &node)
+      : ic(ic), node(node) {}
+
+  ImportContext &ic;
+  const onnx::NodeProto &node;
+
+  V unary(dist::UnaryKind kind, V x) {
+    if (mlir::failed(x))
+      return mlir::failure();
+    return ic.create<dist::UnaryOp>(node, kind, *x, mlir::FloatAttr(),
+                                    mlir::FloatAttr());
+  }
+  V binary(dist::BinaryKind kind, V a, V b) {
+    if (mlir::failed(a) || mlir::failed(b))
+      return mlir::failure();
+    return ic.create<dist::BinaryOp>(node, kind, *a, *b);
+  }
+  V add(V a, V b) { return binary(dist::BinaryKind::Add, a, b); }
+  V sub(V a, V b) { return binary(dist::BinaryKind::Sub, a, b); }
+  V mul(V a, V b) { return binary(dist::BinaryKind::Mul, a, b); }
+  V div(V a, V b) { return binary(dist::BinaryKind::Div, a, b); }
+  V compare(dist::CompareKind kind, V a, V b) {
+    if (mlir::failed(a) || mlir::failed(b))
+      return mlir::failure();
+    return ic.create<dist::CompareOp>(node, kind, *a, *b);
+  }
+  V select(V condition, V onTrue, V onFalse) {
+    if (mlir::failed(condition) || mlir::failed(onTrue) ||
+        mlir::failed(onFalse))
+      return mlir::failure();
+    return ic.create<dist::SelectOp>(node, *condition, *onTrue, *onFalse);
+  }
+  V reduce(dist::ReduceKind kind, V x, llvm::ArrayRef<int64_t> axes,
+           bool keepDims) {
+    if (mlir::failed(x))
+      return mlir::failure();
+    if (axes.empty())
+      return x;
+    return ic.create<dist::ReduceOp>(node, kind, *x, axes, keepDims);
+  }
+  V reshape(V x, llvm::ArrayRef<int64_t> shape) {
+    if (mlir::failed(x))
+      return mlir::failure();
+    if (typeOf(*x).getShape() == shape)
+      return x;
+    auto type = mlir::RankedTensorType::get(shape, typeOf(*x).getElementType());
+    return ic.create<dist::ReshapeOp>(node, type, *x);
+  }
+  V transpose(V x, llvm::ArrayRef<int64_t> perm) {
+    if (mlir::failed(x))
+      return mlir::failure();
+    return ic.create<dist::TransposeOp>(node, *x,
+                                        ic.builder.getDenseI64ArrayAttr(perm));
+  }
+  V broadcast(V x, llvm::ArrayRef<int64_t> shape) {
+    if (mlir::failed(x))
+      return mlir::failure();
+    if (typeOf(*x).getShape() == shape)
+      return x;
+    auto type = mlir::RankedTensorType::get(shape, typeOf(*x).getElementType());
+    return ic.create<dist::BroadcastOp>(node, type, *x);
+  }
+  V cast(V x, mlir::Type element) {
+    if (mlir::failed(x))
+      return mlir::failure();
+    if (typeOf(*x).getElementType() == element)
+      return x;
+    auto type = mlir::RankedTensorType::get(typeOf(*x).getShape(), element);
+    return ic.create<dist::CastOp>(node, type, *x);
+  }
+  V gatherElements(V data, V indices, int64_t axis) {
+    if (mlir::failed(data) || mlir::failed(indices))
+      return mlir::failure();
+    return ic.create<dist::GatherElementsOp>(
+        node, *data, *indices, ic.builder.getI64IntegerAttr(axis));
+  }
+  V gather(V data, V indices, int64_t axis) {
+    if (mlir::failed(data) || mlir::failed(indices))
+      return mlir::failure();
+    return ic.create<dist::GatherOp>(node, *data, *indices,
+                                     ic.builder.getI64IntegerAttr(axis));
+  }
+  V concat(llvm::ArrayRef<V> parts, int64_t axis) {
+    llvm::SmallVector<mlir::Value> values;
+    for (const V &part : parts) {
+      if (mlir::failed(part))
+        return mlir::failure();
+      values.push_back(*part);
+    }
+    return ic.create<dist::ConcatOp>(node, mlir::ValueRange(values),
+                                     ic.builder.getI64IntegerAttr(axis));
+  }
+  /// The block of `x` of `sizes` at `offsets` (stride 1).
+  V slice(V x, llvm::ArrayRef<int64_t> offsets, llvm::ArrayRef<int64_t> sizes) {
+    if (mlir::failed(x))
+      return mlir::failure();
+    if (typeOf(*x).getShape() == sizes)
+      return x;
+    auto type = mlir::RankedTensorType::get(sizes, typeOf(*x).getElementType());
+    llvm::SmallVector<int64_t> strides(sizes.size(), 1);
+    return ic.create<dist::SliceOp>(node, type, *x,
+                                    ic.builder.getDenseI64ArrayAttr(offsets),
+                                    ic.builder.getDenseI64ArrayAttr(strides));
+  }
+  /// Element `i` of a 1-D tensor, as a rank-0 tensor.
+  V element(V x, int64_t i) {
+    if (mlir::failed(x))
+      return mlir::failure();
+    auto type = mlir::RankedTensorType::get({1}, typeOf(*x).getElementType());
+    V one = ic.create<dist::SliceOp>(node, type, *x,
+                                     ic.builder.getDenseI64ArrayAttr({i}),
+                                     ic.builder.getDenseI64ArrayAttr({1}));
+    return reshape(one, {});
+  }
+
+  /// A rank-0 constant of `element` (a float or an integer type).
+  mlir::Value scalar(mlir::Type element, double value) {
+    auto type = mlir::RankedTensorType::get({}, element);
+    mlir::Attribute attr =
+        mlir::isa<mlir::FloatType>(element)
+            ? mlir::Attribute(ic.builder.getFloatAttr(element, value))
+            : mlir::Attribute(ic.builder.getIntegerAttr(
+                  element, static_cast<int64_t>(value)));
+    return ic.createConstant(ic.getLoc(node),
+                             mlir::DenseElementsAttr::get(type, attr));
+  }
+  /// The i64 constant 0, 1, ..., n-1 along `axis` of a tensor of `rank`
+  /// whose other dims are 1.
+  mlir::Value iota(int64_t n, int64_t axis, int64_t rank) {
+    llvm::SmallVector<int64_t> shape(rank, 1);
+    shape[axis] = n;
+    llvm::SmallVector<int64_t> values(n);
+    std::iota(values.begin(), values.end(), 0);
+    auto type = mlir::RankedTensorType::get(shape, ic.builder.getI64Type());
+    return ic.createConstant(
+        ic.getLoc(node),
+        mlir::DenseElementsAttr::get(type, llvm::ArrayRef(values)));
+  }
+
+  mlir::LogicalResult bind(int index, V value) {
+    if (mlir::failed(value))
+      return mlir::failure();
+    ic.setOutput(node, index, *value);
+    return mlir::success();
+  }
+};
+
+/// Whether output `index` of `node` is asked for.
+inline bool wantsOutput(const onnx::NodeProto &node, int index) {
+  return node.output_size() > index && !node.output(index).empty();
+}
+
+inline mlir::FailureOr<mlir::Value>
+requireFloat(ImportContext &ic, const onnx::NodeProto &node, mlir::Value x,
+             llvm::StringRef what = "the input") {
+  mlir::Type element = typeOf(x).getElementType();
+  if (!mlir::isa<mlir::FloatType>(element))
+    return ic.emitError(node)
+           << "expects float elements in " << what << ", found " << element;
+  return x;
+}
+
+} // namespace distopt::onnx_import
+
+#endif // DISTOPT_LIB_IMPORT_ONNX_COMPOSER_H
