@@ -294,6 +294,36 @@ class AudioConv1d(nn.Module):
         return self.head(h.transpose(1, 2))                # [B, 32, classes]
 
 
+class LSTMLanguageModel(nn.Module):
+    """Next-token logits from an embedding, a one-layer nn.LSTM (batch
+    first; ONNX LSTM) and a linear head."""
+
+    def __init__(self, vocab=64, dim=16, hidden=24):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, input_ids):                          # [B, T]
+        out, _ = self.lstm(self.embed(input_ids))
+        return self.head(out)                               # [B, T, vocab]
+
+
+class GRUClassifier(nn.Module):
+    """A sequence classifier over a bidirectional nn.GRU (ONNX GRU with
+    direction bidirectional): the final states of both directions, then a
+    linear head."""
+
+    def __init__(self, features=8, hidden=12, classes=5):
+        super().__init__()
+        self.gru = nn.GRU(features, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x):                                  # [B, T, F]
+        _, h = self.gru(x)                                 # [2, B, H]
+        return self.head(torch.cat([h[0], h[1]], dim=-1))  # [B, classes]
+
+
 # --------------------------------------------------------------------------- #
 # Registry
 # --------------------------------------------------------------------------- #
@@ -400,6 +430,15 @@ TRAINING_MODELS: Dict[str, TrainingModel] = {m.name: m for m in [
                   [InputSpec("signal", (BATCH, 2, 32), torch.float32)],
                   lambda g: (torch.randn(BATCH, 2, 32, generator=g),), "logits", 5,
                   seed=110),
+    TrainingModel("lstm", "LSTM language model: embedding 64x16, one nn.LSTM layer of 24 "
+                  "over 12 tokens (ONNX LSTM, unrolled at import), linear head",
+                  LSTMLanguageModel, [InputSpec("input_ids", (BATCH, 12), torch.int64)],
+                  lambda g: (_tokens(g, vocab=64, seq=12),), "logits", 64, seed=111),
+    TrainingModel("gru", "bidirectional nn.GRU of 12 over 10 steps of 8 features (ONNX GRU), "
+                  "both final states to a linear head; 5 classes", GRUClassifier,
+                  [InputSpec("x", (BATCH, 10, 8), torch.float32)],
+                  lambda g: (torch.randn(BATCH, 10, 8, generator=g),), "logits", 5,
+                  seed=112),
 ]}
 
 

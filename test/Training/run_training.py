@@ -61,6 +61,10 @@ DEFAULTS = {
     "unet": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01),
     "audio": dict(loss="cross-entropy", optimizer="sgd", lr=0.05, momentum=0.9,
                   weight_decay=0.0, clip_norm=1.0),
+    "lstm": dict(loss="cross-entropy", optimizer="adamw", lr=3e-3, weight_decay=0.01,
+                 clip_norm=1.0),
+    "gru": dict(loss="cross-entropy", optimizer="sgd", lr=0.1, momentum=0.9,
+                weight_decay=0.0),
 }
 COMMON = dict(betas="0.9,0.999", eps=1e-8, momentum=0.0, clip_norm=None)
 

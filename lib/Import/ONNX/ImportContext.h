@@ -211,9 +211,11 @@ struct OpConverter {
 llvm::ArrayRef<OpConverter> getOpConverters();
 
 /// The converters of ops lowered to several dist ops (Composites.cpp), and
-/// of Resize and Upsample (Resampling.cpp).
+/// of Resize and Upsample (Resampling.cpp), of RNN, GRU and LSTM unrolled
+/// (Recurrent.cpp).
 llvm::ArrayRef<OpConverter> getCompositeConverters();
 llvm::ArrayRef<OpConverter> getResamplingConverters();
+llvm::ArrayRef<OpConverter> getRecurrentConverters();
 
 /// A converter of a window op (convolution, pooling) that also takes 1-D
 /// windows: a 3-D input N x C x L (and its weight, input `weightInput`) is

@@ -1628,6 +1628,7 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
                                   std::end(kConverters));
     llvm::append_range(list, getCompositeConverters());
     llvm::append_range(list, getResamplingConverters());
+    llvm::append_range(list, getRecurrentConverters());
     return list;
   }();
   return all;

@@ -200,6 +200,23 @@ def opset17(out):
     g.node("Resize", [img, "", g.init("rs_align", np.array([1, 1, 1.75, 0.5], np.float32))],
            ["resize_align"], mode="linear", coordinate_transformation_mode="align_corners")
 
+    # Recurrent cells, unrolled: a bidirectional LSTM with peepholes, clip
+    # and initial states; a reverse GRU with linear_before_reset; an RNN
+    # with a Relu activation. (Batch-first layouts: the ONNX node tests;
+    # ONNX Runtime runs layout 0 only.)
+    seqx = g.input("seqx", normal(5, 3, 4))              # T x B x I
+    g.node("LSTM", [seqx, g.init("lstm_w", normal(2, 24, 4) * 0.5),
+                    g.init("lstm_r", normal(2, 24, 6) * 0.5), g.init("lstm_b", normal(2, 48) * 0.1),
+                    "", g.init("lstm_h0", normal(2, 3, 6)), g.init("lstm_c0", normal(2, 3, 6)),
+                    g.init("lstm_p", normal(2, 18) * 0.1)],
+           ["lstm_y", "lstm_yh", "lstm_yc"], hidden_size=6, direction="bidirectional", clip=2.5)
+    g.node("GRU", [seqx, g.init("gru_w", normal(1, 15, 4) * 0.5),
+                   g.init("gru_r", normal(1, 15, 5) * 0.5), g.init("gru_b", normal(1, 30) * 0.1)],
+           ["gru_y", "gru_yh"], hidden_size=5, direction="reverse", linear_before_reset=1)
+    g.node("RNN", [seqx, g.init("rnn_w", normal(1, 7, 4) * 0.5),
+                   g.init("rnn_r", normal(1, 7, 7) * 0.3)],
+           ["rnn_y", "rnn_yh"], hidden_size=7, activations=["Relu"])
+
     # Normalizations.
     scale = g.init("in_scale", rng.uniform(0.5, 1.5, 3).astype(np.float32))
     bias = g.init("in_bias", normal(3))
