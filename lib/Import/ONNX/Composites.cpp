@@ -18,7 +18,8 @@
 //   Mean, Mod, CastLike, IsNaN, elementwise
 //   IsInf, Sign, Shrink
 //   DepthToSpace, SpaceToDepth, reshapes, transposes, broadcasts
-//   Tile
+//   Tile, CumSum (a parallel prefix sum of shifted slices), GatherND (a
+//   gather of the flattened leading dims), LRN (shifted slices)
 //   ConvTranspose               the convolution of the input spread with
 //                               zeros by the stride, with the flipped filter
 //   InstanceNormalization,      means and variances by reduce
@@ -571,6 +572,171 @@ LogicalResult convertTile(ImportContext &ic, const Node &node) {
       0, c.reshape(c.broadcast(c.reshape(*x, spread), stretched), merged));
 }
 
+/// `x` moved by `by` positions along `axis`, towards the end (or, with
+/// `backwards`, towards the start), zeros filling in.
+V shifted(Composer &c, V x, int64_t axis, int64_t by, bool backwards) {
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  SmallVector<int64_t> zerosShape(shape), keptShape(shape),
+      offsets(shape.size(), 0);
+  zerosShape[axis] = by;
+  keptShape[axis] = shape[axis] - by;
+  if (backwards)
+    offsets[axis] = by;
+  V zeros = c.broadcast(c.scalar(typeOf(*x).getElementType(), 0), zerosShape);
+  V kept = c.slice(x, offsets, keptShape);
+  return backwards ? c.concat({kept, zeros}, axis)
+                   : c.concat({zeros, kept}, axis);
+}
+
+/// CumSum: log2(n) steps of `y += y shifted by 2^k` along the axis (a
+/// parallel prefix sum); reverse shifts the other way, exclusive shifts the
+/// result by one.
+LogicalResult convertCumSum(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  FailureOr<SmallVector<int64_t>> axes =
+      ic.requireIntsInput(node, 1, "the axis");
+  if (failed(x) || failed(axes))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  if (type.getElementType().isInteger(1))
+    return ic.emitError(node) << "expects number elements, found bool";
+  if (axes->size() != 1)
+    return ic.emitError(node) << "expects one axis, found " << axes->size();
+  FailureOr<int64_t> axis =
+      ic.normalizeAxis(node, axes->front(), type.getRank());
+  if (failed(axis))
+    return failure();
+  bool reverse = ic.getIntAttr(node, "reverse", 0) != 0;
+  int64_t n = type.getDimSize(*axis);
+  Composer c(ic, node);
+  V y = *x;
+  for (int64_t by = 1; by < n; by *= 2)
+    y = c.add(y, shifted(c, y, *axis, by, reverse));
+  if (ic.getIntAttr(node, "exclusive", 0) != 0 && n > 0)
+    y = shifted(c, y, *axis, 1, reverse);
+  return c.bind(0, y);
+}
+
+/// GatherND as a gather of the data's leading dims flattened: the linear
+/// index of each index tuple (negative coordinates counted from the end;
+/// a tuple with a coordinate outside its dim gets an index outside the
+/// flattened dims, which the gather reports), plus the batch's offset.
+LogicalResult convertGatherND(ImportContext &ic, const Node &node) {
+  FailureOr<Value> data = ic.getInput(node, 0), indices = ic.getInput(node, 1);
+  if (failed(data) || failed(indices))
+    return failure();
+  ArrayRef<int64_t> d = typeOf(*data).getShape(),
+                    q = typeOf(*indices).getShape();
+  int64_t b = ic.getIntAttr(node, "batch_dims", 0);
+  int64_t r = d.size(), qr = q.size();
+  if (qr < 1 || !typeOf(*indices).getElementType().isInteger() ||
+      typeOf(*indices).getElementType().isInteger(1))
+    return ic.emitError(node) << "expects integer indices of rank at least 1";
+  int64_t k = q.back();
+  if (b < 0 || b >= qr || b >= r || k < 1 || b + k > r ||
+      d.take_front(b) != q.take_front(b))
+    return ic.emitError(node)
+           << "expects indices of tuples of 1 to " << r - b
+           << " coordinates after " << b << " batch dims matching the data's";
+  Composer c(ic, node);
+  Type i64 = ic.builder.getI64Type();
+  SmallVector<int64_t> dims(d.slice(b, k)), strides(k, 1);
+  for (int64_t j = k - 2; j >= 0; --j)
+    strides[j] = strides[j + 1] * dims[j + 1];
+  auto vectorConstant = [&](ArrayRef<int64_t> values) -> Value {
+    auto type =
+        RankedTensorType::get({static_cast<int64_t>(values.size())}, i64);
+    return ic.createConstant(ic.getLoc(node),
+                             DenseElementsAttr::get(type, values));
+  };
+  Value dimsC = vectorConstant(dims);
+  V idx = c.cast(*indices, i64);
+  V negative = c.compare(CompareKind::Lt, idx, c.scalar(i64, 0));
+  V outside =
+      c.binary(BinaryKind::Or,
+               c.compare(CompareKind::Lt, idx, c.unary(UnaryKind::Neg, dimsC)),
+               c.compare(CompareKind::Ge, idx, dimsC));
+  idx = c.select(negative, c.add(idx, dimsC), idx);
+  V linear = c.reduce(ReduceKind::Sum, c.mul(idx, vectorConstant(strides)),
+                      {qr - 1}, false);
+  int64_t block = strides.front() * dims.front();
+  if (b > 0) {
+    int64_t batches = 1;
+    for (int64_t v : q.take_front(b))
+      batches *= v;
+    SmallVector<int64_t> offsets(batches);
+    for (int64_t i = 0; i < batches; ++i)
+      offsets[i] = i * block;
+    SmallVector<int64_t> shape(q.take_front(b));
+    shape.append(qr - 1 - b, 1);
+    auto type = RankedTensorType::get(shape, i64);
+    linear = c.add(linear, ic.createConstant(ic.getLoc(node),
+                                             DenseElementsAttr::get(
+                                                 type, ArrayRef(offsets))));
+  }
+  int64_t total = block;
+  for (int64_t v : d.take_front(b))
+    total *= v;
+  V bad = c.compare(
+      CompareKind::Gt,
+      c.reduce(ReduceKind::Max, c.cast(outside, i64), {qr - 1}, false),
+      c.scalar(i64, 0));
+  linear = c.select(bad, c.scalar(i64, total), linear);
+  SmallVector<int64_t> flat{total};
+  llvm::append_range(flat, d.drop_front(b + k));
+  return c.bind(0, c.gather(c.reshape(*data, flat), linear, 0));
+}
+
+/// LRN: x / (bias + alpha / size * the sum of squares over the `size`
+/// channels around each)^beta, the sum as shifted slices of the squares
+/// padded with zeros.
+LogicalResult convertLRN(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x) || failed(requireFloat(ic, node, *x)))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  int64_t size = ic.getIntAttr(node, "size", 0);
+  if (type.getRank() < 3)
+    return ic.emitError(node) << "expects an input of shape N x C x D1 ..., "
+                              << "found " << type;
+  if (size <= 0 || size > 4096)
+    return ic.emitError(node)
+           << "expects a size from 1 to 4096, found " << size;
+  Type element = type.getElementType();
+  int64_t before = (size - 1) / 2, after = size - 1 - before;
+  Composer c(ic, node);
+  V squares = c.mul(*x, *x);
+  SmallVector<int64_t> padShape(type.getShape());
+  SmallVector<V> parts;
+  for (int64_t count : {before, int64_t{-1}, after}) {
+    if (count == 0)
+      continue;
+    if (count < 0) {
+      parts.push_back(squares);
+      continue;
+    }
+    padShape[1] = count;
+    parts.push_back(c.broadcast(c.scalar(element, 0), padShape));
+  }
+  V padded = parts.size() == 1 ? parts[0] : c.concat(parts, 1);
+  V sum;
+  SmallVector<int64_t> offsets(type.getRank(), 0);
+  for (int64_t j = 0; j < size; ++j) {
+    offsets[1] = j;
+    V window = c.slice(padded, offsets, type.getShape());
+    sum = j == 0 ? window : c.add(sum, window);
+  }
+  double alpha = ic.getFloatAttr(node, "alpha", 1e-4f),
+         beta = ic.getFloatAttr(node, "beta", 0.75f),
+         bias = ic.getFloatAttr(node, "bias", 1.0f);
+  V base = c.add(c.mul(sum, c.scalar(element, alpha / size)),
+                 c.scalar(element, bias));
+  return c.bind(
+      0, c.div(*x, c.binary(BinaryKind::Pow, base, c.scalar(element, beta))));
+}
+
 //===----------------------------------------------------------------------===//
 // Transposed convolution
 //===----------------------------------------------------------------------===//
@@ -821,6 +987,9 @@ ArrayRef<OpConverter> onnx_import::getCompositeConverters() {
       {"DepthToSpace", 1, depthSpace(/*toSpace=*/true)},
       {"SpaceToDepth", 1, depthSpace(/*toSpace=*/false)},
       {"Tile", 6, convertTile, "repeats not known at compile time"},
+      {"CumSum", 11, convertCumSum, "an axis not known at compile time"},
+      {"GatherND", 11, convertGatherND},
+      {"LRN", 1, convertLRN},
       {"ConvTranspose", 1, liftTo2D(convertConvTranspose, 1),
        "other than 1-D and 2-D"},
       {"InstanceNormalization", 6, convertInstanceNorm},

@@ -217,6 +217,19 @@ def opset17(out):
                    g.init("rnn_r", normal(1, 7, 7) * 0.3)],
            ["rnn_y", "rnn_yh"], hidden_size=7, activations=["Relu"])
 
+    # Prefix sums, gathers of index tuples (negative coordinates, a batch
+    # dim), local response normalization.
+    seq7 = g.input("seq7", normal(2, 7, 3))
+    g.node("CumSum", [seq7, g.init("cs_axis", np.array(1, np.int64))], ["cumsum"])
+    g.node("CumSum", [seq7, g.init("cs_axis2", np.array(-2, np.int32))], ["cumsum_rev_excl"],
+           reverse=1, exclusive=1)
+    g.node("CumSum", [ia, g.init("cs_axis0", np.array(0, np.int64))], ["cumsum_int"])
+    tuples = g.input("tuples", np.array([[[1, -1], [0, 2]], [[-2, 0], [1, 1]]], np.int64))
+    g.node("GatherND", [x, tuples], ["gathernd"])
+    rows = g.input("rows", np.array([[[2], [-1]], [[0], [1]]], np.int64))
+    g.node("GatherND", [x, rows], ["gathernd_batch"], batch_dims=1)
+    g.node("LRN", [img], ["lrn"], size=3, alpha=0.01, beta=0.6, bias=2.0)
+
     # Normalizations.
     scale = g.init("in_scale", rng.uniform(0.5, 1.5, 3).astype(np.float32))
     bias = g.init("in_bias", normal(3))
@@ -270,6 +283,12 @@ def malformed(out):
          [helper.make_node("Tile", ["x", "r"], ["y"], name="tile")],
          [vi("x", F, [2, 3])], [vi("y", F, ["a", "b"])],
          [numpy_helper.from_array(np.array([2, 0], np.int64), "r")])
+    # A coordinate outside its dim (1 of [0, 3)): an error when it runs.
+    save("gathernd_outside",
+         [helper.make_node("GatherND", ["x", "i"], ["y"], name="gnd")],
+         [vi("x", F, [2, 3, 4]), vi("i", I64, [2, 2])], [vi("y", F, [2, 4])])
+    np.save(os.path.join(out, "gathernd_outside.x.npy"), normal(2, 3, 4))
+    np.save(os.path.join(out, "gathernd_outside.i.npy"), np.array([[0, 1], [1, 3]], np.int64))
     save("l2_int",
          [helper.make_node("ReduceL2", ["x"], ["y"], name="l2")],
          [vi("x", I32, [2, 3])], [vi("y", I32, [1, 1])])
