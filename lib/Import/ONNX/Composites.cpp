@@ -15,6 +15,7 @@
 //   ArgMax, ArgMin, Hardmax     reduce max/min, compare, then the least (or
 //                               greatest) index that attains it
 //   OneHot, EyeLike             compares of index ranges, selects
+//   Hann/Hamming/BlackmanWindow constants
 //   Mean, Mod, CastLike, IsNaN, elementwise
 //   IsInf, Sign, Shrink
 //   DepthToSpace, SpaceToDepth, reshapes, transposes, broadcasts
@@ -35,6 +36,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cmath>
+
 #include <limits>
 #include <numeric>
 
@@ -45,6 +48,10 @@ using namespace distopt::onnx_import;
 using Node = onnx::NodeProto;
 
 namespace {
+
+/// The largest window (HannWindow, ...) made at compile time: its values are
+/// a constant of the program.
+constexpr int64_t kMaxWindowSize = int64_t{1} << 20;
 
 //===----------------------------------------------------------------------===//
 // Losses
@@ -737,6 +744,40 @@ LogicalResult convertLRN(ImportContext &ic, const Node &node) {
       0, c.div(*x, c.binary(BinaryKind::Pow, base, c.scalar(element, beta))));
 }
 
+/// HannWindow, HammingWindow, BlackmanWindow: a constant of `size` values
+/// (known at compile time), `a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)`
+/// with N = size (periodic) or size - 1 (symmetric).
+ConvertFn window(double a0, double a1, double a2) {
+  return [=](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<int64_t> size = requireScalarInput(ic, node, 0, "the size");
+    if (failed(size))
+      return failure();
+    if (*size < 0 || *size > kMaxWindowSize)
+      return ic.emitError(node) << "expects a size from 0 to " << kMaxWindowSize
+                                << ", found " << *size;
+    Type element = convertElementType(
+        ic.builder.getContext(), ic.getIntAttr(node, "output_datatype", 1));
+    if (!element || element.isInteger(1))
+      return ic.emitError(node) << "unsupported output_datatype";
+    bool periodic = ic.getIntAttr(node, "periodic", 1) != 0;
+    double n = static_cast<double>(periodic ? *size : *size - 1);
+    SmallVector<Attribute> values;
+    for (int64_t i = 0; i < *size; ++i) {
+      double t = 2 * M_PI * static_cast<double>(i) / n;
+      double v = a0 - a1 * std::cos(t) + a2 * std::cos(2 * t);
+      values.push_back(isa<FloatType>(element)
+                           ? Attribute(ic.builder.getFloatAttr(element, v))
+                           : Attribute(ic.builder.getIntegerAttr(
+                                 element, static_cast<int64_t>(v))));
+    }
+    auto type = RankedTensorType::get({*size}, element);
+    ic.setOutput(node, 0,
+                 ic.createConstant(ic.getLoc(node),
+                                   DenseElementsAttr::get(type, values)));
+    return success();
+  };
+}
+
 //===----------------------------------------------------------------------===//
 // Transposed convolution
 //===----------------------------------------------------------------------===//
@@ -990,6 +1031,12 @@ ArrayRef<OpConverter> onnx_import::getCompositeConverters() {
       {"CumSum", 11, convertCumSum, "an axis not known at compile time"},
       {"GatherND", 11, convertGatherND},
       {"LRN", 1, convertLRN},
+      {"HannWindow", 17, window(0.5, 0.5, 0.0),
+       "a size not known at compile time"},
+      {"HammingWindow", 17, window(25.0 / 46.0, 21.0 / 46.0, 0.0),
+       "a size not known at compile time"},
+      {"BlackmanWindow", 17, window(0.42, 0.5, 0.08),
+       "a size not known at compile time"},
       {"ConvTranspose", 1, liftTo2D(convertConvTranspose, 1),
        "other than 1-D and 2-D"},
       {"InstanceNormalization", 6, convertInstanceNorm},

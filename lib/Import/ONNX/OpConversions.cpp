@@ -409,8 +409,8 @@ ConvertFn pool(PoolKind kind) {
     if (failed(x))
       return failure();
     if (typeOf(*x).getRank() != 4)
-      return ic.emitError(node) << "only 1-D and 2-D pooling (3-D or 4-D "
-                                   "input) is supported, found rank "
+      return ic.emitError(node) << "only 1-D, 2-D and 3-D pooling (3-D to "
+                                   "5-D input) is supported, found rank "
                                 << typeOf(*x).getRank();
     if (node.output_size() > 1 && !node.output(1).empty())
       return ic.emitError(node) << "the Indices output is not supported";
@@ -436,6 +436,91 @@ ConvertFn pool(PoolKind kind) {
                             b.getDenseI64ArrayAttr(dilations),
                             ic.getIntAttr(node, "ceil_mode", 0) != 0,
                             ic.getIntAttr(node, "count_include_pad", 0) != 0));
+  };
+}
+
+/// Runs `convert2D` on `node` with input 0 seen as `input` and the
+/// attributes `attrs` in place of the node's window attributes; returns its
+/// output 0.
+FailureOr<Value>
+convertAs(ImportContext &ic, const Node &node, const ConvertFn &convert2D,
+          Value input,
+          ArrayRef<std::pair<const char *, SmallVector<int64_t>>> attrs) {
+  Node copy = node;
+  copy.clear_attribute();
+  for (const onnx::AttributeProto &attr : node.attribute())
+    if (!llvm::any_of(attrs, [&](auto &a) { return attr.name() == a.first; }))
+      *copy.add_attribute() = attr;
+  for (auto &[name, values] : attrs) {
+    onnx::AttributeProto &a = *copy.add_attribute();
+    a.set_name(name);
+    a.set_type(onnx::AttributeProto::INTS);
+    for (int64_t v : values)
+      a.add_ints(v);
+  }
+  const std::string &in = node.input(0), &out = node.output(0);
+  Value saved = ic.values.lookup(in);
+  ic.values[in] = input;
+  LogicalResult converted = convert2D(ic, copy);
+  ic.values[in] = saved;
+  if (failed(converted))
+    return failure();
+  return ic.values.lookup(out);
+}
+
+/// Pooling of a 3-D window as two 2-D poolings: over H x W with N x C*D as
+/// the channels, then over D (a window of D x 1 on N x C x D x H'*W'). Max
+/// and average (the divisor of a window, with or without the padding, is
+/// the product of the per-axis counts) are separable, so this is exact.
+ConvertFn pool3DAsTwo2D(ConvertFn pool2D) {
+  return [pool2D](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getRank() != 5)
+      return pool2D(ic, node);
+    if (node.output_size() > 1 && !node.output(1).empty())
+      return ic.emitError(node) << "the Indices output is not supported";
+    std::optional<SmallVector<int64_t>> kernel =
+        ic.getIntsAttr(node, "kernel_shape");
+    SmallVector<int64_t> strides =
+        ic.getIntsAttr(node, "strides").value_or(SmallVector<int64_t>{1, 1, 1});
+    SmallVector<int64_t> dilations =
+        ic.getIntsAttr(node, "dilations")
+            .value_or(SmallVector<int64_t>{1, 1, 1});
+    SmallVector<int64_t> pads =
+        ic.getIntsAttr(node, "pads").value_or(SmallVector<int64_t>(6, 0));
+    if (!kernel || kernel->size() != 3 || strides.size() != 3 ||
+        dilations.size() != 3 || pads.size() != 6)
+      return ic.emitError(node) << "expects a 3-D kernel_shape with 3 strides, "
+                                   "3 dilations and 6 pads";
+    ArrayRef<int64_t> s = typeOf(*x).getShape();
+    int64_t n = s[0], ch = s[1], d = s[2], h = s[3], w = s[4];
+    FailureOr<Value> planes = reshape(ic, node, *x, {n, ch * d, h, w});
+    if (failed(planes))
+      return failure();
+    FailureOr<Value> hw =
+        convertAs(ic, node, pool2D, *planes,
+                  {{"kernel_shape", {(*kernel)[1], (*kernel)[2]}},
+                   {"strides", {strides[1], strides[2]}},
+                   {"dilations", {dilations[1], dilations[2]}},
+                   {"pads", {pads[1], pads[2], pads[4], pads[5]}}});
+    if (failed(hw))
+      return failure();
+    int64_t h2 = typeOf(*hw).getDimSize(2), w2 = typeOf(*hw).getDimSize(3);
+    FailureOr<Value> columns = reshape(ic, node, *hw, {n, ch, d, h2 * w2});
+    if (failed(columns))
+      return failure();
+    FailureOr<Value> depth = convertAs(ic, node, pool2D, *columns,
+                                       {{"kernel_shape", {(*kernel)[0], 1}},
+                                        {"strides", {strides[0], 1}},
+                                        {"dilations", {dilations[0], 1}},
+                                        {"pads", {pads[0], 0, pads[3], 0}}});
+    if (failed(depth))
+      return failure();
+    return bind(ic, node, 0,
+                reshape(ic, node, *depth,
+                        {n, ch, typeOf(*depth).getDimSize(2), h2, w2}));
   };
 }
 
@@ -1560,9 +1645,10 @@ static const OpConverter kConverters[] = {
     {"MatMul", 1, convertMatMul},
     {"Gemm", 7, convertGemm},
     {"Conv", 1, liftTo2D(convertConv, 1), "other than 1-D and 2-D"},
-    {"MaxPool", 1, liftTo2D(pool(PoolKind::Max)),
-     "other than 1-D and 2-D; the Indices output"},
-    {"AveragePool", 7, liftTo2D(pool(PoolKind::Avg)), "other than 1-D and 2-D"},
+    {"MaxPool", 1, pool3DAsTwo2D(liftTo2D(pool(PoolKind::Max))),
+     "other than 1-D, 2-D and 3-D; the Indices output"},
+    {"AveragePool", 7, pool3DAsTwo2D(liftTo2D(pool(PoolKind::Avg))),
+     "other than 1-D, 2-D and 3-D"},
     {"GlobalAveragePool", 1, globalPool(PoolKind::Avg), "other than 4-D input"},
     {"GlobalMaxPool", 1, globalPool(PoolKind::Max), "other than 4-D input"},
     {"BatchNormalization", 9, convertBatchNorm, "training mode"},

@@ -230,6 +230,21 @@ def opset17(out):
     g.node("GatherND", [x, rows], ["gathernd_batch"], batch_dims=1)
     g.node("LRN", [img], ["lrn"], size=3, alpha=0.01, beta=0.6, bias=2.0)
 
+    # 3-D pooling (as two 2-D poolings): pads, strides, dilations, ceil
+    # mode, the padding counted or not; windows of a compile-time size.
+    vol = g.input("vol", normal(2, 3, 5, 6, 7))
+    g.node("MaxPool", [vol], ["maxpool3d"], kernel_shape=[2, 3, 2], strides=[2, 2, 2],
+           pads=[1, 0, 0, 0, 1, 0], ceil_mode=1)
+    g.node("MaxPool", [vol], ["maxpool3d_dilated"], kernel_shape=[2, 2, 2],
+           dilations=[2, 1, 2])
+    g.node("AveragePool", [vol], ["avgpool3d"], kernel_shape=[3, 2, 3], pads=[1, 1, 1, 1, 0, 1])
+    g.node("AveragePool", [vol], ["avgpool3d_incl"], kernel_shape=[3, 2, 3],
+           pads=[1, 1, 1, 1, 0, 1], count_include_pad=1, strides=[2, 2, 2])
+    size = g.init("win_size", np.array(10, np.int64))
+    g.node("HannWindow", [size], ["hann"])
+    g.node("HammingWindow", [size], ["hamming_symmetric"], periodic=0)
+    g.node("BlackmanWindow", [size], ["blackman"], output_datatype=TensorProto.DOUBLE)
+
     # Normalizations.
     scale = g.init("in_scale", rng.uniform(0.5, 1.5, 3).astype(np.float32))
     bias = g.init("in_bias", normal(3))
