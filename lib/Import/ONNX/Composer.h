@@ -15,6 +15,9 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <numeric>
 
 namespace distopt::onnx_import {
@@ -143,20 +146,55 @@ public:
     return reshape(one, {});
   }
 
-  /// A rank-0 constant of `element` (a float or an integer type).
-  mlir::Value scalar(mlir::Type element, double value) {
+  /// A rank-0 constant of `element` holding `attr`.
+  mlir::Value constant(mlir::Type element, mlir::Attribute attr) {
     auto type = mlir::RankedTensorType::get({}, element);
-    mlir::Attribute attr =
-        mlir::isa<mlir::FloatType>(element)
-            ? mlir::Attribute(ic.builder.getFloatAttr(element, value))
-            : mlir::Attribute(ic.builder.getIntegerAttr(
-                  element, static_cast<int64_t>(value)));
     return ic.createConstant(ic.getLoc(node),
                              mlir::DenseElementsAttr::get(type, attr));
   }
+  /// A rank-0 constant of `element` (a float or an integer type); for an
+  /// integer type, `value` rounded toward zero and clamped to its range
+  /// (NaN is 0).
+  mlir::Value scalar(mlir::Type element, double value) {
+    if (mlir::isa<mlir::FloatType>(element))
+      return constant(element, ic.builder.getFloatAttr(element, value));
+    unsigned width = element.getIntOrFloatBitWidth();
+    double lo = width >= 64 ? -9223372036854775808.0
+                            : -std::ldexp(1.0, static_cast<int>(width) - 1);
+    double hi = -lo - 1;
+    int64_t v = std::isnan(value) ? 0
+                : value <= lo     ? static_cast<int64_t>(lo)
+                : value >= hi
+                    ? (width >= 64 ? INT64_MAX : static_cast<int64_t>(hi))
+                    : static_cast<int64_t>(value);
+    return intScalar(element, v);
+  }
+  /// A rank-0 integer constant of `element`, `value` clamped to its range.
+  mlir::Value intScalar(mlir::Type element, int64_t value) {
+    unsigned width = element.getIntOrFloatBitWidth();
+    if (width < 64) {
+      int64_t hi = (int64_t{1} << (width - 1)) - 1;
+      value = std::clamp<int64_t>(value, -hi - 1, hi);
+    }
+    return constant(
+        element, ic.builder.getIntegerAttr(
+                     element, llvm::APInt(width, static_cast<uint64_t>(value),
+                                          /*isSigned=*/true)));
+  }
+  /// Whether `value` is a value of the integer type `element`.
+  static bool fits(mlir::Type element, int64_t value) {
+    unsigned width = element.getIntOrFloatBitWidth();
+    return width >= 64 || (value >= -(int64_t{1} << (width - 1)) &&
+                           value < (int64_t{1} << (width - 1)));
+  }
   /// The i64 constant 0, 1, ..., n-1 along `axis` of a tensor of `rank`
-  /// whose other dims are 1.
-  mlir::Value iota(int64_t n, int64_t axis, int64_t rank) {
+  /// whose other dims are 1 (at most kMaxIndexRange values: it is a
+  /// constant of the program).
+  V iota(int64_t n, int64_t axis, int64_t rank) {
+    if (n > kMaxIndexRange)
+      return ic.emitError(node)
+             << "needs a range of " << n << " indices; at most "
+             << kMaxIndexRange << " are supported";
     llvm::SmallVector<int64_t> shape(rank, 1);
     shape[axis] = n;
     llvm::SmallVector<int64_t> values(n);
@@ -166,6 +204,11 @@ public:
         ic.getLoc(node),
         mlir::DenseElementsAttr::get(type, llvm::ArrayRef(values)));
   }
+
+  /// The most values of an index range or a per-position table that a
+  /// lowering makes a constant of the program (ArgMax's positions, Resize's
+  /// taps, the steps of an unrolled RNN are bounded by it too).
+  static constexpr int64_t kMaxIndexRange = int64_t{1} << 24;
 
   mlir::LogicalResult bind(int index, V value) {
     if (mlir::failed(value))

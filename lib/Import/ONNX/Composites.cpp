@@ -96,11 +96,14 @@ V negativeLogLikelihood(Composer &c, Value logProb, Value target, Value weight,
                               << "' (expected none, sum or mean)";
 
   Type element = type.getElementType(), index = targetType.getElementType();
+  // An ignored index that the targets' type cannot hold ignores nothing.
+  if (ignoreIndex && !Composer::fits(index, *ignoreIndex))
+    ignoreIndex.reset();
   V t = target, ignored;
   if (ignoreIndex) {
     // An ignored target selects class 0, whose term is then weighted 0.
-    ignored = c.compare(CompareKind::Eq, t, c.scalar(index, *ignoreIndex));
-    t = c.select(ignored, c.scalar(index, 0), t);
+    ignored = c.compare(CompareKind::Eq, t, c.intScalar(index, *ignoreIndex));
+    t = c.select(ignored, c.intScalar(index, 0), t);
   }
   SmallVector<int64_t> pickShape = targetShape;
   pickShape.insert(pickShape.begin() + 1, 1);
@@ -360,8 +363,8 @@ LogicalResult convertOneHot(ImportContext &ic, const Node &node) {
   // Float indices are truncated to integers, as ONNX Runtime does.
   V index = c.cast(*indices, i64);
   if (ic.opset >= 11)
-    index = c.select(c.compare(CompareKind::Lt, index, c.scalar(i64, 0)),
-                     c.add(index, c.scalar(i64, *depth)), index);
+    index = c.select(c.compare(CompareKind::Lt, index, c.intScalar(i64, 0)),
+                     c.add(index, c.intScalar(i64, *depth)), index);
   SmallVector<int64_t> shape(typeOf(*indices).getShape());
   shape.insert(shape.begin() + *axis, 1);
   V hot = c.compare(CompareKind::Eq, c.reshape(index, shape),
@@ -392,7 +395,7 @@ LogicalResult convertEyeLike(ImportContext &ic, const Node &node) {
   Type i64 = ic.builder.getI64Type();
   V rows = c.iota(type.getDimSize(0), 0, 2);
   V diagonal = c.compare(CompareKind::Eq, c.iota(type.getDimSize(1), 1, 2),
-                         c.add(rows, c.scalar(i64, k)));
+                         c.add(rows, c.intScalar(i64, k)));
   return c.bind(0, c.broadcast(c.select(diagonal, c.scalar(element, 1),
                                         c.scalar(element, 0)),
                                type.getShape()));
@@ -520,7 +523,10 @@ ConvertFn depthSpace(bool toSpace) {
     if (b <= 0 || b > (int64_t{1} << 20))
       return ic.emitError(node) << "expects a positive blocksize, found " << b;
     int64_t n = type.getDimSize(0), ch = type.getDimSize(1),
-            h = type.getDimSize(2), w = type.getDimSize(3);
+            h = type.getDimSize(2), w = type.getDimSize(3), hb, wb;
+    if (__builtin_mul_overflow(h, b, &hb) || __builtin_mul_overflow(w, b, &wb))
+      return ic.emitError(node) << "blocksize " << b << " overflows the "
+                                << "spatial dims";
     Composer c(ic, node);
     if (toSpace) {
       if (ch % (b * b) != 0)
@@ -537,7 +543,7 @@ ConvertFn depthSpace(bool toSpace) {
                     : c.reshape(*x, {n, cOut, b, b, h, w});
       V moved = dcr ? c.transpose(split, {0, 3, 4, 1, 5, 2})
                     : c.transpose(split, {0, 1, 4, 2, 5, 3});
-      return c.bind(0, c.reshape(moved, {n, cOut, h * b, w * b}));
+      return c.bind(0, c.reshape(moved, {n, cOut, hb, wb}));
     }
     if (h % b != 0 || w % b != 0)
       return ic.emitError(node)
@@ -673,6 +679,9 @@ LogicalResult convertGatherND(ImportContext &ic, const Node &node) {
     int64_t batches = 1;
     for (int64_t v : q.take_front(b))
       batches *= v;
+    if (batches > Composer::kMaxIndexRange)
+      return ic.emitError(node) << "has " << batches << " batches; at most "
+                                << Composer::kMaxIndexRange << " are supported";
     SmallVector<int64_t> offsets(batches);
     for (int64_t i = 0; i < batches; ++i)
       offsets[i] = i * block;
@@ -690,7 +699,7 @@ LogicalResult convertGatherND(ImportContext &ic, const Node &node) {
       CompareKind::Gt,
       c.reduce(ReduceKind::Max, c.cast(outside, i64), {qr - 1}, false),
       c.scalar(i64, 0));
-  linear = c.select(bad, c.scalar(i64, total), linear);
+  linear = c.select(bad, c.intScalar(i64, total), linear);
   SmallVector<int64_t> flat{total};
   llvm::append_range(flat, d.drop_front(b + k));
   return c.bind(0, c.gather(c.reshape(*data, flat), linear, 0));
@@ -836,15 +845,23 @@ LogicalResult convertConvTranspose(ImportContext &ic, const Node &node) {
       k && ArrayRef(*k) != ArrayRef(kernel))
     return ic.emitError(node)
            << "kernel_shape does not match the weight " << wType;
+  // Bounds that keep the arithmetic below within 64 bits.
+  constexpr int64_t kLimit = int64_t{1} << 20;
   for (auto [name, values] :
        {std::pair<const char *, ArrayRef<int64_t>>{"strides", strides},
         {"dilations", dilations},
         {"output_padding", outputPadding}})
     if (values.size() != 2 || llvm::any_of(values, [&](int64_t v) {
-          return StringRef(name) == "output_padding" ? v < 0 : v <= 0;
+          return v > kLimit ||
+                 (StringRef(name) == "output_padding" ? v < 0 : v <= 0);
         }))
-      return ic.emitError(node) << "expects 2 " << name << ", found "
-                                << values.size() << " values";
+      return ic.emitError(node) << "expects 2 " << name << " from "
+                                << (StringRef(name) == "output_padding" ? 0 : 1)
+                                << " to " << kLimit;
+  for (int d = 0; d < 2; ++d)
+    if (kernel[d] > kLimit || xType.getDimSize(d + 2) > (int64_t{1} << 40))
+      return ic.emitError(node) << "expects a kernel and input of at most "
+                                << kLimit << " and 2^40 along each spatial dim";
   // Pads: given, or from output_shape or auto_pad.
   SmallVector<int64_t> pads(4, 0);
   std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
@@ -852,6 +869,12 @@ LogicalResult convertConvTranspose(ImportContext &ic, const Node &node) {
       ic.getIntsAttr(node, "output_shape");
   if (outputShape && outputShape->size() > 2)
     outputShape->erase(outputShape->begin(), outputShape->end() - 2);
+  if (outputShape &&
+      (outputShape->size() != 2 || llvm::any_of(*outputShape, [](int64_t v) {
+         return v < 1 || v > (int64_t{1} << 40);
+       })))
+    return ic.emitError(node) << "expects an output_shape of 2 sizes from 1 "
+                                 "to 2^40";
   if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     for (int d = 0; d < 2; ++d) {
       int64_t in = xType.getDimSize(d + 2);
@@ -866,8 +889,10 @@ LogicalResult convertConvTranspose(ImportContext &ic, const Node &node) {
     }
   } else if (autoPad == "NOTSET") {
     pads = ic.getIntsAttr(node, "pads").value_or(pads);
-    if (pads.size() != 4)
-      return ic.emitError(node) << "expects 4 pads, found " << pads.size();
+    if (pads.size() != 4 || llvm::any_of(pads, [&](int64_t v) {
+          return v < -(int64_t{1} << 40) || v > (int64_t{1} << 40);
+        }))
+      return ic.emitError(node) << "expects 4 pads within +-2^40";
   } else if (autoPad != "VALID") {
     return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
   }

@@ -145,6 +145,11 @@ AxisTable axisTable(const ResizeSpec &s, int64_t in, int64_t out, double scale,
       origin = (x + 0.5) / scale;
       break;
     }
+    // A roi far outside the input (or not a number) reads its edge; the
+    // bound keeps the position an integer.
+    if (std::isnan(origin))
+      origin = 0;
+    origin = std::clamp(origin, -1e12, 1e12);
     double floor = std::floor(origin);
     bool integral = origin == floor;
     // At an integral origin the reference's ratio is 1 and the taps end
@@ -195,6 +200,10 @@ LogicalResult resample(Composer &c, Value x, const ResizeSpec &spec,
     if (in == 0 || out == 0)
       return ic.emitError(node) << "cannot resize axis " << d << " from " << in
                                 << " to " << out << " elements";
+    if (out > Composer::kMaxIndexRange)
+      return ic.emitError(node)
+             << "resizes axis " << d << " to " << out << " elements; at most "
+             << Composer::kMaxIndexRange << " are supported";
     AxisTable table =
         axisTable(spec, in, out, scales[d], roi[d], roi[rank + d]);
     if (in == out && table.isIdentity())

@@ -304,6 +304,18 @@ def malformed(out):
          [vi("x", F, [2, 3, 4]), vi("i", I64, [2, 2])], [vi("y", F, [2, 4])])
     np.save(os.path.join(out, "gathernd_outside.x.npy"), normal(2, 3, 4))
     np.save(os.path.join(out, "gathernd_outside.i.npy"), np.array([[0, 1], [1, 3]], np.int64))
+    # Sizes past what a lowering makes constants of, or unrolls.
+    save("convt_stride",
+         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="convt",
+                           strides=[1 << 21, 1])],
+         [vi("x", F, [1, 2, 3, 3]), vi("w", F, [2, 1, 2, 2])], [vi("y", F, ["n", "c", "h", "w"])])
+    save("argmax_long",
+         [helper.make_node("ArgMax", ["x"], ["y"], name="argmax", axis=1)],
+         [vi("x", F, [1, 1 << 25])], [vi("y", I64, [1, 1])])
+    save("lstm_long",
+         [helper.make_node("LSTM", ["x", "w", "r"], ["y"], name="lstm", hidden_size=2)],
+         [vi("x", F, [20000, 1, 2]), vi("w", F, [1, 8, 2]), vi("r", F, [1, 8, 2])],
+         [vi("y", F, [20000, 1, 1, 2])])
     save("l2_int",
          [helper.make_node("ReduceL2", ["x"], ["y"], name="l2")],
          [vi("x", I32, [2, 3])], [vi("y", I32, [1, 1])])
