@@ -19,6 +19,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 using namespace mlir;
@@ -288,6 +289,44 @@ static void checkBeforeInference(
     const std::unordered_map<std::string, onnx::TypeProto *> &types) {
   if (node.op_type() == "Einsum")
     return checkEinsumEquation(node);
+  // DepthToSpace's and SpaceToDepth's inference divide by blocksize^2,
+  // which overflows to 0; GatherND's indexes dims by batch_dims; the
+  // softmax family's (before opset 13) and Hardmax's by the axis.
+  auto intAttr = [&](const char *name) -> std::optional<int64_t> {
+    for (const onnx::AttributeProto &a : node.attribute())
+      if (a.name() == name && a.type() == onnx::AttributeProto::INT)
+        return a.i();
+    return std::nullopt;
+  };
+  const std::string &op = node.op_type();
+  if (op == "DepthToSpace" || op == "SpaceToDepth") {
+    std::optional<int64_t> b = intAttr("blocksize");
+    if (b && (*b < 1 || *b > (int64_t{1} << 20)))
+      throw std::runtime_error("blocksize " + std::to_string(*b) +
+                               " is not from 1 to 2^20");
+    return;
+  }
+  if (op == "GatherND" && node.input_size() >= 2) {
+    std::optional<int64_t> b = intAttr("batch_dims");
+    int data = rankOf(types, node.input(0)),
+        indices = rankOf(types, node.input(1));
+    if (b && (*b < 0 || (data >= 0 && *b >= data) ||
+              (indices >= 0 && *b >= indices)))
+      throw std::runtime_error("batch_dims " + std::to_string(*b) +
+                               " is not below the ranks of the data and "
+                               "the indices");
+    return;
+  }
+  if ((op == "Hardmax" || op == "Softmax" || op == "LogSoftmax") &&
+      node.input_size() >= 1) {
+    std::optional<int64_t> axis = intAttr("axis");
+    int rank = rankOf(types, node.input(0));
+    if (axis && rank >= 0 && (*axis < -rank || *axis > rank))
+      throw std::runtime_error("axis " + std::to_string(*axis) +
+                               " is out of range for rank " +
+                               std::to_string(rank));
+    return;
+  }
   if (node.op_type() != "Conv" || node.input_size() < 2)
     return;
   int input = rankOf(types, node.input(0)),
