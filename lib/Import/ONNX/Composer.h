@@ -123,17 +123,21 @@ public:
     return ic.create<dist::ConcatOp>(node, mlir::ValueRange(values),
                                      ic.builder.getI64IntegerAttr(axis));
   }
-  /// The block of `x` of `sizes` at `offsets` (stride 1).
-  V slice(V x, llvm::ArrayRef<int64_t> offsets, llvm::ArrayRef<int64_t> sizes) {
+  /// The block of `x` of `sizes` at `offsets`, every `strides`-th element
+  /// along each dim (all 1 when empty).
+  V slice(V x, llvm::ArrayRef<int64_t> offsets, llvm::ArrayRef<int64_t> sizes,
+          llvm::ArrayRef<int64_t> strides = {}) {
     if (mlir::failed(x))
       return mlir::failure();
+    llvm::SmallVector<int64_t> steps(strides);
+    if (steps.empty())
+      steps.assign(sizes.size(), 1);
     if (typeOf(*x).getShape() == sizes)
       return x;
     auto type = mlir::RankedTensorType::get(sizes, typeOf(*x).getElementType());
-    llvm::SmallVector<int64_t> strides(sizes.size(), 1);
     return ic.create<dist::SliceOp>(node, type, *x,
                                     ic.builder.getDenseI64ArrayAttr(offsets),
-                                    ic.builder.getDenseI64ArrayAttr(strides));
+                                    ic.builder.getDenseI64ArrayAttr(steps));
   }
   /// Element `i` of a 1-D tensor, as a rank-0 tensor.
   V element(V x, int64_t i) {

@@ -1018,6 +1018,135 @@ LogicalResult convertMeanVarianceNorm(ImportContext &ic, const Node &node) {
 
 } // namespace
 
+/// A 3-D convolution as a sum of 2-D ones, one per depth kd of the filter:
+/// the input's depth slices kd * dilation + od * stride (od < D'), as a batch
+/// of N * D' planes, convolved over H x W with the filter's plane kd.
+/// Exact: each output is the same sum of products, added in a different
+/// order. Other ranks go to `conv2D`.
+ConvertFn onnx_import::conv3DAsSumOf2D(ConvertFn conv2D) {
+  return [conv2D](ImportContext &ic, const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getRank() != 5)
+      return conv2D(ic, node);
+    FailureOr<Value> w = ic.getInput(node, 1);
+    if (failed(w))
+      return failure();
+    Value bias = ic.getOptionalInput(node, 2);
+    RankedTensorType xType = typeOf(*x), wType = typeOf(*w);
+    int64_t group = ic.getIntAttr(node, "group", 1);
+    int64_t channels = xType.getDimSize(1);
+    if (wType.getRank() != 5 || group <= 0 || channels % group != 0 ||
+        wType.getDimSize(1) * group != channels)
+      return ic.emitError(node) << "expects a 5-D weight of "
+                                << channels / std::max<int64_t>(group, 1)
+                                << " input channels per group (" << group
+                                << " groups), found " << wType;
+    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+    if (std::optional<SmallVector<int64_t>> k =
+            ic.getIntsAttr(node, "kernel_shape");
+        k && ArrayRef(*k) != ArrayRef(kernel))
+      return ic.emitError(node)
+             << "kernel_shape does not match the weight " << wType;
+    auto ints = [&](StringRef name, size_t n, int64_t fill) {
+      return ic.getIntsAttr(node, name).value_or(SmallVector<int64_t>(n, fill));
+    };
+    SmallVector<int64_t> strides = ints("strides", 3, 1),
+                         dilations = ints("dilations", 3, 1);
+    constexpr int64_t kLimit = int64_t{1} << 20;
+    for (auto [name, values] :
+         {std::pair<const char *, ArrayRef<int64_t>>{"strides", strides},
+          {"dilations", dilations}})
+      if (values.size() != 3 ||
+          llvm::any_of(values, [&](int64_t v) { return v < 1 || v > kLimit; }))
+        return ic.emitError(node)
+               << "expects 3 " << name << " from 1 to " << kLimit;
+    for (int d = 0; d < 3; ++d)
+      if (kernel[d] < 1 || kernel[d] > kLimit)
+        return ic.emitError(node)
+               << "expects a kernel of 1 to " << kLimit << " along each dim";
+    // Pads: given, or from auto_pad as for a 2-D window.
+    SmallVector<int64_t> pads(6, 0);
+    std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
+    if (autoPad == "NOTSET") {
+      pads = ints("pads", 6, 0);
+      if (pads.size() != 6 ||
+          llvm::any_of(pads, [&](int64_t v) { return v < 0 || v > kLimit; }))
+        return ic.emitError(node) << "expects 6 pads from 0 to " << kLimit;
+    } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      for (int d = 0; d < 3; ++d) {
+        int64_t in = xType.getDimSize(d + 2);
+        int64_t out = (in + strides[d] - 1) / strides[d];
+        int64_t span = (kernel[d] - 1) * dilations[d] + 1;
+        int64_t total =
+            std::max<int64_t>(0, (out - 1) * strides[d] + span - in);
+        int64_t small = total / 2, large = total - small;
+        pads[d] = autoPad == "SAME_UPPER" ? small : large;
+        pads[d + 3] = total - pads[d];
+      }
+    } else if (autoPad != "VALID") {
+      return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
+    }
+    int64_t n = xType.getDimSize(0), depth = xType.getDimSize(2),
+            h = xType.getDimSize(3), wd = xType.getDimSize(4);
+    int64_t padded = depth + pads[0] + pads[3];
+    int64_t span = (kernel[0] - 1) * dilations[0] + 1;
+    if (padded < span)
+      return ic.emitError(node)
+             << "the filter spans " << span << " of the depth but the padded "
+             << "input has " << padded;
+    int64_t outDepth = (padded - span) / strides[0] + 1;
+    if (kernel[0] > Composer::kMaxIndexRange / outDepth)
+      return ic.emitError(node) << "needs " << kernel[0] << " x " << outDepth
+                                << " depth slices; at most "
+                                << Composer::kMaxIndexRange << " are supported";
+    Composer c(ic, node);
+    Type element = xType.getElementType();
+    // N x D x C x H x W, zero-padded along D.
+    V planes = c.transpose(*x, {0, 2, 1, 3, 4});
+    if (pads[0] || pads[3]) {
+      SmallVector<V> parts;
+      if (pads[0])
+        parts.push_back(
+            c.broadcast(c.scalar(element, 0), {n, pads[0], channels, h, wd}));
+      parts.push_back(planes);
+      if (pads[3])
+        parts.push_back(
+            c.broadcast(c.scalar(element, 0), {n, pads[3], channels, h, wd}));
+      planes = c.concat(parts, 1);
+    }
+    int64_t outChannels = wType.getDimSize(0);
+    Builder &b = ic.builder;
+    V sum = failure();
+    for (int64_t kd = 0; kd < kernel[0]; ++kd) {
+      V slab = c.reshape(c.slice(planes, {0, kd * dilations[0], 0, 0, 0},
+                                 {n, outDepth, channels, h, wd},
+                                 {1, strides[0], 1, 1, 1}),
+                         {n * outDepth, channels, h, wd});
+      V filter = c.reshape(
+          c.slice(*w, {0, 0, kd, 0, 0},
+                  {outChannels, channels / group, 1, kernel[1], kernel[2]}),
+          {outChannels, channels / group, kernel[1], kernel[2]});
+      if (failed(slab) || failed(filter))
+        return failure();
+      V part = ic.create<Conv2DOp>(
+          node, *slab, *filter, kd == 0 ? bias : Value(),
+          b.getDenseI64ArrayAttr({strides[1], strides[2]}),
+          b.getDenseI64ArrayAttr({pads[1], pads[2], pads[4], pads[5]}),
+          b.getDenseI64ArrayAttr({dilations[1], dilations[2]}),
+          b.getI64IntegerAttr(group));
+      sum = kd == 0 ? part : c.add(sum, part);
+      if (failed(sum))
+        return failure();
+    }
+    ArrayRef<int64_t> plane = typeOf(*sum).getShape();
+    return c.bind(0, c.transpose(c.reshape(sum, {n, outDepth, outChannels,
+                                                 plane[2], plane[3]}),
+                                 {0, 2, 1, 3, 4}));
+  };
+}
+
 ArrayRef<OpConverter> onnx_import::getCompositeConverters() {
   static const OpConverter converters[] = {
       {"NegativeLogLikelihoodLoss", 12, convertNegativeLogLikelihoodLoss},

@@ -222,6 +222,18 @@ ImportContext::requireIntsInput(const onnx::NodeProto &node, int index,
   return out;
 }
 
+const OpConverter *ImportContext::lookupConverter(StringRef opType) {
+  if (converters.empty())
+    for (const OpConverter &c : getOpConverters()) {
+      if (c.sinceVersion > opset)
+        continue;
+      const OpConverter *&slot = converters[c.opType];
+      if (!slot || slot->sinceVersion < c.sinceVersion)
+        slot = &c;
+    }
+  return converters.lookup(opType);
+}
+
 void ImportContext::setOutput(const onnx::NodeProto &node, int index,
                               Value value) {
   if (index < node.output_size() && !node.output(index).empty())

@@ -49,6 +49,8 @@ struct Initializer {
   mlir::Value value;
 };
 
+struct OpConverter;
+
 class ImportContext {
 public:
   ImportContext(mlir::OpBuilder &builder, int64_t opset, std::string modelPath,
@@ -72,6 +74,11 @@ public:
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<Initializer> initializers;
 
+private:
+  /// lookupConverter's table, made on first use.
+  llvm::StringMap<const OpConverter *> converters;
+
+public:
   /// The location of `node` (its name, or op type and index).
   mlir::Location getLoc(const onnx::NodeProto &node) const;
   /// Emits an error at `node` naming the node and its op type.
@@ -99,6 +106,10 @@ public:
   mlir::FailureOr<llvm::SmallVector<int64_t>>
   requireIntsInput(const onnx::NodeProto &node, int index,
                    llvm::StringRef what);
+
+  /// The converter of `opType` in the default ONNX domain at this opset
+  /// (the one of the greatest sinceVersion <= opset), or null.
+  const OpConverter *lookupConverter(llvm::StringRef opType);
 
   /// Binds output `index` of `node` to `value`.
   void setOutput(const onnx::NodeProto &node, int index, mlir::Value value);
@@ -216,12 +227,20 @@ llvm::ArrayRef<OpConverter> getOpConverters();
 llvm::ArrayRef<OpConverter> getCompositeConverters();
 llvm::ArrayRef<OpConverter> getResamplingConverters();
 llvm::ArrayRef<OpConverter> getRecurrentConverters();
+/// If with a condition known at compile time, folded; Loop unrolled, or
+/// recognised as nn.EmbeddingBag (ControlFlow.cpp).
+llvm::ArrayRef<OpConverter> getControlFlowConverters();
 
 /// A converter of a window op (convolution, pooling) that also takes 1-D
 /// windows: a 3-D input N x C x L (and its weight, input `weightInput`) is
 /// seen as N x C x 1 x L, its window attributes as 1 x k, by `convert2D`;
 /// the results go back to 3-D.
 ConvertFn liftTo2D(ConvertFn convert2D, int weightInput = -1);
+
+/// A converter of Conv that also takes 3-D windows: a 5-D input is
+/// convolved as a sum of 2-D convolutions, one per depth of the filter
+/// (Composites.cpp); other ranks go to `conv2D`.
+ConvertFn conv3DAsSumOf2D(ConvertFn conv2D);
 
 /// The axes a reduction of `node` over `x` reduces: from the `axes`
 /// attribute, or from input 1 when `axesFromInput` (which must be known at

@@ -283,10 +283,13 @@ static void checkEinsumEquation(const onnx::NodeProto &node) {
 /// Checks what ONNX 1.12's inference functions take for granted and read
 /// or write out of bounds when it is not so: Conv's kernel, taken from the
 /// weight's dims, is indexed with the input's spatial rank; Einsum's
-/// implicit output is counted in an array of the letters a-z.
+/// implicit output is counted in an array of the letters a-z. Inside a
+/// subgraph (`inSubgraph`), whose values' types this check does not know,
+/// a rank-dependent attribute other than the harmless default is refused.
 static void checkBeforeInference(
     const onnx::NodeProto &node,
-    const std::unordered_map<std::string, onnx::TypeProto *> &types) {
+    const std::unordered_map<std::string, onnx::TypeProto *> &types,
+    bool inSubgraph = false) {
   if (node.op_type() == "Einsum")
     return checkEinsumEquation(node);
   // DepthToSpace's and SpaceToDepth's inference divide by blocksize^2,
@@ -310,6 +313,9 @@ static void checkBeforeInference(
     std::optional<int64_t> b = intAttr("batch_dims");
     int data = rankOf(types, node.input(0)),
         indices = rankOf(types, node.input(1));
+    if (inSubgraph && b && *b != 0 && (data < 0 || indices < 0))
+      throw std::runtime_error("batch_dims other than 0 inside a subgraph "
+                               "cannot be checked before inference");
     if (b && (*b < 0 || (data >= 0 && *b >= data) ||
               (indices >= 0 && *b >= indices)))
       throw std::runtime_error("batch_dims " + std::to_string(*b) +
@@ -321,6 +327,9 @@ static void checkBeforeInference(
       node.input_size() >= 1) {
     std::optional<int64_t> axis = intAttr("axis");
     int rank = rankOf(types, node.input(0));
+    if (inSubgraph && axis && *axis != 0 && *axis != -1 && rank < 0)
+      throw std::runtime_error("an axis other than 0 or -1 inside a subgraph "
+                               "cannot be checked before inference");
     if (axis && rank >= 0 && (*axis < -rank || *axis > rank))
       throw std::runtime_error("axis " + std::to_string(*axis) +
                                " is out of range for rank " +
@@ -331,10 +340,39 @@ static void checkBeforeInference(
     return;
   int input = rankOf(types, node.input(0)),
       weight = rankOf(types, node.input(1));
+  if (inSubgraph && (input < 0 || weight < 0))
+    throw std::runtime_error("a convolution inside a subgraph cannot be "
+                             "checked before inference (its ranks are not "
+                             "known yet)");
   if (input >= 0 && weight >= 0 && input != weight)
     throw std::runtime_error("the input has rank " + std::to_string(input) +
                              " but the weight rank " + std::to_string(weight) +
                              "; they must be equal");
+}
+
+/// checkBeforeInference for every node of `node`'s subgraphs, at any depth:
+/// ONNX's inference of Loop, If and Scan infers their bodies itself.
+static void checkSubgraphsBeforeInference(
+    const onnx::NodeProto &node,
+    const std::unordered_map<std::string, onnx::TypeProto *> &types) {
+  auto checkGraph = [&](const onnx::GraphProto &graph) {
+    for (const onnx::NodeProto &inner : graph.node()) {
+      try {
+        checkBeforeInference(inner, types, /*inSubgraph=*/true);
+      } catch (const std::exception &e) {
+        throw std::runtime_error("in subgraph '" + graph.name() + "', node '" +
+                                 inner.name() + "' (" + inner.op_type() +
+                                 "): " + e.what());
+      }
+      checkSubgraphsBeforeInference(inner, types);
+    }
+  };
+  for (const onnx::AttributeProto &a : node.attribute()) {
+    if (a.has_g())
+      checkGraph(a.g());
+    for (const onnx::GraphProto &g : a.graphs())
+      checkGraph(g);
+  }
 }
 
 void NodeInference::inferNode(onnx::NodeProto &node) {
@@ -354,6 +392,7 @@ void NodeInference::inferNode(onnx::NodeProto &node) {
   if (!schema)
     return;
   checkBeforeInference(node, types);
+  checkSubgraphsBeforeInference(node, types);
   onnx::shape_inference::InferenceContextImpl ctx(node, types, data, sparseData,
                                                   &shapeData, &graphContext);
   if (schema->has_type_and_shape_inference_function()) {

@@ -822,17 +822,9 @@ OwningOpRef<ModuleOp> OnnxImporter::convert() {
   if (failed(collectInitializers(ic)))
     return nullptr;
 
-  // Converters of this opset, by op type.
-  llvm::StringMap<const OpConverter *> converters;
-  for (const OpConverter &c : getOpConverters()) {
-    if (c.sinceVersion > opset)
-      continue;
-    const OpConverter *&slot = converters[c.opType];
-    if (!slot || slot->sinceVersion < c.sinceVersion)
-      slot = &c;
-  }
   for (const onnx::NodeProto &node : graph.node()) {
-    const OpConverter *converter = converters.lookup(node.op_type());
+    // checkSupported found a converter for every node.
+    const OpConverter *converter = ic.lookupConverter(node.op_type());
     if (failed(converter->convert(ic, node)))
       return nullptr;
     for (int i = 0; i < node.output_size(); ++i)

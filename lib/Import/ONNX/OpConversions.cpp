@@ -375,7 +375,7 @@ LogicalResult convertConv(ImportContext &ic, const Node &node) {
   Value bias = ic.getOptionalInput(node, 2);
   if (typeOf(*x).getRank() != 4)
     return ic.emitError(node)
-           << "only 1-D and 2-D convolutions (3-D or 4-D input) are "
+           << "only 1-D, 2-D and 3-D convolutions (3-D to 5-D input) are "
               "supported, found rank "
            << typeOf(*x).getRank();
   if (typeOf(*w).getRank() != 4)
@@ -1644,7 +1644,8 @@ static const OpConverter kConverters[] = {
     // Contractions, convolution, pooling, normalization.
     {"MatMul", 1, convertMatMul},
     {"Gemm", 7, convertGemm},
-    {"Conv", 1, liftTo2D(convertConv, 1), "other than 1-D and 2-D"},
+    {"Conv", 1, conv3DAsSumOf2D(liftTo2D(convertConv, 1)),
+     "other than 1-D, 2-D and 3-D"},
     {"MaxPool", 1, pool3DAsTwo2D(liftTo2D(pool(PoolKind::Max))),
      "other than 1-D, 2-D and 3-D; the Indices output"},
     {"AveragePool", 7, pool3DAsTwo2D(liftTo2D(pool(PoolKind::Avg))),
@@ -1715,6 +1716,7 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
     llvm::append_range(list, getCompositeConverters());
     llvm::append_range(list, getResamplingConverters());
     llvm::append_range(list, getRecurrentConverters());
+    llvm::append_range(list, getControlFlowConverters());
     return list;
   }();
   return all;

@@ -179,6 +179,13 @@ def opset17(out):
            ["convt_same"], strides=[2, 2], auto_pad="SAME_LOWER")
     g.node("ConvTranspose", [sig, g.init("convt1d_w", normal(4, 2, 4))], ["convt1d"],
            strides=[2], pads=[1, 1])
+    # 3-D convolutions (a sum of 2-D ones per filter depth): pads, strides,
+    # dilations and groups on every axis, a bias; SAME padding.
+    vid = g.input("vid", normal(2, 4, 5, 6, 5))
+    g.node("Conv", [vid, g.init("conv3d_w", normal(6, 2, 3, 2, 3)), g.init("conv3d_b", normal(6))],
+           ["conv3d"], group=2, pads=[1, 0, 2, 2, 1, 0], strides=[2, 1, 2], dilations=[1, 2, 1])
+    g.node("Conv", [vid, g.init("conv3d_same_w", normal(3, 4, 2, 3, 3))], ["conv3d_same"],
+           auto_pad="SAME_UPPER", strides=[2, 2, 1])
 
     # Resize: linear and nearest by scales, cubic by sizes (downsampling),
     # tf_crop_and_resize with an extrapolation value. Sizes and scales where

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Runs a model of make_composite_models.py with dist-run and with ONNX
 Runtime (test/oracle/run_ort.js) and compares every output: same shape and
-element type, values within rtol 1e-5, atol 1e-6 (NaN where ORT has NaN).
+element type, values within rtol 1e-5, atol 1e-6 times the output's largest
+magnitude (at least 1) (NaN where ORT has NaN).
 With --ranks N the model is also planned for N devices on --cluster and run
 under MPI, and every output must equal the 1-rank one (rtol 1e-5).
 
@@ -38,7 +39,12 @@ def compare(name, got, want, rtol, atol):
               f"expected {want.dtype}{list(want.shape)}")
         return False
     if want.dtype.kind == "f":
-        ok = np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+        # The absolute tolerance scales with the output's largest value: a
+        # float32 sum of many products (a 3-D convolution) added in another
+        # order differs by a few ulps of its terms, not of its result.
+        finite = np.abs(want[np.isfinite(want)])
+        scale = max(1.0, float(finite.max())) if finite.size else 1.0
+        ok = np.allclose(got, want, rtol=rtol, atol=atol * scale, equal_nan=True)
     else:
         ok = np.array_equal(got, want)
     if not ok:
