@@ -951,6 +951,162 @@ LogicalResult convertConvTranspose(ImportContext &ic, const Node &node) {
 // Normalizations
 //===----------------------------------------------------------------------===//
 
+/// |x|^p, with p = 1 and 2 as an abs and a square.
+V absPower(Composer &c, V x, int64_t p) {
+  if (failed(x))
+    return failure();
+  Type element = typeOf(*x).getElementType();
+  if (p == 1)
+    return c.unary(UnaryKind::Abs, x);
+  if (p == 2)
+    return c.mul(x, x);
+  return c.binary(BinaryKind::Pow, c.unary(UnaryKind::Abs, x),
+                  c.scalar(element, static_cast<double>(p)));
+}
+
+/// y^(1/p), with p = 1 and 2 as nothing and a square root.
+V root(Composer &c, V y, int64_t p) {
+  if (failed(y) || p == 1)
+    return y;
+  if (p == 2)
+    return c.unary(UnaryKind::Sqrt, y);
+  return c.binary(BinaryKind::Pow, y,
+                  c.scalar(typeOf(*y).getElementType(), 1.0 / p));
+}
+
+/// The exponent `p` of an Lp operator: at least 1.
+FailureOr<int64_t> lpExponent(ImportContext &ic, const Node &node) {
+  int64_t p = ic.getIntAttr(node, "p", 2);
+  if (p < 1 || p > 64)
+    return ic.emitError(node) << "expects p from 1 to 64, found " << p;
+  return p;
+}
+
+/// LpNormalization: x divided by its Lp norm along the axis (p is 1 or 2).
+LogicalResult convertLpNormalization(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x) || failed(requireFloat(ic, node, *x)))
+    return failure();
+  int64_t p = ic.getIntAttr(node, "p", 2);
+  if (p != 1 && p != 2)
+    return ic.emitError(node) << "expects p 1 or 2, found " << p;
+  FailureOr<int64_t> axis = ic.normalizeAxis(
+      node, ic.getIntAttr(node, "axis", -1), typeOf(*x).getRank());
+  if (failed(axis))
+    return failure();
+  Composer c(ic, node);
+  V norm =
+      root(c, c.reduce(ReduceKind::Sum, absPower(c, *x, p), {*axis}, true), p);
+  return c.bind(0, c.div(*x, norm));
+}
+
+/// LpPool: (the sum of |x|^p over each window)^(1/p), the sum an average
+/// pooling that counts the (zero) padding, times the window's size.
+LogicalResult convertLpPool(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x) || failed(requireFloat(ic, node, *x)))
+    return failure();
+  FailureOr<int64_t> p = lpExponent(ic, node);
+  if (failed(p))
+    return failure();
+  std::optional<SmallVector<int64_t>> kernel =
+      ic.getIntsAttr(node, "kernel_shape");
+  if (!kernel || kernel->empty())
+    return ic.emitError(node) << "expects a kernel_shape";
+  int64_t size = 1;
+  for (int64_t k : *kernel) {
+    if (k < 1 || k > (int64_t{1} << 20))
+      return ic.emitError(node) << "expects kernel sizes from 1 to 2^20";
+    size *= k;
+  }
+  Composer c(ic, node);
+  V powered = absPower(c, *x, *p);
+  if (failed(powered))
+    return failure();
+  const OpConverter *average = ic.lookupConverter("AveragePool");
+  if (!average)
+    return ic.emitError(node) << "needs AveragePool, which this opset lacks";
+  Node pool = node;
+  pool.set_op_type("AveragePool");
+  pool.clear_attribute();
+  for (const onnx::AttributeProto &a : node.attribute())
+    if (a.name() != "p" && a.name() != "count_include_pad")
+      *pool.add_attribute() = a;
+  onnx::AttributeProto &countPads = *pool.add_attribute();
+  countPads.set_name("count_include_pad");
+  countPads.set_type(onnx::AttributeProto::INT);
+  countPads.set_i(1);
+  FailureOr<Value> sum = convertAs(ic, pool, average->convert, *powered, {});
+  if (failed(sum))
+    return failure();
+  Type element = typeOf(*x).getElementType();
+  return c.bind(
+      0,
+      root(c, c.mul(*sum, c.scalar(element, static_cast<double>(size))), *p));
+}
+
+/// GlobalLpPool: (the sum of |x|^p over the spatial dims)^(1/p).
+LogicalResult convertGlobalLpPool(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x) || failed(requireFloat(ic, node, *x)))
+    return failure();
+  FailureOr<int64_t> p = lpExponent(ic, node);
+  if (failed(p))
+    return failure();
+  int64_t rank = typeOf(*x).getRank();
+  if (rank < 3)
+    return ic.emitError(node)
+           << "expects an input N x C x spatial dims, found rank " << rank;
+  SmallVector<int64_t> spatial;
+  for (int64_t d = 2; d < rank; ++d)
+    spatial.push_back(d);
+  Composer c(ic, node);
+  return c.bind(
+      0, root(c, c.reduce(ReduceKind::Sum, absPower(c, *x, *p), spatial, true),
+              *p));
+}
+
+/// ReverseSequence: along the time axis, the first sequence_lens[b]
+/// elements of batch b reversed, the rest kept; a GatherElements at
+/// len - 1 - t for t < len (lengths are clamped to [0, T]).
+LogicalResult convertReverseSequence(ImportContext &ic, const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0), lens = ic.getInput(node, 1);
+  if (failed(x) || failed(lens))
+    return failure();
+  RankedTensorType xType = typeOf(*x);
+  int64_t timeAxis = ic.getIntAttr(node, "time_axis", 0),
+          batchAxis = ic.getIntAttr(node, "batch_axis", 1);
+  if (xType.getRank() < 2 ||
+      !((timeAxis == 0 && batchAxis == 1) || (timeAxis == 1 && batchAxis == 0)))
+    return ic.emitError(node) << "expects time and batch axes 0 and 1 of an "
+                                 "input of rank >= 2";
+  int64_t steps = xType.getDimSize(timeAxis),
+          batch = xType.getDimSize(batchAxis);
+  RankedTensorType lensType = typeOf(*lens);
+  if (lensType.getShape() != ArrayRef<int64_t>{batch} ||
+      !isa<IntegerType>(lensType.getElementType()))
+    return ic.emitError(node) << "expects " << batch
+                              << " integer sequence_lens, found " << lensType;
+  Composer c(ic, node);
+  Type i64 = ic.builder.getI64Type();
+  // [T, B] (or [B, T]) positions and lengths, then the source positions.
+  SmallVector<int64_t> lensShape(2, 1);
+  lensShape[batchAxis] = batch;
+  V t = c.iota(steps, timeAxis, 2);
+  V len = c.reshape(c.cast(*lens, i64), lensShape);
+  len = c.select(c.compare(CompareKind::Lt, len, c.intScalar(i64, 0)),
+                 c.intScalar(i64, 0), len);
+  len = c.select(c.compare(CompareKind::Gt, len, c.intScalar(i64, steps)),
+                 c.intScalar(i64, steps), len);
+  V source = c.select(c.compare(CompareKind::Lt, t, len),
+                      c.sub(c.sub(len, c.intScalar(i64, 1)), t), t);
+  SmallVector<int64_t> indexShape(xType.getRank(), 1);
+  indexShape[timeAxis] = steps;
+  indexShape[batchAxis] = batch;
+  V index = c.broadcast(c.reshape(source, indexShape), xType.getShape());
+  return c.bind(0, c.gatherElements(*x, index, timeAxis));
+}
+
 /// InstanceNormalization: each (n, c) normalized over the spatial dims, then
 /// scaled and shifted per channel.
 LogicalResult convertInstanceNorm(ImportContext &ic, const Node &node) {
@@ -1194,6 +1350,10 @@ ArrayRef<OpConverter> onnx_import::getCompositeConverters() {
       {"ConvTranspose", 1, liftTo2D(convertConvTranspose, 1),
        "other than 1-D and 2-D"},
       {"InstanceNormalization", 6, convertInstanceNorm},
+      {"LpNormalization", 1, convertLpNormalization, "p other than 1 and 2"},
+      {"LpPool", 2, convertLpPool},
+      {"GlobalLpPool", 2, convertGlobalLpPool},
+      {"ReverseSequence", 10, convertReverseSequence},
       {"MeanVarianceNormalization", 9, convertMeanVarianceNorm},
   };
   return converters;

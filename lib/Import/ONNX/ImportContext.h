@@ -237,6 +237,14 @@ llvm::ArrayRef<OpConverter> getControlFlowConverters();
 /// the results go back to 3-D.
 ConvertFn liftTo2D(ConvertFn convert2D, int weightInput = -1);
 
+/// Runs `convert` on `node` with input 0 seen as `input` and the INTS
+/// attributes `attrs` in place of the node's attributes of those names;
+/// returns its output 0.
+mlir::FailureOr<mlir::Value> convertAs(
+    ImportContext &ic, const onnx::NodeProto &node, const ConvertFn &convert,
+    mlir::Value input,
+    llvm::ArrayRef<std::pair<const char *, llvm::SmallVector<int64_t>>> attrs);
+
 /// A converter of Conv that also takes 3-D windows: a 5-D input is
 /// convolved as a sum of 2-D convolutions, one per depth of the filter
 /// (Composites.cpp); other ranks go to `conv2D`.

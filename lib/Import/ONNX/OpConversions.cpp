@@ -439,35 +439,6 @@ ConvertFn pool(PoolKind kind) {
   };
 }
 
-/// Runs `convert2D` on `node` with input 0 seen as `input` and the
-/// attributes `attrs` in place of the node's window attributes; returns its
-/// output 0.
-FailureOr<Value>
-convertAs(ImportContext &ic, const Node &node, const ConvertFn &convert2D,
-          Value input,
-          ArrayRef<std::pair<const char *, SmallVector<int64_t>>> attrs) {
-  Node copy = node;
-  copy.clear_attribute();
-  for (const onnx::AttributeProto &attr : node.attribute())
-    if (!llvm::any_of(attrs, [&](auto &a) { return attr.name() == a.first; }))
-      *copy.add_attribute() = attr;
-  for (auto &[name, values] : attrs) {
-    onnx::AttributeProto &a = *copy.add_attribute();
-    a.set_name(name);
-    a.set_type(onnx::AttributeProto::INTS);
-    for (int64_t v : values)
-      a.add_ints(v);
-  }
-  const std::string &in = node.input(0), &out = node.output(0);
-  Value saved = ic.values.lookup(in);
-  ic.values[in] = input;
-  LogicalResult converted = convert2D(ic, copy);
-  ic.values[in] = saved;
-  if (failed(converted))
-    return failure();
-  return ic.values.lookup(out);
-}
-
 /// Pooling of a 3-D window as two 2-D poolings: over H x W with N x C*D as
 /// the channels, then over D (a window of D x 1 on N x C x D x H'*W'). Max
 /// and average (the divisor of a window, with or without the padding, is
@@ -529,10 +500,21 @@ ConvertFn globalPool(PoolKind kind) {
     FailureOr<Value> x = ic.getInput(node, 0);
     if (failed(x))
       return failure();
-    if (typeOf(*x).getRank() != 4)
-      return ic.emitError(node) << "only 4-D inputs are supported, found rank "
-                                << typeOf(*x).getRank();
-    return bind(ic, node, 0, ic.create<GlobalPoolOp>(node, kind, *x));
+    int64_t rank = typeOf(*x).getRank();
+    if (rank < 3)
+      return ic.emitError(node)
+             << "expects an input N x C x spatial dims, found rank " << rank;
+    if (rank == 4)
+      return bind(ic, node, 0, ic.create<GlobalPoolOp>(node, kind, *x));
+    // Other than 2-D: a mean or max over the spatial dims.
+    SmallVector<int64_t> spatial;
+    for (int64_t d = 2; d < rank; ++d)
+      spatial.push_back(d);
+    return bind(ic, node, 0,
+                ic.create<ReduceOp>(node,
+                                    kind == PoolKind::Avg ? ReduceKind::Mean
+                                                          : ReduceKind::Max,
+                                    *x, spatial, /*keepDims=*/true));
   };
 }
 
@@ -1457,6 +1439,32 @@ LogicalResult convertClip(ImportContext &ic, const Node &node) {
 
 } // namespace
 
+FailureOr<Value> onnx_import::convertAs(
+    ImportContext &ic, const Node &node, const ConvertFn &convert2D,
+    Value input,
+    ArrayRef<std::pair<const char *, SmallVector<int64_t>>> attrs) {
+  Node copy = node;
+  copy.clear_attribute();
+  for (const onnx::AttributeProto &attr : node.attribute())
+    if (!llvm::any_of(attrs, [&](auto &a) { return attr.name() == a.first; }))
+      *copy.add_attribute() = attr;
+  for (auto &[name, values] : attrs) {
+    onnx::AttributeProto &a = *copy.add_attribute();
+    a.set_name(name);
+    a.set_type(onnx::AttributeProto::INTS);
+    for (int64_t v : values)
+      a.add_ints(v);
+  }
+  const std::string &in = node.input(0), &out = node.output(0);
+  Value saved = ic.values.lookup(in);
+  ic.values[in] = input;
+  LogicalResult converted = convert2D(ic, copy);
+  ic.values[in] = saved;
+  if (failed(converted))
+    return failure();
+  return ic.values.lookup(out);
+}
+
 FailureOr<SmallVector<int64_t>>
 onnx_import::getReduceAxes(ImportContext &ic, const Node &node, Value x,
                            bool axesFromInput, bool &noop) {
@@ -1650,8 +1658,8 @@ static const OpConverter kConverters[] = {
      "other than 1-D, 2-D and 3-D; the Indices output"},
     {"AveragePool", 7, pool3DAsTwo2D(liftTo2D(pool(PoolKind::Avg))),
      "other than 1-D, 2-D and 3-D"},
-    {"GlobalAveragePool", 1, globalPool(PoolKind::Avg), "other than 4-D input"},
-    {"GlobalMaxPool", 1, globalPool(PoolKind::Max), "other than 4-D input"},
+    {"GlobalAveragePool", 1, globalPool(PoolKind::Avg)},
+    {"GlobalMaxPool", 1, globalPool(PoolKind::Max)},
     {"BatchNormalization", 9, convertBatchNorm, "training mode"},
     {"Softmax", 1, softmax(/*log=*/false, /*singleAxis=*/false)},
     {"Softmax", 13, softmax(/*log=*/false, /*singleAxis=*/true)},

@@ -186,6 +186,16 @@ def opset17(out):
            ["conv3d"], group=2, pads=[1, 0, 2, 2, 1, 0], strides=[2, 1, 2], dilations=[1, 2, 1])
     g.node("Conv", [vid, g.init("conv3d_same_w", normal(3, 4, 2, 3, 3))], ["conv3d_same"],
            auto_pad="SAME_UPPER", strides=[2, 2, 1])
+    # Lp norms and pools; global pools of 1-D and 3-D inputs.
+    g.node("LpNormalization", [img4], ["lpnorm_1"], p=1, axis=1)
+    g.node("LpNormalization", [img4], ["lpnorm_2"], p=2, axis=-1)
+    g.node("LpPool", [img4], ["lppool_3"], p=3, kernel_shape=[2, 3], strides=[1, 2],
+           pads=[1, 0, 0, 1])
+    g.node("LpPool", [sig], ["lppool_1d"], p=2, kernel_shape=[3], strides=[2])
+    g.node("GlobalLpPool", [img4], ["globallp_2"], p=2)
+    g.node("GlobalLpPool", [vid], ["globallp_3d"], p=1)
+    g.node("GlobalAveragePool", [vid], ["globalavg_3d"])
+    g.node("GlobalMaxPool", [sig], ["globalmax_1d"])
 
     # Resize: linear and nearest by scales, cubic by sizes (downsampling),
     # tf_crop_and_resize with an extrapolation value. Sizes and scales where
