@@ -237,6 +237,50 @@ requireFloat(ImportContext &ic, const onnx::NodeProto &node, mlir::Value x,
   return x;
 }
 
+/// The one number that input `index` holds at compile time, as a double
+/// (finite, within +-1e18).
+inline mlir::FailureOr<double> requireScalarNumber(ImportContext &ic,
+                                                   const onnx::NodeProto &node,
+                                                   int index,
+                                                   llvm::StringRef what) {
+  mlir::FailureOr<mlir::DenseElementsAttr> value =
+      ic.requireConstantInput(node, index, what);
+  if (mlir::failed(value))
+    return mlir::failure();
+  if (value->getNumElements() != 1)
+    return ic.emitError(node) << "expects " << what << " to hold one value, "
+                              << "found " << value->getNumElements();
+  double d = value->getElementType().isInteger()
+                 ? static_cast<double>(
+                       (*value->value_begin<llvm::APInt>()).getSExtValue())
+                 : (*value->value_begin<llvm::APFloat>()).convertToDouble();
+  if (!std::isfinite(d) || std::fabs(d) > 1e18)
+    return ic.emitError(node) << "expects " << what << " to be finite and "
+                              << "within 1e18, found " << d;
+  return d;
+}
+
+/// A scalar known at compile time (an integer or a float) as an integer.
+inline mlir::FailureOr<int64_t> requireScalarInput(ImportContext &ic,
+                                                   const onnx::NodeProto &node,
+                                                   int index,
+                                                   llvm::StringRef what) {
+  mlir::FailureOr<mlir::DenseElementsAttr> value =
+      ic.requireConstantInput(node, index, what);
+  if (mlir::failed(value))
+    return mlir::failure();
+  if (value->getNumElements() != 1)
+    return ic.emitError(node) << "expects " << what << " to hold one value, "
+                              << "found " << value->getNumElements();
+  if (value->getElementType().isInteger())
+    return (*value->value_begin<llvm::APInt>()).getSExtValue();
+  double d = (*value->value_begin<llvm::APFloat>()).convertToDouble();
+  if (!std::isfinite(d) || std::fabs(d) > 1e18)
+    return ic.emitError(node) << "expects " << what << " to be a finite "
+                              << "integer, found " << d;
+  return static_cast<int64_t>(d);
+}
+
 } // namespace distopt::onnx_import
 
 #endif // DISTOPT_LIB_IMPORT_ONNX_COMPOSER_H

@@ -317,25 +317,6 @@ ConvertFn hardmax(bool singleAxis) {
 // One-hot and identity matrices
 //===----------------------------------------------------------------------===//
 
-/// A scalar known at compile time (an integer or a float) as an integer.
-FailureOr<int64_t> requireScalarInput(ImportContext &ic, const Node &node,
-                                      int index, StringRef what) {
-  FailureOr<DenseElementsAttr> value =
-      ic.requireConstantInput(node, index, what);
-  if (failed(value))
-    return failure();
-  if (value->getNumElements() != 1)
-    return ic.emitError(node) << "expects " << what << " to hold one value, "
-                              << "found " << value->getNumElements();
-  if (value->getElementType().isInteger())
-    return (*value->value_begin<APInt>()).getSExtValue();
-  double d = (*value->value_begin<APFloat>()).convertToDouble();
-  if (!std::isfinite(d) || std::fabs(d) > 1e18)
-    return ic.emitError(node) << "expects " << what << " to be a finite "
-                              << "integer, found " << d;
-  return static_cast<int64_t>(d);
-}
-
 /// OneHot: `values[1]` where the index (counted from the end when negative,
 /// since opset 11) equals the position along the new axis, else
 /// `values[0]`; an index outside [-depth, depth) gives `values[0]`

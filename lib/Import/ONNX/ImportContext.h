@@ -230,6 +230,8 @@ llvm::ArrayRef<OpConverter> getRecurrentConverters();
 /// If with a condition known at compile time, folded; Loop unrolled, or
 /// recognised as nn.EmbeddingBag (ControlFlow.cpp).
 llvm::ArrayRef<OpConverter> getControlFlowConverters();
+/// DFT, STFT and MelWeightMatrix on static lengths (Spectral.cpp).
+llvm::ArrayRef<OpConverter> getSpectralConverters();
 
 /// A converter of a window op (convolution, pooling) that also takes 1-D
 /// windows: a 3-D input N x C x L (and its weight, input `weightInput`) is

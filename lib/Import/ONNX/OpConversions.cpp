@@ -1725,6 +1725,7 @@ ArrayRef<OpConverter> onnx_import::getOpConverters() {
     llvm::append_range(list, getResamplingConverters());
     llvm::append_range(list, getRecurrentConverters());
     llvm::append_range(list, getControlFlowConverters());
+    llvm::append_range(list, getSpectralConverters());
     return list;
   }();
   return all;

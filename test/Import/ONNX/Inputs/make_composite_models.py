@@ -28,6 +28,9 @@ class Graph:
 
     def __init__(self):
         self.inputs, self.nodes, self.outputs, self.inits, self.data = [], [], [], [], {}
+        # Output types given here instead of ONNX's inference (where it is
+        # wrong: ONNX 1.12 infers STFT as two-sided when onesided is left out).
+        self.declared = {}
 
     def input(self, name, array):
         elem = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[array.dtype]
@@ -51,6 +54,8 @@ class Graph:
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
         types = {v.name: v for v in inferred.graph.value_info}
+        for output, (elem, shape) in self.declared.items():
+            types[output] = helper.make_tensor_value_info(output, elem, shape)
         model.graph.output.extend(types[o] for o in self.outputs)
         onnx.checker.check_model(model)
         onnx.save(model, os.path.join(out, name + ".onnx"))
@@ -196,6 +201,24 @@ def opset17(out):
     g.node("GlobalLpPool", [vid], ["globallp_3d"], p=1)
     g.node("GlobalAveragePool", [vid], ["globalavg_3d"])
     g.node("GlobalMaxPool", [sig], ["globalmax_1d"])
+    # Signal operators: DFTs of real and complex signals along an inner
+    # axis, zero-padded, cut, one-sided, inverse; an STFT with a window; a
+    # mel filter bank.
+    spec = g.input("spec", normal(2, 6, 5, 1))
+    cplx = g.input("cplx", normal(2, 6, 5, 2))
+    g.node("DFT", [spec, g.init("dft_len8", np.array(8, np.int64))], ["dft_real_pad"],
+           axis=2, onesided=1)
+    g.node("DFT", [cplx, g.init("dft_len4", np.array(4, np.int64))], ["dft_cplx_cut"], axis=1)
+    g.node("DFT", [cplx], ["dft_inverse"], axis=-2, inverse=1)
+    audio = g.input("audio", normal(2, 40, 1))
+    g.node("STFT", [audio, g.init("stft_step", np.array(6, np.int64)),
+                    g.init("stft_window", np.hanning(10).astype(np.float32))], ["stft"])
+    g.declared["stft"] = (F, [2, 6, 6, 2])
+    g.node("MelWeightMatrix", [g.init("mel_bins", np.array(6, np.int64)),
+                               g.init("mel_dft", np.array(32, np.int64)),
+                               g.init("mel_rate", np.array(16000, np.int64)),
+                               g.init("mel_low", np.array(100.0, np.float32)),
+                               g.init("mel_high", np.array(7000.0, np.float32))], ["mel"])
 
     # Resize: linear and nearest by scales, cubic by sizes (downsampling),
     # tf_crop_and_resize with an extrapolation value. Sizes and scales where
