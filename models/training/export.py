@@ -97,7 +97,7 @@ def export(name: str, out: str, micro_batches: int = 1) -> dict:
         "description": spec.description,
         "opset": models.OPSET,
         "inputs": [{"name": i.name, "shape": [i.shape[0] // micro_batches] + list(i.shape[1:]),
-                    "dtype": str(i.dtype).split(".")[-1]}
+                    "dtype": str(i.dtype).split(".")[-1], "fixed": i.fixed}
                    for i in spec.inputs],
         "micro_batches": micro_batches,
         "output": spec.output,

@@ -1,7 +1,7 @@
 """Models for the training checks of dist-opt (issue 12): definitions and registry.
 
-Five kinds of model, each small enough that 20 training steps take well under a
-second on two cores, each a torch.nn.Module whose weights come from a fixed seed:
+Models small enough that 20 training steps take well under a second on two
+cores, each a torch.nn.Module whose weights come from a fixed seed:
 
   gpt       GPT-style decoder, untied LM head
   gpt_tied  the same decoder with the LM head tied to the token embedding
@@ -14,12 +14,22 @@ second on two cores, each a torch.nn.Module whose weights come from a fixed seed
   activations  an MLP through every activation of dist.unary and PReLU
   moe       top-2 mixture of experts per token (torch.topk, torch.gather,
             scatter of the gates)
+  unet, audio  2-D / 1-D convolutions, transposed convolutions, resizes
+  lstm, gru    nn.LSTM and a bidirectional nn.GRU
+  llama     LLaMA-style decoder: hand-written RMSNorm, rotary embeddings,
+            a torch.tril causal mask (ONNX Trilu), SwiGLU, no biases
+  mobilenet MobileNet-v3-style CNN: depthwise convs, Hardswish,
+            squeeze-excitation with Hardsigmoid, no batch norm
+  dlrm      DLRM-style recommender: nn.EmbeddingBag (ONNX Loop) fed flat
+            indices and fixed offsets, bmm feature interaction
+  video3d   3-D CNN on video clips: Conv3d, MaxPool3d, AdaptiveAvgPool3d
 
 Every entry of TRAINING_MODELS knows its constructor, its inputs (names, shapes,
 how to draw a batch from a generator), the name of its logits output and its
 default loss. Run with Debian's interpreter: /usr/bin/python3.
 """
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -324,6 +334,225 @@ class GRUClassifier(nn.Module):
         return self.head(torch.cat([h[0], h[1]], dim=-1))  # [B, classes]
 
 
+class RMSNorm(nn.Module):
+    """LLaMA's RMSNorm written by hand: x * rsqrt(mean(x^2) + eps) * weight
+    (ONNX Pow, ReduceMean, Add, Sqrt, Reciprocal, Mul; no LayerNormalization)."""
+
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotate_half(x):
+    """[x1, x2] -> [-x2, x1] over the last dim (two Slices, a Neg, a Concat)."""
+    half = x.shape[-1] // 2
+    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+
+
+class LlamaAttention(nn.Module):
+    """Bias-free q/k/v/o projections, rotary position embeddings on q and k,
+    a causal mask made at run time by torch.tril of ones_like(scores) (ONNX
+    Trilu), softmax."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.q = nn.Linear(dim, dim, bias=False)
+        self.k = nn.Linear(dim, dim, bias=False)
+        self.v = nn.Linear(dim, dim, bias=False)
+        self.o = nn.Linear(dim, dim, bias=False)
+
+    def _split(self, x):
+        b, t, _ = x.shape
+        return x.reshape(b, t, self.heads, self.head_dim).transpose(1, 2)  # [B, H, T, D]
+
+    def forward(self, x, cos, sin):
+        b, t, c = x.shape
+        q, k, v = self._split(self.q(x)), self._split(self.k(x)), self._split(self.v(x))
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.head_dim)
+        causal = torch.tril(torch.ones_like(scores))                 # Trilu, upper = 0
+        scores = scores.masked_fill(causal == 0, torch.finfo(scores.dtype).min)
+        y = torch.matmul(torch.softmax(scores, dim=-1), v)
+        return self.o(y.transpose(1, 2).reshape(b, t, c))
+
+
+class LlamaBlock(nn.Module):
+    """x + attn(rmsnorm(x)); x + down(silu(gate(h)) * up(h)), h = rmsnorm(x)."""
+
+    def __init__(self, dim, heads, hidden):
+        super().__init__()
+        self.attn_norm = RMSNorm(dim)
+        self.attn = LlamaAttention(dim, heads)
+        self.mlp_norm = RMSNorm(dim)
+        self.gate = nn.Linear(dim, hidden, bias=False)
+        self.up = nn.Linear(dim, hidden, bias=False)
+        self.down = nn.Linear(hidden, dim, bias=False)
+
+    def forward(self, x, cos, sin):
+        x = x + self.attn(self.attn_norm(x), cos, sin)
+        h = self.mlp_norm(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class Llama(nn.Module):
+    """LLaMA-style decoder: token embedding (no position embedding), blocks of
+    RMSNorm + rotary causal self-attention + SwiGLU MLP, a final RMSNorm and an
+    untied bias-free LM head. The rotary cos/sin tables are buffers."""
+
+    def __init__(self, vocab=128, seq=16, dim=32, heads=4, layers=2, hidden=64, base=10000.0):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.blocks = nn.ModuleList([LlamaBlock(dim, heads, hidden) for _ in range(layers)])
+        self.norm = RMSNorm(dim)
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        head_dim = dim // heads
+        inv_freq = 1.0 / base ** (torch.arange(0, head_dim, 2).float() / head_dim)
+        angles = torch.outer(torch.arange(seq).float(), inv_freq)       # [T, D/2]
+        angles = torch.cat([angles, angles], dim=-1)                    # [T, D]
+        self.register_buffer("rope_cos", angles.cos(), persistent=False)
+        self.register_buffer("rope_sin", angles.sin(), persistent=False)
+        for p in self.parameters():                       # small logits, as GPT's init
+            if p.dim() >= 2:
+                nn.init.normal_(p, 0.0, 0.05)
+        # Distinct norm scales: equal initializers would be merged by the exporter.
+        g = torch.Generator().manual_seed(51)
+        with torch.no_grad():
+            for m in self.modules():
+                if isinstance(m, RMSNorm):
+                    m.weight.copy_(1.0 + 0.1 * torch.randn(m.weight.shape, generator=g))
+
+    def forward(self, input_ids):
+        t = input_ids.shape[1]
+        cos, sin = self.rope_cos[:t], self.rope_sin[:t]
+        x = self.embed(input_ids)
+        for blk in self.blocks:
+            x = blk(x, cos, sin)
+        return self.lm_head(self.norm(x))                   # [B, T, V]
+
+
+class InvertedResidual(nn.Module):
+    """MobileNet-v3 block without batch norm: 1x1 expansion conv + activation,
+    depthwise 3x3 conv (groups = channels, stride 1 or 2) + activation, an
+    optional squeeze-excitation, 1x1 linear projection; a residual when the
+    shape is kept."""
+
+    def __init__(self, cin, hidden, cout, stride, act, se=False):
+        super().__init__()
+        self.expand = nn.Conv2d(cin, hidden, 1)
+        self.depthwise = nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden)
+        self.act = act
+        self.se = SqueezeExcite(hidden, max(hidden // 4, 4)) if se else None
+        self.project = nn.Conv2d(hidden, cout, 1)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        h = self.act(self.depthwise(self.act(self.expand(x))))
+        if self.se is not None:
+            h = self.se(h)
+        h = self.project(h)
+        return x + h if self.residual else h
+
+
+class SqueezeExcite(nn.Module):
+    """x * hardsigmoid(fc2(relu(fc1(avgpool(x))))) with 1x1 convolutions."""
+
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+
+    def forward(self, x):
+        s = F.hardsigmoid(self.fc2(torch.relu(self.fc1(self.pool(x)))))
+        return x * s
+
+
+class MobileNet(nn.Module):
+    """MobileNet-v3-style CNN without batch norm on 3x16x16 images: a stride-2
+    conv stem + Hardswish, three inverted residual blocks (depthwise convs,
+    ReLU and Hardswish, one squeeze-excitation with Hardsigmoid, one
+    residual), a 1x1 conv + Hardswish, global average pool, linear head."""
+
+    def __init__(self, channels=3, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(channels, 8, 3, 2, 1)                      # 8 x 8
+        self.hswish = nn.Hardswish()
+        self.blocks = nn.Sequential(
+            InvertedResidual(8, 16, 8, 1, nn.ReLU()),                    # residual
+            InvertedResidual(8, 24, 12, 2, nn.Hardswish(), se=True),     # 4 x 4, SE
+            InvertedResidual(12, 32, 12, 1, nn.Hardswish()))             # residual
+        self.last = nn.Conv2d(12, 24, 1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.head = nn.Linear(24, classes)
+
+    def forward(self, pixel_values):
+        x = self.hswish(self.stem(pixel_values))
+        x = self.hswish(self.last(self.blocks(x)))
+        return self.head(self.flatten(self.pool(x)))
+
+
+class DLRM(nn.Module):
+    """DLRM-style recommender: dense features through a bottom MLP, one
+    nn.EmbeddingBag per sparse feature (flat int64 indices and int64 offsets;
+    sum, sum and mean; torch exports each as an ONNX Loop over the bags), the
+    pairwise dot products of the stacked features (torch.bmm with the
+    transpose, the upper triangle picked by a constant index list), a top MLP
+    on the dense vector and the interactions."""
+
+    def __init__(self, dense=8, dim=8, rows=(20, 16, 12), modes=("sum", "sum", "mean"),
+                 classes=2):
+        super().__init__()
+        self.bottom = nn.Sequential(nn.Linear(dense, 16), nn.ReLU(), nn.Linear(16, dim),
+                                    nn.ReLU())
+        self.tables = nn.ModuleList([nn.EmbeddingBag(n, dim, mode=m)
+                                     for n, m in zip(rows, modes)])
+        for t in self.tables:                            # DLRM's init: U(-1/sqrt(n), 1/sqrt(n))
+            nn.init.uniform_(t.weight, -t.num_embeddings ** -0.5, t.num_embeddings ** -0.5)
+        f = len(rows) + 1
+        li, lj = zip(*[(i, j) for i in range(f) for j in range(i + 1, f)])
+        self.register_buffer("pair_i", torch.tensor(li), persistent=False)
+        self.register_buffer("pair_j", torch.tensor(lj), persistent=False)
+        self.top = nn.Sequential(nn.Linear(dim + len(li), 16), nn.ReLU(),
+                                 nn.Linear(16, classes))
+
+    def forward(self, dense, *sparse):                   # sparse: indices_k, offsets_k, ...
+        x = self.bottom(dense)                           # [B, d]
+        feats = [x] + [t(sparse[2 * k], sparse[2 * k + 1]) for k, t in enumerate(self.tables)]
+        t = torch.stack(feats, dim=1)                    # [B, F, d]
+        z = torch.bmm(t, t.transpose(1, 2))              # [B, F, F]
+        pairs = z[:, self.pair_i, self.pair_j]           # [B, F (F - 1) / 2]
+        return self.top(torch.cat([x, pairs], dim=1))    # [B, classes]
+
+
+class Video3D(nn.Module):
+    """A 3-D convolutional video classifier on [B, 3, 4, 8, 8] clips: Conv3d
+    (kernel 3, padding 1) + ReLU, MaxPool3d over (1, 2, 2), a temporal Conv3d
+    (kernel (3, 1, 1)) and a spatially strided one (stride (1, 2, 2)) + ReLU,
+    global average pool (AdaptiveAvgPool3d(1)), flatten, linear."""
+
+    def __init__(self, channels=3, width=8, classes=5):
+        super().__init__()
+        self.conv1 = nn.Conv3d(channels, width, 3, padding=1)
+        self.pool = nn.MaxPool3d((1, 2, 2))
+        self.temporal = nn.Conv3d(width, width, (3, 1, 1), padding=(1, 0, 0))
+        self.conv2 = nn.Conv3d(width, 2 * width, 3, stride=(1, 2, 2), padding=1)
+        self.avgpool = nn.AdaptiveAvgPool3d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(2 * width, classes)
+
+    def forward(self, clips):                            # [B, 3, 4, 8, 8]
+        x = self.pool(torch.relu(self.conv1(clips)))     # [B, w, 4, 4, 4]
+        x = torch.relu(self.conv2(torch.relu(self.temporal(x))))  # [B, 2w, 4, 2, 2]
+        return self.fc(self.flatten(self.avgpool(x)))
+
+
 # --------------------------------------------------------------------------- #
 # Registry
 # --------------------------------------------------------------------------- #
@@ -336,6 +565,11 @@ class InputSpec:
     name: str
     shape: Tuple[int, ...]
     dtype: torch.dtype
+    # The same value in every batch (make_batch draws no random numbers for
+    # it): data that decides sizes, such as DLRM's bag offsets. The drivers
+    # give it to dist-run like any input, or with --fixed-inputs compile to
+    # dist-opt as a compile-time value (--value NAME=FILE).
+    fixed: bool = False
 
 
 @dataclass
@@ -382,6 +616,27 @@ def _image(g, size=16):
 def _features(g, features=16):
     return (2 * torch.randn(BATCH, features, generator=g),)
 
+
+# DLRM's sparse features: 12 indices per table and one offset per bag (B bags
+# per table). The offsets are the same in every batch; the bags differ in
+# size, and the first table has an empty bag (its sum is zeros).
+DLRM_ROWS = (20, 16, 12)
+DLRM_INDICES = 12
+DLRM_OFFSETS = ((0, 3, 3, 7), (0, 5, 6, 10), (0, 2, 8, 9))
+
+
+def _dlrm_batch(g):
+    batch = [torch.randn(BATCH, 8, generator=g)]
+    for rows, offsets in zip(DLRM_ROWS, DLRM_OFFSETS):
+        batch.append(torch.randint(0, rows, (DLRM_INDICES,), generator=g, dtype=torch.int64))
+        batch.append(torch.tensor(offsets, dtype=torch.int64))
+    return tuple(batch)
+
+
+_DLRM_INPUTS = [InputSpec("dense", (BATCH, 8), torch.float32)] + [
+    spec for k in range(len(DLRM_ROWS)) for spec in (
+        InputSpec(f"indices_{k}", (DLRM_INDICES,), torch.int64),
+        InputSpec(f"offsets_{k}", (BATCH,), torch.int64, fixed=True))]
 
 _TOKENS = [InputSpec("input_ids", (BATCH, 16), torch.int64)]
 _IMAGE = [InputSpec("pixel_values", (BATCH, 3, 16, 16), torch.float32)]
@@ -439,6 +694,28 @@ TRAINING_MODELS: Dict[str, TrainingModel] = {m.name: m for m in [
                   [InputSpec("x", (BATCH, 10, 8), torch.float32)],
                   lambda g: (torch.randn(BATCH, 10, 8, generator=g),), "logits", 5,
                   seed=112),
+    TrainingModel("llama", "LLaMA decoder: vocab 128, seq 16, d=32, 4 heads, 2 blocks, "
+                  "hand-written RMSNorm, rotary embeddings (cos/sin buffers, rotate_half by "
+                  "slices, Neg and Concat), causal mask by torch.tril of ones_like(scores) "
+                  "(ONNX Trilu), SwiGLU MLP of 64, bias-free linears, untied LM head",
+                  Llama, _TOKENS, lambda g: (_tokens(g),), "logits", 128, seed=113),
+    TrainingModel("mobilenet", "MobileNet-v3-style CNN without batch norm on 3x16x16 "
+                  "images: stride-2 conv stem + Hardswish, 3 inverted residual blocks "
+                  "(1x1 convs, depthwise 3x3 convs, ReLU/Hardswish, one squeeze-excitation "
+                  "with Hardsigmoid), global average pool, linear; 10 classes",
+                  MobileNet, _IMAGE, _image, "logits", 10, seed=114),
+    TrainingModel("dlrm", "DLRM recommender: 8 dense features through a bottom MLP, 3 "
+                  "nn.EmbeddingBag tables (sum, sum, mean; 12 int64 indices and 4 fixed "
+                  "int64 offsets each, bags of different sizes, one empty; ONNX Loop), "
+                  "pairwise dot products by torch.bmm, upper triangle by a constant index "
+                  "list, top MLP; 2 classes", DLRM, _DLRM_INPUTS, _dlrm_batch, "logits", 2,
+                  seed=115),
+    TrainingModel("video3d", "3-D CNN video classifier on [4, 3, 4, 8, 8] clips: Conv3d "
+                  "(kernel 3, padding 1), ReLU, MaxPool3d (1, 2, 2), a (3, 1, 1) Conv3d and "
+                  "a stride-(1, 2, 2) Conv3d, ReLU, AdaptiveAvgPool3d(1), flatten, linear; "
+                  "5 classes", Video3D, [InputSpec("clips", (BATCH, 3, 4, 8, 8), torch.float32)],
+                  lambda g: (torch.randn(BATCH, 3, 4, 8, 8, generator=g),), "logits", 5,
+                  seed=116),
 ]}
 
 

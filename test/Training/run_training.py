@@ -6,7 +6,7 @@
                     [--steps 20] [--batches K] [--loss ...] [--optimizer ...] [--lr ...]
                     [--betas b1,b2] [--eps ...] [--weight-decay ...] [--momentum ...]
                     [--clip-norm ...] [--ranks-against ONE_RANK_LOSSES]
-                    [--reference-from EARLIER_OUT] [--dry-run]
+                    [--reference-from EARLIER_OUT] [--fixed-inputs run|compile] [--dry-run]
 
 Runs, stopping at the first failure (its exit status is returned):
 
@@ -26,7 +26,10 @@ momentum, with and without clipping; every flag overrides them, and the same
 values go to PyTorch and to dist-opt. --reference-from DIR skips 1 and 2 and
 uses DIR's (refused unless DIR's reference was made with the same model,
 steps, batches, seed and settings). --dry-run runs 1 and 2 and prints the
-other commands without running them.
+other commands without running them. An input that meta.json marks `fixed`
+(the same in every batch, e.g. DLRM's bag offsets) goes to dist-run like the
+others, or with --fixed-inputs compile to dist-opt as a compile-time value
+(--value NAME=REF/input_NAME.npy) instead.
 """
 
 import argparse
@@ -65,6 +68,12 @@ DEFAULTS = {
                  clip_norm=1.0),
     "gru": dict(loss="cross-entropy", optimizer="sgd", lr=0.1, momentum=0.9,
                 weight_decay=0.0),
+    "llama": dict(loss="cross-entropy", optimizer="adamw", lr=1e-3, weight_decay=0.01,
+                  clip_norm=1.0),
+    "mobilenet": dict(loss="cross-entropy", optimizer="sgd", lr=0.05, momentum=0.9,
+                      weight_decay=1e-4, clip_norm=1.0),
+    "dlrm": dict(loss="cross-entropy", optimizer="adamw", lr=3e-3, weight_decay=0.01),
+    "video3d": dict(loss="mse", optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=0.0),
 }
 COMMON = dict(betas="0.9,0.999", eps=1e-8, momentum=0.0, clip_norm=None)
 
@@ -99,6 +108,9 @@ def parse_args(argv):
     ap.add_argument("--reference-from", metavar="DIR",
                     help="take steps 1 and 2 (the export and PyTorch's reference) from an "
                          "earlier run's --out DIR, made with the same model and settings")
+    ap.add_argument("--fixed-inputs", choices=["run", "compile"], default="run",
+                    help="give the inputs that meta.json marks fixed to dist-run, or to "
+                         "dist-opt as --value")
     ap.add_argument("--mpirun", default="mpirun --oversubscribe")
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args(argv)
@@ -138,15 +150,21 @@ def dist_commands(args, export_dir, ref_dir):
         config = json.load(f)
     bin_dir = os.path.join(args.build, "bin")
     artifact = os.path.join(args.out, "train.dist")
-    shapes = []
+    shapes, fixed = [], set()
     for i in meta["inputs"]:
         shapes += ["--shape", f"{i['name']}=" + "x".join(str(d) for d in i["shape"])]
+        if i.get("fixed") and args.fixed_inputs == "compile":  # a compile-time value
+            fixed.add(i["name"])
+            value = os.path.join(ref_dir, f"input_{i['name']}.npy")
+            shapes += ["--value", f"{i['name']}={value}"]
     compile_cmd = ([os.path.join(bin_dir, "dist-opt"), os.path.join(export_dir, "model.onnx")]
                    + shapes + ["--mode", "train"] + optimizer_flags(args.settings)
                    + ["--cluster", args.cluster, "--devices", str(args.devices)]
                    + (["--plan", args.plan] if args.plan else []) + ["-o", artifact])
     feed = []
     for name in config["inputs"]:
+        if name in fixed:
+            continue
         if args.batches > 1:
             feed += ["--data", f"{name}={os.path.join(ref_dir, f'data_{name}.npy')}"]
         else:

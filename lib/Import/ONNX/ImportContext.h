@@ -221,6 +221,10 @@ struct OpConverter {
 /// sinceVersion <= N is used.
 llvm::ArrayRef<OpConverter> getOpConverters();
 
+/// The operators of the default domain that are not converted, each with
+/// why (the operator table and the unsupported-operator error say it).
+llvm::ArrayRef<std::pair<const char *, const char *>> getUnconvertedReasons();
+
 /// The converters of ops lowered to several dist ops (Composites.cpp), and
 /// of Resize and Upsample (Resampling.cpp), of RNN, GRU and LSTM unrolled
 /// (Recurrent.cpp).

@@ -602,6 +602,9 @@ LogicalResult OnnxImporter::checkSupported(bool atAnyOpset) {
   llvm::StringMap<int64_t> domainOpsets;
   for (const onnx::OperatorSetIdProto &id : model.opset_import())
     domainOpsets[id.domain()] = id.version();
+  llvm::StringMap<const char *> reasons;
+  for (auto [op, why] : getUnconvertedReasons())
+    reasons[op] = why;
   for (auto [i, node] : llvm::enumerate(model.graph().node())) {
     bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
     if (defaultDomain && latest.count(node.op_type()))
@@ -612,6 +615,8 @@ LogicalResult OnnxImporter::checkSupported(bool atAnyOpset) {
       version = opset;
     std::string key = node.op_type() + " (" + domain + ", opset " +
                       std::to_string(version) + ")";
+    if (defaultDomain && reasons.count(node.op_type()))
+      key += " [" + std::string(reasons.lookup(node.op_type())) + "]";
     auto [it, inserted] = unsupportedIndex.try_emplace(key, unsupported.size());
     if (inserted)
       unsupported.push_back({key, {}});
@@ -927,6 +932,9 @@ void distopt::printOnnxOperatorTable(llvm::raw_ostream &os) {
     if (!inserted)
       it->second = std::min(it->second, schema.since_version());
   }
+  llvm::StringMap<const char *> reasons;
+  for (auto [op, why] : getUnconvertedReasons())
+    reasons[op] = why;
   unsigned count = 0;
   for (const auto &entry : all)
     count += supported.count(entry.first);
@@ -936,7 +944,7 @@ void distopt::printOnnxOperatorTable(llvm::raw_ostream &os) {
     auto it = supported.find(name);
     os << "| " << name << " | " << introduced << " | ";
     if (it == supported.end()) {
-      os << "no | |\n";
+      os << "no | " << reasons.lookup(name) << " |\n";
       continue;
     }
     os << std::max<int>(it->second.since, kMinOpset) << " | "

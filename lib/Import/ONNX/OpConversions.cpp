@@ -1717,6 +1717,64 @@ static const OpConverter kConverters[] = {
      "inputs not known at compile time; more than 16384 elements"},
 };
 
+ArrayRef<std::pair<const char *, const char *>>
+onnx_import::getUnconvertedReasons() {
+  static constexpr const char *kRandom =
+      "random numbers: the runtime has no random generator yet";
+  static constexpr const char *kDataShape =
+      "an output whose shape depends on the data: dist programs have static "
+      "shapes";
+  static constexpr const char *kQuantized =
+      "8-bit quantized arithmetic (zero points, uint8): dist-opt plans float "
+      "programs";
+  static constexpr const char *kSequence =
+      "sequence and optional values: only tensors are converted";
+  static constexpr const char *kDataWindows =
+      "windows at positions read from the data: not converted yet";
+  static constexpr const char *kStrings = "string tensors";
+  static const std::pair<const char *, const char *> reasons[] = {
+      {"Bernoulli", kRandom},
+      {"BitShift", "unsigned element types, which dist-opt does not have"},
+      {"Compress", kDataShape},
+      {"ConcatFromSequence", kSequence},
+      {"ConvInteger", kQuantized},
+      {"DequantizeLinear", kQuantized},
+      {"Det", "a determinant, an LU factorization per matrix: not converted "
+              "yet"},
+      {"DynamicQuantizeLinear", kQuantized},
+      {"GridSample", kDataWindows},
+      {"MatMulInteger", kQuantized},
+      {"MaxRoiPool", kDataWindows},
+      {"MaxUnpool", "needs MaxPool's Indices output, which is not converted"},
+      {"Multinomial", kRandom},
+      {"NonMaxSuppression", kDataShape},
+      {"NonZero", kDataShape},
+      {"Optional", kSequence},
+      {"OptionalGetElement", kSequence},
+      {"OptionalHasElement", kSequence},
+      {"QLinearConv", kQuantized},
+      {"QLinearMatMul", kQuantized},
+      {"QuantizeLinear", kQuantized},
+      {"RandomNormal", kRandom},
+      {"RandomNormalLike", kRandom},
+      {"RandomUniform", kRandom},
+      {"RandomUniformLike", kRandom},
+      {"RoiAlign", kDataWindows},
+      {"SequenceAt", kSequence},
+      {"SequenceConstruct", kSequence},
+      {"SequenceEmpty", kSequence},
+      {"SequenceErase", kSequence},
+      {"SequenceInsert", kSequence},
+      {"SequenceLength", kSequence},
+      {"SequenceMap", kSequence},
+      {"SplitToSequence", kSequence},
+      {"StringNormalizer", kStrings},
+      {"TfIdfVectorizer", kStrings},
+      {"Unique", kDataShape},
+  };
+  return reasons;
+}
+
 ArrayRef<OpConverter> onnx_import::getOpConverters() {
   static const std::vector<OpConverter> all = [] {
     std::vector<OpConverter> list(std::begin(kConverters),
