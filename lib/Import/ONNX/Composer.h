@@ -265,20 +265,15 @@ inline mlir::FailureOr<int64_t> requireScalarInput(ImportContext &ic,
                                                    const onnx::NodeProto &node,
                                                    int index,
                                                    llvm::StringRef what) {
-  mlir::FailureOr<mlir::DenseElementsAttr> value =
-      ic.requireConstantInput(node, index, what);
-  if (mlir::failed(value))
-    return mlir::failure();
-  if (value->getNumElements() != 1)
-    return ic.emitError(node) << "expects " << what << " to hold one value, "
-                              << "found " << value->getNumElements();
-  if (value->getElementType().isInteger())
+  std::optional<mlir::DenseElementsAttr> value =
+      ic.getConstantInput(node, index);
+  if (value && value->getNumElements() == 1 &&
+      value->getElementType().isInteger())
     return (*value->value_begin<llvm::APInt>()).getSExtValue();
-  double d = (*value->value_begin<llvm::APFloat>()).convertToDouble();
-  if (!std::isfinite(d) || std::fabs(d) > 1e18)
-    return ic.emitError(node) << "expects " << what << " to be a finite "
-                              << "integer, found " << d;
-  return static_cast<int64_t>(d);
+  mlir::FailureOr<double> number = requireScalarNumber(ic, node, index, what);
+  if (mlir::failed(number))
+    return mlir::failure();
+  return static_cast<int64_t>(*number);
 }
 
 } // namespace distopt::onnx_import

@@ -955,12 +955,17 @@ V root(Composer &c, V y, int64_t p) {
                   c.scalar(typeOf(*y).getElementType(), 1.0 / p));
 }
 
-/// The exponent `p` of an Lp operator: at least 1.
-FailureOr<int64_t> lpExponent(ImportContext &ic, const Node &node) {
+/// The float input and the exponent `p` (1 to 64) of LpPool and
+/// GlobalLpPool.
+FailureOr<std::pair<Value, int64_t>> lpPoolInput(ImportContext &ic,
+                                                 const Node &node) {
+  FailureOr<Value> x = ic.getInput(node, 0);
+  if (failed(x) || failed(requireFloat(ic, node, *x)))
+    return failure();
   int64_t p = ic.getIntAttr(node, "p", 2);
   if (p < 1 || p > 64)
     return ic.emitError(node) << "expects p from 1 to 64, found " << p;
-  return p;
+  return std::make_pair(*x, p);
 }
 
 /// LpNormalization: x divided by its Lp norm along the axis (p is 1 or 2).
@@ -984,12 +989,10 @@ LogicalResult convertLpNormalization(ImportContext &ic, const Node &node) {
 /// LpPool: (the sum of |x|^p over each window)^(1/p), the sum an average
 /// pooling that counts the (zero) padding, times the window's size.
 LogicalResult convertLpPool(ImportContext &ic, const Node &node) {
-  FailureOr<Value> x = ic.getInput(node, 0);
-  if (failed(x) || failed(requireFloat(ic, node, *x)))
+  FailureOr<std::pair<Value, int64_t>> in = lpPoolInput(ic, node);
+  if (failed(in))
     return failure();
-  FailureOr<int64_t> p = lpExponent(ic, node);
-  if (failed(p))
-    return failure();
+  auto [x, p] = *in;
   std::optional<SmallVector<int64_t>> kernel =
       ic.getIntsAttr(node, "kernel_shape");
   if (!kernel || kernel->empty())
@@ -1001,7 +1004,7 @@ LogicalResult convertLpPool(ImportContext &ic, const Node &node) {
     size *= k;
   }
   Composer c(ic, node);
-  V powered = absPower(c, *x, *p);
+  V powered = absPower(c, x, p);
   if (failed(powered))
     return failure();
   const OpConverter *average = ic.lookupConverter("AveragePool");
@@ -1020,31 +1023,24 @@ LogicalResult convertLpPool(ImportContext &ic, const Node &node) {
   FailureOr<Value> sum = convertAs(ic, pool, average->convert, *powered, {});
   if (failed(sum))
     return failure();
-  Type element = typeOf(*x).getElementType();
+  Type element = typeOf(x).getElementType();
   return c.bind(
-      0,
-      root(c, c.mul(*sum, c.scalar(element, static_cast<double>(size))), *p));
+      0, root(c, c.mul(*sum, c.scalar(element, static_cast<double>(size))), p));
 }
 
 /// GlobalLpPool: (the sum of |x|^p over the spatial dims)^(1/p).
 LogicalResult convertGlobalLpPool(ImportContext &ic, const Node &node) {
-  FailureOr<Value> x = ic.getInput(node, 0);
-  if (failed(x) || failed(requireFloat(ic, node, *x)))
+  FailureOr<std::pair<Value, int64_t>> in = lpPoolInput(ic, node);
+  if (failed(in))
     return failure();
-  FailureOr<int64_t> p = lpExponent(ic, node);
-  if (failed(p))
+  auto [x, p] = *in;
+  FailureOr<SmallVector<int64_t>> spatial = spatialAxes(ic, node, x);
+  if (failed(spatial))
     return failure();
-  int64_t rank = typeOf(*x).getRank();
-  if (rank < 3)
-    return ic.emitError(node)
-           << "expects an input N x C x spatial dims, found rank " << rank;
-  SmallVector<int64_t> spatial;
-  for (int64_t d = 2; d < rank; ++d)
-    spatial.push_back(d);
   Composer c(ic, node);
   return c.bind(
-      0, root(c, c.reduce(ReduceKind::Sum, absPower(c, *x, *p), spatial, true),
-              *p));
+      0,
+      root(c, c.reduce(ReduceKind::Sum, absPower(c, x, p), *spatial, true), p));
 }
 
 /// ReverseSequence: along the time axis, the first sequence_lens[b]

@@ -131,25 +131,37 @@ std::optional<bool> constantBool(Value v) {
   return constantBool(attr);
 }
 
+/// The condition that input `index` holds at compile time (one boolean),
+/// and its value.
+FailureOr<std::pair<bool, DenseElementsAttr>>
+requireCondition(ImportContext &ic, const Node &node, int index) {
+  FailureOr<DenseElementsAttr> cond =
+      ic.requireConstantInput(node, index, "the condition");
+  if (failed(cond))
+    return failure();
+  std::optional<bool> value = constantBool(*cond);
+  if (!value)
+    return ic.emitError(node)
+           << "expects a condition of one boolean, found " << cond->getType();
+  return std::make_pair(*value, *cond);
+}
+
 //===----------------------------------------------------------------------===//
 // If
 //===----------------------------------------------------------------------===//
 
 LogicalResult convertIf(ImportContext &ic, const Node &node) {
   // dist programs have no branches: the condition must be known now.
-  FailureOr<DenseElementsAttr> cond =
-      ic.requireConstantInput(node, 0, "the condition");
+  FailureOr<std::pair<bool, DenseElementsAttr>> cond =
+      requireCondition(ic, node, 0);
   if (failed(cond))
     return failure();
-  std::optional<bool> taken = constantBool(*cond);
-  if (!taken)
-    return ic.emitError(node)
-           << "expects a condition of one boolean, found " << cond->getType();
+  bool taken = cond->first;
   const onnx::GraphProto *branch =
-      graphAttr(ic, node, *taken ? "then_branch" : "else_branch");
+      graphAttr(ic, node, taken ? "then_branch" : "else_branch");
   if (!branch)
     return ic.emitError(node)
-           << "has no " << (*taken ? "then" : "else") << "_branch graph";
+           << "has no " << (taken ? "then" : "else") << "_branch graph";
   if (branch->input_size())
     return ic.emitError(node) << "has a branch with inputs";
   if (branch->output_size() != node.output_size())
@@ -471,16 +483,12 @@ LogicalResult convertLoop(ImportContext &ic, const Node &node) {
   bool condition = true;
   Value conditionValue;
   if (useCondition) {
-    FailureOr<DenseElementsAttr> cond =
-        ic.requireConstantInput(node, 1, "the condition");
+    FailureOr<std::pair<bool, DenseElementsAttr>> cond =
+        requireCondition(ic, node, 1);
     if (failed(cond))
       return failure();
-    std::optional<bool> known = constantBool(*cond);
-    if (!known)
-      return ic.emitError(node)
-             << "expects a condition of one boolean, found " << cond->getType();
-    condition = *known;
-    conditionValue = ic.createConstant(ic.getLoc(node), *cond);
+    condition = cond->first;
+    conditionValue = ic.createConstant(ic.getLoc(node), cond->second);
   }
 
   // nn.EmbeddingBag: bounds that are run-time data, in a fixed pattern.

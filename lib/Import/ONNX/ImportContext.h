@@ -243,6 +243,11 @@ llvm::ArrayRef<OpConverter> getSpectralConverters();
 /// the results go back to 3-D.
 ConvertFn liftTo2D(ConvertFn convert2D, int weightInput = -1);
 
+/// The spatial dims 2, 3, ... of a window op's input N x C x ...; an error
+/// at `node` below rank 3.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+spatialAxes(ImportContext &ic, const onnx::NodeProto &node, mlir::Value x);
+
 /// Runs `convert` on `node` with input 0 seen as `input` and the INTS
 /// attributes `attrs` in place of the node's attributes of those names;
 /// returns its output 0.

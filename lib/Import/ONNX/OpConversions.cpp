@@ -500,21 +500,17 @@ ConvertFn globalPool(PoolKind kind) {
     FailureOr<Value> x = ic.getInput(node, 0);
     if (failed(x))
       return failure();
-    int64_t rank = typeOf(*x).getRank();
-    if (rank < 3)
-      return ic.emitError(node)
-             << "expects an input N x C x spatial dims, found rank " << rank;
-    if (rank == 4)
+    FailureOr<SmallVector<int64_t>> spatial = spatialAxes(ic, node, *x);
+    if (failed(spatial))
+      return failure();
+    if (typeOf(*x).getRank() == 4)
       return bind(ic, node, 0, ic.create<GlobalPoolOp>(node, kind, *x));
     // Other than 2-D: a mean or max over the spatial dims.
-    SmallVector<int64_t> spatial;
-    for (int64_t d = 2; d < rank; ++d)
-      spatial.push_back(d);
     return bind(ic, node, 0,
                 ic.create<ReduceOp>(node,
                                     kind == PoolKind::Avg ? ReduceKind::Mean
                                                           : ReduceKind::Max,
-                                    *x, spatial, /*keepDims=*/true));
+                                    *x, *spatial, /*keepDims=*/true));
   };
 }
 
@@ -1438,6 +1434,18 @@ LogicalResult convertClip(ImportContext &ic, const Node &node) {
 }
 
 } // namespace
+
+FailureOr<SmallVector<int64_t>>
+onnx_import::spatialAxes(ImportContext &ic, const Node &node, Value x) {
+  int64_t rank = typeOf(x).getRank();
+  if (rank < 3)
+    return ic.emitError(node)
+           << "expects an input N x C x spatial dims, found rank " << rank;
+  SmallVector<int64_t> axes;
+  for (int64_t d = 2; d < rank; ++d)
+    axes.push_back(d);
+  return axes;
+}
 
 FailureOr<Value> onnx_import::convertAs(
     ImportContext &ic, const Node &node, const ConvertFn &convert2D,
