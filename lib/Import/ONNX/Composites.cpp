@@ -803,9 +803,10 @@ LogicalResult convertConvTranspose(ImportContext &ic, const Node &node) {
   Value bias = ic.getOptionalInput(node, 2);
   RankedTensorType xType = typeOf(*x), wType = typeOf(*w);
   if (xType.getRank() != 4)
-    return ic.emitError(node) << "only 1-D and 2-D transposed convolutions "
-                                 "(3-D or 4-D input) are supported, found rank "
-                              << xType.getRank();
+    return ic.emitError(node)
+           << "only 1-D, 2-D and 3-D transposed convolutions "
+              "(3-D to 5-D input) are supported, found rank "
+           << xType.getRank();
   if (wType.getRank() != 4)
     return ic.emitError(node) << "expects a 4-D weight, found " << wType;
   int64_t group = ic.getIntAttr(node, "group", 1);
@@ -1280,6 +1281,169 @@ ConvertFn onnx_import::conv3DAsSumOf2D(ConvertFn conv2D) {
   };
 }
 
+/// ConvTranspose of a 5-D input: along D it is a convolution of the input
+/// spread by the stride (stride - 1 zeros between depths) and padded by
+/// dilation * (kernel - 1) less the pads, with the filter flipped; each
+/// depth kd of that convolution is a 2-D transposed convolution over H x W
+/// of N * D' planes with the filter's plane kernel - 1 - kd, and the planes
+/// sum. Exact. Other ranks go to `convTranspose2D`.
+ConvertFn onnx_import::convTranspose3DAsSumOf2D(ConvertFn convTranspose2D) {
+  return [convTranspose2D](ImportContext &ic,
+                           const Node &node) -> LogicalResult {
+    FailureOr<Value> x = ic.getInput(node, 0);
+    if (failed(x))
+      return failure();
+    if (typeOf(*x).getRank() != 5)
+      return convTranspose2D(ic, node);
+    FailureOr<Value> w = ic.getInput(node, 1);
+    if (failed(w))
+      return failure();
+    RankedTensorType xType = typeOf(*x), wType = typeOf(*w);
+    int64_t group = ic.getIntAttr(node, "group", 1);
+    int64_t channels = xType.getDimSize(1);
+    if (wType.getRank() != 5 || group <= 0 || channels % group != 0 ||
+        wType.getDimSize(0) != channels)
+      return ic.emitError(node)
+             << "expects a 5-D weight of " << channels << " input channels in "
+             << group << " groups, found " << wType;
+    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+    if (std::optional<SmallVector<int64_t>> k =
+            ic.getIntsAttr(node, "kernel_shape");
+        k && ArrayRef(*k) != ArrayRef(kernel))
+      return ic.emitError(node)
+             << "kernel_shape does not match the weight " << wType;
+    auto ints = [&](StringRef name, size_t n, int64_t fill) {
+      return ic.getIntsAttr(node, name).value_or(SmallVector<int64_t>(n, fill));
+    };
+    SmallVector<int64_t> strides = ints("strides", 3, 1),
+                         dilations = ints("dilations", 3, 1),
+                         outputPadding = ints("output_padding", 3, 0);
+    constexpr int64_t kLimit = int64_t{1} << 20;
+    for (auto [name, values, least] :
+         {std::tuple<const char *, ArrayRef<int64_t>, int64_t>{"strides",
+                                                               strides, 1},
+          {"dilations", dilations, 1},
+          {"output_padding", outputPadding, 0}})
+      if (values.size() != 3 || llvm::any_of(values, [&](int64_t v) {
+            return v < least || v > kLimit;
+          }))
+        return ic.emitError(node)
+               << "expects 3 " << name << " from " << least << " to " << kLimit;
+    for (int d = 0; d < 3; ++d)
+      if (kernel[d] < 1 || kernel[d] > kLimit ||
+          xType.getDimSize(d + 2) > (int64_t{1} << 30))
+        return ic.emitError(node) << "expects a kernel of 1 to " << kLimit
+                                  << " and an input of at most 2^30 along "
+                                     "each spatial dim";
+    // Pads: given, or from output_shape or auto_pad (as in 2-D).
+    SmallVector<int64_t> pads(6, 0);
+    std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
+    std::optional<SmallVector<int64_t>> outputShape =
+        ic.getIntsAttr(node, "output_shape");
+    if (outputShape && outputShape->size() > 3)
+      outputShape->erase(outputShape->begin(), outputShape->end() - 3);
+    if (outputShape &&
+        (outputShape->size() != 3 || llvm::any_of(*outputShape, [](int64_t v) {
+           return v < 1 || v > (int64_t{1} << 40);
+         })))
+      return ic.emitError(node) << "expects an output_shape of 3 sizes from 1 "
+                                   "to 2^40";
+    if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      for (int d = 0; d < 3; ++d) {
+        int64_t in = xType.getDimSize(d + 2);
+        int64_t out = outputShape ? (*outputShape)[d] : in * strides[d];
+        int64_t total = strides[d] * (in - 1) + outputPadding[d] +
+                        (kernel[d] - 1) * dilations[d] + 1 - out;
+        int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+        pads[d] = autoPad == "SAME_UPPER" ? half : total - half;
+        pads[d + 3] = total - pads[d];
+      }
+    } else if (autoPad == "NOTSET") {
+      pads = ints("pads", 6, 0);
+      if (pads.size() != 6 || llvm::any_of(pads, [&](int64_t v) {
+            return v < -(int64_t{1} << 40) || v > (int64_t{1} << 40);
+          }))
+        return ic.emitError(node) << "expects 6 pads within +-2^40";
+    } else if (autoPad != "VALID") {
+      return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
+    }
+    int64_t n = xType.getDimSize(0), depth = xType.getDimSize(2),
+            h = xType.getDimSize(3), wd = xType.getDimSize(4);
+    // Along D: the spread input padded by reach - pads (negative: cropped).
+    int64_t reach = dilations[0] * (kernel[0] - 1);
+    int64_t before = reach - pads[0],
+            after = reach - pads[3] + outputPadding[0];
+    int64_t spread = (depth - 1) * strides[0] + 1;
+    int64_t padded = spread + before + after;
+    int64_t outDepth = padded - reach;
+    if (outDepth < 1)
+      return ic.emitError(node) << "pads leave no output along the depth";
+    if (kernel[0] > Composer::kMaxIndexRange / outDepth)
+      return ic.emitError(node) << "needs " << kernel[0] << " x " << outDepth
+                                << " depth slices; at most "
+                                << Composer::kMaxIndexRange << " are supported";
+    Composer c(ic, node);
+    Type element = xType.getElementType();
+    V planes = insertZeros(c, c.transpose(*x, {0, 2, 1, 3, 4}), 1, strides[0]);
+    auto zeros = [&](int64_t count) {
+      return c.broadcast(c.scalar(element, 0), {n, count, channels, h, wd});
+    };
+    SmallVector<V> parts;
+    if (before > 0)
+      parts.push_back(zeros(before));
+    parts.push_back(c.slice(
+        planes, {0, std::max<int64_t>(-before, 0), 0, 0, 0},
+        {n,
+         spread - std::max<int64_t>(-before, 0) - std::max<int64_t>(-after, 0),
+         channels, h, wd}));
+    if (after > 0)
+      parts.push_back(zeros(after));
+    planes = parts.size() == 1 ? parts[0] : c.concat(parts, 1);
+    if (failed(planes))
+      return failure();
+    int64_t outPerGroup = wType.getDimSize(1);
+    // The node without the attributes that the pads above replace.
+    Node planar = node;
+    planar.clear_attribute();
+    for (const onnx::AttributeProto &a : node.attribute())
+      if (a.name() != "auto_pad" && a.name() != "output_shape")
+        *planar.add_attribute() = a;
+    V sum = failure();
+    for (int64_t kd = 0; kd < kernel[0]; ++kd) {
+      V slab = c.reshape(c.slice(planes, {0, kd * dilations[0], 0, 0, 0},
+                                 {n, outDepth, channels, h, wd}),
+                         {n * outDepth, channels, h, wd});
+      V filter =
+          c.reshape(c.slice(*w, {0, 0, kernel[0] - 1 - kd, 0, 0},
+                            {channels, outPerGroup, 1, kernel[1], kernel[2]}),
+                    {channels, outPerGroup, kernel[1], kernel[2]});
+      if (failed(slab) || failed(filter))
+        return failure();
+      // The 2-D transposed convolution over H x W with the pads found
+      // above; the bias once.
+      SmallVector<std::pair<int, Value>> inputs = {{0, *slab}, {1, *filter}};
+      if (kd > 0)
+        inputs.push_back({2, Value()});
+      FailureOr<Value> part =
+          convertAs(ic, planar, convTranspose2D, inputs,
+                    {{"strides", {strides[1], strides[2]}},
+                     {"dilations", {dilations[1], dilations[2]}},
+                     {"output_padding", {outputPadding[1], outputPadding[2]}},
+                     {"pads", {pads[1], pads[2], pads[4], pads[5]}},
+                     {"kernel_shape", {kernel[1], kernel[2]}}});
+      if (failed(part))
+        return failure();
+      sum = kd == 0 ? V(*part) : c.add(sum, *part);
+      if (failed(sum))
+        return failure();
+    }
+    ArrayRef<int64_t> plane = typeOf(*sum).getShape();
+    return c.bind(0, c.transpose(c.reshape(sum, {n, outDepth, plane[1],
+                                                 plane[2], plane[3]}),
+                                 {0, 2, 1, 3, 4}));
+  };
+}
+
 ArrayRef<OpConverter> onnx_import::getCompositeConverters() {
   static const OpConverter converters[] = {
       {"NegativeLogLikelihoodLoss", 12, convertNegativeLogLikelihoodLoss},
@@ -1324,8 +1488,8 @@ ArrayRef<OpConverter> onnx_import::getCompositeConverters() {
        "a size not known at compile time"},
       {"BlackmanWindow", 17, window(0.42, 0.5, 0.08),
        "a size not known at compile time"},
-      {"ConvTranspose", 1, liftTo2D(convertConvTranspose, 1),
-       "other than 1-D and 2-D"},
+      {"ConvTranspose", 1,
+       convTranspose3DAsSumOf2D(liftTo2D(convertConvTranspose, 1))},
       {"InstanceNormalization", 6, convertInstanceNorm},
       {"LpNormalization", 1, convertLpNormalization, "p other than 1 and 2"},
       {"LpPool", 2, convertLpPool},

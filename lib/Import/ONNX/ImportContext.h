@@ -255,11 +255,21 @@ mlir::FailureOr<mlir::Value> convertAs(
     ImportContext &ic, const onnx::NodeProto &node, const ConvertFn &convert,
     mlir::Value input,
     llvm::ArrayRef<std::pair<const char *, llvm::SmallVector<int64_t>>> attrs);
+/// The same with inputs (index, value) swapped in under their names; a
+/// null value drops the input.
+mlir::FailureOr<mlir::Value> convertAs(
+    ImportContext &ic, const onnx::NodeProto &node, const ConvertFn &convert,
+    llvm::ArrayRef<std::pair<int, mlir::Value>> inputs,
+    llvm::ArrayRef<std::pair<const char *, llvm::SmallVector<int64_t>>> attrs);
 
 /// A converter of Conv that also takes 3-D windows: a 5-D input is
 /// convolved as a sum of 2-D convolutions, one per depth of the filter
 /// (Composites.cpp); other ranks go to `conv2D`.
 ConvertFn conv3DAsSumOf2D(ConvertFn conv2D);
+/// The same for ConvTranspose: a 5-D input spread along its depth by the
+/// stride, padded, and transformed as a sum of 2-D transposed convolutions,
+/// one per depth of the flipped filter.
+ConvertFn convTranspose3DAsSumOf2D(ConvertFn convTranspose2D);
 
 /// The axes a reduction of `node` over `x` reduces: from the `axes`
 /// attribute, or from input 1 when `axesFromInput` (which must be known at

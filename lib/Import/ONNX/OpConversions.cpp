@@ -1448,8 +1448,8 @@ onnx_import::spatialAxes(ImportContext &ic, const Node &node, Value x) {
 }
 
 FailureOr<Value> onnx_import::convertAs(
-    ImportContext &ic, const Node &node, const ConvertFn &convert2D,
-    Value input,
+    ImportContext &ic, const Node &node, const ConvertFn &convert,
+    ArrayRef<std::pair<int, Value>> inputs,
     ArrayRef<std::pair<const char *, SmallVector<int64_t>>> attrs) {
   Node copy = node;
   copy.clear_attribute();
@@ -1463,14 +1463,39 @@ FailureOr<Value> onnx_import::convertAs(
     for (int64_t v : values)
       a.add_ints(v);
   }
-  const std::string &in = node.input(0), &out = node.output(0);
-  Value saved = ic.values.lookup(in);
-  ic.values[in] = input;
-  LogicalResult converted = convert2D(ic, copy);
-  ic.values[in] = saved;
+  // The inputs swapped in under their names (a null value drops the
+  // input), and what those names were bound to, restored after.
+  SmallVector<std::pair<std::string, std::optional<Value>>> saved;
+  for (auto [index, value] : inputs) {
+    if (index >= copy.input_size() || copy.input(index).empty())
+      continue;
+    if (!value) {
+      copy.set_input(index, "");
+      continue;
+    }
+    const std::string &name = copy.input(index);
+    auto it = ic.values.find(name);
+    saved.push_back({name, it == ic.values.end()
+                               ? std::optional<Value>()
+                               : std::optional<Value>(it->second)});
+    ic.values[name] = value;
+  }
+  LogicalResult converted = convert(ic, copy);
+  for (auto &[name, value] : llvm::reverse(saved)) {
+    if (value)
+      ic.values[name] = *value;
+    else
+      ic.values.erase(name);
+  }
   if (failed(converted))
     return failure();
-  return ic.values.lookup(out);
+  return ic.values.lookup(node.output(0));
+}
+
+FailureOr<Value> onnx_import::convertAs(
+    ImportContext &ic, const Node &node, const ConvertFn &convert, Value input,
+    ArrayRef<std::pair<const char *, SmallVector<int64_t>>> attrs) {
+  return convertAs(ic, node, convert, {{0, input}}, attrs);
 }
 
 FailureOr<SmallVector<int64_t>>

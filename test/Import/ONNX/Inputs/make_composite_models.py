@@ -191,6 +191,12 @@ def opset17(out):
            ["conv3d"], group=2, pads=[1, 0, 2, 2, 1, 0], strides=[2, 1, 2], dilations=[1, 2, 1])
     g.node("Conv", [vid, g.init("conv3d_same_w", normal(3, 4, 2, 3, 3))], ["conv3d_same"],
            auto_pad="SAME_UPPER", strides=[2, 2, 1])
+    g.node("ConvTranspose", [vid, g.init("convt3d_w", normal(4, 3, 3, 2, 3)),
+                             g.init("convt3d_b", normal(6))],
+           ["convt3d"], group=2, strides=[2, 1, 3], pads=[1, 0, 1, 0, 1, 2],
+           output_padding=[1, 0, 2], dilations=[1, 2, 1])
+    g.node("ConvTranspose", [vid, g.init("convt3d_shape_w", normal(4, 2, 2, 3, 2))],
+           ["convt3d_shape"], strides=[2, 2, 2], output_shape=[10, 11, 9])
     # Lp norms and pools; global pools of 1-D and 3-D inputs.
     g.node("LpNormalization", [img4], ["lpnorm_1"], p=1, axis=1)
     g.node("LpNormalization", [img4], ["lpnorm_2"], p=2, axis=-1)
