@@ -792,6 +792,89 @@ V insertZeros(Composer &c, V x, int64_t axis, int64_t stride) {
                  SmallVector<int64_t>(shape.size(), 0), kept);
 }
 
+/// The window of a ConvTranspose over `dims` spatial dims: the kernel (the
+/// weight's), strides, dilations, output padding and the pads (given, or
+/// from output_shape or auto_pad, floored as the ONNX reference floors a
+/// negative total), each checked within bounds that keep the arithmetic in
+/// 64 bits.
+struct TransposedWindow {
+  SmallVector<int64_t> kernel, strides, dilations, outputPadding, pads;
+};
+FailureOr<TransposedWindow>
+getTransposedWindow(ImportContext &ic, const Node &node, RankedTensorType xType,
+                    RankedTensorType wType, unsigned dims) {
+  int64_t group = ic.getIntAttr(node, "group", 1);
+  int64_t channels = xType.getDimSize(1);
+  if (wType.getRank() != static_cast<int64_t>(dims) + 2 || group <= 0 ||
+      channels % group != 0 || wType.getDimSize(0) != channels)
+    return ic.emitError(node)
+           << "expects a " << dims + 2 << "-D weight of " << channels
+           << " input channels in " << group << " groups, found " << wType;
+  TransposedWindow w;
+  w.kernel.assign(wType.getShape().begin() + 2, wType.getShape().end());
+  if (std::optional<SmallVector<int64_t>> k =
+          ic.getIntsAttr(node, "kernel_shape");
+      k && ArrayRef(*k) != ArrayRef(w.kernel))
+    return ic.emitError(node)
+           << "kernel_shape does not match the weight " << wType;
+  auto ints = [&](StringRef name, size_t n, int64_t fill) {
+    return ic.getIntsAttr(node, name).value_or(SmallVector<int64_t>(n, fill));
+  };
+  w.strides = ints("strides", dims, 1);
+  w.dilations = ints("dilations", dims, 1);
+  w.outputPadding = ints("output_padding", dims, 0);
+  constexpr int64_t kLimit = int64_t{1} << 20;
+  for (auto [name, values, least] :
+       {std::tuple<const char *, ArrayRef<int64_t>, int64_t>{"strides",
+                                                             w.strides, 1},
+        {"dilations", w.dilations, 1},
+        {"output_padding", w.outputPadding, 0}})
+    if (values.size() != dims || llvm::any_of(values, [&](int64_t v) {
+          return v < least || v > kLimit;
+        }))
+      return ic.emitError(node) << "expects " << dims << " " << name << " from "
+                                << least << " to " << kLimit;
+  for (unsigned d = 0; d < dims; ++d)
+    if (w.kernel[d] > kLimit || xType.getDimSize(d + 2) > (int64_t{1} << 40))
+      return ic.emitError(node) << "expects a kernel and input of at most "
+                                << kLimit << " and 2^40 along each spatial dim";
+  w.pads.assign(2 * dims, 0);
+  std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
+  std::optional<SmallVector<int64_t>> outputShape =
+      ic.getIntsAttr(node, "output_shape");
+  if (outputShape && outputShape->size() > dims)
+    outputShape->erase(outputShape->begin(), outputShape->end() - dims);
+  if (outputShape &&
+      (outputShape->size() != dims || llvm::any_of(*outputShape, [](int64_t v) {
+         return v < 1 || v > (int64_t{1} << 40);
+       })))
+    return ic.emitError(node)
+           << "expects an output_shape of " << dims << " sizes from 1 to 2^40";
+  if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (unsigned d = 0; d < dims; ++d) {
+      int64_t in = xType.getDimSize(d + 2);
+      int64_t out = outputShape ? (*outputShape)[d] : in * w.strides[d];
+      int64_t total = w.strides[d] * (in - 1) + w.outputPadding[d] +
+                      (w.kernel[d] - 1) * w.dilations[d] + 1 - out;
+      // Floored (the ONNX reference's //): a negative total pads past the
+      // end.
+      int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+      w.pads[d] = autoPad == "SAME_UPPER" ? half : total - half;
+      w.pads[d + dims] = total - w.pads[d];
+    }
+  } else if (autoPad == "NOTSET") {
+    w.pads = ic.getIntsAttr(node, "pads").value_or(w.pads);
+    if (w.pads.size() != 2 * dims || llvm::any_of(w.pads, [&](int64_t v) {
+          return v < -(int64_t{1} << 40) || v > (int64_t{1} << 40);
+        }))
+      return ic.emitError(node)
+             << "expects " << 2 * dims << " pads within +-2^40";
+  } else if (autoPad != "VALID") {
+    return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
+  }
+  return w;
+}
+
 /// ConvTranspose (2-D; 1-D lifted to it) as the convolution of the input,
 /// with stride - 1 zeros between its elements and padded by
 /// dilation * (kernel - 1) less the pads, with the flipped filter whose
@@ -809,75 +892,17 @@ LogicalResult convertConvTranspose(ImportContext &ic, const Node &node) {
            << xType.getRank();
   if (wType.getRank() != 4)
     return ic.emitError(node) << "expects a 4-D weight, found " << wType;
+  FailureOr<TransposedWindow> window =
+      getTransposedWindow(ic, node, xType, wType, 2);
+  if (failed(window))
+    return failure();
   int64_t group = ic.getIntAttr(node, "group", 1);
   int64_t channels = xType.getDimSize(1);
-  if (group <= 0 || channels % group != 0 || wType.getDimSize(0) != channels)
-    return ic.emitError(node)
-           << "expects a weight of " << channels << " input channels in "
-           << group << " groups, found " << wType;
-  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
-  auto ints = [&](StringRef name, int64_t fill) {
-    return ic.getIntsAttr(node, name).value_or(SmallVector<int64_t>(2, fill));
-  };
-  SmallVector<int64_t> strides = ints("strides", 1),
-                       dilations = ints("dilations", 1),
-                       outputPadding = ints("output_padding", 0);
-  if (std::optional<SmallVector<int64_t>> k =
-          ic.getIntsAttr(node, "kernel_shape");
-      k && ArrayRef(*k) != ArrayRef(kernel))
-    return ic.emitError(node)
-           << "kernel_shape does not match the weight " << wType;
-  // Bounds that keep the arithmetic below within 64 bits.
-  constexpr int64_t kLimit = int64_t{1} << 20;
-  for (auto [name, values] :
-       {std::pair<const char *, ArrayRef<int64_t>>{"strides", strides},
-        {"dilations", dilations},
-        {"output_padding", outputPadding}})
-    if (values.size() != 2 || llvm::any_of(values, [&](int64_t v) {
-          return v > kLimit ||
-                 (StringRef(name) == "output_padding" ? v < 0 : v <= 0);
-        }))
-      return ic.emitError(node) << "expects 2 " << name << " from "
-                                << (StringRef(name) == "output_padding" ? 0 : 1)
-                                << " to " << kLimit;
-  for (int d = 0; d < 2; ++d)
-    if (kernel[d] > kLimit || xType.getDimSize(d + 2) > (int64_t{1} << 40))
-      return ic.emitError(node) << "expects a kernel and input of at most "
-                                << kLimit << " and 2^40 along each spatial dim";
-  // Pads: given, or from output_shape or auto_pad.
-  SmallVector<int64_t> pads(4, 0);
-  std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
-  std::optional<SmallVector<int64_t>> outputShape =
-      ic.getIntsAttr(node, "output_shape");
-  if (outputShape && outputShape->size() > 2)
-    outputShape->erase(outputShape->begin(), outputShape->end() - 2);
-  if (outputShape &&
-      (outputShape->size() != 2 || llvm::any_of(*outputShape, [](int64_t v) {
-         return v < 1 || v > (int64_t{1} << 40);
-       })))
-    return ic.emitError(node) << "expects an output_shape of 2 sizes from 1 "
-                                 "to 2^40";
-  if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-    for (int d = 0; d < 2; ++d) {
-      int64_t in = xType.getDimSize(d + 2);
-      int64_t out = outputShape ? (*outputShape)[d] : in * strides[d];
-      int64_t total = strides[d] * (in - 1) + outputPadding[d] +
-                      (kernel[d] - 1) * dilations[d] + 1 - out;
-      // Floored (the ONNX reference's //): a negative total pads past the
-      // end.
-      int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
-      pads[d] = autoPad == "SAME_UPPER" ? half : total - half;
-      pads[d + 2] = total - pads[d];
-    }
-  } else if (autoPad == "NOTSET") {
-    pads = ic.getIntsAttr(node, "pads").value_or(pads);
-    if (pads.size() != 4 || llvm::any_of(pads, [&](int64_t v) {
-          return v < -(int64_t{1} << 40) || v > (int64_t{1} << 40);
-        }))
-      return ic.emitError(node) << "expects 4 pads within +-2^40";
-  } else if (autoPad != "VALID") {
-    return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
-  }
+  const SmallVector<int64_t> &kernel = window->kernel,
+                             &strides = window->strides,
+                             &dilations = window->dilations,
+                             &outputPadding = window->outputPadding,
+                             &pads = window->pads;
   Composer c(ic, node);
   V spread = insertZeros(c, insertZeros(c, *x, 2, strides[0]), 3, strides[1]);
   if (failed(spread))
@@ -1299,74 +1324,16 @@ ConvertFn onnx_import::convTranspose3DAsSumOf2D(ConvertFn convTranspose2D) {
     if (failed(w))
       return failure();
     RankedTensorType xType = typeOf(*x), wType = typeOf(*w);
-    int64_t group = ic.getIntAttr(node, "group", 1);
+    FailureOr<TransposedWindow> window =
+        getTransposedWindow(ic, node, xType, wType, 3);
+    if (failed(window))
+      return failure();
     int64_t channels = xType.getDimSize(1);
-    if (wType.getRank() != 5 || group <= 0 || channels % group != 0 ||
-        wType.getDimSize(0) != channels)
-      return ic.emitError(node)
-             << "expects a 5-D weight of " << channels << " input channels in "
-             << group << " groups, found " << wType;
-    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
-    if (std::optional<SmallVector<int64_t>> k =
-            ic.getIntsAttr(node, "kernel_shape");
-        k && ArrayRef(*k) != ArrayRef(kernel))
-      return ic.emitError(node)
-             << "kernel_shape does not match the weight " << wType;
-    auto ints = [&](StringRef name, size_t n, int64_t fill) {
-      return ic.getIntsAttr(node, name).value_or(SmallVector<int64_t>(n, fill));
-    };
-    SmallVector<int64_t> strides = ints("strides", 3, 1),
-                         dilations = ints("dilations", 3, 1),
-                         outputPadding = ints("output_padding", 3, 0);
-    constexpr int64_t kLimit = int64_t{1} << 20;
-    for (auto [name, values, least] :
-         {std::tuple<const char *, ArrayRef<int64_t>, int64_t>{"strides",
-                                                               strides, 1},
-          {"dilations", dilations, 1},
-          {"output_padding", outputPadding, 0}})
-      if (values.size() != 3 || llvm::any_of(values, [&](int64_t v) {
-            return v < least || v > kLimit;
-          }))
-        return ic.emitError(node)
-               << "expects 3 " << name << " from " << least << " to " << kLimit;
-    for (int d = 0; d < 3; ++d)
-      if (kernel[d] < 1 || kernel[d] > kLimit ||
-          xType.getDimSize(d + 2) > (int64_t{1} << 30))
-        return ic.emitError(node) << "expects a kernel of 1 to " << kLimit
-                                  << " and an input of at most 2^30 along "
-                                     "each spatial dim";
-    // Pads: given, or from output_shape or auto_pad (as in 2-D).
-    SmallVector<int64_t> pads(6, 0);
-    std::string autoPad = ic.getStringAttr(node, "auto_pad", "NOTSET");
-    std::optional<SmallVector<int64_t>> outputShape =
-        ic.getIntsAttr(node, "output_shape");
-    if (outputShape && outputShape->size() > 3)
-      outputShape->erase(outputShape->begin(), outputShape->end() - 3);
-    if (outputShape &&
-        (outputShape->size() != 3 || llvm::any_of(*outputShape, [](int64_t v) {
-           return v < 1 || v > (int64_t{1} << 40);
-         })))
-      return ic.emitError(node) << "expects an output_shape of 3 sizes from 1 "
-                                   "to 2^40";
-    if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-      for (int d = 0; d < 3; ++d) {
-        int64_t in = xType.getDimSize(d + 2);
-        int64_t out = outputShape ? (*outputShape)[d] : in * strides[d];
-        int64_t total = strides[d] * (in - 1) + outputPadding[d] +
-                        (kernel[d] - 1) * dilations[d] + 1 - out;
-        int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
-        pads[d] = autoPad == "SAME_UPPER" ? half : total - half;
-        pads[d + 3] = total - pads[d];
-      }
-    } else if (autoPad == "NOTSET") {
-      pads = ints("pads", 6, 0);
-      if (pads.size() != 6 || llvm::any_of(pads, [&](int64_t v) {
-            return v < -(int64_t{1} << 40) || v > (int64_t{1} << 40);
-          }))
-        return ic.emitError(node) << "expects 6 pads within +-2^40";
-    } else if (autoPad != "VALID") {
-      return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
-    }
+    const SmallVector<int64_t> &kernel = window->kernel,
+                               &strides = window->strides,
+                               &dilations = window->dilations,
+                               &outputPadding = window->outputPadding,
+                               &pads = window->pads;
     int64_t n = xType.getDimSize(0), depth = xType.getDimSize(2),
             h = xType.getDimSize(3), wd = xType.getDimSize(4);
     // Along D: the spread input padded by reach - pads (negative: cropped).
