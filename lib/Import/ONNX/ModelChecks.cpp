@@ -281,8 +281,9 @@ static void checkEinsumEquation(const onnx::NodeProto &node) {
 }
 
 /// Checks what ONNX 1.12's inference functions take for granted and read
-/// or write out of bounds when it is not so: Conv's kernel, taken from the
-/// weight's dims, is indexed with the input's spatial rank; Einsum's
+/// or write out of bounds when it is not so: Conv's and ConvTranspose's
+/// kernel, taken from the weight's dims, is indexed with the input's
+/// spatial rank; Einsum's
 /// implicit output is counted in an array of the letters a-z. Inside a
 /// subgraph (`inSubgraph`), whose values' types this check does not know,
 /// a rank-dependent attribute other than the harmless default is refused.
@@ -336,7 +337,9 @@ static void checkBeforeInference(
                                std::to_string(rank));
     return;
   }
-  if (node.op_type() != "Conv" || node.input_size() < 2)
+  // Conv's and ConvTranspose's take the kernel from the weight's dims and
+  // index it with the input's spatial rank.
+  if ((op != "Conv" && op != "ConvTranspose") || node.input_size() < 2)
     return;
   int input = rankOf(types, node.input(0)),
       weight = rankOf(types, node.input(1));
@@ -348,6 +351,9 @@ static void checkBeforeInference(
     throw std::runtime_error("the input has rank " + std::to_string(input) +
                              " but the weight rank " + std::to_string(weight) +
                              "; they must be equal");
+  if (input >= 0 && input < 3)
+    throw std::runtime_error("the input has rank " + std::to_string(input) +
+                             "; a window needs N x C and a spatial dim");
 }
 
 /// checkBeforeInference for every node of `node`'s subgraphs, at any depth:
