@@ -1543,72 +1543,41 @@ ConvertFn onnx_import::liftTo2D(ConvertFn convert2D, int weightInput) {
     if (typeOf(*x).getRank() != 3)
       return convert2D(ic, node);
     // N x C x L is N x C x 1 x L, and the window 1 x k.
-    Node lifted = node;
-    lifted.clear_attribute();
-    for (const onnx::AttributeProto &attr : node.attribute()) {
-      onnx::AttributeProto &copy = *lifted.add_attribute();
-      copy = attr;
-      StringRef name = attr.name();
-      if (attr.type() != onnx::AttributeProto::INTS)
-        continue;
-      if (name == "pads" && attr.ints_size() == 2) {
-        copy.clear_ints();
-        for (int64_t v : {int64_t{0}, attr.ints(0), int64_t{0}, attr.ints(1)})
-          copy.add_ints(v);
-      } else if (attr.ints_size() == 1 &&
-                 (name == "kernel_shape" || name == "strides" ||
-                  name == "dilations" || name == "output_padding" ||
-                  name == "output_shape")) {
-        copy.clear_ints();
-        copy.add_ints(name == "output_padding" ? 0 : 1);
-        copy.add_ints(attr.ints(0));
-      }
+    SmallVector<std::pair<const char *, SmallVector<int64_t>>> attrs;
+    for (const char *name : {"pads", "kernel_shape", "strides", "dilations",
+                             "output_padding", "output_shape"}) {
+      std::optional<SmallVector<int64_t>> v = ic.getIntsAttr(node, name);
+      bool pads = StringRef(name) == "pads";
+      if (v && pads && v->size() == 2)
+        attrs.push_back({name, {0, (*v)[0], 0, (*v)[1]}});
+      else if (v && !pads && v->size() == 1)
+        attrs.push_back(
+            {name, {StringRef(name) == "output_padding" ? 0 : 1, (*v)[0]}});
     }
-    // The node converts with its input and weight seen in 4-D.
-    SmallVector<std::pair<std::string, Value>> saved;
-    auto restore = [&] {
-      for (auto &[name, value] : llvm::reverse(saved))
-        ic.values[name] = value;
-    };
+    // The input and the weight seen in 4-D.
+    SmallVector<std::pair<int, Value>> inputs;
     for (int index : {0, weightInput}) {
       if (index < 0 || index >= node.input_size() || node.input(index).empty())
         continue;
       FailureOr<Value> v = ic.getInput(node, index);
-      if (failed(v)) {
-        restore();
+      if (failed(v))
         return failure();
-      }
       ArrayRef<int64_t> shape = typeOf(*v).getShape();
-      if (shape.size() != 3) {
-        restore();
+      if (shape.size() != 3)
         return ic.emitError(node) << "expects a 3-D weight for a 3-D input, "
                                   << "found " << typeOf(*v);
-      }
       FailureOr<Value> v4 =
           reshape(ic, node, *v, {shape[0], shape[1], 1, shape[2]});
-      if (failed(v4)) {
-        restore();
+      if (failed(v4))
         return failure();
-      }
-      saved.push_back({node.input(index), *v});
-      ic.values[node.input(index)] = *v4;
+      inputs.push_back({index, *v4});
     }
-    LogicalResult converted = convert2D(ic, lifted);
-    restore();
-    if (failed(converted))
+    FailureOr<Value> y = convertAs(ic, node, convert2D, inputs, attrs);
+    if (failed(y))
       return failure();
-    for (int i = 0; i < node.output_size(); ++i) {
-      if (node.output(i).empty())
-        continue;
-      Value y = ic.values[node.output(i)];
-      ArrayRef<int64_t> shape = typeOf(y).getShape();
-      if (shape.size() != 4)
-        continue;
-      if (failed(bind(ic, node, i,
-                      reshape(ic, node, y, {shape[0], shape[1], shape[3]}))))
-        return failure();
-    }
-    return success();
+    ArrayRef<int64_t> shape = typeOf(*y).getShape();
+    return bind(ic, node, 0,
+                reshape(ic, node, *y, {shape[0], shape[1], shape[3]}));
   };
 }
 
