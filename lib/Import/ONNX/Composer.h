@@ -211,8 +211,11 @@ public:
 
   /// The most values of an index range or a per-position table that a
   /// lowering makes a constant of the program (ArgMax's positions, Resize's
-  /// taps, the steps of an unrolled RNN are bounded by it too).
+  /// taps).
   static constexpr int64_t kMaxIndexRange = int64_t{1} << 24;
+  /// The most steps unrolled into the program: an RNN's sequence, a Loop's
+  /// iterations, a Scan's positions.
+  static constexpr int64_t kMaxUnrolledSteps = 16384;
 
   mlir::LogicalResult bind(int index, V value) {
     if (mlir::failed(value))

@@ -27,45 +27,9 @@ using Node = onnx::NodeProto;
 
 namespace {
 
-/// The most iterations a Loop is unrolled to (as for recurrent ops), and the
-/// most body nodes an unrolled Loop may convert in all.
-constexpr int64_t kMaxIterations = 16384;
+/// The most body nodes an unrolled Loop or Scan may convert in all (their
+/// steps are bounded by Composer::kMaxUnrolledSteps).
 constexpr int64_t kMaxUnrolledNodes = int64_t{1} << 20;
-
-/// The names that a subgraph binds in ImportContext::values while it
-/// converts (its inputs and its nodes' outputs), and what they hid; the
-/// outer bindings come back when the scope ends.
-class SubgraphScope {
-public:
-  SubgraphScope(ImportContext &ic, const onnx::GraphProto &graph) : ic(ic) {
-    auto hide = [&](const std::string &name) {
-      if (name.empty() || saved.count(name))
-        return;
-      auto it = ic.values.find(name);
-      saved[name] = it == ic.values.end() ? std::optional<Value>()
-                                          : std::optional<Value>(it->second);
-    };
-    for (const onnx::ValueInfoProto &input : graph.input())
-      hide(input.name());
-    for (const Node &node : graph.node())
-      for (const std::string &name : node.output())
-        hide(name);
-  }
-  ~SubgraphScope() {
-    for (const auto &entry : saved) {
-      if (entry.second)
-        ic.values[entry.first()] = *entry.second;
-      else
-        ic.values.erase(entry.first());
-    }
-  }
-  /// Whether `name` is defined inside the subgraph.
-  bool definesName(llvm::StringRef name) const { return saved.count(name); }
-
-private:
-  ImportContext &ic;
-  llvm::StringMap<std::optional<Value>> saved;
-};
 
 /// The graph attribute `name` of `node`, or null.
 const onnx::GraphProto *graphAttr(ImportContext &ic, const Node &node,
@@ -109,6 +73,48 @@ Node reader(const Node &owner, llvm::StringRef name) {
   n.set_name(owner.name());
   n.add_input(name.str());
   return n;
+}
+
+/// Converts `graph` (an If branch, one step of a Loop or Scan body) once,
+/// its inputs bound to `inputs`, and returns its outputs. The names the
+/// graph defines are bound only while it converts.
+FailureOr<SmallVector<Value>> runBody(ImportContext &ic, const Node &owner,
+                                      const onnx::GraphProto &graph,
+                                      ArrayRef<Value> inputs,
+                                      int64_t &budget) {
+  ScopedValues scope(ic);
+  for (const Node &node : graph.node())
+    for (const std::string &name : node.output())
+      scope.save(name);
+  for (auto [info, value] : llvm::zip_equal(graph.input(), inputs))
+    scope.bind(info.name(), value);
+  if (failed(convertGraph(ic, owner, graph, budget)))
+    return failure();
+  SmallVector<Value> outputs;
+  for (const onnx::ValueInfoProto &output : graph.output()) {
+    FailureOr<Value> v = ic.getInput(reader(owner, output.name()), 0);
+    if (failed(v))
+      return failure();
+    outputs.push_back(*v);
+  }
+  return outputs;
+}
+
+/// The values of scan output `k`, one per step, stacked along a new dim
+/// `axis`: they must all have one shape.
+V stack(Composer &c, ArrayRef<Value> steps, int64_t axis, int64_t k) {
+  ArrayRef<int64_t> shape = typeOf(steps.front()).getShape();
+  SmallVector<int64_t> row(shape);
+  row.insert(row.begin() + axis, 1);
+  SmallVector<V> parts;
+  for (Value v : steps) {
+    if (typeOf(v).getShape() != shape)
+      return c.ic.emitError(c.node)
+             << "gives scan output " << k << " of shape " << typeOf(v)
+             << " at one step and " << typeOf(steps.front()) << " at the first";
+    parts.push_back(c.reshape(v, row));
+  }
+  return c.concat(parts, axis);
 }
 
 /// The boolean that `attr` holds (one bool or integer).
@@ -168,20 +174,12 @@ LogicalResult convertIf(ImportContext &ic, const Node &node) {
     return ic.emitError(node)
            << "has " << node.output_size() << " outputs but its branch "
            << branch->output_size();
-  SmallVector<Value> results;
-  {
-    SubgraphScope scope(ic, *branch);
-    int64_t budget = kMaxUnrolledNodes;
-    if (failed(convertGraph(ic, node, *branch, budget)))
-      return failure();
-    for (const onnx::ValueInfoProto &output : branch->output()) {
-      FailureOr<Value> v = ic.getInput(reader(node, output.name()), 0);
-      if (failed(v))
-        return failure();
-      results.push_back(*v);
-    }
-  }
-  for (auto [i, v] : llvm::enumerate(results))
+  int64_t budget = kMaxUnrolledNodes;
+  FailureOr<SmallVector<Value>> results =
+      runBody(ic, node, *branch, {}, budget);
+  if (failed(results))
+    return failure();
+  for (auto [i, v] : llvm::enumerate(*results))
     ic.setOutput(node, static_cast<int>(i), v);
   return success();
 }
@@ -466,7 +464,6 @@ LogicalResult convertLoop(ImportContext &ic, const Node &node) {
   if (node.output_size() > carried + scans)
     return ic.emitError(node) << "has more outputs than its body gives";
 
-  // The trip count and the first condition, when given.
   // The trip count and the first condition, when given, must be known now.
   std::optional<int64_t> tripCount;
   if (node.input_size() > 0 && !node.input(0).empty()) {
@@ -524,29 +521,23 @@ LogicalResult convertLoop(ImportContext &ic, const Node &node) {
   int64_t budget = kMaxUnrolledNodes;
   int64_t iteration = 0;
   for (; (!tripCount || iteration < *tripCount) && condition; ++iteration) {
-    if (iteration >= kMaxIterations)
-      return ic.emitError(node) << "runs more than " << kMaxIterations
-                                << " iterations, the most that are unrolled";
-    SubgraphScope scope(ic, *body);
+    if (iteration >= Composer::kMaxUnrolledSteps)
+      return ic.emitError(node)
+             << "runs more than " << Composer::kMaxUnrolledSteps
+             << " iterations, the most that are unrolled";
     V counter = c.reshape(c.intScalar(i64, iteration), iterationShape);
     if (failed(counter))
       return failure();
-    ic.values[body->input(0).name()] = *counter;
     if (!conditionValue)
       conditionValue =
           c.constant(ic.builder.getI1Type(), ic.builder.getBoolAttr(true));
-    ic.values[body->input(1).name()] = conditionValue;
-    for (int i = 0; i < carried; ++i)
-      ic.values[body->input(i + 2).name()] = values[i];
-    if (failed(convertGraph(ic, node, *body, budget)))
+    SmallVector<Value> inputs{*counter, conditionValue};
+    llvm::append_range(inputs, values);
+    FailureOr<SmallVector<Value>> stepOutputs =
+        runBody(ic, node, *body, inputs, budget);
+    if (failed(stepOutputs))
       return failure();
-    SmallVector<Value> outputs;
-    for (const onnx::ValueInfoProto &output : body->output()) {
-      FailureOr<Value> v = ic.getInput(reader(node, output.name()), 0);
-      if (failed(v))
-        return failure();
-      outputs.push_back(*v);
-    }
+    SmallVector<Value> &outputs = *stepOutputs;
     if (useCondition) {
       std::optional<bool> next = constantBool(outputs[0]);
       if (!next)
@@ -571,18 +562,7 @@ LogicalResult convertLoop(ImportContext &ic, const Node &node) {
     if (scanned[k].empty())
       return ic.emitError(node) << "runs no iteration, so its scan output '"
                                 << node.output(carried + k) << "' has no shape";
-    SmallVector<V> rows;
-    ArrayRef<int64_t> shape = typeOf(scanned[k][0]).getShape();
-    for (Value v : scanned[k]) {
-      if (typeOf(v).getShape() != shape)
-        return ic.emitError(node) << "gives scan output " << k << " of shape "
-                                  << typeOf(v) << " at one iteration and "
-                                  << typeOf(scanned[k][0]) << " at the first";
-      SmallVector<int64_t> row{1};
-      llvm::append_range(row, shape);
-      rows.push_back(c.reshape(v, row));
-    }
-    if (failed(c.bind(carried + k, c.concat(rows, 0))))
+    if (failed(c.bind(carried + k, stack(c, scanned[k], 0, k))))
       return failure();
   }
   return success();
@@ -648,16 +628,14 @@ LogicalResult convertScan(ImportContext &ic, const Node &node) {
     length = n;
     scanned.push_back(*v);
   }
-  if (length < 1 || length > kMaxIterations)
+  if (length < 1 || length > Composer::kMaxUnrolledSteps)
     return ic.emitError(node) << "scans " << length << " positions; expected 1 "
-                              << "to " << kMaxIterations;
+                              << "to " << Composer::kMaxUnrolledSteps;
   Composer c(ic, node);
   SmallVector<SmallVector<Value>> outputs(scanOutputs);
   int64_t budget = kMaxUnrolledNodes;
   for (int64_t t = 0; t < length; ++t) {
-    SubgraphScope scope(ic, *body);
-    for (int64_t i = 0; i < states; ++i)
-      ic.values[body->input(i).name()] = values[i];
+    SmallVector<Value> inputs(values);
     for (int64_t k = 0; k < scanInputs; ++k) {
       ArrayRef<int64_t> shape = typeOf(scanned[k]).getShape();
       SmallVector<int64_t> offsets(shape.size(), 0), sizes(shape), row;
@@ -669,18 +647,17 @@ LogicalResult convertScan(ImportContext &ic, const Node &node) {
       V slice = c.reshape(c.slice(scanned[k], offsets, sizes), row);
       if (failed(slice))
         return failure();
-      ic.values[body->input(states + k).name()] = *slice;
+      inputs.push_back(*slice);
     }
-    if (failed(convertGraph(ic, node, *body, budget)))
+    FailureOr<SmallVector<Value>> stepOutputs =
+        runBody(ic, node, *body, inputs, budget);
+    if (failed(stepOutputs))
       return failure();
-    for (int64_t i = 0; i < body->output_size(); ++i) {
-      FailureOr<Value> v = ic.getInput(reader(node, body->output(i).name()), 0);
-      if (failed(v))
-        return failure();
-      if (i < states)
-        values[i] = *v;
+    for (auto [i, v] : llvm::enumerate(*stepOutputs)) {
+      if (static_cast<int64_t>(i) < states)
+        values[i] = v;
       else
-        outputs[i - states].push_back(*v);
+        outputs[i - states].push_back(v);
     }
   }
   for (int64_t i = 0; i < states; ++i)
@@ -689,23 +666,13 @@ LogicalResult convertScan(ImportContext &ic, const Node &node) {
     int index = static_cast<int>(states + k);
     if (node.output_size() <= index || node.output(index).empty())
       continue;
-    ArrayRef<int64_t> shape = typeOf(outputs[k][0]).getShape();
-    int64_t rank = static_cast<int64_t>(shape.size()) + 1;
+    int64_t rank = typeOf(outputs[k][0]).getRank() + 1;
     FailureOr<int64_t> axis = ic.normalizeAxis(node, outAxes[k], rank);
     if (failed(axis))
       return failure();
-    SmallVector<int64_t> row(shape);
-    row.insert(row.begin() + *axis, 1);
-    SmallVector<V> parts;
-    for (int64_t t = 0; t < length; ++t) {
-      Value v = outputs[k][outDirections[k] ? length - 1 - t : t];
-      if (typeOf(v).getShape() != shape)
-        return ic.emitError(node) << "gives scan output " << k << " of shape "
-                                  << typeOf(v) << " at one position and "
-                                  << typeOf(outputs[k][0]) << " at the first";
-      parts.push_back(c.reshape(v, row));
-    }
-    if (failed(c.bind(index, c.concat(parts, *axis))))
+    if (outDirections[k])
+      std::reverse(outputs[k].begin(), outputs[k].end());
+    if (failed(c.bind(index, stack(c, outputs[k], *axis, k))))
       return failure();
   }
   return success();

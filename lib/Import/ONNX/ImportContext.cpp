@@ -222,6 +222,23 @@ ImportContext::requireIntsInput(const onnx::NodeProto &node, int index,
   return out;
 }
 
+void ScopedValues::save(StringRef name) {
+  if (name.empty() || saved.count(name))
+    return;
+  auto it = ic.values.find(name);
+  saved[name] = it == ic.values.end() ? std::optional<Value>()
+                                      : std::optional<Value>(it->second);
+}
+
+ScopedValues::~ScopedValues() {
+  for (const auto &entry : saved) {
+    if (entry.second)
+      ic.values[entry.first()] = *entry.second;
+    else
+      ic.values.erase(entry.first());
+  }
+}
+
 const OpConverter *ImportContext::lookupConverter(StringRef opType) {
   if (converters.empty())
     for (const OpConverter &c : getOpConverters()) {

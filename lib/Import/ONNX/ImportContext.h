@@ -203,6 +203,29 @@ private:
                                            mlir::Location loc);
 };
 
+/// Bindings of ImportContext::values changed for a while: the binding each
+/// name had when it was first saved (or its absence) comes back when the
+/// scope ends.
+class ScopedValues {
+public:
+  explicit ScopedValues(ImportContext &ic) : ic(ic) {}
+  ScopedValues(const ScopedValues &) = delete;
+  ScopedValues &operator=(const ScopedValues &) = delete;
+  ~ScopedValues();
+
+  /// Remembers `name`'s binding, to restore at the end.
+  void save(llvm::StringRef name);
+  /// Binds `name` to `value` until the end.
+  void bind(llvm::StringRef name, mlir::Value value) {
+    save(name);
+    ic.values[name] = value;
+  }
+
+private:
+  ImportContext &ic;
+  llvm::StringMap<std::optional<mlir::Value>> saved;
+};
+
 /// Converts one ONNX node into dist ops, binding its outputs.
 using ConvertFn =
     std::function<mlir::LogicalResult(ImportContext &, const onnx::NodeProto &)>;

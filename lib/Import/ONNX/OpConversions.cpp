@@ -1464,31 +1464,20 @@ FailureOr<Value> onnx_import::convertAs(
       a.add_ints(v);
   }
   // The inputs swapped in under their names (a null value drops the
-  // input), and what those names were bound to, restored after.
-  SmallVector<std::pair<std::string, std::optional<Value>>> saved;
-  for (auto [index, value] : inputs) {
-    if (index >= copy.input_size() || copy.input(index).empty())
-      continue;
-    if (!value) {
-      copy.set_input(index, "");
-      continue;
+  // input) until the node is converted.
+  {
+    ScopedValues swapped(ic);
+    for (auto [index, value] : inputs) {
+      if (index >= copy.input_size() || copy.input(index).empty())
+        continue;
+      if (value)
+        swapped.bind(copy.input(index), value);
+      else
+        copy.set_input(index, "");
     }
-    const std::string &name = copy.input(index);
-    auto it = ic.values.find(name);
-    saved.push_back({name, it == ic.values.end()
-                               ? std::optional<Value>()
-                               : std::optional<Value>(it->second)});
-    ic.values[name] = value;
+    if (failed(convert(ic, copy)))
+      return failure();
   }
-  LogicalResult converted = convert(ic, copy);
-  for (auto &[name, value] : llvm::reverse(saved)) {
-    if (value)
-      ic.values[name] = *value;
-    else
-      ic.values.erase(name);
-  }
-  if (failed(converted))
-    return failure();
   return ic.values.lookup(node.output(0));
 }
 

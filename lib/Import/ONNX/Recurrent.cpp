@@ -191,11 +191,10 @@ ConvertFn recurrent(Cell cell) {
     if (hidden <= 0 || hidden > (int64_t{1} << 31))
       return ic.emitError(node) << "expects a hidden_size from 1 to 2^31";
     // Every step is unrolled into the program.
-    constexpr int64_t kMaxSteps = 16384;
-    if (seq > kMaxSteps)
+    if (seq > Composer::kMaxUnrolledSteps)
       return ic.emitError(node)
-             << "has a sequence of " << seq << " steps; at most " << kMaxSteps
-             << " are unrolled";
+             << "has a sequence of " << seq << " steps; at most "
+             << Composer::kMaxUnrolledSteps << " are unrolled";
     if (seq == 0 || batch == 0)
       return ic.emitError(node) << "expects a non-empty sequence and batch";
     if (failed(expect(*w, {dirs, gates * hidden, inputSize}, "W")) ||
