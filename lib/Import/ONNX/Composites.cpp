@@ -875,6 +875,51 @@ getTransposedWindow(ImportContext &ic, const Node &node, RankedTensorType xType,
   return w;
 }
 
+/// `x` with `before` and `after` zeros added along `axis`; a negative count
+/// crops that many instead.
+V padAlong(Composer &c, V x, int64_t axis, int64_t before, int64_t after) {
+  if (failed(x))
+    return failure();
+  SmallVector<int64_t> shape(typeOf(*x).getShape()), offsets(shape.size(), 0);
+  offsets[axis] = std::max<int64_t>(-before, 0);
+  SmallVector<int64_t> kept(shape);
+  kept[axis] -= offsets[axis] + std::max<int64_t>(-after, 0);
+  Type element = typeOf(*x).getElementType();
+  auto zeros = [&](int64_t count) {
+    SmallVector<int64_t> zeroShape(shape);
+    zeroShape[axis] = count;
+    return c.broadcast(c.scalar(element, 0), zeroShape);
+  };
+  SmallVector<V> parts;
+  if (before > 0)
+    parts.push_back(zeros(before));
+  parts.push_back(c.slice(x, offsets, kept));
+  if (after > 0)
+    parts.push_back(zeros(after));
+  return parts.size() == 1 ? parts[0] : c.concat(parts, axis);
+}
+
+/// Of planes N x D x C x H x W, the depths first + i * step (i < count) as
+/// a batch of N * count planes C x H x W.
+V depthSlab(Composer &c, V planes, int64_t first, int64_t count,
+            int64_t step) {
+  if (failed(planes))
+    return failure();
+  ArrayRef<int64_t> s = typeOf(*planes).getShape();
+  return c.reshape(c.slice(planes, {0, first, 0, 0, 0},
+                           {s[0], count, s[2], s[3], s[4]}, {1, step, 1, 1, 1}),
+                   {s[0] * count, s[2], s[3], s[4]});
+}
+
+/// N * D planes C x H x W back to N x C x D x H x W.
+V fromDepthSlab(Composer &c, V planes, int64_t n, int64_t depth) {
+  if (failed(planes))
+    return failure();
+  ArrayRef<int64_t> s = typeOf(*planes).getShape();
+  return c.transpose(c.reshape(planes, {n, depth, s[1], s[2], s[3]}),
+                     {0, 2, 1, 3, 4});
+}
+
 /// ConvTranspose (2-D; 1-D lifted to it) as the convolution of the input,
 /// with stride - 1 zeros between its elements and padded by
 /// dilation * (kernel - 1) less the pads, with the flipped filter whose
@@ -1247,8 +1292,7 @@ ConvertFn onnx_import::conv3DAsSumOf2D(ConvertFn conv2D) {
     } else if (autoPad != "VALID") {
       return ic.emitError(node) << "unknown auto_pad '" << autoPad << "'";
     }
-    int64_t n = xType.getDimSize(0), depth = xType.getDimSize(2),
-            h = xType.getDimSize(3), wd = xType.getDimSize(4);
+    int64_t n = xType.getDimSize(0), depth = xType.getDimSize(2);
     int64_t padded = depth + pads[0] + pads[3];
     int64_t span = (kernel[0] - 1) * dilations[0] + 1;
     if (padded < span)
@@ -1261,28 +1305,14 @@ ConvertFn onnx_import::conv3DAsSumOf2D(ConvertFn conv2D) {
                                 << " depth slices; at most "
                                 << Composer::kMaxIndexRange << " are supported";
     Composer c(ic, node);
-    Type element = xType.getElementType();
     // N x D x C x H x W, zero-padded along D.
-    V planes = c.transpose(*x, {0, 2, 1, 3, 4});
-    if (pads[0] || pads[3]) {
-      SmallVector<V> parts;
-      if (pads[0])
-        parts.push_back(
-            c.broadcast(c.scalar(element, 0), {n, pads[0], channels, h, wd}));
-      parts.push_back(planes);
-      if (pads[3])
-        parts.push_back(
-            c.broadcast(c.scalar(element, 0), {n, pads[3], channels, h, wd}));
-      planes = c.concat(parts, 1);
-    }
+    V planes = padAlong(c, c.transpose(*x, {0, 2, 1, 3, 4}), 1, pads[0],
+                        pads[3]);
     int64_t outChannels = wType.getDimSize(0);
     Builder &b = ic.builder;
     V sum = failure();
     for (int64_t kd = 0; kd < kernel[0]; ++kd) {
-      V slab = c.reshape(c.slice(planes, {0, kd * dilations[0], 0, 0, 0},
-                                 {n, outDepth, channels, h, wd},
-                                 {1, strides[0], 1, 1, 1}),
-                         {n * outDepth, channels, h, wd});
+      V slab = depthSlab(c, planes, kd * dilations[0], outDepth, strides[0]);
       V filter = c.reshape(
           c.slice(*w, {0, 0, kd, 0, 0},
                   {outChannels, channels / group, 1, kernel[1], kernel[2]}),
@@ -1299,10 +1329,7 @@ ConvertFn onnx_import::conv3DAsSumOf2D(ConvertFn conv2D) {
       if (failed(sum))
         return failure();
     }
-    ArrayRef<int64_t> plane = typeOf(*sum).getShape();
-    return c.bind(0, c.transpose(c.reshape(sum, {n, outDepth, outChannels,
-                                                 plane[2], plane[3]}),
-                                 {0, 2, 1, 3, 4}));
+    return c.bind(0, fromDepthSlab(c, sum, n, outDepth));
   };
 }
 
@@ -1334,8 +1361,7 @@ ConvertFn onnx_import::convTranspose3DAsSumOf2D(ConvertFn convTranspose2D) {
                                &dilations = window->dilations,
                                &outputPadding = window->outputPadding,
                                &pads = window->pads;
-    int64_t n = xType.getDimSize(0), depth = xType.getDimSize(2),
-            h = xType.getDimSize(3), wd = xType.getDimSize(4);
+    int64_t n = xType.getDimSize(0), depth = xType.getDimSize(2);
     // Along D: the spread input padded by reach - pads (negative: cropped).
     int64_t reach = dilations[0] * (kernel[0] - 1);
     int64_t before = reach - pads[0],
@@ -1350,22 +1376,9 @@ ConvertFn onnx_import::convTranspose3DAsSumOf2D(ConvertFn convTranspose2D) {
                                 << " depth slices; at most "
                                 << Composer::kMaxIndexRange << " are supported";
     Composer c(ic, node);
-    Type element = xType.getElementType();
-    V planes = insertZeros(c, c.transpose(*x, {0, 2, 1, 3, 4}), 1, strides[0]);
-    auto zeros = [&](int64_t count) {
-      return c.broadcast(c.scalar(element, 0), {n, count, channels, h, wd});
-    };
-    SmallVector<V> parts;
-    if (before > 0)
-      parts.push_back(zeros(before));
-    parts.push_back(c.slice(
-        planes, {0, std::max<int64_t>(-before, 0), 0, 0, 0},
-        {n,
-         spread - std::max<int64_t>(-before, 0) - std::max<int64_t>(-after, 0),
-         channels, h, wd}));
-    if (after > 0)
-      parts.push_back(zeros(after));
-    planes = parts.size() == 1 ? parts[0] : c.concat(parts, 1);
+    V planes = padAlong(
+        c, insertZeros(c, c.transpose(*x, {0, 2, 1, 3, 4}), 1, strides[0]), 1,
+        before, after);
     if (failed(planes))
       return failure();
     int64_t outPerGroup = wType.getDimSize(1);
@@ -1377,9 +1390,7 @@ ConvertFn onnx_import::convTranspose3DAsSumOf2D(ConvertFn convTranspose2D) {
         *planar.add_attribute() = a;
     V sum = failure();
     for (int64_t kd = 0; kd < kernel[0]; ++kd) {
-      V slab = c.reshape(c.slice(planes, {0, kd * dilations[0], 0, 0, 0},
-                                 {n, outDepth, channels, h, wd}),
-                         {n * outDepth, channels, h, wd});
+      V slab = depthSlab(c, planes, kd * dilations[0], outDepth, 1);
       V filter =
           c.reshape(c.slice(*w, {0, 0, kernel[0] - 1 - kd, 0, 0},
                             {channels, outPerGroup, 1, kernel[1], kernel[2]}),
@@ -1404,10 +1415,7 @@ ConvertFn onnx_import::convTranspose3DAsSumOf2D(ConvertFn convTranspose2D) {
       if (failed(sum))
         return failure();
     }
-    ArrayRef<int64_t> plane = typeOf(*sum).getShape();
-    return c.bind(0, c.transpose(c.reshape(sum, {n, outDepth, plane[1],
-                                                 plane[2], plane[3]}),
-                                 {0, 2, 1, 3, 4}));
+    return c.bind(0, fromDepthSlab(c, sum, n, outDepth));
   };
 }
 

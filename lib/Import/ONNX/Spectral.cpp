@@ -184,8 +184,7 @@ LogicalResult convertSTFT(ImportContext &ic, const Node &node) {
   if (type.getRank() != 3)
     return ic.emitError(node) << "expects a signal [batch, length, 1 or 2], "
                               << "found " << type;
-  int64_t batch = type.getDimSize(0), length = type.getDimSize(1),
-          parts = type.getDimSize(2);
+  int64_t length = type.getDimSize(1);
   FailureOr<int64_t> step = requireScalarInput(ic, node, 1, "frame_step");
   if (failed(step))
     return failure();
@@ -232,8 +231,6 @@ LogicalResult convertSTFT(ImportContext &ic, const Node &node) {
   if (window)
     framed = c.mul(framed, c.reshape(c.cast(window, type.getElementType()),
                                      {1, 1, frameLength, 1}));
-  (void)batch;
-  (void)parts;
   return c.bind(0, dft(c, framed, 2, bins, /*inverse=*/false));
 }
 
