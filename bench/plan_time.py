@@ -22,7 +22,8 @@ data-parallel replica), to show how planning time grows with the cluster.
 plans GPT 175B for inference on 64 devices (batch 1 and 8, sequence 2048,
 exported in fp16 and in fp32; every grid dp x tp x pp searched) and prints
 the size of the chosen grid's ILP (`ilp` of --report-json: variables,
-constraints) and its gap (0: proven optimal).
+constraints), its gap (0: proven optimal), the predicted step and how many
+layer copies take the choice that needs less memory (`mixed`).
 """
 import json
 import argparse
@@ -97,7 +98,8 @@ def main():
 
 def inference(args):
     print(f"{'dtype':>7} {'batch':>5} {'wall s':>7} {'planner s':>9} "
-          f"{'ilp vars':>8} {'rows':>5} {'gap %':>6}  plan")
+          f"{'ilp vars':>8} {'rows':>5} {'gap %':>6} {'step s':>7} "
+          f"{'mixed':>6}  plan")
     with tempfile.TemporaryDirectory() as work:
         for dtype in ("float16", "float32"):
             for batch in (1, 8):
@@ -121,15 +123,21 @@ def inference_row(args, work, dtype, batch):
     first = (proc.stdout.splitlines() or [""])[0]
     m = re.search(r"planned in ([0-9.]+) s", first)
     grid = re.search(r"grid (dp=\S+ tp=\S+ pp=\S+)", first)
-    ilp = {}
+    ilp, step, mixed = {}, "-", "-"
     if proc.returncode == 0:
         with open(report) as f:
-            ilp = json.load(f).get("ilp", {})
+            data = json.load(f)
+        ilp = data.get("ilp", {})
+        step = f"{data['step']['stepSeconds']:.3f}"
+        # Layer copies that take the choice needing less memory, of all
+        # (docs/planner.md, "Mixing layer copies").
+        layers = data.get("layers", {})
+        mixed = f"{layers.get('mixed_copies', 0)}/{layers.get('count', 0)}"
     # The gap is 0 when the plan is proven optimal (docs/planner.md).
     gap = f"{ilp['gap'] * 100:.2f}" if "gap" in ilp else "-"
     print(f"{dtype:>7} {batch:5} {wall:7.2f} {m.group(1) if m else '-':>9} "
           f"{ilp.get('variables', '-'):>8} "
-          f"{ilp.get('constraints', '-'):>5} {gap:>6}  "
+          f"{ilp.get('constraints', '-'):>5} {gap:>6} {step:>7} {mixed:>6}  "
           f"{grid.group(1) if grid else proc.stderr.strip()}")
 
 

@@ -199,8 +199,17 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
   if (plan.layerCount)
     os << "; " << plan.layerCount << " identical layers of " << plan.layerOps
        << " ops, solved once";
+  if (plan.mixedLayerCopies)
+    os << formatv(" (the first {0} of them take the choice that needs less "
+                  "memory, the other {1} the faster one)",
+                  plan.mixedLayerCopies,
+                  plan.layerCount - plan.mixedLayerCopies);
   os << formatv("; planned in {0:f3} s", plan.planningSeconds);
-  if (plan.ilpGap > 0)
+  if (plan.ilpGap > 0 && plan.ilpReadFromRelaxation)
+    os << formatv("; within {0:f2}% of the bound (read from the linear "
+                  "relaxation's optimum)",
+                  plan.ilpGap * 100);
+  else if (plan.ilpGap > 0)
     os << formatv("; not proven optimal: within {0:f2}% of the bound "
                   "(branch and bound stopped after {1} nodes)",
                   plan.ilpGap * 100, kBranchAndBoundNodes);
@@ -317,19 +326,22 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
                                   {"axes", std::move(axes)}}},
       {"precision", cost::stringifyPrecision(plan.step.plan.precision)},
       {"layers", llvm::json::Object{{"count", plan.layerCount},
-                                    {"ops_per_layer", plan.layerOps}}},
+                                    {"ops_per_layer", plan.layerOps},
+                                    {"mixed_copies", plan.mixedLayerCopies}}},
       {"candidates", std::move(candidates)},
       {"micro_batch_sizes", std::move(trials)},
       {"shardings", std::move(summary)},
       {"collectives", std::move(collectives)},
       {"solver_objective_seconds", plan.objective},
       {"ilp",
-       llvm::json::Object{{"strategies", plan.ilpStrategies},
-                          {"dominated", plan.ilpDominated},
-                          {"variables", plan.ilpVariables},
-                          {"constraints", plan.ilpConstraints},
-                          {"relaxation_integral", plan.ilpRelaxationIntegral},
-                          {"gap", plan.ilpGap}}},
+       llvm::json::Object{
+           {"strategies", plan.ilpStrategies},
+           {"dominated", plan.ilpDominated},
+           {"variables", plan.ilpVariables},
+           {"constraints", plan.ilpConstraints},
+           {"relaxation_integral", plan.ilpRelaxationIntegral},
+           {"gap", plan.ilpGap},
+           {"read_from_relaxation", plan.ilpReadFromRelaxation}}},
       {"planning_seconds", plan.planningSeconds},
       {"trainable", std::move(trainable)},
       {"attention_core", llvm::json::Array(plan.attentionCore)},

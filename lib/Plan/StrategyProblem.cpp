@@ -23,6 +23,7 @@
 #include <Clp_C_Interface.h>
 
 #include <cmath>
+#include <optional>
 
 using namespace distopt::plan;
 using llvm::ArrayRef;
@@ -350,6 +351,8 @@ struct IntegerProgram {
   /// of each pair edge.
   std::vector<int> xStart, yStart;
   std::vector<Row> rows;
+  /// The last row is the memory limit.
+  bool hasMemoryRow = false;
 
   int addColumn(double seconds) {
     objective.push_back(seconds * kUnitsPerSecond);
@@ -461,6 +464,7 @@ static IntegerProgram buildProgram(const StrategyProblem &p) {
         r.coefs.push_back(m);
       }
     ip.rows.push_back(std::move(r));
+    ip.hasMemoryRow = true;
   }
   return ip;
 }
@@ -513,6 +517,15 @@ static void loadProgram(const IntegerProgram &ip, const ColumnForm &cols,
     Cbc_setInteger(cbc.model, c);
 }
 
+/// Whether `solution` (a value per column) has every x column integral,
+/// within CBC's default integrality tolerance.
+static bool isIntegral(const IntegerProgram &ip, const double *solution) {
+  for (int c = 0; c < ip.numX; ++c)
+    if (std::fabs(solution[c] - std::round(solution[c])) > 1e-7)
+      return false;
+  return true;
+}
+
 /// The strategy of each node that `solution` (a value per column) picks.
 static llvm::SmallVector<unsigned> readChoice(const IntegerProgram &ip,
                                               const double *solution) {
@@ -531,10 +544,9 @@ static llvm::SmallVector<unsigned> readChoice(const IntegerProgram &ip,
 /// every x integral it is the integer optimum too (the relaxation's bound
 /// is reached): `choice` is set. `bound` is the relaxation's optimum.
 static Relaxation solveRelaxation(const IntegerProgram &ip,
-                                  const ColumnForm &cols,
+                                  const ColumnForm &cols, ClpModel &clp,
                                   llvm::SmallVector<unsigned> &choice,
                                   double &bound) {
-  ClpModel clp;
   Clp_setLogLevel(clp.model, 0);
   Clp_loadProblem(clp.model, ip.objective.size(), ip.rows.size(),
                   cols.start.data(), cols.index.data(), cols.value.data(),
@@ -555,12 +567,66 @@ static Relaxation solveRelaxation(const IntegerProgram &ip,
     return Relaxation::Fractional;
   bound = Clp_objectiveValue(clp.model) / IntegerProgram::kUnitsPerSecond;
   const double *x = Clp_getColSolution(clp.model);
-  // CBC's default integrality tolerance.
-  for (int c = 0; c < ip.numX; ++c)
-    if (std::fabs(x[c] - std::round(x[c])) > 1e-7)
-      return Relaxation::Fractional;
+  if (!isIntegral(ip, x))
+    return Relaxation::Fractional;
   choice = readChoice(ip, x);
   return Relaxation::Integral;
+}
+
+/// The two choices whose mix is the optimum of the relaxation `clp` holds,
+/// when that optimum is fractional only because of the memory row: the
+/// optima of the program without the row, its memory priced at the row's
+/// dual a little below (the choice that needs more memory) and a little
+/// above (less). Empty when either is fractional or they do not straddle
+/// the limit.
+static std::optional<
+    std::pair<llvm::SmallVector<unsigned>, llvm::SmallVector<unsigned>>>
+findRelaxationVertices(const IntegerProgram &ip, const StrategyProblem &p,
+                       ClpModel &clp) {
+  if (!ip.hasMemoryRow || !Clp_isProvenOptimal(clp.model))
+    return std::nullopt;
+  int memoryRow = ip.rows.size() - 1;
+  // The row is `memory <= limit`: its dual is at most 0 when minimizing.
+  double price = -Clp_getRowPrice(clp.model)[memoryRow];
+  if (!(price > 0))
+    return std::nullopt;
+  std::vector<double> memory(ip.numX, 0);
+  for (unsigned n = 0; n + 1 < ip.xStart.size(); ++n)
+    for (int c = ip.xStart[n]; c < ip.xStart[n + 1]; ++c)
+      memory[c] = p.nodes[n].memory[c - ip.xStart[n]];
+  std::vector<double> rowUpper(Clp_getRowUpper(clp.model),
+                               Clp_getRowUpper(clp.model) + ip.rows.size());
+  rowUpper[memoryRow] = std::numeric_limits<double>::max();
+  Clp_chgRowUpper(clp.model, rowUpper.data());
+  llvm::SmallVector<unsigned> choices[2];
+  std::vector<double> objective = ip.objective;
+  // The relative nudge of the price that breaks its ties: the least of
+  // these whose optimum is integral. On the planner's programs (objective
+  // in microseconds, memory in bytes) the first moves the objective by far
+  // less than any two plans differ; within Clp's tolerances it may still
+  // leave a tie, which a larger one breaks.
+  for (unsigned i = 0; i < 2; ++i) {
+    bool integral = false;
+    for (double nudge : {1e-6, 1e-4, 1e-2}) {
+      double scale = i == 0 ? 1 - nudge : 1 + nudge;
+      for (int c = 0; c < ip.numX; ++c)
+        objective[c] = ip.objective[c] + price * scale * memory[c];
+      Clp_chgObjCoefficients(clp.model, objective.data());
+      Clp_primal(clp.model, 0);
+      if (!Clp_isProvenOptimal(clp.model))
+        return std::nullopt;
+      integral = isIntegral(ip, Clp_getColSolution(clp.model));
+      if (integral)
+        break;
+    }
+    if (!integral)
+      return std::nullopt;
+    choices[i] = readChoice(ip, Clp_getColSolution(clp.model));
+  }
+  if (p.evaluateMemory(choices[1]) > p.memoryLimit ||
+      p.evaluateMemory(choices[0]) <= p.memoryLimit)
+    return std::nullopt;
+  return std::make_pair(std::move(choices[1]), std::move(choices[0]));
 }
 
 /// Solves `ip` with CBC among the choices that cost at most `cutoff`:
@@ -618,15 +684,18 @@ struct StrategySolver::Impl {
   IntegerProgram ip;
   ColumnForm cols;
   // Set by solveRelaxation, so declared before `relaxation`.
+  ClpModel clp;
   llvm::SmallVector<unsigned> relaxedChoice;
   double bound = 0;
   Relaxation relaxation;
+  /// getRelaxationVertices' answer, once asked.
+  std::optional<std::optional<Vertices>> vertices;
 
   explicit Impl(const StrategyProblem &p)
       : p(p), leaves(p), merged(runLeaves(leaves, live)),
         reduced(removeDominatedStrategies(merged, kept)),
         ip(buildProgram(reduced)), cols(ip),
-        relaxation(solveRelaxation(ip, cols, relaxedChoice, bound)) {}
+        relaxation(solveRelaxation(ip, cols, clp, relaxedChoice, bound)) {}
 
   static StrategyProblem runLeaves(LeafElimination &leaves,
                                    std::vector<unsigned> &live) {
@@ -662,6 +731,20 @@ double StrategySolver::getBound() const { return impl->bound; }
 
 bool StrategySolver::isRelaxationIntegral() const {
   return impl->relaxation == Relaxation::Integral;
+}
+
+std::optional<StrategySolver::Vertices>
+StrategySolver::getRelaxationVertices() {
+  // Found once: the search changes the relaxation Clp holds.
+  if (!impl->vertices) {
+    impl->vertices.emplace();
+    if (impl->relaxation == Relaxation::Fractional)
+      if (auto found =
+              findRelaxationVertices(impl->ip, impl->reduced, impl->clp))
+        *impl->vertices =
+            Vertices{impl->expand(found->first), impl->expand(found->second)};
+  }
+  return *impl->vertices;
 }
 
 llvm::Expected<StrategySolution>

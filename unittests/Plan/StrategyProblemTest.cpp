@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 
+#include <optional>
 #include <random>
 
 using namespace distopt::plan;
@@ -293,4 +294,44 @@ TEST(StrategyProblemTest, BudgetKeepsTheBestChoiceWithItsGap) {
     }
   }
   EXPECT_GT(withGap, 0u);
+}
+
+// Where the memory limit alone makes the relaxation fractional, its optimum
+// mixes two choices: one that fits and one that needs more memory. The mix
+// of the two that meets the limit exactly costs what the relaxation's bound
+// says, each is a whole choice of the problem, and the one that fits costs
+// no less than the optimum (brute force).
+TEST(StrategyProblemTest, RelaxationVerticesStraddleTheMemoryLimit) {
+  std::mt19937 rng(2718);
+  unsigned found = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    StrategyProblem p = randomProblem(rng, 3 + trial % 6, /*limitMemory=*/true);
+    StrategySolver solver(p);
+    std::optional<StrategySolver::Vertices> vertices =
+        solver.getRelaxationVertices();
+    if (solver.isRelaxationIntegral()) {
+      EXPECT_FALSE(vertices) << "trial " << trial;
+      continue;
+    }
+    if (!vertices)
+      continue;
+    ++found;
+    const StrategySolution &fit = vertices->fitting,
+                           &over = vertices->exceeding;
+    ASSERT_EQ(fit.choice.size(), p.nodes.size());
+    ASSERT_EQ(over.choice.size(), p.nodes.size());
+    EXPECT_DOUBLE_EQ(fit.memory, p.evaluateMemory(fit.choice));
+    EXPECT_DOUBLE_EQ(over.cost, p.evaluateCost(over.choice));
+    EXPECT_LE(fit.memory, p.memoryLimit) << "trial " << trial;
+    EXPECT_GT(over.memory, p.memoryLimit) << "trial " << trial;
+    double share = (over.memory - p.memoryLimit) / (over.memory - fit.memory);
+    double mix = share * fit.cost + (1 - share) * over.cost;
+    EXPECT_NEAR(mix, solver.getBound(), 1e-6 * (1 + solver.getBound()))
+        << "trial " << trial;
+    StrategySolution optimum = solveByEnumeration(p);
+    EXPECT_GE(fit.cost, optimum.cost - 1e-9) << "trial " << trial;
+    EXPECT_LE(over.cost, optimum.cost + 1e-9) << "trial " << trial;
+  }
+  // The random problems do reach the case.
+  EXPECT_GT(found, 10u);
 }

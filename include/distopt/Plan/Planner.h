@@ -125,6 +125,10 @@ struct Plan {
   unsigned chunks = 1;
   /// Repeated layers found.
   unsigned layerCount = 0, layerOps = 0;
+  /// When the layer copies do not all take the same choices: the first
+  /// `mixedLayerCopies` take the choice that needs less memory, the others
+  /// the faster one (the planner's mix of layer copies); 0 when they agree.
+  unsigned mixedLayerCopies = 0;
   /// Segments for the step model (ops before the layers, one layer, ops
   /// after), and the composed step.
   std::vector<cost::SegmentCost> segments;
@@ -149,6 +153,10 @@ struct Plan {
   /// to the bound branch and bound proved when it stopped at its budget
   /// (StrategySolution::gap).
   double ilpGap = 0;
+  /// The plan was read from the linear relaxation's optimum (a mix of
+  /// layer copies, or one of the two choices it mixes) without branch and
+  /// bound; `ilpGap` is its gap to the relaxation's bound.
+  bool ilpReadFromRelaxation = false;
   /// The ops of the first layer's attention core, which selective
   /// recompute runs again (products of two activations and the ops
   /// between them).

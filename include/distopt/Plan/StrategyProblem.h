@@ -17,6 +17,7 @@
 
 #include <limits>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace distopt::plan {
@@ -101,6 +102,19 @@ public:
   double getBound() const;
   /// Whether the relaxation's optimum is integral (and so the solution).
   bool isRelaxationIntegral() const;
+
+  /// Where the relaxation's optimum is fractional only because of the
+  /// memory limit, it mixes two choices: `fitting`, which needs no more
+  /// than the limit, and `exceeding`, which needs more and costs less (the
+  /// optima without the limit, memory priced at the limit's shadow price
+  /// a little above and a little below). A plan that may take different
+  /// choices for copies of the same layers can mix them as the relaxation
+  /// does. Empty where the relaxation is integral or infeasible, or its
+  /// optimum is not such a mix.
+  struct Vertices {
+    StrategySolution fitting, exceeding;
+  };
+  std::optional<Vertices> getRelaxationVertices();
 
   /// How solve() ended.
   enum class Status { Solved, NoFit, AboveCutoff, Failed };
