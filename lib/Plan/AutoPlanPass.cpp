@@ -79,9 +79,6 @@ AutoPlanPass::getPlannerOptions(ModuleOp module) {
       cost::makePlanOptions(planSpec, mode, globalBatch);
   if (!options)
     return module.emitError(llvm::toString(options.takeError()));
-  // Reports may show pipeline plans; a plan that is written into the module
-  // has none unless the plan fixes pp.
-  options->searchPipeline = reportOnly;
   // A generated training step holds its backward and optimizer: each op is
   // priced as it is.
   llvm::Expected<cost::PlanOptions> moduleOptions =

@@ -1760,9 +1760,8 @@ enumerateGrids(const cost::ClusterSpec &cluster,
     if (devices % pp)
       continue;
     using cost::PlanKey;
-    if (options.isFixed(PlanKey::PipelineParallel)
-            ? pp != options.pipelineParallel
-            : (pp > 1 && !options.searchPipeline))
+    if (options.isFixed(PlanKey::PipelineParallel) &&
+        pp != options.pipelineParallel)
       continue;
     // Stages split the repeated layers; a plan that fixes pp may also cut
     // a model whose layers it does not divide (or that has none) between
@@ -2416,9 +2415,9 @@ static llvm::Error noPlanError(const cost::ClusterSpec &cluster,
   std::string advice =
       formatv("use more devices (at least about {0})", needDevices).str();
   if (options.mode == cost::StepMode::Training) {
-    if (!options.searchPipeline &&
-        !options.isFixed(cost::PlanKey::PipelineParallel))
-      advice += ", pipeline stages (plan key pp)";
+    // Stages are searched where they divide the layers.
+    if (options.isFixed(cost::PlanKey::PipelineParallel))
+      advice += ", more pipeline stages (plan key pp)";
     // The search tries full recompute unless the plan fixes another.
     if (options.isFixed(cost::PlanKey::Recompute) &&
         options.recompute != cost::RecomputePolicy::Full)

@@ -700,17 +700,14 @@ getPlannedModule(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config) {
   return copy;
 }
 
-/// The options of --sweep and --devices auto; `report`: pipeline stages
-/// may be chosen (a report), else only what dist-run runs.
-static llvm::Expected<distopt::plan::SweepOptions>
-getSweepOptions(bool report) {
+/// The options of --sweep and --devices auto.
+static llvm::Expected<distopt::plan::SweepOptions> getSweepOptions() {
   std::optional<int64_t> batch;
   if (globalBatch > 0)
     batch = globalBatch;
   auto plan = distopt::cost::makePlanOptions(planText, modeText, batch);
   if (!plan)
     return plan.takeError();
-  plan->searchPipeline = report;
   distopt::plan::SweepOptions options;
   options.plan = *plan;
   options.devices = *deviceSearch;
@@ -762,7 +759,7 @@ chooseDevices(mlir::ModuleOp module, const mlir::MlirOptMainConfig &config,
   mlir::OwningOpRef<mlir::ModuleOp> planned = getPlannedModule(module, config);
   if (!planned)
     return llvm::createStringError("the training step was not generated");
-  auto options = getSweepOptions(report);
+  auto options = getSweepOptions();
   if (!options)
     return options.takeError();
   options->modelAt = std::move(modelAt);
@@ -814,7 +811,7 @@ static int runSweep(mlir::ModuleOp module, llvm::StringRef inputFilename,
   mlir::OwningOpRef<mlir::ModuleOp> planned = getPlannedModule(module, config);
   if (!planned)
     return 1;
-  auto options = getSweepOptions(/*report=*/true);
+  auto options = getSweepOptions();
   if (!options)
     return reportError(inputFilename, llvm::toString(options.takeError()));
   options->modelAt = std::move(modelAt);

@@ -142,9 +142,6 @@ struct PlanOptions {
   unsigned chunks = 1;
   /// The keys the user fixed (a bit per PlanKey).
   unsigned fixed = 0;
-  /// Whether the planner may choose pipeline stages (off when the plan must
-  /// run on a runtime without them).
-  bool searchPipeline = false;
   /// The function is a whole training step (dist-add-loss, dist-autodiff
   /// and dist-optimizer made its backward and optimizer update ops): the
   /// mode is Inference, as every op, backward ones included, is priced as

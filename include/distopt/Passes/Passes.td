@@ -365,11 +365,11 @@ def AutoPlanPass : Pass<"dist-auto-plan", "mlir::ModuleOp"> {
            "Write the plan report as a self-contained HTML page with "
            "pictures to this file">,
     Option<"runnable", "runnable", "bool", /*default=*/"false",
-           "Accept only plans that dist-run runs today: inference without "
-           "pipeline stages">,
+           "Accept only plans that dist-run runs today: inference, or a "
+           "generated training step">,
     Option<"reportOnly", "report-only", "bool", /*default=*/"false",
-           "Only report the plan: pipeline stages are searched too, and the "
-           "module is left as it is">,
+           "Only report the plan (which may be of the model at another "
+           "micro-batch size), and leave the module as it is">,
   ];
   let dependentDialects = ["mlir::shard::ShardDialect"];
 }
