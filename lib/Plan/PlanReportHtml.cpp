@@ -699,6 +699,11 @@ void distopt::plan::printPlanReportHtml(const Plan &plan,
   if (plan.layerCount)
     os << formatv("; {0} identical layers of {1} ops", plan.layerCount,
                   plan.layerOps);
+  if (plan.mixedLayerCopies)
+    os << formatv(" (the first {0} take the choice that needs less memory, "
+                  "the other {1} the faster one)",
+                  plan.mixedLayerCopies,
+                  plan.layerCount - plan.mixedLayerCopies);
   os << formatv(".</p>\n<p>Step time {0}; memory per device {1} of {2}, "
                 "{3}.</p>\n",
                 formatSeconds(step.stepSeconds),
