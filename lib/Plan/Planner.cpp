@@ -271,6 +271,9 @@ private:
   void buildSegments(Plan &plan);
   void buildMixedSegments(Plan &plan);
   void addReturnedResults(unsigned i, cost::SegmentCost &seg, Plan &plan);
+  void addReshard(const DistState &from, const DistState &to,
+                  RankedTensorType type, const std::string &what,
+                  unsigned count, cost::SegmentCost &seg, Plan &plan);
   unsigned getLayerRepeat() const {
     return layerRepeat ? layerRepeat : planner.layers.count;
   }
@@ -1602,25 +1605,6 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
       seg.selectiveBytes += e;
     seg.peakTemporaryBytes = std::max(seg.peakTemporaryBytes, e);
   }
-  // The collectives of a resharding, in the segment and in the report; its
-  // local slices are copy kernels of the forward pass.
-  auto record = [&](const DistState &from, const DistState &to,
-                    RankedTensorType type, const std::string &what,
-                    unsigned count) {
-    double sliceSeconds = 0;
-    for (const CommStep &c : grid.reshard(from, to, type, &sliceSeconds)) {
-      cost::CollectiveUse use{c.kind, c.bytes,
-                              static_cast<unsigned>(grid.size(c.axes)),
-                              c.seconds, what};
-      seg.forwardCollectives.push_back(use);
-      if (training)
-        seg.backwardCollectives.push_back(use);
-      plan.collectives.push_back({cost::stringifyCollectiveKind(c.kind).str(),
-                                  what, c.bytes, use.groupSize, c.seconds,
-                                  count});
-    }
-    seg.forwardSeconds += sliceSeconds;
-  };
   for (OpOperand &operand : node.op->getOpOperands()) {
     Operation *def = operand.get().getDefiningOp();
     if (!def || !planner.nodeOf.count(def))
@@ -1642,13 +1626,35 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
     if (!resharded.insert({operand.get().getAsOpaquePointer(), needed.key()})
              .second)
       continue;
-    record(strategyOf(di).results[result.getResultNumber()],
-           s.operands[operand.getOperandNumber()], type,
-           describeOp(node.op) + " operand " +
-               std::to_string(operand.getOperandNumber()),
-           isLayer ? getLayerRepeat() : 1u);
+    addReshard(strategyOf(di).results[result.getResultNumber()],
+               s.operands[operand.getOperandNumber()], type,
+               describeOp(node.op) + " operand " +
+                   std::to_string(operand.getOperandNumber()),
+               isLayer ? getLayerRepeat() : 1u, seg, plan);
   }
   addReturnedResults(i, seg, plan);
+}
+
+/// The collectives of a resharding from `from` to `to`, `count` times a
+/// step, in `seg` and in the report; its local slices are copy kernels of
+/// the forward pass.
+void GridPlanner::addReshard(const DistState &from, const DistState &to,
+                             RankedTensorType type, const std::string &what,
+                             unsigned count, cost::SegmentCost &seg,
+                             Plan &plan) {
+  double sliceSeconds = 0;
+  for (const CommStep &c : grid.reshard(from, to, type, &sliceSeconds)) {
+    cost::CollectiveUse use{c.kind, c.bytes,
+                            static_cast<unsigned>(grid.size(c.axes)), c.seconds,
+                            what};
+    seg.forwardCollectives.push_back(use);
+    if (training)
+      seg.backwardCollectives.push_back(use);
+    plan.collectives.push_back({cost::stringifyCollectiveKind(c.kind).str(),
+                                what, c.bytes, use.groupSize, c.seconds,
+                                count});
+  }
+  seg.forwardSeconds += sliceSeconds;
 }
 
 /// The gathers of op node `i`'s results that the function returns: they
@@ -1662,22 +1668,9 @@ void GridPlanner::addReturnedResults(unsigned i, cost::SegmentCost &seg,
       continue;
     auto r = cast<OpResult>(use.get());
     auto type = cast<RankedTensorType>(r.getType());
-    std::string what = "result " + std::to_string(use.getOperandNumber());
-    double sliceSeconds = 0;
-    for (const CommStep &c :
-         grid.reshard(s.results[r.getResultNumber()],
-                      DistState::whole(type.getRank()), type, &sliceSeconds)) {
-      cost::CollectiveUse collective{c.kind, c.bytes,
-                                     static_cast<unsigned>(grid.size(c.axes)),
-                                     c.seconds, what};
-      seg.forwardCollectives.push_back(collective);
-      if (training)
-        seg.backwardCollectives.push_back(collective);
-      plan.collectives.push_back({cost::stringifyCollectiveKind(c.kind).str(),
-                                  what, c.bytes, collective.groupSize,
-                                  c.seconds, 1});
-    }
-    seg.forwardSeconds += sliceSeconds;
+    addReshard(s.results[r.getResultNumber()], DistState::whole(type.getRank()),
+               type, "result " + std::to_string(use.getOperandNumber()), 1, seg,
+               plan);
   }
 }
 
