@@ -270,6 +270,7 @@ private:
   double evaluateChoice(const Choice &c);
   void buildSegments(Plan &plan);
   void buildMixedSegments(Plan &plan);
+  void describeZero(Plan &plan);
   void addReturnedResults(unsigned i, cost::SegmentCost &seg, Plan &plan);
   void addReshard(const DistState &from, const DistState &to,
                   RankedTensorType type, const std::string &what,
@@ -671,7 +672,13 @@ Strategy GridPlanner::buildStrategy(const OpNode &node,
 /// Under ZeRO (stage 1 and up) optimizer states (zero-storage weights) are
 /// split over all of them where their shape allows, so that the update
 /// runs on a shard (reduce-scatter of the gradient, all-gather of the new
-/// weight); under ZeRO-3 parameters may be split over them too.
+/// weight); under ZeRO-3 parameters may be split over them too. Where the
+/// plan does not fix the stage, the program chooses for each optimizer
+/// state whether it is whole or split over all the data axes (ZeRO-0 and
+/// ZeRO-1 at once, per tensor; GridPlanner::describeZero names the
+/// outcome); parameters stay whole over them (ZeRO-3 when the plan asks:
+/// with the parameters' splits too, the program of GPT-2's step on 4
+/// devices took CBC minutes).
 void GridPlanner::keepDataParallelWeights(
     dist::WeightOp weight, SmallVectorImpl<FactorAxes> &assignments) {
   if (grid.dataAxes.empty())
@@ -688,8 +695,11 @@ void GridPlanner::keepDataParallelWeights(
   SmallVector<FactorAxes> kept;
   for (const FactorAxes &axes : assignments) {
     unsigned used = dataUse(axes);
-    if (state && zero >= 1 ? used == grid.dataAxes.size()
-                           : used == 0 || (!state && zero >= 3))
+    bool keep = state && zero >= 1 ? used == grid.dataAxes.size()
+                                   : used == 0 || (!state && zero >= 3);
+    if (state && !options.isFixed(cost::PlanKey::Zero))
+      keep = used == 0 || used == grid.dataAxes.size();
+    if (keep)
       kept.push_back(axes);
   }
   // A state that no split over the data axes fits stays whole over them.
@@ -989,6 +999,34 @@ llvm::Expected<Plan> GridPlanner::resume(bool &noFit) {
   return finishSolve(noFit);
 }
 
+/// What a generated step's per-tensor choice of its optimizer states'
+/// splits (keepDataParallelWeights) amounts to: ZeRO-1 when some state is
+/// split over the data axes (the report's summary line gives how many),
+/// else ZeRO-0.
+void GridPlanner::describeZero(Plan &plan) {
+  unsigned states = 0, split = 0;
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    auto weight = dyn_cast<dist::WeightOp>(node.op);
+    if (!weight || weight.getData().getStorage() != dist::DataStorage::Zero)
+      continue;
+    ++states;
+    if (llvm::any_of(strategyOf(i).results[0].dims, [&](const GridAxes &d) {
+          return llvm::any_of(d, [&](int16_t a) {
+            return llvm::is_contained(grid.dataAxes, a);
+          });
+        }))
+      ++split;
+  }
+  if (!states)
+    return;
+  plan.zeroChosen = split ? cost::ZeroStage::Zero1 : cost::ZeroStage::Zero0;
+  plan.summary.push_back(formatv("optimizer states (ZeRO chosen per tensor): "
+                                 "{0} of {1} split over {2}",
+                                 split, states,
+                                 grid.describeAxes(grid.dataAxes))
+                             .str());
+}
+
 /// A mix is taken without branch and bound when it costs at most this
 /// much over the relaxation's bound, which no plan, mixed or not, beats.
 static constexpr double kMixGap = 0.01;
@@ -1139,6 +1177,9 @@ llvm::Expected<Plan> GridPlanner::finishSolve(bool &noFit) {
   plan.ilpGap = solution.gap;
   plan.layerCount = planner.layers.count;
   plan.mixedLayerCopies = choice.mixedCopies;
+  if (options.explicitStep && !grid.dataAxes.empty() &&
+      !options.isFixed(cost::PlanKey::Zero))
+    describeZero(plan);
   plan.ilpReadFromRelaxation = readFromRelaxation;
   plan.layerOps = planner.layers.period;
   for (const GridAxisSpec &axis : candidate.axes) {
@@ -2241,6 +2282,11 @@ void SettingSearch::finish(llvm::Expected<Plan> base, GridSearch &search) {
     return;
   }
   GridPlanner::Choice baseChoice = planning.getChoice();
+  // A generated step's program chose its optimizer states' splits: the
+  // step is described as the ZeRO stage they amount to.
+  if (base->zeroChosen)
+    for (cost::PlanOptions &setting : settings)
+      setting.zero = *base->zeroChosen;
   // Segments cut by layers serve every number of chunks; cut between ops
   // they hold their stages.
   bool byLayers = llvm::none_of(

@@ -88,6 +88,8 @@ def parse_args(argv):
     ap.add_argument("--cluster", default="cpu",
                     help="dist-opt --cluster: a preset name or a cluster file")
     ap.add_argument("--plan", help="dist-opt --plan, e.g. dp=2,tp=2,zero=1,recompute=full")
+    ap.add_argument("--report-json", dest="report_json",
+                    help="dist-opt --report-json: the compiled plan's report")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batches", type=int, default=1,
                     help="K > 1: K batches given with dist-run --data")
@@ -160,7 +162,9 @@ def dist_commands(args, export_dir, ref_dir):
     compile_cmd = ([os.path.join(bin_dir, "dist-opt"), os.path.join(export_dir, "model.onnx")]
                    + shapes + ["--mode", "train"] + optimizer_flags(args.settings)
                    + ["--cluster", args.cluster, "--devices", str(args.devices)]
-                   + (["--plan", args.plan] if args.plan else []) + ["-o", artifact])
+                   + (["--plan", args.plan] if args.plan else [])
+                   + (["--report-json", args.report_json] if args.report_json else [])
+                   + ["-o", artifact])
     feed = []
     for name in config["inputs"]:
         if name in fixed:

@@ -129,6 +129,11 @@ struct Plan {
   /// `mixedLayerCopies` take the choice that needs less memory, the others
   /// the faster one (the planner's mix of layer copies); 0 when they agree.
   unsigned mixedLayerCopies = 0;
+  /// A generated training step whose plan does not fix the ZeRO stage
+  /// chooses per optimizer state whether it is split over the data axes:
+  /// the stage that amounts to (1 when any is split; the summary gives the
+  /// counts). Empty otherwise.
+  std::optional<cost::ZeroStage> zeroChosen;
   /// Segments for the step model (ops before the layers, one layer, ops
   /// after), and the composed step.
   std::vector<cost::SegmentCost> segments;
