@@ -205,6 +205,10 @@ void distopt::plan::printPlanReport(const Plan &plan, llvm::raw_ostream &os) {
                   plan.mixedLayerCopies,
                   plan.layerCount - plan.mixedLayerCopies);
   os << formatv("; planned in {0:f3} s", plan.planningSeconds);
+  if (plan.zeroAfterNoFit)
+    os << formatv("; ZeRO-{0}: no plan with a choice per optimizer state "
+                  "fitted",
+                  unsigned(plan.step.plan.zero));
   if (plan.ilpGap > 0 && plan.ilpReadFromRelaxation)
     os << formatv("; within {0:f2}% of the bound (read from the linear "
                   "relaxation's optimum)",
@@ -342,6 +346,7 @@ llvm::json::Value distopt::plan::planReportToJSON(const Plan &plan) {
            {"relaxation_integral", plan.ilpRelaxationIntegral},
            {"gap", plan.ilpGap},
            {"read_from_relaxation", plan.ilpReadFromRelaxation}}},
+      {"zero_after_no_fit", plan.zeroAfterNoFit},
       {"planning_seconds", plan.planningSeconds},
       {"trainable", std::move(trainable)},
       {"attention_core", llvm::json::Array(plan.attentionCore)},

@@ -2535,23 +2535,13 @@ func::FuncOp distopt::plan::getPlannedFunction(ModuleOp module) {
   return nullptr;
 }
 
-llvm::Expected<Plan>
-distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
-                          const cost::PlanOptions &fixedOptions,
-                          double incumbentSeconds) {
-  auto start = std::chrono::steady_clock::now();
-  // The plan is made for the nodes in an order of their own, not the
-  // file's: a plan and its price do not depend on how the file lists them.
-  SmallVector<unsigned> fileNode;
-  cost::ClusterSpec cluster = cost::sortNodesBySpeed(file, fileNode);
-  func::FuncOp func = getPlannedFunction(module);
-  if (!func)
-    return llvm::createStringError("the module has no function to plan");
-  llvm::Expected<cost::PlanOptions> withPrecision =
-      setGraphPrecision(func, fixedOptions);
-  if (!withPrecision)
-    return withPrecision.takeError();
-  const cost::PlanOptions &options = *withPrecision;
+/// The best plan of `func` on `cluster` over every grid and setting;
+/// `noFit` when memory is why there is none.
+static llvm::Expected<Plan> searchPlans(func::FuncOp func,
+                                        const cost::ClusterSpec &cluster,
+                                        const cost::PlanOptions &options,
+                                        double incumbentSeconds, bool &noFit) {
+  noFit = false;
   Planner planner(func, cluster, options);
   if (llvm::Error error = planner.collectOps())
     return std::move(error);
@@ -2582,26 +2572,75 @@ distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
         formatv("no plan is faster than {0} (the best step found before)",
                 formatSeconds(incumbentSeconds))
             .str());
-  if (!search.best)
+  if (!search.best) {
+    noFit = search.anyFitError && search.smallestMemory;
     return noPlanError(cluster, options, search);
+  }
   search.best->candidates = search.candidates;
   for (const OpNode &node : planner.nodes)
     if (node.attentionCore && node.layer == 0)
       search.best->attentionCore.push_back(describeOp(node.op));
   search.best->trainable = getTrainableWeights(func);
+  return std::move(*search.best);
+}
+
+llvm::Expected<Plan>
+distopt::plan::planModule(ModuleOp module, const cost::ClusterSpec &file,
+                          const cost::PlanOptions &fixedOptions,
+                          double incumbentSeconds) {
+  auto start = std::chrono::steady_clock::now();
+  // The plan is made for the nodes in an order of their own, not the
+  // file's: a plan and its price do not depend on how the file lists them.
+  SmallVector<unsigned> fileNode;
+  cost::ClusterSpec cluster = cost::sortNodesBySpeed(file, fileNode);
+  func::FuncOp func = getPlannedFunction(module);
+  if (!func)
+    return llvm::createStringError("the module has no function to plan");
+  llvm::Expected<cost::PlanOptions> withPrecision =
+      setGraphPrecision(func, fixedOptions);
+  if (!withPrecision)
+    return withPrecision.takeError();
+  const cost::PlanOptions &options = *withPrecision;
+  bool noFit = false;
+  llvm::Expected<Plan> best =
+      searchPlans(func, cluster, options, incumbentSeconds, noFit);
+  // A generated step whose ZeRO stage the plan leaves open chooses per
+  // optimizer state whether it is split over the data axes, parameters
+  // whole (keepDataParallelWeights). The program's memory row counts the
+  // weights only, so where no plan's program fits, every state split
+  // (ZeRO-1) may still fit, and splits of the parameters too (ZeRO-3):
+  // each is planned in turn; if nothing fits, ZeRO-3's error (the least
+  // memory needed) stands.
+  for (cost::ZeroStage stage :
+       {cost::ZeroStage::Zero1, cost::ZeroStage::Zero3}) {
+    if (best || !noFit || !options.explicitStep ||
+        options.isFixed(cost::PlanKey::Zero))
+      break;
+    cost::PlanOptions fixedStage = options;
+    fixedStage.zero = stage;
+    fixedStage.fix(cost::PlanKey::Zero);
+    llvm::Expected<Plan> retry =
+        searchPlans(func, cluster, fixedStage, incumbentSeconds, noFit);
+    llvm::consumeError(best.takeError());
+    best = std::move(retry);
+    if (best)
+      best->zeroAfterNoFit = true;
+  }
+  if (!best)
+    return best.takeError();
   if (!llvm::equal(fileNode, llvm::seq<unsigned>(0, fileNode.size())))
     for (unsigned from : fileNode)
-      search.best->rankOrder.push_back(
+      best->rankOrder.push_back(
           {file.nodes[from].name, file.nodes[from].numDevices});
   if (file.describedDevices) {
-    search.best->describedDevices = file.describedDevices;
+    best->describedDevices = file.describedDevices;
     for (const cost::NodeSpec &node : cluster.nodes)
-      search.best->nodesUsed.push_back({node.name, node.numDevices});
+      best->nodesUsed.push_back({node.name, node.numDevices});
   }
-  search.best->planningSeconds =
+  best->planningSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  return std::move(*search.best);
+  return best;
 }
 
 void distopt::plan::annotateModule(ModuleOp module, const Plan &plan) {

@@ -134,6 +134,10 @@ struct Plan {
   /// the stage that amounts to (1 when any is split; the summary gives the
   /// counts). Empty otherwise.
   std::optional<cost::ZeroStage> zeroChosen;
+  /// A generated step's ZeRO stage was left open and no plan with a choice
+  /// per optimizer state fitted: this plan is of the first stage (1, then
+  /// 3) with which one did (planModule).
+  bool zeroAfterNoFit = false;
   /// Segments for the step model (ops before the layers, one layer, ops
   /// after), and the composed step.
   std::vector<cost::SegmentCost> segments;
