@@ -8,8 +8,9 @@ batch dimension symbolic, imported at 1 with --shape; sequence 2048, fp16)
 and times `dist-opt --cluster dgx-a100-80g --devices N --mode train --batch B`
 end to end (import + planning over every micro-batch size, grid, recompute,
 ZeRO stage, schedule and chunks + report), and prints the planner's own
-planning time (the micro-batch sizes' imports included), the grid and the
-micro-batch size it chose.
+planning time (the micro-batch sizes' imports included), the size of the
+chosen grid's integer program (`ilp` of --report-json: columns and rows
+after its reductions), the grid and the micro-batch size it chose.
 
     /usr/bin/python3 bench/plan_time.py --dist-opt build/bin/dist-opt \
         --sweep 1024,65536,262144,1048576
@@ -58,7 +59,8 @@ def main():
         name, layers, hidden, heads = MODELS[0][:4]
         models = [(name, layers, hidden, heads, int(n), 0)
                   for n in args.sweep.split(",")]
-    print(f"{'model':10} {'devices':>7} {'wall s':>7} {'planner s':>9}  plan")
+    print(f"{'model':10} {'devices':>7} {'wall s':>7} {'planner s':>9} "
+          f"{'ilp vars':>8} {'rows':>5}  plan")
     # (micro-batch: the size chosen, of the sizes tried)
     with tempfile.TemporaryDirectory() as work:
         for name, layers, hidden, heads, devices, batch in models:
@@ -87,13 +89,18 @@ def main():
             planner = m.group(1) if m else "-"
             grid = re.search(r"grid (dp=\S+ tp=\S+ pp=\S+)", first)
             outcome = grid.group(1) if grid else (proc.stderr.strip() or "?")
+            ilp = {}
             if grid:
                 with open(report) as f:
                     r = json.load(f)
+                # The chosen grid's integer program (after its reductions).
+                ilp = r.get("ilp", {})
                 sizes = [t["micro_batch"] for t in r["micro_batch_sizes"]]
                 outcome += (f" micro-batch {r['step']['plan']['microBatch']}"
                             f" (of {sizes or 'the model batch'})")
-            print(f"{name:10} {devices:7} {wall:7.2f} {planner:>9}  {outcome}")
+            print(f"{name:10} {devices:7} {wall:7.2f} {planner:>9} "
+                  f"{ilp.get('variables', '-'):>8} "
+                  f"{ilp.get('constraints', '-'):>5}  {outcome}")
 
 
 def inference(args):
