@@ -676,9 +676,9 @@ Strategy GridPlanner::buildStrategy(const OpNode &node,
 /// plan does not fix the stage, the program chooses for each optimizer
 /// state whether it is whole or split over all the data axes (ZeRO-0 and
 /// ZeRO-1 at once, per tensor; GridPlanner::describeZero names the
-/// outcome); parameters stay whole over them (ZeRO-3 when the plan asks:
-/// with the parameters' splits too, the program of GPT-2's step on 4
-/// devices took CBC minutes).
+/// outcome); parameters stay whole over them (ZeRO-3 when the plan asks,
+/// or when nothing else fits, planModule: with the parameters' splits in
+/// the same program, CBC took minutes on GPT-2's step on 4 devices).
 void GridPlanner::keepDataParallelWeights(
     dist::WeightOp weight, SmallVectorImpl<FactorAxes> &assignments) {
   if (grid.dataAxes.empty())
