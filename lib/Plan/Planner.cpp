@@ -2283,10 +2283,13 @@ void SettingSearch::finish(llvm::Expected<Plan> base, GridSearch &search) {
   }
   GridPlanner::Choice baseChoice = planning.getChoice();
   // A generated step's program chose its optimizer states' splits: the
-  // step is described as the ZeRO stage they amount to.
-  if (base->zeroChosen)
+  // step is described as the ZeRO stage they amount to (the lean setting
+  // too, so that the base plan stays the plan of every setting).
+  if (base->zeroChosen) {
+    lean.zero = *base->zeroChosen;
     for (cost::PlanOptions &setting : settings)
       setting.zero = *base->zeroChosen;
+  }
   // Segments cut by layers serve every number of chunks; cut between ops
   // they hold their stages.
   bool byLayers = llvm::none_of(
