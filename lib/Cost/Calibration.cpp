@@ -101,6 +101,12 @@ llvm::Error distopt::cost::fitDeviceType(const KernelTimings &timings,
   device.peakFlops = 1.0 / (*p)[1];
   eff.gemmEfficiency = 1.0;
   eff.gemmHalfFlops = std::max(0.0, ((*p)[0] - eff.opOverhead) / (*p)[1]);
+  // A half-performance point under 1 kFLOP is the fit's noise around 0
+  // (the GEMMs run at the fitted rate from the smallest size on), and below
+  // what a cluster file accepts (gemm_half_gflop >= 1e-6 or 0): one run
+  // fitted 8.997e-07 GFLOP and wrote a file that does not read back.
+  if (eff.gemmHalfFlops < 1e3)
+    eff.gemmHalfFlops = 0;
 
   // Arithmetic-bound kernels: t = overhead + flops / vectorFlops.
   llvm::SmallVector<double> flops, times;
@@ -181,6 +187,10 @@ distopt::cost::fitLink(llvm::ArrayRef<CollectiveTiming> timings,
         "cannot fit the link's bandwidth to the all-reduce timings");
   LinkSpec link;
   link.latency = std::max(0.0, (*p)[0]);
+  // Under a picosecond (1e-6 us, the least a cluster file accepts above
+  // 0) is the fit's noise around 0.
+  if (link.latency < 1e-12)
+    link.latency = 0;
   link.bandwidth = 1.0 / (*p)[1];
   // 2. Each collective's bus bandwidth at each size, with that latency.
   link.bandwidthCurve = fitBusBandwidthCurve(timings, CollectiveKind::AllReduce,

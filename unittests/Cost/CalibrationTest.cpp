@@ -115,6 +115,29 @@ TEST(CostCalibrationTest, DeviceFiguresFromSyntheticKernels) {
   EXPECT_NEAR(e.vectorFlops, vector, vector * 1e-6);
 }
 
+// GEMMs whose half-performance point is below 1 kFLOP (here 500 FLOP) fit
+// to 0, a value a cluster file accepts (it takes 1e-6 GFLOP and up, or 0);
+// one measured run had fitted 9e-7 GFLOP and written a file that did not
+// read back.
+TEST(CostCalibrationTest, TinyGemmHalfPointIsZero) {
+  const double overhead = 2e-7, peak = 200e9;
+  KernelTimings timings;
+  timings.tiny = timing(64, 768, overhead);
+  for (double bytes : {1e5, 1e6, 1e7})
+    timings.streaming.push_back(timing(0, bytes, overhead + bytes / 100e9));
+  for (double n : {64.0, 256.0, 1024.0}) {
+    double flops = 2 * n * n * n;
+    timings.gemms.push_back(timing(flops, 0, overhead + (flops + 500) / peak));
+  }
+  for (double flops : {1e7, 1e8})
+    timings.vector.push_back(timing(flops, 0, overhead + flops / 10e9));
+  DeviceType device;
+  device.name = "synthetic";
+  ASSERT_FALSE(bool(fitDeviceType(timings, device)));
+  EXPECT_EQ(device.efficiency.gemmHalfFlops, 0.0);
+  EXPECT_NEAR(device.peakFlops, peak, peak * 1e-6);
+}
+
 TEST(CostCalibrationTest, DeviceFitFailsWithoutUsableTimings) {
   KernelTimings timings;
   timings.tiny = timing(64, 768, 1e-5);
