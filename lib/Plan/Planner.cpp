@@ -256,6 +256,9 @@ private:
   double getWeightCost(const OpNode &node, const Strategy &s);
   double getOpCost(const OpNode &node, const Strategy &s);
   void addEdges(StrategyProblem &problem);
+  double getEdgeCost(const DistState &from, const DistState &to,
+                     RankedTensorType type, Operation *user, unsigned operand,
+                     double count);
   /// The strategy (of its representative) that `c` gives op node `i`.
   unsigned strategyIndex(const Choice &c, unsigned i) const {
     const OpNode &node = nodes[i];
@@ -269,15 +272,19 @@ private:
   }
   double evaluateChoice(const Choice &c);
   void buildSegments(Plan &plan);
-  void buildMixedSegments(Plan &plan);
   void describeZero(Plan &plan);
+  /// The data axes among those that `axes` assigns to factors.
+  unsigned countDataAxes(const FactorAxes &axes) const {
+    unsigned used = 0;
+    for (const GridAxes &factorAxes : axes)
+      for (int16_t a : factorAxes)
+        used += llvm::is_contained(grid.dataAxes, a);
+    return used;
+  }
   void addReturnedResults(unsigned i, cost::SegmentCost &seg, Plan &plan);
   void addReshard(const DistState &from, const DistState &to,
                   RankedTensorType type, const std::string &what,
                   unsigned count, cost::SegmentCost &seg, Plan &plan);
-  unsigned getLayerRepeat() const {
-    return layerRepeat ? layerRepeat : planner.layers.count;
-  }
   void buildReplicaGroups(Plan &plan);
   llvm::Error assignStages(Plan &plan);
   llvm::Error assignTrainingStages(Plan &plan);
@@ -298,9 +305,6 @@ private:
   GridContext grid;
   int64_t microBatches = 1;
   unsigned inFlight = 1;
-  /// While buildMixedSegments builds a run of layer copies: its copies
-  /// (else every layer's op stands for all of them).
-  unsigned layerRepeat = 0;
   double layerShare = 1;
   /// The stages cut the program between ops (assignStages).
   bool opStages = false;
@@ -316,9 +320,6 @@ private:
   StrategyProblem problem;
   StrategySolution solution;
   Choice choice;
-  /// The solution was read from the relaxation (mixLayerCopies), not
-  /// found by branch and bound.
-  bool readFromRelaxation = false;
 };
 
 } // namespace
@@ -683,18 +684,11 @@ void GridPlanner::keepDataParallelWeights(
     dist::WeightOp weight, SmallVectorImpl<FactorAxes> &assignments) {
   if (grid.dataAxes.empty())
     return;
-  auto dataUse = [&](const FactorAxes &axes) {
-    unsigned used = 0;
-    for (const GridAxes &factorAxes : axes)
-      for (int16_t a : factorAxes)
-        used += llvm::is_contained(grid.dataAxes, a);
-    return used;
-  };
   bool state = weight.getData().getStorage() == dist::DataStorage::Zero;
   unsigned zero = unsigned(options.zero);
   SmallVector<FactorAxes> kept;
   for (const FactorAxes &axes : assignments) {
-    unsigned used = dataUse(axes);
+    unsigned used = countDataAxes(axes);
     bool keep = state && zero >= 1 ? used == grid.dataAxes.size()
                                    : used == 0 || (!state && zero >= 3);
     if (state && !options.isFixed(cost::PlanKey::Zero))
@@ -705,7 +699,7 @@ void GridPlanner::keepDataParallelWeights(
   // A state that no split over the data axes fits stays whole over them.
   if (kept.empty() && state)
     for (const FactorAxes &axes : assignments)
-      if (dataUse(axes) == 0)
+      if (countDataAxes(axes) == 0)
         kept.push_back(axes);
   assignments = std::move(kept);
 }
@@ -885,6 +879,21 @@ bool GridPlanner::fitsUnder(const Choice &choice,
 /// real step comes near it).
 static constexpr double kForbidden = 1e9;
 
+/// The ILP's cost of `count` copies of a value leaving its producer in
+/// state `from` and read as operand `operand` of `user` in state `to`: the
+/// resharding, twice in training (its dual runs in the backward), per
+/// micro-batch. A `dist.assign` writes its weight's buffer in place: it
+/// must see the weight in the state the weight has, whatever a reshard
+/// would cost.
+double GridPlanner::getEdgeCost(const DistState &from, const DistState &to,
+                                RankedTensorType type, Operation *user,
+                                unsigned operand, double count) {
+  if (operand == 0 && isa<dist::AssignOp>(user))
+    return from.key() == to.key() ? 0 : kForbidden;
+  return grid.reshardSeconds(from, to, type) * count * microBatches *
+         (training ? 2.0 : 1.0);
+}
+
 /// One ILP edge per (producer result, consumer operand) pair of
 /// representatives, priced by the resharding between their states and
 /// summed over the copies it stands for.
@@ -902,7 +911,6 @@ void GridPlanner::addEdges(StrategyProblem &problem) {
                    static_cast<unsigned>(node.rep),
                    operand.getOperandNumber()}];
     }
-  double commScale = microBatches * (training ? 2.0 : 1.0);
   for (auto &[key, count] : edgeCount) {
     auto [src, result, dst, operandIndex] = key;
     StrategyProblem::Edge e;
@@ -932,14 +940,10 @@ void GridPlanner::addEdges(StrategyProblem &problem) {
     e.numDstClasses = to.size();
     auto type =
         cast<RankedTensorType>(nodes[src].op->getResult(result).getType());
-    // A `dist.assign` writes its weight's buffer in place: it must see the
-    // weight in the state the weight has, whatever a reshard would cost.
-    bool mustMatch = operandIndex == 0 && isa<dist::AssignOp>(nodes[dst].op);
     for (const DistState *a : from)
       for (const DistState *b : to)
-        e.cost.push_back(mustMatch ? (a->key() == b->key() ? 0 : kForbidden)
-                                   : grid.reshardSeconds(*a, *b, type) *
-                                         count * commScale);
+        e.cost.push_back(
+            getEdgeCost(*a, *b, type, nodes[dst].op, operandIndex, count));
     problem.edges.push_back(std::move(e));
   }
 }
@@ -1010,12 +1014,7 @@ void GridPlanner::describeZero(Plan &plan) {
     if (!weight || weight.getData().getStorage() != dist::DataStorage::Zero)
       continue;
     ++states;
-    if (llvm::any_of(strategyOf(i).results[0].dims, [&](const GridAxes &d) {
-          return llvm::any_of(d, [&](int16_t a) {
-            return llvm::is_contained(grid.dataAxes, a);
-          });
-        }))
-      ++split;
+    split += countDataAxes(strategyOf(i).factorAxes) > 0;
   }
   if (!states)
     return;
@@ -1036,7 +1035,6 @@ static constexpr double kMixGap = 0.01;
 /// as the strategies `c` gives them (copies of the layers may differ).
 double GridPlanner::evaluateChoice(const Choice &c) {
   double total = 0;
-  double commScale = microBatches * (training ? 2.0 : 1.0);
   for (auto [i, node] : llvm::enumerate(nodes)) {
     unsigned n = ilpOf.lookup(node.rep);
     unsigned s = strategyIndex(c, i);
@@ -1051,14 +1049,9 @@ double GridPlanner::evaluateChoice(const Choice &c) {
           nodes[nodes[from].rep]
               .strategies[strategyIndex(c, from)]
               .results[cast<OpResult>(operand.get()).getResultNumber()];
-      const DistState &needed = to.operands[operand.getOperandNumber()];
-      if (operand.getOperandNumber() == 0 && isa<dist::AssignOp>(node.op))
-        total += produced.key() == needed.key() ? 0 : kForbidden;
-      else
-        total += grid.reshardSeconds(
-                     produced, needed,
-                     cast<RankedTensorType>(operand.get().getType())) *
-                 commScale;
+      total += getEdgeCost(produced, to.operands[operand.getOperandNumber()],
+                           cast<RankedTensorType>(operand.get().getType()),
+                           node.op, operand.getOperandNumber(), 1);
     }
   }
   return total;
@@ -1146,11 +1139,11 @@ llvm::Expected<Plan> GridPlanner::finishSolve(bool &noFit) {
     return llvm::createStringError("deferred: needs branch and bound");
   }
   choice = Choice();
-  if (std::optional<StrategySolution> mixed = mixLayerCopies()) {
+  // Read from the relaxation (mixLayerCopies), or found by branch and bound.
+  std::optional<StrategySolution> mixed = mixLayerCopies();
+  if (mixed) {
     solution = std::move(*mixed);
-    readFromRelaxation = true;
   } else {
-    readFromRelaxation = false;
     StrategySolver::Status status;
     llvm::Expected<StrategySolution> solved = solver->solve(status, cutoff);
     if (!solved) {
@@ -1180,7 +1173,7 @@ llvm::Expected<Plan> GridPlanner::finishSolve(bool &noFit) {
   if (options.explicitStep && !grid.dataAxes.empty() &&
       !options.isFixed(cost::PlanKey::Zero))
     describeZero(plan);
-  plan.ilpReadFromRelaxation = readFromRelaxation;
+  plan.ilpReadFromRelaxation = mixed.has_value();
   plan.layerOps = planner.layers.period;
   for (const GridAxisSpec &axis : candidate.axes) {
     plan.axisNames.push_back(axis.name);
@@ -1469,74 +1462,54 @@ void GridPlanner::buildStageSegments(Plan &plan) {
 
 /// Segments: before the layers, one layer (its second copy when there are
 /// several: its inputs come from a layer, as for all but the first), after.
+/// Where the layer copies mix two choices (mixLayerCopies), the layer is
+/// three runs of copies: the k of the fitting choice (sampled where a copy
+/// of the same choice precedes it, as above), the first of the other
+/// choice (its input resharded from the fitting one), and the rest. A
+/// layer copy no run samples adds only the results it returns, to the
+/// segment after the layers.
 void GridPlanner::buildSegments(Plan &plan) {
-  const LayerStructure &layers = planner.layers;
-  if (choice.mixedCopies)
-    return buildMixedSegments(plan);
-  int sampleLayer = layers.count >= 2 ? 1 : 0;
-  cost::SegmentCost segs[3];
-  segs[0].name = "before layers";
-  segs[1].name = "layer";
-  segs[1].repeat = layers.count;
-  segs[2].name = "after layers";
-  resharded.clear();
-  for (auto [i, node] : llvm::enumerate(nodes)) {
-    if (node.segment == 1 && node.layer != sampleLayer)
-      addReturnedResults(i, segs[2], plan);
-    else
-      addOpToSegment(i, segs[node.segment], plan);
-  }
-  for (cost::SegmentCost &seg : segs)
-    if (seg.repeat > 0 && (&seg != &segs[1] || layers.count > 0))
-      plan.segments.push_back(seg);
-}
-
-/// The segments of a plan whose layer copies mix two choices
-/// (mixLayerCopies): the k copies of the fitting choice (sampled where a
-/// copy of the same choice precedes it, as buildSegments samples), the
-/// first copy of the other choice (its input resharded from the fitting
-/// one), and the rest.
-void GridPlanner::buildMixedSegments(Plan &plan) {
   unsigned count = planner.layers.count, k = choice.mixedCopies;
   struct Run {
     std::string name;
-    unsigned sample, repeat;
+    int sample;
+    unsigned repeat;
   };
-  auto copies = [](unsigned first, unsigned last) {
-    return first == last ? formatv("layer copy {0}", first).str()
-                         : formatv("layer copies {0}-{1}", first, last).str();
-  };
-  SmallVector<Run> runs = {{copies(0, k - 1), k >= 2 ? 1u : 0u, k},
-                           {copies(k, k), k, 1}};
-  if (k + 1 < count)
-    runs.push_back({copies(k + 1, count - 1), k + 1, count - k - 1});
+  SmallVector<Run> runs;
+  if (!k && count > 0)
+    runs.push_back({"layer", count >= 2 ? 1 : 0, count});
+  if (k) {
+    auto copies = [](unsigned first, unsigned last) {
+      return first == last ? formatv("layer copy {0}", first).str()
+                           : formatv("layer copies {0}-{1}", first, last).str();
+    };
+    runs.push_back({copies(0, k - 1), k >= 2 ? 1 : 0, k});
+    runs.push_back({copies(k, k), int(k), 1});
+    if (k + 1 < count)
+      runs.push_back({copies(k + 1, count - 1), int(k) + 1, count - k - 1});
+  }
   cost::SegmentCost before, after;
   before.name = "before layers";
   after.name = "after layers";
   std::vector<cost::SegmentCost> layerSegs(runs.size());
-  resharded.clear();
-  for (auto [i, node] : llvm::enumerate(nodes)) {
-    if (node.segment == 0)
-      addOpToSegment(i, before, plan);
-    else if (node.segment == 2)
-      addOpToSegment(i, after, plan);
-  }
-  for (auto [r, run] : llvm::enumerate(runs)) {
-    cost::SegmentCost &seg = layerSegs[r];
+  for (auto [seg, run] : llvm::zip_equal(layerSegs, runs)) {
     seg.name = run.name;
     seg.repeat = run.repeat;
-    seg.isLayer = true;
-    layerRepeat = run.repeat;
-    for (auto [i, node] : llvm::enumerate(nodes))
-      if (node.segment == 1 && node.layer == int(run.sample))
-        addOpToSegment(i, seg, plan);
+    seg.isLayer = k > 0;
   }
-  layerRepeat = 0;
-  for (auto [i, node] : llvm::enumerate(nodes))
-    if (node.segment == 1 && llvm::none_of(runs, [&](const Run &run) {
-          return node.layer == int(run.sample);
-        }))
+  resharded.clear();
+  for (auto [i, node] : llvm::enumerate(nodes)) {
+    if (node.segment != 1) {
+      addOpToSegment(i, node.segment == 0 ? before : after, plan);
+      continue;
+    }
+    const Run *run = llvm::find_if(
+        runs, [&](const Run &r) { return r.sample == node.layer; });
+    if (run == runs.end())
       addReturnedResults(i, after, plan);
+    else
+      addOpToSegment(i, layerSegs[run - runs.begin()], plan);
+  }
   plan.segments.push_back(std::move(before));
   for (cost::SegmentCost &seg : layerSegs)
     plan.segments.push_back(std::move(seg));
@@ -1636,7 +1609,7 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
     seg.forwardCollectives.push_back(use);
     plan.collectives.push_back({cost::stringifyCollectiveKind(c.kind).str(),
                                 use.what, c.bytes, use.groupSize, c.seconds,
-                                isLayer ? getLayerRepeat() : 1u});
+                                isLayer ? seg.repeat : 1u});
   }
   for (OpResult result : node.op->getResults()) {
     double e = grid.localBytes(cast<RankedTensorType>(result.getType()),
@@ -1671,7 +1644,7 @@ void GridPlanner::addOpToSegment(unsigned i, cost::SegmentCost &seg,
                s.operands[operand.getOperandNumber()], type,
                describeOp(node.op) + " operand " +
                    std::to_string(operand.getOperandNumber()),
-               isLayer ? getLayerRepeat() : 1u, seg, plan);
+               isLayer ? seg.repeat : 1u, seg, plan);
   }
   addReturnedResults(i, seg, plan);
 }
